@@ -1,0 +1,33 @@
+import type { ConfigProblem } from '../errors.js';
+
+/** Variables as loaded from YAML; secrets are wrapped in Secret by the loader. */
+export type Vars = Record<string, unknown>;
+
+export interface Host {
+  readonly name: string;
+  /** Where SSH connects; also the default bind_addr. */
+  readonly address: string;
+  /** Every group the host belongs to, directly or through a parent, always including `all`. */
+  readonly groups: readonly string[];
+  /** Merged vars: all < parent group < child group < host. Includes `address`. */
+  readonly vars: Vars;
+}
+
+export interface Group {
+  readonly name: string;
+  readonly vars: Vars;
+  readonly children: readonly string[];
+  /** Hosts listed directly in this group. */
+  readonly directHosts: readonly string[];
+  /** Hosts in this group or any descendant, in inventory order. */
+  readonly hosts: readonly string[];
+}
+
+export interface Inventory {
+  /** The file it was loaded from, for messages. */
+  readonly file: string;
+  readonly hosts: ReadonlyMap<string, Host>;
+  readonly groups: ReadonlyMap<string, Group>;
+  /** Non-fatal findings, e.g. an even number of servers. */
+  readonly warnings: readonly ConfigProblem[];
+}

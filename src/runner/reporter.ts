@@ -1,0 +1,39 @@
+/**
+ * The runner reports progress through this interface only; listr2 (TTY), plain lines (CI),
+ * JSON and NDJSON events are adapters over it. Nothing in the core prints.
+ */
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+export interface TaskEvent {
+  play: string;
+  task: string;
+  host: string;
+}
+
+export interface TaskOutcome extends TaskEvent {
+  status: TaskStatus;
+  /** One line for people: what changed, or why it failed. Already redacted. */
+  message?: string;
+  /** Unified diffs of files, or before/after of other resources, for --diff. Already redacted. */
+  diff?: string;
+  ignoredError?: boolean;
+  durationMs: number;
+}
+
+export interface Reporter {
+  playStart(play: string, hosts: readonly string[]): void;
+  batchStart?(play: string, hosts: readonly string[], index: number, total: number): void;
+  taskStart(event: TaskEvent): void;
+  taskEnd(outcome: TaskOutcome): void;
+  /** Free-form note from the runner (retry attempts, handler flushes, aborts). */
+  note?(message: string, host?: string): void;
+}
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+  ignored: number;
+}
