@@ -1,0 +1,74 @@
+import Handlebars from 'handlebars';
+import { ConfigError } from '../errors.js';
+import { Secret } from '../shell/secret.js';
+import type { Vars } from '../inventory/types.js';
+
+/**
+ * One Handlebars environment for templates and templated task values. Strict mode: a variable
+ * that does not exist is an error that names it, never an empty string in a config file.
+ * No HTML escaping: we render JSON and shell arguments, not web pages.
+ */
+const hb = Handlebars.create();
+
+hb.registerHelper('json', (value: unknown, ...rest: unknown[]) => {
+  // {{json value}} or {{json value 2}} for indented output; the last arg is Handlebars' options.
+  const indent = rest.length > 1 && typeof rest[0] === 'number' ? rest[0] : undefined;
+  return new hb.SafeString(JSON.stringify(value, null, indent));
+});
+hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
+hb.registerHelper('not', (a: unknown) => !a);
+hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
+hb.registerHelper('join', (list: unknown, sep: unknown) =>
+  Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : '',
+);
+/** {{default value "fallback"}}: for optional vars; strict mode still catches typos elsewhere. */
+hb.registerHelper('default', (value: unknown, fallback: unknown) =>
+  value === undefined || value === null || value === '' ? fallback : value,
+);
+
+export interface RenderOptions {
+  /** Name for error messages: a template path, or `task "name" arg foo`. */
+  name: string;
+  /** true only when the output goes to a host; false for anything shown to people. */
+  reveal: boolean;
+}
+
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+export function renderTemplate(source: string, vars: Vars, options: RenderOptions): string {
+  let fn = compiled.get(source);
+  if (!fn) {
+    fn = hb.compile(source, { strict: true, noEscape: true });
+    compiled.set(source, fn);
+  }
+  try {
+    return fn(options.reveal ? revealSecrets(vars) : vars);
+  } catch (err) {
+    throw new ConfigError([{ file: options.name, message: describeTemplateError(err) }], { cause: err });
+  }
+}
+
+/** True when a string contains Handlebars syntax and needs rendering at all. */
+export const isTemplated = (value: string): boolean => value.includes('{{');
+
+/** Handlebars says `"foo" not defined in [object Object] - 3:14`; we say which variable and where. */
+function describeTemplateError(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const missing = /^"([^"]+)" not defined in .* - (\d+):(\d+)/.exec(text);
+  if (missing) return `line ${missing[2]}: variable "${missing[1]}" is not defined`;
+  const lines = text.split('\n');
+  // Parse errors come as: "Parse error on line N:", the source line, a caret, "Expecting ...".
+  return lines.length > 1 ? `${lines[0]} ${lines[lines.length - 1]}` : text;
+}
+
+/** Deep copy with every Secret replaced by its clear text; used only for output sent to hosts. */
+export function revealSecrets<T>(value: T): T {
+  if (value instanceof Secret) return value.reveal() as T;
+  if (Array.isArray(value)) return value.map((v) => revealSecrets(v)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)])) as T;
+  }
+  return value;
+}
