@@ -28,6 +28,24 @@ hb.registerHelper('default', (value: unknown, fallback: unknown) =>
   value === undefined || value === null || value === '' ? fallback : value,
 );
 
+/**
+ * {{json (group_values "servers" "bind_addr")}}: one var of every host in a group, from the whole
+ * inventory (the runner puts `groups` and `hostvars` in every host's context), so retry_join is
+ * right even when --limit narrows the run.
+ */
+hb.registerHelper('group_values', function (this: unknown, group: unknown, name: unknown, options: unknown) {
+  const root = (options as { data?: { root?: Vars } }).data?.root ?? {};
+  const groups = (root['groups'] ?? {}) as Record<string, string[] | undefined>;
+  const hostvars = (root['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+  const members = groups[String(group)];
+  if (!members) throw new Error(`group_values: no group "${String(group)}" in the inventory`);
+  return members.map((h) => {
+    const v = hostvars[h]?.[String(name)];
+    if (v === undefined) throw new Error(`group_values: host "${h}" has no variable "${String(name)}"`);
+    return v;
+  });
+});
+
 export interface RenderOptions {
   /** Name for error messages: a template path, or `task "name" arg foo`. */
   name: string;
