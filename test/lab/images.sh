@@ -1,0 +1,55 @@
+#!/bin/bash
+# images.sh: builds the lab's images on the "build" host and pushes them to the lab registry:
+#   $REG/busybox:test          static busybox, for lab self-tests
+#   $REG/consul:1.20.1         busybox + node + the Consul stand-in (test/lab/standin), laid out
+#                              like hashicorp/consul: docker-entrypoint.sh, `consul` on PATH
+#   $REG/consul:1.20.2         the same agent reporting version 1.20.2, for upgrade tests
+# With LAB_CONSUL_IMAGE_TAR=/path/to/hashicorp-consul.tar (from `docker save hashicorp/consul:X`),
+# that real image is loaded and pushed as $REG/consul:1.20.1 instead of the stand-in.
+set -euo pipefail
+LAB=${LAB:-$(cd "$(dirname "$0")" && pwd)}; . "$LAB/lab.env"
+W=$STATE/imgbuild; rm -rf $W; mkdir -p $W
+bx() { $LAB/lab-exec.sh build "$@"; }
+
+mk_busybox() {
+  local r=$1; mkdir -p $r/bin $r/etc $r/tmp $r/root $r/proc $r/sys $r/dev $r/usr/bin $r/usr/local/bin
+  cp /bin/busybox $r/bin/busybox
+  for a in $(/bin/busybox --list); do [ $a = busybox ] || ln -sf busybox $r/bin/$a; done
+  echo 'root:x:0:0:root:/root:/bin/sh' > $r/etc/passwd; echo 'root:x:0:' > $r/etc/group
+  echo 'hosts: files dns' > $r/etc/nsswitch.conf
+  chmod 1777 $r/tmp
+}
+
+mk_busybox $W/busybox
+tar -C $W/busybox -c . | bx docker import --change 'CMD ["/bin/sh"]' - $REG/busybox:test >/dev/null
+bx docker push -q $REG/busybox:test >/dev/null
+
+if [ -n "${LAB_CONSUL_IMAGE_TAR:-}" ]; then
+  # A real hashicorp/consul image saved with `docker save`; the lab file is visible in the host at /run/lab.
+  cp "$LAB_CONSUL_IMAGE_TAR" $W/consul-image.tar
+  src=$(bx docker load -q -i $IN_STATE/imgbuild/consul-image.tar | awk -F': ' '/Loaded image/ {print $2; exit}')
+  bx docker tag "$src" $REG/consul:1.20.1
+  bx docker push -q $REG/consul:1.20.1 >/dev/null
+  echo "images: loaded $src from $LAB_CONSUL_IMAGE_TAR as $REG/consul:1.20.1"
+else
+  r=$W/consul; mk_busybox $r
+  mkdir -p $r/lib/x86_64-linux-gnu $r/lib64 $r/consul/config $r/consul/data
+  cp -L /usr/bin/node $r/usr/bin/node
+  ldd /usr/bin/node | awk '/=>/ {print $3} /ld-linux/ {print $1}' | while read -r lib; do
+    case $lib in /lib64/*) cp -L $lib $r/lib64/;; *) cp -L $lib $r/lib/x86_64-linux-gnu/;; esac
+  done
+  sh $LAB/standin/install.sh $r
+  tar -C $r -c . | bx docker import \
+     --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["agent"]' \
+     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+     --change 'EXPOSE 8300 8301 8301/udp 8302 8302/udp 8500 8600 8600/udp' \
+     --change 'VOLUME ["/consul/data"]' - $REG/consul:1.20.1 >/dev/null
+  bx docker push -q $REG/consul:1.20.1 >/dev/null
+fi
+# The second tag: same image, another version, so upgrades have somewhere to go.
+cid=$(bx docker create $REG/consul:1.20.1)
+bx docker commit -q --change 'ENV CONSUL_STANDIN_VERSION=1.20.2' "$cid" $REG/consul:1.20.2 >/dev/null
+bx docker rm "$cid" >/dev/null
+bx docker push -q $REG/consul:1.20.2 >/dev/null
+rm -rf $W
+echo "images: $(curl -s --noproxy '*' http://$REG/v2/_catalog) in $REG"

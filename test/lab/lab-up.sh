@@ -1,0 +1,96 @@
+#!/bin/bash
+# lab-up.sh [--hosts N] [--no-docker]
+# Brings up the lab: switch namespace lab-sw (bridge labbr0), root-namespace leg labgw
+# (10.213.0.1/24), docker-registry on 10.213.0.1:5000, a build host that pushes the lab images,
+# and hosts h1..hN (10.213.0.11 upward), each with sshd and dockerd (sshd only with --no-docker).
+# Writes $STATE/ssh/{id_ed25519,known_hosts,config} and $STATE/hosts.json.
+# Idempotent: a lab already up with the same shape is left as it is; anything else (a crashed
+# or different lab) is torn down first.
+set -euo pipefail
+LAB=${LAB:-$(cd "$(dirname "$0")" && pwd)}; . "$LAB/lab.env"
+N=6; docker=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --hosts) N=$2; shift 2;;
+    --hosts=*) N=${1#--hosts=}; shift;;
+    --no-docker) docker=0; shift;;
+    *) echo "usage: lab-up.sh [--hosts N] [--no-docker]" >&2; exit 64;;
+  esac
+done
+[[ $N =~ ^[0-9]+$ ]] && [ $N -ge 1 ] && [ $N -le 200 ] || { echo "--hosts must be 1..200" >&2; exit 64; }
+[ "$(id -u)" = 0 ] || { echo "the lab needs root (network namespaces, cgroups)" >&2; exit 1; }
+shape="hosts=$N docker=$docker"
+T0=$(date +%s.%N)
+
+healthy() {
+  [ "$(cat $STATE/lab.shape 2>/dev/null)" = "$shape" ] || return 1
+  [ -e /run/netns/lab-sw ] || return 1
+  for i in $(seq 1 $N); do alive h$i || return 1; done
+  [ $docker = 0 ] || curl -sf --noproxy '*' -m 2 http://$REG/v2/ >/dev/null
+}
+if healthy; then echo "lab already up ($shape)"; exit 0; fi
+if [ -d $STATE ] || ip netns list | grep -q '^lab-' || ip link show labgw >/dev/null 2>&1; then
+  echo "lab: cleaning up a previous lab first"
+  $LAB/lab-down.sh >/dev/null || { echo "lab: cleanup of the previous lab failed" >&2; $LAB/lab-down.sh; exit 1; }
+fi
+
+mkdir -p $STATE/hosts $STATE/ssh
+echo $N > $STATE/lab.size
+ssh-keygen -q -t ed25519 -N '' -C drover-lab-client -f $SSH_KEY
+
+# The bridge lives in its own namespace so the root namespace's firewall (docker.io leaves
+# FORWARD policy DROP with br_netfilter) never sees bridged lab traffic.
+ip netns add lab-sw
+nsenter --net=/run/netns/lab-sw sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n lab-sw link set lo up
+ip -n lab-sw link add $BR type bridge
+ip -n lab-sw link set $BR up
+ip link add labgw type veth peer name gw netns lab-sw
+sysctl -q -w net.ipv6.conf.labgw.disable_ipv6=1
+ip -n lab-sw link set gw master $BR up
+ip addr add $GW_IP/24 dev labgw
+ip link set labgw up
+for c in $CG_CTRLS; do mkdir -p /sys/fs/cgroup/$c/$CG_ROOT; done
+
+flags=(); [ $docker = 1 ] || flags+=(--no-docker)
+if [ $docker = 1 ]; then
+  $LAB/registry-up.sh
+  $LAB/host-up.sh build --no-sshd >/dev/null
+fi
+# Hosts come up eight at a time: in parallel, but without starving a 2-core machine.
+pids=()
+for i in $(seq 1 $N); do
+  $LAB/host-up.sh h$i "${flags[@]}" > $STATE/hosts-up-h$i.out 2>&1 & pids+=($!)
+  if [ ${#pids[@]} -ge 8 ]; then for p in "${pids[@]}"; do wait $p || { cat $STATE/hosts-up-h*.out; exit 1; }; done; pids=(); fi
+done
+for p in "${pids[@]}"; do wait $p || { cat $STATE/hosts-up-h*.out; exit 1; }; done
+rm -f $STATE/hosts-up-h*.out
+[ $docker = 1 ] && $LAB/images.sh
+
+# Client side: known_hosts with every host key (strict checking), ssh_config, hosts.json.
+: > $KNOWN_HOSTS
+{
+  echo "# drover lab: ssh -F $SSH_CFG h1"
+  for i in $(seq 1 $N); do
+    n=h$i; ip=$(host_ip $n)
+    echo "$ip $(cut -d' ' -f1,2 $(host_dir $n)/etc/ssh_host_ed25519_key.pub)" >> $KNOWN_HOSTS
+    printf 'Host %s\n  HostName %s\n' $n $ip
+  done
+  cat <<EOC
+Host h* $NET_PREFIX.*
+  User root
+  IdentityFile $SSH_KEY
+  IdentitiesOnly yes
+  UserKnownHostsFile $KNOWN_HOSTS
+  StrictHostKeyChecking yes
+  BatchMode yes
+  ConnectTimeout 5
+EOC
+} > $SSH_CFG
+{ printf '['; for i in $(seq 1 $N); do [ $i = 1 ] || printf ','; printf '{"name":"h%d","address":"%s"}' $i $(host_ip h$i); done; echo ']'; } > $STATE/hosts.json
+echo "$shape" > $STATE/lab.shape
+awk -v a=$T0 -v b=$(date +%s.%N) -v n=$N 'BEGIN{printf "lab up: %d hosts in %.1fs\n", n, b-a}'
+echo "  ssh:      ssh -F $SSH_CFG h1"
+echo "  hosts:    $STATE/hosts.json"
+[ $docker = 1 ] && echo "  registry: http://$REG (consul:1.20.1, consul:1.20.2, busybox:test)"
+exit 0
