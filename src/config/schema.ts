@@ -78,8 +78,12 @@ function describeOne(e: ErrorObject, path: DocPath): { path: DocPath; message: s
   }
 }
 
-const article = (t: string): string =>
-  t === 'null' ? 'null' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t === 'object' ? 'mapping' : t === 'array' ? 'list' : t}`;
+const article = (t: string): string => {
+  if (t === 'null') return 'null';
+  // The article goes with the word shown ("a mapping"), not with ajv's type name ("object").
+  const word = t === 'object' ? 'mapping' : t === 'array' ? 'list' : t;
+  return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+};
 
 function pointerToPath(pointer: string): DocPath {
   if (!pointer) return [];

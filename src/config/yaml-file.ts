@@ -28,7 +28,7 @@ export function parseYaml(text: string, file: string): YamlFile {
         return {
           file,
           ...(pos ? { line: pos.line, column: pos.col } : {}),
-          message: `invalid YAML: ${e.message.split('\n')[0] ?? e.code}`,
+          message: `invalid YAML: ${(e.message.split('\n')[0] ?? e.code).replace(/ at line \d+, column \d+:?$/, '')}`,
         };
       }),
     );

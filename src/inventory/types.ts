@@ -1,4 +1,4 @@
-import type { ConfigProblem } from '../errors.js';
+import type { ConfigProblem, SourceLocation } from '../errors.js';
 
 /** Variables as loaded from YAML; secrets are wrapped in Secret by the loader. */
 export type Vars = Record<string, unknown>;
@@ -11,6 +11,8 @@ export interface Host {
   readonly groups: readonly string[];
   /** Merged vars: all < parent group < child group < host. Includes `address`. */
   readonly vars: Vars;
+  /** Where the host is first listed, for messages; absent for hosts built in code. */
+  readonly origin?: SourceLocation;
 }
 
 export interface Group {
@@ -21,6 +23,8 @@ export interface Group {
   readonly directHosts: readonly string[];
   /** Hosts in this group or any descendant, in inventory order. */
   readonly hosts: readonly string[];
+  /** Where the group is first listed, for messages; absent for implicit groups (`ungrouped`). */
+  readonly origin?: SourceLocation;
 }
 
 export interface Inventory {

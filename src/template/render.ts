@@ -20,6 +20,8 @@ hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('not', (a: unknown) => !a);
 hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
 hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
+/** {{#if (includes group_names "servers")}}: list membership, for role-dependent values. */
+hb.registerHelper('includes', (list: unknown, item: unknown) => Array.isArray(list) && list.includes(item));
 hb.registerHelper('join', (list: unknown, sep: unknown) =>
   Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : '',
 );
