@@ -11,6 +11,9 @@ import type { Vars } from '../inventory/types.js';
 const hb = Handlebars.create();
 
 hb.registerHelper('json', (value: unknown, ...rest: unknown[]) => {
+  // Strict mode does not check helper arguments: without this, a missing variable would be
+  // written into a config file as the bare word `undefined`.
+  if (value === undefined) throw new Error('json: its argument is not defined (a missing variable?)');
   // {{json value}} or {{json value 2}} for indented output; the last arg is Handlebars' options.
   const indent = rest.length > 1 && typeof rest[0] === 'number' ? rest[0] : undefined;
   return new hb.SafeString(JSON.stringify(value, null, indent));
