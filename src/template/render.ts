@@ -11,10 +11,14 @@ import type { Vars } from '../inventory/types.js';
 const hb = Handlebars.create();
 
 hb.registerHelper('json', (value: unknown, ...rest: unknown[]) => {
+  // {{json value}} or {{json value 2}} for indented output; the last arg is Handlebars' options.
+  const options = rest[rest.length - 1] as { loc?: { start?: { line?: number; column?: number } } };
   // Strict mode does not check helper arguments: without this, a missing variable would be
   // written into a config file as the bare word `undefined`.
-  if (value === undefined) throw new Error('json: its argument is not defined (a missing variable?)');
-  // {{json value}} or {{json value 2}} for indented output; the last arg is Handlebars' options.
+  if (value === undefined) {
+    const at = options.loc?.start;
+    throw new Error(`line ${at?.line ?? '?'}: the value given to json is not defined (a missing variable?)`);
+  }
   const indent = rest.length > 1 && typeof rest[0] === 'number' ? rest[0] : undefined;
   return new hb.SafeString(JSON.stringify(value, null, indent));
 });
