@@ -1,0 +1,299 @@
+import { ConfigError } from '../errors.js';
+import type { Host, Inventory, Vars } from '../inventory/types.js';
+import type { Play } from '../playbook/types.js';
+import { Secret } from '../shell/secret.js';
+import { containsTemplate } from '../playbook/load-playbook.js';
+import { isTemplated, renderTemplate, revealSecrets } from '../template/render.js';
+
+/** Registered results, per host, for the whole run (they outlive the play, as in Ansible). */
+export type Registered = Map<string, Map<string, unknown>>;
+
+/** A variable could not be resolved: missing, cyclic, or its template failed. Names the variable. */
+export class VariableError extends ConfigError {}
+
+/** Deeper than this, a chain of templated vars is surely a mistake (and bounds the work). */
+const MAX_DEPTH = 64;
+
+/** `{{ name }}` or `{{ a.b.[0] }}` alone: the value keeps its type (list, number, Secret). */
+const SINGLE_PATH = /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z0-9_]+|\[[^\]]+\]))*)\s*\}\}\s*$/;
+
+interface Tracker {
+  touchedSecret: boolean;
+}
+
+/**
+ * Every host's variables for one play, resolved lazily. Precedence, lowest first: play
+ * `defaults` < inventory vars < play `vars` < registered results; then the magic vars
+ * (`inventory_hostname`, `group_names`, `groups`, `hostvars`, ...), which cannot be overridden.
+ * `groups` and `hostvars` always cover the whole inventory, whatever --limit says.
+ *
+ * Values that contain templates are rendered on first use, per host, in the context of that
+ * same host, so `consul_client_addr: "127.0.0.1 {{bind_addr}}"` in `defaults` sees each host's
+ * own `bind_addr`. Resolving one var resolves what it refers to first (dependency order);
+ * a cycle or a chain deeper than MAX_DEPTH is an error naming the vars involved.
+ *
+ * Secrets stay Secret objects. A template that reads a Secret yields a Secret, so a var like
+ * `header: "X-Consul-Token: {{ acl_token }}"` is redacted everywhere it is shown.
+ */
+export class PlayVars {
+  readonly #inventory: Inventory;
+  readonly #play: Play;
+  readonly #registered: Registered;
+  readonly #magic: Vars;
+  readonly #groups: Record<string, string[]>;
+  /** Memo of resolved vars per host; cleared whenever a result is registered. */
+  #memo = new Map<string, Map<string, unknown>>();
+  readonly #resolving: string[] = [];
+
+  constructor(inventory: Inventory, play: Play, registered: Registered, magic: Vars = {}) {
+    this.#inventory = inventory;
+    this.#play = play;
+    this.#registered = registered;
+    this.#magic = magic;
+    this.#groups = Object.fromEntries([...inventory.groups.values()].map((g) => [g.name, [...g.hosts]]));
+    // `all` always exists, even when the inventory loader does not list it as a group.
+    if (!this.#groups['all']) this.#groups['all'] = [...inventory.hosts.keys()];
+  }
+
+  /** Stores a task result under `name` for `host`; later templates and conditions see it. */
+  register(host: string, name: string, value: unknown): void {
+    let forHost = this.#registered.get(host);
+    if (!forHost) this.#registered.set(host, (forHost = new Map()));
+    forHost.set(name, value);
+    // A templated var may read a registered result (also through hostvars): recompute on next use.
+    this.#memo = new Map();
+  }
+
+  /** The vars of `host` as a plain object whose properties resolve on first read. */
+  view(host: string): Vars {
+    return this.#view(host, undefined, true);
+  }
+
+  /** The value of one var for `host` (Secrets kept), or an error naming it when undefined. */
+  get(host: string, name: string): unknown {
+    const view = this.view(host);
+    if (!(name in view)) throw this.#error(host, `variable "${name}" is not defined`);
+    return view[name];
+  }
+
+  /**
+   * Renders a value from a task (args, or anything templated) for `host`. Strings are rendered
+   * strictly; a string that is one `{{ path }}` keeps the referenced value's type. `label` names
+   * the place in messages, e.g. `task "write config" arg content`.
+   */
+  render(host: string, value: unknown, label: string): unknown {
+    return this.#renderValue(host, value, label);
+  }
+
+  #userNames(host: string): Set<string> {
+    const h = this.#host(host);
+    return new Set([
+      ...Object.keys(this.#play.defaults),
+      ...Object.keys(h.vars),
+      ...Object.keys(this.#play.vars),
+      ...(this.#registered.get(host)?.keys() ?? []),
+    ]);
+  }
+
+  #host(name: string): Host {
+    const h = this.#inventory.hosts.get(name);
+    if (!h)
+      throw new VariableError([
+        { file: this.#inventory.file, message: `no host "${name}" in the inventory` },
+      ]);
+    return h;
+  }
+
+  #magicFor(h: Host): Vars {
+    return {
+      ...this.#magic,
+      inventory_hostname: h.name,
+      group_names: h.groups.filter((g) => g !== 'all' && g !== 'ungrouped'),
+    };
+  }
+
+  /** Precedence lookup of the raw (unrendered) value. */
+  #raw(h: Host, name: string): { found: boolean; value?: unknown } {
+    const registered = this.#registered.get(h.name);
+    if (registered?.has(name)) return { found: true, value: registered.get(name) };
+    for (const layer of [this.#play.vars, h.vars, this.#play.defaults]) {
+      if (Object.prototype.hasOwnProperty.call(layer, name)) return { found: true, value: layer[name] };
+    }
+    return { found: false };
+  }
+
+  #resolve(host: string, name: string): unknown {
+    let memo = this.#memo.get(host);
+    if (memo?.has(name)) return memo.get(name);
+    const h = this.#host(host);
+    const raw = this.#raw(h, name);
+    // Registered results are data, never templates; the rest may be.
+    const isRegistered = this.#registered.get(host)?.has(name) ?? false;
+    let value = raw.value;
+    if (!isRegistered && containsTemplate(raw.value)) {
+      const key = `${host}\u0000${name}`;
+      const at = this.#resolving.indexOf(key);
+      if (at >= 0) {
+        const chain = [...this.#resolving.slice(at), key].map((k) => k.split('\u0000')[1]).join(' -> ');
+        throw this.#error(host, `variables refer to each other in a cycle: ${chain}`);
+      }
+      if (this.#resolving.length >= MAX_DEPTH) {
+        throw this.#error(host, `variable "${name}": templated variables nest more than ${MAX_DEPTH} deep`);
+      }
+      this.#resolving.push(key);
+      try {
+        value = this.#renderValue(host, raw.value, `host ${host}: variable "${name}"`);
+      } catch (err) {
+        if (err instanceof VariableError) throw err;
+        // Name the variable whose template failed; outer templates keep this innermost message.
+        const why = err instanceof ConfigError ? err.problems.map((p) => p.message).join('; ') : String(err);
+        throw new VariableError([{ file: `host ${host}`, message: `variable "${name}": ${why}` }], {
+          cause: err,
+        });
+      } finally {
+        this.#resolving.pop();
+      }
+    }
+    if (!memo) this.#memo.set(host, (memo = new Map()));
+    memo.set(name, value);
+    return value;
+  }
+
+  #renderValue(host: string, value: unknown, label: string): unknown {
+    if (typeof value === 'string') return isTemplated(value) ? this.#renderString(host, value, label) : value;
+    if (Array.isArray(value)) return value.map((v, i) => this.#renderValue(host, v, `${label}[${i}]`));
+    if (value !== null && typeof value === 'object' && !(value instanceof Secret)) {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, this.#renderValue(host, v, `${label}.${k}`)]),
+      );
+    }
+    return value;
+  }
+
+  #renderString(host: string, source: string, label: string): unknown {
+    const single = SINGLE_PATH.exec(source);
+    try {
+      if (single) return this.#walk(host, single[1] as string, label);
+      const tracker: Tracker = { touchedSecret: false };
+      const out = renderTemplate(source, this.#view(host, tracker, true), { name: label, reveal: false });
+      if (!tracker.touchedSecret) return out;
+      // Shown with only the secret parts redacted, so diffs of a config file still show its shape.
+      const shown = renderTemplate(source, this.#view(host, undefined, true), { name: label, reveal: false });
+      return new TemplatedSecret(out, shown);
+    } catch (err) {
+      // A var's own failure deep inside a template is the precise message; keep it, not the wrapper.
+      const inner = innermostVariableError(err);
+      if (inner) throw inner;
+      throw err;
+    }
+  }
+
+  /** Follows `a.b.[0]` through the view, as strict Handlebars would, but keeps the value's type. */
+  #walk(host: string, path: string, label: string): unknown {
+    const parts = path.split('.').map((p) => p.replace(/^\[(.*)\]$/, '$1'));
+    let current: unknown = this.#view(host, undefined, true);
+    let seen = '';
+    for (const part of parts) {
+      seen = seen ? `${seen}.${part}` : part;
+      if (
+        current === null ||
+        typeof current !== 'object' ||
+        current instanceof Secret ||
+        !(part in current)
+      ) {
+        throw new VariableError([{ file: label, message: `variable "${seen}" is not defined` }]);
+      }
+      current = (current as Record<string, unknown>)[part];
+    }
+    return current;
+  }
+
+  /**
+   * A plain object (Object.prototype, enumerable getters) so renderTemplate's revealSecrets can
+   * copy it for modules that render with reveal. With a tracker, getters return clear text and
+   * record that a secret was read, so the caller can wrap the output in a Secret.
+   */
+  #view(host: string, tracker: Tracker | undefined, withGlobals: boolean): Vars {
+    const h = this.#host(host);
+    const out: Vars = {};
+    const define = (name: string, get: () => unknown) =>
+      Object.defineProperty(out, name, { enumerable: true, configurable: true, get });
+    const shown = (v: unknown): unknown => {
+      if (!tracker || !containsSecret(v)) return v;
+      tracker.touchedSecret = true;
+      return revealSecrets(v);
+    };
+    for (const name of this.#userNames(host)) define(name, () => shown(this.#resolve(host, name)));
+    for (const [name, v] of Object.entries(this.#magicFor(h))) define(name, () => shown(v));
+    if (withGlobals) {
+      define('groups', () => this.#groups);
+      // hostvars[h] holds that host's vars without its own groups/hostvars. The container has no
+      // prototype, so renderTemplate's reveal copy does not walk (and resolve) every host's vars:
+      // other hosts' vars resolve only when a template reads them, and their secrets stay redacted.
+      define('hostvars', () => {
+        const all = Object.create(null) as Vars;
+        for (const name of this.#inventory.hosts.keys()) {
+          Object.defineProperty(all, name, {
+            enumerable: true,
+            get: () => this.#view(name, tracker, false),
+          });
+        }
+        return all;
+      });
+    } else {
+      delete out['groups'];
+      delete out['hostvars'];
+    }
+    return out;
+  }
+
+  #error(host: string, message: string): VariableError {
+    return new VariableError([{ file: `host ${host}`, message }]);
+  }
+}
+
+/**
+ * A string rendered from a template that read a secret: the clear text goes to hosts, and
+ * everywhere else it prints as the same template rendered with the secrets redacted.
+ */
+export class TemplatedSecret extends Secret {
+  readonly #shown: string;
+  constructor(clear: string, shown: string) {
+    super(clear);
+    this.#shown = shown;
+  }
+  override toString(): string {
+    return this.#shown;
+  }
+  override toJSON(): string {
+    return this.#shown;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.#shown;
+  }
+}
+
+function innermostVariableError(err: unknown): VariableError | undefined {
+  let found: VariableError | undefined;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof VariableError) found = e;
+  return found;
+}
+
+export function containsSecret(value: unknown): boolean {
+  if (value instanceof Secret) return true;
+  if (Array.isArray(value)) return value.some(containsSecret);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).some(containsSecret);
+  }
+  return false;
+}
+
+/** Clear texts of every Secret in a value, to scrub them from messages that did not come redacted. */
+export function secretTexts(value: unknown, out: Set<string> = new Set()): Set<string> {
+  if (value instanceof Secret) out.add(value.reveal());
+  else if (Array.isArray(value)) for (const v of value) secretTexts(v, out);
+  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) secretTexts(v, out);
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+import { formatRecap } from './recap.js';
+import type { HostRecap, Reporter, TaskBeginEvent, TaskOutcome } from './reporter.js';
+
+/** Anything with write(): process.stdout, a file stream, a test buffer. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/**
+ * One line per task result per host, for CI logs and pipes: nothing redraws, everything greps.
+ *
+ *     TASK [write config]
+ *     changed: [s1] write config - write /opt/consul/config/consul.json
+ *     failed: [s2] write config - s2: command failed (exit 1): ...
+ */
+export class PlainReporter implements Reporter {
+  constructor(private readonly out: TextSink) {}
+
+  playStart(play: string, hosts: readonly string[]): void {
+    this.line(`\nPLAY [${play}] (${hosts.length} ${hosts.length === 1 ? 'host' : 'hosts'})`);
+  }
+
+  batchStart(_play: string, hosts: readonly string[], index: number, total: number): void {
+    if (total > 1) this.line(`BATCH ${index}/${total}: ${hosts.join(', ')}`);
+  }
+
+  taskBegin(event: TaskBeginEvent): void {
+    this.line(`${event.handler ? 'HANDLER' : 'TASK'} [${event.task}]`);
+  }
+
+  taskStart(): void {
+    // Results carry everything worth a line; a start line per host would double CI logs.
+  }
+
+  taskEnd(o: TaskOutcome): void {
+    this.line(formatOutcome(o));
+    if (o.diff) this.out.write(o.diff.endsWith('\n') ? o.diff : `${o.diff}\n`);
+  }
+
+  note(message: string, host?: string): void {
+    this.line(host ? `note: [${host}] ${message}` : `note: ${message}`);
+  }
+
+  runEnd(recap: Readonly<Record<string, HostRecap>>): void {
+    this.out.write(`\n${formatRecap(recap)}`);
+  }
+
+  async flush(): Promise<void> {}
+
+  private line(text: string): void {
+    this.out.write(`${text}\n`);
+  }
+}
+
+/** `changed: [s1] task - message`, with `...ignoring` for ignored failures, as Ansible prints. */
+export function formatOutcome(o: TaskOutcome): string {
+  const label = o.handler ? `${o.task} (handler)` : o.task;
+  const tail = o.message && o.status !== 'ok' && o.status !== 'skipped' ? ` - ${o.message}` : '';
+  const ignoring = o.ignoredError ? ' ...ignoring' : '';
+  return `${o.status}: [${o.host}] ${label}${tail}${ignoring}`;
+}

@@ -1,0 +1,356 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import { moduleLookup, type AnyModule, type ModuleMap } from '../playbook/module-map.js';
+import { splitBatches } from '../playbook/serial.js';
+import { tagsSelect } from '../playbook/tags.js';
+import type { Play, Playbook, Task } from '../playbook/types.js';
+import type { Transport } from '../ssh/transport.js';
+import { PlayVars, type Registered } from './host-vars.js';
+import { mapLimit } from './pool.js';
+import { emptyRecap } from './recap.js';
+import type { HostRecap, Reporter, TaskOutcome } from './reporter.js';
+import { runTaskOnHost, type HostTaskResult } from './run-task.js';
+
+export interface RunOptions {
+  playbook: Playbook;
+  /** The whole inventory: `groups` and `hostvars` always see all of it, whatever `limit` says. */
+  inventory: Inventory;
+  /** Resolves a host pattern to host names in inventory order (the inventory module's selectHosts). */
+  selectHosts: (inventory: Inventory, pattern: string) => readonly string[];
+  /** --limit: a host pattern that narrows where tasks run. */
+  limit?: string;
+  modules: ModuleMap;
+  /** Opens the one connection a host gets for the whole run; called at most once per host. */
+  connect: (host: Host) => Promise<Transport>;
+  /** Hosts working on a task at the same time (Ansible's forks). Default 10. */
+  forks?: number;
+  check?: boolean;
+  diff?: boolean;
+  tags?: readonly string[];
+  skipTags?: readonly string[];
+  /** Directory that modules resolve relative `src:` paths against. */
+  baseDir: string;
+  reporter: Reporter;
+  /** When aborted, no new task starts on any host; running ones get the signal. */
+  signal?: AbortSignal;
+  /** How retries wait; tests pass a fake clock. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted';
+
+export interface RunResult {
+  /**
+   * `failed` when any host failed (or a failure policy aborted the run), else `unreachable`
+   * when any host could not be reached, else `ok`; `interrupted` when the signal stopped it.
+   */
+  status: RunStatus;
+  /**
+   * 0 ok, 2 failed, 4 unreachable only, 130 interrupted. Failed wins over unreachable: exit 4
+   * then means "every host we reached is fine", which is safe for CI to retry.
+   */
+  exitCode: ExitCodeValue;
+  /** One entry per host that was in any play, in the order they first appeared. */
+  recap: Record<string, HostRecap>;
+  outcomes: TaskOutcome[];
+  /** Hosts where at least one task changed (or, in check mode, would change) something. */
+  changedHosts: string[];
+  failedHosts: string[];
+  unreachableHosts: string[];
+  /** Why the run stopped early (max_fail_percentage, any_errors_fatal, a whole batch failed). */
+  abortReason?: string;
+}
+
+const defaultSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
+  await delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
+};
+
+/**
+ * Runs a playbook with Ansible's linear strategy: per play, hosts are split into `serial`
+ * batches; within a batch each task runs on every live host (up to `forks` at once) before the
+ * next task starts; handlers run at the end of each batch. See docs/playbooks.md.
+ */
+export async function runPlaybook(options: RunOptions): Promise<RunResult> {
+  const run = new Run(options);
+  try {
+    await run.all();
+  } finally {
+    await run.closeAll();
+  }
+  const result = run.result();
+  // Live renderers draw asynchronously; return only once everything reported is on screen.
+  await options.reporter.flush?.();
+  return result;
+}
+
+/** The state of one run: connections, recap, registered results, hosts out of the game. */
+class Run {
+  readonly o: RunOptions;
+  readonly modules: ReadonlyMap<string, AnyModule>;
+  readonly forks: number;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly recap: Record<string, HostRecap> = {};
+  readonly outcomes: TaskOutcome[] = [];
+  readonly registered: Registered = new Map();
+  readonly connections = new Map<string, Promise<Transport>>();
+  readonly failed = new Set<string>();
+  readonly unreachable = new Set<string>();
+  abortReason: string | undefined;
+
+  constructor(options: RunOptions) {
+    this.o = options;
+    this.modules = moduleLookup(options.modules);
+    this.forks = Math.max(1, options.forks ?? 10);
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  get interrupted(): boolean {
+    return this.o.signal?.aborted ?? false;
+  }
+
+  async all(): Promise<void> {
+    const limit =
+      this.o.limit === undefined ? undefined : new Set(this.o.selectHosts(this.o.inventory, this.o.limit));
+    for (const play of this.o.playbook.plays) {
+      if (this.interrupted || this.abortReason) break;
+      // Failed and unreachable hosts sit out the rest of the run, as in Ansible.
+      const hosts = this.o
+        .selectHosts(this.o.inventory, play.hosts)
+        .filter((h) => (!limit || limit.has(h)) && !this.failed.has(h) && !this.unreachable.has(h));
+      for (const h of hosts) this.recap[h] ??= emptyRecap();
+      this.o.reporter.playStart(play.name, hosts);
+      if (hosts.length === 0) {
+        this.o.reporter.note?.(`play "${play.name}": no hosts matched`);
+        continue;
+      }
+      await this.play(play, hosts);
+    }
+  }
+
+  async play(play: Play, hosts: string[]): Promise<void> {
+    const vars = new PlayVars(this.o.inventory, play, this.registered, {
+      drover_check_mode: this.o.check ?? false,
+      drover_play_hosts: hosts,
+    });
+    const tasks = play.tasks.filter((t) =>
+      tagsSelect(t.tags, { tags: this.o.tags ?? [], skipTags: this.o.skipTags ?? [] }),
+    );
+    const batches = splitBatches(hosts, play.serial);
+    for (const [index, batch] of batches.entries()) {
+      if (this.interrupted || this.abortReason) return;
+      this.o.reporter.batchStart?.(play.name, batch, index + 1, batches.length);
+      await new Batch(this, play, vars, batch).execute(tasks);
+    }
+  }
+
+  transport(host: Host): Promise<Transport> {
+    let t = this.connections.get(host.name);
+    if (!t) {
+      t = this.o.connect(host);
+      // Keep the rejection observed here; each caller still sees it through the returned promise.
+      t.catch(() => undefined);
+      this.connections.set(host.name, t);
+    }
+    return t;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(
+      [...this.connections.entries()].map(async ([host, t]) => {
+        try {
+          await (await t).close();
+        } catch {
+          // Never connected, or the connection is already gone: nothing to close.
+          if (!this.unreachable.has(host)) this.o.reporter.note?.('connection did not close cleanly', host);
+        }
+      }),
+    );
+  }
+
+  record(outcome: TaskOutcome): void {
+    this.outcomes.push(outcome);
+    const r = (this.recap[outcome.host] ??= emptyRecap());
+    if (outcome.ignoredError) r.ignored++;
+    else if (outcome.status === 'failed') r.failed++;
+    else if (outcome.status === 'unreachable') r.unreachable++;
+    else if (outcome.status === 'skipped') r.skipped++;
+    else {
+      r.ok++;
+      if (outcome.status === 'changed') r.changed++;
+    }
+    this.o.reporter.taskEnd(outcome);
+  }
+
+  result(): RunResult {
+    const hosts = Object.keys(this.recap);
+    const failedHosts = hosts.filter((h) => this.failed.has(h));
+    const unreachableHosts = hosts.filter((h) => this.unreachable.has(h));
+    const status: RunStatus = this.interrupted
+      ? 'interrupted'
+      : failedHosts.length > 0
+        ? 'failed'
+        : unreachableHosts.length > 0
+          ? 'unreachable'
+          : 'ok';
+    const exitCode = {
+      ok: ExitCode.ok,
+      failed: ExitCode.taskFailed,
+      unreachable: ExitCode.unreachable,
+      interrupted: ExitCode.interrupted,
+    }[status];
+    this.o.reporter.runEnd?.(this.recap);
+    return {
+      status,
+      exitCode,
+      recap: this.recap,
+      outcomes: this.outcomes,
+      changedHosts: hosts.filter((h) => (this.recap[h]?.changed ?? 0) > 0),
+      failedHosts,
+      unreachableHosts,
+      ...(this.abortReason ? { abortReason: this.abortReason } : {}),
+    };
+  }
+}
+
+/** One serial batch of one play: tasks in order over the batch's live hosts, then handlers. */
+class Batch {
+  /** Handlers each host has been notified to run. */
+  readonly notified = new Map<string, Set<string>>();
+  readonly #failedHere = new Set<string>();
+
+  constructor(
+    readonly run: Run,
+    readonly play: Play,
+    readonly vars: PlayVars,
+    readonly hosts: readonly string[],
+  ) {}
+
+  get live(): string[] {
+    return this.hosts.filter((h) => !this.run.failed.has(h) && !this.run.unreachable.has(h));
+  }
+
+  async execute(tasks: readonly Task[]): Promise<void> {
+    for (const task of tasks) {
+      if (this.run.interrupted) return;
+      const live = this.live;
+      if (live.length === 0) break;
+      await this.runTask(task, live, false);
+      if (this.checkPolicy()) return;
+    }
+    await this.flushHandlers();
+  }
+
+  async flushHandlers(): Promise<void> {
+    // A handler may notify another; each pass runs what is pending, in definition order.
+    for (let pass = 0; pass <= this.play.handlers.length; pass++) {
+      let ranAny = false;
+      for (const handler of this.play.handlers) {
+        if (this.run.interrupted) return;
+        const hosts = this.live.filter((h) => this.notified.get(h)?.has(handler.name));
+        if (hosts.length === 0) continue;
+        for (const h of hosts) this.notified.get(h)?.delete(handler.name);
+        await this.runTask(handler, hosts, true);
+        ranAny = true;
+        if (this.checkPolicy()) return;
+      }
+      if (!ranAny) return;
+    }
+  }
+
+  async runTask(task: Task, hosts: string[], handler: boolean): Promise<void> {
+    const { reporter } = this.run.o;
+    const targets = task.runOnce ? hosts.slice(0, 1) : hosts;
+    reporter.taskBegin?.({
+      play: this.play.name,
+      task: task.name,
+      hosts: targets,
+      ...(handler ? { handler } : {}),
+    });
+    const results = await mapLimit(targets, this.run.forks, async (name) => {
+      if (this.run.interrupted) return undefined;
+      const event = { play: this.play.name, task: task.name, host: name, ...(handler ? { handler } : {}) };
+      reporter.taskStart(event);
+      const started = Date.now();
+      const r = await this.runOn(task, name);
+      this.settle(task, name, r);
+      this.run.record({
+        ...event,
+        status: r.status,
+        ...(r.message !== undefined ? { message: r.message } : {}),
+        ...(r.diff !== undefined ? { diff: r.diff } : {}),
+        ...(r.ignoredError ? { ignoredError: true } : {}),
+        durationMs: Date.now() - started,
+      });
+      return r;
+    });
+    // run_once: the one result stands for every host of the batch.
+    const first = results[0];
+    if (task.runOnce && first && task.register) {
+      for (const h of hosts.slice(1)) this.vars.register(h, task.register, first.registered);
+    }
+  }
+
+  runOn(task: Task, name: string): Promise<HostTaskResult> {
+    const host = this.run.o.inventory.hosts.get(name) as Host;
+    return runTaskOnHost({
+      task,
+      host,
+      vars: this.vars,
+      module: this.run.modules.get(task.module),
+      transport: () => this.run.transport(host),
+      check: this.run.o.check ?? false,
+      diff: this.run.o.diff ?? false,
+      baseDir: this.run.o.baseDir,
+      ...(this.run.o.signal ? { signal: this.run.o.signal } : {}),
+      sleep: this.run.sleep,
+      note: (m, h) => this.run.o.reporter.note?.(m, h),
+    });
+  }
+
+  /** Applies a host's result: register, notify, and whether the host is out. */
+  settle(task: Task, host: string, r: HostTaskResult): void {
+    if (task.register && r.status !== 'unreachable') this.vars.register(host, task.register, r.registered);
+    if (r.status === 'unreachable') {
+      this.run.unreachable.add(host);
+      this.#failedHere.add(host);
+    } else if (r.status === 'failed' && !r.ignoredError) {
+      this.run.failed.add(host);
+      this.#failedHere.add(host);
+    } else if (r.status === 'changed') {
+      let set = this.notified.get(host);
+      if (!set) this.notified.set(host, (set = new Set()));
+      for (const n of task.notify) set.add(n);
+    }
+  }
+
+  /** Ansible's failure policy after each task; true when the run must stop. */
+  checkPolicy(): boolean {
+    const failedHere = [...this.#failedHere];
+    const note = (reason: string) => {
+      this.run.abortReason = reason;
+      this.run.o.reporter.note?.(reason);
+      return true;
+    };
+    if (failedHere.length === 0) return false;
+    if (this.play.anyErrorsFatal) {
+      return note(
+        `play "${this.play.name}": any_errors_fatal and ${failedHere.join(', ')} failed; stopping the run`,
+      );
+    }
+    const percent = (failedHere.length / this.hosts.length) * 100;
+    const max = this.play.maxFailPercentage;
+    if (max !== undefined && percent > max) {
+      return note(
+        `play "${this.play.name}": ${failedHere.length} of ${this.hosts.length} hosts in the batch failed ` +
+          `(${round(percent)}% > max_fail_percentage ${max}%); stopping the run`,
+      );
+    }
+    if (failedHere.length === this.hosts.length) {
+      return note(`play "${this.play.name}": every host in the batch failed; stopping the run`);
+    }
+    return false;
+  }
+}
+
+const round = (n: number): number => Math.round(n * 10) / 10;

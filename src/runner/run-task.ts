@@ -1,0 +1,254 @@
+import { describeAjvErrors, objectValidator } from '../config/schema.js';
+import { CommandFailedError, DroverError, TaskFailedError, UnreachableError } from '../errors.js';
+import type { Host } from '../inventory/types.js';
+import type { Change, FileDiff, ModuleContext } from '../modules/module.js';
+import { conditionsHold, ExpressionError, type Condition } from '../playbook/expression.js';
+import type { AnyModule } from '../playbook/module-map.js';
+import type { Task } from '../playbook/types.js';
+import { redactText } from '../shell/secret.js';
+import type { Transport } from '../ssh/transport.js';
+import { revealSecrets } from '../template/render.js';
+import { coerceTemplatedArgs } from './coerce-args.js';
+import { unifiedDiffs } from './diff.js';
+import { secretTexts, type PlayVars } from './host-vars.js';
+import type { TaskStatus } from './reporter.js';
+
+/** What one task did on one host. */
+export interface HostTaskResult {
+  status: TaskStatus;
+  message?: string;
+  diff?: string;
+  /** Failed, but `ignore_errors` let the host go on. */
+  ignoredError?: boolean;
+  /** What `register` stores: changed, failed, skipped, msg, rc/stdout/stderr and module data. */
+  registered: Record<string, unknown>;
+}
+
+export interface TaskRunInput {
+  task: Task;
+  host: Host;
+  vars: PlayVars;
+  module: AnyModule | undefined;
+  transport: () => Promise<Transport>;
+  check: boolean;
+  diff: boolean;
+  baseDir: string;
+  signal?: AbortSignal;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  note: (message: string, host?: string) => void;
+}
+
+/** One attempt's outcome before the task-level rules (until, ignore_errors) apply. */
+interface Attempt {
+  result: Record<string, unknown>;
+  failed: boolean;
+  changed: boolean;
+  /** Check mode planned a write and did not make it: conditions on the result cannot be judged. */
+  pendingWrite: boolean;
+  diffs: readonly FileDiff[];
+}
+
+/**
+ * Runs one task on one host: `when`, templated args, args validation, plan/apply (plan only in
+ * check mode, except read-only changes and `check_mode: false` tasks), `changed_when`,
+ * `failed_when`, `until`/`retries`/`delay`. Never throws: every problem is a result.
+ */
+export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult> {
+  const { task, host, vars } = input;
+  // Secrets we know of, to scrub messages that did not come from drover's own (redacted) errors.
+  const secrets = secretTexts(host.vars);
+  const failed = (err: unknown): HostTaskResult => {
+    const msg = redactText(describeError(err, task), secrets);
+    return finish(input, {
+      status: 'failed',
+      message: msg,
+      registered: { changed: false, failed: true, skipped: false, msg },
+    });
+  };
+
+  try {
+    if (!conditionsHold(task.when, vars.view(host.name))) {
+      const msg = `skipped: condition "${firstFalse(task.when, vars.view(host.name))}" is false`;
+      return {
+        status: 'skipped',
+        message: msg,
+        registered: { changed: false, failed: false, skipped: true, msg },
+      };
+    }
+  } catch (err) {
+    return failed(err);
+  }
+  if (!input.module) return failed(new TaskFailedError(`unknown module "${task.module}"`));
+  const module = input.module;
+
+  let args: Record<string, unknown>;
+  try {
+    const rendered = vars.render(host.name, task.args, `task "${task.name}" args`) as Record<string, unknown>;
+    args = coerceTemplatedArgs(task.args, rendered, module.argsSchema);
+    for (const s of secretTexts(args)) secrets.add(s);
+    // Validate the clear values (patterns on keys must see the real text); messages never quote values.
+    const validate = objectValidator(module.argsSchema);
+    if (!validate(revealSecrets(args))) {
+      const why = describeAjvErrors(validate.errors ?? []).map(
+        (e) => `${e.path.join('.') || 'args'}: ${e.message}`,
+      );
+      throw new TaskFailedError(`invalid args for module "${module.name}": ${why.join('; ')}`);
+    }
+  } catch (err) {
+    return failed(err);
+  }
+
+  let transport: Transport;
+  try {
+    transport = await input.transport();
+  } catch (err) {
+    return unreachable(input, err, secrets);
+  }
+
+  const check = input.check && !task.runInCheckMode;
+  const ctx: ModuleContext = {
+    host,
+    transport,
+    vars: vars.view(host.name),
+    check,
+    diff: input.diff,
+    baseDir: input.baseDir,
+    ...(input.signal ? { signal: input.signal } : {}),
+  };
+
+  const attempts = task.until ? task.retries + 1 : 1;
+  let attempt: Attempt | undefined;
+  for (let n = 1; n <= attempts; n++) {
+    try {
+      attempt = await runOnce(module, args, ctx);
+    } catch (err) {
+      if (err instanceof UnreachableError) return unreachable(input, err, secrets);
+      attempt = failedAttempt(err, task, secrets);
+    }
+    try {
+      if (attempt.pendingWrite) break;
+      applyOverrides(input, attempt);
+      if (!task.until) break;
+      attempt.result['attempts'] = n;
+      if (conditionsHold(task.until, withResult(input, attempt.result))) break;
+      if (n === attempts) {
+        attempt.failed = true;
+        attempt.result['failed'] = true;
+        attempt.result['msg'] =
+          `until "${task.until.map((c) => c.source).join(' and ')}" still false after ${attempts} attempts`;
+        break;
+      }
+      input.note(
+        `retrying "${task.name}" (attempt ${n + 1} of ${attempts}, next in ${task.delay}s)`,
+        host.name,
+      );
+      await input.sleep(task.delay * 1000, input.signal);
+      if (input.signal?.aborted) return failed(new TaskFailedError('interrupted while waiting to retry'));
+    } catch (err) {
+      return failed(err);
+    }
+  }
+  const a = attempt as Attempt;
+  const msg = typeof a.result['msg'] === 'string' ? redactText(a.result['msg'], secrets) : undefined;
+  const shownDiff = input.diff && a.diffs.length > 0 ? unifiedDiffs(a.diffs) : '';
+  return finish(input, {
+    status: a.failed ? 'failed' : a.changed ? 'changed' : 'ok',
+    ...(msg ? { message: msg } : {}),
+    ...(shownDiff ? { diff: shownDiff } : {}),
+    registered: { ...a.result, ...(msg !== undefined ? { msg } : {}) },
+  });
+}
+
+async function runOnce(
+  module: AnyModule,
+  args: Record<string, unknown>,
+  ctx: ModuleContext,
+): Promise<Attempt> {
+  const change: Change = await module.plan(args, ctx);
+  const data: Record<string, unknown> = { ...change.data };
+  let applied = false;
+  if (change.changed && change.apply && (!ctx.check || change.readOnly)) {
+    Object.assign(data, await change.apply());
+    applied = true;
+  }
+  return {
+    result: { ...data, changed: change.changed, failed: false, skipped: false, msg: change.summary },
+    failed: false,
+    changed: change.changed,
+    pendingWrite: ctx.check && change.changed && !applied && !change.readOnly,
+    diffs: change.diff ?? [],
+  };
+}
+
+/** A module error becomes a failed result that `failed_when` and `until` can still look at. */
+function failedAttempt(err: unknown, task: Task, secrets: Set<string>): Attempt {
+  const msg = redactText(describeError(err, task), secrets);
+  const result: Record<string, unknown> = { changed: false, failed: true, skipped: false, msg };
+  if (err instanceof CommandFailedError) {
+    Object.assign(result, { rc: err.code, stdout: err.stdout, stderr: err.stderr });
+  }
+  return { result, failed: true, changed: false, pendingWrite: false, diffs: [] };
+}
+
+function applyOverrides(input: TaskRunInput, a: Attempt): void {
+  const { task } = input;
+  if (task.changedWhen) {
+    a.changed = conditionsHold(task.changedWhen, withResult(input, a.result));
+    a.result['changed'] = a.changed;
+  }
+  if (task.failedWhen) {
+    const nowFailed = conditionsHold(task.failedWhen, withResult(input, a.result));
+    if (nowFailed && !a.failed) a.result['msg'] = `failed_when "${sources(task.failedWhen)}" holds`;
+    a.failed = nowFailed;
+    a.result['failed'] = nowFailed;
+  }
+}
+
+/** The host's vars plus this attempt's result under the `register` name (as Ansible exposes it). */
+function withResult(input: TaskRunInput, result: Record<string, unknown>): Record<string, unknown> {
+  const scope = input.vars.view(input.host.name);
+  if (input.task.register) {
+    Object.defineProperty(scope, input.task.register, {
+      value: result,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return scope;
+}
+
+function finish(input: TaskRunInput, r: HostTaskResult): HostTaskResult {
+  if (r.status === 'failed' && input.task.ignoreErrors) return { ...r, ignoredError: true };
+  return r;
+}
+
+function unreachable(input: TaskRunInput, err: unknown, secrets: Set<string>): HostTaskResult {
+  if (!(err instanceof UnreachableError)) {
+    // connect() failing for another reason (bad key path, ...) is a failure of this host, not the network.
+    return finish(input, {
+      status: 'failed',
+      message: redactText(`cannot connect: ${describeError(err, input.task)}`, secrets),
+      registered: { changed: false, failed: true, skipped: false },
+    });
+  }
+  const msg = redactText(err.message, secrets);
+  return {
+    status: 'unreachable',
+    message: msg,
+    registered: { changed: false, failed: false, unreachable: true, msg },
+  };
+}
+
+function describeError(err: unknown, task: Task): string {
+  if (err instanceof DroverError) return err.message;
+  if (err instanceof ExpressionError) return `task "${task.name}": ${err.message}`;
+  // Anything else is a bug or a library error: wrap it, naming the module, so the host fails cleanly.
+  const text = err instanceof Error ? err.message : String(err);
+  return `module "${task.module}" failed: ${text}`;
+}
+
+function firstFalse(conditions: readonly Condition[], vars: Record<string, unknown>): string {
+  return conditions.find((c) => !conditionsHold([c], vars))?.source ?? sources(conditions);
+}
+
+const sources = (conditions: readonly Condition[]): string => conditions.map((c) => c.source).join(' and ');

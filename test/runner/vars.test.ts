@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PlayVars } from '../../src/runner/host-vars.js';
+import { Secret } from '../../src/shell/secret.js';
+import { renderTemplate } from '../../src/template/render.js';
+import { makeInventory, playbook, runWith } from './helpers.js';
+
+const inv = makeInventory({
+  groups: { servers: ['s1', 's2', 's3'], clients: ['c1'] },
+  groupVars: { servers: { role: 'server', level: 'group' } },
+  vars: {
+    s1: { bind_addr: '10.0.1.1', level: 'host' },
+    s2: { bind_addr: '10.0.1.2' },
+    s3: { bind_addr: '10.0.1.3' },
+    c1: { bind_addr: '10.0.2.1', gossip_key: new Secret('c2VjcmV0LWdvc3NpcC1rZXk=') },
+  },
+});
+
+function varsFor(yaml: string): PlayVars {
+  const play = playbook(yaml).plays[0];
+  assert.ok(play);
+  return new PlayVars(inv, play, new Map());
+}
+
+test('precedence: defaults < inventory vars < play vars < registered results', () => {
+  const v = varsFor(`
+- hosts: all
+  defaults: { level: default, only_default: d, role: from-defaults }
+  vars: { level: play }
+  tasks: []
+`);
+  assert.equal(v.get('s1', 'only_default'), 'd');
+  assert.equal(v.get('s1', 'role'), 'server', 'inventory beats play defaults');
+  assert.equal(v.get('c1', 'role'), 'from-defaults');
+  assert.equal(v.get('s1', 'level'), 'play', 'play vars beat inventory host vars');
+  v.register('s1', 'level', { rc: 0 });
+  assert.deepEqual(v.get('s1', 'level'), { rc: 0 }, 'registered results beat play vars');
+  assert.equal(v.get('s2', 'level'), 'play', 'registering is per host');
+});
+
+test('templated vars render per host, lazily, in dependency order', () => {
+  const v = varsFor(`
+- hosts: all
+  defaults:
+    client_addr: "127.0.0.1 {{ bind_addr }}"
+    http_url: "http://{{ first_word }}:8500"
+    first_word: "{{ api_host }}"
+    api_host: "{{ bind_addr }}"
+    retry_join: "{{ json (group_values 'servers' 'bind_addr') }}"
+    server_addrs: "{{ groups.servers }}"
+  tasks: []
+`);
+  assert.equal(v.get('s1', 'client_addr'), '127.0.0.1 10.0.1.1');
+  assert.equal(v.get('s2', 'client_addr'), '127.0.0.1 10.0.1.2');
+  assert.equal(v.get('c1', 'http_url'), 'http://10.0.2.1:8500');
+  assert.equal(v.get('c1', 'retry_join'), '["10.0.1.1","10.0.1.2","10.0.1.3"]');
+  // One `{{ path }}` keeps the value's type.
+  assert.deepEqual(v.get('c1', 'server_addrs'), ['s1', 's2', 's3']);
+  assert.deepEqual(v.get('s2', 'group_names'), ['servers']);
+  assert.equal(
+    (v.view('c1')['hostvars'] as Record<string, Record<string, unknown>>)['s3']?.['client_addr'],
+    '127.0.0.1 10.0.1.3',
+  );
+});
+
+test('a cycle between vars is an error naming the vars, not a hang', () => {
+  const v = varsFor(`
+- hosts: all
+  vars: { a: "x{{ b }}", b: "{{ c }}y", c: "{{ a }}" }
+  tasks: []
+`);
+  assert.throws(
+    () => v.get('s1', 'a'),
+    /host s1: variables refer to each other in a cycle: a -> b -> c -> a/,
+  );
+});
+
+test('a var whose template reads a missing var names both', () => {
+  const v = varsFor(`
+- hosts: all
+  defaults: { url: "http://{{ consul_addr }}:8500", wrapper: "{{ url }}/v1" }
+  tasks: []
+`);
+  assert.throws(
+    () => v.get('s1', 'wrapper'),
+    /host s1: variable "url": line 1: variable "consul_addr" is not defined/,
+  );
+});
+
+test('secrets stay Secret objects; templates that read them yield Secrets', () => {
+  const v = varsFor(`
+- hosts: all
+  vars: { encrypt: "{{ gossip_key }}", header: "key={{ gossip_key }}" }
+  tasks: []
+`);
+  const encrypt = v.get('c1', 'encrypt');
+  assert.ok(encrypt instanceof Secret);
+  const header = v.get('c1', 'header');
+  assert.ok(header instanceof Secret);
+  // Shown as the template with only the secret part redacted.
+  assert.equal(String(header), 'key=<redacted>');
+  assert.equal(JSON.stringify({ header }), '{"header":"key=<redacted>"}');
+  assert.equal((header as Secret).reveal(), 'key=c2VjcmV0LWdvc3NpcC1rZXk=');
+  // What modules do with ctx.vars: reveal only for what goes to the host.
+  assert.equal(renderTemplate('{{ header }}', v.view('c1'), { name: 't', reveal: false }), 'key=<redacted>');
+  assert.equal(
+    renderTemplate('{{ header }}', v.view('c1'), { name: 't', reveal: true }),
+    'key=c2VjcmV0LWdvc3NpcC1rZXk=',
+  );
+});
+
+test('a missing var in task args fails that task, naming the task and the var', async () => {
+  const r = await runWith(
+    `
+- hosts: s1
+  tasks:
+    - name: write config
+      write: { path: "/etc/{{ config_dir }}/consul.json", content: x }
+    - name: never reached
+      probe: { what: x }
+`,
+    inv,
+  );
+  assert.deepEqual(r.reporter.lines, ['failed s1 write config']);
+  assert.match(
+    r.reporter.outcomes[0]?.message ?? '',
+    /task "write config" args\.path: line 1: variable "config_dir" is not defined/,
+  );
+  assert.equal(r.exitCode, 2);
+});
+
+test('--limit narrows where tasks run, never groups/hostvars', async () => {
+  const r = await runWith(
+    `
+- hosts: servers
+  tasks:
+    - name: join
+      shell: { cmd: "join {{ json (group_values 'servers' 'bind_addr') }} of {{ groups.all.length }}" }
+`,
+    inv,
+    { limit: 's2' },
+  );
+  assert.deepEqual(r.reporter.lines, ['changed s2 join']);
+  assert.deepEqual(r.transports.get('s2')?.commands, [
+    `sh -c 'join ["10.0.1.1","10.0.1.2","10.0.1.3"] of 4'`,
+  ]);
+  assert.deepEqual(r.connects, ['s2']);
+});
+
+test('templated args take the type the module declares; one {{ list }} stays a list', async () => {
+  const r = await runWith(
+    `
+- hosts: s1
+  tasks:
+    - name: count
+      shell: { cmd: "echo 1" }
+      register: out
+    - name: probe rc
+      probe: { what: "{{ out.rc }}" }
+`,
+    inv,
+  );
+  assert.deepEqual(r.reporter.lines, ['changed s1 count', 'ok s1 probe rc']);
+  assert.deepEqual(r.transports.get('s1')?.commands, [`sh -c 'echo 1'`, 'probe 0']);
+});
