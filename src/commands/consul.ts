@@ -1,0 +1,50 @@
+import { exec, type Arg, type Cmd } from '../shell/cmd.js';
+import type { Secret } from '../shell/secret.js';
+import { execIn } from './docker.js';
+
+/**
+ * Pure builders for the consul CLI inside the agent's container (`docker exec consul consul ...`),
+ * so the host needs no consul binary and the CLI always matches the running agent's version.
+ */
+
+export interface ConsulExecOptions {
+  /** Container name; `consul` unless the inventory says otherwise. */
+  container?: string;
+  /** ACL token, passed as CONSUL_HTTP_TOKEN in the exec environment, never as a CLI flag. */
+  token?: Secret;
+}
+
+function consul(argv: readonly Arg[], o: ConsulExecOptions): Cmd {
+  return execIn(
+    o.container ?? 'consul',
+    ['consul', ...argv],
+    o.token ? { env: { CONSUL_HTTP_TOKEN: o.token } } : {},
+  );
+}
+
+export const info = (o: ConsulExecOptions = {}): Cmd => consul(['info'], o);
+
+export const members = (o: ConsulExecOptions = {}): Cmd => consul(['members'], o);
+
+export const raftListPeers = (o: ConsulExecOptions = {}): Cmd =>
+  consul(['operator', 'raft', 'list-peers'], o);
+
+/** Graceful leave: a server leaves the Raft peer set, which shrinks the quorum size. */
+export const leave = (o: ConsulExecOptions = {}): Cmd => consul(['leave'], o);
+
+/** Moves a dead member to `left`; `prune` removes it from the member list entirely (1.6.2+). */
+export const forceLeave = (node: string, opts: { prune?: boolean } = {}, o: ConsulExecOptions = {}): Cmd =>
+  consul(['force-leave', ...(opts.prune ? ['-prune'] : []), node], o);
+
+export const reload = (o: ConsulExecOptions = {}): Cmd => consul(['reload'], o);
+
+/** Validates a config dir as the running agent sees it (a path inside the container). */
+export const validate = (dir: string, o: ConsulExecOptions = {}): Cmd => consul(['validate', dir], o);
+
+/**
+ * Validates a host config dir with the consul binary of `image`, in a throwaway container, so a
+ * config for a new version is checked by that version before the running agent is touched. The
+ * image's entrypoint turns `validate` into `consul validate`.
+ */
+export const validateWithImage = (image: string, hostDir: string): Cmd =>
+  exec('docker', 'run', '--rm', '-v', `${hostDir}:/consul/config:ro`, image, 'validate', '/consul/config');

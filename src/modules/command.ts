@@ -1,0 +1,100 @@
+import { exists } from '../commands/fs.js';
+import { TaskFailedError } from '../errors.js';
+import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
+import { redactText, Secret } from '../shell/secret.js';
+import type { Change, Module, ModuleContext, ModuleData } from './module.js';
+import { runChecked } from './run-checked.js';
+import { secretsIn } from './secrets-in.js';
+
+export type CommandArgs = {
+  /** Program and arguments, run without a shell: nothing in them is interpreted. */
+  argv?: Arg[];
+  /** A shell command line, run by `sh -c`. */
+  cmd?: Arg;
+  /** Absolute path; when it exists the command is skipped (it already did its work). */
+  creates?: string;
+  /** Seconds before the command is abandoned. */
+  timeout?: number;
+  /** The command only reads: it also runs in check mode and never counts as a change. */
+  read_only?: boolean;
+};
+
+const isArg = (v: unknown): v is Arg => typeof v === 'string' || v instanceof Secret;
+
+/**
+ * Runs an arbitrary command (Ansible's command/shell). It cannot know whether it would change
+ * anything, so it reports a change and is skipped in check mode, unless marked read_only.
+ * Registers rc, stdout, stderr; a non-zero exit fails the task.
+ */
+export const commandModule: Module<CommandArgs> = {
+  name: 'command',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      // Items have no `type`: after templating an item may be a Secret object.
+      argv: { type: 'array', minItems: 1, description: 'Program and arguments, no shell.' },
+      cmd: { description: 'Shell command line, run by sh -c.' },
+      creates: { type: 'string', pattern: '^/', description: 'Skip when this path exists on the host.' },
+      timeout: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        description: 'Seconds before the command is abandoned.',
+      },
+      read_only: { type: 'boolean', description: 'Only reads: runs in check mode too, never "changed".' },
+    },
+  },
+  async plan(args: CommandArgs, ctx: ModuleContext): Promise<Change> {
+    const cmd = buildCmd(args, ctx.transport.host);
+    const shown = render(cmd, { redact: true });
+    if (args.creates) {
+      const probe = await ctx.transport.exec(exists(args.creates));
+      if (probe.code === 0) {
+        return {
+          changed: false,
+          summary: `skipped, ${args.creates} exists`,
+          data: { cmd: shown, skipped: true },
+        };
+      }
+    }
+    const run = async (): Promise<ModuleData> => {
+      const result = await runChecked(
+        ctx,
+        cmd,
+        args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {},
+      );
+      const secrets = [...secretsOf(cmd), ...secretsIn(ctx.vars)];
+      return {
+        cmd: shown,
+        rc: result.code,
+        stdout: redactText(chompNewline(result.stdout), secrets),
+        stderr: redactText(chompNewline(result.stderr), secrets),
+      };
+    };
+    if (args.read_only) {
+      return { changed: false, readOnly: true, summary: `run ${shown}`, data: { cmd: shown }, apply: run };
+    }
+    return {
+      changed: true,
+      summary: ctx.check ? `would run ${shown} (not run in check mode)` : `run ${shown}`,
+      data: { cmd: shown },
+      apply: run,
+    };
+  },
+};
+
+function buildCmd(args: CommandArgs, host: string): Cmd {
+  if ((args.argv === undefined) === (args.cmd === undefined)) {
+    throw new TaskFailedError(`${host}: command needs exactly one of "argv" or "cmd"`);
+  }
+  if (args.argv !== undefined) {
+    if (!args.argv.every(isArg))
+      throw new TaskFailedError(`${host}: command "argv" must be a list of strings`);
+    return exec(...args.argv);
+  }
+  if (!isArg(args.cmd)) throw new TaskFailedError(`${host}: command "cmd" must be a string`);
+  return exec('sh', '-c', args.cmd);
+}
+
+/** Like Ansible: one trailing newline is the end of the output, not part of it. */
+const chompNewline = (s: string): string => s.replace(/\r?\n$/, '');

@@ -1,0 +1,227 @@
+import { info as consulInfoCmd } from '../commands/consul.js';
+import type { ExpectedNode } from '../consul/cluster-model.js';
+import { parseConsulInfo, type ConsulInfo } from '../consul/consul-info.js';
+import {
+  countArg,
+  countSchema,
+  gateConnectionSchema,
+  gateOptions,
+  hereOf,
+  type GateConnectionArgs,
+} from '../consul/gate-args.js';
+import { GateAgents } from '../consul/gate-agents.js';
+import { readClusterView, readLeader, readProgress } from '../consul/gate-observe.js';
+import { pollConditions, type PollOutcome } from '../consul/gate-poll.js';
+import type { ClusterView } from '../consul/gate-view.js';
+import {
+  assessClientBack,
+  assessReady,
+  assessServerBack,
+  describeUnmet,
+  expectedFailureTolerance,
+  type GateCondition,
+} from '../consul/gates.js';
+import { ConfigError, GateError } from '../errors.js';
+import type { Transport } from '../ssh/transport.js';
+import type { Change, Module, ModuleContext } from './module.js';
+
+export type GateWait = 'ready' | 'server' | 'client';
+
+export interface ConsulGateArgs extends GateConnectionArgs {
+  /**
+   * ready: before stopping `node`, every other server is alive and a leader exists (short retry).
+   * server: after restarting server `node`, wait until it is a caught-up voter and the cluster is
+   * healthy at its baseline FailureTolerance. client: after restarting client `node`, wait until
+   * a server sees it alive and it knows the leader.
+   */
+  wait: GateWait;
+  /** Inventory host the gate is about; default the host the task runs on. */
+  node?: string;
+  /** FailureTolerance to get back to (`consul_preflight`'s failure_tolerance); default (servers - 1) / 2. */
+  baseline_failure_tolerance?: number | string;
+  /** wait: ready: least FailureTolerance for stopping a healthy server; default 1. */
+  min_failure_tolerance?: number | string;
+  /** Seconds to keep checking; default 10 (ready), 300 (server), 120 (client). */
+  timeout?: number;
+  /** Seconds between checks; default 1 (ready) or 2. */
+  interval?: number;
+  /** Container to run `consul info` in when /v1/agent/self has no Raft stats; default `consul_container_name`, else consul. */
+  container?: string;
+}
+
+const DEFAULTS: Record<GateWait, { timeout: number; interval: number }> = {
+  // `ready` is a check, not a wait: a short retry rides out one slow answer, nothing more.
+  ready: { timeout: 10, interval: 1 },
+  server: { timeout: 300, interval: 2 },
+  client: { timeout: 120, interval: 2 },
+};
+
+/** A gate did not open in time (or, for `ready`, refused); `conditions` are the last ones seen. */
+export class GateTimeoutError extends GateError {
+  constructor(
+    message: string,
+    readonly conditions: readonly GateCondition[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * consul_gate: the health gates between the steps of a quorum-safe rolling restart. All reading
+ * happens in plan(), which returns a read-only unchanged Change, so the gates also run under
+ * `drover plan` (where nothing was restarted and a healthy cluster passes at once). Every wait is
+ * bounded by `timeout` and a count; on failure a GateError (exit 5) names each unmet condition
+ * with the last value seen.
+ */
+export const consulGateModule: Module<ConsulGateArgs> = {
+  name: 'consul_gate',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['wait'],
+    properties: {
+      ...gateConnectionSchema,
+      wait: { enum: ['ready', 'server', 'client'], description: 'Which gate: ready, server or client.' },
+      node: {
+        type: 'string',
+        minLength: 1,
+        description: 'Inventory host the gate is about; default this host.',
+      },
+      baseline_failure_tolerance: countSchema('FailureTolerance to get back to; default (servers - 1) / 2.'),
+      min_failure_tolerance: countSchema(
+        'wait: ready: least FailureTolerance to stop a healthy server; default 1.',
+      ),
+      timeout: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 3600,
+        description: 'Seconds to keep checking.',
+      },
+      interval: { type: 'number', exclusiveMinimum: 0, maximum: 600, description: 'Seconds between checks.' },
+      container: { type: 'string', minLength: 1, description: 'Container for the `consul info` fallback.' },
+    },
+  },
+  async plan(args: ConsulGateArgs, ctx: ModuleContext): Promise<Change> {
+    const here = hereOf(ctx.vars, ctx.host.name);
+    const agents = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const target = agents.node(args.node ?? here);
+    const timeoutSeconds = args.timeout ?? DEFAULTS[args.wait].timeout;
+    const intervalSeconds = args.interval ?? DEFAULTS[args.wait].interval;
+    const poll = (check: (secondsLeft: number) => Promise<GateCondition[]>): Promise<PollOutcome> =>
+      pollConditions(check, {
+        timeoutSeconds,
+        intervalSeconds,
+        what: `consul_gate ${args.wait} on ${target.host}`,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+    // The last cluster view, for the registered data.
+    let last: ClusterView | undefined;
+
+    let outcome: PollOutcome;
+    if (args.wait === 'ready') {
+      const min = countArg(args.min_failure_tolerance) ?? 1;
+      outcome = await poll(async (left) => {
+        last = await readClusterView(agents.serverApis({ preferHere: true, secondsLeft: left }));
+        const problems = assessReady(target, agents.servers, last, { minFailureTolerance: min });
+        return problems.length === 0
+          ? [{ name: 'ready', ok: true, observed: `every other server is alive and ${last.leader} leads` }]
+          : problems.map((p) => ({ name: 'ready', ok: false, observed: p }));
+      });
+      if (!outcome.ok) {
+        throw new GateTimeoutError(
+          `consul_gate ready: refusing to stop ${target.host} (checked ${outcome.attempts} time(s) over ${timeoutSeconds}s): ` +
+            outcome.conditions.map((c) => c.observed).join('; '),
+          outcome.conditions,
+        );
+      }
+    } else if (args.wait === 'server') {
+      if (target.role !== 'server') throw wrongRole(target, 'server');
+      const baseline =
+        countArg(args.baseline_failure_tolerance) ?? expectedFailureTolerance(agents.servers.length);
+      const consulInfo =
+        target.host === here ? consulInfoReader(ctx.transport, containerOf(args, ctx), agents) : undefined;
+      outcome = await poll(async (left) => {
+        // The other servers' view first: the restarted node's own view is the least settled.
+        const [view, progress] = await Promise.all([
+          readClusterView(agents.serverApis({ last: target.host, secondsLeft: left })),
+          readProgress(agents.api(target, left), consulInfo),
+        ]);
+        last = view;
+        return assessServerBack(target, view, progress, baseline);
+      });
+      if (!outcome.ok) throw timedOut('server', target, timeoutSeconds, outcome);
+    } else {
+      if (target.role !== 'client') throw wrongRole(target, 'client');
+      outcome = await poll(async (left) => {
+        const [view, clientLeader] = await Promise.all([
+          readClusterView(agents.serverApis({ preferHere: true, secondsLeft: left })),
+          readLeader(agents.api(target, left)),
+        ]);
+        last = view;
+        return assessClientBack(target, view, clientLeader);
+      });
+      if (!outcome.ok) throw timedOut('client', target, timeoutSeconds, outcome);
+    }
+
+    const lastView = last as ClusterView | undefined;
+    return {
+      changed: false,
+      readOnly: true,
+      summary: `consul_gate ${args.wait} on ${target.host}: passed after ${outcome.attempts} check(s) in ${outcome.elapsedSeconds.toFixed(1)}s`,
+      data: {
+        wait: args.wait,
+        node: target.host,
+        attempts: outcome.attempts,
+        elapsed_seconds: outcome.elapsedSeconds,
+        conditions: Object.fromEntries(outcome.conditions.map((c) => [c.name, c.observed])),
+        leader: lastView?.leader ?? null,
+        failure_tolerance: lastView?.autopilot?.failureTolerance ?? null,
+      },
+    };
+  },
+};
+
+function timedOut(
+  wait: GateWait,
+  target: ExpectedNode,
+  timeoutSeconds: number,
+  outcome: PollOutcome,
+): GateTimeoutError {
+  const held = outcome.conditions.filter((c) => c.ok).map((c) => c.name);
+  return new GateTimeoutError(
+    `consul_gate ${wait} on ${target.host}: not back after ${timeoutSeconds}s (${outcome.attempts} checks); ` +
+      `unmet: ${describeUnmet(outcome.conditions)}${held.length > 0 ? `; held: ${held.join(', ')}` : ''}`,
+    outcome.conditions,
+  );
+}
+
+function wrongRole(target: ExpectedNode, wanted: 'server' | 'client'): ConfigError {
+  return new ConfigError([
+    {
+      file: 'playbook',
+      message: `consul_gate wait: ${wanted} on "${target.host}", which the inventory makes a Consul ${target.role}`,
+    },
+  ]);
+}
+
+function containerOf(args: ConsulGateArgs, ctx: ModuleContext): string {
+  const v = ctx.vars['consul_container_name'];
+  return args.container ?? (typeof v === 'string' && v !== '' ? v : 'consul');
+}
+
+/** `consul info` in the agent's container on this host: the fallback when Stats lack Raft indexes. */
+function consulInfoReader(
+  transport: Transport,
+  container: string,
+  agents: GateAgents,
+): () => Promise<ConsulInfo> {
+  return async () => {
+    const res = await transport.exec(consulInfoCmd({ container }), { timeoutSeconds: agents.requestTimeout });
+    if (res.code !== 0) {
+      throw new Error(
+        `exit ${res.code ?? 'signal'}: ${(res.stderr || res.stdout).trim().split('\n')[0] ?? ''}`,
+      );
+    }
+    return parseConsulInfo(res.stdout);
+  };
+}

@@ -1,0 +1,53 @@
+import { pullImage } from '../commands/docker.js';
+import { gather } from '../facts/fact.js';
+import { imagePresent } from '../facts/image-present.js';
+import type { Change, Module, ModuleContext } from './module.js';
+import { runChecked } from './run-checked.js';
+
+export type DockerImageArgs = { name: string; force_pull?: boolean; timeout?: number };
+
+/** Pulls an image when the host does not have it (or always, with force_pull). */
+export const dockerImageModule: Module<DockerImageArgs> = {
+  name: 'docker_image',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: {
+      name: { type: 'string', minLength: 1, description: 'Image reference, e.g. hashicorp/consul:1.19.2.' },
+      force_pull: { type: 'boolean', description: 'Pull even when present (a moving tag); always a change.' },
+      timeout: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        description: 'Seconds allowed for the pull (default 600).',
+      },
+    },
+  },
+  async plan(args: DockerImageArgs, ctx: ModuleContext): Promise<Change> {
+    const fact = imagePresent(args.name);
+    const have = await gather(ctx.transport, fact);
+    if (have.present && !args.force_pull) {
+      return {
+        changed: false,
+        summary: `image ${args.name} is present`,
+        data: { image: args.name, id: have.id },
+      };
+    }
+    return {
+      changed: true,
+      summary: have.present ? `pull ${args.name} (force_pull)` : `pull ${args.name}`,
+      data: { image: args.name, ...(have.present && { id: have.id }) },
+      apply: async () => {
+        // docker pull writes progress to stderr; only the exit code says whether it worked.
+        await runChecked(ctx, pullImage(args.name), { timeoutSeconds: args.timeout ?? 600 });
+        const after = await gather(ctx.transport, fact);
+        return {
+          image: args.name,
+          pulled: true,
+          ...(after.present && { id: after.id }),
+          ...(have.present && after.present && { updated: have.id !== after.id }),
+        };
+      },
+    };
+  },
+};

@@ -1,0 +1,24 @@
+import { commandModule } from './command.js';
+import { consulVerifyModule } from './consul-verify.js';
+import { copyModule } from './copy.js';
+import { dockerContainerModule } from './docker-container.js';
+import { dockerImageModule } from './docker-image.js';
+import { mkdirModule } from './mkdir.js';
+import type { Module } from './module.js';
+import { templateModule } from './template.js';
+import { waitForModule } from './wait-for.js';
+
+/** The modules every playbook can use, by the name written in YAML. */
+export function builtinModules(): ReadonlyMap<string, Module> {
+  const modules: Module[] = [
+    mkdirModule,
+    templateModule,
+    copyModule,
+    commandModule,
+    dockerImageModule,
+    dockerContainerModule,
+    waitForModule,
+    consulVerifyModule,
+  ];
+  return new Map(modules.map((m) => [m.name, m]));
+}

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describeAjvErrors, schemaValidator } from '../config/schema.js';
+import { ConfigError, TaskFailedError } from '../errors.js';
+import { redactText } from '../shell/secret.js';
+import { renderTemplate } from '../template/render.js';
+import { planFileWrite } from './file-write.js';
+import type { Change, Module, ModuleContext } from './module.js';
+import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
+import { secretsIn } from './secrets-in.js';
+
+export type TemplateArgs = {
+  src: string;
+  dest: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  validate_schema?: string;
+};
+
+/**
+ * Renders a Handlebars template with the task's vars and puts the result on the host. It renders
+ * twice: with secrets revealed for the bytes written, with secrets redacted for the diff shown.
+ * With validate_schema the rendered JSON is checked before anything is written, so a broken
+ * config never reaches a host.
+ */
+export const templateModule: Module<TemplateArgs> = {
+  name: 'template',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['src', 'dest'],
+    properties: {
+      src: { type: 'string', minLength: 1, description: 'Template path, relative to the project root.' },
+      dest: absolutePathSchema,
+      mode: modeSchema,
+      owner: ownerSchema,
+      group: groupSchema,
+      validate_schema: {
+        type: 'string',
+        minLength: 1,
+        description: 'JSON Schema file (relative to the project root) the rendered JSON must satisfy.',
+      },
+    },
+  },
+  async plan(args: TemplateArgs, ctx: ModuleContext): Promise<Change> {
+    const source = await readSource(ctx.baseDir, args.src);
+    const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
+    const shown = renderTemplate(source, ctx.vars, { name: args.src, reveal: false });
+    if (args.validate_schema) validateRendered(content, shown, args, ctx);
+    return planFileWrite({ dest: args.dest, content, shown, ...ownership(args) }, ctx);
+  },
+};
+
+function ownership(a: TemplateArgs): { mode?: string; owner?: string; group?: string } {
+  return {
+    ...(a.mode !== undefined && { mode: a.mode }),
+    ...(a.owner !== undefined && { owner: a.owner }),
+    ...(a.group !== undefined && { group: a.group }),
+  };
+}
+
+async function readSource(baseDir: string, src: string): Promise<string> {
+  const path = resolve(baseDir, src);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'template file not found' : String(err);
+    throw new ConfigError([{ file: src, message: `${why} (${path})` }], { cause: err });
+  }
+}
+
+/** Parses the rendered text as JSON and checks it against the schema; errors never carry values. */
+function validateRendered(content: string, shown: string, args: TemplateArgs, ctx: ModuleContext): void {
+  const schemaFile = args.validate_schema ?? '';
+  const host = ctx.transport.host;
+  const secrets = secretsIn(ctx.vars);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(content);
+  } catch {
+    throw new TaskFailedError(
+      `${host}: template ${args.src} did not render valid JSON: ${jsonProblem(shown)}`,
+    );
+  }
+  const schemaPath = resolve(ctx.baseDir, schemaFile);
+  let validate;
+  try {
+    validate = schemaValidator(schemaPath);
+  } catch (err) {
+    throw new ConfigError([{ file: schemaFile, message: `cannot load JSON Schema: ${String(err)}` }], {
+      cause: err,
+    });
+  }
+  if (validate(doc)) return;
+  const problems = describeAjvErrors(validate.errors ?? []).map(
+    ({ path, message }) => `${jsonPath(path)}: ${redactText(message, secrets)}`,
+  );
+  throw new TaskFailedError(
+    `${host}: template ${args.src} rendered a config that ${schemaFile} rejects:\n  ${problems.join('\n  ')}`,
+  );
+}
+
+/**
+ * Describes a JSON syntax error from the redacted rendering only: V8 quotes a slice of the text
+ * in its messages, and a slice of a secret would not be caught by redaction of whole secrets.
+ */
+function jsonProblem(shown: string): string {
+  try {
+    JSON.parse(shown);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return `${message}${where(shown, message)}`;
+  }
+  return 'a secret value breaks the JSON syntax (render it with {{json name}} so it is quoted)';
+}
+
+/** ` (line 3, column 14)` from V8's `at position N`, when it gives one. */
+function where(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m) return '';
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return ` (line ${line}, column ${column})`;
+}
+
+/** ['ports', 'http'] -> `ports.http`; [ 'retry_join', 0 ] -> `retry_join[0]`; [] -> `(document)`. */
+function jsonPath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return '(document)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}

@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tcpCheck } from '../commands/net.js';
+import { InterruptedError, TaskFailedError } from '../errors.js';
+import type { Change, Module, ModuleContext, ModuleData } from './module.js';
+
+export type WaitForArgs = {
+  port: number;
+  /** Address as seen from the target host; default 127.0.0.1. */
+  host?: string;
+  /** Wait for an HTTP answer on this path instead of an open port. */
+  http_path?: string;
+  /** HTTP status that counts as ready; default 200. */
+  status?: number;
+  /** Seconds to keep trying. */
+  timeout: number;
+  /** Seconds to wait before the first try. */
+  delay?: number;
+  /** Seconds between tries; default 1. */
+  interval?: number;
+};
+
+/** Longest single probe, so one hung connection cannot eat the whole budget. */
+const PROBE_TIMEOUT_SECONDS = 5;
+
+/**
+ * Waits until a port accepts connections (checked on the host) or an HTTP endpoint answers with
+ * the wanted status (through the SSH connection). It only reads, so it also runs in check mode.
+ * The loop is bounded in time and in count.
+ */
+export const waitForModule: Module<WaitForArgs> = {
+  name: 'wait_for',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['port', 'timeout'],
+    properties: {
+      port: { type: 'integer', minimum: 1, maximum: 65535 },
+      host: {
+        type: 'string',
+        minLength: 1,
+        description: 'Address as seen from the target; default 127.0.0.1.',
+      },
+      http_path: {
+        type: 'string',
+        pattern: '^/',
+        description: 'Wait for HTTP on this path, not just the port.',
+      },
+      status: {
+        type: 'integer',
+        minimum: 100,
+        maximum: 599,
+        description: 'HTTP status that means ready; default 200.',
+      },
+      timeout: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'Seconds to keep trying.' },
+      delay: { type: 'number', minimum: 0, maximum: 3600, description: 'Seconds before the first try.' },
+      interval: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 600,
+        description: 'Seconds between tries; default 1.',
+      },
+    },
+  },
+  async plan(args: WaitForArgs, ctx: ModuleContext): Promise<Change> {
+    const host = args.host ?? '127.0.0.1';
+    const target = args.http_path
+      ? `http://${host}:${args.port}${args.http_path} to answer ${args.status ?? 200}`
+      : `port ${host}:${args.port} to accept connections`;
+    return {
+      changed: false,
+      readOnly: true,
+      summary: `wait for ${target}`,
+      apply: () => poll(args, host, target, ctx),
+    };
+  },
+};
+
+async function poll(
+  args: WaitForArgs,
+  host: string,
+  target: string,
+  ctx: ModuleContext,
+): Promise<ModuleData> {
+  const started = Date.now();
+  const interval = args.interval ?? 1;
+  const deadline = started + ((args.delay ?? 0) + args.timeout) * 1000;
+  // Count bound on top of the time bound: even instant failures stop after this many tries.
+  const maxAttempts = Math.ceil(args.timeout / interval) + 1;
+  if (args.delay) await pause(args.delay * 1000, ctx);
+  let last = 'not tried';
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const left = (deadline - Date.now()) / 1000;
+    const probeTimeout = Math.max(0.5, Math.min(PROBE_TIMEOUT_SECONDS, left));
+    last = await probe(args, host, probeTimeout, ctx);
+    if (last === 'ready') {
+      return { elapsed_seconds: (Date.now() - started) / 1000, attempts: attempt };
+    }
+    const wait = Math.min(interval * 1000, deadline - Date.now());
+    if (wait <= 0 || attempt === maxAttempts) break;
+    await pause(wait, ctx);
+  }
+  throw new TaskFailedError(
+    `${ctx.transport.host}: timed out after ${args.timeout}s waiting for ${target} (last: ${last})`,
+  );
+}
+
+/** One try: 'ready', or why not. Connection errors are expected while a service starts. */
+async function probe(
+  args: WaitForArgs,
+  host: string,
+  timeoutSeconds: number,
+  ctx: ModuleContext,
+): Promise<string> {
+  try {
+    if (args.http_path) {
+      const res = await ctx.transport.http({ host, port: args.port, path: args.http_path, timeoutSeconds });
+      return res.status === (args.status ?? 200) ? 'ready' : `HTTP ${res.status}`;
+    }
+    const res = await ctx.transport.exec(tcpCheck(host, args.port), { timeoutSeconds });
+    return res.code === 0 ? 'ready' : 'connection refused';
+  } catch (err) {
+    return err instanceof Error ? (err.message.split('\n')[0] ?? 'error') : String(err);
+  }
+}
+
+async function pause(ms: number, ctx: ModuleContext): Promise<void> {
+  try {
+    await sleep(ms, undefined, ctx.signal ? { signal: ctx.signal } : {});
+  } catch (err) {
+    throw new InterruptedError(`${ctx.transport.host}: wait_for interrupted`, { cause: err });
+  }
+}

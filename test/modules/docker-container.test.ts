@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TaskFailedError } from '../../src/errors.js';
+import {
+  dockerContainerModule,
+  SPEC_HASH_LABEL,
+  type DockerContainerArgs,
+} from '../../src/modules/docker-container.js';
+import { secret } from '../../src/shell/secret.js';
+import { moduleContext } from './context.js';
+import { FakeDocker } from './fake-docker.js';
+
+const IMAGE = 'hashicorp/consul:1.19.2';
+const IMAGE_ID = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
+const TOKEN = 'c0ffee00-1234-5678-9abc-def012345678';
+
+const base = (): DockerContainerArgs => ({
+  name: 'consul',
+  image: IMAGE,
+  volumes: ['/opt/consul/config:/consul/config', '/opt/consul/data:/consul/data'],
+  labels: { role: 'server' },
+  env: { CONSUL_HTTP_TOKEN: secret(TOKEN) },
+  args: ['agent', '-server'],
+  config_hash: 'aaaa',
+});
+
+function setup(check = false) {
+  const ctx = moduleContext({ check });
+  const docker = new FakeDocker(ctx.transport);
+  docker.images.set(IMAGE, IMAGE_ID);
+  return { ctx, docker };
+}
+
+async function converge(args: DockerContainerArgs, ctx: ReturnType<typeof setup>['ctx']) {
+  const change = await dockerContainerModule.plan(args, ctx);
+  const data = change.apply ? await change.apply() : change.data;
+  return { change, data };
+}
+
+describe('docker_container module', () => {
+  it('creates a missing container with the spec-hash label, then is idempotent', async () => {
+    const { ctx, docker } = setup();
+    const { change, data } = await converge(base(), ctx);
+    assert.equal(change.changed, true);
+    assert.equal(change.summary, `create container consul from ${IMAGE}`);
+    assert.equal(ctx.transport.commands.length, 2);
+    const run = ctx.transport.commands[1]!;
+    assert.match(
+      run,
+      /^docker run -d --name consul --net=host --restart always -v \/opt\/consul\/config:\/consul\/config -v \/opt\/consul\/data:\/consul\/data --label drover\.spec-hash=[0-9a-f]{64} --label role=server -e <redacted> hashicorp\/consul:1\.19\.2 agent -server$/,
+    );
+    assert.deepEqual(data, { image: IMAGE, recreated: false, id: docker.container!.id });
+
+    ctx.transport.calls.length = 0;
+    const again = await dockerContainerModule.plan(base(), ctx);
+    assert.equal(again.changed, false);
+    assert.equal(again.summary, 'container consul is up to date (running)');
+    assert.deepEqual(ctx.transport.commands, [
+      'docker container inspect consul',
+      `docker image inspect ${IMAGE}`,
+    ]);
+  });
+
+  it('recreates (graceful stop, rm -f, run) when the config hash changes', async () => {
+    const { ctx, docker } = setup();
+    await converge(base(), ctx);
+    const oldHash = docker.container!.labels[SPEC_HASH_LABEL];
+    ctx.transport.calls.length = 0;
+    const { change, data } = await converge({ ...base(), config_hash: 'bbbb', stop_timeout: 30 }, ctx);
+    assert.equal(change.summary, 'recreate container consul (spec or config changed)');
+    assert.deepEqual(ctx.transport.commands.slice(1, 4), [
+      'docker stop -t 30 consul',
+      'docker rm -f consul',
+      ctx.transport.commands[3],
+    ]);
+    assert.match(ctx.transport.commands[3]!, /^docker run -d /);
+    assert.equal(data?.['recreated'], true);
+    assert.notEqual(docker.container!.labels[SPEC_HASH_LABEL], oldHash);
+    const diff = change.diff?.[0];
+    assert.equal(diff?.path, 'container consul');
+    assert.equal(diff?.before, `image: ${IMAGE}\nspec-hash: ${oldHash}\nstate: running`);
+    assert.match(
+      diff?.after ?? '',
+      /^image: hashicorp\/consul:1\.19\.2\nspec-hash: [0-9a-f]{64}\nstate: running$/,
+    );
+    assert.equal((await dockerContainerModule.plan({ ...base(), config_hash: 'bbbb' }, ctx)).changed, false);
+  });
+
+  it('recreates for a new image, a new secret, or a moved tag; not for nothing', async () => {
+    const { ctx, docker } = setup();
+    await converge(base(), ctx);
+    docker.images.set('hashicorp/consul:1.20.1', 'sha256:2222');
+    const upgrade = await dockerContainerModule.plan({ ...base(), image: 'hashicorp/consul:1.20.1' }, ctx);
+    assert.equal(upgrade.summary, `recreate container consul (image ${IMAGE} -> hashicorp/consul:1.20.1)`);
+
+    const rotated = await dockerContainerModule.plan(
+      { ...base(), env: { CONSUL_HTTP_TOKEN: secret('new-token-0000') } },
+      ctx,
+    );
+    assert.equal(rotated.summary, 'recreate container consul (spec or config changed)');
+    assert.ok(!JSON.stringify(rotated).includes('new-token-0000'));
+
+    docker.images.set(IMAGE, 'sha256:3333333333');
+    const moved = await dockerContainerModule.plan(base(), ctx);
+    assert.equal(moved.summary, `recreate container consul (image ${IMAGE} was updated)`);
+  });
+
+  it('adopts nothing: a container not created by drover is recreated', async () => {
+    const { ctx, docker } = setup();
+    docker.container = {
+      id: 'x',
+      image: IMAGE,
+      imageId: IMAGE_ID,
+      running: true,
+      status: 'running',
+      labels: {},
+    };
+    const change = await dockerContainerModule.plan(base(), ctx);
+    assert.equal(change.summary, 'recreate container consul (not created by drover)');
+  });
+
+  it('starts a stopped container that matches, without recreating it', async () => {
+    const { ctx, docker } = setup();
+    await converge(base(), ctx);
+    docker.container!.running = false;
+    docker.container!.status = 'exited';
+    const id = docker.container!.id;
+    ctx.transport.calls.length = 0;
+    const { change, data } = await converge(base(), ctx);
+    assert.equal(change.summary, 'start container consul (was exited)');
+    assert.equal(ctx.transport.commands[2], 'docker start consul');
+    assert.deepEqual(data, { id, image: IMAGE, recreated: false });
+  });
+
+  it('restarted always restarts; stopped stops; absent removes', async () => {
+    const { ctx, docker } = setup();
+    await converge(base(), ctx);
+    ctx.transport.calls.length = 0;
+    const restarted = await converge({ ...base(), state: 'restarted' }, ctx);
+    assert.equal(restarted.change.changed, true);
+    assert.equal(ctx.transport.commands.at(-1), 'docker restart -t 10 consul');
+
+    const stopped = await converge({ ...base(), state: 'stopped' }, ctx);
+    assert.equal(stopped.change.summary, 'stop container consul');
+    assert.equal(docker.container!.running, false);
+    assert.equal((await dockerContainerModule.plan({ ...base(), state: 'stopped' }, ctx)).changed, false);
+
+    const absent = await converge({ name: 'consul', state: 'absent' }, ctx);
+    assert.equal(absent.change.summary, 'remove container consul');
+    assert.equal(ctx.transport.commands.at(-1), 'docker rm -f consul');
+    assert.equal(docker.container, undefined);
+    assert.equal((await dockerContainerModule.plan({ name: 'consul', state: 'absent' }, ctx)).changed, false);
+  });
+
+  it('state stopped on a fresh host creates without starting', async () => {
+    const { ctx, docker } = setup();
+    await converge({ ...base(), state: 'stopped' }, ctx);
+    assert.match(ctx.transport.commands[1]!, /^docker create --name consul /);
+    assert.equal(docker.container?.status, 'created');
+    assert.equal((await dockerContainerModule.plan({ ...base(), state: 'stopped' }, ctx)).changed, false);
+  });
+
+  it('check mode only inspects', async () => {
+    const { ctx } = setup(true);
+    const change = await dockerContainerModule.plan(base(), ctx);
+    assert.equal(change.changed, true);
+    assert.deepEqual(ctx.transport.commands, ['docker container inspect consul']);
+  });
+
+  it('never shows the secret env value in summary, diff, data or commands', async () => {
+    const { ctx } = setup();
+    const { change, data } = await converge(base(), ctx);
+    const everything = JSON.stringify({ change, data, commands: ctx.transport.commands });
+    assert.ok(!everything.includes(TOKEN));
+  });
+
+  it('needs an image unless the container should be absent', async () => {
+    const { ctx } = setup();
+    await assert.rejects(dockerContainerModule.plan({ name: 'consul' }, ctx), (err: unknown) => {
+      assert.ok(err instanceof TaskFailedError);
+      assert.match(err.message, /needs "image" unless state is absent/);
+      return true;
+    });
+  });
+});

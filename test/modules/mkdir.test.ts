@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TaskFailedError } from '../../src/errors.js';
+import { mkdirModule } from '../../src/modules/mkdir.js';
+import { moduleContext } from './context.js';
+import { FakeFiles } from './fake-files.js';
+
+const PATH = '/opt/consul/data';
+
+function host(check = false) {
+  const ctx = moduleContext({ check });
+  const files = new FakeFiles(ctx.transport).serveStat(PATH);
+  ctx.transport.onExec(
+    `mkdir -p -- ${PATH} && chmod 0750 -- ${PATH} && chown consul:consul -- ${PATH}`,
+    () => {
+      files.dirs.set(PATH, { mode: '750', owner: 'consul', group: 'consul' });
+      return {};
+    },
+  );
+  ctx.transport.onExec(`chmod 0750 -- ${PATH} && chown consul:consul -- ${PATH}`, () => {
+    const d = files.dirs.get(PATH)!;
+    Object.assign(d, { mode: '750', owner: 'consul', group: 'consul' });
+    return {};
+  });
+  return { ctx, files };
+}
+
+const args = { path: PATH, mode: '0750', owner: 'consul', group: 'consul' };
+
+describe('mkdir module', () => {
+  it('creates a missing directory, then reports no change', async () => {
+    const { ctx } = host();
+    const change = await mkdirModule.plan(args, ctx);
+    assert.equal(change.changed, true);
+    assert.equal(change.summary, `create directory ${PATH} (mode 0750, owner consul, group consul)`);
+    assert.deepEqual(change.diff, [
+      { path: PATH, before: null, after: 'directory mode 0750, owner consul, group consul' },
+    ]);
+    await change.apply!();
+    assert.equal(
+      ctx.transport.commands[1],
+      `mkdir -p -- ${PATH} && chmod 0750 -- ${PATH} && chown consul:consul -- ${PATH}`,
+    );
+    const again = await mkdirModule.plan(args, ctx);
+    assert.equal(again.changed, false);
+    assert.equal(again.apply, undefined);
+  });
+
+  it('fixes only what differs on an existing directory', async () => {
+    const { ctx, files } = host();
+    files.dirs.set(PATH, { mode: '755', owner: 'root', group: 'root' });
+    const change = await mkdirModule.plan(args, ctx);
+    assert.equal(
+      change.summary,
+      `fix mode 755 -> 0750, owner root -> consul, group root -> consul of ${PATH}`,
+    );
+    await change.apply!();
+    assert.equal(ctx.transport.commands[1], `chmod 0750 -- ${PATH} && chown consul:consul -- ${PATH}`);
+    assert.equal((await mkdirModule.plan(args, ctx)).changed, false);
+  });
+
+  it('accepts a directory whose owner matches by number', async () => {
+    const { ctx, files } = host();
+    files.dirs.set(PATH, { mode: '750', owner: '100', group: '100' });
+    const change = await mkdirModule.plan({ path: PATH, mode: '750', owner: '100' }, ctx);
+    assert.equal(change.changed, false);
+  });
+
+  it('is satisfied by any existing directory when no attributes are asked', async () => {
+    const { ctx, files } = host();
+    files.dirs.set(PATH, { mode: '700', owner: 'root', group: 'root' });
+    assert.equal((await mkdirModule.plan({ path: PATH }, ctx)).changed, false);
+  });
+
+  it('check mode only reads', async () => {
+    const { ctx } = host(true);
+    const change = await mkdirModule.plan(args, ctx);
+    assert.equal(change.changed, true);
+    assert.equal(ctx.transport.calls.length, 1);
+    assert.match(ctx.transport.commands[0]!, /^sh -c .*stat -c/s);
+  });
+
+  it('refuses when a file is in the way', async () => {
+    const { ctx, files } = host();
+    files.files.set(PATH, { content: '', mode: '644', owner: 'root', group: 'root' });
+    await assert.rejects(mkdirModule.plan(args, ctx), (err: unknown) => {
+      assert.ok(err instanceof TaskFailedError);
+      assert.equal(err.message, `s1: ${PATH} exists but is a regular file, not a directory`);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InterruptedError, TaskFailedError } from '../../src/errors.js';
+import { waitForModule } from '../../src/modules/wait-for.js';
+import { moduleContext } from './context.js';
+
+describe('wait_for module', () => {
+  it('is read-only: nothing happens at plan time and it runs in check mode', async () => {
+    const ctx = moduleContext({ check: true });
+    const change = await waitForModule.plan({ port: 8500, timeout: 1 }, ctx);
+    assert.equal(change.changed, false);
+    assert.equal(change.readOnly, true);
+    assert.equal(change.summary, 'wait for port 127.0.0.1:8500 to accept connections');
+    assert.deepEqual(ctx.transport.calls, []);
+  });
+
+  it('polls the TCP check on the host until the port opens', async () => {
+    const ctx = moduleContext();
+    let tries = 0;
+    ctx.transport.onExec(/^sh -c .*\/dev\/tcp.* sh 10\.213\.0\.11 8301$/s, () => ({
+      code: ++tries < 3 ? 1 : 0,
+    }));
+    const change = await waitForModule.plan(
+      { port: 8301, host: '10.213.0.11', timeout: 5, interval: 0.02 },
+      ctx,
+    );
+    const data = await change.apply!();
+    assert.equal(data['attempts'], 3);
+    assert.equal(tries, 3);
+  });
+
+  it('gives up after the timeout, bounded in tries, naming what it waited for', async () => {
+    const ctx = moduleContext();
+    ctx.transport.onExec(/\/dev\/tcp/, { code: 1 });
+    const change = await waitForModule.plan({ port: 8500, timeout: 0.3, interval: 0.05 }, ctx);
+    const started = Date.now();
+    await assert.rejects(change.apply!(), (err: unknown) => {
+      assert.ok(err instanceof TaskFailedError);
+      assert.equal(
+        err.message,
+        's1: timed out after 0.3s waiting for port 127.0.0.1:8500 to accept connections (last: connection refused)',
+      );
+      return true;
+    });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 250 && elapsed < 2000, `took ${elapsed}ms`);
+    assert.ok(ctx.transport.calls.length <= Math.ceil(0.3 / 0.05) + 1, `${ctx.transport.calls.length} tries`);
+  });
+
+  it('waits for an HTTP status through the transport, retrying errors and wrong statuses', async () => {
+    const ctx = moduleContext();
+    const answers: (number | Error)[] = [new Error('Connection refused'), 503, 500, 200];
+    ctx.transport.onHttp('GET 127.0.0.1:8500/v1/status/leader', () => {
+      const next = answers.shift() ?? 200;
+      if (next instanceof Error) throw next;
+      return { status: next, body: next === 200 ? '"10.213.0.11:8300"' : '' };
+    });
+    const change = await waitForModule.plan(
+      { port: 8500, http_path: '/v1/status/leader', timeout: 5, interval: 0.01 },
+      ctx,
+    );
+    assert.equal(change.summary, 'wait for http://127.0.0.1:8500/v1/status/leader to answer 200');
+    const data = await change.apply!();
+    assert.equal(data['attempts'], 4);
+    assert.equal(ctx.transport.httpCalls[0]?.path, '/v1/status/leader');
+    assert.ok((ctx.transport.httpCalls[0]?.timeoutSeconds ?? 99) <= 5);
+  });
+
+  it('reports the last HTTP status when it never becomes ready', async () => {
+    const ctx = moduleContext();
+    ctx.transport.onHttp(/autopilot/, { status: 429 });
+    const change = await waitForModule.plan(
+      { port: 8500, http_path: '/v1/operator/autopilot/health', status: 200, timeout: 0.1, interval: 0.02 },
+      ctx,
+    );
+    await assert.rejects(change.apply!(), /\(last: HTTP 429\)/);
+  });
+
+  it('waits `delay` before the first try, and stops when aborted', async () => {
+    const controller = new AbortController();
+    const ctx = moduleContext({ signal: controller.signal });
+    ctx.transport.onExec(/\/dev\/tcp/, { code: 1 });
+    const change = await waitForModule.plan({ port: 8500, timeout: 30, delay: 10 }, ctx);
+    const run = change.apply!();
+    setTimeout(() => controller.abort(), 30);
+    await assert.rejects(run, InterruptedError);
+    assert.deepEqual(ctx.transport.calls, [], 'aborted during the delay, before any try');
+  });
+});
