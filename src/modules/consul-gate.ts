@@ -163,6 +163,7 @@ export const consulGateModule: Module<ConsulGateArgs> = {
       if (!outcome.ok) throw timedOut('client', target, timeoutSeconds, outcome);
     }
 
+    // Assigned inside the poll callbacks, which TypeScript's narrowing does not follow.
     const lastView = last as ClusterView | undefined;
     return {
       changed: false,

@@ -17,6 +17,8 @@ export interface ConsulVerifyArgs {
   http_port?: number;
   /** Seconds per HTTP request to an agent. */
   timeout?: number;
+  /** Inventory hosts to leave out, e.g. those this run found unreachable (already reported). */
+  skip_hosts?: string[];
 }
 
 /** The cluster failed verification; `report` is the full picture, `message` lists the problems. */
@@ -44,6 +46,11 @@ const argsSchema = {
     },
     http_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'HTTP port of every agent.' },
     timeout: { type: 'number', exclusiveMinimum: 0, maximum: 300, description: 'Seconds per HTTP request.' },
+    skip_hosts: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Inventory hosts to leave out of the check, e.g. "{{drover_unreachable_hosts}}".',
+    },
   },
 } as const;
 
@@ -62,10 +69,11 @@ export const consulVerifyModule: Module<ConsulVerifyArgs> = {
   name: 'consul_verify',
   argsSchema,
   async plan(args: ConsulVerifyArgs, ctx: ModuleContext): Promise<Change> {
+    const skip = new Set(args.skip_hosts ?? []);
     const nodes = expectedNodesFromVars(ctx.vars, {
       serversGroup: args.servers_group ?? DEFAULT_SERVERS_GROUP,
       clientsGroup: args.clients_group ?? DEFAULT_CLIENTS_GROUP,
-    });
+    }).filter((n) => !skip.has(n.host));
     const here =
       typeof ctx.vars['inventory_hostname'] === 'string' ? ctx.vars['inventory_hostname'] : ctx.host.name;
     const observations = await observeCluster(

@@ -1,4 +1,6 @@
 import { commandModule } from './command.js';
+import { consulGateModule } from './consul-gate.js';
+import { consulPreflightModule } from './consul-preflight.js';
 import { consulVerifyModule } from './consul-verify.js';
 import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
@@ -19,6 +21,8 @@ export function builtinModules(): ReadonlyMap<string, Module> {
     dockerContainerModule,
     waitForModule,
     consulVerifyModule,
+    consulPreflightModule,
+    consulGateModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

@@ -132,6 +132,9 @@ class Run {
     const vars = new PlayVars(this.o.inventory, play, this.registered, {
       drover_check_mode: this.o.check ?? false,
       drover_play_hosts: hosts,
+      // Hosts this run could not reach so far: later plays (e.g. a cluster check) can leave them
+      // out, since the recap already reports them unreachable.
+      drover_unreachable_hosts: [...this.unreachable],
     });
     const tasks = play.tasks.filter((t) =>
       tagsSelect(t.tags, { tags: this.o.tags ?? [], skipTags: this.o.skipTags ?? [] }),

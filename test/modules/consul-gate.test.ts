@@ -55,7 +55,12 @@ class FakeConsul {
       lastLogIndex: 46,
       raftStats: true,
     });
-    this.agents = [agent('s1', 11, true), agent('s2', 12, true), agent('s3', 13, true), agent('c1', 21, false)];
+    this.agents = [
+      agent('s1', 11, true),
+      agent('s2', 12, true),
+      agent('s3', 13, true),
+      agent('c1', 21, false),
+    ];
   }
 
   agent(name: string): FakeAgent {
@@ -64,14 +69,18 @@ class FakeConsul {
     return a;
   }
 
-  /** s1's transport, answering for every agent. */
-  transport(): RecordingTransport {
+  /**
+   * s1's transport, answering for every agent. `first` scripts its own replies ahead of the
+   * cluster's (the first matching script wins), e.g. to count checks or change state mid-wait.
+   */
+  transport(first: (t: RecordingTransport) => void = () => undefined): RecordingTransport {
     const t = new RecordingTransport('s1');
-    t.onHttp(/^GET /, (req) => this.#answer(req));
+    first(t);
+    t.onHttp(/^GET /, (req) => this.answer(req));
     return t;
   }
 
-  #answer(req: HttpRequest): { status?: number; body: string } {
+  answer(req: HttpRequest): { status?: number; body: string } {
     const agent = req.host === '127.0.0.1' ? this.agent('s1') : this.agents.find((a) => a.ip === req.host);
     if (!agent || !agent.up) throw new Error(`connect ECONNREFUSED ${req.host}:${req.port}`);
     const json = (v: unknown): { body: string } => ({ body: JSON.stringify(v) });
@@ -115,7 +124,11 @@ class FakeConsul {
         const healthy = !this.unhealthy && entries.every((e) => e.Healthy);
         return {
           status: healthy ? 200 : 429,
-          body: JSON.stringify({ Healthy: healthy, FailureTolerance: this.failureTolerance, Servers: entries }),
+          body: JSON.stringify({
+            Healthy: healthy,
+            FailureTolerance: this.failureTolerance,
+            Servers: entries,
+          }),
         };
       }
       case '/v1/agent/self': {
@@ -312,34 +325,30 @@ test('wait: server waits through a lagging commit index and a tolerance below ba
 test('wait: server waits while the restarted node is down and then not yet a voter', async () => {
   const consul = new FakeConsul();
   const s3 = consul.agent('s3');
-  s3.up = false;
-  s3.status = 4;
-  s3.inRaft = false;
-  let looks = 0;
-  const t = consul.transport();
-  // s3 comes back after a few checks (counted by leader lookups on s1's agent), then rejoins Raft.
-  t.onHttp(/^GET 127\.0\.0\.1:8500\/v1\/status\/leader$/, () => {
-    looks++;
-    if (looks === 3) Object.assign(s3, { up: true, status: 1 });
-    if (looks === 5) s3.inRaft = true;
-    return { body: JSON.stringify(consul.leader) };
-  });
-  // The catch-all was scripted first and would win; put the counting one first.
-  const ordered = new RecordingTransport('s1');
-  ordered.onHttp(/^GET 127\.0\.0\.1:8500\/v1\/status\/leader$/, () => {
-    looks++;
-    if (looks === 3) Object.assign(s3, { up: true, status: 1 });
-    if (looks === 5) s3.inRaft = true;
-    return { body: JSON.stringify(consul.leader) };
-  });
-  ordered.onHttp(/^GET /, (req) => (t as unknown as { http: (r: HttpRequest) => unknown }) && answerVia(consul, req));
+  Object.assign(s3, { up: false, status: 4, inRaft: false });
+  let checks = 0;
+  // Each check starts by asking s1's agent for the leader: s3 answers from the 3rd, rejoins Raft on the 5th.
+  const t = consul.transport((first) =>
+    first.onHttp('GET 127.0.0.1:8500/v1/status/leader', () => {
+      checks++;
+      if (checks === 3) Object.assign(s3, { up: true, status: 1 });
+      if (checks === 5) s3.inRaft = true;
+      return { body: JSON.stringify(consul.leader) };
+    }),
+  );
   const change = await consulGateModule.plan(
     { wait: 'server', node: 's3', timeout: 5, interval: 0.01 },
-    context(ordered),
+    context(t),
   );
   assert.equal(change.data?.['attempts'], 5);
-  // Default baseline for 3 servers is 1.
-  assert.equal((change.data?.['conditions'] as Record<string, string>)['failure_tolerance'], 'FailureTolerance 1 (baseline 1)');
+  // Without a recorded baseline, 3 servers must get back to a tolerance of 1.
+  assert.equal(
+    (change.data?.['conditions'] as Record<string, string>)['failure_tolerance'],
+    'FailureTolerance 1 (baseline 1)',
+  );
+  // The other servers' view is asked first; s3's own agent only for its own progress.
+  const s3Paths = new Set(t.httpCalls.filter((c) => c.host === '127.0.1.13').map((c) => c.path));
+  assert.deepEqual([...s3Paths], ['/v1/agent/self']);
 });
 
 test('wait: server times out with a GateError naming the unmet condition and the last values', async () => {
@@ -364,8 +373,8 @@ test('wait: server times out with a GateError naming the unmet condition and the
 test('wait: server reads consul info in the container when the agent hides its Raft stats', async () => {
   const consul = new FakeConsul();
   consul.agent('s1').raftStats = false;
-  const t = consul.transport();
   let infoRuns = 0;
+  const t = consul.transport();
   t.onExec(/^docker exec consul-server consul info$/, () => {
     infoRuns++;
     const caught = infoRuns >= 2;
@@ -381,12 +390,18 @@ test('wait: server reads consul info in the container when the agent hides its R
     (change.data?.['conditions'] as Record<string, string>)['caught_up'],
     's1 commit_index 46 = last_log_index 46',
   );
-  assert.deepEqual(t.commands, ['docker exec consul-server consul info', 'docker exec consul-server consul info']);
+  assert.deepEqual(t.commands, [
+    'docker exec consul-server consul info',
+    'docker exec consul-server consul info',
+  ]);
 });
 
 test('wait: server on a client is a configuration error', async () => {
   await assert.rejects(
-    consulGateModule.plan({ wait: 'server', node: 'c1', timeout: 1, interval: 0.1 }, context(new FakeConsul().transport())),
+    consulGateModule.plan(
+      { wait: 'server', node: 'c1', timeout: 1, interval: 0.1 },
+      context(new FakeConsul().transport()),
+    ),
     (e: unknown) => e instanceof ConfigError && /which the inventory makes a Consul client/.test(e.message),
   );
 });
@@ -394,7 +409,10 @@ test('wait: server on a client is a configuration error', async () => {
 // ---------------------------------------------------------------- consul_gate wait: ready
 
 test('wait: ready passes when every other server is alive and a leader exists', async () => {
-  const change = await consulGateModule.plan({ wait: 'ready', node: 's1' }, context(new FakeConsul().transport()));
+  const change = await consulGateModule.plan(
+    { wait: 'ready', node: 's1' },
+    context(new FakeConsul().transport()),
+  );
   assert.equal(change.data?.['attempts'], 1);
   assert.equal(change.data?.['leader'], '127.0.1.12:8300');
 });
@@ -405,7 +423,10 @@ test('wait: ready fails fast when another server is down', async () => {
   consul.agent('s3').up = false;
   const started = Date.now();
   const err = await gateRefusal(
-    consulGateModule.plan({ wait: 'ready', node: 's1', timeout: 0.3, interval: 0.1 }, context(consul.transport())),
+    consulGateModule.plan(
+      { wait: 'ready', node: 's1', timeout: 0.3, interval: 0.1 },
+      context(consul.transport()),
+    ),
     /^consul_gate ready: refusing to stop s1 \(checked \d time\(s\) over 0\.3s\): s3 \(127\.0\.1\.13\) is failed in Serf/,
   );
   assert.ok(err instanceof GateTimeoutError);
@@ -427,22 +448,16 @@ test('wait: client waits until a server sees it alive and it knows the leader', 
   const consul = new FakeConsul();
   const c1 = consul.agent('c1');
   Object.assign(c1, { status: 4, up: false });
-  consul.onSelf = (agent, count) => {
-    // s1's own agent is asked for members each check; use its self count as a clock.
-    if (agent.name === 's1' && count >= 1) Object.assign(c1, { status: 1, up: true });
-  };
   let checks = 0;
-  const t = new RecordingTransport('s1');
-  t.onHttp('GET 127.0.1.21:8500/v1/status/leader', () => {
-    checks++;
-    if (!c1.up) throw new Error('connect ECONNREFUSED 127.0.1.21:8500');
-    return { body: JSON.stringify(checks < 3 ? '' : consul.leader) };
-  });
-  t.onHttp(/^GET 127\.0\.0\.1:8500\/v1\/agent\/members$/, (req) => {
-    if (checks >= 2) Object.assign(c1, { status: 1, up: true });
-    return answerVia(consul, req);
-  });
-  t.onHttp(/^GET /, (req) => answerVia(consul, req));
+  // Each check asks c1 for the leader: down at first, back on the 2nd check but without a leader until the 3rd.
+  const t = consul.transport((first) =>
+    first.onHttp('GET 127.0.1.21:8500/v1/status/leader', () => {
+      checks++;
+      if (checks === 2) Object.assign(c1, { status: 1, up: true });
+      if (!c1.up) throw new Error('connect ECONNREFUSED 127.0.1.21:8500');
+      return { body: JSON.stringify(checks < 3 ? '' : consul.leader) };
+    }),
+  );
   const change = await consulGateModule.plan(
     { wait: 'client', node: 'c1', timeout: 5, interval: 0.01 },
     context(t),
@@ -458,7 +473,10 @@ test('wait: client times out naming the member status', async () => {
   const consul = new FakeConsul();
   Object.assign(consul.agent('c1'), { status: 4, up: false });
   await gateRefusal(
-    consulGateModule.plan({ wait: 'client', node: 'c1', timeout: 0.1, interval: 0.05 }, context(consul.transport())),
+    consulGateModule.plan(
+      { wait: 'client', node: 'c1', timeout: 0.1, interval: 0.05 },
+      context(consul.transport()),
+    ),
     /^consul_gate client on c1: not back after 0\.1s \(\d+ checks\); unmet: member_alive: c1 \(127\.0\.1\.21\) is failed, as seen by 127\.0\.0\.1:8500 via s1; leader: c1's agent did not answer: /,
   );
 });
@@ -479,8 +497,3 @@ test('the args schemas compile under strict ajv, accept templated counts and rej
   assert.equal(pre({ force: true, min_failure_tolerance: '0', http_port: 8500, request_timeout: 2 }), true);
   assert.equal(pre({ baseline_failure_tolerance: 1 }), false);
 });
-
-/** Answers a request from the fake cluster (for transports that add their own scripts first). */
-function answerVia(consul: FakeConsul, req: HttpRequest): { status?: number; body: string } {
-  return (consul as unknown as { answer(r: HttpRequest): { status?: number; body: string } }).answer(req);
-}

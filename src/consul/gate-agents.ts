@@ -1,0 +1,90 @@
+import { ConfigError } from '../errors.js';
+import type { Vars } from '../inventory/types.js';
+import type { Transport } from '../ssh/transport.js';
+import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from './api.js';
+import type { ExpectedNode } from './cluster-model.js';
+import { expectedNodesFromVars, type ClusterGroups } from './expected-nodes.js';
+
+/**
+ * How a gate reaches every agent through one host's SSH connection (as consul_verify does): the
+ * host's own agent on 127.0.0.1, every other agent at its bind_addr. The node list comes from
+ * `groups`/`hostvars`, which cover the whole inventory even under --limit.
+ */
+export class GateAgents {
+  readonly servers: ExpectedNode[];
+  readonly clients: ExpectedNode[];
+
+  constructor(
+    readonly transport: Transport,
+    /** The inventory host the transport is connected to. */
+    readonly here: string,
+    nodes: readonly ExpectedNode[],
+    readonly httpPort: number = DEFAULT_HTTP_PORT,
+    /** Upper bound per HTTP request, in seconds. */
+    readonly requestTimeout: number = DEFAULT_HTTP_TIMEOUT_SECONDS,
+  ) {
+    this.servers = nodes.filter((n) => n.role === 'server');
+    this.clients = nodes.filter((n) => n.role === 'client');
+  }
+
+  static fromVars(
+    vars: Vars,
+    transport: Transport,
+    here: string,
+    options: ClusterGroups & { httpPort?: number; requestTimeout?: number } = {},
+  ): GateAgents {
+    return new GateAgents(
+      transport,
+      here,
+      expectedNodesFromVars(vars, options),
+      options.httpPort ?? portVar(vars['consul_http_port']),
+      options.requestTimeout,
+    );
+  }
+
+  /** The inventory node called `host`; a gate on a host that is not a Consul node is a config error. */
+  node(host: string): ExpectedNode {
+    const node = [...this.servers, ...this.clients].find((n) => n.host === host);
+    if (!node) {
+      throw new ConfigError([
+        { file: 'inventory', message: `"${host}" is in neither the Consul servers nor the clients group` },
+      ]);
+    }
+    return node;
+  }
+
+  /** A client for `node`'s agent; `secondsLeft` caps each request so a poll cannot overrun its budget. */
+  api(node: ExpectedNode, secondsLeft?: number): ConsulApi {
+    const timeoutSeconds = Math.min(this.requestTimeout, secondsLeft ?? this.requestTimeout);
+    return new ConsulApi(this.transport, {
+      host: node.host === this.here ? '127.0.0.1' : node.address,
+      port: this.httpPort,
+      timeoutSeconds,
+    });
+  }
+
+  /**
+   * Server agents to ask for the cluster view, in inventory order, except: this host's own agent
+   * first with `preferHere`, and `last` (a restarted server, whose view is the least settled) last.
+   */
+  serverApis(options: { preferHere?: boolean; last?: string; secondsLeft?: number } = {}): ConsulApi[] {
+    let order = [...this.servers];
+    if (options.preferHere)
+      order = [...order.filter((s) => s.host === this.here), ...order.filter((s) => s.host !== this.here)];
+    if (options.last !== undefined) {
+      order = [
+        ...order.filter((s) => s.host !== options.last),
+        ...order.filter((s) => s.host === options.last),
+      ];
+    }
+    return order.map((s) => this.api(s, options.secondsLeft));
+  }
+}
+
+/** `consul_http_port` when it is a usable port (templated vars may be strings); else Consul's default. */
+export function portVar(value: unknown): number {
+  const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536
+    ? port
+    : DEFAULT_HTTP_PORT;
+}
