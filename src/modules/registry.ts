@@ -10,9 +10,13 @@ import type { Module } from './module.js';
 import { templateModule } from './template.js';
 import { waitForModule } from './wait-for.js';
 
+/** Each module types its own args; the registry holds them all by their common shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModule = Module<any>;
+
 /** The modules every playbook can use, by the name written in YAML. */
-export function builtinModules(): ReadonlyMap<string, Module> {
-  const modules: Module[] = [
+export function builtinModules(): ReadonlyMap<string, AnyModule> {
+  const modules: AnyModule[] = [
     mkdirModule,
     templateModule,
     copyModule,

@@ -47,8 +47,8 @@ else
   bx docker push -q $REG/consul:1.20.1 >/dev/null
 fi
 # The second tag: same image, another version, so upgrades have somewhere to go.
-cid=$(bx docker create $REG/consul:1.20.1)
-bx docker commit -q --change 'ENV CONSUL_STANDIN_VERSION=1.20.2' "$cid" $REG/consul:1.20.2 >/dev/null
+cid=$(bx docker create --net=none $REG/consul:1.20.1)
+bx docker commit --change 'ENV CONSUL_STANDIN_VERSION=1.20.2' "$cid" $REG/consul:1.20.2 >/dev/null
 bx docker rm "$cid" >/dev/null
 bx docker push -q $REG/consul:1.20.2 >/dev/null
 rm -rf $W

@@ -3,7 +3,7 @@ const LEVELS = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 const TAGS = { trace: '[TRACE]', debug: '[DEBUG]', info: '[INFO] ', warn: '[WARN] ', error: '[ERROR]' };
 
 function fmtValue(v) {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  const s = typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : JSON.stringify(v);
   return /[\s"=]/.test(s) || s === '' ? JSON.stringify(s) : s;
 }
 

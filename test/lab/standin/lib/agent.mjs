@@ -1,0 +1,465 @@
+// `consul agent`: wires config, gossip, raft (servers), HTTP, DNS, joins and signals together.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadAgentConfig, parseAgentFlags, buildRuntime, listConfigFiles, loadConfigFiles, multiError } from './config.mjs';
+import { parseDuration, formatDuration } from './duration.mjs';
+import { Gossip, SERF_STATUS_CODE } from './gossip.mjs';
+import { Keyring } from './keyring.mjs';
+import { Logger } from './log.mjs';
+import { Raft } from './raft.mjs';
+import { createRpcServer, RpcPool } from './rpc.mjs';
+import { ServerRole, isServerMember } from './server.mjs';
+import { createHttpServer } from './http-api.mjs';
+import { startDns } from './dns.mjs';
+import { buildInfo } from './version.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function listen(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+  });
+}
+
+export class Agent {
+  constructor(rt, flags) {
+    this.rt = rt;
+    this.flags = flags;
+    this.build = buildInfo();
+    this.logger = new Logger(rt.logLevel === 'ERR' ? 'error' : rt.logLevel);
+    this.closers = [];
+    this.stopping = false;
+    this.startedAt = Date.now();
+  }
+
+  get isServer() { return this.rt.server; }
+
+  nodeId() {
+    if (this.rt.nodeIdConfig) return this.rt.nodeIdConfig.toLowerCase();
+    const file = path.join(this.rt.dataDir, 'node-id');
+    try { return fs.readFileSync(file, 'utf8').trim(); } catch { /* first start */ }
+    const id = crypto.randomUUID();
+    fs.writeFileSync(file, id);
+    return id;
+  }
+
+  tags() {
+    const rt = this.rt;
+    const common = { build: this.build.buildTag, dc: rt.datacenter, ft_fs: '1', ft_si: '1', id: this.id, segment: '', vsn: '2', vsn_max: '3', vsn_min: '2' };
+    if (!rt.server) return { ...common, role: 'node' };
+    const t = { ...common, acls: '0', grpc_tls_port: String(rt.ports.grpc_tls), port: String(rt.ports.server), raft_vsn: '3', role: 'consul', use_tls: '0', wan_join_port: String(rt.ports.serf_wan) };
+    if (rt.bootstrapExpect) t.expect = String(rt.bootstrapExpect);
+    if (rt.bootstrap) t.bootstrap = '1';
+    return t;
+  }
+
+  wireServices() {
+    return this.rt.services.map((s) => ({ id: s.id, name: s.name, tags: s.tags, port: s.port, address: s.address, meta: s.meta }));
+  }
+
+  banner() {
+    const rt = this.rt;
+    const p = rt.ports;
+    const lines = [
+      '==> Starting Consul agent...',
+      `               Version: '${this.build.version}'`,
+      `            Build Date: '${this.build.buildDate.replace('T', ' ').replace('Z', ' +0000 UTC')}'`,
+      `               Node ID: '${this.id}'`,
+      `             Node name: '${rt.nodeName}'`,
+      `            Datacenter: '${rt.datacenter}' (Segment: '${rt.server ? '<all>' : ''}')`,
+      `                Server: ${rt.server} (Bootstrap: ${rt.bootstrap})`,
+      `           Client Addr: [${rt.clientAddrs.join(' ')}] (HTTP: ${p.http}, HTTPS: ${p.https}, gRPC: ${p.grpc}, gRPC-TLS: ${p.grpc_tls}, DNS: ${p.dns})`,
+      `          Cluster Addr: ${rt.advertiseAddr} (LAN: ${p.serf_lan}, WAN: ${p.serf_wan})`,
+      `     Gossip Encryption: ${this.keyring.enabled}`,
+      '      Auto-Encrypt-TLS: false',
+      '           ACL Enabled: false',
+      '     Reporting Enabled: false',
+      '    ACL Default Policy: allow',
+      '             HTTPS TLS: Verify Incoming: false, Verify Outgoing: false, Min Version: TLSv1_2',
+      '              gRPC TLS: Verify Incoming: false, Min Version: TLSv1_2',
+      '      Internal RPC TLS: Verify Incoming: false, Verify Outgoing: false (Verify Hostname: false), Min Version: TLSv1_2',
+      '',
+      '==> Log data will now stream in as it occurs:',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  async start() {
+    const rt = this.rt;
+    fs.mkdirSync(rt.dataDir, { recursive: true });
+    this.id = this.nodeId();
+    const { keyring, warning } = Keyring.load(rt.dataDir, rt.encryptKey, rt.disableKeyringFile);
+    this.keyring = keyring;
+    if (warning) process.stdout.write(`==> ${warning}\n`);
+    for (const w of rt.warnings) process.stdout.write(`==> ${w}\n`);
+    this.banner();
+    const logName = rt.server ? 'agent.server.serf.lan' : 'agent.client.serf.lan';
+    this.gossip = new Gossip({
+      self: { name: rt.nodeName, addr: rt.advertiseAddr, port: rt.ports.serf_lan, tags: this.tags(), services: this.wireServices() },
+      bindAddr: rt.bindAddr, keyring, logger: this.logger, logName,
+    });
+    this.gossip.on('keyring', (msg, out) => this.applyKeyringOp(msg, out));
+    this.pool = new RpcPool();
+    this.closers.push(() => this.pool.closeAll());
+
+    if (rt.server) {
+      this.raft = new Raft({ id: this.id, name: rt.nodeName, address: `${rt.advertiseAddr}:${rt.ports.server}`, dataDir: rt.dataDir, logger: this.logger, pool: this.pool });
+      let interval = 10000;
+      if (process.env.CONSUL_STANDIN_AUTOPILOT_INTERVAL) interval = parseDuration(process.env.CONSUL_STANDIN_AUTOPILOT_INTERVAL);
+      this.serverRole = new ServerRole({ rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, pool: this.pool, logger: this.logger, build: this.build, autopilotIntervalMs: interval });
+      const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params));
+      await listen(rpc, rt.ports.server, rt.bindAddr);
+      this.closers.push(() => rpc.close());
+      if (rt.ports.serf_wan > 0) await this.startWanPlaceholder();
+    }
+    await this.gossip.start();
+    this.closers.push(() => this.gossip.stop());
+    if (this.raft) {
+      this.raft.start();
+      this.serverRole.start();
+      this.closers.push(() => { this.serverRole.stop(); this.raft.stop(); });
+    }
+    if (rt.ports.http > 0) {
+      for (const addr of rt.httpAddrs) {
+        const srv = createHttpServer(this);
+        await listen(srv, rt.ports.http, addr);
+        this.logger.info('agent', 'Started HTTP server', { address: `${addr}:${rt.ports.http}`, network: 'tcp' });
+        this.closers.push(() => { srv.close(); srv.closeAllConnections?.(); });
+      }
+    }
+    if (rt.ports.dns > 0) {
+      const close = await startDns(rt.dnsAddrs, rt.ports.dns, (name, type) => this.resolveDns(name, type));
+      for (const a of rt.dnsAddrs) {
+        this.logger.info('agent', 'Started DNS server', { address: `${a}:${rt.ports.dns}`, network: 'udp' });
+        this.logger.info('agent', 'Started DNS server', { address: `${a}:${rt.ports.dns}`, network: 'tcp' });
+      }
+      this.closers.push(close);
+    }
+    this.logger.info('agent', 'Consul agent running!');
+    this.retryJoin();
+  }
+
+  /** Servers also own the WAN serf port; the stand-in only holds it so port checks see it in use. */
+  async startWanPlaceholder() {
+    const tcp = net.createServer((s) => s.destroy());
+    await listen(tcp, this.rt.ports.serf_wan, this.rt.bindAddr);
+    const udp = dgram.createSocket('udp4');
+    await new Promise((res, rej) => { udp.once('error', rej); udp.bind(this.rt.ports.serf_wan, this.rt.bindAddr, () => res()); });
+    this.closers.push(() => { tcp.close(); udp.close(); });
+  }
+
+  // --- joining ------------------------------------------------------------------------------
+
+  async join(targets) {
+    this.logger.info('agent', '(LAN) joining', { lan_addresses: targets });
+    const { joined, errors } = await this.gossip.join(targets, this.rt.ports.serf_lan);
+    if (joined > 0) this.logger.info('agent', '(LAN) joined', { number_of_nodes: joined });
+    else this.logger.warn('agent', "(LAN) couldn't join", { number_of_nodes: 0, error: multiError(errors) });
+    return { joined, errors };
+  }
+
+  async retryJoin() {
+    const rt = this.rt;
+    const targets = rt.retryJoin.filter((t) => !t.startsWith('provider='));
+    if (targets.length !== rt.retryJoin.length) this.logger.warn('agent', 'cloud auto-join (provider=...) is not supported by the stand-in; ignoring those entries');
+    if (!targets.length) return;
+    this.logger.info('agent', 'Joining cluster...', { cluster: 'LAN' });
+    for (let attempt = 1; !this.stopping; attempt++) {
+      const { joined } = await this.join(targets);
+      if (this.stopping) return;
+      if (joined > 0) { this.logger.info('agent', 'Join cluster completed. Synced with initial agents', { cluster: 'LAN', num_agents: joined }); return; }
+      if (rt.retryMax > 0 && attempt >= rt.retryMax) {
+        this.logger.error('agent', 'max join retry exhausted, exiting', { cluster: 'LAN' });
+        return this.shutdown(1);
+      }
+      this.logger.warn('agent', 'Join cluster failed, will retry', { cluster: 'LAN', retry_interval: formatDuration(rt.retryIntervalMs), error: 'No servers to join' });
+      await sleep(rt.retryIntervalMs);
+    }
+  }
+
+  // --- leaving and shutdown -----------------------------------------------------------------
+
+  async leave() {
+    if (this.leavingPromise) return this.leavingPromise;
+    this.leavingPromise = (async () => {
+      this.logger.info('agent', 'Requesting leave');
+      const raft = this.raft;
+      // A leaving leader first takes itself out of the peer set, so the quorum shrinks safely.
+      if (raft && raft.state === 'Leader' && raft.voters().length > 1) {
+        try { raft.removeServer(this.id); } catch (e) { this.logger.warn('agent.server', 'failed to remove ourself as raft peer', { error: e.message }); }
+        await sleep(2 * raft.timing.heartbeatMs);
+      }
+      await this.gossip.leave();
+      if (raft && raft.config.servers.some((s) => s.id === this.id)) {
+        // Wait (bounded) until the leader has removed us from the raft configuration.
+        const until = Date.now() + 3000;
+        while (Date.now() < until && raft.config.servers.some((s) => s.id === this.id)) await sleep(100);
+        if (raft.config.servers.some((s) => s.id === this.id)) this.logger.warn('agent.server', 'failed to leave raft configuration gracefully, timeout');
+      }
+      this.logger.info('agent', 'Graceful leave complete');
+    })();
+    return this.leavingPromise;
+  }
+
+  shutdownSoon(code) { setTimeout(() => this.shutdown(code), 50); }
+
+  shutdown(code) {
+    if (this.stopping && this.exiting) return;
+    this.stopping = true;
+    this.exiting = true;
+    this.logger.info('agent', 'Requesting shutdown');
+    for (const close of this.closers.reverse()) { try { close(); } catch { /* shutting down anyway */ } }
+    this.logger.info('agent', 'shutdown complete');
+    this.logger.info('agent', 'Exit code', { code });
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 20).unref();
+  }
+
+  handleSignals() {
+    let caught = 0;
+    const onSignal = async (sig, text) => {
+      caught++;
+      process.stdout.write(`==> Caught signal: ${text}\n`);
+      if (caught > 1) return this.shutdown(1);
+      const graceful = (sig === 'SIGINT' && !this.rt.skipLeaveOnInterrupt) || (sig === 'SIGTERM' && this.rt.leaveOnTerminate);
+      if (!graceful) {
+        this.logger.info('agent', 'Graceful shutdown disabled. Exiting');
+        return this.shutdown(1);
+      }
+      this.logger.info('agent', 'Gracefully shutting down agent...');
+      this.stopping = true;
+      const timeout = setTimeout(() => this.shutdown(1), 15000);
+      await this.leave();
+      clearTimeout(timeout);
+      this.logger.info('agent', 'Graceful exit completed');
+      this.shutdown(0);
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM', 'terminated'));
+    process.on('SIGINT', () => onSignal('SIGINT', 'interrupt'));
+    process.on('SIGHUP', () => {
+      process.stdout.write('==> Caught signal: hangup\n');
+      try { this.reload(); } catch (e) { this.logger.error('agent', 'Failed to reload configs', { error: e.message }); }
+    });
+  }
+
+  // --- operations behind the HTTP API ------------------------------------------------------------
+
+  forceLeave(name, prune) {
+    this.logger.info('agent', 'Force leaving node', { node: name });
+    this.gossip.forceLeave(name, prune);
+  }
+
+  /** Re-reads config; like Consul, only some settings take effect without a restart. */
+  reload() {
+    this.logger.info('agent', 'Reloading configuration...');
+    const files = listConfigFiles(this.flags.configDirs, this.flags.configFiles);
+    const next = buildRuntime(loadConfigFiles(files), this.flags.overrides);
+    this.logger.setLevel(next.logLevel === 'ERR' ? 'error' : next.logLevel);
+    this.rt.logLevel = next.logLevel;
+    this.rt.services = next.services;
+    this.rt.nodeMeta = next.nodeMeta;
+    this.rt.autopilot = next.autopilot;
+    this.gossip.updateSelf({ services: this.wireServices() });
+  }
+
+  async query(kind, params) {
+    if (this.serverRole) return this.serverRole.query(kind, params);
+    const servers = this.gossip.alive().filter((m) => isServerMember(m, this.rt.datacenter));
+    if (!servers.length) return { status: 500, body: 'No known Consul servers' };
+    for (const m of servers.sort(() => Math.random() - 0.5)) {
+      try { return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params }, 2500); } catch { /* try the next server */ }
+    }
+    return { status: 500, body: 'rpc error making call: no server reachable' };
+  }
+
+  member(m) {
+    return {
+      Name: m.name, Addr: m.addr, Port: m.port, Tags: m.tags, Status: SERF_STATUS_CODE[m.status] ?? 0,
+      ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+    };
+  }
+
+  membersJson(wan) {
+    if (wan) {
+      if (!this.isServer) return [];
+      return this.gossip.list().filter((m) => isServerMember(m, this.rt.datacenter))
+        .map((m) => ({ ...this.member(m), Name: `${m.name}.${this.rt.datacenter}`, Port: Number(m.tags.wan_join_port ?? 8302) }));
+    }
+    return this.gossip.list().map((m) => this.member(m));
+  }
+
+  servicesJson() {
+    const out = {};
+    for (const s of this.rt.services) {
+      out[s.id] = { ID: s.id, Service: s.name, Tags: s.tags, Meta: s.meta, Port: s.port, Address: s.address, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: this.rt.datacenter };
+    }
+    return out;
+  }
+
+  autopilotConfiguration() {
+    const ap = this.rt.autopilot;
+    return {
+      CleanupDeadServers: ap.cleanupDeadServers, LastContactThreshold: formatDuration(ap.lastContactThresholdMs),
+      MaxTrailingLogs: ap.maxTrailingLogs, MinQuorum: ap.minQuorum, ServerStabilizationTime: formatDuration(ap.serverStabilizationMs),
+      RedundancyZoneTag: '', DisableUpgradeMigration: false, UpgradeVersionTag: '', CreateIndex: 5, ModifyIndex: 5,
+    };
+  }
+
+  stats() {
+    const rt = this.rt;
+    const consul = rt.server
+      ? {
+          acl: 'disabled', bootstrap: String(rt.bootstrap), known_datacenters: '1',
+          leader: String(this.raft.state === 'Leader'), leader_addr: this.raft.knownLeaderAddr(), server: 'true',
+        }
+      : { acl: 'disabled', known_servers: String(this.gossip.alive().filter((m) => isServerMember(m, rt.datacenter)).length), server: 'false' };
+    const stats = {
+      agent: { check_monitors: '0', check_ttls: '0', checks: '0', services: String(rt.services.length) },
+      build: { prerelease: this.build.prerelease, revision: this.build.revision, version: this.build.version, version_metadata: '' },
+      consul,
+      runtime: {
+        arch: { x64: 'amd64', arm64: 'arm64' }[process.arch] ?? process.arch, cpu_count: String(os.cpus().length),
+        goroutines: String(80 + this.gossip.list().length * 4), max_procs: String(os.cpus().length), os: process.platform, version: 'go1.22.7',
+      },
+      serf_lan: this.gossip.stats(),
+    };
+    if (rt.server) {
+      stats.raft = this.raft.stats();
+      const wan = this.gossip.list().filter((m) => isServerMember(m, rt.datacenter));
+      stats.serf_wan = { ...this.gossip.stats(), failed: String(wan.filter((m) => m.status === 'failed').length), left: String(wan.filter((m) => m.status === 'left').length), members: String(wan.length) };
+    }
+    return stats;
+  }
+
+  self() {
+    const rt = this.rt;
+    return {
+      Config: {
+        Datacenter: rt.datacenter, PrimaryDatacenter: rt.datacenter, NodeName: rt.nodeName, NodeID: this.id, Partition: '',
+        Revision: this.build.revision, Server: rt.server, Version: this.build.version, BuildDate: this.build.buildDate,
+      },
+      DebugConfig: {
+        AdvertiseAddrLAN: rt.advertiseAddr, BindAddr: rt.bindAddr, Bootstrap: rt.bootstrap, BootstrapExpect: rt.bootstrapExpect,
+        ClientAddrs: rt.clientAddrs, DataDir: rt.dataDir, Datacenter: rt.datacenter, EncryptKey: rt.encryptKey ? 'hidden' : '',
+        HTTPPort: rt.ports.http, DNSPort: rt.ports.dns, SerfPortLAN: rt.ports.serf_lan, ServerPort: rt.ports.server,
+        LeaveOnTerm: rt.leaveOnTerminate, SkipLeaveOnInt: rt.skipLeaveOnInterrupt, RejoinAfterLeave: rt.rejoinAfterLeave,
+        RetryJoinLAN: rt.retryJoin, RetryJoinIntervalLAN: formatDuration(rt.retryIntervalMs), LogLevel: rt.logLevel,
+        NodeName: rt.nodeName, ServerMode: rt.server, UIConfig: { Enabled: rt.uiEnabled },
+      },
+      Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 },
+      Member: this.member(this.gossip.me),
+      Stats: this.stats(),
+      Meta: { 'consul-network-segment': '', 'consul-version': this.build.version, ...rt.nodeMeta },
+    };
+  }
+
+  // --- DNS ------------------------------------------------------------------------------------------
+
+  resolveDns(name, qtype) {
+    const rt = this.rt;
+    const suffixes = [`.${rt.datacenter}.${rt.domain}`, `.${rt.domain}`];
+    let rest = null;
+    for (const s of suffixes) if (name.endsWith(s)) { rest = name.slice(0, -s.length); break; }
+    const nx = { rcode: 3, addresses: [] };
+    if (rest === null) return nx;
+    const members = this.gossip.list();
+    let m;
+    if ((m = /^(.+)\.node$/.exec(rest))) {
+      const node = members.find((x) => x.name.toLowerCase() === m[1] && x.status !== 'left');
+      return node ? { rcode: 0, addresses: [node.addr] } : nx;
+    }
+    if ((m = /^(?:(.+)\.)?([^.]+)\.service$/.exec(rest))) {
+      const [, tag, svc] = m;
+      const alive = members.filter((x) => x.status === 'alive');
+      let addrs;
+      if (svc === 'consul' && !tag) addrs = alive.filter((x) => isServerMember(x, rt.datacenter)).map((x) => x.addr);
+      else addrs = alive.flatMap((x) => (x.services ?? []).filter((s) => s.name.toLowerCase() === svc && (!tag || s.tags.includes(tag))).map((s) => s.address || x.addr));
+      const known = svc === 'consul' || members.some((x) => (x.services ?? []).some((s) => s.name.toLowerCase() === svc));
+      return addrs.length || known ? { rcode: addrs.length ? 0 : 3, addresses: [...new Set(addrs)] } : nx;
+    }
+    return nx;
+  }
+
+  // --- keyring ---------------------------------------------------------------------------------------
+
+  applyKeyringOp(msg, out) {
+    try {
+      if (msg.op === 'install') this.keyring.install(msg.key);
+      else if (msg.op === 'use') this.keyring.use(msg.key);
+      else if (msg.op === 'remove') this.keyring.remove(msg.key);
+    } catch (e) { out.ok = false; out.error = e.message; }
+    out.keys = [...this.keyring.keys];
+    out.primary = this.keyring.primary;
+  }
+
+  /** Runs one keyring operation on every alive member (as serf's keyring queries do). */
+  async keyringFanout(op, key) {
+    const { exchange } = await import('./rpc.mjs');
+    const replies = [];
+    const members = this.gossip.alive();
+    await Promise.all(members.map(async (m) => {
+      if (m === this.gossip.me) { const out = { ok: true, error: '', keys: [] }; this.applyKeyringOp({ op, key }, out); replies.push({ node: m.name, ...out }); return; }
+      try {
+        const r = this.keyring.open(await exchange(m.addr, m.port, this.keyring.seal({ t: 'keyring', op, key }), 2000));
+        replies.push({ node: m.name, ...r });
+      } catch (e) { replies.push({ node: m.name, ok: false, error: e.message, keys: [] }); }
+    }));
+    return { replies, numNodes: members.length };
+  }
+
+  async keyringList() {
+    if (!this.keyring.enabled) throw Object.assign(new Error('Gossip encryption is not enabled'), { status: 500 });
+    const { replies, numNodes } = await this.keyringFanout('list');
+    const keys = {};
+    const primary = {};
+    for (const r of replies) {
+      for (const k of r.keys ?? []) keys[k] = (keys[k] ?? 0) + 1;
+      if (r.primary) primary[r.primary] = (primary[r.primary] ?? 0) + 1;
+    }
+    const lan = { WAN: false, Datacenter: this.rt.datacenter, Segment: '', Partition: '', Keys: keys, PrimaryKeys: primary, NumNodes: numNodes, Messages: {} };
+    if (!this.isServer) return [lan];
+    const servers = replies.filter((r) => isServerMember(this.gossip.get(r.node) ?? {}, this.rt.datacenter));
+    const wk = {}; const wp = {};
+    for (const r of servers) { for (const k of r.keys ?? []) wk[k] = (wk[k] ?? 0) + 1; if (r.primary) wp[r.primary] = (wp[r.primary] ?? 0) + 1; }
+    return [{ WAN: true, Datacenter: '', Segment: '', Partition: '', Keys: wk, PrimaryKeys: wp, NumNodes: servers.length, Messages: {} }, lan];
+  }
+
+  async keyringOp(op, key) {
+    if (!this.keyring.enabled) throw Object.assign(new Error('Gossip encryption is not enabled'), { status: 500 });
+    if (!key) throw Object.assign(new Error('Key is required'), { status: 400 });
+    const { replies } = await this.keyringFanout(op, key);
+    const failed = replies.filter((r) => !r.ok);
+    if (failed.length) throw Object.assign(new Error(`${failed.length} errors occurred:\n${failed.map((r) => `\t* ${r.node}: ${r.error}`).join('\n')}\n`), { status: 500 });
+    return {};
+  }
+}
+
+export async function runAgent(argv) {
+  let flags;
+  let rt;
+  try {
+    flags = parseAgentFlags(argv);
+    if (flags.dev) throw new ConfigError('-dev mode is not supported by the Consul stand-in');
+    rt = loadAgentConfig(flags);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`==> ${e.message}${e.message.endsWith('\n') ? '' : '\n'}`);
+    return 1;
+  }
+  const agent = new Agent(rt, flags);
+  agent.handleSignals();
+  try {
+    await agent.start();
+  } catch (e) {
+    process.stderr.write(`==> Error starting agent: ${e.code === 'EADDRINUSE' ? `listen tcp ${e.address}:${e.port}: bind: address already in use` : e.code === 'EADDRNOTAVAIL' ? `listen tcp ${e.address}:${e.port}: bind: cannot assign requested address` : e.message}\n`);
+    agent.shutdown(1);
+    return 1;
+  }
+  return null;
+}

@@ -1,0 +1,110 @@
+// The agent's HTTP API: Consul's paths, methods, status codes, JSON shapes and headers.
+import http from 'node:http';
+
+class HttpError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+const UI_PAGE = (agent) => `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Consul by HashiCorp</title></head>
+<body><h1>Consul</h1>
+<p>Node <code>${agent.rt.nodeName}</code> in datacenter <code>${agent.rt.datacenter}</code>, Consul ${agent.build.version} (lab stand-in).</p>
+</body></html>
+`;
+
+async function readBody(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) { size += c.length; if (size > 1 << 20) throw new HttpError(413, 'Request body too large'); chunks.push(c); }
+  const text = Buffer.concat(chunks).toString();
+  if (!text) return {};
+  try { return JSON.parse(text); } catch (e) { throw new HttpError(400, `Request decode failed: ${e.message}`); }
+}
+
+/** Maps a forwarded server read ({status, body, meta}) onto the response. */
+function fromQuery(r, blocking) {
+  const headers = {};
+  if (blocking && r.meta) {
+    headers['X-Consul-Index'] = String(r.meta.index);
+    headers['X-Consul-KnownLeader'] = String(r.meta.knownLeader);
+    headers['X-Consul-LastContact'] = String(r.meta.lastContact);
+    headers['X-Consul-Effective-Consistency'] = 'leader';
+  }
+  if (r.status >= 400 && r.status !== 429) return { status: r.status, text: r.body, headers };
+  return { status: r.status, json: r.body, headers };
+}
+
+export function createRoutes(agent) {
+  const q = (kind, blocking = false) => async (ctx) => fromQuery(await agent.query(kind, { stale: ctx.query.has('stale'), name: ctx.params[0] }), blocking);
+  return [
+    ['GET', /^\/v1\/status\/leader$/, q('status.leader')],
+    ['GET', /^\/v1\/status\/peers$/, q('status.peers')],
+    ['GET', /^\/v1\/agent\/self$/, () => ({ json: agent.self() })],
+    ['GET', /^\/v1\/agent\/members$/, (ctx) => ({ json: agent.membersJson(ctx.query.has('wan')) })],
+    ['GET', /^\/v1\/agent\/services$/, () => ({ json: agent.servicesJson() })],
+    ['GET', /^\/v1\/agent\/checks$/, () => ({ json: {} })],
+    ['GET', /^\/v1\/agent\/version$/, () => ({ json: { SHA: '', BuildDate: agent.build.buildDate, HumanVersion: agent.build.version, FIPS: '' } })],
+    ['PUT', /^\/v1\/agent\/leave$/, async () => { await agent.leave(); agent.shutdownSoon(0); return { empty: true }; }],
+    ['PUT', /^\/v1\/agent\/force-leave\/(.+)$/, (ctx) => {
+      try { agent.forceLeave(decodeURIComponent(ctx.params[0]), ctx.query.has('prune')); } catch (e) { throw new HttpError(500, e.message); }
+      return { empty: true };
+    }],
+    ['PUT', /^\/v1\/agent\/reload$/, () => {
+      try { agent.reload(); } catch (e) { throw new HttpError(500, `Failed reloading config: ${e.message}`); }
+      return { empty: true };
+    }],
+    ['PUT', /^\/v1\/agent\/join\/(.+)$/, async (ctx) => {
+      const { joined, errors } = await agent.join([decodeURIComponent(ctx.params[0])]);
+      if (!joined) throw new HttpError(500, errors.join('; '));
+      return { empty: true };
+    }],
+    ['GET', /^\/v1\/operator\/autopilot\/health$/, q('autopilot.health')],
+    ['GET', /^\/v1\/operator\/autopilot\/configuration$/, () => ({ json: agent.autopilotConfiguration() })],
+    ['GET', /^\/v1\/operator\/raft\/configuration$/, q('raft.configuration', true)],
+    ['DELETE', /^\/v1\/operator\/raft\/peer$/, async (ctx) => {
+      const r = await agent.query('raft.removePeer', { id: ctx.query.get('id') ?? '', address: ctx.query.get('address') ?? '' });
+      if (r.status !== 200) throw new HttpError(r.status, r.body);
+      return { empty: true };
+    }],
+    ['GET', /^\/v1\/catalog\/nodes$/, q('catalog.nodes', true)],
+    ['GET', /^\/v1\/catalog\/services$/, q('catalog.services', true)],
+    ['GET', /^\/v1\/catalog\/service\/(.+)$/, q('catalog.service', true)],
+    ['GET', /^\/v1\/operator\/keyring$/, async () => ({ json: await agent.keyringList() })],
+    ['POST', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('install', (await readBody(ctx.req)).Key)) })],
+    ['PUT', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('use', (await readBody(ctx.req)).Key)) })],
+    ['DELETE', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('remove', (await readBody(ctx.req)).Key)) })],
+    ['GET', /^\/ui(\/.*)?$/, () => {
+      if (!agent.rt.uiEnabled) return { status: 404, text: 'Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.' };
+      return { html: UI_PAGE(agent) };
+    }],
+    ['GET', /^\/$/, () => (agent.rt.uiEnabled ? { status: 301, headers: { Location: '/ui/' }, text: '' } : { status: 404, text: 'Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.' })],
+  ];
+}
+
+export function createHttpServer(agent) {
+  const routes = createRoutes(agent);
+  return http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    let out;
+    try {
+      const matching = routes.filter(([, re]) => re.test(url.pathname));
+      if (!matching.length) throw new HttpError(404, url.pathname.startsWith('/v1/') ? `Invalid URL path: not a recognized HTTP API endpoint` : '404 page not found');
+      const route = matching.find(([m]) => m === req.method || (m === 'GET' && req.method === 'HEAD'));
+      if (!route) throw new HttpError(405, `method ${req.method} not allowed`);
+      const params = route[1].exec(url.pathname).slice(1);
+      out = await route[2]({ req, query: url.searchParams, params });
+    } catch (e) {
+      out = { status: e.status ?? 500, text: e.message };
+    }
+    const headers = { 'X-Consul-Default-Acl-Policy': 'allow', Vary: 'Accept-Encoding', ...(out.headers ?? {}) };
+    let body = '';
+    if (out.html !== undefined) { headers['Content-Type'] = 'text/html; charset=utf-8'; body = out.html; }
+    else if (out.text !== undefined) { headers['Content-Type'] = 'text/plain; charset=utf-8'; body = out.text; }
+    else if (out.json !== undefined || !out.empty) {
+      headers['Content-Type'] = 'application/json';
+      body = url.searchParams.has('pretty') ? JSON.stringify(out.json ?? null, null, 4) : JSON.stringify(out.json ?? null);
+    }
+    res.writeHead(out.status ?? 200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+}
