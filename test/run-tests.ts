@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { labDown, labUp } from './lab/lab.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const LAB_HOSTS = 6;
+const LAB_HOSTS = 8;
 const unitOnly = process.argv.includes('--unit');
 
 function testFiles(dir: string): string[] {

@@ -115,3 +115,17 @@ export async function labUp(hosts: number): Promise<void> {
 export async function labDown(): Promise<RunResult> {
   return run('bash', [join(LAB_DIR, 'lab-down.sh')], 300);
 }
+
+/**
+ * `count` consecutive lab hosts for a test's own cluster, starting at LAB_FIRST_HOST (default 1).
+ * Tests run one after another in `npm test`, so they share h1..; while developing, a second
+ * person can point their tests at hosts further up (LAB_FIRST_HOST=8) on a larger lab.
+ */
+export function pickHosts(count: number): LabHost[] {
+  const first = Number(process.env['LAB_FIRST_HOST'] ?? '1');
+  const hosts = labHosts().slice(first - 1, first - 1 + count);
+  if (hosts.length < count) {
+    throw new Error(`this test needs ${count} lab hosts from h${first}; the lab has ${labHosts().length}`);
+  }
+  return hosts;
+}
