@@ -7,6 +7,10 @@ import { forceLeave, join, keyring, leave, reload } from './lib/cli/control-comm
 import { keygen, validate, version } from './lib/cli/local-commands.mjs';
 import { info, listPeers, members, removePeer } from './lib/cli/status-commands.mjs';
 
+// `consul ... | head` or a closed `docker logs` pipe must not crash the agent.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
+
 const io = {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),

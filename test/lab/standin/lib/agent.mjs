@@ -11,7 +11,7 @@ import { Gossip, SERF_STATUS_CODE } from './gossip.mjs';
 import { Keyring } from './keyring.mjs';
 import { Logger } from './log.mjs';
 import { Raft } from './raft.mjs';
-import { createRpcServer, RpcPool } from './rpc.mjs';
+import { createRpcServer, exchange, RpcPool } from './rpc.mjs';
 import { ServerRole, isServerMember } from './server.mjs';
 import { createHttpServer } from './http-api.mjs';
 import { startDns } from './dns.mjs';
@@ -400,7 +400,6 @@ export class Agent {
 
   /** Runs one keyring operation on every alive member (as serf's keyring queries do). */
   async keyringFanout(op, key) {
-    const { exchange } = await import('./rpc.mjs');
     const replies = [];
     const members = this.gossip.alive();
     await Promise.all(members.map(async (m) => {

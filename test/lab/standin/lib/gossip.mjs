@@ -140,9 +140,7 @@ export class Gossip extends EventEmitter {
     if (!local) {
       const tomb = this.pruned.get(e.name);
       if (tomb !== undefined && tomb >= e.inc) return;
-      if (e.status !== 'alive' && !direct) {
-        // Learn about failed/left members too (new members see ghosts like Consul shows them).
-      }
+      // Failed and left members are learned too: a new member sees the ghosts Consul would show.
       this.pruned.delete(e.name);
       const m = { ...e, lastHeard: Date.now() };
       this.members.set(e.name, m);
