@@ -1,0 +1,186 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { CommandFailedError, InterruptedError, LockHeldError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { render, type Cmd } from '../shell/cmd.js';
+import type { ExecResult, Transport } from '../ssh/transport.js';
+import { DEFAULT_LOCK_DIR, readLock, removeLock, takeLock } from './commands.js';
+import { describeHolder, formatAge, parseLockDetails, type LockDetails } from './details.js';
+
+/**
+ * The cluster-wide deploy lock: one directory on the first server of the inventory (whatever
+ * --limit says, so two runs limited to different hosts still exclude each other). See docs/ci.md.
+ */
+export type LockState =
+  | { held: false; host: string; dir: string }
+  | {
+      held: true;
+      host: string;
+      dir: string;
+      /** What the details file says; undefined when it is missing or unreadable. */
+      details?: Partial<LockDetails>;
+      /** Seconds since the lock directory was made, by the lock host's own clock. */
+      ageSeconds?: number;
+      /** `held by alice@ci-7 for 3m12s: drover deploy (CI job 991)`. */
+      description: string;
+    };
+
+export type HeldLockState = Extract<LockState, { held: true }>;
+
+/** Held by someone else: exit code 6, with the state for callers that want the details. */
+export class DeployLockHeldError extends LockHeldError {
+  constructor(
+    message: string,
+    readonly state: HeldLockState,
+  ) {
+    super(message);
+  }
+}
+
+export interface LockHandle {
+  host: string;
+  dir: string;
+  token: string;
+  details: LockDetails;
+}
+
+export interface LockLocation {
+  /** Default /var/lib/drover/lock. */
+  dir?: string;
+}
+
+export interface AcquireOptions extends LockLocation {
+  /** 0 (default): fail at once when held. Else poll until free, for at most this long. */
+  waitSeconds?: number;
+  /** Seconds between polls while waiting; default 10. */
+  pollSeconds?: number;
+  /** Called once per poll while waiting, e.g. to print "waiting for the deploy lock, held by ...". */
+  onWait?: (state: HeldLockState, waitedSeconds: number) => void;
+  signal?: AbortSignal;
+  /** Injected by tests: a clock in milliseconds and a sleep. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Every remote call is bounded. */
+const TIMEOUT_SECONDS = 30;
+
+/** The lock lives on the first host of `servers` (Consul's server group), else the inventory's first host. */
+export function lockHostName(inventory: Inventory): string | undefined {
+  return inventory.groups.get('servers')?.hosts[0] ?? inventory.hosts.keys().next().value;
+}
+
+/**
+ * Takes the lock, writing `details` into it. When it is held: throws DeployLockHeldError naming
+ * the holder, command and age; or, with waitSeconds > 0, polls until it is free or the wait is
+ * over. A missing details file is treated as held (another run may be between mkdir and write).
+ */
+export async function acquireLock(
+  transport: Transport,
+  details: LockDetails,
+  options: AcquireOptions = {},
+): Promise<LockHandle> {
+  const dir = options.dir ?? DEFAULT_LOCK_DIR;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : {}));
+  const waitMs = Math.max(0, options.waitSeconds ?? 0) * 1000;
+  const pollMs = Math.max(1, options.pollSeconds ?? 10) * 1000;
+  const startedAt = now();
+  const body = `${JSON.stringify(details, null, 2)}\n`;
+  let races = 0;
+
+  for (;;) {
+    const cmd = takeLock(dir);
+    const r = await transport.exec(cmd, { stdin: body, timeoutSeconds: TIMEOUT_SECONDS });
+    if (r.code === 0) return { host: transport.host, dir, token: details.token, details };
+    if (r.code !== 1) throw failed(transport, cmd, r);
+    const state = parseState(transport.host, dir, r.stdout);
+    // Released between our mkdir and our look: try again at once, a few times.
+    if (!state.held && ++races <= 3) continue;
+    if (!state.held) throw failed(transport, cmd, r);
+
+    const waited = now() - startedAt;
+    if (waited >= waitMs) {
+      const waitedText = waitMs > 0 ? `; still held after waiting ${formatAge(waited / 1000)}` : '';
+      throw new DeployLockHeldError(
+        `deploy lock on ${state.host} (${dir}) is ${state.description}${waitedText}. ` +
+          `If that run is gone, release the lock with \`drover lock release\`` +
+          (waitMs > 0 ? '.' : ', or wait for it with --lock-wait SECONDS.'),
+        state,
+      );
+    }
+    options.onWait?.(state, Math.floor(waited / 1000));
+    try {
+      await sleep(Math.min(pollMs, waitMs - waited), options.signal);
+    } catch (err) {
+      if (!options.signal?.aborted) throw err;
+    }
+    if (options.signal?.aborted) throw new InterruptedError('interrupted while waiting for the deploy lock');
+  }
+}
+
+export type ReleaseResult =
+  | { released: true }
+  | { released: false; reason: 'free' }
+  | { released: false; reason: 'held_by_other'; state: HeldLockState };
+
+/**
+ * Releases the lock only when the token in its details is ours: a run whose lock was
+ * force-released and re-taken by another run must not remove that other run's lock.
+ */
+export async function releaseLock(
+  transport: Transport,
+  token: string,
+  options: LockLocation = {},
+): Promise<ReleaseResult> {
+  const state = await lockStatus(transport, options);
+  if (!state.held) return { released: false, reason: 'free' };
+  if (state.details?.token !== token) return { released: false, reason: 'held_by_other', state };
+  await run(transport, removeLock(state.dir));
+  return { released: true };
+}
+
+/** Who holds the lock and for how long, or that it is free. */
+export async function lockStatus(transport: Transport, options: LockLocation = {}): Promise<LockState> {
+  const dir = options.dir ?? DEFAULT_LOCK_DIR;
+  const r = await run(transport, readLock(dir));
+  return parseState(transport.host, dir, r.stdout);
+}
+
+/** `drover lock release`: removes the lock whoever holds it; returns what it was, so the CLI can say whose it removed. */
+export async function forceReleaseLock(transport: Transport, options: LockLocation = {}): Promise<LockState> {
+  const state = await lockStatus(transport, options);
+  if (state.held) await run(transport, removeLock(state.dir));
+  return state;
+}
+
+async function run(transport: Transport, cmd: Cmd): Promise<ExecResult> {
+  const r = await transport.exec(cmd, { timeoutSeconds: TIMEOUT_SECONDS });
+  if (r.code !== 0) throw failed(transport, cmd, r);
+  return r;
+}
+
+const failed = (t: Transport, cmd: Cmd, r: ExecResult): CommandFailedError =>
+  new CommandFailedError(t.host, render(cmd, { redact: true }), r.code, r.stdout, r.stderr);
+
+/** Parses `free`, or `held` / host clock / dir mtime / details JSON. */
+export function parseState(host: string, dir: string, stdout: string): LockState {
+  const [first, nowLine, mtimeLine, ...rest] = stdout.split('\n');
+  if (first?.trim() !== 'held') return { held: false, host, dir };
+  const details = parseLockDetails(rest.join('\n'));
+  const hostNow = Number(nowLine);
+  const mtime = Number(mtimeLine);
+  let ageSeconds: number | undefined;
+  if (nowLine?.trim() && mtimeLine?.trim() && Number.isFinite(hostNow) && Number.isFinite(mtime)) {
+    ageSeconds = Math.max(0, hostNow - mtime);
+  } else if (details?.acquired_at && Number.isFinite(Date.parse(details.acquired_at))) {
+    ageSeconds = Math.max(0, (Date.now() - Date.parse(details.acquired_at)) / 1000);
+  }
+  return {
+    held: true,
+    host,
+    dir,
+    ...(details ? { details } : {}),
+    ...(ageSeconds !== undefined ? { ageSeconds } : {}),
+    description: describeHolder(details, ageSeconds),
+  };
+}
