@@ -35,7 +35,15 @@ async function startAgent(host: LabHost, config: string): Promise<void> {
   );
 }
 
-const leaderSeenBy = async (h: LabHost) => (await ssh(h.name, `curl -s -m 2 http://${h.address}:8500/v1/status/leader`, 10)).stdout.trim();
+/** The leader's `ip:8300` as this server's /v1/status/leader reports it ("" when none, or no answer). */
+async function leaderSeenBy(h: LabHost): Promise<string> {
+  const body = (await ssh(h.name, `curl -s -m 2 http://${h.address}:8500/v1/status/leader`, 10)).stdout.trim();
+  try {
+    return String(JSON.parse(body));
+  } catch {
+    return '';
+  }
+}
 
 /** `consul members` as rows of {Node, Address, Status, Type, ...} keyed by the header. */
 async function members(h: LabHost): Promise<Record<string, string>[]> {
@@ -62,6 +70,7 @@ describe('Consul stand-in in the lab', () => {
     await sshOk(servers[0]!.name, `docker pull -q ${CONSUL_IMAGE}`);
   });
   after(async () => {
+    if (process.env['KEEP_STANDIN']) return;
     for (const h of labHosts()) await ssh(h.name, `docker rm -f consul >/dev/null 2>&1; rm -rf ${DIR}`);
   });
 
