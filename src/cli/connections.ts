@@ -27,6 +27,21 @@ export class Connections {
     return t;
   }
 
+  /**
+   * The same connection for a caller that closes what it is given (the runner closes its
+   * transports at the end of a run): closing it is left to `closeAll`, so the lock can still be
+   * released and the audit log written after the run.
+   */
+  async borrow(host: Host | string): Promise<Transport> {
+    const t = await this.get(host);
+    return {
+      host: t.host,
+      exec: (cmd, options) => t.exec(cmd, options),
+      http: (request) => t.http(request),
+      close: async () => undefined,
+    };
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.#open.values()];
     this.#open.clear();

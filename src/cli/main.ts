@@ -6,7 +6,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DroverError, ExitCode, InterruptedError } from '../errors.js';
 import { DROVER_VERSION } from '../paths.js';
+import { auditCommand } from './commands/audit.js';
 import { inventoryCommand } from './commands/inventory.js';
+import { lockReleaseCommand, lockStatusCommand } from './commands/lock.js';
 import { runPlaybookCommand, type PlaybookCommandOptions } from './commands/run-playbook.js';
 import { verifyCommand } from './commands/verify.js';
 import type { CommonOptions } from './context.js';
@@ -28,28 +30,16 @@ function withRun(cmd: Command): Command {
   return withCommon(cmd)
     .option('-t, --tags <tags>', 'only tasks with these tags (comma-separated)')
     .option('--skip-tags <tags>', 'skip tasks with these tags')
-    .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'));
+    .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
+    .option('--events <file>', 'write NDJSON events (one per task start/finish per host) as they happen')
+    .option('--junit <file>', 'write a JUnit XML report: a testsuite per host, a testcase per task')
+    .option('--lock-wait <seconds>', 'wait this long for a deploy lock held by another run (default: exit 6)');
 }
 
 type RunOpts = PlaybookCommandOptions & { output: 'text' | 'json' };
 
 async function playbookAction(o: RunOpts): Promise<number> {
-  const json = o.output === 'json';
-  const out = createOutput(json);
-  const result = await runPlaybookCommand(o, out, interrupt.signal);
-  if (json) {
-    out.result.write(
-      `${JSON.stringify({
-        status: result.status,
-        exit_code: result.exitCode,
-        hosts: result.recap,
-        changed_hosts: result.changedHosts,
-        failed_hosts: result.failedHosts,
-        unreachable_hosts: result.unreachableHosts,
-        ...(result.abortReason ? { abort_reason: result.abortReason } : {}),
-      }, null, 2)}\n`,
-    );
-  }
+  const result = await runPlaybookCommand(o, createOutput(o.output === 'json'), interrupt.signal);
   return result.exitCode;
 }
 
@@ -91,6 +81,25 @@ function program(setExit: (code: number) => void): Command {
     .action(async (o: CommonOptions & { graph?: boolean }) => {
       await inventoryCommand(o, createOutput(false));
       setExit(ExitCode.ok);
+    });
+  const lock = root.command('lock').description('the cluster-wide deploy lock');
+  withCommon(lock.command('status').description('who holds the deploy lock, or that it is free')).action(
+    async (o: CommonOptions) => {
+      await lockStatusCommand(o, createOutput(false));
+      setExit(ExitCode.ok);
+    },
+  );
+  withCommon(lock.command('release').description('release a lock left by a run that is gone (asks first)'))
+    .option('-y, --yes', 'do not ask')
+    .action(async (o: CommonOptions & { yes?: boolean }) => {
+      await lockReleaseCommand(o, createOutput(false));
+      setExit(ExitCode.ok);
+    });
+
+  withCommon(root.command('audit').description("the latest lines of every host's audit log"))
+    .option('-n, --lines <n>', 'lines per host', '20')
+    .action(async (o: CommonOptions & { lines?: string }) => {
+      setExit((await auditCommand(o, createOutput(false))) ? ExitCode.ok : ExitCode.unreachable);
     });
   return root;
 }

@@ -1,13 +1,20 @@
 import { dirname, basename, join, resolve } from 'node:path';
+import { appendAudit, auditEntriesForRun } from '../../audit/audit.js';
 import { selectHosts } from '../../inventory/patterns.js';
+import type { Inventory } from '../../inventory/types.js';
+import { currentIdentity } from '../../lock/identity.js';
 import { builtinModules } from '../../modules/registry.js';
 import { loadPlaybook } from '../../playbook/load-playbook.js';
-import { PLAYBOOKS_DIR, PROJECT_ROOT } from '../../paths.js';
+import { DROVER_VERSION, PLAYBOOKS_DIR, PROJECT_ROOT } from '../../paths.js';
+import { concludeRun } from '../../report/conclusion.js';
 import { createReporter } from '../../runner/create-reporter.js';
 import { runPlaybook, type RunResult } from '../../runner/run-playbook.js';
+import { UsageError } from '../../errors.js';
 import { Connections } from '../connections.js';
 import { connectionDefaults, forks, loadCheckedInventory, type CommonOptions } from '../context.js';
+import { DeployLock } from '../deploy-lock.js';
 import type { Output } from '../output.js';
+import { RunArtifacts } from '../run-artifacts.js';
 
 export interface PlaybookCommandOptions extends CommonOptions {
   playbook?: string;
@@ -15,6 +22,14 @@ export interface PlaybookCommandOptions extends CommonOptions {
   diff?: boolean;
   tags?: string;
   skipTags?: string;
+  /** --output json */
+  output?: 'text' | 'json';
+  /** --events FILE */
+  events?: string;
+  /** --junit FILE */
+  junit?: string;
+  /** --lock-wait SECONDS: wait for a held deploy lock instead of exiting 6. */
+  lockWait?: string;
 }
 
 export const DEFAULT_PLAYBOOK = join(PLAYBOOKS_DIR, 'consul-deploy.yaml');
@@ -32,47 +47,120 @@ export function playbookBaseDir(playbookFile: string): string {
 const list = (s: string | undefined): string[] =>
   s ? s.split(',').map((t) => t.trim()).filter(Boolean) : [];
 
+function lockWaitSeconds(o: PlaybookCommandOptions): number {
+  const n = Number(o.lockWait ?? '0');
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--lock-wait must be a number of seconds, not "${o.lockWait}"`);
+  return n;
+}
+
+/** The command line as given, for the lock, the audit log and the reports (secrets are scrubbed later). */
+export const commandLine = (): string => ['drover', ...process.argv.slice(2)].join(' ');
+
 /**
- * deploy, plan and run: validate everything first (inventory, playbook, limit), then run the
- * playbook over one SSH connection per host, then print the recap. Returns the run's result.
+ * deploy, plan, run (and the rolling commands): validate everything first (inventory, playbook,
+ * limit) so bad input touches no host; take the cluster-wide deploy lock unless checking; run the
+ * playbook over one SSH connection per host; then, however the run ended, release the lock,
+ * append the audit log on every changed host and write the reports.
  */
 export async function runPlaybookCommand(
   o: PlaybookCommandOptions,
   out: Output,
   signal: AbortSignal,
 ): Promise<RunResult> {
-  const playbookFile = o.playbook ?? DEFAULT_PLAYBOOK;
-  const consul = resolve(playbookFile).startsWith(PLAYBOOKS_DIR) && basename(playbookFile).startsWith('consul-');
-  const inventory = await loadCheckedInventory(o, { consul, warn: out.warn });
-  const modules = builtinModules();
-  const playbook = await loadPlaybook(playbookFile, modules);
-  const connections = new Connections(inventory, connectionDefaults(o));
-  const reporter = createReporter({ tty: out.progressIsTty, ci: out.ci, stream: out.progress });
+  const check = o.check === true;
+  const command = commandLine();
+  const artifacts = new RunArtifacts(
+    {
+      json: o.output === 'json',
+      check,
+      ...(o.events ? { eventsFile: o.events } : {}),
+      ...(o.junit ? { junitFile: o.junit } : {}),
+    },
+    command,
+  );
+  let connections: Connections | undefined;
+  let lock: DeployLock | undefined;
   try {
+    const playbookFile = o.playbook ?? DEFAULT_PLAYBOOK;
+    const consul = resolve(playbookFile).startsWith(PLAYBOOKS_DIR) && basename(playbookFile).startsWith('consul-');
+    const inventory = await loadCheckedInventory(o, { consul, warn: out.warn });
+    artifacts.learnSecrets(inventory);
+    const modules = builtinModules();
+    const playbook = await loadPlaybook(playbookFile, modules);
+    const waitSeconds = lockWaitSeconds(o);
+    connections = new Connections(inventory, connectionDefaults(o));
+    const pool = connections;
+    if (!check) {
+      lock = new DeployLock(inventory, pool);
+      await lock.acquire({ command, waitSeconds, secrets: artifacts.secrets, signal, onWait: out.warn });
+    }
+    const human = createReporter({ tty: out.progressIsTty, ci: out.ci, stream: out.progress });
     const result = await runPlaybook({
       playbook,
       inventory,
       selectHosts,
       ...(o.limit ? { limit: o.limit } : {}),
       modules,
-      connect: (host) => connections.get(host),
+      connect: (host) => pool.borrow(host),
       forks: forks(o),
-      check: o.check === true,
+      check,
       diff: o.diff === true,
       tags: list(o.tags),
       skipTags: list(o.skipTags),
       baseDir: playbookBaseDir(playbookFile),
-      reporter,
+      reporter: artifacts.reporter(human),
       signal,
     });
     // The reporter has printed the PLAY RECAP; say in one line what the run changed.
     if (result.abortReason) out.progress.write(`aborted: ${result.abortReason}\n`);
-    const verb = o.check ? 'would change' : 'changed';
-    out.progress.write(
-      `${verb}: ${result.changedHosts.length > 0 ? result.changedHosts.join(', ') : 'no host'}\n`,
-    );
+    const verb = check ? 'would change' : 'changed';
+    out.progress.write(`${verb}: ${result.changedHosts.length > 0 ? result.changedHosts.join(', ') : 'no host'}\n`);
+    await finishRun({ inventory, pool, lock, artifacts, out, check, command, how: { status: result.status, ...(result.abortReason ? { reason: result.abortReason } : {}) } });
     return result;
+  } catch (err) {
+    await finishRun({ pool: connections, lock, artifacts, out, check, command, how: { error: err } }).catch(() => undefined);
+    throw err;
   } finally {
-    await connections.closeAll();
+    await connections?.closeAll();
   }
+}
+
+/** Everything that must happen however a run ended; each step is attempted even if another fails. */
+async function finishRun(o: {
+  inventory?: Inventory;
+  pool: Connections | undefined;
+  lock: DeployLock | undefined;
+  artifacts: RunArtifacts;
+  out: Output;
+  check: boolean;
+  command: string;
+  how: { status?: RunResult['status']; reason?: string; error?: unknown };
+}): Promise<void> {
+  const problems: string[] = [];
+  if (!o.check && o.pool) {
+    const run = o.artifacts.collected;
+    const conclusion = concludeRun(run.outcomes, { ...o.how, secrets: o.artifacts.secrets });
+    const entries = auditEntriesForRun({ run, conclusion, identity: currentIdentity(), command: o.command, droverVersion: DROVER_VERSION });
+    const pool = o.pool;
+    await Promise.all(
+      [...entries].map(async ([host, entry]) => {
+        const path = o.inventory?.hosts.get(host)?.vars['drover_audit_log'];
+        try {
+          await appendAudit(await pool.get(host), entry, {
+            ...(typeof path === 'string' ? { path } : {}),
+            secrets: o.artifacts.secrets,
+          });
+        } catch (err) {
+          problems.push(`audit log on ${host} not written: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }),
+    );
+  }
+  try {
+    await o.lock?.release();
+  } catch (err) {
+    problems.push(`deploy lock not released: ${err instanceof Error ? err.message : String(err)}; use \`drover lock release\``);
+  }
+  for (const p of problems) o.out.warn(`warning: ${p}`);
+  o.artifacts.finish(o.out, o.how);
 }
