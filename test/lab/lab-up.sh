@@ -22,58 +22,77 @@ done
 shape="hosts=$N docker=$docker"
 T0=$(date +%s.%N)
 
+# alive_upto K: hosts h1..hK all running
+alive_upto() { for i in $(seq 1 $1); do alive h$i || return 1; done; }
 healthy() {
   [ "$(cat $STATE/lab.shape 2>/dev/null)" = "$shape" ] || return 1
   [ -e /run/netns/lab-sw ] || return 1
-  for i in $(seq 1 $N); do alive h$i || return 1; done
+  alive_upto $N || return 1
   [ $docker = 0 ] || curl -sf --noproxy '*' -m 2 http://$REG/v2/ >/dev/null
 }
 if healthy; then echo "lab already up ($shape)"; exit 0; fi
-if [ -d $STATE ] || ip netns list | grep -q '^lab-' || ip link show labgw >/dev/null 2>&1; then
+
+# A running lab of the same kind but fewer hosts grows in place (h<size+1>..hN), so a larger
+# test can start without tearing down what others are using.
+have=$(cat $STATE/lab.size 2>/dev/null || echo 0)
+grow=0
+if [ "$(cat $STATE/lab.shape 2>/dev/null)" = "hosts=$have docker=$docker" ] && [ $have -lt $N ] && \
+   [ -e /run/netns/lab-sw ] && alive_upto $have; then
+  grow=1
+  echo "lab: growing from $have to $N hosts"
+elif [ -d $STATE ] || ip netns list | grep -q '^lab-' || ip link show labgw >/dev/null 2>&1; then
   echo "lab: cleaning up a previous lab first"
   $LAB/lab-down.sh >/dev/null || { echo "lab: cleanup of the previous lab failed" >&2; $LAB/lab-down.sh; exit 1; }
 fi
 
-mkdir -p $STATE/hosts $STATE/ssh
-echo $N > $STATE/lab.size
-ssh-keygen -q -t ed25519 -N '' -C drover-lab-client -f $SSH_KEY
-
-# The bridge lives in its own namespace so the root namespace's firewall (docker.io leaves
-# FORWARD policy DROP with br_netfilter) never sees bridged lab traffic.
-ip netns add lab-sw
-nsenter --net=/run/netns/lab-sw sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n lab-sw link set lo up
-ip -n lab-sw link add $BR type bridge
-ip -n lab-sw link set $BR up
-ip link add labgw type veth peer name gw netns lab-sw
-sysctl -q -w net.ipv6.conf.labgw.disable_ipv6=1
-ip -n lab-sw link set gw master $BR up
-ip addr add $GW_IP/24 dev labgw
-ip link set labgw up
-for c in $CG_CTRLS; do mkdir -p /sys/fs/cgroup/$c/$CG_ROOT; done
-
 flags=(); [ $docker = 1 ] || flags+=(--no-docker)
-if [ $docker = 1 ]; then
-  $LAB/registry-up.sh
-  $LAB/host-up.sh build --no-sshd >/dev/null
+first=1
+if [ $grow = 0 ]; then
+  mkdir -p $STATE/hosts $STATE/ssh
+  echo $N > $STATE/lab.size
+  ssh-keygen -q -t ed25519 -N '' -C drover-lab-client -f $SSH_KEY
+
+  # The bridge lives in its own namespace so the root namespace's firewall (docker.io leaves
+  # FORWARD policy DROP with br_netfilter) never sees bridged lab traffic.
+  ip netns add lab-sw
+  nsenter --net=/run/netns/lab-sw sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n lab-sw link set lo up
+  ip -n lab-sw link add $BR type bridge
+  ip -n lab-sw link set $BR up
+  ip link add labgw type veth peer name gw netns lab-sw
+  sysctl -q -w net.ipv6.conf.labgw.disable_ipv6=1
+  ip -n lab-sw link set gw master $BR up
+  ip addr add $GW_IP/24 dev labgw
+  ip link set labgw up
+  for c in $CG_CTRLS; do mkdir -p /sys/fs/cgroup/$c/$CG_ROOT; done
+
+  if [ $docker = 1 ]; then
+    $LAB/registry-up.sh
+    $LAB/host-up.sh build --no-sshd >/dev/null
+  fi
+else
+  first=$((have + 1))
+  echo $N > $STATE/lab.size
 fi
 # Hosts come up eight at a time: in parallel, but without starving a 2-core machine.
 pids=()
-for i in $(seq 1 $N); do
+for i in $(seq $first $N); do
   $LAB/host-up.sh h$i "${flags[@]}" > $STATE/hosts-up-h$i.out 2>&1 & pids+=($!)
   if [ ${#pids[@]} -ge 8 ]; then for p in "${pids[@]}"; do wait $p || { cat $STATE/hosts-up-h*.out; exit 1; }; done; pids=(); fi
 done
 for p in "${pids[@]}"; do wait $p || { cat $STATE/hosts-up-h*.out; exit 1; }; done
 rm -f $STATE/hosts-up-h*.out
-[ $docker = 1 ] && $LAB/images.sh
+[ $docker = 1 ] && [ $grow = 0 ] && $LAB/images.sh
 
 # Client side: known_hosts with every host key (strict checking), ssh_config, hosts.json.
-: > $KNOWN_HOSTS
+# Each file is written beside its final name and renamed, so runs using the lab while it grows
+# never read a half-written one.
+: > $KNOWN_HOSTS.new
 {
   echo "# drover lab: ssh -F $SSH_CFG h1"
   for i in $(seq 1 $N); do
     n=h$i; ip=$(host_ip $n)
-    echo "$ip $(cut -d' ' -f1,2 $(host_dir $n)/etc/ssh_host_ed25519_key.pub)" >> $KNOWN_HOSTS
+    echo "$ip $(cut -d' ' -f1,2 $(host_dir $n)/etc/ssh_host_ed25519_key.pub)" >> $KNOWN_HOSTS.new
     printf 'Host %s\n  HostName %s\n' $n $ip
   done
   cat <<EOC
@@ -86,8 +105,9 @@ Host h* $NET_PREFIX.*
   BatchMode yes
   ConnectTimeout 5
 EOC
-} > $SSH_CFG
-{ printf '['; for i in $(seq 1 $N); do [ $i = 1 ] || printf ','; printf '{"name":"h%d","address":"%s"}' $i $(host_ip h$i); done; echo ']'; } > $STATE/hosts.json
+} > $SSH_CFG.new
+{ printf '['; for i in $(seq 1 $N); do [ $i = 1 ] || printf ','; printf '{"name":"h%d","address":"%s"}' $i $(host_ip h$i); done; echo ']'; } > $STATE/hosts.json.new
+mv -f $KNOWN_HOSTS.new $KNOWN_HOSTS; mv -f $SSH_CFG.new $SSH_CFG; mv -f $STATE/hosts.json.new $STATE/hosts.json
 echo "$shape" > $STATE/lab.shape
 awk -v a=$T0 -v b=$(date +%s.%N) -v n=$N 'BEGIN{printf "lab up: %d hosts in %.1fs\n", n, b-a}'
 echo "  ssh:      ssh -F $SSH_CFG h1"
