@@ -4,8 +4,8 @@
 # (10.213.0.1/24), docker-registry on 10.213.0.1:5000, a build host that pushes the lab images,
 # and hosts h1..hN (10.213.0.11 upward), each with sshd and dockerd (sshd only with --no-docker).
 # Writes $STATE/ssh/{id_ed25519,known_hosts,config} and $STATE/hosts.json.
-# Idempotent: a lab already up with the same shape is left as it is; anything else (a crashed
-# or different lab) is torn down first.
+# Idempotent: a running lab that covers the request is left as it is, a smaller one grows in
+# place, and anything else (a crashed lab, leftovers of another checkout) is torn down first.
 set -euo pipefail
 LAB=${LAB:-$(cd "$(dirname "$0")" && pwd)}; . "$LAB/lab.env"
 N=6; docker=1
@@ -19,25 +19,24 @@ while [ $# -gt 0 ]; do
 done
 [[ $N =~ ^[0-9]+$ ]] && [ $N -ge 1 ] && [ $N -le 200 ] || { echo "--hosts must be 1..200" >&2; exit 64; }
 [ "$(id -u)" = 0 ] || { echo "the lab needs root (network namespaces, cgroups)" >&2; exit 1; }
-shape="hosts=$N docker=$docker"
 T0=$(date +%s.%N)
 
 # alive_upto K: hosts h1..hK all running
 alive_upto() { for i in $(seq 1 $1); do alive h$i || return 1; done; }
-healthy() {
-  [ "$(cat $STATE/lab.shape 2>/dev/null)" = "$shape" ] || return 1
-  [ -e /run/netns/lab-sw ] || return 1
-  alive_upto $N || return 1
-  [ $docker = 0 ] || curl -sf --noproxy '*' -m 2 http://$REG/v2/ >/dev/null
-}
-if healthy; then echo "lab already up ($shape)"; exit 0; fi
-
-# A running lab of the same kind but fewer hosts grows in place (h<size+1>..hN), so a larger
-# test can start without tearing down what others are using.
+# docker_upto K: hosts h1..hK all run dockerd (hosts added with --no-docker do not)
+docker_upto() { for i in $(seq 1 $1); do grep -q want_docker=1 $(host_dir h$i)/profile 2>/dev/null || return 1; done; }
 have=$(cat $STATE/lab.size 2>/dev/null || echo 0)
+lab_docker=$(sed -n 's/.*docker=\([01]\).*/\1/p' $STATE/lab.shape 2>/dev/null)
+running() { [ -e /run/netns/lab-sw ] && [ $have -ge 1 ] && alive_upto $have; }
+# A running lab serves any request it covers: at least N hosts, with dockerd where asked.
+if running && [ $have -ge $N ] && { [ $docker = 0 ] || { docker_upto $N && curl -sf --noproxy '*' -m 2 http://$REG/v2/ >/dev/null; }; }; then
+  echo "lab already up ($have hosts)"; exit 0
+fi
+
+# A running lab with fewer hosts grows in place (h<have+1>..hN), so a larger test can start
+# without tearing down what others are using. A registry exists only in a lab made with docker.
 grow=0
-if [ "$(cat $STATE/lab.shape 2>/dev/null)" = "hosts=$have docker=$docker" ] && [ $have -lt $N ] && \
-   [ -e /run/netns/lab-sw ] && alive_upto $have; then
+if running && [ $have -lt $N ] && { [ $docker = 0 ] || [ "$lab_docker" = 1 ]; }; then
   grow=1
   echo "lab: growing from $have to $N hosts"
 elif [ -d $STATE ] || ip netns list | grep -q '^lab-' || ip link show labgw >/dev/null 2>&1; then
@@ -108,7 +107,7 @@ EOC
 } > $SSH_CFG.new
 { printf '['; for i in $(seq 1 $N); do [ $i = 1 ] || printf ','; printf '{"name":"h%d","address":"%s"}' $i $(host_ip h$i); done; echo ']'; } > $STATE/hosts.json.new
 mv -f $KNOWN_HOSTS.new $KNOWN_HOSTS; mv -f $SSH_CFG.new $SSH_CFG; mv -f $STATE/hosts.json.new $STATE/hosts.json
-echo "$shape" > $STATE/lab.shape
+[ $grow = 1 ] || echo "docker=$docker" > $STATE/lab.shape
 awk -v a=$T0 -v b=$(date +%s.%N) -v n=$N 'BEGIN{printf "lab up: %d hosts in %.1fs\n", n, b-a}'
 echo "  ssh:      ssh -F $SSH_CFG h1"
 echo "  hosts:    $STATE/hosts.json"
