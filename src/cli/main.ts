@@ -33,7 +33,8 @@ function withRun(cmd: Command): Command {
     .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
     .option('--events <file>', 'write NDJSON events (one per task start/finish per host) as they happen')
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per host, a testcase per task')
-    .option('--lock-wait <seconds>', 'wait this long for a deploy lock held by another run (default: exit 6)');
+    .option('--lock-wait <seconds>', 'wait this long for a deploy lock held by another run (default: exit 6)')
+    .option('-y, --yes', 'answer yes to confirmations (needed without a terminal)');
 }
 
 type RunOpts = PlaybookCommandOptions & { output: 'text' | 'json' };
