@@ -44,7 +44,8 @@ function runPhase(title: string, command: string, args: string[]): Promise<Phase
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     child.on('close', (code) => {
       const count = (what: string) => Number(new RegExp(`^ℹ ${what} (\\d+)$`, 'm').exec(out)?.[1] ?? 0);
-      resolve({ code: code ?? 1, passed: count('pass'), failed: count('fail') });
+      // A cancelled test (its suite's hook failed, or it outlived its parent) did not pass either.
+      resolve({ code: code ?? 1, passed: count('pass'), failed: count('fail') + count('cancelled') });
     });
   });
 }
