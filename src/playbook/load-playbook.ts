@@ -5,6 +5,8 @@ import type { Vars } from '../inventory/types.js';
 import { isTemplated } from '../template/render.js';
 import { compileConditions, type Condition } from './expression.js';
 import { moduleLookup, type AnyModule, type ModuleMap } from './module-map.js';
+import { groupByModule } from './group-by.js';
+import { parseSerial } from './serial.js';
 import type { Play, Playbook, SerialStep, Task } from './types.js';
 
 /** Keys a task may carry besides its one module key. */
@@ -41,7 +43,7 @@ export function parsePlaybookText(text: string, file: string, modules: ModuleMap
 export function parsePlaybook(yaml: YamlFile, modules: ModuleMap): Playbook {
   const schemaProblems = validateYaml('playbook.schema.json', yaml);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
-  const known = moduleLookup(modules);
+  const known = new Map([[groupByModule.name, groupByModule as AnyModule], ...moduleLookup(modules)]);
   const problems: ConfigProblem[] = [];
   const plays = (yaml.value as Record<string, unknown>[]).map((raw, i) =>
     compilePlay(raw, [i], { yaml, known, problems }),
@@ -93,12 +95,17 @@ function compilePlay(raw: Record<string, unknown>, path: DocPath, scope: Scope):
     });
   }
   const maxFail = raw['max_fail_percentage'];
+  const serialTemplate =
+    typeof raw['serial'] === 'string' && isTemplated(raw['serial']) ? raw['serial'] : undefined;
+  const order = raw['order'];
   return {
     name: typeof raw['name'] === 'string' ? raw['name'] : hosts,
     hosts,
     defaults: (raw['defaults'] ?? {}) as Vars,
     vars: (raw['vars'] ?? {}) as Vars,
-    serial: compileSerial(raw['serial'], [...path, 'serial'], scope),
+    serial: serialTemplate ? [] : compileSerial(raw['serial'], [...path, 'serial'], scope),
+    ...(serialTemplate ? { serialTemplate } : {}),
+    ...(typeof order === 'string' ? { order } : {}),
     ...(typeof maxFail === 'number' ? { maxFailPercentage: maxFail } : {}),
     anyErrorsFatal: raw['any_errors_fatal'] === true,
     tasks,
@@ -111,17 +118,12 @@ function compileSerial(raw: unknown, path: DocPath, scope: Scope): SerialStep[] 
   if (raw === undefined) return [];
   const steps = Array.isArray(raw) ? raw : [raw];
   return steps.map((step, i) => {
-    if (typeof step === 'number') return step;
-    const percent = Number(String(step).slice(0, -1));
-    if (!(percent > 0 && percent <= 100)) {
-      scope.problems.push(
-        scope.yaml.problem(
-          Array.isArray(raw) ? [...path, i] : path,
-          `serial "${String(step)}": a percentage must be above 0% and at most 100%`,
-        ),
-      );
+    const parsed = parseSerial(step);
+    if (typeof parsed === 'string') {
+      scope.problems.push(scope.yaml.problem(Array.isArray(raw) ? [...path, i] : path, `serial ${parsed}`));
+      return { percent: 0 };
     }
-    return { percent };
+    return parsed[0] as SerialStep;
   });
 }
 
@@ -196,6 +198,7 @@ function compileTask(raw: Record<string, unknown>, path: DocPath, playTags: stri
     ...(changedWhen ? { changedWhen } : {}),
     ...(failedWhen ? { failedWhen } : {}),
     runInCheckMode: raw['check_mode'] === false,
+    ...(raw['check_mode'] === true ? { alwaysCheckMode: true } : {}),
     runOnce: raw['run_once'] === true,
     location: locationOf(yaml, path),
   };

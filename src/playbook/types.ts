@@ -28,6 +28,11 @@ export interface Task {
   readonly failedWhen?: readonly Condition[];
   /** `check_mode: false`: the task really runs even in check mode. */
   readonly runInCheckMode: boolean;
+  /**
+   * `check_mode: true`: the task only plans, even in a real run; its registered `changed` says
+   * whether it would change something (e.g. "would this container be recreated?").
+   */
+  readonly alwaysCheckMode?: boolean;
   readonly runOnce: boolean;
   /** Where the task is written, for messages. */
   readonly location: SourceLocation;
@@ -43,6 +48,17 @@ export interface Play {
   readonly vars: Vars;
   /** Batch sizes; empty means the whole play in one batch. The last step repeats. */
   readonly serial: readonly SerialStep[];
+  /**
+   * `serial` written as a template (`"{{ consul_roll_serial }}"`): rendered when the play starts,
+   * with the vars of its first host; `serial` is then empty.
+   */
+  readonly serialTemplate?: string;
+  /**
+   * `order`: how the hosts not yet run are ordered before each batch: `inventory` (default),
+   * `reverse_inventory`, `sorted`, `reverse_sorted`, or the name of an orderer given to the runner
+   * (e.g. `consul_leader_last`).
+   */
+  readonly order?: string;
   /** Abort when more than this percentage of a batch fails (exceeded, not equalled). */
   readonly maxFailPercentage?: number;
   readonly anyErrorsFatal: boolean;

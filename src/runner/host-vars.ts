@@ -23,7 +23,8 @@ interface Tracker {
 
 /**
  * Every host's variables for one play, resolved lazily. Precedence, lowest first: play
- * `defaults` < inventory vars < play `vars` < registered results; then the magic vars
+ * `defaults` < inventory vars < play `vars` < registered results < extra vars (given to the
+ * run, e.g. `drover upgrade --image`); then the magic vars
  * (`inventory_hostname`, `group_names`, `groups`, `hostvars`, ...), which cannot be overridden.
  * `groups` and `hostvars` always cover the whole inventory, whatever --limit says.
  *
@@ -40,16 +41,20 @@ export class PlayVars {
   readonly #play: Play;
   readonly #registered: Registered;
   readonly #magic: Vars;
+  readonly #extra: Vars;
   readonly #groups: Record<string, string[]>;
   /** Memo of resolved vars per host; cleared whenever a result is registered. */
   #memo = new Map<string, Map<string, unknown>>();
+  /** The `hostvars` of views without a tracker; its views' names change only on register(). */
+  #sharedHostvars: Vars | undefined;
   readonly #resolving: string[] = [];
 
-  constructor(inventory: Inventory, play: Play, registered: Registered, magic: Vars = {}) {
+  constructor(inventory: Inventory, play: Play, registered: Registered, magic: Vars = {}, extra: Vars = {}) {
     this.#inventory = inventory;
     this.#play = play;
     this.#registered = registered;
     this.#magic = magic;
+    this.#extra = extra;
     this.#groups = Object.fromEntries([...inventory.groups.values()].map((g) => [g.name, [...g.hosts]]));
     // `all` always exists, even when the inventory loader does not list it as a group.
     if (!this.#groups['all']) this.#groups['all'] = [...inventory.hosts.keys()];
@@ -62,6 +67,7 @@ export class PlayVars {
     forHost.set(name, value);
     // A templated var may read a registered result (also through hostvars): recompute on next use.
     this.#memo = new Map();
+    this.#sharedHostvars = undefined;
   }
 
   /** The vars of `host` as a plain object whose properties resolve on first read. */
@@ -92,6 +98,7 @@ export class PlayVars {
       ...Object.keys(h.vars),
       ...Object.keys(this.#play.vars),
       ...(this.#registered.get(host)?.keys() ?? []),
+      ...Object.keys(this.#extra),
     ]);
   }
 
@@ -114,6 +121,8 @@ export class PlayVars {
 
   /** Precedence lookup of the raw (unrendered) value. */
   #raw(h: Host, name: string): { found: boolean; value?: unknown } {
+    if (Object.prototype.hasOwnProperty.call(this.#extra, name))
+      return { found: true, value: this.#extra[name] };
     const registered = this.#registered.get(h.name);
     if (registered?.has(name)) return { found: true, value: registered.get(name) };
     for (const layer of [this.#play.vars, h.vars, this.#play.defaults]) {
@@ -128,7 +137,9 @@ export class PlayVars {
     const h = this.#host(host);
     const raw = this.#raw(h, name);
     // Registered results are data, never templates; the rest may be.
-    const isRegistered = this.#registered.get(host)?.has(name) ?? false;
+    const isRegistered =
+      !Object.prototype.hasOwnProperty.call(this.#extra, name) &&
+      (this.#registered.get(host)?.has(name) ?? false);
     let value = raw.value;
     if (!isRegistered && containsTemplate(raw.value)) {
       const key = `${host}\u0000${name}`;
@@ -230,21 +241,28 @@ export class PlayVars {
       // hostvars[h] holds that host's vars without its own groups/hostvars. The container has no
       // prototype, so renderTemplate's reveal copy does not walk (and resolve) every host's vars:
       // other hosts' vars resolve only when a template reads them, and their secrets stay redacted.
-      define('hostvars', () => {
-        const all = Object.create(null) as Vars;
-        for (const name of this.#inventory.hosts.keys()) {
-          Object.defineProperty(all, name, {
-            enumerable: true,
-            get: () => this.#view(name, tracker, false),
-          });
-        }
-        return all;
-      });
+      // Without a tracker the container is shared until the next register(): a task on each of
+      // N hosts that walks hostvars (secretsIn, group_values) then builds N views, not N * N.
+      define('hostvars', () =>
+        tracker ? this.#hostvars(tracker) : (this.#sharedHostvars ??= this.#hostvars(undefined)),
+      );
     } else {
       delete out['groups'];
       delete out['hostvars'];
     }
     return out;
+  }
+
+  #hostvars(tracker: Tracker | undefined): Vars {
+    const all = Object.create(null) as Vars;
+    for (const name of this.#inventory.hosts.keys()) {
+      let view: Vars | undefined;
+      Object.defineProperty(all, name, {
+        enumerable: true,
+        get: () => (view ??= this.#view(name, tracker, false)),
+      });
+    }
+    return all;
   }
 
   #error(host: string, message: string): VariableError {

@@ -1,12 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { ExitCode, type ExitCodeValue } from '../errors.js';
-import type { Host, Inventory } from '../inventory/types.js';
+import { ConfigError, ExitCode, GateError, type ExitCodeValue } from '../errors.js';
+import type { Group, Host, Inventory, Vars } from '../inventory/types.js';
+import { GROUP_BY, groupByModule } from '../playbook/group-by.js';
 import { moduleLookup, type AnyModule, type ModuleMap } from '../playbook/module-map.js';
-import { splitBatches } from '../playbook/serial.js';
+import { batchSizes, parseSerial } from '../playbook/serial.js';
 import { tagsSelect } from '../playbook/tags.js';
-import type { Play, Playbook, Task } from '../playbook/types.js';
+import type { Play, Playbook, SerialStep, Task } from '../playbook/types.js';
 import type { Transport } from '../ssh/transport.js';
 import { PlayVars, type Registered } from './host-vars.js';
+import { checkPermutation, ordererLookup, type HostOrderer, type OrdererMap } from './orderers.js';
 import { mapLimit } from './pool.js';
 import { emptyRecap } from './recap.js';
 import type { HostRecap, Reporter, TaskOutcome } from './reporter.js';
@@ -36,19 +38,25 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** How retries wait; tests pass a fake clock. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Named orderers a play's `order:` may use besides the static ones (see orderers.ts). */
+  orderers?: OrdererMap;
+  /** Extra vars (the CLI's --image, --serial...): above every var but the magic ones. */
+  extraVars?: Vars;
 }
 
-export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted';
+export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'aborted' | 'interrupted';
 
 export interface RunResult {
   /**
-   * `failed` when any host failed (or a failure policy aborted the run), else `unreachable`
-   * when any host could not be reached, else `ok`; `interrupted` when the signal stopped it.
+   * `aborted` when a safety gate (a task or an orderer throwing GateError) stopped the run;
+   * else `failed` when any host failed (or a failure policy aborted the run), else
+   * `unreachable` when any host could not be reached, else `ok`; `interrupted` when the signal
+   * stopped it.
    */
   status: RunStatus;
   /**
-   * 0 ok, 2 failed, 4 unreachable only, 130 interrupted. Failed wins over unreachable: exit 4
-   * then means "every host we reached is fine", which is safe for CI to retry.
+   * 0 ok, 2 failed, 4 unreachable only, 5 aborted by a gate, 130 interrupted. Failed wins over
+   * unreachable: exit 4 then means "every host we reached is fine", which is safe for CI to retry.
    */
   exitCode: ExitCodeValue;
   /** One entry per host that was in any play, in the order they first appeared. */
@@ -58,7 +66,13 @@ export interface RunResult {
   changedHosts: string[];
   failedHosts: string[];
   unreachableHosts: string[];
-  /** Why the run stopped early (max_fail_percentage, any_errors_fatal, a whole batch failed). */
+  /**
+   * When the run stopped early: the hosts the rest of it would have worked on (the aborted
+   * play's later batches, then every later play's hosts), minus failed ones. In a rolling
+   * restart these are the hosts left untouched. Empty when the run went to the end.
+   */
+  notReachedHosts: string[];
+  /** Why the run stopped early (a gate, max_fail_percentage, any_errors_fatal, a whole batch failed). */
   abortReason?: string;
 }
 
@@ -96,28 +110,83 @@ class Run {
   readonly connections = new Map<string, Promise<Transport>>();
   readonly failed = new Set<string>();
   readonly unreachable = new Set<string>();
+  /** Hosts the rest of the run would have worked on when it stopped early. */
+  readonly notReached = new Set<string>();
+  /** Groups made by `group_by` during the run: name -> hosts in the order they joined. */
+  readonly dynamicGroups = new Map<string, Set<string>>();
+  readonly orderers: ReadonlyMap<string, HostOrderer>;
   abortReason: string | undefined;
+  /** A safety gate stopped the run: status `aborted`, exit 5. */
+  gateAborted = false;
+  /** An orderer failed for a reason that is not a gate: the run failed without a failed host. */
+  orderFailed = false;
 
   constructor(options: RunOptions) {
     this.o = options;
-    this.modules = moduleLookup(options.modules);
+    // group_by is the runner's own: it changes the run's groups, which no module can reach.
+    this.modules = new Map([[GROUP_BY, groupByModule as AnyModule], ...moduleLookup(options.modules)]);
     this.forks = Math.max(1, options.forks ?? 10);
     this.sleep = options.sleep ?? defaultSleep;
+    this.orderers = ordererLookup(options.orderers);
+    for (const play of options.playbook.plays) {
+      for (const task of [...play.tasks, ...play.handlers]) {
+        const key = task.args['key'];
+        if (task.module === GROUP_BY && typeof key === 'string' && !key.includes('{{')) {
+          this.dynamicGroups.set(key, new Set());
+        }
+      }
+    }
   }
 
   get interrupted(): boolean {
     return this.o.signal?.aborted ?? false;
   }
 
+  get stopped(): boolean {
+    return this.interrupted || this.abortReason !== undefined;
+  }
+
+  /** The inventory with the run's `group_by` groups added (the original is never changed). */
+  inventoryView(): Inventory {
+    if (this.dynamicGroups.size === 0) return this.o.inventory;
+    const groups = new Map<string, Group>(this.o.inventory.groups);
+    for (const [name, members] of this.dynamicGroups) {
+      if (groups.has(name) && members.size === 0) continue;
+      const hosts = [...new Set([...(groups.get(name)?.hosts ?? []), ...members])];
+      // Inventory order, as patterns return hosts in inventory order anyway.
+      const ordered = [...this.o.inventory.hosts.keys()].filter((h) => hosts.includes(h));
+      groups.set(name, { name, vars: {}, children: [], directHosts: ordered, hosts: ordered });
+    }
+    return { ...this.o.inventory, groups };
+  }
+
+  addToGroup(group: string, host: string): void {
+    let members = this.dynamicGroups.get(group);
+    if (!members) this.dynamicGroups.set(group, (members = new Set()));
+    members.add(host);
+  }
+
   async all(): Promise<void> {
+    // Every play's `order` must name a known orderer: found before any host is touched.
+    const unknown = this.o.playbook.plays.filter((p) => p.order !== undefined && !this.orderers.has(p.order));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        unknown.map((p) => ({
+          ...p.location,
+          message: `play "${p.name}": unknown order "${p.order}" (known: ${[...this.orderers.keys()].sort().join(', ')})`,
+        })),
+      );
+    }
     const limit =
       this.o.limit === undefined ? undefined : new Set(this.o.selectHosts(this.o.inventory, this.o.limit));
-    for (const play of this.o.playbook.plays) {
-      if (this.interrupted || this.abortReason) break;
-      // Failed and unreachable hosts sit out the rest of the run, as in Ansible.
-      const hosts = this.o
-        .selectHosts(this.o.inventory, play.hosts)
-        .filter((h) => (!limit || limit.has(h)) && !this.failed.has(h) && !this.unreachable.has(h));
+    const plays = this.o.playbook.plays;
+    for (const [i, play] of plays.entries()) {
+      if (this.stopped) {
+        for (const later of plays.slice(i))
+          for (const h of this.playHosts(later, limit)) this.notReached.add(h);
+        break;
+      }
+      const hosts = this.playHosts(play, limit);
       for (const h of hosts) this.recap[h] ??= emptyRecap();
       this.o.reporter.playStart(play.name, hosts);
       if (hosts.length === 0) {
@@ -128,22 +197,90 @@ class Run {
     }
   }
 
+  /** The play's hosts: its pattern ∩ --limit, minus failed and unreachable hosts (as in Ansible). */
+  playHosts(play: Play, limit: Set<string> | undefined): string[] {
+    return this.o
+      .selectHosts(this.inventoryView(), play.hosts)
+      .filter((h) => (!limit || limit.has(h)) && !this.failed.has(h) && !this.unreachable.has(h));
+  }
+
   async play(play: Play, hosts: string[]): Promise<void> {
-    const vars = new PlayVars(this.o.inventory, play, this.registered, {
-      drover_check_mode: this.o.check ?? false,
-      drover_play_hosts: hosts,
-      // Hosts this run could not reach so far: later plays (e.g. a cluster check) can leave them
-      // out, since the recap already reports them unreachable.
-      drover_unreachable_hosts: [...this.unreachable],
-    });
+    const vars = new PlayVars(
+      this.inventoryView(),
+      play,
+      this.registered,
+      {
+        drover_check_mode: this.o.check ?? false,
+        drover_play_hosts: hosts,
+        // Hosts this run could not reach so far: later plays (e.g. a cluster check) can leave them
+        // out, since the recap already reports them unreachable.
+        drover_unreachable_hosts: [...this.unreachable],
+      },
+      this.o.extraVars ?? {},
+    );
     const tasks = play.tasks.filter((t) =>
       tagsSelect(t.tags, { tags: this.o.tags ?? [], skipTags: this.o.skipTags ?? [] }),
     );
-    const batches = splitBatches(hosts, play.serial);
-    for (const [index, batch] of batches.entries()) {
-      if (this.interrupted || this.abortReason) return;
-      this.o.reporter.batchStart?.(play.name, batch, index + 1, batches.length);
+    const sizes = batchSizes(hosts.length, this.serialOf(play, vars, hosts[0] as string));
+    const orderName = play.order ?? 'inventory';
+    const orderer = this.orderers.get(orderName) as HostOrderer;
+    let remaining = [...hosts];
+    for (const [index, size] of sizes.entries()) {
+      if (this.stopped) break;
+      const ordered = await this.order(play, orderName, orderer, remaining, hosts, vars);
+      if (!ordered) break;
+      const batch = ordered.slice(0, size);
+      remaining = ordered.slice(size);
+      this.o.reporter.batchStart?.(play.name, batch, index + 1, sizes.length);
       await new Batch(this, play, vars, batch).execute(tasks);
+    }
+    if (this.stopped) for (const h of remaining) this.notReached.add(h);
+  }
+
+  /** The play's `serial`, rendering a templated one with the vars of its first host. */
+  serialOf(play: Play, vars: PlayVars, firstHost: string): readonly SerialStep[] {
+    if (play.serialTemplate === undefined) return play.serial;
+    const value = vars.render(firstHost, play.serialTemplate, `play "${play.name}" serial`);
+    const steps = parseSerial(value);
+    if (typeof steps === 'string') {
+      throw new ConfigError([
+        { ...play.location, message: `play "${play.name}": serial "${play.serialTemplate}" gave ${steps}` },
+      ]);
+    }
+    return steps;
+  }
+
+  /** Asks the play's orderer for the order of the hosts not yet run; undefined when it stopped the run. */
+  async order(
+    play: Play,
+    name: string,
+    orderer: HostOrderer,
+    remaining: readonly string[],
+    playHosts: readonly string[],
+    vars: PlayVars,
+  ): Promise<string[] | undefined> {
+    const inventory = this.o.inventory;
+    try {
+      const ordered = await orderer(remaining, {
+        play,
+        playHosts,
+        vars: (host) => vars.view(host),
+        connect: (host) => this.transport(inventory.hosts.get(host) as Host),
+        usable: (host) => !this.failed.has(host) && !this.unreachable.has(host),
+        check: this.o.check ?? false,
+        ...(this.o.signal ? { signal: this.o.signal } : {}),
+        note: (m, h) => this.o.reporter.note?.(m, h),
+      });
+      const wrong = checkPermutation(name, remaining, ordered);
+      if (wrong) throw new Error(wrong);
+      return [...ordered];
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if (err instanceof GateError) this.gateAborted = true;
+      else this.orderFailed = true;
+      this.abortReason = `play "${play.name}": order ${name} failed: ${why}; stopping the run`;
+      this.o.reporter.note?.(this.abortReason);
+      return undefined;
     }
   }
 
@@ -191,15 +328,18 @@ class Run {
     const unreachableHosts = hosts.filter((h) => this.unreachable.has(h));
     const status: RunStatus = this.interrupted
       ? 'interrupted'
-      : failedHosts.length > 0
-        ? 'failed'
-        : unreachableHosts.length > 0
-          ? 'unreachable'
-          : 'ok';
+      : this.gateAborted
+        ? 'aborted'
+        : failedHosts.length > 0 || this.orderFailed
+          ? 'failed'
+          : unreachableHosts.length > 0
+            ? 'unreachable'
+            : 'ok';
     const exitCode = {
       ok: ExitCode.ok,
       failed: ExitCode.taskFailed,
       unreachable: ExitCode.unreachable,
+      aborted: ExitCode.gateAborted,
       interrupted: ExitCode.interrupted,
     }[status];
     this.o.reporter.runEnd?.(this.recap);
@@ -211,6 +351,7 @@ class Run {
       changedHosts: hosts.filter((h) => (this.recap[h]?.changed ?? 0) > 0),
       failedHosts,
       unreachableHosts,
+      notReachedHosts: [...this.notReached].filter((h) => !this.failed.has(h) && !this.unreachable.has(h)),
       ...(this.abortReason ? { abortReason: this.abortReason } : {}),
     };
   }
@@ -221,6 +362,8 @@ class Batch {
   /** Handlers each host has been notified to run. */
   readonly notified = new Map<string, Set<string>>();
   readonly #failedHere = new Set<string>();
+  /** Hosts where a safety gate refused, with the task and its message. */
+  readonly #gateRefused = new Map<string, { task: string; message: string }>();
 
   constructor(
     readonly run: Run,
@@ -320,6 +463,10 @@ class Batch {
     } else if (r.status === 'failed' && !r.ignoredError) {
       this.run.failed.add(host);
       this.#failedHere.add(host);
+      if (r.gate) this.#gateRefused.set(host, { task: task.name, message: r.message ?? 'gate refused' });
+    } else if (task.module === GROUP_BY && r.status === 'ok') {
+      const group = r.registered['group'];
+      if (typeof group === 'string') this.run.addToGroup(group, host);
     } else if (r.status === 'changed') {
       let set = this.notified.get(host);
       if (!set) this.notified.set(host, (set = new Set()));
@@ -336,6 +483,14 @@ class Batch {
       return true;
     };
     if (failedHere.length === 0) return false;
+    // A safety gate refusing is never tolerated: the roll stops before the next step.
+    const [gateHost, gate] = [...this.#gateRefused.entries()][0] ?? [];
+    if (gateHost !== undefined && gate) {
+      this.run.gateAborted = true;
+      return note(
+        `play "${this.play.name}": gate "${gate.task}" failed on ${gateHost}: ${gate.message}; stopping the run`,
+      );
+    }
     if (this.play.anyErrorsFatal) {
       return note(
         `play "${this.play.name}": any_errors_fatal and ${failedHere.join(', ')} failed; stopping the run`,

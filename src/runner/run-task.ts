@@ -1,5 +1,5 @@
 import { describeAjvErrors, objectValidator } from '../config/schema.js';
-import { CommandFailedError, DroverError, TaskFailedError, UnreachableError } from '../errors.js';
+import { CommandFailedError, DroverError, GateError, TaskFailedError, UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
 import type { Change, FileDiff, ModuleContext } from '../modules/module.js';
 import { conditionsHold, ExpressionError, type Condition } from '../playbook/expression.js';
@@ -20,6 +20,8 @@ export interface HostTaskResult {
   diff?: string;
   /** Failed, but `ignore_errors` let the host go on. */
   ignoredError?: boolean;
+  /** Failed because a safety gate (GateError: pre-flight, health gate) refused: the run must stop. */
+  gate?: boolean;
   /** What `register` stores: changed, failed, skipped, msg, rc/stdout/stderr and module data. */
   registered: Record<string, unknown>;
 }
@@ -46,6 +48,8 @@ interface Attempt {
   /** Check mode planned a write and did not make it: conditions on the result cannot be judged. */
   pendingWrite: boolean;
   diffs: readonly FileDiff[];
+  /** The module threw a GateError. */
+  gate?: boolean;
 }
 
 /**
@@ -105,7 +109,7 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
     return unreachable(input, err, secrets);
   }
 
-  const check = input.check && !task.runInCheckMode;
+  const check = task.alwaysCheckMode === true || (input.check && !task.runInCheckMode);
   const ctx: ModuleContext = {
     host,
     transport,
@@ -153,6 +157,7 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
   const shownDiff = input.diff && a.diffs.length > 0 ? unifiedDiffs(a.diffs) : '';
   return finish(input, {
     status: a.failed ? 'failed' : a.changed ? 'changed' : 'ok',
+    ...(a.failed && a.gate ? { gate: true } : {}),
     ...(msg ? { message: msg } : {}),
     ...(shownDiff ? { diff: shownDiff } : {}),
     registered: { ...a.result, ...(msg !== undefined ? { msg } : {}) },
@@ -187,7 +192,14 @@ function failedAttempt(err: unknown, task: Task, secrets: Set<string>): Attempt 
   if (err instanceof CommandFailedError) {
     Object.assign(result, { rc: err.code, stdout: err.stdout, stderr: err.stderr });
   }
-  return { result, failed: true, changed: false, pendingWrite: false, diffs: [] };
+  return {
+    result,
+    failed: true,
+    changed: false,
+    pendingWrite: false,
+    diffs: [],
+    ...(err instanceof GateError ? { gate: true } : {}),
+  };
 }
 
 function applyOverrides(input: TaskRunInput, a: Attempt): void {
@@ -199,6 +211,8 @@ function applyOverrides(input: TaskRunInput, a: Attempt): void {
   if (task.failedWhen) {
     const nowFailed = conditionsHold(task.failedWhen, withResult(input, a.result));
     if (nowFailed && !a.failed) a.result['msg'] = `failed_when "${sources(task.failedWhen)}" holds`;
+    // A gate's refusal that failed_when overrules is no longer a reason to stop the run.
+    if (!nowFailed) a.gate = false;
     a.failed = nowFailed;
     a.result['failed'] = nowFailed;
   }

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSUL_IMAGE, labHosts, ssh, sshOk, waitFor, type LabHost } from '../lab/lab.js';
+import { CONSUL_IMAGE, pickHosts, ssh, sshOk, waitFor, type LabHost } from '../lab/lab.js';
 
 const DIR = '/opt/standin-e2e';
 const GOSSIP_KEY = 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=';
@@ -59,10 +59,9 @@ async function raftState(h: LabHost): Promise<string> {
 }
 
 describe('Consul stand-in in the lab', () => {
-  let servers: LabHost[], clients: LabHost[], spare: LabHost;
+  let hosts: LabHost[], servers: LabHost[], clients: LabHost[], spare: LabHost;
   before(async () => {
-    const hosts = labHosts();
-    assert.ok(hosts.length >= 6, 'this test needs 6 lab hosts');
+    hosts = pickHosts(6);
     servers = hosts.slice(0, 3);
     clients = hosts.slice(3, 5);
     spare = hosts[5]!;
@@ -71,7 +70,7 @@ describe('Consul stand-in in the lab', () => {
   });
   after(async () => {
     if (process.env['KEEP_STANDIN']) return;
-    for (const h of labHosts()) await ssh(h.name, `docker rm -f consul >/dev/null 2>&1; rm -rf ${DIR}`);
+    for (const h of hosts) await ssh(h.name, `docker rm -f consul >/dev/null 2>&1; rm -rf ${DIR}`);
   });
 
   it('3 servers + 2 clients started the seed way elect one leader and list five alive members', async () => {

@@ -80,7 +80,7 @@ test('an unknown module names the file, line, task and the modules that exist', 
 `);
   assert.match(
     line ?? '',
-    /^site\.yaml:5:13 \[0\]\.tasks\[0\]\.shel: task "install": unknown module "shel" \(known modules: probe, shell, write\)$/,
+    /^site\.yaml:5:13 \[0\]\.tasks\[0\]\.shel: task "install": unknown module "shel" \(known modules: group_by, probe, shell, write\)$/,
   );
 });
 

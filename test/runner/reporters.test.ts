@@ -95,11 +95,11 @@ test('listr reporter draws per-task host lists and never prints secrets', async 
   assert.match(text, /PLAY RECAP/);
 });
 
-test('createReporter picks plain lines for CI and pipes, listr for terminals', () => {
+test('createReporter picks plain lines for CI and pipes, listr for terminals', async () => {
   const stream = new PassThrough();
-  assert.ok(createReporter({ tty: false, ci: false, stream }) instanceof PlainReporter);
-  assert.ok(createReporter({ tty: true, ci: true, stream }) instanceof PlainReporter);
-  assert.ok(createReporter({ tty: true, ci: false, stream }) instanceof ListrReporter);
+  assert.ok((await createReporter({ tty: false, ci: false, stream })) instanceof PlainReporter);
+  assert.ok((await createReporter({ tty: true, ci: true, stream })) instanceof PlainReporter);
+  assert.ok((await createReporter({ tty: true, ci: false, stream })) instanceof ListrReporter);
 });
 
 test("formatRecap reads like Ansible's PLAY RECAP", () => {

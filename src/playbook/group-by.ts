@@ -1,0 +1,33 @@
+import type { Change, Module } from '../modules/module.js';
+
+export type GroupByArgs = { key: string };
+
+/** Name of the built-in `group_by` module, which the runner itself interprets. */
+export const GROUP_BY = 'group_by';
+
+/**
+ * group_by (as in Ansible): puts the host into a group made during the run, so a later play can
+ * select exactly the hosts an earlier task picked out, e.g. `hosts: servers:&consul_restart_pending`.
+ * The module only names the group; the runner adds the host when the task succeeds. Groups named
+ * by a literal `key` anywhere in the playbook exist (empty) from the start of the run, so a play
+ * can name one that ends up with no host. Dynamic groups are seen by play patterns and by
+ * `groups`; a host's own `group_names` stays what the inventory says.
+ */
+export const groupByModule: Module<GroupByArgs> = {
+  name: GROUP_BY,
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['key'],
+    properties: {
+      key: {
+        type: 'string',
+        pattern: '^[A-Za-z_][A-Za-z0-9_-]*$',
+        description: 'Group to add the host to; made when first used.',
+      },
+    },
+  },
+  async plan(args: GroupByArgs): Promise<Change> {
+    return { changed: false, summary: `in group ${args.key}`, data: { group: args.key } };
+  },
+};

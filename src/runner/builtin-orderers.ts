@@ -1,0 +1,63 @@
+import { planLeaderLast } from '../consul/restart-order.js';
+import { GateError } from '../errors.js';
+import type { Vars } from '../inventory/types.js';
+import type { HostOrderer, OrdererContext } from './orderers.js';
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * `order: consul_leader_last`: the current Consul leader goes last, everyone else keeps their
+ * order (HashiCorp's upgrade guide: followers first, the leader last). Asked before every batch,
+ * so with `serial: 1` the leader is looked up again before each server: leadership can move
+ * while a server restarts. The lookup goes through the first usable host of the play that
+ * connects (its own agent on 127.0.0.1 first, then every server at its bind_addr). The servers
+ * and clients groups default to `servers`/`clients`; vars `consul_servers_group` and
+ * `consul_clients_group` name others. With no Consul server answering, a GateError (exit 5):
+ * nothing safe can be said about the order.
+ */
+export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
+  if (remaining.length === 0) return remaining;
+  const errors: string[] = [];
+  // Bounded: at most one connection attempt per host of the play.
+  for (const via of ctx.playHosts.filter((h) => ctx.usable(h))) {
+    let transport;
+    try {
+      transport = await ctx.connect(via);
+    } catch (err) {
+      errors.push(`${via}: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    const vars = ctx.vars(via);
+    const serversGroup = text(vars['consul_servers_group']);
+    const clientsGroup = text(vars['consul_clients_group']);
+    const plan = await planLeaderLast(remaining, {
+      groups: vars['groups'] as Record<string, string[]>,
+      hostvars: vars['hostvars'] as Record<string, Vars>,
+      transport,
+      via,
+      ...(serversGroup ? { serversGroup } : {}),
+      ...(clientsGroup ? { clientsGroup } : {}),
+    });
+    ctx.note(describe(plan.order, plan.leader, plan.leaderHost));
+    return plan.order;
+  }
+  throw new GateError(
+    `cannot order the roll leader-last: no host of play "${ctx.play.name}" could be reached (${errors.join('; ')})`,
+  );
+};
+
+function describe(
+  order: readonly string[],
+  leader: string | undefined,
+  leaderHost: string | undefined,
+): string {
+  const who = leaderHost ? `${leaderHost} (${leader})` : leader ? `${leader}, not in this roll` : 'unknown';
+  return `consul_leader_last: leader ${who}; order ${order.join(', ')}`;
+}
+
+/** The orderers drover's own playbooks use; the CLI passes them to the runner. */
+export function builtinOrderers(): ReadonlyMap<string, HostOrderer> {
+  return new Map<string, HostOrderer>([['consul_leader_last', consulLeaderLast]]);
+}
+
+export type { OrdererContext };

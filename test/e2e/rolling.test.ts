@@ -1,0 +1,281 @@
+/**
+ * `drover restart` and `drover upgrade` end to end on the lab: quorum-safe rolls of a real
+ * Consul (stand-in) cluster over SSH and Docker, watched from outside while they run, plus the
+ * refusals: a crashed server before the roll, a crashed server during it.
+ *
+ * Uses pickHosts(): h1.. in CI, LAB_FIRST_HOST=8 while developing beside someone else's tests.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import {
+  CONSUL_IMAGE,
+  CONSUL_IMAGE_NEXT,
+  fault,
+  pickHosts,
+  ssh,
+  sshOk,
+  waitFor,
+  type LabHost,
+} from '../lab/lab.js';
+import { drover, ROOT, writeLabInventory } from './drover-cli.js';
+
+/** Short gates and SSH timeouts: a failing gate must end a test in seconds, not minutes. */
+const VARS = { ssh_connect_timeout: 3, consul_server_gate_timeout: 20, consul_client_gate_timeout: 20 };
+
+/** GET /v1/status/leader from this machine; undefined when the agent does not answer within 1s. */
+function leaderSeenBy(h: LabHost): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: h.address, port: 8500, path: '/v1/status/leader', timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as string) : undefined));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** The inventory host that leads now, as the first answering server says. */
+async function leaderHost(servers: readonly LabHost[]): Promise<LabHost> {
+  for (const s of servers) {
+    const leader = await leaderSeenBy(s);
+    const found = leader ? servers.find((h) => `${h.address}:8300` === leader) : undefined;
+    if (found) return found;
+  }
+  throw new Error('no server names a leader');
+}
+
+/**
+ * Polls every server's /v1/status/leader about every 200ms until stopped, and records the
+ * fewest servers that answered in one round. Bounded by `maxSeconds` in any case.
+ */
+function watchServers(servers: readonly LabHost[], maxSeconds = 180) {
+  let stop = false;
+  let fewest = servers.length;
+  let rounds = 0;
+  const done = (async () => {
+    const deadline = Date.now() + maxSeconds * 1000;
+    while (!stop && Date.now() < deadline) {
+      const answers = await Promise.all(servers.map(leaderSeenBy));
+      fewest = Math.min(fewest, answers.filter((a) => a !== undefined).length);
+      rounds++;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    async stop(): Promise<{ fewest: number; rounds: number }> {
+      stop = true;
+      await done;
+      return { fewest, rounds };
+    },
+  };
+}
+
+const startedAt = async (hosts: readonly LabHost[]): Promise<Record<string, string>> =>
+  Object.fromEntries(
+    await Promise.all(
+      hosts.map(
+        async (h) =>
+          [h.name, (await sshOk(h.name, "docker inspect -f '{{.State.StartedAt}}' consul")).trim()] as const,
+      ),
+    ),
+  );
+
+const imageOf = async (h: LabHost): Promise<string> =>
+  (await sshOk(h.name, "docker inspect -f '{{.Config.Image}}' consul")).trim();
+
+/** The `restarted: a, b` line of a roll's output. */
+const restartedLine = (out: string): string[] =>
+  /^(?:restarted|would restart, in this order): (.*)$/m
+    .exec(out)?.[1]
+    ?.split(', ')
+    .filter((h) => h !== 'no host') ?? [];
+
+async function cleanUp(hosts: readonly LabHost[]): Promise<void> {
+  await Promise.all(
+    hosts.map((h) => ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform')),
+  );
+}
+
+async function deploy(inventory: string): Promise<void> {
+  const r = await drover(['deploy', '-i', inventory], 120);
+  assert.equal(r.code, 0, `deploy: ${r.stdout}${r.stderr}`);
+}
+
+/** Runs drover and lets the test act when its output first matches `when` (bounded by timeoutSeconds). */
+function droverWatching(args: string[], when: RegExp, act: () => Promise<void>, timeoutSeconds = 120) {
+  return new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let acted: Promise<void> | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!acted && when.test(out)) acted = act();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', async (code) => {
+      clearTimeout(timer);
+      await acted;
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('quorum-safe rolling restarts and upgrades on the lab', () => {
+  const hosts = pickHosts(5);
+  const servers = hosts.slice(0, 3);
+  const clients = hosts.slice(3, 5);
+  const inventory = writeLabInventory({ servers, clients, vars: VARS });
+
+  before(async () => {
+    await cleanUp(hosts);
+    await deploy(inventory);
+  });
+  after(() => cleanUp(hosts));
+
+  it('--check prints the order (leader last) and the gates, and restarts nothing', async () => {
+    const before = await startedAt(hosts);
+    const leader = await leaderHost(servers);
+    const r = await drover(['restart', '-i', inventory, '--check']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const order = restartedLine(r.stdout);
+    assert.deepEqual(order.slice(0, 3).at(-1), leader.name, r.stdout);
+    assert.deepEqual([...order].sort(), hosts.map((h) => h.name).sort());
+    assert.match(r.stdout, /^gates: pre-flight/m);
+    assert.match(r.stdout, new RegExp(`consul_leader_last: leader ${leader.name} `));
+    assert.match(r.stdout, /ok: \[\w+\] server is back/);
+    assert.deepEqual(await startedAt(hosts), before, '--check must not restart anything');
+  });
+
+  it('restarts 3 servers + 2 clients: never fewer than two servers answering, the old leader last', async () => {
+    const oldLeader = await leaderHost(servers);
+    const before = await startedAt(hosts);
+    const watcher = watchServers(servers);
+    const r = await drover(['restart', '-i', inventory, '--serial', '50%'], 180);
+    const seen = await watcher.stop();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok(seen.rounds > 10, `the watcher polled ${seen.rounds} times`);
+    assert.ok(seen.fewest >= 2, `only ${seen.fewest} server(s) answered at one point`);
+    const order = restartedLine(r.stdout);
+    assert.equal(order.length, 5, r.stdout);
+    assert.equal(order[2], oldLeader.name, `servers restarted in order ${order.join(', ')}`);
+    const afterStart = await startedAt(hosts);
+    for (const h of hosts) assert.notEqual(afterStart[h.name], before[h.name], `${h.name} was not restarted`);
+    assert.match(r.stdout, /ok: \[\w+\] cluster is healthy/);
+  });
+
+  it('--limit restarts only that server, still through the pre-flight and the gates', async () => {
+    const target = servers[1]!;
+    const before = await startedAt(hosts);
+    const r = await drover(['restart', '-i', inventory, '--limit', target.name]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`ok: \\[${target.name}\\] cluster is healthy before the roll`));
+    assert.match(r.stdout, new RegExp(`ok: \\[${target.name}\\] server is back`));
+    const afterStart = await startedAt(hosts);
+    for (const h of hosts) {
+      if (h === target) assert.notEqual(afterStart[h.name], before[h.name]);
+      else assert.equal(afterStart[h.name], before[h.name], `${h.name} must not be restarted`);
+    }
+  });
+
+  it('upgrades every container to the second image tag, pulling first, and the cluster verifies', async () => {
+    const r = await drover(['upgrade', '-i', inventory, '--image', CONSUL_IMAGE_NEXT], 180);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // Every pull happens before the first agent is recreated.
+    assert.ok(r.stdout.indexOf('TASK [image]') < r.stdout.indexOf('restart consul on the new image'));
+    for (const h of hosts) assert.equal(await imageOf(h), CONSUL_IMAGE_NEXT, `${h.name} image`);
+    const v = await drover(['verify', '-i', inventory]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    // And back, so the next tests start from the inventory's image.
+    const back = await drover(['upgrade', '-i', inventory, '--image', CONSUL_IMAGE], 180);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+  });
+
+  it('refuses with one server crashed before the roll (exit 5) and touches nothing', async () => {
+    const victim = servers[2]!;
+    const others = hosts.filter((h) => h !== victim);
+    const before = await startedAt(others);
+    await fault('crash', victim.name);
+    try {
+      // Wait until the cluster itself sees the server gone, as an operator's roll would.
+      await waitFor('the crashed server to be failed in Serf', 30, async () => {
+        const r = await ssh(servers[0]!.name, 'docker exec consul consul members');
+        return new RegExp(`^${victim.name}\\s+\\S+\\s+(failed|left)`, 'm').test(r.stdout);
+      });
+      const r = await drover(['restart', '-i', inventory]);
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.match(r.stdout, /Consul pre-flight refused/);
+      assert.match(r.stdout, new RegExp(`${victim.name}.*(failed|not|unreachable)`));
+      assert.deepEqual(restartedLine(r.stdout), []);
+      assert.deepEqual(await startedAt(others), before, 'nothing may be restarted');
+    } finally {
+      await fault('boot', victim.name);
+    }
+    await waitFor(
+      'the cluster to be healthy again',
+      60,
+      async () => (await drover(['verify', '-i', inventory])).code === 0,
+    );
+  });
+
+  it('stops before the next server when a server crashes during the roll (exit 5)', async () => {
+    const leader = await leaderHost(servers);
+    const followers = servers.filter((s) => s !== leader);
+    const before = await startedAt(hosts);
+    // When the first follower is restarted, crash the leader (the last in line): either the gate
+    // after that follower or the check before the next server sees it, and the roll stops there.
+    const r = await droverWatching(['restart', '-i', inventory], /changed: \[\w+\] restart consul/, () =>
+      fault('crash', leader.name),
+    );
+    try {
+      assert.equal(r.code, 5, r.out);
+      assert.match(r.out, /aborted: .*gate "(server is back|cluster can lose this server)" failed on/);
+      const restarted = restartedLine(r.out);
+      assert.equal(restarted.length, 1, r.out);
+      assert.equal(restarted[0], followers[0]!.name);
+      const untouched = followers[1]!;
+      // The next server is either refused by its own gate (failed, untouched) or never reached.
+      for (const c of clients) assert.match(r.out, new RegExp(`^not reached: .*\\b${c.name}\\b`, 'm'));
+      assert.doesNotMatch(r.out, new RegExp(`^not reached: .*\\b${followers[0]!.name}\\b`, 'm'));
+      assert.equal((await startedAt([untouched]))[untouched.name], before[untouched.name]);
+      for (const c of clients) assert.equal((await startedAt([c]))[c.name], before[c.name]);
+    } finally {
+      await fault('boot', leader.name);
+    }
+  });
+});
+
+describe('a 5-server cluster rolls one server at a time', () => {
+  const hosts = pickHosts(7);
+  const servers = hosts.slice(0, 5);
+  const inventory = writeLabInventory({ servers, clients: hosts.slice(5), vars: VARS });
+
+  before(async () => {
+    await cleanUp(hosts);
+    await deploy(inventory);
+  });
+  after(() => cleanUp(hosts));
+
+  it('restarts every server with at most one down at any time and ends verified', async () => {
+    const oldLeader = await leaderHost(servers);
+    const watcher = watchServers(servers);
+    const r = await drover(['restart', '-i', inventory], 200);
+    const seen = await watcher.stop();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok(seen.fewest >= 4, `only ${seen.fewest} of 5 servers answered at one point`);
+    const batches = [...r.stdout.matchAll(/^BATCH \d+\/5: (\S+)$/gm)].map((m) => m[1]);
+    assert.equal(batches.length, 5, r.stdout);
+    assert.equal(batches[4], oldLeader.name);
+    const v = await drover(['verify', '-i', inventory]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  });
+});

@@ -1,0 +1,39 @@
+/** The shipped Consul playbooks load, and their rolls have the shape the safety depends on. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { builtinModules } from '../../src/modules/registry.js';
+import { PLAYBOOKS_DIR } from '../../src/paths.js';
+import { loadPlaybook } from '../../src/playbook/load-playbook.js';
+
+for (const file of ['consul-deploy.yaml', 'consul-rolling-restart.yaml', 'consul-upgrade.yaml']) {
+  test(`${file}: servers roll one at a time, leader last, gated; clients in templated batches`, async () => {
+    const book = await loadPlaybook(join(PLAYBOOKS_DIR, file), builtinModules());
+    const servers = book.plays.find((p) => p.name === 'Consul servers, one at a time, leader last');
+    assert.ok(servers, 'a servers play');
+    assert.deepEqual(servers.serial, [1]);
+    assert.equal(servers.order, 'consul_leader_last');
+    assert.equal(servers.maxFailPercentage, 0);
+    const modules = servers.tasks.map(
+      (t) => `${t.module}${t.args['wait'] ? `:${String(t.args['wait'])}` : ''}`,
+    );
+    assert.equal(modules[0], 'consul_gate:ready');
+    assert.equal(modules.at(-1), 'consul_gate:server');
+    const clients = book.plays.find((p) => p.name === 'Consul clients, in batches');
+    assert.equal(clients?.serialTemplate, '{{consul_roll_serial}}');
+    assert.equal(clients?.tasks.at(-1)?.args['wait'], 'client');
+    // The pre-flight comes before any play that restarts.
+    const names = book.plays.map((p) => p.name);
+    assert.ok(names.indexOf('Consul pre-flight') < names.indexOf(servers.name));
+    assert.equal(names.at(-1), 'Verify the cluster');
+  });
+}
+
+test('consul-upgrade.yaml pulls on every host before the servers play', async () => {
+  const book = await loadPlaybook(join(PLAYBOOKS_DIR, 'consul-upgrade.yaml'), builtinModules());
+  const names = book.plays.map((p) => p.name);
+  const pull = book.plays.find((p) => p.tasks.some((t) => t.module === 'docker_image'));
+  assert.equal(pull?.hosts, 'servers:clients');
+  assert.deepEqual(pull?.serial, []);
+  assert.ok(names.indexOf(pull.name) < names.indexOf('Consul servers, one at a time, leader last'));
+});
