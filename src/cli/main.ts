@@ -7,10 +7,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { DroverError, ExitCode, InterruptedError } from '../errors.js';
 import { DROVER_VERSION } from '../paths.js';
 import { auditCommand } from './commands/audit.js';
+import { addDay2Commands } from './commands/day2.js';
 import { inventoryCommand } from './commands/inventory.js';
 import { lockReleaseCommand, lockStatusCommand } from './commands/lock.js';
+import { addRollingCommands } from './commands/rolling.js';
 import { runPlaybookCommand, type PlaybookCommandOptions } from './commands/run-playbook.js';
 import { verifyCommand } from './commands/verify.js';
+import { deepVerifyCommand } from './commands/verify-deep.js';
 import type { CommonOptions } from './context.js';
 import { createOutput } from './output.js';
 
@@ -66,10 +69,18 @@ function program(setExit: (code: number) => void): Command {
     .option('-D, --diff', 'show the diff of every changed file')
     .action(async (playbook: string, o: RunOpts) => setExit(await playbookAction({ ...o, playbook })));
 
+  // restart, upgrade: quorum-safe rolls (src/cli/commands/rolling.ts).
+  addRollingCommands(root, { withRun, action: playbookAction, setExit });
+
+  // keygen, rotate-gossip-key, members, reset-node, preflight (src/cli/commands/day2.ts).
+  addDay2Commands(root, { withCommon, withRun, action: playbookAction, setExit, signal: interrupt.signal });
+
   withCommon(root.command('verify').description('check the cluster: one leader, servers in raft, every node alive'))
     .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
-    .action(async (o: CommonOptions & { output: string }) => {
+    .option('--deep', 'also: HTTP API on every node, UI on servers, DNS on 8600, gossip encryption, one version')
+    .action(async (o: CommonOptions & { output: string; deep?: boolean }) => {
       await verifyCommand(o, createOutput(o.output === 'json'), o.output === 'json');
+      if (o.deep) await deepVerifyCommand(o, createOutput(o.output === 'json'), o.output === 'json');
       setExit(ExitCode.ok);
     });
 

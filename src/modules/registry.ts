@@ -1,6 +1,12 @@
 import { commandModule } from './command.js';
+import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
+import { consulGossipKeyModule } from './consul-gossip-key.js';
+import { consulHostPreflightModule } from './consul-host-preflight.js';
+import { consulKeyringModule } from './consul-keyring.js';
+import { consulMemberModule } from './consul-member.js';
 import { consulPreflightModule } from './consul-preflight.js';
+import { consulServicesModule } from './consul-services.js';
 import { consulVerifyModule } from './consul-verify.js';
 import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
@@ -27,6 +33,12 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulVerifyModule,
     consulPreflightModule,
     consulGateModule,
+    consulGossipKeyModule,
+    consulKeyringModule,
+    consulMemberModule,
+    consulHostPreflightModule,
+    consulConfigCheckModule,
+    consulServicesModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

@@ -1,20 +1,23 @@
 import { dirname, basename, join, resolve } from 'node:path';
 import { appendAudit, auditEntriesForRun } from '../../audit/audit.js';
 import { selectHosts } from '../../inventory/patterns.js';
-import type { Inventory } from '../../inventory/types.js';
+import type { Inventory, Vars } from '../../inventory/types.js';
 import { currentIdentity } from '../../lock/identity.js';
 import { builtinModules } from '../../modules/registry.js';
 import { loadPlaybook } from '../../playbook/load-playbook.js';
 import { DROVER_VERSION, PLAYBOOKS_DIR, PROJECT_ROOT } from '../../paths.js';
 import { concludeRun } from '../../report/conclusion.js';
+import { builtinOrderers } from '../../runner/builtin-orderers.js';
 import { createReporter } from '../../runner/create-reporter.js';
 import { runPlaybook, type RunResult } from '../../runner/run-playbook.js';
 import { UsageError } from '../../errors.js';
 import { Connections } from '../connections.js';
+import { applyGossipKey } from '../gossip-key-source.js';
 import { connectionDefaults, forks, loadCheckedInventory, type CommonOptions } from '../context.js';
 import { DeployLock } from '../deploy-lock.js';
 import type { Output } from '../output.js';
 import { RunArtifacts } from '../run-artifacts.js';
+import { firstHosts, warmUp } from '../warm-up.js';
 
 export interface PlaybookCommandOptions extends CommonOptions {
   playbook?: string;
@@ -30,6 +33,10 @@ export interface PlaybookCommandOptions extends CommonOptions {
   junit?: string;
   /** --lock-wait SECONDS: wait for a held deploy lock instead of exiting 6. */
   lockWait?: string;
+  /** Vars above every other (drover upgrade's --image, restart's --serial and --force). */
+  extraVars?: Vars;
+  /** Prints a command's own summary lines after the run's (drover restart: restarted, failed, not reached). */
+  summarize?: (result: RunResult, out: Output) => void;
 }
 
 export const DEFAULT_PLAYBOOK = join(PLAYBOOKS_DIR, 'consul-deploy.yaml');
@@ -83,24 +90,33 @@ export async function runPlaybookCommand(
   try {
     const playbookFile = o.playbook ?? DEFAULT_PLAYBOOK;
     const consul = resolve(playbookFile).startsWith(PLAYBOOKS_DIR) && basename(playbookFile).startsWith('consul-');
-    const inventory = await loadCheckedInventory(o, { consul, warn: out.warn });
-    artifacts.learnSecrets(inventory);
+    const loaded = await loadCheckedInventory(o, { consul, warn: out.warn });
+    artifacts.learnSecrets(loaded);
     const modules = builtinModules();
     const playbook = await loadPlaybook(playbookFile, modules);
     const waitSeconds = lockWaitSeconds(o);
-    connections = new Connections(inventory, connectionDefaults(o));
+    connections = new Connections(loaded, connectionDefaults(o));
     const pool = connections;
+    // The first task's connections open while the lock is taken, not after it.
+    warmUp(pool, firstHosts(playbook, loaded, o.limit, forks(o)));
     if (!check) {
-      lock = new DeployLock(inventory, pool);
+      lock = new DeployLock(loaded, pool);
       await lock.acquire({ command, waitSeconds, secrets: artifacts.secrets, signal, onWait: out.warn });
     }
-    const human = createReporter({ tty: out.progressIsTty, ci: out.ci, stream: out.progress });
+    // Consul playbooks get the gossip key: inventory, env or key file, else created once.
+    const inventory = consul
+      ? await applyGossipKey(loaded, { create: !check, connect: (h) => pool.get(h), warn: out.warn })
+      : loaded;
+    artifacts.learnSecrets(inventory);
+    const human = await createReporter({ tty: out.progressIsTty, ci: out.ci, stream: out.progress });
     const result = await runPlaybook({
       playbook,
       inventory,
       selectHosts,
       ...(o.limit ? { limit: o.limit } : {}),
       modules,
+      orderers: builtinOrderers(),
+      ...(o.extraVars ? { extraVars: o.extraVars } : {}),
       connect: (host) => pool.borrow(host),
       forks: forks(o),
       check,
@@ -113,6 +129,8 @@ export async function runPlaybookCommand(
     });
     // The reporter has printed the PLAY RECAP; say in one line what the run changed.
     if (result.abortReason) out.progress.write(`aborted: ${result.abortReason}\n`);
+    if (o.summarize) o.summarize(result, out);
+    else if (result.notReachedHosts.length > 0) out.progress.write(`not reached: ${result.notReachedHosts.join(', ')}\n`);
     const verb = check ? 'would change' : 'changed';
     out.progress.write(`${verb}: ${result.changedHosts.length > 0 ? result.changedHosts.join(', ') : 'no host'}\n`);
     await finishRun({ inventory, pool, lock, artifacts, out, check, command, how: { status: result.status, ...(result.abortReason ? { reason: result.abortReason } : {}) } });

@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { validateWithImage } from '../commands/consul.js';
+import { writeFileAtomic } from '../commands/fs.js';
+import { classifyConfigChange, describeConfigChange, type ConfigChange } from '../consul/config-change.js';
+import { ConfigError, GateError, TaskFailedError } from '../errors.js';
+import { gather } from '../facts/fact.js';
+import { fileState } from '../facts/file-state.js';
+import { exec, render } from '../shell/cmd.js';
+import { redactText } from '../shell/secret.js';
+import { renderTemplate } from '../template/render.js';
+import type { Change, Module, ModuleContext } from './module.js';
+import { absolutePathSchema } from './schema-parts.js';
+import { secretsIn } from './secrets-in.js';
+
+export interface ConsulConfigCheckArgs {
+  /** The agent config template (as the template task that writes it). */
+  src: string;
+  /** The config file on the host. */
+  dest: string;
+  /** Proceed with dangerous changes (datacenter, node_name, server, bootstrap_expect, ...). */
+  force?: boolean;
+  /** Validate the new config with `consul validate` in this image before anything is written. */
+  validate_image?: string;
+}
+
+/** A dangerous config change without force. Exit 5; nothing was written. */
+export class DangerousConfigChangeError extends GateError {}
+
+/**
+ * consul_config_check: renders the agent config the template task is about to write, compares
+ * it with the file on the host key by key and classifies the change (src/consul/config-change.ts):
+ * registers `class` plus `reload` / `restart` booleans for the handlers, refuses dangerous changes
+ * without `force`, and (outside check mode) validates a changed config with `consul validate`
+ * inside the target image, from a private temp dir, before the live config is touched.
+ */
+export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
+  name: 'consul_config_check',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['src', 'dest'],
+    properties: {
+      src: { type: 'string', minLength: 1, description: 'Template path, relative to the project root.' },
+      dest: absolutePathSchema,
+      force: { type: 'boolean', description: 'Allow dangerous changes.' },
+      validate_image: {
+        type: 'string',
+        description: 'Image whose consul validates the new config; "" skips.',
+      },
+    },
+  },
+  async plan(args: ConsulConfigCheckArgs, ctx: ModuleContext): Promise<Change> {
+    const host = ctx.transport.host;
+    const source = await readSource(ctx.baseDir, args.src);
+    const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
+    const after = parseObject(content, `${host}: template ${args.src}`);
+    const current = await gather(ctx.transport, fileState(args.dest), { timeoutSeconds: 30 });
+    // An unparsable file on the host is replaced as a whole: treat it as a restart.
+    const before = current.exists ? tryParseObject(current.content) : undefined;
+    const change: ConfigChange =
+      current.exists && !before
+        ? {
+            class: 'restart',
+            changes: [{ key: '*', class: 'restart', note: 'the file on the host is not a JSON object' }],
+          }
+        : classifyConfigChange(before, after);
+    const summary = `config change: ${describeConfigChange(change)}`;
+    if (change.class === 'dangerous' && !args.force) {
+      const dangerous = change.changes.filter((c) => c.class === 'dangerous');
+      throw new DangerousConfigChangeError(
+        `${host}: refusing a dangerous Consul config change (nothing was written; --force applies it):\n` +
+          dangerous.map((c) => `  - ${c.key}: ${c.note}`).join('\n'),
+      );
+    }
+    let validated = false;
+    if (!ctx.check && args.validate_image && change.class !== 'noop' && change.class !== 'ignored') {
+      await validateInImage(ctx, args.validate_image, content);
+      validated = true;
+    }
+    return {
+      changed: false,
+      readOnly: true,
+      summary: validated ? `${summary}; consul validate passed in ${args.validate_image}` : summary,
+      data: {
+        class: change.class,
+        changes: change.changes,
+        reload: change.class === 'reload',
+        // `new`: a running agent without a config file on the host (or a first deploy, where the
+        // container is created anyway and the roll's `not consul_container.changed` skips the restart).
+        restart: change.class === 'restart' || change.class === 'dangerous' || change.class === 'new',
+        validated,
+      },
+    };
+  },
+};
+
+/** Writes the config to a private temp dir on the host, validates it there, removes the dir. */
+async function validateInImage(ctx: ModuleContext, image: string, content: string): Promise<void> {
+  const host = ctx.transport.host;
+  const mk = await ctx.transport.exec(exec('mktemp', '-d', '/tmp/drover-validate.XXXXXX'), {
+    timeoutSeconds: 30,
+  });
+  const dir = mk.stdout.trim();
+  if (mk.code !== 0 || !dir.startsWith('/tmp/drover-validate.')) {
+    throw new TaskFailedError(`${host}: cannot make a temp dir for consul validate: ${mk.stderr.trim()}`);
+  }
+  try {
+    const write = await ctx.transport.exec(writeFileAtomic(`${dir}/consul.json`, { mode: '0644' }), {
+      stdin: content,
+      timeoutSeconds: 30,
+    });
+    if (write.code !== 0)
+      throw new TaskFailedError(
+        `${host}: cannot stage the config for consul validate: ${write.stderr.trim()}`,
+      );
+    const cmd = validateWithImage(image, dir);
+    const r = await ctx.transport.exec(cmd, { timeoutSeconds: 120 });
+    if (r.code !== 0) {
+      const secrets = secretsIn(ctx.vars);
+      throw new TaskFailedError(
+        `${host}: the new config fails \`consul validate\` in ${image} (nothing was written): ` +
+          `${render(cmd, { redact: true })}\n${redactText(`${r.stdout}${r.stderr}`, secrets).trim().split('\n').slice(-8).join('\n')}`,
+      );
+    }
+  } finally {
+    await ctx.transport.exec(exec('rm', '-rf', '--', dir), { timeoutSeconds: 30 }).catch(() => undefined);
+  }
+}
+
+async function readSource(baseDir: string, src: string): Promise<string> {
+  const path = resolve(baseDir, src);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file: src, message: `template file not readable (${path})` }], { cause: err });
+  }
+}
+
+function tryParseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseObject(text: string, what: string): Record<string, unknown> {
+  const v = tryParseObject(text);
+  if (!v) throw new TaskFailedError(`${what} did not render a JSON object`);
+  return v;
+}

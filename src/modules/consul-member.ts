@@ -1,0 +1,163 @@
+import { GateAgents } from '../consul/gate-agents.js';
+import { gateConnectionSchema, gateOptions, hereOf, type GateConnectionArgs } from '../consul/gate-args.js';
+import { readClusterView } from '../consul/gate-observe.js';
+import { serverResetProblems } from '../consul/membership.js';
+import type { ExpectedNode } from '../consul/cluster-model.js';
+import { GateError, TaskFailedError } from '../errors.js';
+import type { Change, Module, ModuleContext, ModuleData } from './module.js';
+
+export interface ConsulMemberArgs extends GateConnectionArgs {
+  /**
+   * absent: force-leave this host's node with -prune, through a server's agent (this host's own
+   * agent is stopped when this runs). alive: wait until a server lists it alive at its bind_addr.
+   * reset_safe: refuse when resetting this node would break quorum (servers), unless force.
+   */
+  state: 'absent' | 'alive' | 'reset_safe';
+  force?: boolean;
+  /** alive: seconds to wait; default 90. */
+  timeout?: number;
+}
+
+/** Resetting the node would break quorum, or the cluster could not be read. Exit 5. */
+export class ResetRefusedError extends GateError {}
+
+/**
+ * consul_member: the membership steps of `drover reset-node`, for the host the task runs on. The
+ * cluster is reached through this host's SSH connection at each server's bind_addr (as the gates
+ * do), so it works while this host's own agent is down.
+ */
+export const consulMemberModule: Module<ConsulMemberArgs> = {
+  name: 'consul_member',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['state'],
+    properties: {
+      ...gateConnectionSchema,
+      state: { enum: ['absent', 'alive', 'reset_safe'], description: 'What to ensure or check.' },
+      force: { type: 'boolean', description: 'reset_safe: report the problems but pass.' },
+      timeout: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'alive: seconds to wait.' },
+    },
+  },
+  async plan(args: ConsulMemberArgs, ctx: ModuleContext): Promise<Change> {
+    const here = hereOf(ctx.vars, ctx.host.name);
+    const agents = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const node = agents.node(here);
+    // The other servers first: this host's agent is the one being reset.
+    const others = () =>
+      agents.servers.filter((s) => s.host !== here).concat(agents.servers.filter((s) => s.host === here));
+    if (args.state === 'reset_safe') return resetSafe(args, agents, node);
+    if (args.state === 'absent') {
+      const listed = await listedStatus(agents, node);
+      if (listed === 'missing') return { changed: false, summary: `${node.nodeName} is not a member` };
+      return {
+        changed: true,
+        summary: `force-leave -prune ${node.nodeName} (${listed})`,
+        apply: async (): Promise<ModuleData> => {
+          // A just-stopped server shows as failed only after Serf's probes time out (seconds);
+          // a force-leave of a live agent is refuted, so wait for that first (bounded).
+          for (
+            let i = 0;
+            i < 30 && (await listedStatus(agents, node).catch(() => 'alive')) === 'alive';
+            i++
+          ) {
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+          const errors: string[] = [];
+          for (const s of others()) {
+            const host = s.host === here ? '127.0.0.1' : s.address;
+            try {
+              const res = await ctx.transport.http({
+                method: 'PUT',
+                host,
+                port: agents.httpPort,
+                path: `/v1/agent/force-leave/${encodeURIComponent(node.nodeName)}?prune=1`,
+                timeoutSeconds: agents.requestTimeout,
+              });
+              if (res.status === 200) return { via: s.host };
+              errors.push(`${s.host}: HTTP ${res.status} ${res.body.trim().slice(0, 200)}`);
+            } catch (err) {
+              errors.push(`${s.host}: ${err instanceof Error ? err.message : String(err)}`);
+            }
+          }
+          throw new TaskFailedError(
+            `${here}: force-leave ${node.nodeName} failed on every server:\n  ${errors.join('\n  ')}`,
+          );
+        },
+      };
+    }
+    // alive: a read-only wait, bounded.
+    const timeout = args.timeout ?? 90;
+    const wait = async (): Promise<ModuleData> => {
+      const deadline = Date.now() + timeout * 1000;
+      let last = '';
+      for (let attempt = 0; attempt < 10_000; attempt++) {
+        const m = await findMember(agents, node, here).catch((err: unknown) => ({ error: String(err) }));
+        if ('status' in m && m.status === 'alive' && m.address === node.address)
+          return { status: 'alive', address: m.address };
+        last = 'status' in m ? `${m.status} at ${m.address}` : m.error;
+        if (Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      throw new TaskFailedError(
+        `${here}: ${node.nodeName} not alive at ${node.address} within ${timeout}s (last: ${last})`,
+      );
+    };
+    return {
+      changed: false,
+      readOnly: true,
+      summary: `wait until ${node.nodeName} is alive at ${node.address}`,
+      apply: wait,
+    };
+  },
+};
+
+async function findMember(
+  agents: GateAgents,
+  node: ExpectedNode,
+  here: string,
+): Promise<{ status: string; address: string }> {
+  const errors: string[] = [];
+  for (const s of [
+    ...agents.servers.filter((x) => x.host !== here),
+    ...agents.servers.filter((x) => x.host === here),
+  ]) {
+    try {
+      const members = await agents.api(s).members();
+      const m = members.find((x) => x.name === node.nodeName);
+      return m ? { status: m.status, address: m.addr } : { status: 'missing', address: '-' };
+    } catch (err) {
+      errors.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  throw new Error(errors.join('; ') || 'no server');
+}
+
+async function listedStatus(agents: GateAgents, node: ExpectedNode): Promise<string> {
+  return (await findMember(agents, node, node.host)).status;
+}
+
+async function resetSafe(args: ConsulMemberArgs, agents: GateAgents, node: ExpectedNode): Promise<Change> {
+  if (node.role === 'client')
+    return { changed: false, readOnly: true, summary: `${node.host} is a client: no quorum at stake` };
+  const view = await readClusterView(agents.serverApis({ last: node.host }));
+  const members = view.members?.map((m) => ({
+    name: m.name,
+    address: m.addr,
+    status: m.status,
+    role: m.role,
+  }));
+  const problems = serverResetProblems(node, agents.servers, view.peers, members, view.leader);
+  if (problems.length > 0 && !args.force) {
+    throw new ResetRefusedError(
+      `refusing to reset server ${node.host} (nothing was touched; --force resets anyway):\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+  return {
+    changed: false,
+    readOnly: true,
+    summary:
+      problems.length > 0 ? `forced past: ${problems.join('; ')}` : `quorum holds without ${node.host}`,
+    data: { problems },
+  };
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { generateGossipKey } from '../../src/consul/gossip-key.js';
+import { GateError, TaskFailedError } from '../../src/errors.js';
+import { consulConfigCheckModule } from '../../src/modules/consul-config-check.js';
+import { consulKeyringModule } from '../../src/modules/consul-keyring.js';
+import { Secret } from '../../src/shell/secret.js';
+import { moduleContext } from '../modules/context.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'drover-cfg-'));
+writeFileSync(
+  join(dir, 'agent.json.hbs'),
+  '{"datacenter": {{json dc}}, "log_level": {{json level}}, "encrypt": {{json key}} }',
+);
+const current = (o: Record<string, unknown>) => ({
+  stdout: `present 640 0 root 0 root\n${JSON.stringify(o)}`,
+});
+
+describe('consul_config_check', () => {
+  const key = new Secret(generateGossipKey());
+  const vars = (dc: string, level: string) => ({ dc, level, key });
+
+  it('classifies a log_level change as reload-safe and validates it in the image first', async () => {
+    const ctx = moduleContext({ vars: vars('dc1', 'debug'), baseDir: dir });
+    ctx.transport
+      .onExec('cat /opt/c/consul.json', {})
+      .onExec(
+        /^sh -c .*READ|^sh -c 'if \[ -f/,
+        current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }),
+      )
+      .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.abc\n' })
+      .onExec(/^sh -c 'set -e/, {})
+      .onExec(
+        /^docker run --rm -v \/tmp\/drover-validate\.abc:\/consul\/config:ro img:1 validate \/consul\/config$/,
+        {},
+      )
+      .onExec(/^rm -rf/, {});
+    const c = await consulConfigCheckModule.plan(
+      { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
+      ctx,
+    );
+    assert.equal(c.data?.['class'], 'reload');
+    assert.equal(c.data?.['reload'], true);
+    assert.equal(c.data?.['restart'], false);
+    assert.equal(c.data?.['validated'], true);
+    const staged = ctx.transport.calls.find((x) => x.command.startsWith("sh -c 'set -e"));
+    assert.ok(staged?.stdin?.includes('"debug"'));
+    assert.ok(
+      !ctx.transport.commands.join('\n').includes(key.reveal()),
+      'the key never appears in a command',
+    );
+  });
+
+  it('refuses a dangerous change unless forced; check mode validates nothing', async () => {
+    const ctx = moduleContext({ vars: vars('dc2', 'info'), baseDir: dir, check: true });
+    ctx.transport.onExec(
+      /^sh -c 'if \[ -f/,
+      current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }),
+    );
+    await assert.rejects(
+      consulConfigCheckModule.plan(
+        { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
+        ctx,
+      ),
+      (err: Error) =>
+        err instanceof GateError && /datacenter: the agent would join another datacenter/.test(err.message),
+    );
+    const forced = await consulConfigCheckModule.plan(
+      { src: 'agent.json.hbs', dest: '/opt/c/consul.json', force: true, validate_image: 'img:1' },
+      ctx,
+    );
+    assert.equal(forced.data?.['class'], 'dangerous');
+    assert.equal(forced.data?.['validated'], false);
+  });
+
+  it('fails, redacted, when consul validate rejects the new config', async () => {
+    const ctx = moduleContext({ vars: vars('dc1', 'loud'), baseDir: dir });
+    ctx.transport
+      .onExec(/^sh -c 'if \[ -f/, current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }))
+      .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.x\n' })
+      .onExec(/^sh -c 'set -e/, {})
+      .onExec(/^docker run/, { code: 1, stderr: `Invalid log level: loud (encrypt ${key.reveal()})` })
+      .onExec(/^rm -rf/, {});
+    await assert.rejects(
+      consulConfigCheckModule.plan(
+        { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
+        ctx,
+      ),
+      (err: Error) =>
+        err instanceof TaskFailedError &&
+        /Invalid log level/.test(err.message) &&
+        !err.message.includes(key.reveal()),
+    );
+    assert.match(ctx.transport.commands.at(-1) ?? '', /^rm -rf -- \/tmp\/drover-validate\.x$/);
+  });
+});
+
+describe('consul_keyring', () => {
+  const oldKey = new Secret(generateGossipKey());
+  const newKey = new Secret(generateGossipKey());
+  const pools = (keys: Record<string, number>, primary: Record<string, number>, n = 3) =>
+    JSON.stringify([{ WAN: false, Datacenter: 'dc1', Keys: keys, PrimaryKeys: primary, NumNodes: n }]);
+
+  it('installs a key not yet everywhere, through the HTTP body, and skips when done', async () => {
+    const ctx = moduleContext();
+    let installed = false;
+    ctx.transport.onHttp(/^GET 127\.0\.0\.1:8500\/v1\/operator\/keyring$/, () => ({
+      status: 200,
+      body: pools(
+        { [oldKey.reveal()]: 3, ...(installed ? { [newKey.reveal()]: 3 } : {}) },
+        { [oldKey.reveal()]: 3 },
+      ),
+    }));
+    ctx.transport.onHttp(/^POST 127\.0\.0\.1:8500\/v1\/operator\/keyring$/, (req) => {
+      assert.deepEqual(JSON.parse(req.body ?? ''), { Key: newKey.reveal() });
+      installed = true;
+      return { status: 200, body: '' };
+    });
+    const c = await consulKeyringModule.plan({ op: 'install', key: newKey, expect_members: 3 }, ctx);
+    assert.equal(c.changed, true);
+    const data = await c.apply?.();
+    assert.equal(data?.['installed_everywhere'], true);
+    const again = await consulKeyringModule.plan({ op: 'install', key: newKey }, ctx);
+    assert.equal(again.changed, false);
+    assert.ok(!JSON.stringify({ s: c.summary, d: data }).includes(newKey.reveal()));
+  });
+
+  it('refuses when fewer members answer than the inventory has', async () => {
+    const ctx = moduleContext();
+    ctx.transport.onHttp(/^GET/, {
+      status: 200,
+      body: pools({ [oldKey.reveal()]: 2 }, { [oldKey.reveal()]: 2 }, 2),
+    });
+    await assert.rejects(
+      consulKeyringModule.plan({ op: 'install', key: newKey, expect_members: 3 }, ctx),
+      /only 2 of 3/,
+    );
+  });
+});
