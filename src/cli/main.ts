@@ -4,7 +4,7 @@
  * below it throws typed errors (src/errors.ts) that carry their exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DroverError, ExitCode, InterruptedError } from '../errors.js';
+import { DroverError, ExitCode, InterruptedError, UsageError } from '../errors.js';
 import { DROVER_VERSION } from '../paths.js';
 import { auditCommand } from './commands/audit.js';
 import { addDay2Commands } from './commands/day2.js';
@@ -15,6 +15,7 @@ import { runPlaybookCommand, type PlaybookCommandOptions } from './commands/run-
 import { verifyCommand } from './commands/verify.js';
 import { deepVerifyCommand } from './commands/verify-deep.js';
 import type { CommonOptions } from './context.js';
+import { confirm } from './confirm.js';
 import { createOutput } from './output.js';
 
 const interrupt = new AbortController();
@@ -58,7 +59,13 @@ function program(setExit: (code: number) => void): Command {
     .option('-p, --playbook <file>', 'playbook to run instead of playbooks/consul-deploy.yaml')
     .option('-C, --check', 'show what would change, touch nothing')
     .option('-D, --diff', 'show the diff of every changed file')
-    .action(async (o: RunOpts) => setExit(await playbookAction(o)));
+    .option('--force', 'apply dangerous Consul config changes (datacenter, node_name, server, bootstrap_expect); asks first')
+    .action(async (o: RunOpts & { force?: boolean; yes?: boolean }) => {
+      if (o.force && !o.check && !(await confirm('Apply dangerous Consul config changes (--force)?', o))) {
+        throw new UsageError('--force was not confirmed; nothing was done');
+      }
+      setExit(await playbookAction(o.force ? { ...o, extraVars: { ...o.extraVars, consul_config_force: true } } : o));
+    });
 
   withRun(root.command('plan').description('every change deploy would make, with diffs; touches nothing'))
     .option('-p, --playbook <file>', 'playbook to plan instead of playbooks/consul-deploy.yaml')

@@ -25,6 +25,11 @@ const containerIds = async () =>
     await Promise.all(NODES.map(async (h) => [h, (await sshOk(h, "docker inspect -f '{{.Id}}' consul")).trim()] as const)),
   );
 
+const startTimes = async () =>
+  Object.fromEntries(
+    await Promise.all(NODES.map(async (h) => [h, (await sshOk(h, "docker inspect -f '{{.State.StartedAt}}' consul")).trim()] as const)),
+  );
+
 const acceptedLogins = (host: string) =>
   readFileSync(join(STATE_DIR, 'hosts', host, 'log', 'sshd.log'), 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length;
 
@@ -78,6 +83,7 @@ describe('drover deploy on the lab', () => {
     created.push(inv);
     const before = await sshOk('h1', `cat ${CONFIG}`);
     const ids = await containerIds();
+    const started = await startTimes();
 
     const plan = await drover(['plan', '-i', inv]);
     assert.equal(plan.code, 0, plan.stdout + plan.stderr);
@@ -95,9 +101,12 @@ describe('drover deploy on the lab', () => {
     assert.match(apply.stdout, /^changed: h1, h2, h3, h4, h5$/m);
     assert.match(await sshOk('h1', `cat ${CONFIG}`), /"log_level": "debug"/);
     assert.equal((await ssh('h1', `cat ${CONFIG}.bak`)).stdout, before, 'the previous config is kept');
-    // The config change restarted the agents (handler), it did not recreate them.
+    // log_level is reload-safe: applied with `consul reload`, no container recreated or restarted.
     assert.deepEqual(await containerIds(), ids);
-    assert.match(apply.stdout, /changed: \[h1\] restart consul/);
+    assert.deepEqual(await startTimes(), started);
+    for (const h of NODES) assert.match(apply.stdout, new RegExp(`changed: \\[${h}\\] reload consul`));
+    assert.doesNotMatch(apply.stdout, /changed: \[h\d\] restart consul/);
+    assert.match(await sshOk('h1', 'docker logs consul 2>&1'), /Reloading configuration/);
   });
 
   it('--limit narrows where tasks run, not what is known: retry_join still lists every server', async () => {

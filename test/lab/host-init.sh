@@ -27,6 +27,10 @@ mount --bind $LAB /run/lab
 # 4. per-host persistent dirs
 mount --bind $H/root /root
 mount --bind $H/opt /opt
+# /var/lib is the host's own: a copy-on-write layer over the machine's, so state programs keep
+# there (a deploy lock, package state) is per host and survives a crash, as on a real disk.
+mkdir -p $H/var-lib-upper $H/var-lib-work
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir=$H/var-lib-upper,workdir=$H/var-lib-work /var/lib
 mount --bind $H/var-lib-docker /var/lib/docker
 mount -t tmpfs -o mode=1777,size=64m tmpfs /dev/shm
 mount --bind $H/var-log /var/log

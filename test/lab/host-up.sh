@@ -2,7 +2,7 @@
 # host-up.sh NAME [--no-sshd] [--no-docker]
 # Creates (or boots again, after a crash) one lab host: network namespace lab-NAME with eth0 on
 # the lab switch, private mount/UTS/IPC/PID namespaces with its own /root /opt /var/lib/docker
-# /var/log /tmp /run, its own sshd (own host key) and its own containerd + dockerd.
+# /var/lib (copy-on-write) /var/log /tmp /run, its own sshd (own host key) and its own containerd + dockerd.
 # Data under the host's folders survives a crash, as a disk does.
 set -euo pipefail
 LAB=${LAB:-$(cd "$(dirname "$0")" && pwd)}; . "$LAB/lab.env"
