@@ -34,10 +34,12 @@ export class Connections {
    */
   async borrow(host: Host | string): Promise<Transport> {
     const t = await this.get(host);
+    const tcp = t.tcpExchange?.bind(t);
     return {
       host: t.host,
       exec: (cmd, options) => t.exec(cmd, options),
       http: (request) => t.http(request),
+      ...(tcp && { tcpExchange: tcp }),
       close: async () => undefined,
     };
   }

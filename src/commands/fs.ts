@@ -104,3 +104,22 @@ export const writeFileAtomic = (dest: string, o: Ownership = {}): Cmd =>
 
 /** `test -e`: exit 0 when the path exists (used by `command creates:`). */
 export const exists = (path: string): Cmd => exec('test', '-e', path);
+
+/**
+ * Names (not paths) of the regular files in `dir` whose name starts with `prefix` and ends with
+ * `suffix`, one per line; nothing when the directory is missing. The pattern is built inside the
+ * script from positional arguments, so neither part is ever shell source.
+ */
+const LIST_SCRIPT = [
+  'for f in "$1"/*; do',
+  '  n=${f##*/}',
+  '  case $n in "$2"*"$3") [ -f "$f" ] && printf "%s\\n" "$n" ;; esac',
+  'done',
+  'exit 0',
+].join('\n');
+
+export const listFiles = (dir: string, prefix: string, suffix: string): Cmd =>
+  exec('sh', '-c', LIST_SCRIPT, 'sh', dir, prefix, suffix);
+
+/** `rm -f` of the given paths (a missing one is not an error). */
+export const removeFiles = (...paths: string[]): Cmd => exec('rm', '-f', '--', ...paths);

@@ -12,6 +12,7 @@ import {
   type AutopilotHealth,
   type RaftConfiguration,
 } from './api-responses.js';
+import { parseCatalogService, type CatalogServiceInstance } from './catalog-responses.js';
 import { ConsulOutputError } from './output-error.js';
 
 export const DEFAULT_HTTP_PORT = 8500;
@@ -68,6 +69,18 @@ export class ConsulApi {
 
   async members(): Promise<AgentMember[]> {
     return parseAgentMembers(await this.#getOk(ENDPOINTS.agentMembers));
+  }
+
+  /** Servers only: the WAN pool (`consul members -wan`), members named `node.datacenter`. */
+  async wanMembers(): Promise<AgentMember[]> {
+    return parseAgentMembers(await this.#getOk(`${ENDPOINTS.agentMembers}?wan=1`));
+  }
+
+  /** The catalog's instances of a service; `dc` reads another datacenter (forwarded over the WAN). */
+  async catalogService(name: string, options: { dc?: string } = {}): Promise<CatalogServiceInstance[]> {
+    const query = options.dc ? `?dc=${encodeURIComponent(options.dc)}` : '';
+    const path = `/v1/catalog/service/${encodeURIComponent(name)}`;
+    return parseCatalogService(await this.#getOk(`${path}${query}`, path), path);
   }
 
   /** 200 and 429 are both answers here (healthy / unhealthy). */

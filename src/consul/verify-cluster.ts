@@ -4,6 +4,8 @@ import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from './ap
 import type { ExpectedNode, NodeObservation, Observations } from './cluster-model.js';
 import { expectedNodesFromInventory, type ClusterGroups } from './expected-nodes.js';
 import { observeNode } from './observe-node.js';
+import { expectedServices } from './expected-services.js';
+import { verifyDeployment, type DeploymentOptions, type DeploymentReport } from './verify-deployment.js';
 import { assessCluster, type VerifyReport } from './verify.js';
 
 /** Which connection reaches a node's agent, and at which address as seen from that connection's host. */
@@ -60,6 +62,28 @@ async function observeOne(
 }
 
 export interface VerifyClusterOptions extends ObserveOptions, ClusterGroups {}
+
+export interface VerifyDeploymentOptions extends DeploymentOptions, ClusterGroups {}
+
+/**
+ * `drover verify` for a whole deployment: like verifyCluster (each node asked through its own
+ * connection on 127.0.0.1), per datacenter when the inventory has several, plus the WAN and the
+ * services the inventory declares (catalog and DNS, across datacenters too).
+ */
+export async function verifyInventoryDeployment(
+  inventory: Inventory,
+  transportFor: (host: string) => Promise<Transport>,
+  options: VerifyDeploymentOptions = {},
+): Promise<DeploymentReport> {
+  const nodes = expectedNodesFromInventory(inventory, options);
+  const services = expectedServices(nodes, (h) => inventory.hosts.get(h)?.vars);
+  return verifyDeployment(
+    nodes,
+    services,
+    async (node) => ({ transport: await transportFor(node.host), host: '127.0.0.1' }),
+    options,
+  );
+}
 
 /**
  * `drover verify`: each node's agent is asked through that node's own SSH connection on

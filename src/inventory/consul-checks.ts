@@ -25,23 +25,45 @@ export function checkConsulInventory(inv: Inventory): ConsulInventoryReport {
     errors.push(at(undefined, 'no "servers" group: a Consul cluster needs servers (3 or 5)'));
     return { errors, warnings };
   }
-  const n = servers.hosts.length;
-  if (n === 0) {
+  if (servers.hosts.length === 0) {
     errors.push(
       at(servers.origin, 'the "servers" group has no hosts: a Consul cluster needs servers (3 or 5)'),
     );
     return { errors, warnings };
   }
-  if (n === 1) {
-    warnings.push(
-      at(servers.origin, '1 server tolerates no failure; use 3 or 5 servers for anything that matters'),
-    );
-  } else if (n % 2 === 0) {
-    // Quorum is floor(n/2)+1, so n and n-1 servers survive the same number of failures.
-    warnings.push(
+  // Quorum and bootstrap_expect are per datacenter: one inventory may describe several.
+  const byDc = serversByDatacenter(inv, servers.hosts);
+  for (const [dc, hosts] of byDc) {
+    const n = hosts.length;
+    const where = byDc.size > 1 ? `datacenter "${dc}": ` : '';
+    if (n === 1) {
+      warnings.push(
+        at(
+          servers.origin,
+          `${where}1 server tolerates no failure; use 3 or 5 servers for anything that matters`,
+        ),
+      );
+    } else if (n % 2 === 0) {
+      // Quorum is floor(n/2)+1, so n and n-1 servers survive the same number of failures.
+      warnings.push(
+        at(
+          servers.origin,
+          `${where}${n} servers tolerate no more failures than ${n - 1}; use ${n - 1} or ${n + 1} servers`,
+        ),
+      );
+    }
+  }
+
+  // A client joins the servers of its own datacenter; with none it could never join.
+  const clientDcs = serversByDatacenter(inv, inv.groups.get('clients')?.hosts ?? []);
+  for (const [dc, hosts] of clientDcs) {
+    if (byDc.has(dc)) continue;
+    const named = dc === '(default)' ? 'that sets no consul_datacenter' : `"${dc}"`;
+    errors.push(
       at(
-        servers.origin,
-        `${n} servers tolerate no more failures than ${n - 1}; use ${n - 1} or ${n + 1} servers`,
+        inv.hosts.get(hosts[0] as string)?.origin,
+        `client${hosts.length === 1 ? '' : 's'} ${hosts.map((h) => `"${h}"`).join(', ')} in datacenter ${named}, ` +
+          `which has no server: set consul_datacenter the same on a datacenter's servers and clients`,
       ),
     );
   }
@@ -58,20 +80,38 @@ export function checkConsulInventory(inv: Inventory): ConsulInventoryReport {
     }
   }
 
-  // bootstrap_expect must equal the server count: too high and the cluster never elects a
-  // leader; too low and two halves can bootstrap separate clusters.
-  const reported = new Set<unknown>();
-  for (const name of servers.hosts) {
-    const expect = inv.hosts.get(name)?.vars['consul_bootstrap_expect'];
-    if (expect === undefined || expect === n || reported.has(expect)) continue;
-    reported.add(expect);
-    errors.push(
-      at(
-        servers.origin,
-        `consul_bootstrap_expect is ${String(expect)} for host "${name}" but there are ${n} servers; ` +
-          `set it to ${n} or remove it`,
-      ),
-    );
+  // bootstrap_expect must equal the server count of the datacenter: too high and it never elects
+  // a leader; too low and two halves can bootstrap separate clusters.
+  for (const [dc, hosts] of byDc) {
+    const n = hosts.length;
+    const reported = new Set<unknown>();
+    for (const name of hosts) {
+      const expect = inv.hosts.get(name)?.vars['consul_bootstrap_expect'];
+      if (expect === undefined || expect === n || reported.has(expect)) continue;
+      reported.add(expect);
+      const count = byDc.size > 1 ? `${n} servers in datacenter "${dc}"` : `${n} servers`;
+      errors.push(
+        at(
+          servers.origin,
+          `consul_bootstrap_expect is ${String(expect)} for host "${name}" but there are ${count}; ` +
+            `set it to ${n} or remove it`,
+        ),
+      );
+    }
   }
   return { errors, warnings };
+}
+
+/**
+ * Hosts grouped by their `consul_datacenter` inventory var, in inventory order. Hosts that do
+ * not set it share one datacenter (the playbook's default), so older inventories are one group.
+ */
+export function serversByDatacenter(inv: Inventory, hosts: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const name of hosts) {
+    const dc = inv.hosts.get(name)?.vars['consul_datacenter'];
+    const key = typeof dc === 'string' && dc !== '' ? dc : '(default)';
+    out.set(key, [...(out.get(key) ?? []), name]);
+  }
+  return out;
 }

@@ -4,9 +4,12 @@ import {
   DEFAULT_CLIENTS_GROUP,
   DEFAULT_SERVERS_GROUP,
 } from '../consul/expected-nodes.js';
-import { observeCluster } from '../consul/verify-cluster.js';
-import { formatVerifyReport } from '../consul/verify-report-format.js';
-import { assessCluster, type VerifyReport } from '../consul/verify.js';
+import { DEFAULT_DNS_PORT } from '../consul/dns.js';
+import { expectedServices } from '../consul/expected-services.js';
+import { formatDeploymentReport } from '../consul/verify-deployment-format.js';
+import { verifyDeployment, type DeploymentReport } from '../consul/verify-deployment.js';
+import type { VerifyReport } from '../consul/verify.js';
+import type { Vars } from '../inventory/types.js';
 import { TaskFailedError } from '../errors.js';
 import type { Change, Module, ModuleContext } from './module.js';
 
@@ -19,12 +22,16 @@ export interface ConsulVerifyArgs {
   timeout?: number;
   /** Inventory hosts to leave out, e.g. those this run found unreachable (already reported). */
   skip_hosts?: string[];
+  /** Check the services hosts declare in `consul_services` (catalog and DNS); default true. */
+  services?: boolean;
+  /** Default: the `consul_dns_port` var, else 8600. */
+  dns_port?: number;
 }
 
 /** The cluster failed verification; `report` is the full picture, `message` lists the problems. */
 export class ClusterVerifyError extends TaskFailedError {
   constructor(
-    readonly report: VerifyReport,
+    readonly report: DeploymentReport,
     readonly table: string,
   ) {
     super(
@@ -51,6 +58,12 @@ const argsSchema = {
       items: { type: 'string' },
       description: 'Inventory hosts to leave out of the check, e.g. "{{drover_unreachable_hosts}}".',
     },
+    services: {
+      type: 'boolean',
+      description:
+        "Check every service in the hosts' consul_services: in the catalog, and in DNS (default true).",
+    },
+    dns_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'DNS port of every agent.' },
   },
 } as const;
 
@@ -76,31 +89,43 @@ export const consulVerifyModule: Module<ConsulVerifyArgs> = {
     }).filter((n) => !skip.has(n.host));
     const here =
       typeof ctx.vars['inventory_hostname'] === 'string' ? ctx.vars['inventory_hostname'] : ctx.host.name;
-    const observations = await observeCluster(
+    const hostvars = (ctx.vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+    const services = args.services === false ? [] : expectedServices(nodes, (h) => hostvars[h]);
+    const report = await verifyDeployment(
       nodes,
+      services,
       async (node) => ({ transport: ctx.transport, host: node.host === here ? '127.0.0.1' : node.address }),
       {
-        httpPort: args.http_port ?? portVar(ctx.vars['consul_http_port']),
+        httpPort: args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT),
         timeoutSeconds: args.timeout ?? DEFAULT_HTTP_TIMEOUT_SECONDS,
+        dnsPort: args.dns_port ?? portVar(ctx.vars['consul_dns_port'], DEFAULT_DNS_PORT),
       },
     );
-    const report = assessCluster(nodes, observations);
-    const table = formatVerifyReport(report);
+    const table = formatDeploymentReport(report);
     if (!report.ok) throw new ClusterVerifyError(report, table);
-    const leader = report.leader?.host ?? report.leader?.address ?? '?';
-    return {
-      changed: false,
-      readOnly: true,
-      summary: `Consul cluster OK: leader ${leader}, ${report.counts.servers} servers, ${report.counts.clients} clients`,
-      data: { report, table },
-    };
+    return { changed: false, readOnly: true, summary: summarize(report), data: { report, table } };
   },
 };
 
-/** The deploy playbook's `consul_http_port`, when it is a usable port; otherwise Consul's default. */
-function portVar(value: unknown): number {
+/** A port var of the deploy playbook (`consul_http_port`), when it is a usable port; otherwise `fallback`. */
+function portVar(value: unknown, fallback: number): number {
   const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536
-    ? port
-    : DEFAULT_HTTP_PORT;
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : fallback;
+}
+
+/** One line: the leader (per datacenter when there are several), sizes, WAN and services. */
+function summarize(report: DeploymentReport): string {
+  const leaderOf = (r: VerifyReport) => r.leader?.host ?? r.leader?.address ?? '?';
+  const parts = report.datacenters
+    ? [
+        `${report.datacenters.length} datacenters (${report.datacenters.map((d) => `${d.name}: leader ${leaderOf(d.report)}`).join(', ')})`,
+        `${report.counts.servers} servers, ${report.counts.clients} clients`,
+        'WAN joined',
+      ]
+    : [`leader ${leaderOf(report)}`, `${report.counts.servers} servers`, `${report.counts.clients} clients`];
+  if (report.services && report.services.length > 0) {
+    const names = [...new Set(report.services.map((s) => s.name))];
+    parts.push(`${names.length} service${names.length === 1 ? '' : 's'} in catalog and DNS`);
+  }
+  return `Consul cluster OK: ${parts.join(', ')}`;
 }

@@ -32,6 +32,23 @@ export interface HttpResponse {
 }
 
 /**
+ * One request/response exchange over a TCP connection opened from the target host (SSH
+ * direct-tcpip), for protocols other than HTTP, e.g. DNS over TCP to Consul's port 8600.
+ */
+export interface TcpExchange {
+  /** Address as seen from the target host. */
+  host: string;
+  port: number;
+  /** Bytes written once the connection is open. */
+  send: Buffer;
+  /** True once the bytes received so far form a whole answer; the connection is then closed. */
+  complete: (received: Buffer) => boolean;
+  timeoutSeconds?: number;
+  /** Upper bound on the answer's size (default 1 MiB). */
+  maxBytes?: number;
+}
+
+/**
  * How drover talks to one host. The node-ssh transport keeps one connection per host for the
  * whole run and opens a channel per call; the recording transport replays scripted answers in
  * unit tests. exec() never throws on a non-zero exit: callers read `code`.
@@ -41,6 +58,8 @@ export interface Transport {
   exec(cmd: Cmd, options?: ExecOptions): Promise<ExecResult>;
   /** HTTP through the SSH connection (direct-tcpip), so the Consul API needs no curl on the host. */
   http(request: HttpRequest): Promise<HttpResponse>;
+  /** A raw TCP exchange through the SSH connection; optional (test transports may lack it). */
+  tcpExchange?(request: TcpExchange): Promise<Buffer>;
   close(): Promise<void>;
 }
 

@@ -41,19 +41,44 @@ hb.registerHelper('default', (value: unknown, fallback: unknown) =>
  * {{json (group_values "servers" "bind_addr")}}: one var of every host in a group, from the whole
  * inventory (the runner puts `groups` and `hostvars` in every host's context), so retry_join is
  * right even when --limit narrows the run.
+ *
+ * Optional filter by another var of each host: `where="consul_datacenter" is=consul_datacenter`
+ * keeps the hosts whose var equals the value, `is_not=...` those whose var differs. A host
+ * without the var is taken to be like this one (kept by `is`, dropped by `is_not`): an inventory
+ * that never names a datacenter is one datacenter. That is how one inventory describes
+ * several datacenters: retry_join takes the servers of the host's own datacenter,
+ * retry_join_wan those of the others.
  */
 hb.registerHelper('group_values', function (this: unknown, group: unknown, name: unknown, options: unknown) {
-  const root = (options as { data?: { root?: Vars } }).data?.root ?? {};
+  const o = options as { data?: { root?: Vars }; hash?: Record<string, unknown> };
+  const root = o.data?.root ?? {};
   const groups = (root['groups'] ?? {}) as Record<string, string[] | undefined>;
   const hostvars = (root['hostvars'] ?? {}) as Record<string, Vars | undefined>;
   const members = groups[String(group)];
   if (!members) throw new Error(`group_values: no group "${String(group)}" in the inventory`);
-  return members.map((h) => {
+  const hash = o.hash ?? {};
+  const where = hash['where'];
+  if (where !== undefined && !('is' in hash) && !('is_not' in hash)) {
+    throw new Error('group_values: where= needs is= or is_not=');
+  }
+  const keep = (h: string): boolean => {
+    if (where === undefined) return true;
+    const v = hostvars[h]?.[String(where)];
+    if (v === undefined) return 'is' in hash;
+    return 'is' in hash ? v === hash['is'] : v !== hash['is_not'];
+  };
+  return members.filter(keep).map((h) => {
     const v = hostvars[h]?.[String(name)];
     if (v === undefined) throw new Error(`group_values: host "${h}" has no variable "${String(name)}"`);
     return v;
   });
 });
+/** {{json (length list)}}: the number of items, e.g. servers in this datacenter for bootstrap_expect. */
+hb.registerHelper('length', (list: unknown) => (Array.isArray(list) ? list.length : 0));
+/** {{json (concat a b)}}: lists joined, duplicates dropped (first one kept); non-lists are skipped. */
+hb.registerHelper('concat', (...args: unknown[]) => [
+  ...new Set(args.slice(0, -1).flatMap((a) => (Array.isArray(a) ? (a as unknown[]) : []))),
+]);
 
 export interface RenderOptions {
   /** Name for error messages: a template path, or `task "name" arg foo`. */

@@ -1,8 +1,6 @@
 // `consul agent`: wires config, gossip, raft (servers), HTTP, DNS, joins and signals together.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
-import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadAgentConfig, parseAgentFlags, buildRuntime, listConfigFiles, loadConfigFiles, multiError } from './config.mjs';
@@ -15,6 +13,8 @@ import { createRpcServer, exchange, RpcPool } from './rpc.mjs';
 import { ServerRole, isServerMember } from './server.mjs';
 import { createHttpServer } from './http-api.mjs';
 import { startDns } from './dns.mjs';
+import { CheckRunner, aggregateStatus } from './checks.mjs';
+import { WanPool } from './wan.mjs';
 import { buildInfo } from './version.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -58,8 +58,12 @@ export class Agent {
     return t;
   }
 
+  /** Services as gossiped (and so as the catalog shows them), with each check's current status. */
   wireServices() {
-    return this.rt.services.map((s) => ({ id: s.id, name: s.name, tags: s.tags, port: s.port, address: s.address, meta: s.meta }));
+    return this.rt.services.map((s) => ({
+      id: s.id, name: s.name, tags: s.tags, port: s.port, address: s.address, meta: s.meta,
+      checks: (s.checks ?? []).map((c) => ({ id: c.id, name: c.name, type: c.type, status: this.checks?.statusOf(c.id) ?? c.status })),
+    }));
   }
 
   banner() {
@@ -100,6 +104,11 @@ export class Agent {
     for (const w of rt.warnings) process.stdout.write(`==> ${w}\n`);
     this.banner();
     const logName = rt.server ? 'agent.server.serf.lan' : 'agent.client.serf.lan';
+    this.checks = new CheckRunner((c) => {
+      this.logger.info('agent', `Check status changed to ${c.status}`, { check: c.id });
+      this.gossip?.updateSelf({ services: this.wireServices() });
+    });
+    this.closers.push(() => this.checks.stop());
     this.gossip = new Gossip({
       self: { name: rt.nodeName, addr: rt.advertiseAddr, port: rt.ports.serf_lan, tags: this.tags(), services: this.wireServices() },
       bindAddr: rt.bindAddr, keyring, logger: this.logger, logName,
@@ -112,11 +121,17 @@ export class Agent {
       this.raft = new Raft({ id: this.id, name: rt.nodeName, address: `${rt.advertiseAddr}:${rt.ports.server}`, dataDir: rt.dataDir, logger: this.logger, pool: this.pool });
       let interval = 10000;
       if (process.env.CONSUL_STANDIN_AUTOPILOT_INTERVAL) interval = parseDuration(process.env.CONSUL_STANDIN_AUTOPILOT_INTERVAL);
-      this.serverRole = new ServerRole({ rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, pool: this.pool, logger: this.logger, build: this.build, autopilotIntervalMs: interval });
+      this.serverRole = new ServerRole({ rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, pool: this.pool, logger: this.logger, build: this.build, autopilotIntervalMs: interval, wan: () => this.wan });
       const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params));
       await listen(rpc, rt.ports.server, rt.bindAddr);
       this.closers.push(() => rpc.close());
-      if (rt.ports.serf_wan > 0) await this.startWanPlaceholder();
+      if (rt.ports.serf_wan > 0) {
+        this.wan = new WanPool({ rt, tags: this.tags(), keyring, logger: this.logger });
+        await this.wan.start();
+        const flood = setInterval(() => this.wan.floodJoin(this.gossip.list()), 2000);
+        this.gossip.on('change', (_m, _from, to) => { if (to === 'alive') this.wan.floodJoin(this.gossip.list()); });
+        this.closers.push(() => { clearInterval(flood); this.wan.stop(); });
+      }
     }
     await this.gossip.start();
     this.closers.push(() => this.gossip.stop());
@@ -141,17 +156,10 @@ export class Agent {
       }
       this.closers.push(close);
     }
+    this.checks.set(rt.services);
     this.logger.info('agent', 'Consul agent running!');
     this.retryJoin();
-  }
-
-  /** Servers also own the WAN serf port; the stand-in only holds it so port checks see it in use. */
-  async startWanPlaceholder() {
-    const tcp = net.createServer((s) => s.destroy());
-    await listen(tcp, this.rt.ports.serf_wan, this.rt.bindAddr);
-    const udp = dgram.createSocket('udp4');
-    await new Promise((res, rej) => { udp.once('error', rej); udp.bind(this.rt.ports.serf_wan, this.rt.bindAddr, () => res()); });
-    this.closers.push(() => { tcp.close(); udp.close(); });
+    this.wan?.retryJoin();
   }
 
   // --- joining ------------------------------------------------------------------------------
@@ -196,6 +204,7 @@ export class Agent {
         await sleep(2 * raft.timing.heartbeatMs);
       }
       await this.gossip.leave();
+      if (this.wan) await this.wan.leave();
       if (raft && raft.config.servers.some((s) => s.id === this.id)) {
         // Wait (bounded) until the leader has removed us from the raft configuration.
         const until = Date.now() + 3000;
@@ -263,6 +272,7 @@ export class Agent {
     this.logger.setLevel(next.logLevel === 'ERR' ? 'error' : next.logLevel);
     this.rt.logLevel = next.logLevel;
     this.rt.services = next.services;
+    this.checks.set(next.services);
     this.rt.nodeMeta = next.nodeMeta;
     this.rt.autopilot = next.autopilot;
     this.gossip.updateSelf({ services: this.wireServices() });
@@ -288,8 +298,7 @@ export class Agent {
   membersJson(wan) {
     if (wan) {
       if (!this.isServer) return [];
-      return this.gossip.list().filter((m) => isServerMember(m, this.rt.datacenter))
-        .map((m) => ({ ...this.member(m), Name: `${m.name}.${this.rt.datacenter}`, Port: Number(m.tags.wan_join_port ?? 8302) }));
+      return (this.wan?.list() ?? []).map((m) => this.member(m));
     }
     return this.gossip.list().map((m) => this.member(m));
   }
@@ -298,6 +307,21 @@ export class Agent {
     const out = {};
     for (const s of this.rt.services) {
       out[s.id] = { ID: s.id, Service: s.name, Tags: s.tags, Meta: s.meta, Port: s.port, Address: s.address, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: this.rt.datacenter };
+    }
+    return out;
+  }
+
+  /** `GET /v1/agent/checks`: this agent's checks by ID, in Consul's shape. */
+  checksJson() {
+    const out = {};
+    for (const c of this.checks?.list() ?? []) {
+      const svc = this.rt.services.find((s) => s.id === c.serviceId);
+      out[c.id] = {
+        Node: this.rt.nodeName, CheckID: c.id, Name: c.name, Status: c.status, Notes: c.notes, Output: c.output,
+        ServiceID: c.serviceId, ServiceName: c.serviceName, ServiceTags: svc?.tags ?? [], Type: c.type,
+        Interval: c.intervalMs ? formatDuration(c.intervalMs) : '', Timeout: c.type === 'ttl' ? '' : formatDuration(c.timeoutMs),
+        ExposedPort: 0, Definition: {}, CreateIndex: 0, ModifyIndex: 0,
+      };
     }
     return out;
   }
@@ -315,7 +339,7 @@ export class Agent {
     const rt = this.rt;
     const consul = rt.server
       ? {
-          acl: 'disabled', bootstrap: String(rt.bootstrap), known_datacenters: '1',
+          acl: 'disabled', bootstrap: String(rt.bootstrap), known_datacenters: String(this.wan?.datacenters().length ?? 1),
           leader: String(this.raft.state === 'Leader'), leader_addr: this.raft.knownLeaderAddr(), server: 'true',
         }
       : { acl: 'disabled', known_servers: String(this.gossip.alive().filter((m) => isServerMember(m, rt.datacenter)).length), server: 'false' };
@@ -331,8 +355,7 @@ export class Agent {
     };
     if (rt.server) {
       stats.raft = this.raft.stats();
-      const wan = this.gossip.list().filter((m) => isServerMember(m, rt.datacenter));
-      stats.serf_wan = { ...this.gossip.stats(), failed: String(wan.filter((m) => m.status === 'failed').length), left: String(wan.filter((m) => m.status === 'left').length), members: String(wan.length) };
+      if (this.wan) stats.serf_wan = this.wan.gossip.stats();
     }
     return stats;
   }
@@ -361,29 +384,59 @@ export class Agent {
 
   // --- DNS ------------------------------------------------------------------------------------------
 
-  resolveDns(name, qtype) {
+  /**
+   * `<node>.node[.<dc>].<domain>` and `[<tag>.]<service>.service[.<dc>].<domain>`: the own
+   * datacenter from this agent's gossip view, another one through a server (which forwards
+   * over the WAN), as Consul's DNS does. Instances with a critical check are left out.
+   */
+  async resolveDns(name, _qtype) {
     const rt = this.rt;
-    const suffixes = [`.${rt.datacenter}.${rt.domain}`, `.${rt.domain}`];
-    let rest = null;
-    for (const s of suffixes) if (name.endsWith(s)) { rest = name.slice(0, -s.length); break; }
     const nx = { rcode: 3, addresses: [] };
-    if (rest === null) return nx;
+    const suffix = `.${rt.domain}`;
+    if (!name.endsWith(suffix)) return nx;
+    const labels = name.slice(0, -suffix.length).split('.');
+    let dc = rt.datacenter;
+    const last = labels[labels.length - 1];
+    if (last !== 'node' && last !== 'service' && labels.length >= 3) dc = labels.pop();
+    const kind = labels.pop();
+    if ((kind !== 'node' && kind !== 'service') || labels.length === 0) return nx;
+    if (dc !== rt.datacenter) return this.resolveRemoteDns(kind, labels, dc);
     const members = this.gossip.list();
-    let m;
-    if ((m = /^(.+)\.node$/.exec(rest))) {
-      const node = members.find((x) => x.name.toLowerCase() === m[1] && x.status !== 'left');
+    if (kind === 'node') {
+      const node = members.find((x) => x.name.toLowerCase() === labels.join('.') && x.status !== 'left');
       return node ? { rcode: 0, addresses: [node.addr] } : nx;
     }
-    if ((m = /^(?:(.+)\.)?([^.]+)\.service$/.exec(rest))) {
-      const [, tag, svc] = m;
-      const alive = members.filter((x) => x.status === 'alive');
-      let addrs;
-      if (svc === 'consul' && !tag) addrs = alive.filter((x) => isServerMember(x, rt.datacenter)).map((x) => x.addr);
-      else addrs = alive.flatMap((x) => (x.services ?? []).filter((s) => s.name.toLowerCase() === svc && (!tag || s.tags.includes(tag))).map((s) => s.address || x.addr));
-      const known = svc === 'consul' || members.some((x) => (x.services ?? []).some((s) => s.name.toLowerCase() === svc));
-      return addrs.length || known ? { rcode: addrs.length ? 0 : 3, addresses: [...new Set(addrs)] } : nx;
+    if (labels.length > 2) return nx;
+    const [svc, tag] = labels.length === 2 ? [labels[1], labels[0]] : [labels[0], undefined];
+    const alive = members.filter((x) => x.status === 'alive');
+    let addrs;
+    if (svc === 'consul' && !tag) addrs = alive.filter((x) => isServerMember(x, rt.datacenter)).map((x) => x.addr);
+    else {
+      addrs = alive.flatMap((x) => (x.services ?? [])
+        .filter((s) => s.name.toLowerCase() === svc && (!tag || s.tags.includes(tag)) && aggregateStatus(s.checks) !== 'critical')
+        .map((s) => s.address || x.addr));
     }
-    return nx;
+    const known = svc === 'consul' || members.some((x) => (x.services ?? []).some((s) => s.name.toLowerCase() === svc));
+    return addrs.length || known ? { rcode: addrs.length ? 0 : 3, addresses: [...new Set(addrs)] } : nx;
+  }
+
+  async resolveRemoteDns(kind, labels, dc) {
+    const nx = { rcode: 3, addresses: [] };
+    const failed = (r) => ({ rcode: /No path to datacenter/.test(String(r.body)) ? 3 : 2, addresses: [] });
+    if (kind === 'node') {
+      const r = await this.query('catalog.nodes', { dc, stale: true });
+      if (r.status !== 200) return failed(r);
+      const node = r.body.find((n) => n.Node.toLowerCase() === labels.join('.'));
+      return node ? { rcode: 0, addresses: [node.Address] } : nx;
+    }
+    if (labels.length > 2) return nx;
+    const [svc, tag] = labels.length === 2 ? [labels[1], labels[0]] : [labels[0], undefined];
+    const r = await this.query('health.service', { name: svc, dc, stale: true });
+    if (r.status !== 200) return failed(r);
+    const addrs = r.body
+      .filter((e) => (!tag || e.Service.Tags.includes(tag)) && !e.Checks.some((c) => c.Status === 'critical'))
+      .map((e) => e.Service.Address || e.Node.Address);
+    return addrs.length ? { rcode: 0, addresses: [...new Set(addrs)] } : nx;
   }
 
   // --- keyring ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SCHEMA } from './config-schema.mjs';
 import { parseDuration } from './duration.mjs';
+import { normalizeChecks } from './checks.mjs';
 
 export class ConfigError extends Error {}
 
@@ -162,6 +163,23 @@ export function listConfigFiles(configDirs, configFiles, warn = () => {}) {
   return [...files, ...configFiles];
 }
 
+/**
+ * Consul collects `service`/`services` (and `check`/`checks`) from every config source into one
+ * list, so one file per service works; as lists they are appended by mergeConfig.
+ */
+function asLists(obj) {
+  const out = { ...obj };
+  for (const [one, many] of [['service', 'services'], ['check', 'checks']]) {
+    const list = [];
+    if (out[one] && typeof out[one] === 'object') list.push(out[one]);
+    if (Array.isArray(out[many])) list.push(...out[many]);
+    else if (out[many] && typeof out[many] === 'object') list.push(out[many]);
+    delete out[one];
+    if (list.length) out[many] = list; else delete out[many];
+  }
+  return out;
+}
+
 /** Reads, checks and merges config files; throws ConfigError with Consul's wording on the first bad file. */
 export function loadConfigFiles(files) {
   let merged = {};
@@ -177,7 +195,7 @@ export function loadConfigFiles(files) {
     const { typeErrors, unknown } = checkTree(obj);
     if (typeErrors.length) throw new ConfigError(`failed to parse ${file}: ${typeErrors.length} error(s) decoding:\n\n${typeErrors.map((e) => `* ${e}`).join('\n')}`);
     if (unknown.length) throw new ConfigError(`failed to parse ${file}: ${multiError(unknown.map((k) => `invalid config key ${k}`))}`);
-    merged = mergeConfig(merged, obj);
+    merged = mergeConfig(merged, asLists(obj));
   }
   return merged;
 }
@@ -222,12 +240,18 @@ function normalizeServices(cfg, errors) {
   if (cfg.service) defs.push(cfg.service);
   if (Array.isArray(cfg.services)) defs.push(...cfg.services);
   else if (cfg.services && typeof cfg.services === 'object') defs.push(cfg.services);
+  const seen = new Set();
+  const scriptsEnabled = cfg.enable_script_checks === true || cfg.enable_local_script_checks === true;
   return defs.map((d) => {
     const name = d.name ?? d.Name;
     if (!name) errors.push('service: missing service name');
+    const id = d.id ?? d.ID ?? name;
+    if (name && seen.has(id)) errors.push(`service "${name}": duplicate service ID "${id}"`);
+    seen.add(id);
     return {
-      id: d.id ?? d.ID ?? name, name, tags: d.tags ?? d.Tags ?? [], port: d.port ?? d.Port ?? 0,
+      id, name, tags: d.tags ?? d.Tags ?? [], port: d.port ?? d.Port ?? 0,
       address: d.address ?? d.Address ?? '', meta: d.meta ?? d.Meta ?? {},
+      checks: name ? normalizeChecks(d, id, name, errors, { scriptsEnabled }) : [],
     };
   });
 }
@@ -292,6 +316,7 @@ export function buildRuntime(fileConfig, overrides = {}, { forValidate = false }
   }
 
   const retryIntervalMs = durationOf('retry_interval', cfg.retry_interval, 30000, errors);
+  const retryIntervalWanMs = durationOf('retry_interval_wan', cfg.retry_interval_wan, 30000, errors);
   const ap = cfg.autopilot ?? {};
   const autopilot = {
     cleanupDeadServers: ap.cleanup_dead_servers ?? true,
@@ -326,6 +351,9 @@ export function buildRuntime(fileConfig, overrides = {}, { forValidate = false }
     retryJoin: cfg.retry_join ?? [],
     retryIntervalMs,
     retryMax: cfg.retry_max ?? 0,
+    retryJoinWan: cfg.retry_join_wan ?? [],
+    retryIntervalWanMs,
+    retryMaxWan: cfg.retry_max_wan ?? 0,
     rejoinAfterLeave: cfg.rejoin_after_leave === true,
     leaveOnTerminate: cfg.leave_on_terminate ?? !server,
     skipLeaveOnInterrupt: cfg.skip_leave_on_interrupt ?? server,

@@ -22,8 +22,8 @@ function encodeName(name) {
   return Buffer.concat([...parts, Buffer.from([0])]);
 }
 
-/** Builds the answer to one query packet; resolve(name, qtype) -> { rcode, addresses }. */
-export function answer(query, resolve) {
+/** Builds the answer to one query packet; resolve(name, qtype) -> { rcode, addresses } (or a Promise of it). */
+export async function answer(query, resolve) {
   if (query.length < 12) return null;
   const id = query.readUInt16BE(0);
   const flags = query.readUInt16BE(2);
@@ -40,7 +40,9 @@ export function answer(query, resolve) {
   }
   const qtype = query.readUInt16BE(q.end);
   const question = query.subarray(12, q.end + 4);
-  const { rcode, addresses } = resolve(q.name.toLowerCase(), qtype);
+  let result;
+  try { result = await resolve(q.name.toLowerCase(), qtype); } catch { result = { rcode: 2, addresses: [] }; } // SERVFAIL
+  const { rcode, addresses } = result;
   const answers = qtype === 1 || qtype === 255 ? addresses : [];
   // QR, AA, RD copied from the query.
   head.writeUInt16BE(0x8000 | 0x0400 | (flags & 0x0100) | rcode, 2);
@@ -62,8 +64,8 @@ export async function startDns(addresses, port, resolve) {
   const closers = [];
   for (const address of addresses) {
     const udp = dgram.createSocket('udp4');
-    udp.on('message', (msg, rinfo) => {
-      const out = answer(msg, resolve);
+    udp.on('message', async (msg, rinfo) => {
+      const out = await answer(msg, resolve);
       if (out) udp.send(out, rinfo.port, rinfo.address, () => {});
     });
     await new Promise((res, rej) => { udp.once('error', rej); udp.bind(port, address, () => { udp.off('error', rej); res(); }); });
@@ -77,8 +79,12 @@ export async function startDns(addresses, port, resolve) {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          const out = answer(msg, resolve);
-          if (out) { const len = Buffer.alloc(2); len.writeUInt16BE(out.length); socket.write(Buffer.concat([len, out])); }
+          answer(msg, resolve).then((out) => {
+            if (!out || socket.destroyed) return;
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(out.length);
+            socket.write(Buffer.concat([len, out]));
+          });
         }
       });
     });

@@ -35,14 +35,22 @@ function fromQuery(r, blocking) {
 }
 
 export function createRoutes(agent) {
-  const q = (kind, blocking = false) => async (ctx) => fromQuery(await agent.query(kind, { stale: ctx.query.has('stale'), name: ctx.params[0] }), blocking);
+  const q = (kind, blocking = false) => async (ctx) => fromQuery(await agent.query(kind, {
+    stale: ctx.query.has('stale'), name: ctx.params[0] === undefined ? undefined : decodeURIComponent(ctx.params[0]),
+    dc: ctx.query.get('dc') ?? '', passing: ctx.query.has('passing') && ctx.query.get('passing') !== 'false',
+  }), blocking);
   return [
     ['GET', /^\/v1\/status\/leader$/, q('status.leader')],
     ['GET', /^\/v1\/status\/peers$/, q('status.peers')],
     ['GET', /^\/v1\/agent\/self$/, () => ({ json: agent.self() })],
     ['GET', /^\/v1\/agent\/members$/, (ctx) => ({ json: agent.membersJson(ctx.query.has('wan')) })],
     ['GET', /^\/v1\/agent\/services$/, () => ({ json: agent.servicesJson() })],
-    ['GET', /^\/v1\/agent\/checks$/, () => ({ json: {} })],
+    ['GET', /^\/v1\/agent\/checks$/, () => ({ json: agent.checksJson() })],
+    ['PUT', /^\/v1\/agent\/check\/(pass|warn|fail)\/(.+)$/, (ctx) => {
+      const status = { pass: 'passing', warn: 'warning', fail: 'critical' }[ctx.params[0]];
+      if (!agent.checks.update(decodeURIComponent(ctx.params[1]), status, ctx.query.get('note') ?? '')) throw new HttpError(404, `Unknown check ID "${decodeURIComponent(ctx.params[1])}". Ensure that the check ID is passed, not the check name.`);
+      return { empty: true };
+    }],
     ['GET', /^\/v1\/agent\/version$/, () => ({ json: { SHA: '', BuildDate: agent.build.buildDate, HumanVersion: agent.build.version, FIPS: '' } })],
     ['PUT', /^\/v1\/agent\/leave$/, async () => { await agent.leave(); agent.shutdownSoon(0); return { empty: true }; }],
     ['PUT', /^\/v1\/agent\/force-leave\/(.+)$/, (ctx) => {
@@ -54,7 +62,10 @@ export function createRoutes(agent) {
       return { empty: true };
     }],
     ['PUT', /^\/v1\/agent\/join\/(.+)$/, async (ctx) => {
-      const { joined, errors } = await agent.join([decodeURIComponent(ctx.params[0])]);
+      const target = [decodeURIComponent(ctx.params[0])];
+      const wan = ctx.query.has('wan') && ctx.query.get('wan') !== '0' && ctx.query.get('wan') !== 'false';
+      if (wan && !agent.wan) throw new HttpError(500, 'Must be a server to join WAN cluster');
+      const { joined, errors } = wan ? await agent.wan.join(target) : await agent.join(target);
       if (!joined) throw new HttpError(500, errors.join('; '));
       return { empty: true };
     }],
@@ -69,6 +80,8 @@ export function createRoutes(agent) {
     ['GET', /^\/v1\/catalog\/nodes$/, q('catalog.nodes', true)],
     ['GET', /^\/v1\/catalog\/services$/, q('catalog.services', true)],
     ['GET', /^\/v1\/catalog\/service\/(.+)$/, q('catalog.service', true)],
+    ['GET', /^\/v1\/catalog\/datacenters$/, q('catalog.datacenters')],
+    ['GET', /^\/v1\/health\/service\/(.+)$/, q('health.service', true)],
     ['GET', /^\/v1\/operator\/keyring$/, async () => ({ json: await agent.keyringList() })],
     ['POST', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('install', (await readBody(ctx.req)).Key)) })],
     ['PUT', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('use', (await readBody(ctx.req)).Key)) })],

@@ -2,17 +2,18 @@
 // reconciliation (add non-voters, promote when stable, drop servers that left), autopilot
 // (health, dead-server cleanup) and the catalog, plus the reads clients forward to servers.
 import { formatDuration } from './duration.mjs';
+import { aggregateStatus } from './checks.mjs';
 
 const LOG = 'agent.server';
-const LEADER_QUERIES = new Set(['raft.configuration', 'autopilot.health', 'catalog.nodes', 'catalog.services', 'catalog.service', 'raft.removePeer']);
+const LEADER_QUERIES = new Set(['raft.configuration', 'autopilot.health', 'catalog.nodes', 'catalog.services', 'catalog.service', 'health.service', 'raft.removePeer']);
 
 export function isServerMember(m, dc) {
   return m.tags?.role === 'consul' && m.tags?.dc === dc;
 }
 
 export class ServerRole {
-  constructor({ rt, nodeId, gossip, raft, pool, logger, build, autopilotIntervalMs }) {
-    Object.assign(this, { rt, nodeId, gossip, raft, pool, logger, build, autopilotIntervalMs });
+  constructor({ rt, nodeId, gossip, raft, pool, logger, build, autopilotIntervalMs, wan = () => undefined }) {
+    Object.assign(this, { rt, nodeId, gossip, raft, pool, logger, build, autopilotIntervalMs, wan });
     this.health = new Map();
     this.catalogIndex = new Map();
     this.lastPrune = Date.now();
@@ -213,6 +214,8 @@ export class ServerRole {
   // --- reads (run on the leader, or locally with ?stale) ----------------------------------------
 
   async query(kind, params = {}) {
+    if (params.dc && params.dc !== this.rt.datacenter) return this.forwardToDatacenter(kind, params);
+    if (kind === 'catalog.datacenters') return { status: 200, body: this.wan()?.datacenters() ?? [this.rt.datacenter], meta: this.meta() };
     if (LEADER_QUERIES.has(kind) && (!params.stale || kind === 'autopilot.health') && this.raft.state !== 'Leader') {
       const leader = this.raft.knownLeaderAddr();
       if (!leader || params.forwarded) return { status: 500, body: 'No cluster leader' };
@@ -223,6 +226,19 @@ export class ServerRole {
       }
     }
     return this.local(kind, params);
+  }
+
+  /** A read for another datacenter goes to one of its servers, found in the WAN pool. */
+  async forwardToDatacenter(kind, params) {
+    const servers = [...(this.wan()?.serversIn(params.dc) ?? [])].sort(() => Math.random() - 0.5);
+    if (!servers.length) return { status: 500, body: 'No path to datacenter' };
+    let last = '';
+    for (const m of servers.slice(0, 3)) {
+      try {
+        return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params: { ...params, forwarded: false } }, 2500);
+      } catch (e) { last = e.message; }
+    }
+    return { status: 500, body: `rpc error making call: ${last}` };
   }
 
   meta() {
@@ -240,6 +256,7 @@ export class ServerRole {
       case 'catalog.nodes': return ok(this.catalogNodes());
       case 'catalog.services': return ok(this.catalogServices());
       case 'catalog.service': return ok(this.catalogService(params.name));
+      case 'health.service': return ok(this.healthService(params.name, params.passing));
       case 'raft.removePeer': {
         const s = raft.config.servers.find((x) => (params.id ? x.id === params.id : x.address === params.address));
         if (!s) return { status: 500, body: params.id ? `id "${params.id}" was not found in the Raft configuration` : `address "${params.address}" was not found in the Raft configuration` };
@@ -327,6 +344,44 @@ export class ServerRole {
       }
     }
     return rows;
+  }
+
+  /** `/v1/health/service/:name`: each instance with its node, its checks and the node's serfHealth. */
+  healthService(name, passingOnly) {
+    const out = [];
+    for (const m of this.catalogMembers()) {
+      const node = {
+        ID: m.tags.id, Node: m.name, Address: m.addr, Datacenter: this.rt.datacenter,
+        TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr },
+        Meta: { 'consul-network-segment': '', 'consul-version': (m.tags.build ?? '').split(':')[0] },
+        CreateIndex: this.indexOf(m).create, ModifyIndex: this.indexOf(m).modify,
+      };
+      const serf = {
+        Node: m.name, CheckID: 'serfHealth', Name: 'Serf Health Status', Status: m.status === 'alive' ? 'passing' : 'critical',
+        Notes: '', Output: m.status === 'alive' ? 'Agent alive and reachable' : 'Agent not live or unreachable',
+        ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', CreateIndex: node.CreateIndex, ModifyIndex: node.ModifyIndex,
+      };
+      const svcs = name === 'consul' && isServerMember(m, this.rt.datacenter)
+        ? [{ id: 'consul', name: 'consul', tags: [], port: Number(m.tags.port), address: '', meta: {}, checks: [] }]
+        : (m.services ?? []).filter((s) => s.name === name);
+      for (const s of svcs) {
+        const checks = [serf, ...(s.checks ?? []).map((c) => ({
+          Node: m.name, CheckID: c.id, Name: c.name, Status: c.status, Notes: '', Output: '', ServiceID: s.id,
+          ServiceName: s.name, ServiceTags: s.tags, Type: c.type, CreateIndex: node.CreateIndex, ModifyIndex: node.ModifyIndex,
+        }))];
+        if (passingOnly && (serf.Status !== 'passing' || aggregateStatus(s.checks) !== 'passing')) continue;
+        out.push({
+          Node: node,
+          Service: {
+            ID: s.id, Service: s.name, Tags: s.tags, Address: s.address, Meta: s.meta, Port: s.port,
+            Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: this.rt.datacenter,
+            CreateIndex: node.CreateIndex, ModifyIndex: node.ModifyIndex,
+          },
+          Checks: checks,
+        });
+      }
+    }
+    return out;
   }
 
   // --- server RPC ---------------------------------------------------------------------------------

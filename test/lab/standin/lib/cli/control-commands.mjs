@@ -33,7 +33,7 @@ export async function join(argv, io) {
   if (!args.length) { io.err('At least one address to join must be specified.'); return 1; }
   let joined = 0;
   for (const addr of args) {
-    try { await request(flags, 'PUT', `/v1/agent/join/${encodeURIComponent(addr)}`); joined++; } catch (e) { io.err(`Error joining address '${addr}': ${e.message}`); }
+    try { await request(flags, 'PUT', `/v1/agent/join/${encodeURIComponent(addr)}${flags.wan ? '?wan=1' : ''}`); joined++; } catch (e) { io.err(`Error joining address '${addr}': ${e.message}`); }
   }
   if (!joined) { io.err('Failed to join any nodes.'); return 1; }
   io.out(`Successfully joined cluster by contacting ${joined} nodes.`);
