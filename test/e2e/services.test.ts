@@ -8,40 +8,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSUL_IMAGE, KNOWN_HOSTS, pickHosts, SSH_KEY, ssh, sshOk, type LabHost } from '../lab/lab.js';
-import { drover, parseRecap, ROOT } from './drover-cli.js';
+import { drover, parseRecap } from './drover-cli.js';
 
 const CONFIG_DIR = '/opt/platform/consul/config';
-const SERVICES_PLAYBOOK = join(ROOT, 'playbooks', 'consul-services.yaml');
-/** Lab hosts share /var/lib/drover, so runs on other hosts of the lab can hold the deploy lock. */
-const LOCK_WAIT = ['--lock-wait', '240'];
-
-/**
- * `drover deploy` registers services once playbooks/consul-deploy.yaml has its consul_services
- * task; until then the services playbook does that part, so this test holds before and after.
- */
-const DEPLOY_HAS_SERVICES = readFileSync(join(ROOT, 'playbooks', 'consul-deploy.yaml'), 'utf8').includes(
-  'consul_services:',
-);
 
 async function deploy(inventory: string): Promise<Record<string, Record<string, number>>> {
-  if (DEPLOY_HAS_SERVICES) {
-    const r = await drover(['deploy', '-i', inventory, ...LOCK_WAIT]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    return parseRecap(r.stdout);
-  }
-  // The deploy playbook's verify checks declared services, which it cannot register yet: deploy
-  // the agents from the same inventory without them, then register them.
-  const bare = join(inventory, '..', 'no-services.yaml');
-  writeFileSync(bare, readFileSync(inventory, 'utf8').replace(/^\s*consul_services: .*$/gm, ''));
-  const r = await drover(['deploy', '-i', bare, ...LOCK_WAIT]);
+  const r = await drover(['deploy', '-i', inventory]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  const s = await drover(['run', '-i', inventory, SERVICES_PLAYBOOK, ...LOCK_WAIT]);
-  assert.equal(s.code, 0, s.stdout + s.stderr);
-  return parseRecap(s.stdout);
+  return parseRecap(r.stdout);
 }
 
 const yamlHosts = (hosts: readonly LabHost[], indent: string) =>
@@ -176,11 +154,10 @@ describe('services from the inventory', () => {
     assert.deepEqual(await startTimes(hosts), before, 'no agent was restarted or recreated');
   });
 
-  it('applying the same services again changes nothing', async () => {
-    const r = await drover(['run', '-i', inventory(WEB), SERVICES_PLAYBOOK, ...LOCK_WAIT]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    for (const [h, counts] of Object.entries(parseRecap(r.stdout)))
+  it('deploying the same services again changes nothing', async () => {
+    for (const [h, counts] of Object.entries(await deploy(inventory(WEB)))) {
       assert.equal(counts['changed'], 0, `${h} changed`);
+    }
   });
 });
 
