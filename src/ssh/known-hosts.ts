@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -74,6 +74,8 @@ export function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
 }
 
 function globMatch(pattern: string, name: string): boolean {
+  // Most entries are plain names: no RegExp to build (a connection checks every line of the file).
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern.toLowerCase() === name.toLowerCase();
   const re = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
@@ -127,9 +129,22 @@ export function keyTypeOfBlob(blob: Buffer): string {
   return blob.subarray(4, 4 + len).toString('latin1');
 }
 
+/**
+ * Parsed files by path, with the stat they were read at: a run that connects to many hosts reads
+ * and parses the file once, and a file changed on disk (or by appendKnownHost) is read again.
+ */
+const parsed = new Map<string, { stamp: string; entries: Promise<KnownHostEntry[]> }>();
+
 export async function loadKnownHosts(path: string): Promise<KnownHostEntry[]> {
   try {
-    return parseKnownHosts(await readFile(path, 'utf8'));
+    const st = await stat(path);
+    const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const cached = parsed.get(path);
+    if (cached?.stamp === stamp) return await cached.entries;
+    const entries = readFile(path, 'utf8').then(parseKnownHosts);
+    parsed.set(path, { stamp, entries });
+    entries.catch(() => parsed.delete(path));
+    return await entries;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;

@@ -163,3 +163,21 @@ test('templated args take the type the module declares; one {{ list }} stays a l
   assert.deepEqual(r.reporter.lines, ['changed s1 count', 'ok s1 probe rc']);
   assert.deepEqual(r.transports.get('s1')?.commands, [`sh -c 'echo 1'`, 'probe 0']);
 });
+
+test('hostvars is built once per host between registers, and a register shows in it', () => {
+  const v = varsFor(`
+- hosts: all
+  tasks: []
+`);
+  const hostvars = (host: string) => v.view(host)['hostvars'] as Record<string, Record<string, unknown>>;
+  assert.equal(hostvars('s1'), hostvars('c1'), 'one container for every view without a tracker');
+  assert.equal(hostvars('s1')['s2'], hostvars('c1')['s2'], 'one view per host');
+  assert.equal(hostvars('s1')['s2']?.['bind_addr'], '10.0.1.2');
+  assert.equal(hostvars('s1')['s2']?.['probe'], undefined);
+  v.register('s2', 'probe', { rc: 0 });
+  assert.deepEqual(
+    hostvars('s1')['s2']?.['probe'],
+    { rc: 0 },
+    'a registered result is seen through hostvars',
+  );
+});
