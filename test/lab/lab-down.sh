@@ -42,7 +42,9 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-# 6. Files (never while anything is still mounted below them).
+# 6. The lab's non-root login (lab-up.sh), then files (never while anything is mounted below them).
+id droverlab >/dev/null 2>&1 && userdel droverlab 2>/dev/null
+rm -f /etc/sudoers.d/drover-lab
 if [ $keep = 0 ] && [ -d $STATE ]; then
   if grep -q " $STATE" /proc/self/mounts; then echo "mounts still under $STATE, not deleting it"
   else rm -rf $STATE; fi
@@ -57,6 +59,8 @@ pgrep -af 'tini -s -- /bin/sleep infinity|host-init.sh|docker-registry serve .*/
 grep -E " ($LAB|/run/lab)" /proc/self/mounts && { echo "left: mounts"; left=1; }
 for c in $CG_CTRLS; do [ -d /sys/fs/cgroup/$c/$CG_ROOT ] && { echo "left: cgroup $c/$CG_ROOT"; left=1; }; done
 ip -br addr | grep -F "$NET_PREFIX." && { echo "left: addresses"; left=1; }
+id droverlab >/dev/null 2>&1 && { echo "left: user droverlab"; left=1; }
+[ -e /etc/sudoers.d/drover-lab ] && { echo "left: /etc/sudoers.d/drover-lab"; left=1; }
 [ $keep = 0 ] && [ -d $STATE ] && { echo "left: $STATE"; left=1; }
-[ $left = 0 ] && echo "lab down: no lab namespaces, links, processes, mounts, cgroups or state remain"
+[ $left = 0 ] && echo "lab down: no lab namespaces, links, processes, mounts, cgroups, user or state remain"
 exit $left
