@@ -25,8 +25,13 @@ const PROBE_SCRIPT = [
   'while [ ! -e "$p" ] && [ "$p" != / ]; do p=$(dirname -- "$p"); done',
   'echo "fs=$(stat -f -c %T -- "$p")"',
   'df -Pk -- "$p" | awk \'NR == 2 {print "avail_kb=" $4; print "mount=" $6}\'',
-  'echo "now_ns=$(date +%s%N)"',
 ].join('\n');
+
+/**
+ * The host's clock as `now_ns=...`, alone: a short call, so the window in which the host read
+ * it (measured on the control machine) stays narrow even when the probe's docker calls are slow.
+ */
+export const hostClock = (): Cmd => exec('sh', '-c', 'echo "now_ns=$(date +%s%N)"');
 
 export const hostProbe = (o: {
   container: string;

@@ -98,8 +98,13 @@ export interface PreflightWanted {
   ports: readonly number[];
   minFreeMb: number;
   maxClockSkewSeconds: number;
-  /** Control machine's clock at the probe's midpoint, ms. */
+  /**
+   * Control machine's clock just before the host read its clock, ms; with controlEndMs, just
+   * after. The host's reading happened somewhere in that window, so only a distance outside it
+   * is skew (a slow or busy SSH round trip is not).
+   */
   controlTimeMs?: number;
+  controlEndMs?: number;
 }
 
 export interface PreflightCheck {
@@ -172,12 +177,20 @@ export function judgeHostProbe(p: HostProbe, w: PreflightWanted): PreflightCheck
   }
 
   if (p.hostTimeMs !== undefined && w.controlTimeMs !== undefined) {
-    const skew = (p.hostTimeMs - w.controlTimeMs) / 1000;
+    const end = Math.max(w.controlEndMs ?? w.controlTimeMs, w.controlTimeMs);
+    const skew =
+      p.hostTimeMs < w.controlTimeMs
+        ? (p.hostTimeMs - w.controlTimeMs) / 1000
+        : p.hostTimeMs > end
+          ? (p.hostTimeMs - end) / 1000
+          : 0;
     const ok = Math.abs(skew) <= w.maxClockSkewSeconds;
+    const window =
+      end > w.controlTimeMs ? ` (read within ${((end - w.controlTimeMs) / 1000).toFixed(2)}s)` : '';
     add(
       'clock',
       ok,
-      `${skew >= 0 ? '+' : ''}${skew.toFixed(2)}s against this machine${ok ? '' : ` (more than ${w.maxClockSkewSeconds}s)`}`,
+      `${skew >= 0 ? '+' : ''}${skew.toFixed(2)}s against this machine${window}${ok ? '' : ` (more than ${w.maxClockSkewSeconds}s)`}`,
     );
   } else add('clock', false, 'could not read the host clock');
   return checks;

@@ -1,4 +1,4 @@
-import { hostProbe } from '../commands/host-probe.js';
+import { hostClock, hostProbe } from '../commands/host-probe.js';
 import { judgeHostProbe, parseHostProbe, type PreflightCheck } from '../consul/host-preflight.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import type { Change, Module, ModuleContext } from './module.js';
@@ -28,8 +28,8 @@ export const CONSUL_PORTS = [8300, 8301, 8302, 8500, 8600] as const;
  * present and its daemon answering, the image present or found in its registry, bind_addr on one
  * of the host's interfaces (a Docker host has docker0 too, so Consul's default refuses to start),
  * Consul's ports free or held by our own running container, the data dir on persistent storage
- * with free space, and the host clock within a few seconds of this machine's. One read-only SSH
- * call per host; every failed check is listed.
+ * with free space, and the host clock within a few seconds of this machine's. Two read-only SSH
+ * calls per host (the probe, then the clock alone); every failed check is listed.
  */
 export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
   name: 'consul_host_preflight',
@@ -64,22 +64,27 @@ export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
       dataDir: args.data_dir,
       checkImage: args.check_image !== false,
     });
-    const before = Date.now();
     const result = await ctx.transport.exec(cmd, { timeoutSeconds: 90 });
+    const before = Date.now();
+    const clock = await ctx.transport.exec(hostClock(), { timeoutSeconds: 30 });
     const after = Date.now();
     if (result.code !== 0) {
       throw new TaskFailedError(
         `${ctx.transport.host}: the host probe failed (exit ${result.code}): ${result.stderr.trim().slice(-300)}`,
       );
     }
-    const checks = judgeHostProbe(parseHostProbe(result.stdout), {
-      bindAddr: args.bind_addr,
-      clientAddrs: (args.client_addr ?? '127.0.0.1').split(/\s+/).filter(Boolean),
-      ports: args.ports ?? CONSUL_PORTS,
-      minFreeMb: args.min_free_mb ?? 1024,
-      maxClockSkewSeconds: args.max_clock_skew ?? 2,
-      controlTimeMs: (before + after) / 2,
-    });
+    const checks = judgeHostProbe(
+      parseHostProbe(`${result.stdout}\n${clock.code === 0 ? clock.stdout : ''}`),
+      {
+        bindAddr: args.bind_addr,
+        clientAddrs: (args.client_addr ?? '127.0.0.1').split(/\s+/).filter(Boolean),
+        ports: args.ports ?? CONSUL_PORTS,
+        minFreeMb: args.min_free_mb ?? 1024,
+        maxClockSkewSeconds: args.max_clock_skew ?? 2,
+        controlTimeMs: before,
+        controlEndMs: after,
+      },
+    );
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) {
       throw new HostPreflightError(

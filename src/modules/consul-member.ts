@@ -86,7 +86,8 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
         },
       };
     }
-    // alive: a read-only wait, bounded.
+    // alive: a read-only wait, bounded. It runs in plan() (as the gates do): the runner applies
+    // only changed changes, and this one changes nothing.
     const timeout = args.timeout ?? 90;
     const wait = async (): Promise<ModuleData> => {
       const deadline = Date.now() + timeout * 1000;
@@ -103,11 +104,17 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
         `${here}: ${node.nodeName} not alive at ${node.address} within ${timeout}s (last: ${last})`,
       );
     };
+    if (ctx.check)
+      return {
+        changed: false,
+        readOnly: true,
+        summary: `would wait until ${node.nodeName} is alive at ${node.address}`,
+      };
     return {
       changed: false,
       readOnly: true,
-      summary: `wait until ${node.nodeName} is alive at ${node.address}`,
-      apply: wait,
+      summary: `${node.nodeName} is alive at ${node.address}`,
+      data: await wait(),
     };
   },
 };

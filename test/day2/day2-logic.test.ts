@@ -190,6 +190,24 @@ describe('host pre-flight', () => {
       .replace('listen=tcp 0.0.0.0:22', 'listen=tcp 10.0.0.1:8300');
     assert.ok(judgeHostProbe(parseHostProbe(ours), wanted).every((c) => c.ok));
   });
+
+  it('counts as clock skew only the distance outside the window in which the host read its clock', () => {
+    const clock = (start: number, end: number) =>
+      judgeHostProbe(parseHostProbe(probe), { ...wanted, controlTimeMs: start, controlEndMs: end }).find(
+        (c) => c.name === 'clock',
+      );
+    // A slow round trip (3 s) around the host's reading is no skew.
+    assert.deepEqual(clock(1699999998000, 1700000001000), {
+      name: 'clock',
+      ok: true,
+      detail: '+0.00s against this machine (read within 3.00s)',
+    });
+    // Read after the window closed: ahead by 2.5 s at least.
+    assert.equal(clock(1699999997000, 1699999998000)?.ok, false);
+    assert.match(clock(1699999997000, 1699999998000)?.detail ?? '', /^\+2\.50s .*more than 2s/);
+    // Read before the window opened: behind by 3 s at least.
+    assert.match(clock(1700000003500, 1700000004000)?.detail ?? '', /^-3\.00s/);
+  });
 });
 
 describe('keyring answers', () => {

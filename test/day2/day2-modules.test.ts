@@ -7,6 +7,7 @@ import { generateGossipKey } from '../../src/consul/gossip-key.js';
 import { GateError, TaskFailedError } from '../../src/errors.js';
 import { consulConfigCheckModule } from '../../src/modules/consul-config-check.js';
 import { consulKeyringModule } from '../../src/modules/consul-keyring.js';
+import { consulMemberModule } from '../../src/modules/consul-member.js';
 import { Secret } from '../../src/shell/secret.js';
 import { moduleContext } from '../modules/context.js';
 
@@ -138,5 +139,52 @@ describe('consul_keyring', () => {
       consulKeyringModule.plan({ op: 'install', key: newKey, expect_members: 3 }, ctx),
       /only 2 of 3/,
     );
+  });
+});
+
+describe('consul_member', () => {
+  // A 1-server, 1-client cluster; the task runs on the client c1 (its own agent just started).
+  const vars = {
+    inventory_hostname: 'c1',
+    groups: { all: ['s1', 'c1'], servers: ['s1'], clients: ['c1'] },
+    hostvars: { s1: { bind_addr: '10.213.0.11' }, c1: { bind_addr: '10.213.0.12' } },
+  };
+  const member = (status: number) =>
+    JSON.stringify([
+      { Name: 's1', Addr: '10.213.0.11', Port: 8301, Tags: { role: 'consul', port: '8300' }, Status: 1 },
+      ...(status
+        ? [{ Name: 'c1', Addr: '10.213.0.12', Port: 8301, Tags: { role: 'node' }, Status: status }]
+        : []),
+    ]);
+
+  it('alive: waits in plan (the runner applies only changed changes) until a server lists the node alive', async () => {
+    const ctx = moduleContext({ vars });
+    const answers = [0, 0, 1];
+    ctx.transport.onHttp(/GET 10\.213\.0\.11:8500\/v1\/agent\/members/, () => ({
+      status: 200,
+      body: member(answers.shift() ?? 1),
+    }));
+    const change = await consulMemberModule.plan({ state: 'alive', timeout: 10 }, ctx);
+    assert.equal(change.changed, false);
+    assert.equal(change.apply, undefined);
+    assert.equal(change.summary, 'c1 is alive at 10.213.0.12');
+    assert.deepEqual(answers, []);
+  });
+
+  it('alive: fails when the node does not come back in time (e.g. a wrong gossip key)', async () => {
+    const ctx = moduleContext({ vars });
+    ctx.transport.onHttp(/GET 10\.213\.0\.11:8500\/v1\/agent\/members/, { status: 200, body: member(0) });
+    await assert.rejects(consulMemberModule.plan({ state: 'alive', timeout: 0.5 }, ctx), (err: unknown) => {
+      assert.ok(err instanceof TaskFailedError);
+      assert.match(err.message, /c1 not alive at 10\.213\.0\.12 within 0\.5s \(last: missing at -\)/);
+      return true;
+    });
+  });
+
+  it('alive: in check mode only says what it would wait for', async () => {
+    const ctx = moduleContext({ vars, check: true });
+    const change = await consulMemberModule.plan({ state: 'alive' }, ctx);
+    assert.match(change.summary, /^would wait until c1 is alive/);
+    assert.deepEqual(ctx.transport.calls, []);
   });
 });
