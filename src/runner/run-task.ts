@@ -172,7 +172,9 @@ async function runOnce(
   const change: Change = await module.plan(args, ctx);
   const data: Record<string, unknown> = { ...change.data };
   let applied = false;
-  if (change.changed && change.apply && (!ctx.check || change.readOnly)) {
+  // A change is made when there is one; a read-only probe (wait_for, read_only commands) runs
+  // its apply() whether or not it reports a change, and in check mode too.
+  if (change.apply && (change.changed || change.readOnly) && (!ctx.check || change.readOnly)) {
     Object.assign(data, await change.apply());
     applied = true;
   }

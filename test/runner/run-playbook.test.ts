@@ -625,3 +625,37 @@ test('a module that throws a plain Error fails the host with a wrapped, redacted
   });
   assert.equal(reporter.outcomes[0]?.message, 'module "leaky" failed: bad token <redacted>');
 });
+
+test('a read-only probe that reports no change still runs, in check mode and out of it', async () => {
+  let probes = 0;
+  const probe: Module<Record<string, never>> = {
+    name: 'probe',
+    argsSchema: { type: 'object', additionalProperties: false },
+    async plan(): Promise<Change> {
+      return {
+        changed: false,
+        readOnly: true,
+        summary: 'wait for the port',
+        apply: async () => {
+          probes++;
+          return { waited: true };
+        },
+      };
+    },
+  };
+  const modules = { ...testModules, probe };
+  for (const check of [false, true]) {
+    const result = await runPlaybook({
+      playbook: parsePlaybookText('- hosts: s1\n  tasks:\n    - probe: {}\n      register: p\n', 'p.yaml', modules),
+      inventory: three,
+      selectHosts,
+      modules,
+      connect: async () => new RecordingTransport('s1'),
+      baseDir: '/',
+      reporter: new RecordingReporter(),
+      check,
+    });
+    assert.equal(result.exitCode, 0);
+  }
+  assert.equal(probes, 2, 'the probe ran in both runs');
+});
