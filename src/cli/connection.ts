@@ -35,7 +35,7 @@ export function connectionSpec(host: Host, defaults: ConnectionDefaults): Connec
     return n;
   };
   const becomePassword = v['become_password'];
-  const key = str('ssh_key') ?? defaults.sshKey;
+  const key = str('ssh_key') || defaults.sshKey;
   const agent = process.env['SSH_AUTH_SOCK'];
   return {
     host: host.name,

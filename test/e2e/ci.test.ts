@@ -5,12 +5,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { schemaValidator } from '../../src/config/schema.js';
 import { childrenNamed, parseXml } from '../report/mini-xml.js';
-import { pickHosts, ssh, sshOk, waitFor, type LabHost } from '../lab/lab.js';
+import { pickHosts, SSH_KEY, ssh, sshOk, waitFor, type LabHost } from '../lab/lab.js';
 import { drover, ROOT, writeLabInventory } from './drover-cli.js';
 
 const LOCK = '/var/lib/drover/lock';
@@ -22,9 +22,9 @@ interface Running {
 }
 
 /** Starts drover without waiting for it, so a test can interrupt or race it. */
-function start(args: string[]): Running {
+function start(args: string[], env: Record<string, string> = {}): Running {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), ...args], {
-    env: { ...process.env, CI: 'true' },
+    env: { ...process.env, CI: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -72,6 +72,26 @@ describe('drover in CI', () => {
       assert.doesNotMatch(r.stdout, ANSI);
       assert.doesNotMatch(r.stderr, ANSI);
     }
+  });
+
+  it('--lock-wait waits for the holder; inventory, key and forks can come from the environment', async () => {
+    // A restart-class change: the first run rolls every agent, which holds the lock a while.
+    const slow = writeLabInventory({ servers, clients, vars: { consul_retry_interval: '3s' } });
+    const first = start(['deploy', '-i', slow]);
+    await waitFor('the first deploy to take the lock', 60, lockHeld);
+    // The second run names no inventory and no key: CI passes them in the environment.
+    const keyless = join(dir, 'keyless.yaml');
+    writeFileSync(keyless, readFileSync(inventory, 'utf8').replace(/^\s*ssh_key: .*\n/m, ''));
+    const second = start(['deploy', '--lock-wait', '120'], {
+      DROVER_INVENTORY: keyless,
+      DROVER_SSH_KEY: SSH_KEY,
+      DROVER_FORKS: '2',
+    });
+    const [a, b] = await Promise.all([first.done, second.done]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stdout + b.stderr);
+    assert.match(b.stderr, /waiting for the deploy lock \(\d+s\): held by root@/);
+    assert.equal(await lockHeld(), false);
   });
 
   it('writes --events and --junit that validate against their schemas and agree with the recap', async () => {
