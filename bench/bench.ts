@@ -47,7 +47,8 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -64,7 +65,8 @@ const DOCKER_LAST = FIRST + DOCKER_N - 1;
 const FLEET_LAST = FLEET_FIRST + FLEET_N - 1;
 const LAST_HOST = Math.max(DOCKER_LAST, FLEET_LAST);
 if (LAST_HOST > 200) throw new Error(`the lab has at most 200 hosts; h${LAST_HOST} does not fit`);
-if (FLEET_FIRST <= DOCKER_LAST && FLEET_LAST >= FIRST) throw new Error('the fleet must not overlap the docker hosts');
+if (FLEET_FIRST <= DOCKER_LAST && FLEET_LAST >= FIRST)
+  throw new Error('the fleet must not overlap the docker hosts');
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -77,7 +79,11 @@ interface Ran {
 }
 
 /** Runs a program to the end (bounded by timeoutSeconds), timing it from spawn to exit. */
-function run(file: string, args: readonly string[], o: { timeoutSeconds: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<Ran> {
+function run(
+  file: string,
+  args: readonly string[],
+  o: { timeoutSeconds: number; env?: NodeJS.ProcessEnv; cwd?: string },
+): Promise<Ran> {
   return new Promise((resolvePromise) => {
     const started = performance.now();
     const child = spawn(file, args, {
@@ -97,7 +103,12 @@ function run(file: string, args: readonly string[], o: { timeoutSeconds: number;
     child.on('close', (code) => {
       const ms = performance.now() - started;
       clearTimeout(timer);
-      resolvePromise({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms });
+      resolvePromise({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        ms,
+      });
     });
   });
 }
@@ -122,14 +133,23 @@ async function ensureAnsible(): Promise<string> {
   if (!which('ansible-playbook')) {
     log('installing ansible-core (Debian package) ...');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], { timeoutSeconds: 900, env });
+    let r = await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], {
+      timeoutSeconds: 900,
+      env,
+    });
     if (r.code !== 0) {
       must(await run('apt-get', ['update', '-q'], { timeoutSeconds: 600, env }), 'apt-get update');
-      r = await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], { timeoutSeconds: 900, env });
+      r = await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], {
+        timeoutSeconds: 900,
+        env,
+      });
     }
     must(r, 'apt-get install ansible-core');
   }
-  const v = must(await run('ansible-playbook', ['--version'], { timeoutSeconds: 60 }), 'ansible-playbook --version');
+  const v = must(
+    await run('ansible-playbook', ['--version'], { timeoutSeconds: 60 }),
+    'ansible-playbook --version',
+  );
   return (v.stdout.split('\n')[0] ?? '').trim();
 }
 
@@ -182,24 +202,35 @@ async function ensureLab(): Promise<{ docker: LabHost[]; fleet: LabHost[] }> {
     if (size > 0) {
       const down = Array.from({ length: size }, (_, i) => `h${i + 1}`).filter((h) => !alive(h));
       if (down.length > 0) {
-        throw new Error(`lab hosts ${down.join(', ')} are down; lab-up.sh would tear the lab down to grow it. Boot them first (test/lab/fault.sh boot HOST).`);
+        throw new Error(
+          `lab hosts ${down.join(', ')} are down; lab-up.sh would tear the lab down to grow it. Boot them first (test/lab/fault.sh boot HOST).`,
+        );
       }
     }
     log(`lab: up to ${step.hosts} hosts${step.docker ? '' : ' (sshd only beyond the docker hosts)'} ...`);
-    const args = [join(LAB, 'lab-up.sh'), '--hosts', String(step.hosts), ...(step.docker ? [] : ['--no-docker'])];
+    const args = [
+      join(LAB, 'lab-up.sh'),
+      '--hosts',
+      String(step.hosts),
+      ...(step.docker ? [] : ['--no-docker']),
+    ];
     must(await run('bash', args, { timeoutSeconds: 1800 }), 'lab-up.sh');
   }
   const hosts = JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8')) as LabHost[];
   const range = (first: number, last: number) => {
     const got = hosts.filter((h) => hostNumber(h.name) >= first && hostNumber(h.name) <= last);
-    if (got.length !== last - first + 1) throw new Error(`the lab lists ${got.length} of hosts h${first}..h${last}`);
+    if (got.length !== last - first + 1)
+      throw new Error(`the lab lists ${got.length} of hosts h${first}..h${last}`);
     const down = got.filter((h) => !alive(h.name));
     if (down.length > 0) throw new Error(`lab hosts not running: ${down.map((h) => h.name).join(', ')}`);
     return got;
   };
   const docker = range(FIRST, DOCKER_LAST);
   const noDocker = docker.filter((h) => !hasDocker(h.name));
-  if (noDocker.length > 0) throw new Error(`hosts ${noDocker.map((h) => h.name).join(', ')} have no dockerd; pick another BENCH_FIRST_HOST`);
+  if (noDocker.length > 0)
+    throw new Error(
+      `hosts ${noDocker.map((h) => h.name).join(', ')} have no dockerd; pick another BENCH_FIRST_HOST`,
+    );
   return { docker, fleet: range(FLEET_FIRST, FLEET_LAST) };
 }
 
@@ -265,7 +296,8 @@ function writeInventories(id: string, hosts: LabHost[], probe: string): HostSet 
  * state/hosts/NAME/opt, so this needs no SSH and costs the hosts nothing.
  */
 function clean(set: HostSet): void {
-  for (const h of set.hosts) rmSync(join(STATE, 'hosts', h.name, BENCH_ROOT), { recursive: true, force: true });
+  for (const h of set.hosts)
+    rmSync(join(STATE, 'hosts', h.name, BENCH_ROOT), { recursive: true, force: true });
 }
 
 /** What a run must have left on every host: the rendered config names the host. */
@@ -306,7 +338,9 @@ function droverMain(): string {
   const override = process.env['BENCH_DROVER_MAIN'];
   if (override) return resolve(override);
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
-    throw new Error('dist/cli/main.js is missing: run the bench with `npm run bench`, which builds drover first');
+    throw new Error(
+      'dist/cli/main.js is missing: run the bench with `npm run bench`, which builds drover first',
+    );
   }
   return join(ROOT, 'bin', 'drover.js');
 }
@@ -328,11 +362,21 @@ const drover: Tool = {
   label: 'drover',
   root: (set) => set.roots.drover,
   async once(set, expect) {
-    const argv = [process.execPath, droverMain(), 'run', join(JOB, 'drover', 'site.yaml'), '-i', set.droverInventory, '-f', String(set.hosts.length)];
+    const argv = [
+      process.execPath,
+      droverMain(),
+      'run',
+      join(JOB, 'drover', 'site.yaml'),
+      '-i',
+      set.droverInventory,
+      '-f',
+      String(set.hosts.length),
+    ];
     const r = await runMeasured(argv, 300);
     if (r.code !== 0) throw new Error(`drover failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
     const recap = [...r.stdout.matchAll(/^(h\d+)\s+: ok=\d+\s+changed=(\d+)/gm)];
-    if (recap.length !== set.hosts.length) throw new Error(`drover: no recap for every host:\n${tail(r.stdout)}`);
+    if (recap.length !== set.hosts.length)
+      throw new Error(`drover: no recap for every host:\n${tail(r.stdout)}`);
     checkChanges('drover', recap, expect, r.stdout);
     return { ms: r.ms, ...(r.rssKiB !== undefined ? { rssKiB: r.rssKiB } : {}) };
   },
@@ -340,8 +384,10 @@ const drover: Tool = {
 
 function checkChanges(who: string, recap: RegExpMatchArray[], expect: Expect, output: string): void {
   const changed = recap.filter((m) => m[2] !== '0').length;
-  if (expect === 'changes' && changed !== recap.length) throw new Error(`${who}: a cold run changed only ${changed} of ${recap.length} hosts:\n${tail(output)}`);
-  if (expect === 'no-changes' && changed !== 0) throw new Error(`${who}: a run with nothing to do changed ${changed} hosts:\n${tail(output)}`);
+  if (expect === 'changes' && changed !== recap.length)
+    throw new Error(`${who}: a cold run changed only ${changed} of ${recap.length} hosts:\n${tail(output)}`);
+  if (expect === 'no-changes' && changed !== 0)
+    throw new Error(`${who}: a run with nothing to do changed ${changed} hosts:\n${tail(output)}`);
 }
 
 const CONTROL_ROOT = join(tmpdir(), `drover-bench-${process.pid}`);
@@ -350,7 +396,9 @@ const CONTROL_ROOT = join(tmpdir(), `drover-bench-${process.pid}`);
 async function closeMasters(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
   await Promise.all(
-    readdirSync(dir).map((s) => run('ssh', ['-o', `ControlPath=${join(dir, s)}`, '-O', 'exit', 'x'], { timeoutSeconds: 10 })),
+    readdirSync(dir).map((s) =>
+      run('ssh', ['-o', `ControlPath=${join(dir, s)}`, '-O', 'exit', 'x'], { timeoutSeconds: 10 }),
+    ),
   );
 }
 
@@ -382,10 +430,16 @@ function ansible(variant: 'best' | 'defaults'): Tool {
             }
           : {}),
       };
-      const r = await run('ansible-playbook', ['-i', set.ansibleInventory, join(JOB, 'ansible', 'site.yml')], { timeoutSeconds: 900, env });
-      if (r.code !== 0) throw new Error(`${this.label} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+      const r = await run(
+        'ansible-playbook',
+        ['-i', set.ansibleInventory, join(JOB, 'ansible', 'site.yml')],
+        { timeoutSeconds: 900, env },
+      );
+      if (r.code !== 0)
+        throw new Error(`${this.label} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
       const recap = [...r.stdout.matchAll(/^(h\d+)\s+: ok=\d+\s+changed=(\d+)/gm)];
-      if (recap.length !== set.hosts.length) throw new Error(`${this.label}: no recap for every host:\n${tail(r.stdout)}`);
+      if (recap.length !== set.hosts.length)
+        throw new Error(`${this.label}: no recap for every host:\n${tail(r.stdout)}`);
       checkChanges(this.label, recap, expect, r.stdout);
       return { ms: r.ms };
     },
@@ -397,7 +451,11 @@ const floorSsh2: Tool = {
   id: 'floor-ssh2',
   label: 'floor: ssh2 (node), one `true` per host',
   async once(set) {
-    const r = await run(process.execPath, [join(BENCH, 'floor.mjs'), SSH_KEY, KNOWN_HOSTS, ...set.hosts.map((h) => h.address)], { timeoutSeconds: 120 });
+    const r = await run(
+      process.execPath,
+      [join(BENCH, 'floor.mjs'), SSH_KEY, KNOWN_HOSTS, ...set.hosts.map((h) => h.address)],
+      { timeoutSeconds: 120 },
+    );
     must(r, 'floor.mjs');
     return { ms: r.ms };
   },
@@ -409,7 +467,11 @@ const floorOpenSsh: Tool = {
   async once(set) {
     const started = performance.now();
     const all = await Promise.all(
-      set.hosts.map((h) => run('ssh', ['-F', SSH_CONFIG, '-o', 'ControlMaster=no', '-o', 'ControlPath=none', h.name, 'true'], { timeoutSeconds: 120 })),
+      set.hosts.map((h) =>
+        run('ssh', ['-F', SSH_CONFIG, '-o', 'ControlMaster=no', '-o', 'ControlPath=none', h.name, 'true'], {
+          timeoutSeconds: 120,
+        }),
+      ),
     );
     const ms = performance.now() - started;
     const bad = all.find((r) => r.code !== 0);
@@ -490,20 +552,32 @@ function report(results: CaseResult[], env: Record<string, string>, tools: Tool[
   const verdicts: Verdict[] = [];
   out.push('# drover vs Ansible on the lab');
   out.push('');
-  out.push('Written by `npm run bench` (bench/bench.ts); do not edit by hand. Every figure is wall time from');
+  out.push(
+    'Written by `npm run bench` (bench/bench.ts); do not edit by hand. Every figure is wall time from',
+  );
   out.push('process start to exit, on the same hosts, in the same run, tools interleaved round by round.');
   out.push('');
-  out.push('The job, per host (bench/job/): create two directories, render a JSON config from a template and');
-  out.push("write it, run `docker ps` (`docker --version` on the fleet's sshd-only hosts, which have no daemon).");
+  out.push(
+    'The job, per host (bench/job/): create two directories, render a JSON config from a template and',
+  );
+  out.push(
+    "write it, run `docker ps` (`docker --version` on the fleet's sshd-only hosts, which have no daemon).",
+  );
   out.push("drover's time includes its real work around a run: the deploy lock on the first host and the");
   out.push('audit log line on every changed host. drover runs with `-f` equal to the host count.');
   out.push('');
-  out.push('- **Ansible, best**: forks = host count, pipelining on, ControlPersist masters kept warm from the');
+  out.push(
+    '- **Ansible, best**: forks = host count, pipelining on, ControlPersist masters kept warm from the',
+  );
   out.push('  previous run (an unmeasured warm-up run opens them).');
-  out.push('- **Ansible, defaults**: forks 5, no pipelining, Ansible\'s ssh_args; every run opens its own');
+  out.push("- **Ansible, defaults**: forks 5, no pipelining, Ansible's ssh_args; every run opens its own");
   out.push('  connections. Both use bench/job/ansible/ansible.cfg (python3 named, host keys checked).');
-  out.push('- **floor**: one `true` per host over fresh SSH connections, all hosts at once, as a whole process:');
-  out.push('  with ssh2 (the SSH library drover uses, bench/floor.mjs) and with OpenSSH `ssh` processes. The');
+  out.push(
+    '- **floor**: one `true` per host over fresh SSH connections, all hosts at once, as a whole process:',
+  );
+  out.push(
+    '  with ssh2 (the SSH library drover uses, bench/floor.mjs) and with OpenSSH `ssh` processes. The',
+  );
   out.push('  floor is the faster of the two.');
   out.push('- Cold runs start from nothing on the hosts (the bench deletes what the job wrote before each');
   out.push('  run); the no-change runs find everything in place.');
@@ -516,7 +590,10 @@ function report(results: CaseResult[], env: Record<string, string>, tools: Tool[
     const d = r.samples['drover'];
     const dMed = d ? median(d.map((s) => s.ms)) : NaN;
     const floors = ['floor-ssh2', 'floor-openssh'].filter((id) => r.samples[id]);
-    const floorMed = floors.length > 0 ? Math.min(...floors.map((id) => median((r.samples[id] ?? []).map((s) => s.ms)))) : NaN;
+    const floorMed =
+      floors.length > 0
+        ? Math.min(...floors.map((id) => median((r.samples[id] ?? []).map((s) => s.ms))))
+        : NaN;
     out.push(`## ${r.title}`);
     out.push('');
     out.push(`${r.hosts} hosts, ${r.runs} measured runs per row.`);
@@ -526,24 +603,40 @@ function report(results: CaseResult[], env: Record<string, string>, tools: Tool[
     for (const [id, ss] of Object.entries(r.samples)) {
       const ms = ss.map((s) => s.ms);
       const med = median(ms);
-      const rel = id === 'drover' ? '1.0x' : id.startsWith('floor') ? `${times(dMed / med)} (drover/floor)` : `**${times(med / dMed)}** slower`;
+      const rel =
+        id === 'drover'
+          ? '1.0x'
+          : id.startsWith('floor')
+            ? `${times(dMed / med)} (drover/floor)`
+            : `**${times(med / dMed)}** slower`;
       const rss = ss.map((s) => s.rssKiB).filter((x): x is number => x !== undefined);
       const rssText = rss.length > 0 ? `${(Math.max(...rss) / 1024).toFixed(0)} MiB (max of runs)` : '';
-      out.push(`| ${label.get(id) ?? id} | ${sec(med)} | ${sec(Math.min(...ms))} | ${sec(Math.max(...ms))} | ${rel} | ${rssText} |`);
+      out.push(
+        `| ${label.get(id) ?? id} | ${sec(med)} | ${sec(Math.min(...ms))} | ${sec(Math.max(...ms))} | ${rel} | ${rssText} |`,
+      );
     }
     out.push('');
     const best = r.samples['ansible-best'];
     if (best && d) {
       const ratio = median(best.map((s) => s.ms)) / dMed;
-      verdicts.push({ text: `${r.title}: Ansible (best) / drover = ${times(ratio)} (target at least 5x)`, ok: ratio >= 5 });
+      verdicts.push({
+        text: `${r.title}: Ansible (best) / drover = ${times(ratio)} (target at least 5x)`,
+        ok: ratio >= 5,
+      });
     }
     if (d && Number.isFinite(floorMed)) {
       const ratio = dMed / floorMed;
-      verdicts.push({ text: `${r.title}: drover / floor = ${times(ratio)} (target at most 2x)`, ok: ratio <= 2 });
+      verdicts.push({
+        text: `${r.title}: drover / floor = ${times(ratio)} (target at most 2x)`,
+        ok: ratio <= 2,
+      });
     }
     if (d && r.id === 'fleet') {
       const rss = Math.max(...d.map((s) => s.rssKiB ?? 0)) / 1024;
-      verdicts.push({ text: `${r.title}: drover peak RSS ${rss.toFixed(0)} MiB (target under 200 MiB)`, ok: rss > 0 && rss < 200 });
+      verdicts.push({
+        text: `${r.title}: drover peak RSS ${rss.toFixed(0)} MiB (target under 200 MiB)`,
+        ok: rss > 0 && rss < 200,
+      });
     }
   }
   out.push('## Targets');
@@ -569,9 +662,23 @@ async function main(): Promise<void> {
   const cases: CaseDef[] = [];
   const span = (s: HostSet) => `${s.hosts[0]?.name}..${s.hosts[s.hosts.length - 1]?.name}`;
   if (CASES.includes('cold8'))
-    cases.push({ id: 'cold8', title: `${DOCKER_N} docker hosts, cold (${span(docker)})`, set: docker, expect: 'changes', runs: RUNS, tools: all });
+    cases.push({
+      id: 'cold8',
+      title: `${DOCKER_N} docker hosts, cold (${span(docker)})`,
+      set: docker,
+      expect: 'changes',
+      runs: RUNS,
+      tools: all,
+    });
   if (CASES.includes('noop8'))
-    cases.push({ id: 'noop8', title: `${DOCKER_N} docker hosts, nothing to change`, set: docker, expect: 'no-changes', runs: RUNS, tools: all });
+    cases.push({
+      id: 'noop8',
+      title: `${DOCKER_N} docker hosts, nothing to change`,
+      set: docker,
+      expect: 'no-changes',
+      runs: RUNS,
+      tools: all,
+    });
   if (CASES.includes('fleet'))
     cases.push({
       id: 'fleet',
@@ -586,7 +693,9 @@ async function main(): Promise<void> {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     CPUs: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     memory: `${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    'load average at start': loadavg().map((x) => x.toFixed(2)).join(', '),
+    'load average at start': loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', '),
     node: process.version,
     drover: droverEntry.startsWith(ROOT) ? droverEntry.slice(ROOT.length + 1) : droverEntry,
     Ansible: ansibleVersion,
@@ -596,12 +705,16 @@ async function main(): Promise<void> {
   try {
     for (const c of cases) results.push(await runCase(c));
   } finally {
-    await Promise.all(ansibleTools.map((t) => closeMasters(join(CONTROL_ROOT, t.id.replace('ansible-', '')))));
+    await Promise.all(
+      ansibleTools.map((t) => closeMasters(join(CONTROL_ROOT, t.id.replace('ansible-', '')))),
+    );
     rmSync(CONTROL_ROOT, { recursive: true, force: true });
     clean(docker);
     clean(fleet);
   }
-  env['load average at end'] = loadavg().map((x) => x.toFixed(2)).join(', ');
+  env['load average at end'] = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
   writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({ env, results }, null, 2)}\n`);
   const md = report(results, env, all);
   writeFileSync(RESULTS_MD, md);
@@ -615,7 +728,10 @@ function onSignal(signal: NodeJS.Signals): void {
     const dir = join(CONTROL_ROOT, variant);
     if (!existsSync(dir)) continue;
     for (const sock of readdirSync(dir)) {
-      spawnSync('ssh', ['-o', `ControlPath=${join(dir, sock)}`, '-O', 'exit', 'x'], { stdio: 'ignore', timeout: 5000 });
+      spawnSync('ssh', ['-o', `ControlPath=${join(dir, sock)}`, '-O', 'exit', 'x'], {
+        stdio: 'ignore',
+        timeout: 5000,
+      });
     }
   }
   rmSync(CONTROL_ROOT, { recursive: true, force: true });

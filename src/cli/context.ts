@@ -24,15 +24,21 @@ export function inventoryPath(o: CommonOptions): string {
 export function forks(o: CommonOptions): number {
   const raw = o.forks ?? process.env['DROVER_FORKS'] ?? '10';
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`--forks must be a whole number from 1 to 1000, not "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new UsageError(`--forks must be a whole number from 1 to 1000, not "${raw}"`);
   return n;
 }
 
 export function connectionDefaults(o: CommonOptions): ConnectionDefaults {
   const key = o.sshKey ?? process.env['DROVER_SSH_KEY'];
   const timeout = Number(o.connectTimeout ?? '10');
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--connect-timeout must be a positive number of seconds');
-  return { ...(key ? { sshKey: key } : {}), acceptNewHostKeys: o.acceptNewHostKeys === true, connectTimeoutSeconds: timeout };
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError('--connect-timeout must be a positive number of seconds');
+  return {
+    ...(key ? { sshKey: key } : {}),
+    acceptNewHostKeys: o.acceptNewHostKeys === true,
+    connectTimeoutSeconds: timeout,
+  };
 }
 
 /**

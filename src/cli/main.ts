@@ -55,16 +55,25 @@ function program(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  withRun(root.command('deploy').description('deploy Consul agents and verify the cluster (default playbook)'))
+  withRun(
+    root.command('deploy').description('deploy Consul agents and verify the cluster (default playbook)'),
+  )
     .option('-p, --playbook <file>', 'playbook to run instead of playbooks/consul-deploy.yaml')
     .option('-C, --check', 'show what would change, touch nothing')
     .option('-D, --diff', 'show the diff of every changed file')
-    .option('--force', 'apply dangerous Consul config changes (datacenter, node_name, server, bootstrap_expect); asks first')
+    .option(
+      '--force',
+      'apply dangerous Consul config changes (datacenter, node_name, server, bootstrap_expect); asks first',
+    )
     .action(async (o: RunOpts & { force?: boolean; yes?: boolean }) => {
       if (o.force && !o.check && !(await confirm('Apply dangerous Consul config changes (--force)?', o))) {
         throw new UsageError('--force was not confirmed; nothing was done');
       }
-      setExit(await playbookAction(o.force ? { ...o, extraVars: { ...o.extraVars, consul_config_force: true } } : o));
+      setExit(
+        await playbookAction(
+          o.force ? { ...o, extraVars: { ...o.extraVars, consul_config_force: true } } : o,
+        ),
+      );
     });
 
   withRun(root.command('plan').description('every change deploy would make, with diffs; touches nothing'))
@@ -82,9 +91,14 @@ function program(setExit: (code: number) => void): Command {
   // keygen, rotate-gossip-key, members, reset-node, preflight (src/cli/commands/day2.ts).
   addDay2Commands(root, { withCommon, withRun, action: playbookAction, setExit, signal: interrupt.signal });
 
-  withCommon(root.command('verify').description('check the cluster: one leader, servers in raft, every node alive'))
+  withCommon(
+    root.command('verify').description('check the cluster: one leader, servers in raft, every node alive'),
+  )
     .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
-    .option('--deep', 'also: HTTP API on every node, UI on servers, DNS on 8600, gossip encryption, one version')
+    .option(
+      '--deep',
+      'also: HTTP API on every node, UI on servers, DNS on 8600, gossip encryption, one version',
+    )
     .action(async (o: CommonOptions & { output: string; deep?: boolean }) => {
       await verifyCommand(o, createOutput(o.output === 'json'), o.output === 'json');
       if (o.deep) await deepVerifyCommand(o, createOutput(o.output === 'json'), o.output === 'json');
@@ -95,7 +109,7 @@ function program(setExit: (code: number) => void): Command {
     .command('inventory')
     .description('print the resolved inventory (secrets redacted)')
     .option('-i, --inventory <file>', 'inventory YAML (env DROVER_INVENTORY)')
-    .option('--list', 'hosts, groups and every host\'s vars as JSON (default)')
+    .option('--list', "hosts, groups and every host's vars as JSON (default)")
     .option('--graph', 'the group tree')
     .action(async (o: CommonOptions & { graph?: boolean }) => {
       await inventoryCommand(o, createOutput(false));
@@ -148,7 +162,9 @@ function onSignal(): void {
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; commander already printed them.
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+    return err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
       ? ExitCode.ok
       : ExitCode.usage;
   }
@@ -156,7 +172,9 @@ function report(err: unknown): number {
     process.stderr.write(`error: ${err.message}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return ExitCode.internal;
 }
 

@@ -123,7 +123,8 @@ test('a missing variable never reaches a host: the render or the check names whe
   delete noDc['consul_datacenter'];
   assert.throws(
     () => render(SERVER, noDc),
-    (e: unknown) => e instanceof ConfigError && /line \d+: the value given to json is not defined/.test(e.message),
+    (e: unknown) =>
+      e instanceof ConfigError && /line \d+: the value given to json is not defined/.test(e.message),
   );
 });
 

@@ -49,23 +49,44 @@ describe('drover in CI', () => {
     const hosts = pickHosts(5);
     servers = hosts.slice(0, 3);
     clients = hosts.slice(3);
-    for (const h of hosts) await ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform /var/lib/drover /var/log/drover');
+    for (const h of hosts)
+      await ssh(
+        h.name,
+        'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform /var/lib/drover /var/log/drover',
+      );
     inventory = writeLabInventory({ servers, clients });
     dir = mkdtempSync(join(tmpdir(), 'drover-ci-'));
   });
   after(async () => {
-    for (const h of [...servers, ...clients]) await ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform /var/lib/drover /var/log/drover');
+    for (const h of [...servers, ...clients])
+      await ssh(
+        h.name,
+        'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform /var/lib/drover /var/log/drover',
+      );
   });
 
   it('two deploys started at once: exactly one proceeds, the other exits 6 naming the holder', async () => {
     const runs = ['a', 'b'].map((n) =>
-      start(['deploy', '-i', inventory, '-o', 'json', '--events', join(dir, `${n}.ndjson`), '--junit', join(dir, `${n}.xml`)]),
+      start([
+        'deploy',
+        '-i',
+        inventory,
+        '-o',
+        'json',
+        '--events',
+        join(dir, `${n}.ndjson`),
+        '--junit',
+        join(dir, `${n}.xml`),
+      ]),
     );
     const [a, b] = await Promise.all(runs.map((r) => r.done));
     const codes = [a!.code, b!.code].sort();
     assert.deepEqual(codes, [0, 6], `exit codes ${a!.code} and ${b!.code}\n${a!.stderr}\n${b!.stderr}`);
     const loser = a!.code === 6 ? a! : b!;
-    assert.match(loser.stderr, /deploy lock on \S+ \(\/var\/lib\/drover\/lock\) is held by root@\S+ for \d+s: drover deploy -i /);
+    assert.match(
+      loser.stderr,
+      /deploy lock on \S+ \(\/var\/lib\/drover\/lock\) is held by root@\S+ for \d+s: drover deploy -i /,
+    );
     assert.equal(JSON.parse(loser.stdout).status, 'lock_held');
     assert.equal(await lockHeld(), false, 'the winner released the lock');
     for (const r of [a!, b!]) {
@@ -95,17 +116,34 @@ describe('drover in CI', () => {
   });
 
   it('writes --events and --junit that validate against their schemas and agree with the recap', async () => {
-    const winner = existsSync(join(dir, 'a.xml')) && readFileSync(join(dir, 'a.ndjson'), 'utf8').includes('"task_end"') ? 'a' : 'b';
-    const events = readFileSync(join(dir, `${winner}.ndjson`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const winner =
+      existsSync(join(dir, 'a.xml')) && readFileSync(join(dir, 'a.ndjson'), 'utf8').includes('"task_end"')
+        ? 'a'
+        : 'b';
+    const events = readFileSync(join(dir, `${winner}.ndjson`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const validateEvent = schemaValidator('events.schema.json');
-    for (const e of events) assert.ok(validateEvent(e), `${JSON.stringify(e)}: ${JSON.stringify(validateEvent.errors)}`);
+    for (const e of events)
+      assert.ok(validateEvent(e), `${JSON.stringify(e)}: ${JSON.stringify(validateEvent.errors)}`);
     const end = events.at(-1)!;
     assert.equal(end['event'], 'run_end');
     assert.equal(end['status'], 'ok');
 
-    const recapRun = await drover(['deploy', '-i', inventory, '-o', 'json', '--junit', join(dir, 'again.xml')]);
+    const recapRun = await drover([
+      'deploy',
+      '-i',
+      inventory,
+      '-o',
+      'json',
+      '--junit',
+      join(dir, 'again.xml'),
+    ]);
     assert.equal(recapRun.code, 0, recapRun.stderr);
-    const recap = JSON.parse(recapRun.stdout) as { hosts: Record<string, { ok: number; changed: number; skipped: number; failed: number }> };
+    const recap = JSON.parse(recapRun.stdout) as {
+      hosts: Record<string, { ok: number; changed: number; skipped: number; failed: number }>;
+    };
     assert.ok(schemaValidator('recap.schema.json')(recap));
     const xml = parseXml(readFileSync(join(dir, 'again.xml'), 'utf8'));
     const suites = childrenNamed(xml, 'testsuite');
@@ -121,8 +159,12 @@ describe('drover in CI', () => {
     const events = join(dir, 'sigint.ndjson');
     const edited = writeLabInventory({ servers, clients, vars: { consul_log_level: 'debug' } });
     const run = start(['deploy', '-i', edited, '--events', events]);
-    await waitFor('the deploy to reach its agent config task', 60, async () =>
-      existsSync(events) && /"event":"task_start"[^\n]*"task":"agent config"/.test(readFileSync(events, 'utf8')),
+    await waitFor(
+      'the deploy to reach its agent config task',
+      60,
+      async () =>
+        existsSync(events) &&
+        /"event":"task_start"[^\n]*"task":"agent config"/.test(readFileSync(events, 'utf8')),
     );
     run.child.kill('SIGINT');
     const r = await run.done;
@@ -156,9 +198,13 @@ describe('drover in CI', () => {
     const r = await drover(['audit', '-i', inventory, '-n', '50']);
     assert.equal(r.code, 0, r.stderr);
     for (const h of [...servers, ...clients]) {
-      assert.match(r.stdout, new RegExp(`^${h.name}\\s+\\S+Z root@\\S+ ok: drover deploy -i .*changed: .*agent config`, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(`^${h.name}\\s+\\S+Z root@\\S+ ok: drover deploy -i .*changed: .*agent config`, 'm'),
+      );
     }
     const raw = await sshOk(servers[0]!.name, 'cat /var/log/drover/audit.log');
-    for (const line of raw.trim().split('\n')) assert.ok(JSON.parse(line).command.startsWith('drover deploy'));
+    for (const line of raw.trim().split('\n'))
+      assert.ok(JSON.parse(line).command.startsWith('drover deploy'));
   });
 });

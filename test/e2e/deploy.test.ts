@@ -22,16 +22,24 @@ function editedInventory(name: string, edit: (text: string) => string): string {
 
 const containerIds = async () =>
   Object.fromEntries(
-    await Promise.all(NODES.map(async (h) => [h, (await sshOk(h, "docker inspect -f '{{.Id}}' consul")).trim()] as const)),
+    await Promise.all(
+      NODES.map(async (h) => [h, (await sshOk(h, "docker inspect -f '{{.Id}}' consul")).trim()] as const),
+    ),
   );
 
 const startTimes = async () =>
   Object.fromEntries(
-    await Promise.all(NODES.map(async (h) => [h, (await sshOk(h, "docker inspect -f '{{.State.StartedAt}}' consul")).trim()] as const)),
+    await Promise.all(
+      NODES.map(
+        async (h) => [h, (await sshOk(h, "docker inspect -f '{{.State.StartedAt}}' consul")).trim()] as const,
+      ),
+    ),
   );
 
 const acceptedLogins = (host: string) =>
-  readFileSync(join(STATE_DIR, 'hosts', host, 'log', 'sshd.log'), 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length;
+  readFileSync(join(STATE_DIR, 'hosts', host, 'log', 'sshd.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('Accepted publickey')).length;
 
 describe('drover deploy on the lab', () => {
   const created: string[] = [];
@@ -73,13 +81,16 @@ describe('drover deploy on the lab', () => {
     const before = await containerIds();
     const r = await drover(['deploy', '-i', LAB_INVENTORY]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    for (const [h, counts] of Object.entries(parseRecap(r.stdout))) assert.equal(counts['changed'], 0, `${h} changed`);
+    for (const [h, counts] of Object.entries(parseRecap(r.stdout)))
+      assert.equal(counts['changed'], 0, `${h} changed`);
     assert.match(r.stdout, /^changed: no host$/m);
     assert.deepEqual(await containerIds(), before);
   });
 
   it('plan shows the exact diff of an edited var and touches nothing; deploy then applies exactly that', async () => {
-    const inv = editedInventory('loglevel', (t) => t.replace('consul_retry_interval: 2s', 'consul_retry_interval: 2s\n    consul_log_level: debug'));
+    const inv = editedInventory('loglevel', (t) =>
+      t.replace('consul_retry_interval: 2s', 'consul_retry_interval: 2s\n    consul_log_level: debug'),
+    );
     created.push(inv);
     const before = await sshOk('h1', `cat ${CONFIG}`);
     const ids = await containerIds();
@@ -110,7 +121,9 @@ describe('drover deploy on the lab', () => {
   });
 
   it('--limit narrows where tasks run, not what is known: retry_join still lists every server', async () => {
-    const inv = editedInventory('limit', (t) => t.replace('consul_retry_interval: 2s', 'consul_retry_interval: 3s'));
+    const inv = editedInventory('limit', (t) =>
+      t.replace('consul_retry_interval: 2s', 'consul_retry_interval: 3s'),
+    );
     created.push(inv);
     const r = await drover(['plan', '-i', inv, '--limit', 'h4']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -122,7 +135,9 @@ describe('drover deploy on the lab', () => {
   });
 
   it('with one host partitioned: finishes the others, reports it unreachable, exits 4', async () => {
-    const inv = editedInventory('partition', (t) => t.replace('consul_retry_interval: 2s', 'consul_retry_interval: 2s\n    ssh_connect_timeout: 3'));
+    const inv = editedInventory('partition', (t) =>
+      t.replace('consul_retry_interval: 2s', 'consul_retry_interval: 2s\n    ssh_connect_timeout: 3'),
+    );
     created.push(inv);
     await fault('partition', 'h5');
     try {
@@ -151,7 +166,11 @@ describe('drover deploy on the lab', () => {
         'all:\n  children:\n    servers:\n      hosts:\n        h1: { address: 10.213.0.11 }\n      children:\n        nosuch:\n',
         /unknown-group\.yaml:\d+:\d+ .*nosuch.*/,
       ],
-      ['no-servers.yaml', 'all:\n  children:\n    clients:\n      hosts:\n        h4: { address: 10.213.0.14 }\n', /no-servers\.yaml.*server/],
+      [
+        'no-servers.yaml',
+        'all:\n  children:\n    clients:\n      hosts:\n        h4: { address: 10.213.0.14 }\n',
+        /no-servers\.yaml.*server/,
+      ],
     ];
     const logins = acceptedLogins('h1') + acceptedLogins('h4');
     for (const [name, text, expected] of cases) {

@@ -37,7 +37,9 @@ async function startAgent(host: LabHost, config: string): Promise<void> {
 
 /** The leader's `ip:8300` as this server's /v1/status/leader reports it ("" when none, or no answer). */
 async function leaderSeenBy(h: LabHost): Promise<string> {
-  const body = (await ssh(h.name, `curl -s -m 2 http://${h.address}:8500/v1/status/leader`, 10)).stdout.trim();
+  const body = (
+    await ssh(h.name, `curl -s -m 2 http://${h.address}:8500/v1/status/leader`, 10)
+  ).stdout.trim();
   try {
     return String(JSON.parse(body));
   } catch {
@@ -50,7 +52,14 @@ async function members(h: LabHost): Promise<Record<string, string>[]> {
   const out = await sshOk(h.name, 'docker exec consul consul members');
   const [header, ...rows] = out.trim().split('\n');
   const cols = (header ?? '').trim().split(/\s{2,}|\t/);
-  return rows.map((r) => Object.fromEntries(r.trim().split(/\s+/).map((v, i) => [cols[i] ?? `c${i}`, v])));
+  return rows.map((r) =>
+    Object.fromEntries(
+      r
+        .trim()
+        .split(/\s+/)
+        .map((v, i) => [cols[i] ?? `c${i}`, v]),
+    ),
+  );
 }
 
 async function raftState(h: LabHost): Promise<string> {
@@ -84,10 +93,15 @@ describe('Consul stand-in in the lab', () => {
     });
     const states = await Promise.all(servers.map(raftState));
     assert.deepEqual(states.filter((s) => s === 'Leader').length, 1, `raft states: ${states.join(', ')}`);
-    await waitFor('five alive members', 20, async () => (await members(clients[0]!)).filter((m) => m['Status'] === 'alive').length === 5);
+    await waitFor(
+      'five alive members',
+      20,
+      async () => (await members(clients[0]!)).filter((m) => m['Status'] === 'alive').length === 5,
+    );
     const rows = await members(servers[0]!);
     assert.deepEqual(rows.map((r) => r['Node']).sort(), [...servers, ...clients].map((h) => h.name).sort());
-    for (const r of rows) assert.equal(r['Type'], servers.some((s) => s.name === r['Node']) ? 'server' : 'client');
+    for (const r of rows)
+      assert.equal(r['Type'], servers.some((s) => s.name === r['Node']) ? 'server' : 'client');
     const info = await sshOk(servers[0]!.name, 'docker exec consul consul info');
     assert.match(info, /^\tnum_peers = 2$/m);
     assert.match(info, /^\tencrypted = true$/m);
@@ -96,7 +110,8 @@ describe('Consul stand-in in the lab', () => {
   it('survives the loss of the leader: a new leader within seconds, with a higher term', async () => {
     const leaderAddr = await leaderSeenBy(servers[0]!);
     const leader = servers.find((s) => leaderAddr.startsWith(`${s.address}:`))!;
-    const termOf = async (h: LabHost) => Number(/^\tterm = (\d+)$/m.exec(await sshOk(h.name, 'docker exec consul consul info'))?.[1]);
+    const termOf = async (h: LabHost) =>
+      Number(/^\tterm = (\d+)$/m.exec(await sshOk(h.name, 'docker exec consul consul info'))?.[1]);
     const others = servers.filter((s) => s !== leader);
     const before = await termOf(others[0]!);
     await sshOk(leader.name, 'docker kill consul');
@@ -106,7 +121,11 @@ describe('Consul stand-in in the lab', () => {
     });
     assert.ok((await termOf(others[0]!)) > before, 'the term increases with a new election');
     await sshOk(leader.name, 'docker start consul');
-    await waitFor('the old leader back as a follower', 30, async () => (await raftState(leader)) === 'Follower');
+    await waitFor(
+      'the old leader back as a follower',
+      30,
+      async () => (await raftState(leader)) === 'Follower',
+    );
   });
 
   it('has no leader with two of three servers down, and recovers when they return', async () => {
@@ -114,7 +133,10 @@ describe('Consul stand-in in the lab', () => {
     await sshOk(a.name, 'docker stop -t 2 consul');
     await sshOk(b.name, 'docker stop -t 2 consul');
     await waitFor('no leader on the last server', 20, async () => (await leaderSeenBy(c)) === '');
-    const health = await ssh(c.name, `curl -s -o /dev/null -w '%{http_code}' http://${c.address}:8500/v1/operator/autopilot/health`);
+    const health = await ssh(
+      c.name,
+      `curl -s -o /dev/null -w '%{http_code}' http://${c.address}:8500/v1/operator/autopilot/health`,
+    );
     assert.notEqual(health.stdout, '200');
     await sshOk(a.name, 'docker start consul');
     await sshOk(b.name, 'docker start consul');
@@ -132,7 +154,11 @@ describe('Consul stand-in in the lab', () => {
       return status(gone.name) === 'failed' && status(spare.name) === 'alive';
     });
     await sshOk(servers[0]!.name, `docker exec consul consul force-leave -prune ${gone.name}`);
-    await waitFor(`${gone.name} pruned`, 15, async () => !(await members(servers[0]!)).some((r) => r['Node'] === gone.name));
+    await waitFor(
+      `${gone.name} pruned`,
+      15,
+      async () => !(await members(servers[0]!)).some((r) => r['Node'] === gone.name),
+    );
   });
 
   it('keeps out a node whose gossip key does not match, and logs why', async () => {

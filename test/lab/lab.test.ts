@@ -7,7 +7,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fault, LAB_DIR, labExec, labHosts, REGISTRY, run, SSH_KEY, ssh, sshOk, waitFor, type LabHost } from './lab.js';
+import {
+  fault,
+  LAB_DIR,
+  labExec,
+  labHosts,
+  REGISTRY,
+  run,
+  SSH_KEY,
+  ssh,
+  sshOk,
+  waitFor,
+  type LabHost,
+} from './lab.js';
 
 const TCP_PROBE = (address: string, port: number) =>
   `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/${port}' 2>/dev/null && echo open || echo closed`;
@@ -33,8 +45,18 @@ describe('lab hosts', () => {
     writeFileSync(join(dir, 'known_hosts'), '');
     const h = hosts[0]!;
     const r = await run('ssh', [
-      '-i', SSH_KEY, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'ConnectTimeout=3', `root@${h.address}`, 'true',
+      '-i',
+      SSH_KEY,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '-o',
+      'ConnectTimeout=3',
+      `root@${h.address}`,
+      'true',
     ]);
     assert.equal(r.code, 255);
     assert.match(r.stderr, /Host key verification failed/);
@@ -69,9 +91,15 @@ describe('lab hosts', () => {
     try {
       assert.equal((await sshOk(a.name, "docker ps --format '{{.Names}}'")).trim(), 'lab-selftest');
       assert.doesNotMatch(await sshOk(b.name, "docker ps -a --format '{{.Names}}'"), /lab-selftest/);
-      assert.equal((await sshOk(a.name, "docker info --format '{{.Name}} {{.Driver}}'")).trim(), `${a.name} overlay2`);
+      assert.equal(
+        (await sshOk(a.name, "docker info --format '{{.Name}} {{.Driver}}'")).trim(),
+        `${a.name} overlay2`,
+      );
       // The container shares the host's network (--net=host) and so its address.
-      assert.match(await sshOk(a.name, 'docker exec lab-selftest ip -4 -o addr show dev eth0'), new RegExp(a.address));
+      assert.match(
+        await sshOk(a.name, 'docker exec lab-selftest ip -4 -o addr show dev eth0'),
+        new RegExp(a.address),
+      );
     } finally {
       await ssh(a.name, 'docker rm -f lab-selftest');
     }
@@ -86,7 +114,10 @@ describe('lab faults', () => {
   after(async () => {
     // Leave the lab as we found it even when a test failed halfway.
     for (const h of [h1, h2, h3]) {
-      await run('bash', ['-c', `cd ${JSON.stringify(LAB_DIR)} && ./fault.sh thaw ${h.name}; ./fault.sh heal ${h.name}; ./fault.sh link-up ${h.name}`]);
+      await run('bash', [
+        '-c',
+        `cd ${JSON.stringify(LAB_DIR)} && ./fault.sh thaw ${h.name}; ./fault.sh heal ${h.name}; ./fault.sh link-up ${h.name}`,
+      ]);
     }
   });
 
@@ -170,7 +201,10 @@ describe('lab faults', () => {
     assert.equal(await reachable(h3), false);
     await fault('boot', h3.name);
     await waitFor('h3 back after boot', 30, () => reachable(h3));
-    assert.equal((await sshOk(h3.name, 'cat /opt/lab-crash-marker; rm /opt/lab-crash-marker')).trim(), 'survives');
+    assert.equal(
+      (await sshOk(h3.name, 'cat /opt/lab-crash-marker; rm /opt/lab-crash-marker')).trim(),
+      'survives',
+    );
     await sshOk(h3.name, 'docker ps');
   });
 });

@@ -32,7 +32,9 @@ export interface RunResult {
 export function labHosts(): LabHost[] {
   const file = join(STATE_DIR, 'hosts.json');
   if (!existsSync(file)) {
-    throw new Error(`no lab is up (${file} is missing): run the tests with \`npm test\` or start one with \`npm run lab:up\``);
+    throw new Error(
+      `no lab is up (${file} is missing): run the tests with \`npm test\` or start one with \`npm run lab:up\``,
+    );
   }
   return JSON.parse(readFileSync(file, 'utf8')) as LabHost[];
 }
@@ -94,7 +96,8 @@ export type FaultAction =
 /** Injects (or undoes) a fault; throws when the fault script fails. */
 export async function fault(action: FaultAction, host: string, other?: string): Promise<void> {
   const r = await run(join(LAB_DIR, 'fault.sh'), other ? [action, host, other] : [action, host], 60);
-  if (r.code !== 0) throw new Error(`fault ${action} ${host}${other ? ` ${other}` : ''} failed: ${r.stderr}${r.stdout}`);
+  if (r.code !== 0)
+    throw new Error(`fault ${action} ${host}${other ? ` ${other}` : ''} failed: ${r.stderr}${r.stdout}`);
 }
 
 /** Polls `check` until it returns true, at most `seconds`; every wait in the lab tests is bounded. */

@@ -646,7 +646,11 @@ test('a read-only probe that reports no change still runs, in check mode and out
   const modules = { ...testModules, probe };
   for (const check of [false, true]) {
     const result = await runPlaybook({
-      playbook: parsePlaybookText('- hosts: s1\n  tasks:\n    - probe: {}\n      register: p\n', 'p.yaml', modules),
+      playbook: parsePlaybookText(
+        '- hosts: s1\n  tasks:\n    - probe: {}\n      register: p\n',
+        'p.yaml',
+        modules,
+      ),
       inventory: three,
       selectHosts,
       modules,

@@ -9,7 +9,11 @@ import { Agent, cleanup, parseTable, tempDir, waitFor } from './harness.js';
 
 const IPS = ['127.0.0.51', '127.0.0.52', '127.0.0.53'];
 
-interface RaftServer { Node: string; Voter: boolean; Leader: boolean }
+interface RaftServer {
+  Node: string;
+  Voter: boolean;
+  Leader: boolean;
+}
 
 describe('stand-in autopilot', () => {
   let servers: Agent[];
@@ -21,12 +25,24 @@ describe('stand-in autopilot', () => {
 
   before(async () => {
     const root = tempDir('standin-autopilot-');
-    servers = IPS.map((ip, i) => new Agent({
-      ip, name: `ap-${i + 1}`, server: true, retryJoin: IPS,
-      extra: { autopilot: { server_stabilization_time: '2s' } },
-      env: { CONSUL_STANDIN_AUTOPILOT_INTERVAL: '1s' },
-    }, root).start());
-    await waitFor('three voters', async () => (await raftServers(servers[0]!)).filter((s) => s.Voter).length === 3, 20000);
+    servers = IPS.map((ip, i) =>
+      new Agent(
+        {
+          ip,
+          name: `ap-${i + 1}`,
+          server: true,
+          retryJoin: IPS,
+          extra: { autopilot: { server_stabilization_time: '2s' } },
+          env: { CONSUL_STANDIN_AUTOPILOT_INTERVAL: '1s' },
+        },
+        root,
+      ).start(),
+    );
+    await waitFor(
+      'three voters',
+      async () => (await raftServers(servers[0]!)).filter((s) => s.Voter).length === 3,
+      20000,
+    );
   });
 
   after(cleanup);
@@ -34,26 +50,43 @@ describe('stand-in autopilot', () => {
   it('removes a dead server, then re-adds it as a non-voter and promotes it when stable', async () => {
     const [a, b, c] = servers as [Agent, Agent, Agent];
     c.kill('SIGKILL');
-    await waitFor('dead server removed from raft', async () => {
-      const list = await raftServers(a);
-      return list.length === 2 && !list.some((s) => s.Node === c.name);
-    }, 15000);
+    await waitFor(
+      'dead server removed from raft',
+      async () => {
+        const list = await raftServers(a);
+        return list.length === 2 && !list.some((s) => s.Node === c.name);
+      },
+      15000,
+    );
     const members = parseTable((await b.cli('members')).stdout, ['Node', 'Address', 'Status', 'Type']);
-    assert.equal(members.find((m) => m.Node === c.name)?.Status, 'left', 'cleanup force-leaves the dead server');
+    assert.equal(
+      members.find((m) => m.Node === c.name)?.Status,
+      'left',
+      'cleanup force-leaves the dead server',
+    );
     assert.match(await a.leader(), /^127\.0\.0\.5[12]:8300$/);
 
     c.start();
     const seen = new Set<string>();
-    await waitFor('back as a voter', async () => {
-      const me = (await raftServers(a)).find((s) => s.Node === c.name);
-      if (me) seen.add(me.Voter ? 'voter' : 'non-voter');
-      return me?.Voter === true;
-    }, 20000, 100);
+    await waitFor(
+      'back as a voter',
+      async () => {
+        const me = (await raftServers(a)).find((s) => s.Node === c.name);
+        if (me) seen.add(me.Voter ? 'voter' : 'non-voter');
+        return me?.Voter === true;
+      },
+      20000,
+      100,
+    );
     assert.ok(seen.has('non-voter'), 'rejoined as a non-voter first');
-    const health = await waitFor('healthy', async () => {
-      const r = await a.http('/v1/operator/autopilot/health');
-      return r.status === 200 ? (JSON.parse(r.body) as { FailureTolerance: number }) : null;
-    }, 10000);
+    const health = await waitFor(
+      'healthy',
+      async () => {
+        const r = await a.http('/v1/operator/autopilot/health');
+        return r.status === 200 ? (JSON.parse(r.body) as { FailureTolerance: number }) : null;
+      },
+      10000,
+    );
     assert.equal(health.FailureTolerance, 1);
   });
 });

@@ -7,8 +7,27 @@ import assert from 'node:assert/strict';
 import { Agent, cleanup, dnsQuery, parseTable, sleep, tempDir, waitFor } from './harness.js';
 
 const SERVER_IPS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
-const MEMBER_COLUMNS = ['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC', 'Partition', 'Segment'];
-const PEER_COLUMNS = ['Node', 'ID', 'Address', 'State', 'Voter', 'RaftProtocol', 'Commit Index', 'Trails Leader By'];
+const MEMBER_COLUMNS = [
+  'Node',
+  'Address',
+  'Status',
+  'Type',
+  'Build',
+  'Protocol',
+  'DC',
+  'Partition',
+  'Segment',
+];
+const PEER_COLUMNS = [
+  'Node',
+  'ID',
+  'Address',
+  'State',
+  'Voter',
+  'RaftProtocol',
+  'Commit Index',
+  'Trails Leader By',
+];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('stand-in cluster (3 servers, 2 clients)', () => {
@@ -35,11 +54,31 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
 
   before(async () => {
     root = tempDir('standin-cluster-');
-    servers = SERVER_IPS.map((ip, i) => new Agent({ ip, name: `server-${i + 1}`, server: true, retryJoin: SERVER_IPS, extra: i === 0 ? { ui_config: { enabled: true } } : {} }, root));
-    clients = ['127.0.0.14', '127.0.0.15'].map((ip, i) => new Agent({
-      ip, name: `client-${i + 1}`, retryJoin: SERVER_IPS,
-      extra: i === 0 ? { services: [{ name: 'web', port: 8080, tags: ['v1'] }] } : {},
-    }, root));
+    servers = SERVER_IPS.map(
+      (ip, i) =>
+        new Agent(
+          {
+            ip,
+            name: `server-${i + 1}`,
+            server: true,
+            retryJoin: SERVER_IPS,
+            extra: i === 0 ? { ui_config: { enabled: true } } : {},
+          },
+          root,
+        ),
+    );
+    clients = ['127.0.0.14', '127.0.0.15'].map(
+      (ip, i) =>
+        new Agent(
+          {
+            ip,
+            name: `client-${i + 1}`,
+            retryJoin: SERVER_IPS,
+            extra: i === 0 ? { services: [{ name: 'web', port: 8080, tags: ['v1'] }] } : {},
+          },
+          root,
+        ),
+    );
     for (const a of all()) a.start();
     await waitFor('one leader agreed by all five agents', () => agreedLeader(all()), 20000);
   });
@@ -62,7 +101,10 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.deepEqual(lines[0]?.split(/ {2,}/), MEMBER_COLUMNS);
     assert.equal(lines.length, 6);
     const rows = parseTable(r.stdout, MEMBER_COLUMNS);
-    assert.deepEqual(rows.map((m) => m.Node), ['server-1', 'server-2', 'server-3', 'client-1', 'client-2']);
+    assert.deepEqual(
+      rows.map((m) => m.Node),
+      ['server-1', 'server-2', 'server-3', 'client-1', 'client-2'],
+    );
     for (const m of rows) {
       assert.equal(m.Status, 'alive');
       assert.equal(m.Build, '1.20.1');
@@ -71,9 +113,10 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
       assert.equal(m.Partition, 'default');
       assert.match(m.Address ?? '', /^127\.0\.0\.1[1-5]:8301$/);
     }
-    assert.deepEqual(rows.map((m) => `${m.Type} ${m.Segment}`), [
-      'server <all>', 'server <all>', 'server <all>', 'client <default>', 'client <default>',
-    ]);
+    assert.deepEqual(
+      rows.map((m) => `${m.Type} ${m.Segment}`),
+      ['server <all>', 'server <all>', 'server <all>', 'client <default>', 'client <default>'],
+    );
     // No trailing padding on the last column, two spaces between columns.
     for (const l of lines) assert.doesNotMatch(l, / $/);
     const failedOnly = await clients[0]!.cli('members', '-status=failed');
@@ -81,7 +124,10 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(failedOnly.stdout, '');
     const detailed = await servers[0]!.cli('members', '-detailed');
     assert.match(detailed.stdout, /^Node\s+Address\s+Status\s+Tags\n/);
-    assert.match(detailed.stdout, /server-1\s+127\.0\.0\.11:8301\s+alive\s+acls=0,build=1\.20\.1:[0-9a-f]+,dc=dc1,expect=3,/);
+    assert.match(
+      detailed.stdout,
+      /server-1\s+127\.0\.0\.11:8301\s+alive\s+acls=0,build=1\.20\.1:[0-9a-f]+,dc=dc1,expect=3,/,
+    );
   });
 
   it('prints `consul info` with tab-indented sections: raft on servers, known_servers on clients', async () => {
@@ -89,14 +135,25 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(server.code, 0);
     const lines = server.stdout.trimEnd().split('\n');
     const sections = lines.filter((l) => !l.startsWith('\t'));
-    assert.deepEqual(sections, ['agent:', 'build:', 'consul:', 'raft:', 'runtime:', 'serf_lan:', 'serf_wan:']);
+    assert.deepEqual(sections, [
+      'agent:',
+      'build:',
+      'consul:',
+      'raft:',
+      'runtime:',
+      'serf_lan:',
+      'serf_wan:',
+    ]);
     for (const l of lines.filter((x) => x.startsWith('\t'))) assert.match(l, /^\t[a-z_]+ = /);
     assert.ok(lines.includes('\tprerelease = '), 'empty values keep the "key = " form');
     const si = await servers[1]!.info();
     assert.equal(si.consul?.server, 'true');
     assert.match(si.raft?.state ?? '', /^(Leader|Follower)$/);
     assert.equal(si.raft?.num_peers, '2');
-    assert.match(si.raft?.latest_configuration ?? '', /^\[\{Suffrage:Voter ID:[0-9a-f-]{36} Address:127\.0\.0\.1[1-3]:8300\}/);
+    assert.match(
+      si.raft?.latest_configuration ?? '',
+      /^\[\{Suffrage:Voter ID:[0-9a-f-]{36} Address:127\.0\.0\.1[1-3]:8300\}/,
+    );
     assert.equal(si.serf_lan?.members, '5');
     assert.equal(si.serf_lan?.encrypted, 'false');
     assert.equal(si.serf_wan?.members, '3');
@@ -111,7 +168,10 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
   it('lists raft peers in `consul operator raft list-peers` format', async () => {
     const r = await clients[0]!.cli('operator', 'raft', 'list-peers');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout.split('\n')[0] ?? '', /^Node\s+ID\s+Address\s+State\s+Voter\s+RaftProtocol\s+Commit Index\s+Trails Leader By$/);
+    assert.match(
+      r.stdout.split('\n')[0] ?? '',
+      /^Node\s+ID\s+Address\s+State\s+Voter\s+RaftProtocol\s+Commit Index\s+Trails Leader By$/,
+    );
     const rows = parseTable(r.stdout, PEER_COLUMNS);
     assert.equal(rows.length, 3);
     const leader = rows.filter((p) => p.State === 'leader');
@@ -124,13 +184,18 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
       assert.match(p['Commit Index'] ?? '', /^\d+$/);
       if (p.State === 'follower') assert.match(p['Trails Leader By'] ?? '', /^\d+ Commits?$/);
     }
-    const self = JSON.parse((await servers[2]!.http('/v1/agent/self')).body) as { Config: { NodeID: string } };
+    const self = JSON.parse((await servers[2]!.http('/v1/agent/self')).body) as {
+      Config: { NodeID: string };
+    };
     assert.equal(rows.find((p) => p.Node === 'server-3')?.ID, self.Config.NodeID);
   });
 
   it('serves Consul JSON shapes over HTTP, from servers and forwarded by clients', async () => {
     const peers = JSON.parse((await clients[1]!.http('/v1/status/peers')).body) as string[];
-    assert.deepEqual([...peers].sort(), SERVER_IPS.map((ip) => `${ip}:8300`));
+    assert.deepEqual(
+      [...peers].sort(),
+      SERVER_IPS.map((ip) => `${ip}:8300`),
+    );
 
     const self = JSON.parse((await servers[0]!.http('/v1/agent/self')).body) as Record<string, any>;
     assert.equal(self.Config.NodeName, 'server-1');
@@ -146,9 +211,12 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(clientSelf.Member.Tags.role, 'node');
     assert.equal(clientSelf.Config.Server, false);
 
-    const members = JSON.parse((await clients[0]!.http('/v1/agent/members')).body) as Array<Record<string, any>>;
+    const members = JSON.parse((await clients[0]!.http('/v1/agent/members')).body) as Array<
+      Record<string, any>
+    >;
     assert.equal(members.length, 5);
-    for (const m of members) assert.deepEqual(Object.keys(m).slice(0, 5), ['Name', 'Addr', 'Port', 'Tags', 'Status']);
+    for (const m of members)
+      assert.deepEqual(Object.keys(m).slice(0, 5), ['Name', 'Addr', 'Port', 'Tags', 'Status']);
 
     const health = await clients[0]!.http('/v1/operator/autopilot/health');
     assert.equal(health.status, 200);
@@ -157,7 +225,20 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(h.FailureTolerance, 1);
     assert.equal(h.Servers.length, 3);
     for (const s of h.Servers) {
-      assert.deepEqual(Object.keys(s).sort(), ['Address', 'Healthy', 'ID', 'LastContact', 'LastIndex', 'LastTerm', 'Leader', 'Name', 'SerfStatus', 'StableSince', 'Version', 'Voter']);
+      assert.deepEqual(Object.keys(s).sort(), [
+        'Address',
+        'Healthy',
+        'ID',
+        'LastContact',
+        'LastIndex',
+        'LastTerm',
+        'Leader',
+        'Name',
+        'SerfStatus',
+        'StableSince',
+        'Version',
+        'Voter',
+      ]);
       assert.match(s.LastContact, /^\d+(\.\d+)?(ns|µs|ms|s)$/);
       assert.ok(!Number.isNaN(Date.parse(s.StableSince)));
     }
@@ -165,16 +246,29 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     const conf = await servers[1]!.http('/v1/operator/raft/configuration');
     const c = JSON.parse(conf.body) as { Servers: Array<Record<string, unknown>>; Index: number };
     assert.equal(c.Servers.length, 3);
-    assert.deepEqual(Object.keys(c.Servers[0] ?? {}).slice(0, 6), ['ID', 'Node', 'Address', 'Leader', 'ProtocolVersion', 'Voter']);
+    assert.deepEqual(Object.keys(c.Servers[0] ?? {}).slice(0, 6), [
+      'ID',
+      'Node',
+      'Address',
+      'Leader',
+      'ProtocolVersion',
+      'Voter',
+    ]);
     assert.equal(conf.headers['x-consul-knownleader'], 'true');
 
     const nodes = await clients[1]!.http('/v1/catalog/nodes');
     assert.equal(nodes.headers['x-consul-knownleader'], 'true');
     assert.match(String(nodes.headers['x-consul-index']), /^\d+$/);
     const list = JSON.parse(nodes.body) as Array<Record<string, any>>;
-    assert.deepEqual(list.map((n) => n.Node), ['client-1', 'client-2', 'server-1', 'server-2', 'server-3']);
+    assert.deepEqual(
+      list.map((n) => n.Node),
+      ['client-1', 'client-2', 'server-1', 'server-2', 'server-3'],
+    );
     assert.equal(list[0]?.Address, '127.0.0.14');
-    const services = JSON.parse((await servers[2]!.http('/v1/catalog/services')).body) as Record<string, string[]>;
+    const services = JSON.parse((await servers[2]!.http('/v1/catalog/services')).body) as Record<
+      string,
+      string[]
+    >;
     assert.deepEqual(services, { consul: [], web: ['v1'] });
 
     const ui = await servers[0]!.http('/ui/');
@@ -196,7 +290,11 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
 
   it('grows the raft log over time on every server', async () => {
     const before = Number((await servers[0]!.info()).raft?.commit_index);
-    await waitFor('commit index to grow', async () => Number((await servers[0]!.info()).raft?.commit_index) >= before + 2, 8000);
+    await waitFor(
+      'commit index to grow',
+      async () => Number((await servers[0]!.info()).raft?.commit_index) >= before + 2,
+      8000,
+    );
   });
 
   it('elects a new leader with a higher term after the leader is killed; the old one shows failed', async () => {
@@ -205,14 +303,23 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     const survivors = servers.filter((s) => s !== oldLeader);
     const t0 = Date.now();
     oldLeader.kill('SIGKILL');
-    const newLeader = await waitFor('a new leader', async () => {
-      const l = await agreedLeader(survivors);
-      return l && l !== `${oldLeader.ip}:8300` ? l : '';
-    }, 15000, 100);
+    const newLeader = await waitFor(
+      'a new leader',
+      async () => {
+        const l = await agreedLeader(survivors);
+        return l && l !== `${oldLeader.ip}:8300` ? l : '';
+      },
+      15000,
+      100,
+    );
     assert.ok(Date.now() - t0 < 10000, `new leader took ${Date.now() - t0} ms`);
     const newTerm = Number((await byAddr(newLeader).info()).raft?.term);
     assert.ok(newTerm > oldTerm, `term ${newTerm} should be above ${oldTerm}`);
-    await waitFor('old leader failed in members', async () => (await memberStatus(survivors[0]!, oldLeader.name)) === 'failed', 10000);
+    await waitFor(
+      'old leader failed in members',
+      async () => (await memberStatus(survivors[0]!, oldLeader.name)) === 'failed',
+      10000,
+    );
     const health = await survivors[0]!.http('/v1/operator/autopilot/health');
     assert.equal(health.status, 429, 'unhealthy while a server is down');
     assert.equal((JSON.parse(health.body) as { FailureTolerance: number }).FailureTolerance, 0);
@@ -220,17 +327,30 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     // It comes back with its data dir: rejoins, and briefly trails the leader before catching up.
     oldLeader.start();
     let sawLag = false;
-    await waitFor('restarted server caught up', async () => {
-      const raft = (await oldLeader.info()).raft;
-      if (!raft || raft.state !== 'Follower') return false;
-      const commit = Number(raft.commit_index);
-      const last = Number(raft.last_log_index);
-      if (commit < last) sawLag = true;
-      return sawLag && commit === last;
-    }, 15000, 100);
+    await waitFor(
+      'restarted server caught up',
+      async () => {
+        const raft = (await oldLeader.info()).raft;
+        if (!raft || raft.state !== 'Follower') return false;
+        const commit = Number(raft.commit_index);
+        const last = Number(raft.last_log_index);
+        if (commit < last) sawLag = true;
+        return sawLag && commit === last;
+      },
+      15000,
+      100,
+    );
     assert.ok(sawLag, 'commit_index trailed last_log_index after the restart');
-    await waitFor('restarted server alive', async () => (await memberStatus(servers[0]!, oldLeader.name)) === 'alive', 10000);
-    await waitFor('autopilot healthy again', async () => (await servers[0]!.http('/v1/operator/autopilot/health')).status === 200, 10000);
+    await waitFor(
+      'restarted server alive',
+      async () => (await memberStatus(servers[0]!, oldLeader.name)) === 'alive',
+      10000,
+    );
+    await waitFor(
+      'autopilot healthy again',
+      async () => (await servers[0]!.http('/v1/operator/autopilot/health')).status === 200,
+      10000,
+    );
   });
 
   it('keeps a killed client as failed until force-leave; -prune removes it', async () => {
@@ -242,13 +362,29 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(await memberStatus(s1, victim.name), 'failed', 'a ghost stays failed');
     const missing = await s1.cli('force-leave', 'no-such-node');
     assert.equal(missing.code, 1);
-    assert.equal(missing.stderr.trim(), "Error force leaving: Unexpected response code: 500 (agent: No node found with name 'no-such-node')");
+    assert.equal(
+      missing.stderr.trim(),
+      "Error force leaving: Unexpected response code: 500 (agent: No node found with name 'no-such-node')",
+    );
     const fl = await s1.cli('force-leave', victim.name);
     assert.equal(fl.code, 0, fl.stderr);
-    await waitFor('client left everywhere', async () => (await Promise.all([s1, servers[2]!, clients[0]!].map((a) => memberStatus(a, victim.name)))).every((s) => s === 'left'), 8000);
+    await waitFor(
+      'client left everywhere',
+      async () =>
+        (await Promise.all([s1, servers[2]!, clients[0]!].map((a) => memberStatus(a, victim.name)))).every(
+          (s) => s === 'left',
+        ),
+      8000,
+    );
     const prune = await s1.cli('force-leave', '-prune', victim.name);
     assert.equal(prune.code, 0, prune.stderr);
-    await waitFor('client pruned', async () => (await memberStatus(servers[1]!, victim.name)) === undefined && (await memberStatus(s1, victim.name)) === undefined, 8000);
+    await waitFor(
+      'client pruned',
+      async () =>
+        (await memberStatus(servers[1]!, victim.name)) === undefined &&
+        (await memberStatus(s1, victim.name)) === undefined,
+      8000,
+    );
   });
 
   it('lets a client leave gracefully on SIGTERM (leave_on_terminate)', async () => {
@@ -275,7 +411,10 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(health.body, 'No cluster leader');
     const peers = await keep.cli('operator', 'raft', 'list-peers');
     assert.equal(peers.code, 1);
-    assert.match(peers.stderr, /^Error getting peers: Failed to retrieve raft configuration: Unexpected response code: 500 \(No cluster leader\)/);
+    assert.match(
+      peers.stderr,
+      /^Error getting peers: Failed to retrieve raft configuration: Unexpected response code: 500 \(No cluster leader\)/,
+    );
     await sleep(1500);
     assert.equal(await keep.leader(), '', 'still no leader');
 
@@ -291,7 +430,11 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     const { code } = await follower.stopped(10000);
     assert.equal(code, 1, 'Consul exits 1 when graceful leave is disabled');
     assert.match(follower.out, /Graceful shutdown disabled\. Exiting/);
-    await waitFor('server failed', async () => (await memberStatus(leader, follower.name)) === 'failed', 10000);
+    await waitFor(
+      'server failed',
+      async () => (await memberStatus(leader, follower.name)) === 'failed',
+      10000,
+    );
     const peers = JSON.parse((await leader.http('/v1/status/peers')).body) as string[];
     assert.ok(peers.includes(`${follower.ip}:8300`));
     follower.start();
@@ -306,10 +449,14 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(r.stdout.trim(), 'Graceful leave complete');
     const { code } = await leaving.stopped(10000);
     assert.equal(code, 0);
-    await waitFor('peer removed', async () => {
-      const peers = JSON.parse((await leader.http('/v1/status/peers')).body) as string[];
-      return peers.length === 2 && !peers.includes(`${leaving.ip}:8300`);
-    }, 8000);
+    await waitFor(
+      'peer removed',
+      async () => {
+        const peers = JSON.parse((await leader.http('/v1/status/peers')).body) as string[];
+        return peers.length === 2 && !peers.includes(`${leaving.ip}:8300`);
+      },
+      8000,
+    );
     assert.equal(await memberStatus(leader, leaving.name), 'left');
     assert.ok(await leader.leader(), 'the remaining two servers keep a leader');
   });

@@ -36,7 +36,12 @@ export function tempDir(prefix: string): string {
 
 /** Kills every agent this file started and removes temp dirs; call from after(). */
 export async function cleanup(): Promise<void> {
-  const exits = [...running].map((p) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r()))));
+  const exits = [...running].map(
+    (p) =>
+      new Promise<void>((r) =>
+        p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r()),
+      ),
+  );
   killAll();
   await Promise.race([Promise.all(exits), idle(3000)]);
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -48,7 +53,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 const idle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Polls fn until it returns a truthy value; fails after timeoutMs with the last value seen. */
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 15000, everyMs = 200): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 15000,
+  everyMs = 200,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -58,7 +68,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
     } catch (e) {
       last = e;
     }
-    if (Date.now() >= until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${String(last instanceof Error ? last.message : JSON.stringify(last))}`);
+    if (Date.now() >= until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last: ${String(last instanceof Error ? last.message : JSON.stringify(last))}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -79,9 +92,15 @@ export class Agent {
   out = '';
   readonly configDir: string;
   readonly dataDir: string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
+    code: null,
+    signal: null,
+  });
 
-  constructor(readonly spec: AgentSpec, root: string) {
+  constructor(
+    readonly spec: AgentSpec,
+    root: string,
+  ) {
     this.configDir = join(root, spec.name, 'config');
     this.dataDir = join(root, spec.name, 'data');
     mkdirSync(this.configDir, { recursive: true });
@@ -106,7 +125,13 @@ export class Agent {
       retry_join: s.retryJoin ?? [],
       retry_interval: '1s',
       log_level: 'info',
-      ...(s.server ? { server: true, bootstrap_expect: s.bootstrapExpect ?? 3, autopilot: { server_stabilization_time: '1s' } } : {}),
+      ...(s.server
+        ? {
+            server: true,
+            bootstrap_expect: s.bootstrapExpect ?? 3,
+            autopilot: { server_stabilization_time: '1s' },
+          }
+        : {}),
       ...(s.encrypt ? { encrypt: s.encrypt } : {}),
       ...(s.extra ?? {}),
       ...patch,
@@ -116,10 +141,14 @@ export class Agent {
 
   start(): this {
     this.out = '';
-    const proc = spawn(process.execPath, [CONSUL, 'agent', `-data-dir=${this.dataDir}`, `-config-dir=${this.configDir}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CONSUL_STANDIN_AUTOPILOT_INTERVAL: '60s', ...(this.spec.env ?? {}) },
-    });
+    const proc = spawn(
+      process.execPath,
+      [CONSUL, 'agent', `-data-dir=${this.dataDir}`, `-config-dir=${this.configDir}`],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CONSUL_STANDIN_AUTOPILOT_INTERVAL: '60s', ...(this.spec.env ?? {}) },
+      },
+    );
     this.proc = proc;
     running.add(proc);
     proc.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
@@ -190,9 +219,16 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 20000,
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [CONSUL, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const proc = spawn(process.execPath, [CONSUL, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     running.add(proc);
     let stdout = '';
     let stderr = '';
@@ -244,10 +280,17 @@ export function parseTable(text: string, headers: string[]): Record<string, stri
 }
 
 /** Sends one DNS A query over UDP and returns the rcode and the answered IPv4 addresses. */
-export async function dnsQuery(server: string, name: string, port = 8600): Promise<{ rcode: number; addresses: string[] }> {
+export async function dnsQuery(
+  server: string,
+  name: string,
+  port = 8600,
+): Promise<{ rcode: number; addresses: string[] }> {
   const dgram = await import('node:dgram');
   const labels = name.split('.').filter(Boolean);
-  const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  const qname = Buffer.concat([
+    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
   const id = Math.floor(Math.random() * 65535);
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);

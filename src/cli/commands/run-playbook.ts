@@ -52,11 +52,17 @@ export function playbookBaseDir(playbookFile: string): string {
 }
 
 const list = (s: string | undefined): string[] =>
-  s ? s.split(',').map((t) => t.trim()).filter(Boolean) : [];
+  s
+    ? s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : [];
 
 function lockWaitSeconds(o: PlaybookCommandOptions): number {
   const n = Number(o.lockWait ?? '0');
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--lock-wait must be a number of seconds, not "${o.lockWait}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`--lock-wait must be a number of seconds, not "${o.lockWait}"`);
   return n;
 }
 
@@ -89,7 +95,8 @@ export async function runPlaybookCommand(
   let lock: DeployLock | undefined;
   try {
     const playbookFile = o.playbook ?? DEFAULT_PLAYBOOK;
-    const consul = resolve(playbookFile).startsWith(PLAYBOOKS_DIR) && basename(playbookFile).startsWith('consul-');
+    const consul =
+      resolve(playbookFile).startsWith(PLAYBOOKS_DIR) && basename(playbookFile).startsWith('consul-');
     const loaded = await loadCheckedInventory(o, { consul, warn: out.warn });
     artifacts.learnSecrets(loaded);
     const modules = builtinModules();
@@ -130,13 +137,27 @@ export async function runPlaybookCommand(
     // The reporter has printed the PLAY RECAP; say in one line what the run changed.
     if (result.abortReason) out.progress.write(`aborted: ${result.abortReason}\n`);
     if (o.summarize) o.summarize(result, out);
-    else if (result.notReachedHosts.length > 0) out.progress.write(`not reached: ${result.notReachedHosts.join(', ')}\n`);
+    else if (result.notReachedHosts.length > 0)
+      out.progress.write(`not reached: ${result.notReachedHosts.join(', ')}\n`);
     const verb = check ? 'would change' : 'changed';
-    out.progress.write(`${verb}: ${result.changedHosts.length > 0 ? result.changedHosts.join(', ') : 'no host'}\n`);
-    await finishRun({ inventory, pool, lock, artifacts, out, check, command, how: { status: result.status, ...(result.abortReason ? { reason: result.abortReason } : {}) } });
+    out.progress.write(
+      `${verb}: ${result.changedHosts.length > 0 ? result.changedHosts.join(', ') : 'no host'}\n`,
+    );
+    await finishRun({
+      inventory,
+      pool,
+      lock,
+      artifacts,
+      out,
+      check,
+      command,
+      how: { status: result.status, ...(result.abortReason ? { reason: result.abortReason } : {}) },
+    });
     return result;
   } catch (err) {
-    await finishRun({ pool: connections, lock, artifacts, out, check, command, how: { error: err } }).catch(() => undefined);
+    await finishRun({ pool: connections, lock, artifacts, out, check, command, how: { error: err } }).catch(
+      () => undefined,
+    );
     throw err;
   } finally {
     await connections?.closeAll();
@@ -158,7 +179,13 @@ async function finishRun(o: {
   if (!o.check && o.pool) {
     const run = o.artifacts.collected;
     const conclusion = concludeRun(run.outcomes, { ...o.how, secrets: o.artifacts.secrets });
-    const entries = auditEntriesForRun({ run, conclusion, identity: currentIdentity(), command: o.command, droverVersion: DROVER_VERSION });
+    const entries = auditEntriesForRun({
+      run,
+      conclusion,
+      identity: currentIdentity(),
+      command: o.command,
+      droverVersion: DROVER_VERSION,
+    });
     const pool = o.pool;
     await Promise.all(
       [...entries].map(async ([host, entry]) => {
@@ -169,7 +196,9 @@ async function finishRun(o: {
             secrets: o.artifacts.secrets,
           });
         } catch (err) {
-          problems.push(`audit log on ${host} not written: ${err instanceof Error ? err.message : String(err)}`);
+          problems.push(
+            `audit log on ${host} not written: ${err instanceof Error ? err.message : String(err)}`,
+          );
         }
       }),
     );
@@ -177,7 +206,9 @@ async function finishRun(o: {
   try {
     await o.lock?.release();
   } catch (err) {
-    problems.push(`deploy lock not released: ${err instanceof Error ? err.message : String(err)}; use \`drover lock release\``);
+    problems.push(
+      `deploy lock not released: ${err instanceof Error ? err.message : String(err)}; use \`drover lock release\``,
+    );
   }
   for (const p of problems) o.out.warn(`warning: ${p}`);
   o.artifacts.finish(o.out, o.how);
