@@ -13,6 +13,8 @@ import { expectedNodesFromVars, type ClusterGroups } from './expected-nodes.js';
 export class GateAgents {
   readonly servers: ExpectedNode[];
   readonly clients: ExpectedNode[];
+  /** Set when narrowed out of an inventory with several datacenters: which one this is. */
+  datacenter?: string;
 
   constructor(
     readonly transport: Transport,
@@ -44,13 +46,51 @@ export class GateAgents {
 
   /** The inventory node called `host`; a gate on a host that is not a Consul node is a config error. */
   node(host: string): ExpectedNode {
-    const node = [...this.servers, ...this.clients].find((n) => n.host === host);
+    const node = this.find(host);
     if (!node) {
       throw new ConfigError([
         { file: 'inventory', message: `"${host}" is in neither the Consul servers nor the clients group` },
       ]);
     }
     return node;
+  }
+
+  find(host: string): ExpectedNode | undefined {
+    return [...this.servers, ...this.clients].find((n) => n.host === host);
+  }
+
+  /**
+   * The datacenters of the servers, in the order their first server appears in the inventory,
+   * by `consul_datacenter`; hosts that set none share one datacenter, `""`.
+   */
+  datacenters(): string[] {
+    return [...new Set(this.servers.map(datacenterKey))];
+  }
+
+  /**
+   * The same agents narrowed to one datacenter: its servers and clients only. Raft, autopilot and
+   * the LAN members are per datacenter in Consul, so every gate judges a node against its own
+   * datacenter. With a single datacenter this is the whole cluster, unchanged.
+   */
+  inDatacenter(datacenter: string): GateAgents {
+    if (this.datacenters().length <= 1) return this;
+    const nodes = [...this.servers, ...this.clients].filter((n) => datacenterKey(n) === datacenter);
+    if (!nodes.some((n) => n.role === 'server')) {
+      throw new ConfigError([
+        {
+          file: 'inventory',
+          message: `datacenter "${datacenter}" has no Consul server (datacenters: ${this.datacenters().map(dcName).join(', ')})`,
+        },
+      ]);
+    }
+    const narrowed = new GateAgents(this.transport, this.here, nodes, this.httpPort, this.requestTimeout);
+    narrowed.datacenter = datacenter;
+    return narrowed;
+  }
+
+  /** {@link inDatacenter} of `host`'s datacenter. */
+  inDatacenterOf(host: string): GateAgents {
+    return this.inDatacenter(datacenterKey(this.node(host)));
   }
 
   /** A client for `node`'s agent; `secondsLeft` caps each request so a poll cannot overrun its budget. */
@@ -80,6 +120,14 @@ export class GateAgents {
     return order.map((s) => this.api(s, options.secondsLeft));
   }
 }
+
+/** The datacenter a node belongs to: its `consul_datacenter`, or `""` when it sets none. */
+export function datacenterKey(node: ExpectedNode): string {
+  return node.datacenter ?? '';
+}
+
+/** A datacenter key for messages. */
+export const dcName = (key: string): string => (key === '' ? '(default)' : key);
 
 /** `consul_http_port` when it is a usable port (templated vars may be strings); else Consul's default. */
 export function portVar(value: unknown): number {

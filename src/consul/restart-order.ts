@@ -4,7 +4,7 @@ import type { Transport } from '../ssh/transport.js';
 import type { ConsulApi } from './api.js';
 import { hostOf } from './cluster-model.js';
 import type { ClusterGroups } from './expected-nodes.js';
-import { GateAgents, portVar } from './gate-agents.js';
+import { dcName, GateAgents, portVar } from './gate-agents.js';
 
 /**
  * Quorum-safe restart order (HashiCorp's upgrade guide): followers one by one in inventory
@@ -103,6 +103,18 @@ export interface OrderResult {
   leader?: string;
   /** The inventory host that leads, when one does. */
   leaderHost?: string;
+  /**
+   * With several datacenters in the inventory: the leader of each datacenter that still has
+   * servers to restart, in the order they go.
+   */
+  datacenters?: DatacenterLeader[];
+}
+
+export interface DatacenterLeader {
+  /** `consul_datacenter`; `""` for hosts that set none. */
+  datacenter: string;
+  leader: string;
+  leaderHost?: string;
 }
 
 /**
@@ -111,6 +123,10 @@ export interface OrderResult {
  * Consul servers keep their places. Throws GateError when no server agent answers at all, since
  * then nothing safe can be said about the order; a cluster with no leader keeps the order given
  * (the `consul_gate wait: ready` step refuses to stop anything then).
+ *
+ * With several datacenters (`consul_datacenter` per host), each datacenter has its own Raft
+ * leader: the servers go one datacenter after another (in inventory order), followers first and
+ * that datacenter's leader last, each leader looked up through its own datacenter's servers.
  */
 export async function orderLeaderLast(remaining: readonly string[], ctx: OrderContext): Promise<string[]> {
   return (await planLeaderLast(remaining, ctx)).order;
@@ -118,19 +134,68 @@ export async function orderLeaderLast(remaining: readonly string[], ctx: OrderCo
 
 export async function planLeaderLast(remaining: readonly string[], ctx: OrderContext): Promise<OrderResult> {
   const vars: Vars = { groups: ctx.groups, hostvars: ctx.hostvars };
-  const agents = GateAgents.fromVars(vars, ctx.transport, ctx.via, {
+  const all = GateAgents.fromVars(vars, ctx.transport, ctx.via, {
     ...(ctx.serversGroup !== undefined ? { serversGroup: ctx.serversGroup } : {}),
     ...(ctx.clientsGroup !== undefined ? { clientsGroup: ctx.clientsGroup } : {}),
     httpPort: ctx.httpPort ?? portVar(ctx.hostvars[ctx.via]?.['consul_http_port']),
     ...(ctx.timeoutSeconds !== undefined ? { requestTimeout: ctx.timeoutSeconds } : {}),
   });
+  const datacenters = all.datacenters();
+  if (datacenters.length <= 1) {
+    const { leader, leaderHost } = await leaderIn(all);
+    return {
+      order: leaderToEnd(remaining, leaderHost),
+      leader,
+      ...(leaderHost !== undefined ? { leaderHost } : {}),
+    };
+  }
+
+  // Several datacenters: one after another, each with its own leader last.
+  const isServer = new Set(all.servers.map((s) => s.host));
+  const serversOrder: string[] = [];
+  const leaders: DatacenterLeader[] = [];
+  for (const dc of datacenters) {
+    const agents = all.inDatacenter(dc);
+    const mine = remaining.filter((h) => agents.servers.some((s) => s.host === h));
+    if (mine.length === 0) continue;
+    const { leader, leaderHost } = await leaderIn(agents, dc);
+    serversOrder.push(...leaderToEnd(mine, leaderHost));
+    leaders.push({ datacenter: dc, leader, ...(leaderHost !== undefined ? { leaderHost } : {}) });
+  }
+  if (leaders.length === 0) {
+    // No server left to order (a clients-only play): the order stands, once a server answered.
+    const { leader } = await leaderIn(all.inDatacenter(datacenters[0] as string));
+    return { order: [...remaining], leader, datacenters: [] };
+  }
+  let next = 0;
+  // Servers fill the servers' places in the new order; everyone else keeps their place.
+  const order = remaining.map((h) => (isServer.has(h) ? (serversOrder[next++] as string) : h));
+  const first = leaders[0] as DatacenterLeader;
+  return {
+    order,
+    leader: first.leader,
+    ...(first.leaderHost !== undefined ? { leaderHost: first.leaderHost } : {}),
+    datacenters: leaders,
+  };
+}
+
+/** `hosts` with `leaderHost` moved to the end. */
+function leaderToEnd(hosts: readonly string[], leaderHost: string | undefined): string[] {
+  return [...hosts.filter((h) => h !== leaderHost), ...hosts.filter((h) => h === leaderHost)];
+}
+
+/** The leader as `agents`' servers see it; GateError when none of them answers. */
+async function leaderIn(
+  agents: GateAgents,
+  datacenter?: string,
+): Promise<{ leader: string; leaderHost?: string }> {
   const lookup = await lookUpLeader(agents.serverApis({ preferHere: true }));
   if (lookup.leader === undefined) {
+    const of = datacenter !== undefined ? ` of datacenter ${dcName(datacenter)}` : '';
     throw new GateError(
-      `cannot order the restart leader-last: no Consul server answered (${lookup.errors.join('; ')})`,
+      `cannot order the restart leader-last: no Consul server${of} answered (${lookup.errors.join('; ')})`,
     );
   }
   const leaderHost = agents.servers.find((s) => isLeader(s, lookup.leader))?.host;
-  const order = [...remaining.filter((h) => h !== leaderHost), ...remaining.filter((h) => h === leaderHost)];
-  return { order, leader: lookup.leader, ...(leaderHost !== undefined ? { leaderHost } : {}) };
+  return { leader: lookup.leader, ...(leaderHost !== undefined ? { leaderHost } : {}) };
 }

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { CommandFailedError, InterruptedError, LockHeldError } from '../errors.js';
+import { serversByDatacenter } from '../inventory/consul-checks.js';
 import type { Inventory } from '../inventory/types.js';
 import { render, type Cmd } from '../shell/cmd.js';
 import type { ExecResult, Transport } from '../ssh/transport.js';
@@ -7,8 +8,9 @@ import { DEFAULT_LOCK_DIR, readLock, removeLock, takeLock } from './commands.js'
 import { describeHolder, formatAge, parseLockDetails, type LockDetails } from './details.js';
 
 /**
- * The cluster-wide deploy lock: one directory on the first server of the inventory (whatever
- * --limit says, so two runs limited to different hosts still exclude each other). See docs/ci.md.
+ * The deploy lock: one directory on the first server of the inventory, or of each datacenter
+ * when it describes several (whatever --limit says, so two runs limited to different hosts still
+ * exclude each other). See docs/ci.md and docs/multi-datacenter.md.
  */
 export type LockState =
   | { held: false; host: string; dir: string }
@@ -64,9 +66,34 @@ export interface AcquireOptions extends LockLocation {
 /** Every remote call is bounded. */
 const TIMEOUT_SECONDS = 30;
 
-/** The lock lives on the first host of `servers` (Consul's server group), else the inventory's first host. */
+/** Where one deploy lock lives: a host, and the datacenter it guards when there are several. */
+export interface LockSite {
+  host: string;
+  /** `consul_datacenter` of the servers it guards; only set when the inventory has several. */
+  datacenter?: string;
+}
+
+/**
+ * Where the deploy locks live: one per datacenter, on the first server of each (by the
+ * `consul_datacenter` var of the `servers` group's hosts), in the order the datacenters first
+ * appear in the inventory. Every run takes them in this same order, so two runs cannot each
+ * hold one and wait for the other. With one datacenter (or no `consul_datacenter` at all) that is
+ * one lock on the first server; with no `servers` group, one on the inventory's first host.
+ */
+export function lockSites(inventory: Inventory): LockSite[] {
+  const servers = inventory.groups.get('servers')?.hosts ?? [];
+  if (servers.length === 0) {
+    const first = inventory.hosts.keys().next().value;
+    return first === undefined ? [] : [{ host: first }];
+  }
+  const byDc = serversByDatacenter(inventory, servers);
+  if (byDc.size <= 1) return [{ host: servers[0] as string }];
+  return [...byDc].map(([datacenter, hosts]) => ({ host: hosts[0] as string, datacenter }));
+}
+
+/** The (first) lock host: the first server, else the inventory's first host. */
 export function lockHostName(inventory: Inventory): string | undefined {
-  return inventory.groups.get('servers')?.hosts[0] ?? inventory.hosts.keys().next().value;
+  return lockSites(inventory)[0]?.host;
 }
 
 /**

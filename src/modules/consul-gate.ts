@@ -71,7 +71,8 @@ export class GateTimeoutError extends GateError {
  * happens in plan(), which returns a read-only unchanged Change, so the gates also run under
  * `drover plan` (where nothing was restarted and a healthy cluster passes at once). Every wait is
  * bounded by `timeout` and a count; on failure a GateError (exit 5) names each unmet condition
- * with the last value seen.
+ * with the last value seen. With several datacenters in the inventory, the node is judged
+ * against its own datacenter only: its servers, their autopilot view and their LAN members.
  */
 export const consulGateModule: Module<ConsulGateArgs> = {
   name: 'consul_gate',
@@ -103,8 +104,10 @@ export const consulGateModule: Module<ConsulGateArgs> = {
   },
   async plan(args: ConsulGateArgs, ctx: ModuleContext): Promise<Change> {
     const here = hereOf(ctx.vars, ctx.host.name);
-    const agents = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
-    const target = agents.node(args.node ?? here);
+    const all = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const target = all.node(args.node ?? here);
+    // Raft, autopilot and the LAN members are per datacenter: judge the target against its own.
+    const agents = all.inDatacenterOf(target.host);
     const timeoutSeconds = args.timeout ?? DEFAULTS[args.wait].timeout;
     const intervalSeconds = args.interval ?? DEFAULTS[args.wait].interval;
     const poll = (check: (secondsLeft: number) => Promise<GateCondition[]>): Promise<PollOutcome> =>
@@ -172,6 +175,7 @@ export const consulGateModule: Module<ConsulGateArgs> = {
       data: {
         wait: args.wait,
         node: target.host,
+        datacenter: agents.datacenter ?? null,
         attempts: outcome.attempts,
         elapsed_seconds: outcome.elapsedSeconds,
         conditions: Object.fromEntries(outcome.conditions.map((c) => [c.name, c.observed])),

@@ -6,10 +6,10 @@ import {
   hereOf,
   type GateConnectionArgs,
 } from '../consul/gate-args.js';
-import { GateAgents } from '../consul/gate-agents.js';
+import { dcName, GateAgents } from '../consul/gate-agents.js';
 import { readClusterView } from '../consul/gate-observe.js';
 import { assessPreflight, type PreflightReport } from '../consul/gates.js';
-import { GateError } from '../errors.js';
+import { ConfigError, GateError } from '../errors.js';
 import type { Change, Module, ModuleContext } from './module.js';
 
 export interface ConsulPreflightArgs extends GateConnectionArgs {
@@ -17,13 +17,22 @@ export interface ConsulPreflightArgs extends GateConnectionArgs {
   force?: boolean;
   /** Least FailureTolerance to start a roll with; default 1 (a 3-server cluster). */
   min_failure_tolerance?: number | string;
+  /**
+   * The datacenter to judge (its `consul_datacenter`) when the inventory has several; default
+   * the datacenter of the host the task runs on.
+   */
+  datacenter?: string;
 }
 
 /** The pre-flight refused; `report` is what it saw. Exit 5 (gate aborted). */
 export class PreflightRefusedError extends GateError {
-  constructor(readonly report: PreflightReport) {
+  constructor(
+    readonly report: PreflightReport,
+    /** Set when the inventory has several datacenters: the one judged. */
+    readonly datacenter?: string,
+  ) {
     super(
-      `Consul pre-flight refused: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}` +
+      `Consul pre-flight refused${datacenter !== undefined ? ` in datacenter ${dcName(datacenter)}` : ''}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}` +
         ` (nothing was touched; force: true proceeds anyway):\n${report.problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
@@ -34,6 +43,9 @@ export class PreflightRefusedError extends GateError {
  * exists, autopilot is healthy, every inventory server is alive in Serf and a Raft voter, and
  * FailureTolerance >= 1. Registers the baseline (leader, failure_tolerance, servers) that the
  * later `consul_gate wait: server` steps compare against. Read-only: runs under `drover plan`.
+ * With several datacenters in the inventory, each host judges its own datacenter (Raft,
+ * autopilot and the LAN pool are per datacenter), so the baseline a host registers is its
+ * datacenter's FailureTolerance.
  */
 export const consulPreflightModule: Module<ConsulPreflightArgs> = {
   name: 'consul_preflight',
@@ -44,19 +56,21 @@ export const consulPreflightModule: Module<ConsulPreflightArgs> = {
       ...gateConnectionSchema,
       force: { type: 'boolean', description: 'Report the problems but pass.' },
       min_failure_tolerance: countSchema('Least FailureTolerance to start with; default 1.'),
+      datacenter: {
+        type: 'string',
+        description: "Datacenter to judge when the inventory has several; default the task host's.",
+      },
     },
   },
   async plan(args: ConsulPreflightArgs, ctx: ModuleContext): Promise<Change> {
-    const agents = GateAgents.fromVars(
-      ctx.vars,
-      ctx.transport,
-      hereOf(ctx.vars, ctx.host.name),
-      gateOptions(args),
-    );
+    const here = hereOf(ctx.vars, ctx.host.name);
+    const all = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const agents = judged(all, here, args.datacenter);
     const view = await readClusterView(agents.serverApis({ preferHere: true }));
     const min = countArg(args.min_failure_tolerance) ?? 1;
     const report = assessPreflight(agents.servers, view, { minFailureTolerance: min });
-    if (!report.ok && !args.force) throw new PreflightRefusedError(report);
+    const dc = agents.datacenter;
+    if (!report.ok && !args.force) throw new PreflightRefusedError(report, dc);
     const data = {
       leader: report.leader ?? null,
       leader_host: report.leaderHost ?? null,
@@ -66,12 +80,32 @@ export const consulPreflightModule: Module<ConsulPreflightArgs> = {
       problems: report.problems,
       forced: !report.ok,
       via: report.via ?? null,
+      datacenter: dc ?? null,
     };
     const alive = report.servers.filter((s) => s.serf === 'alive' && s.raft === 'voter').length;
+    const where = dc !== undefined ? ` (datacenter ${dcName(dc)})` : '';
     const summary = report.ok
-      ? `Consul pre-flight OK: leader ${report.leaderHost ?? report.leader}, FailureTolerance ${report.failureTolerance}, ` +
+      ? `Consul pre-flight OK${where}: leader ${report.leaderHost ?? report.leader}, FailureTolerance ${report.failureTolerance}, ` +
         `${alive}/${report.servers.length} servers alive voters`
-      : `Consul pre-flight: ${report.problems.length} problem(s) ignored (force: true): ${report.problems.join('; ')}`;
+      : `Consul pre-flight${where}: ${report.problems.length} problem(s) ignored (force: true): ${report.problems.join('; ')}`;
     return { changed: false, readOnly: true, summary, data };
   },
 };
+
+/**
+ * The agents of the datacenter to judge: the one named, else this host's own. A host that is no
+ * Consul node has no datacenter; with several in the inventory it must name one.
+ */
+function judged(all: GateAgents, here: string, datacenter: string | undefined): GateAgents {
+  if (datacenter !== undefined) return all.inDatacenter(datacenter);
+  if (all.find(here)) return all.inDatacenterOf(here);
+  if (all.datacenters().length <= 1) return all;
+  throw new ConfigError([
+    {
+      file: 'playbook',
+      message:
+        `consul_preflight on "${here}", which is no Consul node, in an inventory with several datacenters ` +
+        `(${all.datacenters().map(dcName).join(', ')}): set the datacenter arg`,
+    },
+  ]);
+}

@@ -1,4 +1,5 @@
-import { planLeaderLast } from '../consul/restart-order.js';
+import { dcName } from '../consul/gate-agents.js';
+import { planLeaderLast, type OrderResult } from '../consul/restart-order.js';
 import { GateError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import type { HostOrderer, OrdererContext } from './orderers.js';
@@ -13,7 +14,8 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v !==
  * connects (its own agent on 127.0.0.1 first, then every server at its bind_addr). The servers
  * and clients groups default to `servers`/`clients`; vars `consul_servers_group` and
  * `consul_clients_group` name others. With no Consul server answering, a GateError (exit 5):
- * nothing safe can be said about the order.
+ * nothing safe can be said about the order. With several datacenters in the inventory the
+ * servers go datacenter by datacenter, each datacenter's own leader last (restart-order.ts).
  */
 export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
   if (remaining.length === 0) return remaining;
@@ -38,7 +40,7 @@ export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
       ...(serversGroup ? { serversGroup } : {}),
       ...(clientsGroup ? { clientsGroup } : {}),
     });
-    ctx.note(describe(plan.order, plan.leader, plan.leaderHost));
+    ctx.note(describe(plan));
     return plan.order;
   }
   throw new GateError(
@@ -46,14 +48,18 @@ export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
   );
 };
 
-function describe(
-  order: readonly string[],
-  leader: string | undefined,
-  leaderHost: string | undefined,
-): string {
-  const who = leaderHost ? `${leaderHost} (${leader})` : leader ? `${leader}, not in this roll` : 'unknown';
-  return `consul_leader_last: leader ${who}; order ${order.join(', ')}`;
+function describe(plan: OrderResult): string {
+  const { order, leader, leaderHost } = plan;
+  const order_ = `order ${order.join(', ')}`;
+  if (plan.datacenters) {
+    const leaders = plan.datacenters.map((d) => `${dcName(d.datacenter)} ${who(d.leader, d.leaderHost)}`);
+    return `consul_leader_last: leaders ${leaders.length > 0 ? leaders.join(', ') : 'not needed'}; ${order_}`;
+  }
+  return `consul_leader_last: leader ${who(leader, leaderHost)}; ${order_}`;
 }
+
+const who = (leader: string | undefined, leaderHost: string | undefined): string =>
+  leaderHost ? `${leaderHost} (${leader})` : leader ? `${leader}, not in this roll` : 'unknown';
 
 /** The orderers drover's own playbooks use; the CLI passes them to the runner. */
 export function builtinOrderers(): ReadonlyMap<string, HostOrderer> {

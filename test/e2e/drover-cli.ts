@@ -1,8 +1,19 @@
 /** Runs the real `drover` command line, as a user or a CI job would, for the e2e tests. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONSUL_IMAGE, KNOWN_HOSTS, LAB_DIR, run, SSH_KEY, type LabHost, type RunResult } from '../lab/lab.js';
+import {
+  CONSUL_IMAGE,
+  KNOWN_HOSTS,
+  LAB_DIR,
+  run,
+  SSH_KEY,
+  ssh,
+  sshOk,
+  type LabHost,
+  type RunResult,
+} from '../lab/lab.js';
 
 export const ROOT = join(LAB_DIR, '..', '..');
 export const LAB_INVENTORY = join(ROOT, 'inventories', 'lab.yaml');
@@ -44,10 +55,156 @@ export function writeLabInventory(o: {
     ...o.vars,
   };
   const text =
-    `all:\n  vars:\n${Object.entries(vars).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}\n` +
+    `all:\n  vars:\n${Object.entries(vars)
+      .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+      .join('\n')}\n` +
     `  children:\n    servers:\n      hosts:\n${hostLines(o.servers)}\n` +
     (o.clients.length > 0 ? `    clients:\n      hosts:\n${hostLines(o.clients)}\n` : '');
   const file = join(mkdtempSync(join(tmpdir(), 'drover-inv-')), 'inventory.yaml');
   writeFileSync(file, text);
   return file;
+}
+
+/** Where the e2e clusters keep their agent config (as inventories/lab.yaml does). */
+export const CONFIG_DIR = '/opt/platform/consul/config';
+
+export const yamlHosts = (hosts: readonly LabHost[], indent: string): string =>
+  hosts.map((h) => `${indent}${h.name}: { address: ${h.address} }`).join('\n');
+export const yamlRefs = (hosts: readonly LabHost[]): string => hosts.map((h) => `${h.name}: `).join(', ');
+
+/**
+ * An inventory file with the lab's connection vars (plus `vars`); `groups` is YAML under
+ * `children:` (indented 4). Returns its path, in a temp dir of its own.
+ */
+export function writeInventory(groups: string, vars: Record<string, string | number | boolean> = {}): string {
+  const all = {
+    ssh_user: 'root',
+    ssh_key: SSH_KEY,
+    ssh_known_hosts: KNOWN_HOSTS,
+    consul_image: CONSUL_IMAGE,
+    consul_config_dir: CONFIG_DIR,
+    consul_data_dir: '/opt/platform/consul/data',
+    consul_retry_interval: '2s',
+    consul_datacenter: 'lab',
+    ...vars,
+  };
+  const text = `all:\n  vars:\n${Object.entries(all)
+    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+    .join('\n')}\n  children:\n${groups}\n`;
+  const file = join(mkdtempSync(join(tmpdir(), 'drover-inv-')), 'inventory.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+/**
+ * The groups of a two-datacenter inventory (docs/multi-datacenter.md): every server in `servers`,
+ * every client in `clients` (with `clientVars`, YAML lines indented 8), and `dc_east`/`dc_west`
+ * setting `consul_datacenter` for their hosts.
+ */
+export function twoDatacenterGroups(o: {
+  east: readonly LabHost[];
+  west: readonly LabHost[];
+  eastClients?: readonly LabHost[];
+  westClients?: readonly LabHost[];
+  clientVars?: string;
+}): string {
+  const eastClients = o.eastClients ?? [];
+  const westClients = o.westClients ?? [];
+  const clients = [...eastClients, ...westClients];
+  return [
+    `    servers:\n      hosts:\n${yamlHosts([...o.east, ...o.west], '        ')}`,
+    ...(clients.length > 0
+      ? [
+          `    clients:\n${o.clientVars ? `      vars:\n${o.clientVars}\n` : ''}      hosts:\n${yamlHosts(clients, '        ')}`,
+        ]
+      : []),
+    `    dc_east:\n      vars: { consul_datacenter: east }\n      hosts: { ${yamlRefs([...o.east, ...eastClients])} }`,
+    `    dc_west:\n      vars: { consul_datacenter: west }\n      hosts: { ${yamlRefs([...o.west, ...westClients])} }`,
+  ].join('\n');
+}
+
+/** Removes the agent container and everything drover wrote, on every host. */
+export async function cleanUp(hosts: readonly LabHost[]): Promise<void> {
+  await Promise.all(
+    hosts.map((h) => ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform')),
+  );
+}
+
+/** When each host's agent container last started. */
+export const startedAt = async (hosts: readonly LabHost[]): Promise<Record<string, string>> =>
+  Object.fromEntries(
+    await Promise.all(
+      hosts.map(
+        async (h) =>
+          [h.name, (await sshOk(h.name, "docker inspect -f '{{.State.StartedAt}}' consul")).trim()] as const,
+      ),
+    ),
+  );
+
+/** The `restarted: a, b` line of a roll's output. */
+export const restartedLine = (out: string): string[] =>
+  /^(?:restarted|would restart, in this order): (.*)$/m
+    .exec(out)?.[1]
+    ?.split(', ')
+    .filter((h) => h !== 'no host') ?? [];
+
+/** GET /v1/status/leader from this machine; undefined when the agent does not answer within 1s. */
+export function leaderSeenBy(h: LabHost): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: h.address, port: 8500, path: '/v1/status/leader', timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as string) : undefined));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** The inventory host that leads `servers` (one datacenter) now, as the first answering server says. */
+export async function leaderHost(servers: readonly LabHost[]): Promise<LabHost> {
+  for (const s of servers) {
+    const leader = await leaderSeenBy(s);
+    const found = leader ? servers.find((h) => `${h.address}:8300` === leader) : undefined;
+    if (found) return found;
+  }
+  throw new Error('no server names a leader');
+}
+
+/**
+ * Polls every server's /v1/status/leader about every 200ms until stopped, and records the fewest
+ * servers that answered in one round: overall, and per group of `datacenters` (default: all the
+ * servers as one). Bounded by `maxSeconds` in any case.
+ */
+export function watchServers(
+  servers: readonly LabHost[],
+  maxSeconds = 180,
+  datacenters: readonly (readonly LabHost[])[] = [servers],
+) {
+  let stop = false;
+  let fewest = servers.length;
+  const fewestPer = datacenters.map((dc) => dc.length);
+  let rounds = 0;
+  const done = (async () => {
+    const deadline = Date.now() + maxSeconds * 1000;
+    while (!stop && Date.now() < deadline) {
+      const answers = await Promise.all(servers.map(leaderSeenBy));
+      const answered = servers.filter((_, i) => answers[i] !== undefined);
+      fewest = Math.min(fewest, answered.length);
+      datacenters.forEach((dc, i) => {
+        fewestPer[i] = Math.min(fewestPer[i] as number, dc.filter((h) => answered.includes(h)).length);
+      });
+      rounds++;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    async stop(): Promise<{ fewest: number; fewestPer: number[]; rounds: number }> {
+      stop = true;
+      await done;
+      return { fewest, fewestPer, rounds };
+    },
+  };
 }

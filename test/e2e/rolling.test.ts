@@ -8,7 +8,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import {
   CONSUL_IMAGE,
@@ -20,87 +19,22 @@ import {
   waitFor,
   type LabHost,
 } from '../lab/lab.js';
-import { drover, ROOT, writeLabInventory } from './drover-cli.js';
+import {
+  cleanUp,
+  drover,
+  leaderHost,
+  restartedLine,
+  ROOT,
+  startedAt,
+  watchServers,
+  writeLabInventory,
+} from './drover-cli.js';
 
 /** Short gates and SSH timeouts: a failing gate must end a test in seconds, not minutes. */
 const VARS = { ssh_connect_timeout: 3, consul_server_gate_timeout: 20, consul_client_gate_timeout: 20 };
 
-/** GET /v1/status/leader from this machine; undefined when the agent does not answer within 1s. */
-function leaderSeenBy(h: LabHost): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: h.address, port: 8500, path: '/v1/status/leader', timeout: 1000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as string) : undefined));
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
-
-/** The inventory host that leads now, as the first answering server says. */
-async function leaderHost(servers: readonly LabHost[]): Promise<LabHost> {
-  for (const s of servers) {
-    const leader = await leaderSeenBy(s);
-    const found = leader ? servers.find((h) => `${h.address}:8300` === leader) : undefined;
-    if (found) return found;
-  }
-  throw new Error('no server names a leader');
-}
-
-/**
- * Polls every server's /v1/status/leader about every 200ms until stopped, and records the
- * fewest servers that answered in one round. Bounded by `maxSeconds` in any case.
- */
-function watchServers(servers: readonly LabHost[], maxSeconds = 180) {
-  let stop = false;
-  let fewest = servers.length;
-  let rounds = 0;
-  const done = (async () => {
-    const deadline = Date.now() + maxSeconds * 1000;
-    while (!stop && Date.now() < deadline) {
-      const answers = await Promise.all(servers.map(leaderSeenBy));
-      fewest = Math.min(fewest, answers.filter((a) => a !== undefined).length);
-      rounds++;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return {
-    async stop(): Promise<{ fewest: number; rounds: number }> {
-      stop = true;
-      await done;
-      return { fewest, rounds };
-    },
-  };
-}
-
-const startedAt = async (hosts: readonly LabHost[]): Promise<Record<string, string>> =>
-  Object.fromEntries(
-    await Promise.all(
-      hosts.map(
-        async (h) =>
-          [h.name, (await sshOk(h.name, "docker inspect -f '{{.State.StartedAt}}' consul")).trim()] as const,
-      ),
-    ),
-  );
-
 const imageOf = async (h: LabHost): Promise<string> =>
   (await sshOk(h.name, "docker inspect -f '{{.Config.Image}}' consul")).trim();
-
-/** The `restarted: a, b` line of a roll's output. */
-const restartedLine = (out: string): string[] =>
-  /^(?:restarted|would restart, in this order): (.*)$/m
-    .exec(out)?.[1]
-    ?.split(', ')
-    .filter((h) => h !== 'no host') ?? [];
-
-async function cleanUp(hosts: readonly LabHost[]): Promise<void> {
-  await Promise.all(
-    hosts.map((h) => ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform')),
-  );
-}
 
 async function deploy(inventory: string): Promise<void> {
   const r = await drover(['deploy', '-i', inventory], 120);

@@ -8,13 +8,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONSUL_IMAGE, KNOWN_HOSTS, pickHosts, SSH_KEY, ssh, sshOk, type LabHost } from '../lab/lab.js';
-import { drover, parseRecap } from './drover-cli.js';
-
-const CONFIG_DIR = '/opt/platform/consul/config';
+import { pickHosts, sshOk, type LabHost } from '../lab/lab.js';
+import {
+  cleanUp as clean,
+  CONFIG_DIR,
+  drover,
+  parseRecap,
+  twoDatacenterGroups,
+  writeInventory,
+  yamlHosts,
+} from './drover-cli.js';
 
 async function deploy(inventory: string): Promise<Record<string, Record<string, number>>> {
   const r = await drover(['deploy', '-i', inventory]);
@@ -22,39 +27,9 @@ async function deploy(inventory: string): Promise<Record<string, Record<string, 
   return parseRecap(r.stdout);
 }
 
-const yamlHosts = (hosts: readonly LabHost[], indent: string) =>
-  hosts.map((h) => `${indent}${h.name}: { address: ${h.address} }`).join('\n');
-const yamlRefs = (hosts: readonly LabHost[]) => hosts.map((h) => `${h.name}: `).join(', ');
-
-/** An inventory file; `groups` is YAML under `children:` (indented 4). */
-function writeInventory(groups: string): string {
-  const vars = {
-    ssh_user: 'root',
-    ssh_key: SSH_KEY,
-    ssh_known_hosts: KNOWN_HOSTS,
-    consul_image: CONSUL_IMAGE,
-    consul_config_dir: CONFIG_DIR,
-    consul_data_dir: '/opt/platform/consul/data',
-    consul_retry_interval: '2s',
-    consul_datacenter: 'lab',
-  };
-  const text = `all:\n  vars:\n${Object.entries(vars)
-    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
-    .join('\n')}\n  children:\n${groups}\n`;
-  const file = join(mkdtempSync(join(tmpdir(), 'drover-svc-')), 'inventory.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
 /** Services on the clients, checked against the agent's own HTTP port (always up on a healthy node). */
 const WEB = `{ name: web, port: 8500, tags: [v1], meta: { team: edge }, checks: [{ http: "http://127.0.0.1:8500/v1/status/leader", interval: 2s }] }`;
 const API = `{ name: api, port: 8500, checks: [{ tcp: "127.0.0.1:8500", interval: 2s, timeout: 1s }] }`;
-
-async function clean(hosts: readonly LabHost[]): Promise<void> {
-  await Promise.all(
-    hosts.map((h) => ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform')),
-  );
-}
 
 /** When each agent container last started, and how often docker restarted it. */
 const startTimes = async (hosts: readonly LabHost[]) =>
@@ -171,12 +146,13 @@ describe('two datacenters on one inventory', () => {
   before(async () => {
     await clean(hosts);
     inv = writeInventory(
-      [
-        `    servers:\n      hosts:\n${yamlHosts([...east, ...west], '        ')}`,
-        `    clients:\n      vars:\n        consul_services: [${WEB}]\n      hosts:\n${yamlHosts([eastClient, westClient], '        ')}`,
-        `    dc_east:\n      vars: { consul_datacenter: east }\n      hosts: { ${yamlRefs([...east, eastClient])} }`,
-        `    dc_west:\n      vars: { consul_datacenter: west }\n      hosts: { ${yamlRefs([...west, westClient])} }`,
-      ].join('\n'),
+      twoDatacenterGroups({
+        east,
+        west,
+        eastClients: [eastClient],
+        westClients: [westClient],
+        clientVars: `        consul_services: [${WEB}]`,
+      }),
     );
   });
   after(async () => {

@@ -1,49 +1,68 @@
 import { UsageError } from '../../errors.js';
-import { forceReleaseLock, lockHostName, lockStatus } from '../../lock/lock.js';
+import { forceReleaseLock, lockSites, lockStatus, type LockSite, type LockState } from '../../lock/lock.js';
+import { lockDir, ofDatacenter } from '../deploy-lock.js';
 import { Connections } from '../connections.js';
 import { confirm } from '../confirm.js';
 import { connectionDefaults, loadCheckedInventory, type CommonOptions } from '../context.js';
 import type { Output } from '../output.js';
 
-async function withLockHost<T>(
+async function withLockSites<T>(
   o: CommonOptions,
   out: Output,
-  fn: (c: { connections: Connections; host: string; dir?: string }) => Promise<T>,
+  fn: (c: { connections: Connections; sites: { site: LockSite; dir?: string }[] }) => Promise<T>,
 ): Promise<T> {
   const inventory = await loadCheckedInventory(o, { consul: false, warn: out.warn });
-  const host = lockHostName(inventory);
-  if (!host) throw new UsageError('the inventory has no host to hold a lock');
-  const dir = inventory.hosts.get(host)?.vars['drover_lock_dir'];
+  const sites = lockSites(inventory);
+  if (sites.length === 0) throw new UsageError('the inventory has no host to hold a lock');
   const connections = new Connections(inventory, connectionDefaults(o));
   try {
-    return await fn({ connections, host, ...(typeof dir === 'string' ? { dir } : {}) });
+    return await fn({
+      connections,
+      sites: sites.map((site) => {
+        const dir = lockDir(inventory, site.host);
+        return { site, ...(dir ? { dir } : {}) };
+      }),
+    });
   } finally {
     await connections.closeAll();
   }
 }
 
-/** `drover lock status`: who holds the deploy lock, since when, for which command; or that it is free. */
+/**
+ * `drover lock status`: who holds the deploy lock, since when, for which command; or that it is
+ * free. With several datacenters, one line per datacenter's lock.
+ */
 export async function lockStatusCommand(o: CommonOptions, out: Output): Promise<void> {
-  await withLockHost(o, out, async ({ connections, host, dir }) => {
-    const state = await lockStatus(await connections.get(host), dir ? { dir } : {});
-    out.result.write(state.held ? `deploy lock on ${state.host} (${state.dir}): ${state.description}\n` : `deploy lock on ${host}: free\n`);
+  await withLockSites(o, out, async ({ connections, sites }) => {
+    // Read in parallel: each lock is on its own host.
+    const states = await Promise.all(
+      sites.map(async ({ site, dir }) => lockStatus(await connections.get(site.host), dir ? { dir } : {})),
+    );
+    sites.forEach(({ site }, i) => {
+      const state = states[i] as LockState;
+      const on = `deploy lock${ofDatacenter(site)} on ${site.host}`;
+      out.result.write(state.held ? `${on} (${state.dir}): ${state.description}\n` : `${on}: free\n`);
+    });
   });
 }
 
-/** `drover lock release`: removes a lock left by a run that is gone, after confirmation. */
+/** `drover lock release`: removes a lock left by a run that is gone, after confirmation; each datacenter's in turn. */
 export async function lockReleaseCommand(o: CommonOptions & { yes?: boolean }, out: Output): Promise<void> {
-  await withLockHost(o, out, async ({ connections, host, dir }) => {
-    const transport = await connections.get(host);
-    const state = await lockStatus(transport, dir ? { dir } : {});
-    if (!state.held) {
-      out.result.write(`deploy lock on ${host}: already free\n`);
-      return;
+  await withLockSites(o, out, async ({ connections, sites }) => {
+    for (const { site, dir } of sites) {
+      const transport = await connections.get(site.host);
+      const state = await lockStatus(transport, dir ? { dir } : {});
+      const on = `deploy lock${ofDatacenter(site)} on ${site.host}`;
+      if (!state.held) {
+        out.result.write(`${on}: already free\n`);
+        continue;
+      }
+      if (!(await confirm(`Release the ${on}, ${state.description}?`, o))) {
+        out.result.write(`${site.datacenter !== undefined ? `${on}: ` : ''}left as it is\n`);
+        continue;
+      }
+      await forceReleaseLock(transport, dir ? { dir } : {});
+      out.result.write(`${on} released (was ${state.description})\n`);
     }
-    if (!(await confirm(`Release the deploy lock on ${state.host}, ${state.description}?`, o))) {
-      out.result.write('left as it is\n');
-      return;
-    }
-    await forceReleaseLock(transport, dir ? { dir } : {});
-    out.result.write(`deploy lock on ${state.host} released (was ${state.description})\n`);
   });
 }
