@@ -178,43 +178,42 @@ class NodeSshTransport implements Transport {
   }
 
   async http(req: HttpRequest): Promise<HttpResponse> {
-    const method = req.method ?? 'GET';
-    const what = `${method} http://${req.host}:${req.port}${req.path}`;
     const timeoutMs = (req.timeoutSeconds ?? 30) * 1000;
-    return this.#slots.run(async () => {
-      this.#assertConnected();
-      let channel: Duplex;
-      try {
-        channel = await withDeadline(
-          this.#ssh.forwardOut('127.0.0.1', 0, req.host, req.port) as Promise<Duplex>,
-          timeoutMs,
-          () => `no answer within ${timeoutMs / 1000}s`,
-        );
-      } catch (err) {
-        if (this.#lost)
-          throw new UnreachableError(this.host, `connection lost: ${this.#lost.message}`, { cause: err });
-        throw new TaskFailedError(`${this.host}: ${what}: ${(err as Error).message}`, { cause: err });
-      }
-      try {
-        return await httpOverChannel(channel, req, timeoutMs);
-      } catch (err) {
-        throw new TaskFailedError(`${this.host}: ${what}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        channel.destroy();
-      }
-    });
+    const what = `${req.method ?? 'GET'} http://${req.host}:${req.port}${req.path}`;
+    return this.#overForwardedChannel(req, what, timeoutMs, (channel) =>
+      httpOverChannel(channel, req, timeoutMs),
+    );
   }
 
   async tcpExchange(req: TcpExchange): Promise<Buffer> {
-    const what = `tcp ${req.host}:${req.port}`;
     const timeoutMs = (req.timeoutSeconds ?? 30) * 1000;
     const maxBytes = req.maxBytes ?? 1 << 20;
+    return this.#overForwardedChannel(req, `tcp ${req.host}:${req.port}`, timeoutMs, (channel) =>
+      withDeadline(
+        exchangeOverChannel(channel, req.send, req.complete, maxBytes),
+        timeoutMs,
+        () => `no complete answer within ${timeoutMs / 1000}s`,
+      ),
+    );
+  }
+
+  /**
+   * Opens a direct-tcpip channel to host:port as seen from the target (so nothing needs to be
+   * installed there), runs `talk` over it and always closes it. A lost connection is
+   * UnreachableError; anything else names the request in a TaskFailedError.
+   */
+  #overForwardedChannel<T>(
+    target: { host: string; port: number },
+    what: string,
+    timeoutMs: number,
+    talk: (channel: Duplex) => Promise<T>,
+  ): Promise<T> {
     return this.#slots.run(async () => {
       this.#assertConnected();
       let channel: Duplex;
       try {
         channel = await withDeadline(
-          this.#ssh.forwardOut('127.0.0.1', 0, req.host, req.port) as Promise<Duplex>,
+          this.#ssh.forwardOut('127.0.0.1', 0, target.host, target.port) as Promise<Duplex>,
           timeoutMs,
           () => `no answer within ${timeoutMs / 1000}s`,
         );
@@ -224,11 +223,7 @@ class NodeSshTransport implements Transport {
         throw new TaskFailedError(`${this.host}: ${what}: ${(err as Error).message}`, { cause: err });
       }
       try {
-        return await withDeadline(
-          exchangeOverChannel(channel, req.send, req.complete, maxBytes),
-          timeoutMs,
-          () => `no complete answer within ${timeoutMs / 1000}s`,
-        );
+        return await talk(channel);
       } catch (err) {
         throw new TaskFailedError(`${this.host}: ${what}: ${(err as Error).message}`, { cause: err });
       } finally {
