@@ -26,7 +26,7 @@ alive_upto() { for i in $(seq 1 $1); do alive h$i || return 1; done; }
 # docker_upto K: hosts h1..hK all run dockerd (hosts added with --no-docker do not)
 docker_upto() { for i in $(seq 1 $1); do grep -q want_docker=1 $(host_dir h$i)/profile 2>/dev/null || return 1; done; }
 have=$(cat $STATE/lab.size 2>/dev/null || echo 0)
-lab_docker=$(sed -n 's/.*docker=\([01]\).*/\1/p' $STATE/lab.shape 2>/dev/null)
+lab_docker=$(sed -n 's/.*docker=\([01]\).*/\1/p' $STATE/lab.shape 2>/dev/null || true)
 running() { [ -e /run/netns/lab-sw ] && [ $have -ge 1 ] && alive_upto $have; }
 # A running lab serves any request it covers: at least N hosts, with dockerd where asked.
 if running && [ $have -ge $N ] && { [ $docker = 0 ] || { docker_upto $N && curl -sf --noproxy '*' -m 2 http://$REG/v2/ >/dev/null; }; }; then
