@@ -32,19 +32,27 @@ export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
     const vars = ctx.vars(via);
     const serversGroup = text(vars['consul_servers_group']);
     const clientsGroup = text(vars['consul_clients_group']);
-    const plan = await planLeaderLast(remaining, {
-      groups: vars['groups'] as Record<string, string[]>,
-      hostvars: vars['hostvars'] as Record<string, Vars>,
-      transport,
-      via,
-      ...(serversGroup ? { serversGroup } : {}),
-      ...(clientsGroup ? { clientsGroup } : {}),
-    });
+    let plan: OrderResult;
+    try {
+      plan = await planLeaderLast(remaining, {
+        groups: vars['groups'] as Record<string, string[]>,
+        hostvars: vars['hostvars'] as Record<string, Vars>,
+        transport,
+        via,
+        ...(serversGroup ? { serversGroup } : {}),
+        ...(clientsGroup ? { clientsGroup } : {}),
+      });
+    } catch (err) {
+      // The host we asked through may itself be gone (a crashed server mid-roll, whose
+      // connection is lost): ask through the next one before giving up.
+      errors.push(`via ${via}: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
     ctx.note(describe(plan));
     return plan.order;
   }
   throw new GateError(
-    `cannot order the roll leader-last: no host of play "${ctx.play.name}" could be reached (${errors.join('; ')})`,
+    `cannot order the roll leader-last through any host of play "${ctx.play.name}" (${errors.join('; ')})`,
   );
 };
 

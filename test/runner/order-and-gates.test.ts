@@ -329,7 +329,7 @@ test('consul_leader_last: no Consul server answering aborts the roll with exit 5
   assert.equal(r.exitCode, ExitCode.gateAborted);
   assert.match(
     r.abortReason ?? '',
-    /order consul_leader_last failed: cannot order the restart leader-last: no Consul server answered/,
+    /order consul_leader_last failed: cannot order the roll leader-last through any host of play "servers" \(via s1: cannot order the restart leader-last: no Consul server answered .*; via s2: .*; via s3: /,
   );
   assert.deepEqual(r.reporter.lines, []);
 });
