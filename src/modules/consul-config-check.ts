@@ -1,14 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { validateWithImage } from '../commands/consul.js';
 import { writeFileAtomic } from '../commands/fs.js';
 import { classifyConfigChange, describeConfigChange, type ConfigChange } from '../consul/config-change.js';
-import { ConfigError, GateError, TaskFailedError } from '../errors.js';
+import { GateError, TaskFailedError } from '../errors.js';
 import { gather } from '../facts/fact.js';
 import { fileState } from '../facts/file-state.js';
 import { exec, render } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
+import { readTemplateFile } from '../template/template-file.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema } from './schema-parts.js';
 import { secretsIn } from './secrets-in.js';
@@ -52,7 +51,7 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
   },
   async plan(args: ConsulConfigCheckArgs, ctx: ModuleContext): Promise<Change> {
     const host = ctx.transport.host;
-    const source = await readSource(ctx.baseDir, args.src);
+    const source = await readTemplateFile(ctx.baseDir, args.src);
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
     const after = parseObject(content, `${host}: template ${args.src}`);
     const current = await gather(ctx.transport, fileState(args.dest), { timeoutSeconds: 30 });
@@ -125,15 +124,6 @@ async function validateInImage(ctx: ModuleContext, image: string, content: strin
     }
   } finally {
     await ctx.transport.exec(exec('rm', '-rf', '--', dir), { timeoutSeconds: 30 }).catch(() => undefined);
-  }
-}
-
-async function readSource(baseDir: string, src: string): Promise<string> {
-  const path = resolve(baseDir, src);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([{ file: src, message: `template file not readable (${path})` }], { cause: err });
   }
 }
 

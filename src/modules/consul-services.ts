@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { listFiles, removeFiles } from '../commands/fs.js';
 import { describeAjvErrors, schemaValidator } from '../config/schema.js';
@@ -7,6 +6,7 @@ import { gather } from '../facts/fact.js';
 import { fileState } from '../facts/file-state.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
+import { readTemplateFile } from '../template/template-file.js';
 import { planFileWrite } from './file-write.js';
 import type { Change, FileDiff, Module, ModuleContext, ModuleData } from './module.js';
 import { runChecked } from './run-checked.js';
@@ -107,7 +107,7 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
     const entries = args.services.map((s) => normalizeEntry(s, args, host));
     checkUnique(entries, host);
     const templatePath = args.template ?? DEFAULT_SERVICE_TEMPLATE;
-    const source = await readSource(ctx.baseDir, templatePath);
+    const source = await readTemplateFile(ctx.baseDir, templatePath);
     const dir = args.dir.replace(/\/+$/, '') || '/';
     const ownership = {
       mode: args.mode ?? '0644',
@@ -214,16 +214,6 @@ function checkUnique(entries: readonly Required<ServiceEntry>[], host: string): 
       );
     }
     seen.set(file, e.name);
-  }
-}
-
-async function readSource(baseDir: string, src: string): Promise<string> {
-  const path = resolve(baseDir, src);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'template file not found' : String(err);
-    throw new ConfigError([{ file: src, message: `${why} (${path})` }], { cause: err });
   }
 }
 

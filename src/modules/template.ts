@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describeAjvErrors, schemaValidator } from '../config/schema.js';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
+import { readTemplateFile } from '../template/template-file.js';
 import { planFileWrite } from './file-write.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
@@ -44,7 +44,7 @@ export const templateModule: Module<TemplateArgs> = {
     },
   },
   async plan(args: TemplateArgs, ctx: ModuleContext): Promise<Change> {
-    const source = await readSource(ctx.baseDir, args.src);
+    const source = await readTemplateFile(ctx.baseDir, args.src);
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
     const shown = renderTemplate(source, ctx.vars, { name: args.src, reveal: false });
     if (args.validate_schema) validateRendered(content, shown, args, ctx);
@@ -58,16 +58,6 @@ function ownership(a: TemplateArgs): { mode?: string; owner?: string; group?: st
     ...(a.owner !== undefined && { owner: a.owner }),
     ...(a.group !== undefined && { group: a.group }),
   };
-}
-
-async function readSource(baseDir: string, src: string): Promise<string> {
-  const path = resolve(baseDir, src);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'template file not found' : String(err);
-    throw new ConfigError([{ file: src, message: `${why} (${path})` }], { cause: err });
-  }
 }
 
 /** Parses the rendered text as JSON and checks it against the schema; errors never carry values. */
