@@ -1,33 +1,75 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { ConfigProblem } from '../errors.js';
+import { SCHEMAS_DIR } from '../paths.js';
+import { precompiledValidators } from './validators.generated.js';
 import type { DocPath, YamlFile } from './yaml-file.js';
 
-/** One ajv instance for all of drover's schemas; compiled validators are cached by schema path. */
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validators = new Map<string, ValidateFunction>();
+/**
+ * The options of drover's ajv. scripts/generate-validators.ts builds the precompiled validators
+ * with these same options, so a precompiled validator accepts, rejects and reports exactly what
+ * one compiled at run time would.
+ */
+export const AJV_OPTIONS = {
+  allErrors: true,
+  strict: true,
+  allowUnionTypes: true,
+} as const satisfies Options;
 
-/** The project's schemas/ folder, from src/config or dist/config alike. */
-export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
+/**
+ * What drover uses of a validator. ajv's compiled functions and the precompiled standalone ones
+ * both fit; the standalone ones have no `schema`/`schemaEnv`, so `ValidateFunction` would be a lie.
+ */
+export type Validator = ((data: unknown) => boolean) & Pick<ValidateFunction, 'errors'>;
 
-export function schemaValidator(schemaFile: string): ValidateFunction {
+/**
+ * The key of a schema in validators.generated.ts: sha256 of its JSON text. A schema edited since
+ * the file was generated gets another key, misses, and is compiled at run time as before, so a
+ * stale generated file can cost time but never validate against an old schema.
+ */
+export function schemaKey(schema: object): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
+}
+
+/**
+ * ajv's compiler, loaded on the first schema that has no precompiled validator. Loading and
+ * evaluating ajv costs more than a normal run's validation, so the import is not static (ajv is
+ * CommonJS, hence require).
+ */
+let ajv: Ajv | undefined;
+function compile(schema: object): Validator {
+  if (!ajv) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajv = new AjvClass(AJV_OPTIONS);
+  }
+  return ajv.compile(schema);
+}
+
+function validatorFor(schema: object): Validator {
+  return precompiledValidators.get(schemaKey(schema)) ?? compile(schema);
+}
+
+/** Validators of schema files, by path: the file is read and hashed once per run. */
+const validators = new Map<string, Validator>();
+export function schemaValidator(schemaFile: string): Validator {
   const path = schemaFile.includes('/') ? schemaFile : join(SCHEMAS_DIR, schemaFile);
   let validate = validators.get(path);
   if (!validate) {
-    validate = ajv.compile(JSON.parse(readFileSync(path, 'utf8')) as object);
+    validate = validatorFor(JSON.parse(readFileSync(path, 'utf8')) as object);
     validators.set(path, validate);
   }
   return validate;
 }
 
-/** Validates an in-memory schema object (module args); cached by identity. */
-const objectValidators = new WeakMap<object, ValidateFunction>();
-export function objectValidator(schema: object): ValidateFunction {
+/** Validates an in-memory schema object (module args); cached by identity, hashed once. */
+const objectValidators = new WeakMap<object, Validator>();
+export function objectValidator(schema: object): Validator {
   let validate = objectValidators.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = validatorFor(schema);
     objectValidators.set(schema, validate);
   }
   return validate;
