@@ -20,7 +20,7 @@
  *   BENCH_CASES=cold8,noop8,fleet   which cases to run
  *   BENCH_NO_ANSIBLE_DEFAULTS=1     skip Ansible with its defaults (the slowest part)
  *   BENCH_RESULTS=path     where the markdown goes (default bench/RESULTS.md)
- *   BENCH_DROVER_MAIN=path run this compiled main.js instead of bin/drover.js (development)
+ *   BENCH_DROVER_MAIN=path run this entry point instead of bin/drover.js (development)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -337,9 +337,9 @@ const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 function droverMain(): string {
   const override = process.env['BENCH_DROVER_MAIN'];
   if (override) return resolve(override);
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'drover.js'))) {
     throw new Error(
-      'dist/cli/main.js is missing: run the bench with `npm run bench`, which builds drover first',
+      'dist/bundle/drover.js is missing: run the bench with `npm run bench`, which builds drover first',
     );
   }
   return join(ROOT, 'bin', 'drover.js');

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI when it exists (npm run build), else the TypeScript source via tsx.
+// Entry point: runs the bundled CLI when it exists (npm run build), else the TypeScript source via tsx.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const compiled = join(root, 'dist', 'cli', 'main.js');
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
+const bundled = join(root, 'dist', 'bundle', 'drover.js');
+if (existsSync(bundled)) {
+  await import(pathToFileURL(bundled).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -1,6 +1,6 @@
 /**
- * `npm test`: typecheck, unit tests, then the lab tests on a real multi-host lab that this script
- * brings up and always tears down (set KEEP_LAB=1 to keep it for debugging).
+ * `npm test`: typecheck, unit tests, the bundle, then the lab tests on a real multi-host lab that
+ * this script brings up and always tears down (set KEEP_LAB=1 to keep it for debugging).
  *   npm test              everything
  *   npm test -- --unit    typecheck + unit tests only (no root, no lab)
  * Ends with one line `N passed, N failed` over both phases.
@@ -70,6 +70,9 @@ async function main(): Promise<number> {
   results.push(await runPhase(`unit tests (${unit.length} files)`, process.execPath, nodeTest(unit, false)));
 
   if (!unitOnly && lab.length > 0) {
+    // The lab tests run drover the way users do, through bin/drover.js, which runs the bundle.
+    const bundle = await runPhase('bundle (dist/bundle/drover.js)', process.execPath, ['scripts/bundle.mjs']);
+    if (bundle.code !== 0) results.push({ code: bundle.code, passed: 0, failed: 1 });
     console.log(`\n=== lab: bringing up ${LAB_HOSTS} hosts`);
     try {
       await labUp(LAB_HOSTS);
