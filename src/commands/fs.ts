@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { and, exec, type Cmd } from '../shell/cmd.js';
 
 /**
@@ -39,16 +40,6 @@ export function setAttributes(path: string, o: Ownership): Cmd | undefined {
 }
 
 /**
- * `mkdir -p` then chmod/chown. `mkdir -m` would only set the mode of a new last component and
- * never fix an existing one, so the mode is applied explicitly.
- */
-export function mkdir(path: string, o: Ownership = {}): Cmd {
-  const make = exec('mkdir', '-p', '--', path);
-  const attrs = attributeCmds(path, o);
-  return attrs.length > 0 ? and(make, ...attrs) : make;
-}
-
-/**
  * First line: `absent`, or `present MODE UID USER GID GROUP TYPE` (TYPE may contain spaces, so
  * it comes last). Exit 0 either way: absence is an answer, not an error.
  */
@@ -79,12 +70,14 @@ export const readFile = (path: string): Cmd => exec('sh', '-c', READ_SCRIPT, 'sh
  * so a rewrite never loosens permissions), keep the old file as DEST.bak, then rename into
  * place. A failure at any step leaves DEST untouched and removes the temp file.
  */
-const WRITE_SCRIPT = [
-  'set -e',
-  'dest=$1 mode=$2 owner=$3 group=$4',
-  'tmp=$(mktemp "$(dirname -- "$dest")/.drover-tmp.XXXXXX")',
+const WRITE_LINES = [
+  // ${dest%/*} is dirname without a process; dest is absolute, and "/x" leaves "" for "/".
+  'dir=${dest%/*}',
+  'tmp=$(mktemp "${dir:-/}/.drover-tmp.XXXXXX")',
   `trap 'rm -f -- "$tmp"' EXIT`,
   'cat > "$tmp"',
+];
+const REPLACE_LINES = [
   'cur_u= cur_g=',
   'if [ -e "$dest" ]; then',
   '  cur=$(stat -c %u:%g -- "$dest"); cur_u=${cur%%:*}; cur_g=${cur#*:}',
@@ -97,10 +90,99 @@ const WRITE_SCRIPT = [
   'if [ -e "$dest" ]; then cp -p -- "$dest" "$dest.bak"; fi',
   'mv -f -- "$tmp" "$dest"',
   'trap - EXIT',
-].join('\n');
+];
+const WRITE_SCRIPT = ['set -e', 'dest=$1 mode=$2 owner=$3 group=$4', ...WRITE_LINES, ...REPLACE_LINES].join(
+  '\n',
+);
 
 export const writeFileAtomic = (dest: string, o: Ownership = {}): Cmd =>
   exec('sh', '-c', WRITE_SCRIPT, 'sh', dest, o.mode ?? '', o.owner ?? '', o.group ?? '');
+
+/**
+ * A shell function: chmod/chown PATH only where its mode, owner or group differ from $mode,
+ * $owner and $group, given what stat printed (`MODE UID USER GID GROUP`); the owner and group
+ * match by name or number. A path that is already right is not touched at all. For a path
+ * just created, call it with no attributes: everything asked for is set.
+ */
+const FIX_ATTRIBUTES_FUNCTION = [
+  'fix_attributes() {',
+  '  if [ -n "$mode" ] && [ "$mode" != "$2" ]; then chmod "$mode" -- "$1"; fi',
+  '  u= g=',
+  '  if [ -n "$owner" ] && [ "$owner" != "$3" ] && [ "$owner" != "$4" ]; then u=$owner; fi',
+  '  if [ -n "$group" ] && [ "$group" != "$5" ] && [ "$group" != "$6" ]; then g=$group; fi',
+  '  if [ -n "$u$g" ]; then chown "$u${g:+:$g}" -- "$1"; fi',
+  '}',
+];
+
+/** Modes as stat prints them (`750`), so the scripts can compare them as text. */
+const statMode = (mode: string | undefined): string => (mode ? mode.replace(/^0+(?=\d)/, '') : '');
+
+/**
+ * Read and change in one round trip. Prints what `stat` prints (the state before), then makes
+ * the path a directory with the wanted attributes: `mkdir -p` when it is missing, chmod/chown
+ * only what differs. A symlink or anything else that is not a directory is left alone; the
+ * caller sees its type in the first line and reports it. Every process costs the host CPU
+ * time, for every host at once: a directory that is right costs one `stat`. (`set -f`: the
+ * fields of stat's output are split with `set --`, never expanded as globs.)
+ */
+const ENSURE_DIR_SCRIPT = [
+  'set -ef',
+  ...FIX_ATTRIBUTES_FUNCTION,
+  'p=$1 mode=$2 owner=$3 group=$4',
+  'if [ -e "$p" ] || [ -L "$p" ]; then',
+  `  s=$(stat -c '%a %u %U %g %G %F' -- "$p")`,
+  `  printf 'present %s\\n' "$s"`,
+  '  if [ -L "$p" ] || [ ! -d "$p" ]; then exit 0; fi',
+  '  set -- $s',
+  '  fix_attributes "$p" "$@"',
+  'else',
+  '  echo absent',
+  '  mkdir -p -- "$p"',
+  '  fix_attributes "$p"',
+  'fi',
+].join('\n');
+
+export const ensureDir = (path: string, o: Ownership = {}): Cmd =>
+  exec('sh', '-c', ENSURE_DIR_SCRIPT, 'sh', path, statMode(o.mode), o.owner ?? '', o.group ?? '');
+
+/**
+ * Read and write in one round trip, content on stdin, its sha256 as an argument. First line:
+ * `absent`, `notfile` (left alone), or `present MODE UID USER GID GROUP`; for a present file a
+ * second line says `same` (the bytes match: only chmod/chown where they differ, stdin is not
+ * read) or `differs`, followed by the old bytes. Different bytes are written atomically as
+ * writeFileAtomic does (temp file, DEST.bak, rename). A file that is right costs `stat` and
+ * `sha256sum`, nothing more.
+ */
+const WRITE_IF_CHANGED_SCRIPT = [
+  'set -ef',
+  ...FIX_ATTRIBUTES_FUNCTION,
+  'dest=$1 mode=$2 owner=$3 group=$4 sum=$5',
+  'if [ -f "$dest" ]; then',
+  `  s=$(stat -c '%a %u %U %g %G' -- "$dest")`,
+  `  printf 'present %s\\n' "$s"`,
+  // From stdin: sha256sum escapes some file names in its output, never `-`.
+  '  h=$(sha256sum < "$dest")',
+  '  if [ "${h%% *}" = "$sum" ]; then echo same; set -- $s; fix_attributes "$dest" "$@"; exit 0; fi',
+  '  echo differs',
+  '  cat -- "$dest"',
+  'elif [ -e "$dest" ]; then echo notfile; exit 0',
+  'else echo absent; fi',
+  ...WRITE_LINES,
+  ...REPLACE_LINES,
+].join('\n');
+
+export const writeFileIfChanged = (dest: string, content: string, o: Ownership = {}): Cmd =>
+  exec(
+    'sh',
+    '-c',
+    WRITE_IF_CHANGED_SCRIPT,
+    'sh',
+    dest,
+    statMode(o.mode),
+    o.owner ?? '',
+    o.group ?? '',
+    createHash('sha256').update(content, 'utf8').digest('hex'),
+  );
 
 /** `test -e`: exit 0 when the path exists (used by `command creates:`). */
 export const exists = (path: string): Cmd => exec('test', '-e', path);

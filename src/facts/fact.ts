@@ -34,3 +34,16 @@ export function outputTail(result: ExecResult): string {
   const tail = text.split('\n').slice(-3).join(' / ');
   return `exit ${result.code ?? 'signal'}${tail ? `: ${tail}` : ''}`;
 }
+
+/**
+ * Parses the state a changing command printed before it changed anything (ensureDir,
+ * writeFileIfChanged): a parse failure becomes a task failure that names the host.
+ */
+export function parseReported<T>(host: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof FactParseError)) throw err;
+    throw new TaskFailedError(`${host}: ${err.message}`, { cause: err });
+  }
+}

@@ -35,11 +35,16 @@ export function pathState(path: string): Fact<PathState> {
     command: stat(path),
     parse(result) {
       if (result.code !== 0) throw new FactParseError(`stat ${path} failed (${outputTail(result)})`);
-      const line = result.stdout.split('\n', 1)[0] ?? '';
-      if (line === 'absent') return { exists: false };
-      return { exists: true, ...parseHeader(line, true) };
+      return parsePathState(result.stdout);
     },
   };
+}
+
+/** The state from output that starts as `stat` output does (ensureDir prints the same). */
+export function parsePathState(stdout: string): PathState {
+  const line = stdout.split('\n', 1)[0] ?? '';
+  if (line === 'absent') return { exists: false };
+  return { exists: true, ...parseHeader(line, true) };
 }
 
 /**
@@ -51,20 +56,60 @@ export function fileState(path: string): Fact<FileState> {
     command: readFile(path),
     parse(result) {
       if (result.code !== 0) throw new FactParseError(`reading ${path} failed (${outputTail(result)})`);
-      const nl = result.stdout.indexOf('\n');
-      const line = nl === -1 ? result.stdout : result.stdout.slice(0, nl);
-      if (line === 'absent') return { exists: false };
-      if (line === 'notfile') throw new FactParseError(`${path} exists but is not a regular file`);
-      const { type: _type, ...attrs } = parseHeader(line, false);
-      return { exists: true, content: nl === -1 ? '' : result.stdout.slice(nl + 1), ...attrs };
+      return parseFileState(path, result.stdout);
     },
   };
+}
+
+/** The state from output that starts as `readFile` output does (writeFileIfChanged prints the same). */
+function parseFileState(path: string, stdout: string): FileState {
+  const nl = stdout.indexOf('\n');
+  const line = nl === -1 ? stdout : stdout.slice(0, nl);
+  if (line === 'absent') return { exists: false };
+  if (line === 'notfile') throw new FactParseError(`${path} exists but is not a regular file`);
+  const { type: _type, ...attrs } = parseHeader(line, false);
+  return { exists: true, content: nl === -1 ? '' : stdout.slice(nl + 1), ...attrs };
+}
+
+/**
+ * The state writeFileIfChanged printed before it wrote: a present file's bytes follow
+ * `differs`; after `same` they are the wanted bytes (their sha256 matched), not sent back.
+ */
+export function parseWrittenFileState(path: string, stdout: string, wanted: string): FileState {
+  const lines = stdout.split('\n', 2);
+  const header = lines[0] ?? '';
+  if (header === 'absent') return { exists: false };
+  if (header === 'notfile') throw new FactParseError(`${path} exists but is not a regular file`);
+  const { type: _type, ...attrs } = parseHeader(header, false);
+  const verdict = lines[1];
+  if (verdict === 'same') return { exists: true, content: wanted, ...attrs };
+  if (verdict !== 'differs') throw new FactParseError(`unexpected answer after the stat line of ${path}`);
+  const start = header.length + 1 + 'differs\n'.length;
+  return { exists: true, content: stdout.slice(start), ...attrs };
 }
 
 /** Normalises `0640`, `640` and `00640` to the form stat prints (`640`), for comparison. */
 export function normalizeMode(mode: string): string {
   const trimmed = mode.replace(/^0+(?=\d)/, '');
   return trimmed === '' ? '0' : trimmed;
+}
+
+/**
+ * What differs between the wanted mode/owner/group and a path's, one phrase each
+ * (`mode 755 -> 0750`); empty when everything asked for is already so.
+ */
+export function attributeDifferences(
+  want: { mode?: string | undefined; owner?: string | undefined; group?: string | undefined },
+  have: PathAttributes,
+): string[] {
+  const out: string[] = [];
+  if (want.mode && normalizeMode(want.mode) !== normalizeMode(have.mode))
+    out.push(`mode ${have.mode} -> ${want.mode}`);
+  if (want.owner && !sameOwner(want.owner, have.uid, have.owner))
+    out.push(`owner ${have.owner} -> ${want.owner}`);
+  if (want.group && !sameOwner(want.group, have.gid, have.group))
+    out.push(`group ${have.group} -> ${want.group}`);
+  return out;
 }
 
 /** True when `wanted` (name or number) names the same user/group as stat's id and name. */

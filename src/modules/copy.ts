@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import { REDACTED, Secret } from '../shell/secret.js';
-import { planFileWrite } from './file-write.js';
+import { writeFile } from './file-write.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
@@ -36,7 +36,7 @@ export const copyModule: Module<CopyArgs> = {
   },
   async plan(args: CopyArgs, ctx: ModuleContext): Promise<Change> {
     const { content, shown, extraSecrets } = await source(args, ctx);
-    return planFileWrite(
+    return writeFile(
       {
         dest: args.dest,
         content,

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
-import { setAttributes, writeFileAtomic, type Ownership } from '../commands/fs.js';
-import { fileState, normalizeMode, sameOwner, type FileState } from '../facts/file-state.js';
-import { gather } from '../facts/fact.js';
+import { setAttributes, writeFileAtomic, writeFileIfChanged, type Ownership } from '../commands/fs.js';
+import { gather, parseReported } from '../facts/fact.js';
+import {
+  attributeDifferences,
+  fileState,
+  parseWrittenFileState,
+  type FileState,
+} from '../facts/file-state.js';
 import { redactText } from '../shell/secret.js';
 import type { Change, FileDiff, ModuleContext, ModuleData } from './module.js';
 import { redactBefore } from './redact-diff.js';
@@ -22,17 +27,52 @@ export interface DesiredFile extends Ownership {
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
- * The shared write path: compare with the file on the host (content, mode, owner), show a
- * redacted diff, and write atomically with a backup only when the content differs. A change of
- * mode or owner alone is a chmod/chown, not a rewrite.
+ * The two-step write path, for modules that plan several files before writing any: compare with
+ * the file on the host (content, mode, owner), show a redacted diff, and hand back an apply()
+ * that writes atomically with a backup only when the content differs. A change of mode or owner
+ * alone is a chmod/chown, not a rewrite.
  */
 export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
   const have = await gather(ctx.transport, fileState(want.dest));
+  const change = describeFileWrite(want, have, ctx);
+  if (!change.changed) return change;
   const contentChanged = !have.exists || have.content !== want.content;
-  const attrs = attributeChanges(want, have);
+  return {
+    ...change,
+    apply: async () => {
+      if (contentChanged) {
+        await runChecked(ctx, writeFileAtomic(want.dest, want), { stdin: want.content });
+      } else {
+        const fix = setAttributes(want.dest, want);
+        if (fix) await runChecked(ctx, fix);
+      }
+      return { ...change.data, changed: true };
+    },
+  };
+}
+
+/**
+ * The one-step write path, for a module that writes one file: outside check mode a single
+ * command compares and writes on the host (writeFileIfChanged, the same atomic write and
+ * backup) and prints what was there before, from which the change is reported. Check mode
+ * only reads.
+ */
+export async function writeFile(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
+  if (ctx.check) return describeFileWrite(want, await gather(ctx.transport, fileState(want.dest)), ctx);
+  const write = writeFileIfChanged(want.dest, want.content, want);
+  const result = await runChecked(ctx, write, { stdin: want.content });
+  const before = parseReported(ctx.transport.host, () =>
+    parseWrittenFileState(want.dest, result.stdout, want.content),
+  );
+  return describeFileWrite(want, before, ctx);
+}
+
+/** What writing `want` over `have` changes: the summary, the redacted diff, the registered data. */
+function describeFileWrite(want: DesiredFile, have: FileState, ctx: ModuleContext): Change {
+  const contentChanged = !have.exists || have.content !== want.content;
+  const attrs = have.exists ? attributeDifferences(want, have) : [];
   const changed = contentChanged || attrs.length > 0;
-  const checksum = sha256(want.content);
-  const data: ModuleData = { path: want.dest, changed, checksum };
+  const data: ModuleData = { path: want.dest, changed, checksum: sha256(want.content) };
   if (!changed) return { changed: false, summary: `${want.dest} is up to date`, data };
 
   const secrets = [...secretsIn(ctx.vars), ...(want.extraSecrets ?? [])];
@@ -48,33 +88,7 @@ export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Prom
     ? `${have.exists ? 'update' : 'create'} ${want.dest}`
     : `fix ${attrs.join(', ')} of ${want.dest}`;
   const extras = [want.mode && `mode ${want.mode}`, ownerText(want)].filter(Boolean).join(', ');
-  return {
-    changed: true,
-    summary: extras && contentChanged ? `${what} (${extras})` : what,
-    diff,
-    data,
-    apply: async () => {
-      if (contentChanged) {
-        await runChecked(ctx, writeFileAtomic(want.dest, want), { stdin: want.content });
-      } else {
-        const fix = setAttributes(want.dest, want);
-        if (fix) await runChecked(ctx, fix);
-      }
-      return { ...data, changed: true };
-    },
-  };
-}
-
-function attributeChanges(want: Ownership, have: FileState): string[] {
-  if (!have.exists) return [];
-  const out: string[] = [];
-  if (want.mode && normalizeMode(want.mode) !== normalizeMode(have.mode))
-    out.push(`mode ${have.mode} -> ${want.mode}`);
-  if (want.owner && !sameOwner(want.owner, have.uid, have.owner))
-    out.push(`owner ${have.owner} -> ${want.owner}`);
-  if (want.group && !sameOwner(want.group, have.gid, have.group))
-    out.push(`group ${have.group} -> ${want.group}`);
-  return out;
+  return { changed: true, summary: extras && contentChanged ? `${what} (${extras})` : what, diff, data };
 }
 
 function ownerText(o: Ownership): string {

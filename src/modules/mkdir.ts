@@ -1,7 +1,7 @@
-import { mkdir, setAttributes } from '../commands/fs.js';
+import { ensureDir } from '../commands/fs.js';
 import { TaskFailedError } from '../errors.js';
-import { gather } from '../facts/fact.js';
-import { normalizeMode, pathState, sameOwner, type PathState } from '../facts/file-state.js';
+import { gather, parseReported } from '../facts/fact.js';
+import { attributeDifferences, parsePathState, pathState, type PathState } from '../facts/file-state.js';
 import type { Change, FileDiff, Module, ModuleContext } from './module.js';
 import { runChecked } from './run-checked.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
@@ -18,7 +18,9 @@ export const mkdirModule: Module<MkdirArgs> = {
     properties: { path: absolutePathSchema, mode: modeSchema, owner: ownerSchema, group: groupSchema },
   },
   async plan(args: MkdirArgs, ctx: ModuleContext): Promise<Change> {
-    const have = await gather(ctx.transport, pathState(args.path));
+    // Check mode only reads. Otherwise one command reads the state and makes the change at once
+    // (a round trip per task instead of two); what it printed first tells what it found.
+    const have = ctx.check ? await gather(ctx.transport, pathState(args.path)) : await ensure(args, ctx);
     if (have.exists && have.type !== 'directory') {
       throw new TaskFailedError(
         `${ctx.transport.host}: ${args.path} exists but is a ${have.type}, not a directory`,
@@ -39,37 +41,20 @@ export const mkdirModule: Module<MkdirArgs> = {
           },
         ]
       : [];
-    const ownership = {
-      ...(args.mode !== undefined && { mode: args.mode }),
-      ...(args.owner !== undefined && { owner: args.owner }),
-      ...(args.group !== undefined && { group: args.group }),
-    };
     return {
       changed: true,
       summary: have.exists
         ? `fix ${differences.join(', ')} of ${args.path}`
         : `create directory ${args.path}${want ? ` (${want})` : ''}`,
       diff,
-      data,
-      apply: async () => {
-        // An existing directory needs only chmod/chown; a missing one gets mkdir -p as well.
-        const cmd = have.exists ? setAttributes(args.path, ownership) : mkdir(args.path, ownership);
-        if (cmd) await runChecked(ctx, cmd);
-        return { ...data, changed: true };
-      },
+      data: { ...data, changed: true },
     };
   },
 };
 
-function attributeDifferences(want: MkdirArgs, have: PathState & { exists: true }): string[] {
-  const out: string[] = [];
-  if (want.mode && normalizeMode(want.mode) !== normalizeMode(have.mode))
-    out.push(`mode ${have.mode} -> ${want.mode}`);
-  if (want.owner && !sameOwner(want.owner, have.uid, have.owner))
-    out.push(`owner ${have.owner} -> ${want.owner}`);
-  if (want.group && !sameOwner(want.group, have.gid, have.group))
-    out.push(`group ${have.group} -> ${want.group}`);
-  return out;
+async function ensure(args: MkdirArgs, ctx: ModuleContext): Promise<PathState> {
+  const result = await runChecked(ctx, ensureDir(args.path, args));
+  return parseReported(ctx.transport.host, () => parsePathState(result.stdout));
 }
 
 function describe(a: MkdirArgs): string {

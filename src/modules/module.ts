@@ -5,7 +5,8 @@ import type { Transport } from '../ssh/transport.js';
  * The module contract (after Ansible's and pyinfra's): a module reads facts from the host,
  * decides what would change, and hands back a closure that makes the change. The runner calls
  * `plan` in every mode and `apply` only outside check mode, so `drover plan` and `--check`
- * show exactly what `deploy` would do.
+ * show exactly what `deploy` would do. Modules whose check can run on the host may instead
+ * change in `plan` outside check mode and report what they found and did (see Change.apply).
  */
 export interface ModuleContext {
   readonly host: Host;
@@ -38,7 +39,11 @@ export interface Change {
   diff?: readonly FileDiff[];
   /** What the module learned while planning (registered even in check mode). */
   data?: ModuleData;
-  /** Makes the change. Present iff changed; never called in check mode. */
+  /**
+   * Makes the change; never called in check mode. Absent when nothing changes, and when the
+   * module already made the change while planning: outside check mode a module may read and
+   * write in one command (mkdir, template, copy), one round trip instead of two.
+   */
   apply?: () => Promise<ModuleData>;
   /**
    * When true the module only reads (command with a read-only intent, wait_for, consul_verify)

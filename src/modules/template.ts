@@ -4,7 +4,7 @@ import { ConfigError, TaskFailedError } from '../errors.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
-import { planFileWrite } from './file-write.js';
+import { writeFile } from './file-write.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 import { secretsIn } from './secrets-in.js';
@@ -48,7 +48,7 @@ export const templateModule: Module<TemplateArgs> = {
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
     const shown = renderTemplate(source, ctx.vars, { name: args.src, reveal: false });
     if (args.validate_schema) validateRendered(content, shown, args, ctx);
-    return planFileWrite({ dest: args.dest, content, shown, ...ownership(args) }, ctx);
+    return writeFile({ dest: args.dest, content, shown, ...ownership(args) }, ctx);
   },
 };
 

@@ -28,14 +28,7 @@ after(async () => {
 const modeOf = async (p: string) => ((await stat(p)).mode & 0o7777).toString(8);
 
 describe('fs command builders (argv)', () => {
-  it('mkdir -p, then chmod and chown explicitly', () => {
-    assert.equal(
-      render(fs.mkdir('/opt/consul/data', { mode: '0750', owner: 'consul', group: 'consul' }), {
-        redact: true,
-      }),
-      'mkdir -p -- /opt/consul/data && chmod 0750 -- /opt/consul/data && chown consul:consul -- /opt/consul/data',
-    );
-    assert.equal(render(fs.mkdir('/opt/x'), { redact: true }), 'mkdir -p -- /opt/x');
+  it('chmod and chown of an existing path, only what is asked', () => {
     assert.equal(render(fs.setAttributes('/x', { group: 'adm' })!, { redact: true }), 'chown :adm -- /x');
     assert.equal(
       render(fs.setAttributes('/x', { mode: '600', owner: '100' })!, { redact: true }),
@@ -117,17 +110,99 @@ describe('fs scripts, run by the local sh', () => {
     assert.match(r.stderr, /mktemp/);
   });
 
-  it('mkdir fixes the mode of an existing directory', async () => {
-    const d = join(dir, 'cfg dir');
-    await mkdirLocal(d, { mode: 0o755 });
-    await chown(d, 0, 0);
-    const r = await runLocal(fs.mkdir(join(d, 'sub'), { mode: '0750', owner: 'nobody' }));
+  it('ensureDir creates a missing directory and prints that it was absent', async () => {
+    const d = join(dir, 'cfg dir', 'sub');
+    const r = await runLocal(fs.ensureDir(d, { mode: '0750', owner: 'nobody', group: '65534' }));
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(await modeOf(join(d, 'sub')), '750');
-    assert.equal((await stat(join(d, 'sub'))).uid, 65534);
-    const again = await runLocal(fs.mkdir(d, { mode: '0700' }));
-    assert.equal(again.code, 0);
+    assert.equal(r.stdout, 'absent\n');
+    assert.equal(await modeOf(d), '750');
+    assert.equal((await stat(d)).uid, 65534);
+    assert.equal((await stat(d)).gid, 65534);
+    const again = await runLocal(fs.ensureDir(d, { mode: '750', owner: '65534', group: 'nogroup' }));
+    assert.equal(again.stdout, 'present 750 65534 nobody 65534 nogroup directory\n');
+  });
+
+  it('ensureDir fixes only what differs and leaves a right directory untouched', async () => {
+    const d = join(dir, 'existing');
+    await mkdirLocal(d, { mode: 0o755 });
+    await chmod(d, 0o755);
+    await chown(d, 0, 0);
+    const fixed = await runLocal(fs.ensureDir(d, { mode: '0700' }));
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.equal(fixed.stdout, 'present 755 0 root 0 root directory\n');
     assert.equal(await modeOf(d), '700');
+    assert.equal((await stat(d)).uid, 0, 'owner not asked, not changed');
+    const ctime = (await stat(d)).ctimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    const same = await runLocal(fs.ensureDir(d, { mode: '0700', owner: 'root', group: '0' }));
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal((await stat(d)).ctimeMs, ctime, 'no chmod or chown of a directory that is right');
+  });
+
+  it('ensureDir leaves a file in the way alone and says what it is', async () => {
+    const p = join(dir, 'in the way');
+    await writeFile(p, 'keep');
+    const r = await runLocal(fs.ensureDir(p, { mode: '0700' }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^present \d+ 0 root 0 root regular (empty )?file\n$/);
+    assert.equal(await readFile(p, 'utf8'), 'keep');
+  });
+
+  it('writeFileIfChanged writes a new file and prints that it was absent', async () => {
+    const p = join(dir, "new'conf.json");
+    const r = await runLocal(fs.writeFileIfChanged(p, '{"a": 1}\n', { mode: '0640' }), '{"a": 1}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'absent\n');
+    assert.equal(await readFile(p, 'utf8'), '{"a": 1}\n');
+    assert.equal(await modeOf(p), '640');
+    await assert.rejects(stat(`${p}.bak`), /ENOENT/, 'no backup of a file that did not exist');
+  });
+
+  it('writeFileIfChanged replaces different bytes atomically, keeping a backup and the old bytes', async () => {
+    const p = join(dir, 'changed.json');
+    await writeFile(p, 'one\n\n  trailing  ');
+    await chmod(p, 0o600);
+    const r = await runLocal(fs.writeFileIfChanged(p, 'two\n', {}), 'two\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'present 600 0 root 0 root\ndiffers\none\n\n  trailing  ',
+      'the exact bytes before',
+    );
+    assert.equal(await readFile(p, 'utf8'), 'two\n');
+    assert.equal(await readFile(`${p}.bak`, 'utf8'), 'one\n\n  trailing  ');
+    assert.equal(await modeOf(p), '600', 'a rewrite without mode keeps the old mode');
+    const leftovers = (await readdir(dir)).filter((f) => f.startsWith('.drover-tmp'));
+    assert.deepEqual(leftovers, []);
+  });
+
+  it('writeFileIfChanged does not rewrite identical bytes; it fixes only the mode', async () => {
+    const p = join(dir, 'same *.json');
+    await writeFile(p, 'same\n');
+    await chmod(p, 0o644);
+    const inode = (await stat(p)).ino;
+    const r = await runLocal(fs.writeFileIfChanged(p, 'same\n', { mode: '0640' }), 'same\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'present 644 0 root 0 root\nsame\n', 'the bytes are not sent back');
+    assert.equal((await stat(p)).ino, inode, 'not replaced');
+    assert.equal(await modeOf(p), '640');
+    await assert.rejects(stat(`${p}.bak`), /ENOENT/, 'no backup when nothing was rewritten');
+    const leftovers = (await readdir(dir)).filter((f) => f.startsWith('.drover-tmp'));
+    assert.deepEqual(leftovers, []);
+  });
+
+  it('writeFileIfChanged leaves a directory in the way alone', async () => {
+    const d = join(dir, 'a dir');
+    await mkdirLocal(d);
+    const r = await runLocal(fs.writeFileIfChanged(d, 'x', {}), 'x');
+    assert.deepEqual([r.code, r.stdout], [0, 'notfile\n']);
+    assert.ok((await stat(d)).isDirectory());
+  });
+
+  it('writeFileIfChanged fails without touching anything when the directory is missing', async () => {
+    const r = await runLocal(fs.writeFileIfChanged(join(dir, 'no-such-dir', 'f'), 'data'), 'data');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /mktemp/);
   });
 
   it('exists is a plain test -e', async () => {

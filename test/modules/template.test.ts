@@ -56,7 +56,7 @@ const rendered = TEMPLATE.replace('{{node_name}}', 's1').replace('{{gossip_key}}
 const args = { src: 'templates/server.json.hbs', dest: DEST, mode: '0640', owner: 'consul' };
 
 describe('template module', () => {
-  it('creates a missing file atomically, shows a redacted diff, and is idempotent', async () => {
+  it('creates a missing file atomically in one command, shows a redacted diff, and is idempotent', async () => {
     const ctx = moduleContext({ vars: vars(), baseDir });
     const files = new FakeFiles(ctx.transport).serve(DEST, { mode: '0640', owner: 'consul' });
 
@@ -66,12 +66,14 @@ describe('template module', () => {
     assert.deepEqual(change.diff, [{ path: DEST, before: null, after: rendered.replace(KEY, '<redacted>') }]);
     const checksum = createHash('sha256').update(rendered).digest('hex');
     assert.deepEqual(change.data, { path: DEST, changed: true, checksum });
-    assert.equal(ctx.transport.calls.length, 1, 'planning only reads');
+    assert.equal(change.apply, undefined, 'written while planning');
 
-    const data = await change.apply!();
-    assert.deepEqual(data, { path: DEST, changed: true, checksum });
-    const write = ctx.transport.calls[1]!;
-    assert.match(write.command, /^sh -c .*mktemp.* sh \/opt\/consul\/config\/consul\.json 0640 consul ''$/s);
+    assert.equal(ctx.transport.calls.length, 1, 'one command compares and writes');
+    const write = ctx.transport.calls[0]!;
+    assert.match(
+      write.command,
+      /^sh -c .*sha256sum.*mktemp.* sh \/opt\/consul\/config\/consul\.json 640 consul '' [0-9a-f]{64}$/s,
+    );
     assert.equal(write.stdin, rendered, 'the clear text goes only to the host, on stdin');
     assert.ok(!write.command.includes(KEY), 'never in argv');
     assert.equal(files.files.get(DEST)?.content, rendered);
@@ -119,8 +121,8 @@ describe('template module', () => {
     const change = await templateModule.plan(args, ctx);
     assert.equal(change.summary, `fix mode 644 -> 0640 of ${DEST}`);
     assert.deepEqual(change.diff, []);
-    await change.apply!();
-    assert.equal(ctx.transport.commands[1], `chmod 0640 -- ${DEST} && chown consul -- ${DEST}`);
+    assert.equal(files.files.get(DEST)?.mode, '640');
+    assert.equal(files.files.get(DEST)?.content, rendered);
     assert.equal((await templateModule.plan(args, ctx)).changed, false);
   });
 
