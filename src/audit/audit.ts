@@ -38,8 +38,11 @@ export interface AuditLocation {
 
 const TIMEOUT_SECONDS = 30;
 
-/** Creates the log's directory when needed, then appends stdin: the entry never goes through argv. */
-const APPEND_SCRIPT = 'mkdir -p -- "$(dirname -- "$1")" && cat >> "$1"';
+/**
+ * Creates the log's directory when needed, then appends stdin: the entry never goes through
+ * argv. `${1%/*}` is dirname without a process (the path is absolute; "/x" leaves "" for "/").
+ */
+const APPEND_SCRIPT = 'd=${1%/*}; { [ -d "${d:-/}" ] || mkdir -p -- "$d"; } && cat >> "$1"';
 export const appendAuditCmd = (path: string): Cmd => exec('sh', '-c', APPEND_SCRIPT, 'sh', path);
 
 /** The last N lines; a host that never had a change has no log, which is an empty answer, not an error. */

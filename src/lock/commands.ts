@@ -51,3 +51,17 @@ const STATUS_SCRIPT = [`if [ -d "$1" ]; then ${PRINT_HELD}; exit 0; fi`, 'echo f
 export const readLock = (dir: string): Cmd => exec('sh', '-c', STATUS_SCRIPT, 'sh', checkLockDir(dir));
 
 export const removeLock = (dir: string): Cmd => exec('rm', '-rf', '--', checkLockDir(dir));
+
+/**
+ * Removes the lock only when its details hold our token ("$2", random hex), in one round trip:
+ * `free`, `released`, or the state block of someone else's lock (a run whose lock was
+ * force-released and re-taken by another run must not remove that other run's lock).
+ */
+const RELEASE_OURS_SCRIPT = [
+  'if [ ! -d "$1" ]; then echo free; exit 0; fi',
+  'if grep -qF -- "$2" "$1/details" 2>/dev/null; then rm -rf -- "$1"; echo released; exit 0; fi',
+  PRINT_HELD,
+].join('\n');
+
+export const releaseOurLock = (dir: string, token: string): Cmd =>
+  exec('sh', '-c', RELEASE_OURS_SCRIPT, 'sh', checkLockDir(dir), token);

@@ -4,7 +4,7 @@ import { serversByDatacenter } from '../inventory/consul-checks.js';
 import type { Inventory } from '../inventory/types.js';
 import { render, type Cmd } from '../shell/cmd.js';
 import type { ExecResult, Transport } from '../ssh/transport.js';
-import { DEFAULT_LOCK_DIR, readLock, removeLock, takeLock } from './commands.js';
+import { DEFAULT_LOCK_DIR, readLock, releaseOurLock, removeLock, takeLock } from './commands.js';
 import { describeHolder, formatAge, parseLockDetails, type LockDetails } from './details.js';
 
 /**
@@ -159,11 +159,13 @@ export async function releaseLock(
   token: string,
   options: LockLocation = {},
 ): Promise<ReleaseResult> {
-  const state = await lockStatus(transport, options);
+  const dir = options.dir ?? DEFAULT_LOCK_DIR;
+  const r = await run(transport, releaseOurLock(dir, token));
+  const first = r.stdout.split('\n', 1)[0];
+  if (first === 'released') return { released: true };
+  const state = parseState(transport.host, dir, r.stdout);
   if (!state.held) return { released: false, reason: 'free' };
-  if (state.details?.token !== token) return { released: false, reason: 'held_by_other', state };
-  await run(transport, removeLock(state.dir));
-  return { released: true };
+  return { released: false, reason: 'held_by_other', state };
 }
 
 /** Who holds the lock and for how long, or that it is free. */

@@ -33,7 +33,7 @@ test('an entry is one JSON line sent on stdin, appended to the log, never put in
   const call = t.calls[0];
   assert.match(
     call?.command ?? '',
-    /^sh -c 'mkdir -p -- "\$\(dirname -- "\$1"\)" && cat >> "\$1"' sh \/var\/log\/drover\/audit\.log$/,
+    /^sh -c '.*mkdir -p -- "\$d"; } && cat >> "\$1"' sh \/var\/log\/drover\/audit\.log$/,
   );
   assert.ok(!call?.command.includes('drover deploy'));
   const stdin = call?.stdin ?? '';

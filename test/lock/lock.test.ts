@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ExitCode, LockHeldError } from '../../src/errors.js';
-import { checkLockDir, readLock, removeLock, takeLock } from '../../src/lock/commands.js';
+import { checkLockDir, readLock, releaseOurLock, removeLock, takeLock } from '../../src/lock/commands.js';
 import { createLockDetails, formatAge, type LockDetails } from '../../src/lock/details.js';
 import { ciJobFromEnv } from '../../src/lock/identity.js';
 import {
@@ -121,18 +121,18 @@ test('the wait is bounded: when it runs out, the error says how long it waited',
   assert.deepEqual(slept, [10_000, 10_000, 5_000]);
 });
 
-test('release removes the lock only when the token in it is ours', async () => {
-  const other = new RecordingTransport('s1').onExec(READ, { stdout: heldBy(alice, 5) }).onExec(REMOVE);
+test('release removes the lock only when the token in it is ours, in one command', async () => {
+  const RELEASE = render(releaseOurLock(DIR, mine.token), { redact: true });
+  const other = new RecordingTransport('s1').onExec(RELEASE, { stdout: heldBy(alice, 5) });
   const r = await releaseLock(other, mine.token);
-  assert.equal(r.released, false);
   assert.ok(!r.released && r.reason === 'held_by_other');
-  assert.ok(!other.commands.includes(REMOVE), "removed someone else's lock");
+  assert.equal(r.state.details?.token, alice.token, 'says whose lock it found');
 
-  const own = new RecordingTransport('s1').onExec(READ, { stdout: heldBy(mine, 5) }).onExec(REMOVE);
+  const own = new RecordingTransport('s1').onExec(RELEASE, { stdout: 'released\n' });
   assert.deepEqual(await releaseLock(own, mine.token), { released: true });
-  assert.deepEqual(own.commands, [READ, REMOVE]);
+  assert.deepEqual(own.commands, [RELEASE]);
 
-  const free = new RecordingTransport('s1').onExec(READ, { stdout: 'free\n' });
+  const free = new RecordingTransport('s1').onExec(RELEASE, { stdout: 'free\n' });
   assert.deepEqual(await releaseLock(free, mine.token), { released: false, reason: 'free' });
 });
 
