@@ -7,6 +7,7 @@ import { NodeSSH } from 'node-ssh';
 import { ConfigError, TaskFailedError, UnreachableError } from '../errors.js';
 import { quote, render, secretsOf, type Cmd } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
+import { sessionCommand, SessionTimeoutError, ShellSession } from './shell-session.js';
 import {
   appendKnownHost,
   checkHostKey,
@@ -75,8 +76,16 @@ export async function connect(spec: ConnectionSpec, options: ConnectOptions = {}
       cause: err,
     });
   }
-  return new NodeSshTransport(ssh, spec, options);
+  const transport = new NodeSshTransport(ssh, spec, options);
+  transport.startSession();
+  return transport;
 }
+
+/**
+ * Stdin up to this size travels inside the session's command text (a quoted printf); the
+ * session reads that text a byte at a time, so larger stdin gets its own channel.
+ */
+const SESSION_STDIN_MAX = 64 * 1024;
 
 async function readPrivateKey(path: string): Promise<string> {
   try {
@@ -98,6 +107,11 @@ class NodeSshTransport implements Transport {
   readonly #defaultTimeout: number;
   readonly #slots: Semaphore;
   #lost: Error | undefined;
+  /** What starts the shell session; undefined when there is none (a become password). */
+  readonly #sessionCommand: string | undefined;
+  /** The shell session, opened as soon as the connection is up (see shell-session.ts). */
+  #session: Promise<ShellSession | undefined> | undefined;
+  #sessionStarts = 0;
 
   constructor(ssh: NodeSSH, spec: ConnectionSpec, options: ConnectOptions) {
     this.host = spec.host;
@@ -105,6 +119,8 @@ class NodeSshTransport implements Transport {
     this.#spec = spec;
     this.#defaultTimeout = options.defaultTimeoutSeconds ?? 600;
     this.#slots = new Semaphore(options.maxChannels ?? 8);
+    // sudo reads a become password from stdin, which in a session carries the protocol.
+    this.#sessionCommand = spec.becomePassword ? undefined : becomeCommand(sessionCommand(), spec).command;
     const connection = ssh.connection;
     // node-ssh drops its error listener after connecting; without ours a later socket error
     // (keepalive timeout, reset) would crash the process instead of failing this host.
@@ -125,6 +141,25 @@ class NodeSshTransport implements Transport {
     const wrapped = becomeCommand(render(cmd, { redact: false }), this.#spec);
     const stdin = joinStdin(wrapped.stdinPrefix, options.stdin);
     const shown = () => render(cmd, { redact: true });
+
+    // Commands run in the host's shell session when it is free (see shell-session.ts); large or
+    // binary stdin, a become password, and anything while the session is busy get a channel.
+    const small =
+      options.stdin === undefined ||
+      (typeof options.stdin === 'string' && options.stdin.length <= SESSION_STDIN_MAX);
+    if (small) {
+      const session = await this.#liveSession();
+      if (session?.idle) {
+        return this.#runInSession(
+          session,
+          cmd,
+          options.stdin as string | undefined,
+          timeoutSeconds,
+          secrets,
+          shown,
+        );
+      }
+    }
 
     return this.#slots.run(async () => {
       this.#assertConnected();
@@ -175,6 +210,80 @@ class NodeSshTransport implements Transport {
         clearTimeout(timer);
       }
     });
+  }
+
+  async #runInSession(
+    session: ShellSession,
+    cmd: Cmd,
+    stdin: string | undefined,
+    timeoutSeconds: number,
+    secrets: string[],
+    shown: () => string,
+  ): Promise<ExecResult> {
+    try {
+      const res = await session.run(cmd, stdin, timeoutSeconds * 1000);
+      return {
+        code: res.code,
+        stdout: redactText(res.stdout, secrets),
+        stderr: redactText(res.stderr, secrets),
+      };
+    } catch (err) {
+      if (err instanceof SessionTimeoutError) {
+        throw new TaskFailedError(`${this.host}: command timed out after ${timeoutSeconds}s: ${shown()}`);
+      }
+      const why = this.#lost ?? (err as Error);
+      throw new UnreachableError(this.host, `connection lost while running ${shown()}: ${why.message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * Starts the shell session in the background; connect() calls it so that the session is
+   * ready by the time the first command comes.
+   */
+  startSession(): void {
+    this.#session ??= this.#openSession();
+  }
+
+  /**
+   * The shell session, opened again if it ended (at most three times: a host that keeps ending
+   * them is served over channels). Undefined when there is none; the caller uses a channel.
+   */
+  async #liveSession(): Promise<ShellSession | undefined> {
+    this.startSession();
+    const session = await this.#session;
+    if (session && !session.alive && this.#sessionStarts < 3) {
+      this.#session = this.#openSession();
+      return this.#session;
+    }
+    return session;
+  }
+
+  async #openSession(): Promise<ShellSession | undefined> {
+    const client = this.#ssh.connection;
+    const command = this.#sessionCommand;
+    if (!command || !client) return undefined;
+    this.#sessionStarts++;
+    try {
+      const channel = await withDeadline(
+        new Promise<SessionChannelStream>((resolve, reject) =>
+          client.exec(command, (err: Error | undefined, stream: SessionChannelStream) =>
+            err ? reject(err) : resolve(stream),
+          ),
+        ),
+        30_000,
+        () => 'no shell session within 30s',
+      );
+      return new ShellSession({
+        stdin: channel,
+        stdout: channel,
+        stderr: channel.stderr,
+        close: () => channel.close(),
+      });
+    } catch {
+      return undefined;
+    }
   }
 
   async http(req: HttpRequest): Promise<HttpResponse> {
@@ -233,6 +342,9 @@ class NodeSshTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = Promise.resolve(undefined);
+    (await session)?.close();
     this.#ssh.dispose();
   }
 
@@ -242,6 +354,9 @@ class NodeSshTransport implements Transport {
     }
   }
 }
+
+/** An ssh2 exec channel: a duplex (stdin and stdout) with stderr beside it. */
+type SessionChannelStream = Duplex & { stderr: Readable; close(): void };
 
 interface ChannelLike {
   close(): void;
