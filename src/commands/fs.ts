@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { and, exec, type Cmd } from '../shell/cmd.js';
 
 /**
@@ -70,14 +70,12 @@ export const readFile = (path: string): Cmd => exec('sh', '-c', READ_SCRIPT, 'sh
  * so a rewrite never loosens permissions), keep the old file as DEST.bak, then rename into
  * place. A failure at any step leaves DEST untouched and removes the temp file.
  */
-const WRITE_LINES = [
-  // ${dest%/*} is dirname without a process; dest is absolute, and "/x" leaves "" for "/".
-  'dir=${dest%/*}',
-  'tmp=$(mktemp "${dir:-/}/.drover-tmp.XXXXXX")',
+const WRITE_SCRIPT = [
+  'set -e',
+  'dest=$1 mode=$2 owner=$3 group=$4',
+  'tmp=$(mktemp "$(dirname -- "$dest")/.drover-tmp.XXXXXX")',
   `trap 'rm -f -- "$tmp"' EXIT`,
   'cat > "$tmp"',
-];
-const REPLACE_LINES = [
   'cur_u= cur_g=',
   'if [ -e "$dest" ]; then',
   '  cur=$(stat -c %u:%g -- "$dest"); cur_u=${cur%%:*}; cur_g=${cur#*:}',
@@ -90,10 +88,7 @@ const REPLACE_LINES = [
   'if [ -e "$dest" ]; then cp -p -- "$dest" "$dest.bak"; fi',
   'mv -f -- "$tmp" "$dest"',
   'trap - EXIT',
-];
-const WRITE_SCRIPT = ['set -e', 'dest=$1 mode=$2 owner=$3 group=$4', ...WRITE_LINES, ...REPLACE_LINES].join(
-  '\n',
-);
+].join('\n');
 
 export const writeFileAtomic = (dest: string, o: Ownership = {}): Cmd =>
   exec('sh', '-c', WRITE_SCRIPT, 'sh', dest, o.mode ?? '', o.owner ?? '', o.group ?? '');
@@ -137,7 +132,8 @@ const ENSURE_DIR_SCRIPT = [
   '  fix_attributes "$p" "$@"',
   'else',
   '  echo absent',
-  '  mkdir -p -- "$p"',
+  // -m gives the new directory exactly this mode (no umask), so no chmod is needed after.
+  '  if [ -n "$mode" ]; then mkdir -p -m "$mode" -- "$p"; mode=; else mkdir -p -- "$p"; fi',
   '  fix_attributes "$p"',
   'fi',
 ].join('\n');
@@ -149,40 +145,70 @@ export const ensureDir = (path: string, o: Ownership = {}): Cmd =>
  * Read and write in one round trip, content on stdin, its sha256 as an argument. First line:
  * `absent`, `notfile` (left alone), or `present MODE UID USER GID GROUP`; for a present file a
  * second line says `same` (the bytes match: only chmod/chown where they differ, stdin is not
- * read) or `differs`, followed by the old bytes. Different bytes are written atomically as
- * writeFileAtomic does (temp file, DEST.bak, rename). A file that is right costs `stat` and
- * `sha256sum`, nothing more.
+ * read) or `differs`, followed by the old bytes. Different bytes are written atomically: a temp
+ * file beside DEST, its mode and owner set (the wanted ones, else the current file's), the old
+ * file kept as DEST.bak, then a rename. A failure at any step leaves DEST untouched.
+ *
+ * Every process costs the host CPU time, for every host at once, so the common paths start few:
+ * a file that is right costs `stat` and `sha256sum`; a new one `cat` and `mv`. The temp file's
+ * name comes from the caller (random) and is created with noclobber (`set -C`), which fails
+ * rather than reuse a file; instead of mktemp. When the wanted mode has no execute or special
+ * bits, `umask` makes the file with exactly that mode, instead of a chmod.
  */
 const WRITE_IF_CHANGED_SCRIPT = [
   'set -ef',
   ...FIX_ATTRIBUTES_FUNCTION,
-  'dest=$1 mode=$2 owner=$3 group=$4 sum=$5',
+  'dest=$1 mode=$2 owner=$3 group=$4 sum=$5 tmpname=$6 createmask=$7',
   'if [ -f "$dest" ]; then',
   `  s=$(stat -c '%a %u %U %g %G' -- "$dest")`,
   `  printf 'present %s\\n' "$s"`,
   // From stdin: sha256sum escapes some file names in its output, never `-`.
   '  h=$(sha256sum < "$dest")',
-  '  if [ "${h%% *}" = "$sum" ]; then echo same; set -- $s; fix_attributes "$dest" "$@"; exit 0; fi',
+  '  set -- $s',
+  '  if [ "${h%% *}" = "$sum" ]; then echo same; fix_attributes "$dest" "$@"; exit 0; fi',
   '  echo differs',
   '  cat -- "$dest"',
+  '  [ -n "$mode" ] || { mode=$1; createmask=; }',
+  '  owner=${owner:-$2} group=${group:-$4}',
   'elif [ -e "$dest" ]; then echo notfile; exit 0',
   'else echo absent; fi',
-  ...WRITE_LINES,
-  ...REPLACE_LINES,
+  // ${dest%/*} is dirname without a process; dest is absolute, and "/x" leaves "" for "/".
+  'dir=${dest%/*}',
+  'tmp=${dir:-/}/.drover-tmp.$tmpname',
+  'if [ -n "$createmask" ]; then umask "$createmask"; fi',
+  'set -C',
+  ': > "$tmp"',
+  `trap 'rm -f -- "$tmp"' EXIT`,
+  'cat >> "$tmp"',
+  'if [ -z "$createmask" ] && [ -n "$mode" ]; then chmod "$mode" -- "$tmp"; fi',
+  'if [ -n "$owner$group" ]; then chown "$owner${group:+:$group}" -- "$tmp"; fi',
+  'if [ -f "$dest" ]; then cp -p -- "$dest" "$dest.bak"; fi',
+  'mv -f -- "$tmp" "$dest"',
+  'trap - EXIT',
 ].join('\n');
 
-export const writeFileIfChanged = (dest: string, content: string, o: Ownership = {}): Cmd =>
-  exec(
+/** The umask that creates a file with exactly `mode`; empty when a mode needs chmod (x or special bits). */
+function creationMask(mode: string): string {
+  if (!/^[0246]{3}$/.test(mode)) return '';
+  return [...mode].map((d) => String(7 - Number(d))).join('');
+}
+
+export const writeFileIfChanged = (dest: string, content: string, o: Ownership = {}): Cmd => {
+  const mode = statMode(o.mode);
+  return exec(
     'sh',
     '-c',
     WRITE_IF_CHANGED_SCRIPT,
     'sh',
     dest,
-    statMode(o.mode),
+    mode,
     o.owner ?? '',
     o.group ?? '',
     createHash('sha256').update(content, 'utf8').digest('hex'),
+    randomBytes(6).toString('hex'),
+    creationMask(mode),
   );
+};
 
 /** `test -e`: exit 0 when the path exists (used by `command creates:`). */
 export const exists = (path: string): Cmd => exec('test', '-e', path);

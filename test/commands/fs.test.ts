@@ -202,7 +202,42 @@ describe('fs scripts, run by the local sh', () => {
   it('writeFileIfChanged fails without touching anything when the directory is missing', async () => {
     const r = await runLocal(fs.writeFileIfChanged(join(dir, 'no-such-dir', 'f'), 'data'), 'data');
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /mktemp/);
+    assert.match(r.stderr, /no-such-dir\/\.drover-tmp\.[0-9a-f]{12}: Directory nonexistent/);
+  });
+
+  it('writeFileIfChanged gives a new file exactly the wanted mode, with or without execute bits', async () => {
+    for (const mode of ['0640', '0600', '0755', '2750']) {
+      const p = join(dir, `mode-${mode}`);
+      const r = await runLocal(fs.writeFileIfChanged(p, 'x', { mode }), 'x');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await modeOf(p), mode.replace(/^0/, ''), mode);
+    }
+    const plain = join(dir, 'mode-default');
+    assert.equal((await runLocal(fs.writeFileIfChanged(plain, 'x'), 'x')).code, 0);
+    assert.equal(await modeOf(plain), (0o666 & ~process.umask()).toString(8), 'no mode: the umask default');
+  });
+
+  it('writeFileIfChanged keeps the mode and owner of the file it replaces when none are asked', async () => {
+    const p = join(dir, 'kept.conf');
+    await writeFile(p, 'old');
+    await chmod(p, 0o604);
+    await chown(p, 65534, 65534);
+    const r = await runLocal(fs.writeFileIfChanged(p, 'new'), 'new');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await modeOf(p), '604');
+    assert.deepEqual([(await stat(p)).uid, (await stat(p)).gid], [65534, 65534]);
+  });
+
+  it('writeFileIfChanged never reuses a file that has its temp name', async () => {
+    const cmd = fs.writeFileIfChanged(join(dir, 'target'), 'mine');
+    assert.ok(cmd.kind === 'exec');
+    const tmp = join(dir, `.drover-tmp.${String(cmd.argv[9])}`);
+    await writeFile(tmp, 'someone else');
+    const r = await runLocal(cmd, 'mine');
+    assert.notEqual(r.code, 0);
+    assert.equal(await readFile(tmp, 'utf8'), 'someone else', 'left as it was');
+    await assert.rejects(stat(join(dir, 'target')), /ENOENT/);
+    await rm(tmp);
   });
 
   it('exists is a plain test -e', async () => {

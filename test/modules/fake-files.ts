@@ -38,28 +38,27 @@ export class FakeFiles {
       this.#write(path, stdin ?? '', ownership);
       return {};
     });
-    // The one-step write: the command names the wanted bytes by their sha256, so it is matched
-    // by its start and the reply built from what is on the fake host.
-    const oneStep = shown(writeFileIfChanged(path, '', ownership)).replace(/ \w+$/, ' ');
-    this.transport.onExec(
-      new RegExp(`^${oneStep.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[0-9a-f]{64}$`),
-      (_cmd, stdin) => {
-        const f = this.files.get(path);
-        if (!f) {
-          const answer = this.dirs.has(path) ? 'notfile\n' : 'absent\n';
-          if (answer === 'absent\n') this.#write(path, stdin ?? '', ownership);
-          return { stdout: answer };
-        }
-        const header = `present ${f.mode} ${uid(f.owner)} ${f.owner} ${uid(f.group)} ${f.group}\n`;
-        if (f.content === stdin) {
-          this.#fixAttributes(f, ownership);
-          return { stdout: `${header}same\n` };
-        }
-        const old = f.content;
-        this.#write(path, stdin ?? '', ownership);
-        return { stdout: `${header}differs\n${old}` };
-      },
-    );
+    // The one-step write: the command names the wanted bytes by their sha256 and a random temp
+    // file, so it is matched by a pattern and the reply built from what is on the fake host.
+    const oneStep = shown(writeFileIfChanged(path, '', ownership))
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/ [0-9a-f]{64} [0-9a-f]{12}( \S+)$/, ' [0-9a-f]{64} [0-9a-f]{12}$1');
+    this.transport.onExec(new RegExp(`^${oneStep}$`), (_cmd, stdin) => {
+      const f = this.files.get(path);
+      if (!f) {
+        const answer = this.dirs.has(path) ? 'notfile\n' : 'absent\n';
+        if (answer === 'absent\n') this.#write(path, stdin ?? '', ownership);
+        return { stdout: answer };
+      }
+      const header = `present ${f.mode} ${uid(f.owner)} ${f.owner} ${uid(f.group)} ${f.group}\n`;
+      if (f.content === stdin) {
+        this.#fixAttributes(f, ownership);
+        return { stdout: `${header}same\n` };
+      }
+      const old = f.content;
+      this.#write(path, stdin ?? '', ownership);
+      return { stdout: `${header}differs\n${old}` };
+    });
     const attrs = setAttributes(path, ownership);
     if (attrs) {
       this.transport.onExec(shown(attrs), () => {

@@ -72,7 +72,7 @@ describe('template module', () => {
     const write = ctx.transport.calls[0]!;
     assert.match(
       write.command,
-      /^sh -c .*sha256sum.*mktemp.* sh \/opt\/consul\/config\/consul\.json 640 consul '' [0-9a-f]{64}$/s,
+      /^sh -c .*sha256sum.*set -C.* sh \/opt\/consul\/config\/consul\.json 640 consul '' [0-9a-f]{64} [0-9a-f]{12} 137$/s,
     );
     assert.equal(write.stdin, rendered, 'the clear text goes only to the host, on stdin');
     assert.ok(!write.command.includes(KEY), 'never in argv');
