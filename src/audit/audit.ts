@@ -39,10 +39,12 @@ export interface AuditLocation {
 const TIMEOUT_SECONDS = 30;
 
 /**
- * Creates the log's directory when needed, then appends stdin: the entry never goes through
- * argv. `${1%/*}` is dirname without a process (the path is absolute; "/x" leaves "" for "/").
+ * Creates the log's directory when needed, then appends the one line on stdin: the entry never
+ * goes through argv. Builtins only (`${1%/*}` for dirname, read and printf for cat), so on a
+ * host whose log directory exists the append starts no process at all.
  */
-const APPEND_SCRIPT = 'd=${1%/*}; { [ -d "${d:-/}" ] || mkdir -p -- "$d"; } && cat >> "$1"';
+const APPEND_SCRIPT =
+  'd=${1%/*}; { [ -d "${d:-/}" ] || mkdir -p -- "$d"; } && IFS= read -r line && printf \'%s\\n\' "$line" >> "$1"';
 export const appendAuditCmd = (path: string): Cmd => exec('sh', '-c', APPEND_SCRIPT, 'sh', path);
 
 /** The last N lines; a host that never had a change has no log, which is an empty answer, not an error. */

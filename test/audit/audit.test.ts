@@ -27,13 +27,13 @@ const entry: AuditEntry = {
 };
 
 test('an entry is one JSON line sent on stdin, appended to the log, never put in argv', async () => {
-  const t = new RecordingTransport('s1').onExec(/cat >> /);
+  const t = new RecordingTransport('s1').onExec(/>> "\$1"/);
   await appendAudit(t, { ...entry, command: 'drover deploy\n--limit s1' });
   assert.equal(t.calls.length, 1);
   const call = t.calls[0];
   assert.match(
     call?.command ?? '',
-    /^sh -c '.*mkdir -p -- "\$d"; } && cat >> "\$1"' sh \/var\/log\/drover\/audit\.log$/,
+    /^sh -c '.*mkdir -p -- "\$d"; } && IFS= read -r line && .* >> "\$1"' sh \/var\/log\/drover\/audit\.log$/,
   );
   assert.ok(!call?.command.includes('drover deploy'));
   const stdin = call?.stdin ?? '';
@@ -43,14 +43,14 @@ test('an entry is one JSON line sent on stdin, appended to the log, never put in
 
 test('secret values are scrubbed from the line before it leaves', async () => {
   const token = 'b3f1c2d4-aaaa-bbbb-cccc-0123456789ab';
-  const t = new RecordingTransport('s1').onExec(/cat >> /);
+  const t = new RecordingTransport('s1').onExec(/>> "\$1"/);
   await appendAudit(t, { ...entry, command: `drover deploy -e acl_token=${token}` }, { secrets: [token] });
   assert.ok(!t.calls[0]?.stdin?.includes(token));
   assert.match(t.calls[0]?.stdin ?? '', /acl_token=<redacted>/);
 });
 
 test('a failed append is an error naming the host and the reason', async () => {
-  const t = new RecordingTransport('s1').onExec(/cat >> /, { code: 1, stderr: 'No space left on device' });
+  const t = new RecordingTransport('s1').onExec(/>> "\$1"/, { code: 1, stderr: 'No space left on device' });
   await assert.rejects(
     appendAudit(t, entry, { path: '/srv/audit.log' }),
     /s1: command failed \(exit 1\).*\/srv\/audit\.log[\s\S]*No space left/,
