@@ -231,8 +231,16 @@ class NodeSshTransport implements Transport {
       if (err instanceof SessionTimeoutError) {
         throw new TaskFailedError(`${this.host}: command timed out after ${timeoutSeconds}s: ${shown()}`);
       }
-      const why = this.#lost ?? (err as Error);
-      throw new UnreachableError(this.host, `connection lost while running ${shown()}: ${why.message}`, {
+      if (this.#lost) {
+        throw new UnreachableError(
+          this.host,
+          `connection lost while running ${shown()}: ${this.#lost.message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw new TaskFailedError(`${this.host}: ${(err as Error).message} while running ${shown()}`, {
         cause: err,
       });
     }
@@ -275,12 +283,17 @@ class NodeSshTransport implements Transport {
         30_000,
         () => 'no shell session within 30s',
       );
-      return new ShellSession({
+      const session = new ShellSession({
         stdin: channel,
         stdout: channel,
         stderr: channel.stderr,
         close: () => channel.close(),
       });
+      // A session that cannot answer (sudo -n wanting a password, a login shell that prints or
+      // exits) is not used: commands then get channels, where such errors show as they are.
+      if (await session.ready(30_000)) return session;
+      session.close();
+      return undefined;
     } catch {
       return undefined;
     }

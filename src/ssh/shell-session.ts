@@ -117,6 +117,19 @@ export class ShellSession {
     });
   }
 
+  /**
+   * True when the session answers an empty command with exit 0 within `timeoutMs`; anything a
+   * login shell printed on start is consumed here, never taken for a command's output.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    try {
+      const answer = await this.run({ kind: 'exec', argv: [':'] }, undefined, timeoutMs);
+      return answer.code === 0;
+    } catch {
+      return false;
+    }
+  }
+
   close(): void {
     this.#fail(new Error('the shell session was closed'));
     this.#channel.close();

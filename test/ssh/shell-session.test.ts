@@ -15,9 +15,12 @@ import {
   ShellSession,
 } from '../../src/ssh/shell-session.js';
 
-function localSession(): { session: ShellSession; exited: Promise<number | null> } {
+function localSession(command = sessionCommand()): {
+  session: ShellSession;
+  exited: Promise<number | null>;
+} {
   // Its own process group, so that closing kills the loop and what it runs, as sshd's hangup does.
-  const child = spawn('sh', ['-c', sessionCommand()], { stdio: 'pipe', detached: true });
+  const child = spawn('sh', ['-c', command], { stdio: 'pipe', detached: true });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const session = new ShellSession({
     stdin: child.stdin,
@@ -115,6 +118,23 @@ describe('shell session', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('is ready when it answers; what a login shell printed first is not taken for output', async () => {
+    const { session } = localSession(`echo welcome; echo motd >&2; ${sessionCommand()}`);
+    try {
+      assert.equal(await session.ready(5000), true);
+      const r = await session.run(exec('echo', 'hi'), undefined, 5000);
+      assert.deepEqual(r, { code: 0, stdout: 'hi\n', stderr: '' });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('is not ready when the shell ends at once (sudo -n wanting a password)', async () => {
+    const { session } = localSession("echo 'sudo: a password is required' >&2; exit 1");
+    assert.equal(await session.ready(5000), false);
+    assert.equal(session.alive, false);
   });
 
   it('a marker in the output cannot end a command early', async () => {
