@@ -151,9 +151,9 @@ export const ensureDir = (path: string, o: Ownership = {}): Cmd =>
  *
  * Every process costs the host CPU time, for every host at once, so the common paths start few:
  * a file that is right costs `stat` and `sha256sum`; a new one `cat` and `mv`. The temp file's
- * name comes from the caller (random) and is created with noclobber (`set -C`), which fails
- * rather than reuse a file; instead of mktemp. When the wanted mode has no execute or special
- * bits, `umask` makes the file with exactly that mode, instead of a chmod.
+ * name comes from the caller (random, instead of mktemp) and it is created with noclobber
+ * (`set -C`), which fails rather than reuse an existing file. When the wanted mode has no
+ * execute or special bits, `umask` makes the file with exactly that mode, instead of a chmod.
  */
 const WRITE_IF_CHANGED_SCRIPT = [
   'set -ef',
