@@ -46,5 +46,32 @@ export const validate = (dir: string, o: ConsulExecOptions = {}): Cmd => consul(
  * config for a new version is checked by that version before the running agent is touched. The
  * image's entrypoint turns `validate` into `consul validate`.
  */
-export const validateWithImage = (image: string, hostDir: string): Cmd =>
-  exec('docker', 'run', '--rm', '-v', `${hostDir}:/consul/config:ro`, image, 'validate', '/consul/config');
+export const validateWithImage = (image: string, hostDir: string, name: string): Cmd =>
+  exec(
+    'docker',
+    'run',
+    '--rm',
+    '--name',
+    name,
+    '-v',
+    `${hostDir}:/consul/config:ro`,
+    image,
+    'validate',
+    '/consul/config',
+  );
+
+/** Name prefix of the throwaway validation containers. */
+export const VALIDATE_CONTAINER_PREFIX = 'drover-validate-';
+
+/**
+ * Removes validation containers an abandoned run left behind: a docker CLI that dies between
+ * creating and starting a `--rm` container (its drover killed, its connection gone) leaves it
+ * `created` for good. Running ones are left alone.
+ */
+const REMOVE_STALE_VALIDATIONS_SCRIPT = [
+  `ids=$(docker ps -aq --filter "name=^$1" --filter status=created --filter status=exited)`,
+  'if [ -n "$ids" ]; then docker rm -f $ids >/dev/null; fi',
+].join('\n');
+
+export const removeStaleValidations = (): Cmd =>
+  exec('sh', '-c', REMOVE_STALE_VALIDATIONS_SCRIPT, 'sh', VALIDATE_CONTAINER_PREFIX);

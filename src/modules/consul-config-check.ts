@@ -1,4 +1,5 @@
-import { validateWithImage } from '../commands/consul.js';
+import { randomBytes } from 'node:crypto';
+import { removeStaleValidations, VALIDATE_CONTAINER_PREFIX, validateWithImage } from '../commands/consul.js';
 import { writeFileAtomic } from '../commands/fs.js';
 import { classifyConfigChange, describeConfigChange, type ConfigChange } from '../consul/config-change.js';
 import { GateError, TaskFailedError } from '../errors.js';
@@ -97,6 +98,8 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
 /** Writes the config to a private temp dir on the host, validates it there, removes the dir. */
 async function validateInImage(ctx: ModuleContext, image: string, content: string): Promise<void> {
   const host = ctx.transport.host;
+  // Best effort: a leftover never blocks this validation, which has a name of its own.
+  await ctx.transport.exec(removeStaleValidations(), { timeoutSeconds: 30 }).catch(() => undefined);
   const mk = await ctx.transport.exec(exec('mktemp', '-d', '/tmp/drover-validate.XXXXXX'), {
     timeoutSeconds: 30,
   });
@@ -113,7 +116,11 @@ async function validateInImage(ctx: ModuleContext, image: string, content: strin
       throw new TaskFailedError(
         `${host}: cannot stage the config for consul validate: ${write.stderr.trim()}`,
       );
-    const cmd = validateWithImage(image, dir);
+    const cmd = validateWithImage(
+      image,
+      dir,
+      `${VALIDATE_CONTAINER_PREFIX}${randomBytes(6).toString('hex')}`,
+    );
     const r = await ctx.transport.exec(cmd, { timeoutSeconds: 120 });
     if (r.code !== 0) {
       const secrets = secretsIn(ctx.vars);

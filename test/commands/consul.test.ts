@@ -44,14 +44,23 @@ describe('consul command builders', () => {
     );
   });
 
-  it('validates a host config dir with the target image, read-only', () => {
+  it('validates a host config dir with the target image, read-only, in a named throwaway container', () => {
     assert.equal(
-      shown(consul.validateWithImage('hashicorp/consul:1.20.1', '/opt/consul/config.next')),
-      'docker run --rm -v /opt/consul/config.next:/consul/config:ro hashicorp/consul:1.20.1 validate /consul/config',
+      shown(
+        consul.validateWithImage('hashicorp/consul:1.20.1', '/opt/consul/config.next', 'drover-validate-1'),
+      ),
+      'docker run --rm --name drover-validate-1 -v /opt/consul/config.next:/consul/config:ro hashicorp/consul:1.20.1 validate /consul/config',
     );
     assert.equal(
-      shown(consul.validateWithImage('consul:1', '/srv/my configs')),
-      `docker run --rm -v '/srv/my configs:/consul/config:ro' consul:1 validate /consul/config`,
+      shown(consul.validateWithImage('consul:1', '/srv/my configs', 'drover-validate-2')),
+      `docker run --rm --name drover-validate-2 -v '/srv/my configs:/consul/config:ro' consul:1 validate /consul/config`,
     );
+  });
+
+  it('removes only created or exited validation containers, by name prefix', () => {
+    const c = consul.removeStaleValidations();
+    assert.ok(c.kind === 'exec');
+    assert.equal(c.argv.at(-1), 'drover-validate-');
+    assert.match(String(c.argv[2]), /--filter "name=\^\$1" --filter status=created --filter status=exited/);
   });
 });

@@ -32,10 +32,11 @@ describe('consul_config_check', () => {
         /^sh -c .*READ|^sh -c 'if \[ -f/,
         current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }),
       )
+      .onExec(/^sh -c 'ids=\$\(docker ps -aq .*status=created/s, {})
       .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.abc\n' })
       .onExec(/^sh -c 'set -e/, {})
       .onExec(
-        /^docker run --rm -v \/tmp\/drover-validate\.abc:\/consul\/config:ro img:1 validate \/consul\/config$/,
+        /^docker run --rm --name drover-validate-[0-9a-f]{12} -v \/tmp\/drover-validate\.abc:\/consul\/config:ro img:1 validate \/consul\/config$/,
         {},
       )
       .onExec(/^rm -rf/, {});
@@ -47,6 +48,12 @@ describe('consul_config_check', () => {
     assert.equal(c.data?.['reload'], true);
     assert.equal(c.data?.['restart'], false);
     assert.equal(c.data?.['validated'], true);
+    const cleanup = ctx.transport.commands.findIndex((x) => /^sh -c 'ids=.*docker rm -f/s.test(x));
+    const stage = ctx.transport.commands.findIndex((x) => x.startsWith('mktemp'));
+    assert.ok(
+      cleanup >= 0 && cleanup < stage,
+      'validation containers an abandoned run left are removed first',
+    );
     const staged = ctx.transport.calls.find((x) => x.command.startsWith("sh -c 'set -e"));
     assert.ok(staged?.stdin?.includes('"debug"'));
     assert.ok(
@@ -81,6 +88,7 @@ describe('consul_config_check', () => {
     const ctx = moduleContext({ vars: vars('dc1', 'loud'), baseDir: dir });
     ctx.transport
       .onExec(/^sh -c 'if \[ -f/, current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }))
+      .onExec(/^sh -c 'ids=/, {})
       .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.x\n' })
       .onExec(/^sh -c 'set -e/, {})
       .onExec(/^docker run/, { code: 1, stderr: `Invalid log level: loud (encrypt ${key.reveal()})` })
