@@ -83,7 +83,8 @@ export async function connect(spec: ConnectionSpec, options: ConnectOptions = {}
 
 /**
  * Stdin up to this size travels inside the session's command text (a quoted printf); the
- * session reads that text a byte at a time, so larger stdin gets its own channel.
+ * session reads that text a byte at a time, so larger stdin gets its own channel, as does stdin
+ * with a NUL byte (sh's read cannot carry one).
  */
 const SESSION_STDIN_MAX = 64 * 1024;
 
@@ -146,7 +147,9 @@ class NodeSshTransport implements Transport {
     // binary stdin, a become password, and anything while the session is busy get a channel.
     const small =
       options.stdin === undefined ||
-      (typeof options.stdin === 'string' && options.stdin.length <= SESSION_STDIN_MAX);
+      (typeof options.stdin === 'string' &&
+        options.stdin.length <= SESSION_STDIN_MAX &&
+        !options.stdin.includes('\0'));
     if (small) {
       const session = await this.#liveSession();
       if (session?.idle) {
