@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, exec, type Cmd } from '../shell/cmd.js';
 
 /**
@@ -109,8 +109,14 @@ const FIX_ATTRIBUTES_FUNCTION = [
   '}',
 ];
 
-/** Modes as stat prints them (`750`), so the scripts can compare them as text. */
-const statMode = (mode: string | undefined): string => (mode ? mode.replace(/^0+(?=\d)/, '') : '');
+/** Normalises `0640`, `640` and `00640` to the form stat prints (`640`), for comparison. */
+export function normalizeMode(mode: string): string {
+  const trimmed = mode.replace(/^0+(?=\d)/, '');
+  return trimmed === '' ? '0' : trimmed;
+}
+
+/** A wanted mode as stat prints it, so the scripts can compare it as text; '' when none is asked. */
+const statMode = (mode: string | undefined): string => (mode ? normalizeMode(mode) : '');
 
 /**
  * Read and change in one round trip. Prints what `stat` prints (the state before), then makes
@@ -193,7 +199,8 @@ function creationMask(mode: string): string {
   return [...mode].map((d) => String(7 - Number(d))).join('');
 }
 
-export const writeFileIfChanged = (dest: string, content: string, o: Ownership = {}): Cmd => {
+/** `sha256` is the hex digest of the UTF-8 bytes that will come on stdin. */
+export const writeFileIfChanged = (dest: string, sha256: string, o: Ownership = {}): Cmd => {
   const mode = statMode(o.mode);
   return exec(
     'sh',
@@ -204,7 +211,7 @@ export const writeFileIfChanged = (dest: string, content: string, o: Ownership =
     mode,
     o.owner ?? '',
     o.group ?? '',
-    createHash('sha256').update(content, 'utf8').digest('hex'),
+    sha256,
     randomBytes(6).toString('hex'),
     creationMask(mode),
   );

@@ -1,4 +1,4 @@
-import { readFile, stat } from '../commands/fs.js';
+import { normalizeMode, readFile, stat } from '../commands/fs.js';
 import { FactParseError, outputTail, type Fact } from './fact.js';
 
 /** Owner and permissions of a path, as `stat` reports them. */
@@ -86,12 +86,6 @@ export function parseWrittenFileState(path: string, stdout: string, wanted: stri
   if (verdict !== 'differs') throw new FactParseError(`unexpected answer after the stat line of ${path}`);
   const start = header.length + 1 + 'differs\n'.length;
   return { exists: true, content: stdout.slice(start), ...attrs };
-}
-
-/** Normalises `0640`, `640` and `00640` to the form stat prints (`640`), for comparison. */
-export function normalizeMode(mode: string): string {
-  const trimmed = mode.replace(/^0+(?=\d)/, '');
-  return trimmed === '' ? '0' : trimmed;
 }
 
 /**

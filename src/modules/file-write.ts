@@ -34,7 +34,7 @@ export const sha256 = (text: string): string => createHash('sha256').update(text
  */
 export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
   const have = await gather(ctx.transport, fileState(want.dest));
-  const change = describeFileWrite(want, have, ctx);
+  const change = describeFileWrite(want, sha256(want.content), have, ctx);
   if (!change.changed) return change;
   const contentChanged = !have.exists || have.content !== want.content;
   return {
@@ -58,21 +58,27 @@ export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Prom
  * only reads.
  */
 export async function writeFile(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
-  if (ctx.check) return describeFileWrite(want, await gather(ctx.transport, fileState(want.dest)), ctx);
-  const write = writeFileIfChanged(want.dest, want.content, want);
+  const checksum = sha256(want.content);
+  if (ctx.check) {
+    return describeFileWrite(want, checksum, await gather(ctx.transport, fileState(want.dest)), ctx);
+  }
+  const write = writeFileIfChanged(want.dest, checksum, want);
   const result = await runChecked(ctx, write, { stdin: want.content });
   const before = parseReported(ctx.transport.host, () =>
     parseWrittenFileState(want.dest, result.stdout, want.content),
   );
-  return describeFileWrite(want, before, ctx);
+  return describeFileWrite(want, checksum, before, ctx);
 }
 
-/** What writing `want` over `have` changes: the summary, the redacted diff, the registered data. */
-function describeFileWrite(want: DesiredFile, have: FileState, ctx: ModuleContext): Change {
+/**
+ * What writing `want` (whose content has the sha256 `checksum`) over `have` changes: the summary,
+ * the redacted diff, the registered data.
+ */
+function describeFileWrite(want: DesiredFile, checksum: string, have: FileState, ctx: ModuleContext): Change {
   const contentChanged = !have.exists || have.content !== want.content;
   const attrs = have.exists ? attributeDifferences(want, have) : [];
   const changed = contentChanged || attrs.length > 0;
-  const data: ModuleData = { path: want.dest, changed, checksum: sha256(want.content) };
+  const data: ModuleData = { path: want.dest, changed, checksum };
   if (!changed) return { changed: false, summary: `${want.dest} is up to date`, data };
 
   const secrets = [...secretsIn(ctx.vars), ...(want.extraSecrets ?? [])];

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as fs from '../../src/commands/fs.js';
+import { sha256 } from '../../src/modules/file-write.js';
 import { render } from '../../src/shell/cmd.js';
 import { runLocal } from './run-local.js';
 
@@ -150,7 +151,7 @@ describe('fs scripts, run by the local sh', () => {
 
   it('writeFileIfChanged writes a new file and prints that it was absent', async () => {
     const p = join(dir, "new'conf.json");
-    const r = await runLocal(fs.writeFileIfChanged(p, '{"a": 1}\n', { mode: '0640' }), '{"a": 1}\n');
+    const r = await runLocal(fs.writeFileIfChanged(p, sha256('{"a": 1}\n'), { mode: '0640' }), '{"a": 1}\n');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'absent\n');
     assert.equal(await readFile(p, 'utf8'), '{"a": 1}\n');
@@ -162,7 +163,7 @@ describe('fs scripts, run by the local sh', () => {
     const p = join(dir, 'changed.json');
     await writeFile(p, 'one\n\n  trailing  ');
     await chmod(p, 0o600);
-    const r = await runLocal(fs.writeFileIfChanged(p, 'two\n', {}), 'two\n');
+    const r = await runLocal(fs.writeFileIfChanged(p, sha256('two\n'), {}), 'two\n');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stdout,
@@ -181,7 +182,7 @@ describe('fs scripts, run by the local sh', () => {
     await writeFile(p, 'same\n');
     await chmod(p, 0o644);
     const inode = (await stat(p)).ino;
-    const r = await runLocal(fs.writeFileIfChanged(p, 'same\n', { mode: '0640' }), 'same\n');
+    const r = await runLocal(fs.writeFileIfChanged(p, sha256('same\n'), { mode: '0640' }), 'same\n');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'present 644 0 root 0 root\nsame\n', 'the bytes are not sent back');
     assert.equal((await stat(p)).ino, inode, 'not replaced');
@@ -194,13 +195,13 @@ describe('fs scripts, run by the local sh', () => {
   it('writeFileIfChanged leaves a directory in the way alone', async () => {
     const d = join(dir, 'a dir');
     await mkdirLocal(d);
-    const r = await runLocal(fs.writeFileIfChanged(d, 'x', {}), 'x');
+    const r = await runLocal(fs.writeFileIfChanged(d, sha256('x'), {}), 'x');
     assert.deepEqual([r.code, r.stdout], [0, 'notfile\n']);
     assert.ok((await stat(d)).isDirectory());
   });
 
   it('writeFileIfChanged fails without touching anything when the directory is missing', async () => {
-    const r = await runLocal(fs.writeFileIfChanged(join(dir, 'no-such-dir', 'f'), 'data'), 'data');
+    const r = await runLocal(fs.writeFileIfChanged(join(dir, 'no-such-dir', 'f'), sha256('data')), 'data');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /no-such-dir\/\.drover-tmp\.[0-9a-f]{12}: Directory nonexistent/);
   });
@@ -208,12 +209,12 @@ describe('fs scripts, run by the local sh', () => {
   it('writeFileIfChanged gives a new file exactly the wanted mode, with or without execute bits', async () => {
     for (const mode of ['0640', '0600', '0755', '2750']) {
       const p = join(dir, `mode-${mode}`);
-      const r = await runLocal(fs.writeFileIfChanged(p, 'x', { mode }), 'x');
+      const r = await runLocal(fs.writeFileIfChanged(p, sha256('x'), { mode }), 'x');
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await modeOf(p), mode.replace(/^0/, ''), mode);
     }
     const plain = join(dir, 'mode-default');
-    assert.equal((await runLocal(fs.writeFileIfChanged(plain, 'x'), 'x')).code, 0);
+    assert.equal((await runLocal(fs.writeFileIfChanged(plain, sha256('x')), 'x')).code, 0);
     assert.equal(await modeOf(plain), (0o666 & ~process.umask()).toString(8), 'no mode: the umask default');
   });
 
@@ -222,14 +223,14 @@ describe('fs scripts, run by the local sh', () => {
     await writeFile(p, 'old');
     await chmod(p, 0o604);
     await chown(p, 65534, 65534);
-    const r = await runLocal(fs.writeFileIfChanged(p, 'new'), 'new');
+    const r = await runLocal(fs.writeFileIfChanged(p, sha256('new')), 'new');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await modeOf(p), '604');
     assert.deepEqual([(await stat(p)).uid, (await stat(p)).gid], [65534, 65534]);
   });
 
   it('writeFileIfChanged never reuses a file that has its temp name', async () => {
-    const cmd = fs.writeFileIfChanged(join(dir, 'target'), 'mine');
+    const cmd = fs.writeFileIfChanged(join(dir, 'target'), sha256('mine'));
     assert.ok(cmd.kind === 'exec');
     const tmp = join(dir, `.drover-tmp.${String(cmd.argv[9])}`);
     await writeFile(tmp, 'someone else');

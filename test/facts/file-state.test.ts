@@ -3,7 +3,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileState, normalizeMode, pathState, sameOwner } from '../../src/facts/file-state.js';
+import { normalizeMode } from '../../src/commands/fs.js';
+import { fileState, pathState, sameOwner } from '../../src/facts/file-state.js';
 import { runLocal } from '../commands/run-local.js';
 
 let dir: string;

@@ -40,7 +40,7 @@ export class FakeFiles {
     });
     // The one-step write: the command names the wanted bytes by their sha256 and a random temp
     // file, so it is matched by a pattern and the reply built from what is on the fake host.
-    const oneStep = shown(writeFileIfChanged(path, '', ownership))
+    const oneStep = shown(writeFileIfChanged(path, '0'.repeat(64), ownership))
       .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
       .replace(/ [0-9a-f]{64} [0-9a-f]{12}( \S+)$/, ' [0-9a-f]{64} [0-9a-f]{12}$1');
     this.transport.onExec(new RegExp(`^${oneStep}$`), (_cmd, stdin) => {

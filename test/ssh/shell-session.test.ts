@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as fs from '../../src/commands/fs.js';
+import { sha256 } from '../../src/modules/file-write.js';
 import { exec } from '../../src/shell/cmd.js';
 import { secret } from '../../src/shell/secret.js';
 import {
@@ -93,18 +94,18 @@ describe('shell session', () => {
     try {
       const p = join(dir, 'conf.json');
       const first = await session.run(
-        fs.writeFileIfChanged(p, '{"a":1}\n', { mode: '0640' }),
+        fs.writeFileIfChanged(p, sha256('{"a":1}\n'), { mode: '0640' }),
         '{"a":1}\n',
         5000,
       );
       assert.deepEqual([first.code, first.stdout], [0, 'absent\n']);
       const same = await session.run(
-        fs.writeFileIfChanged(p, '{"a":1}\n', { mode: '0640' }),
+        fs.writeFileIfChanged(p, sha256('{"a":1}\n'), { mode: '0640' }),
         '{"a":1}\n',
         5000,
       );
       assert.match(same.stdout, /^present 640 \d+ \S+ \d+ \S+\nsame\n$/);
-      const changed = await session.run(fs.writeFileIfChanged(p, '{"a":2}\n', {}), '{"a":2}\n', 5000);
+      const changed = await session.run(fs.writeFileIfChanged(p, sha256('{"a":2}\n'), {}), '{"a":2}\n', 5000);
       assert.match(changed.stdout, /\ndiffers\n\{"a":1\}\n$/);
       assert.equal(await readFile(p, 'utf8'), '{"a":2}\n');
       assert.equal(((await stat(p)).mode & 0o777).toString(8), '640');
