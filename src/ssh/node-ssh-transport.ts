@@ -139,8 +139,6 @@ class NodeSshTransport implements Transport {
       ...secretsOf(cmd),
       ...(this.#spec.becomePassword ? [this.#spec.becomePassword.reveal()] : []),
     ];
-    const wrapped = becomeCommand(render(cmd, { redact: false }), this.#spec);
-    const stdin = joinStdin(wrapped.stdinPrefix, options.stdin);
     const shown = () => render(cmd, { redact: true });
 
     // Commands run in the host's shell session when it is free (see shell-session.ts); large or
@@ -164,6 +162,8 @@ class NodeSshTransport implements Transport {
       }
     }
 
+    const wrapped = becomeCommand(render(cmd, { redact: false }), this.#spec);
+    const stdin = joinStdin(wrapped.stdinPrefix, options.stdin);
     return this.#slots.run(async () => {
       this.#assertConnected();
       let channel: ChannelLike | undefined;

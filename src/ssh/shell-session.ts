@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { quote, render, type Cmd } from '../shell/cmd.js';
+import { exec, quote, render, type Cmd } from '../shell/cmd.js';
 import type { ExecResult } from './transport.js';
 
 /**
@@ -123,7 +123,7 @@ export class ShellSession {
    */
   async ready(timeoutMs: number): Promise<boolean> {
     try {
-      const answer = await this.run({ kind: 'exec', argv: [':'] }, undefined, timeoutMs);
+      const answer = await this.run(exec(':'), undefined, timeoutMs);
       return answer.code === 0;
     } catch {
       return false;
