@@ -4,7 +4,6 @@ import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { redactText, Secret } from '../shell/secret.js';
 import type { Change, Module, ModuleContext, ModuleData } from './module.js';
 import { runChecked } from './run-checked.js';
-import { secretsIn } from './secrets-in.js';
 
 export type CommandArgs = {
   /** Program and arguments, run without a shell: nothing in them is interpreted. */
@@ -63,7 +62,7 @@ export const commandModule: Module<CommandArgs> = {
         cmd,
         args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {},
       );
-      const secrets = [...secretsOf(cmd), ...secretsIn(ctx.vars)];
+      const secrets = [...secretsOf(cmd), ...ctx.secrets()];
       return {
         cmd: shown,
         rc: result.code,

@@ -11,7 +11,6 @@ import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema } from './schema-parts.js';
-import { secretsIn } from './secrets-in.js';
 
 export interface ConsulConfigCheckArgs {
   /** The agent config template (as the template task that writes it). */
@@ -123,7 +122,7 @@ async function validateInImage(ctx: ModuleContext, image: string, content: strin
     );
     const r = await ctx.transport.exec(cmd, { timeoutSeconds: 120 });
     if (r.code !== 0) {
-      const secrets = secretsIn(ctx.vars);
+      const secrets = ctx.secrets();
       throw new TaskFailedError(
         `${host}: the new config fails \`consul validate\` in ${image} (nothing was written): ` +
           `${render(cmd, { redact: true })}\n${redactText(`${r.stdout}${r.stderr}`, secrets).trim().split('\n').slice(-8).join('\n')}`,

@@ -11,7 +11,6 @@ import { planFileWrite } from './file-write.js';
 import type { Change, FileDiff, Module, ModuleContext, ModuleData } from './module.js';
 import { runChecked } from './run-checked.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
-import { secretsIn } from './secrets-in.js';
 
 /** One entry of an inventory's `consul_services` list. */
 export interface ServiceEntry {
@@ -224,7 +223,7 @@ function validateDefinition(content: string, name: string, schemaFile: string, c
   try {
     doc = JSON.parse(content);
   } catch (err) {
-    const why = redactText(err instanceof Error ? err.message : String(err), secretsIn(ctx.vars));
+    const why = redactText(err instanceof Error ? err.message : String(err), ctx.secrets());
     throw new TaskFailedError(`${host}: service "${name}": the template did not render valid JSON: ${why}`);
   }
   let validate;
@@ -236,7 +235,7 @@ function validateDefinition(content: string, name: string, schemaFile: string, c
     });
   }
   if (validate(doc)) return;
-  const secrets = secretsIn(ctx.vars);
+  const secrets = ctx.secrets();
   const problems = describeAjvErrors(validate.errors ?? []).map(
     ({ path, message }) =>
       `${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('') || '(document)'}: ${redactText(message, secrets)}`,
@@ -247,7 +246,7 @@ function validateDefinition(content: string, name: string, schemaFile: string, c
 }
 
 async function removalDiffs(dir: string, files: readonly string[], ctx: ModuleContext): Promise<FileDiff[]> {
-  const secrets = secretsIn(ctx.vars);
+  const secrets = ctx.secrets();
   const out: FileDiff[] = [];
   for (const f of files) {
     const have = await gather(ctx.transport, fileState(`${dir}/${f}`));

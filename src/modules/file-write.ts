@@ -11,7 +11,6 @@ import { redactText } from '../shell/secret.js';
 import type { Change, FileDiff, ModuleContext, ModuleData } from './module.js';
 import { redactBefore } from './redact-diff.js';
 import { runChecked } from './run-checked.js';
-import { secretsIn } from './secrets-in.js';
 
 /** One file the template and copy modules want on the host. */
 export interface DesiredFile extends Ownership {
@@ -81,7 +80,7 @@ function describeFileWrite(want: DesiredFile, checksum: string, have: FileState,
   const data: ModuleData = { path: want.dest, changed, checksum };
   if (!changed) return { changed: false, summary: `${want.dest} is up to date`, data };
 
-  const secrets = [...secretsIn(ctx.vars), ...(want.extraSecrets ?? [])];
+  const secrets = [...ctx.secrets(), ...(want.extraSecrets ?? [])];
   const diff: FileDiff[] = [];
   if (ctx.diff && contentChanged) {
     diff.push({

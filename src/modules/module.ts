@@ -13,6 +13,13 @@ export interface ModuleContext {
   readonly transport: Transport;
   /** Variables visible to this task: inventory vars, play vars, registered results. */
   readonly vars: Vars;
+  /**
+   * Clear text of every secret `vars` reaches (every host's, through hostvars), to scrub what
+   * comes back from a host. A function because it resolves every var of every host: only the
+   * paths that show host output ask for it, and the runner computes it once per play (until a
+   * result is registered), not once per host and task.
+   */
+  readonly secrets: () => readonly string[];
   /** True in check mode (`drover plan`, `--check`): plan() may read, never write. */
   readonly check: boolean;
   /** True when diffs are wanted (`--diff`, `drover plan`). */

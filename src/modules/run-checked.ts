@@ -3,7 +3,6 @@ import { render, secretsOf, type Cmd } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import type { ExecOptions, ExecResult } from '../ssh/transport.js';
 import type { ModuleContext } from './module.js';
-import { secretsIn } from './secrets-in.js';
 
 /**
  * Runs a command that must succeed. A non-zero exit becomes CommandFailedError with the command
@@ -12,7 +11,7 @@ import { secretsIn } from './secrets-in.js';
 export async function runChecked(ctx: ModuleContext, cmd: Cmd, options?: ExecOptions): Promise<ExecResult> {
   const result = await ctx.transport.exec(cmd, options);
   if (result.code === 0) return result;
-  const secrets = [...secretsOf(cmd), ...secretsIn(ctx.vars)];
+  const secrets = [...secretsOf(cmd), ...ctx.secrets()];
   throw new CommandFailedError(
     ctx.transport.host,
     render(cmd, { redact: true }),

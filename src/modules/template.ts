@@ -7,7 +7,6 @@ import { readTemplateFile } from '../template/template-file.js';
 import { writeFile } from './file-write.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
-import { secretsIn } from './secrets-in.js';
 
 export type TemplateArgs = {
   src: string;
@@ -64,7 +63,7 @@ function ownership(a: TemplateArgs): { mode?: string; owner?: string; group?: st
 function validateRendered(content: string, shown: string, args: TemplateArgs, ctx: ModuleContext): void {
   const schemaFile = args.validate_schema ?? '';
   const host = ctx.transport.host;
-  const secrets = secretsIn(ctx.vars);
+  const secrets = ctx.secrets();
   let doc: unknown;
   try {
     doc = JSON.parse(content);

@@ -3,6 +3,7 @@ import type { Host, Inventory, Vars } from '../inventory/types.js';
 import type { Play } from '../playbook/types.js';
 import { Secret } from '../shell/secret.js';
 import { containsTemplate } from '../playbook/load-playbook.js';
+import { secretsIn } from '../modules/secrets-in.js';
 import { isTemplated, renderTemplate, revealSecrets } from '../template/render.js';
 
 /** Registered results, per host, for the whole run (they outlive the play, as in Ansible). */
@@ -47,6 +48,8 @@ export class PlayVars {
   #memo = new Map<string, Map<string, unknown>>();
   /** The `hostvars` of views without a tracker; its views' names change only on register(). */
   #sharedHostvars: Vars | undefined;
+  /** Memo of secretTexts(); cleared whenever a result is registered. */
+  #secretTexts: readonly string[] | undefined;
   readonly #resolving: string[] = [];
 
   constructor(inventory: Inventory, play: Play, registered: Registered, magic: Vars = {}, extra: Vars = {}) {
@@ -68,6 +71,31 @@ export class PlayVars {
     // A templated var may read a registered result (also through hostvars): recompute on next use.
     this.#memo = new Map();
     this.#sharedHostvars = undefined;
+    this.#secretTexts = undefined;
+  }
+
+  /**
+   * Clear text of every Secret any host's vars hold. A view reaches all of them through
+   * `hostvars`, so this is the same for every host, and one walk serves the whole play. A var
+   * whose template fails cannot have been shown anywhere, so it adds nothing and is no error here.
+   */
+  secretTexts(): readonly string[] {
+    if (this.#secretTexts) return this.#secretTexts;
+    const found = new Set<string>(secretsIn(this.#magic));
+    for (const host of this.#inventory.hosts.keys()) {
+      for (const name of this.#userNames(host)) {
+        let value: unknown;
+        try {
+          value = this.#resolve(host, name);
+        } catch (err) {
+          if (err instanceof VariableError) continue;
+          throw err;
+        }
+        for (const text of secretsIn(value)) found.add(text);
+      }
+    }
+    this.#secretTexts = [...found];
+    return this.#secretTexts;
   }
 
   /** The vars of `host` as a plain object whose properties resolve on first read. */

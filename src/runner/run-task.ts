@@ -114,6 +114,7 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
     host,
     transport,
     vars: vars.view(host.name),
+    secrets: () => vars.secretTexts(),
     check,
     diff: input.diff,
     baseDir: input.baseDir,

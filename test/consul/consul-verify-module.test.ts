@@ -1,3 +1,4 @@
+import { secretsIn } from '../../src/modules/secrets-in.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterVerifyError, consulVerifyModule } from '../../src/modules/consul-verify.js';
@@ -39,6 +40,7 @@ function context(transport: RecordingTransport, check = false): ModuleContext {
     },
     transport,
     vars,
+    secrets: () => secretsIn(vars),
     check,
     diff: false,
     baseDir: '/work/main',

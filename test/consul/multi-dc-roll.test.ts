@@ -4,6 +4,7 @@
  * `consul_leader_last` goes datacenter by datacenter with each one's leader last, and the real
  * consul-rolling-restart.yaml rolls a scripted east (3 servers) + west (5 servers) cluster.
  */
+import { secretsIn } from '../../src/modules/secrets-in.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -172,10 +173,12 @@ function clusterVars(here: string): Vars {
 }
 
 function moduleContext(fake: FakeDatacenters, here: string): ModuleContext {
+  const vars = clusterVars(here);
   return {
     host: { name: here, address: '10.0.0.1', groups: ['all'], vars: {} },
     transport: fake.transport(here),
-    vars: clusterVars(here),
+    vars,
+    secrets: () => secretsIn(vars),
     check: false,
     diff: false,
     baseDir: process.cwd(),

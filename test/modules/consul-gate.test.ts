@@ -1,3 +1,4 @@
+import { secretsIn } from '../../src/modules/secrets-in.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { objectValidator } from '../../src/config/schema.js';
@@ -177,10 +178,12 @@ const vars = (here = 's1'): Record<string, unknown> => ({
 });
 
 function context(transport: RecordingTransport, check = false): ModuleContext {
+  const taskVars = vars();
   return {
     host: { name: 's1', address: '127.0.2.1', groups: ['all', 'servers'], vars: {} },
     transport,
-    vars: vars(),
+    vars: taskVars,
+    secrets: () => secretsIn(taskVars),
     check,
     diff: false,
     baseDir: process.cwd(),

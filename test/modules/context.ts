@@ -1,5 +1,6 @@
 import type { Vars } from '../../src/inventory/types.js';
 import type { ModuleContext } from '../../src/modules/module.js';
+import { secretsIn } from '../../src/modules/secrets-in.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 
 /** A module context on one recorded host; tests script the host's answers on `transport`. */
@@ -12,6 +13,7 @@ export function moduleContext(
     host: { name: 's1', address: '10.213.0.11', groups: ['all', 'servers'], vars },
     transport,
     vars,
+    secrets: () => secretsIn(vars),
     check: options.check ?? false,
     diff: options.diff ?? true,
     baseDir: options.baseDir ?? process.cwd(),

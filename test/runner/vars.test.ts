@@ -109,6 +109,19 @@ test('secrets stay Secret objects; templates that read them yield Secrets', () =
   );
 });
 
+test("secretTexts: every host's secrets, whichever host asks; a register is seen", () => {
+  const v = varsFor(`
+- hosts: all
+  vars: { header: "key={{ gossip_key }}" }
+  tasks: []
+`);
+  // Only c1 holds the gossip key; s1's output must still be scrubbed of it (hostvars reach it).
+  // On s1..s3 `header` does not resolve (no gossip_key there): that is no error for redaction.
+  assert.deepEqual([...v.secretTexts()].sort(), ['c2VjcmV0LWdvc3NpcC1rZXk=', 'key=c2VjcmV0LWdvc3NpcC1rZXk=']);
+  v.register('s2', 'token', { value: new Secret('registered-token') });
+  assert.ok(v.secretTexts().includes('registered-token'));
+});
+
 test('a missing var in task args fails that task, naming the task and the var', async () => {
   const r = await runWith(
     `
