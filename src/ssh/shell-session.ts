@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { exec, quote, render, type Cmd } from '../shell/cmd.js';
+import { quote, render, type Cmd } from '../shell/cmd.js';
 import type { ExecResult } from './transport.js';
 
 /**
@@ -9,29 +9,31 @@ import type { ExecResult } from './transport.js';
  * command's own processes; on a fleet of hosts sharing CPUs that is most of a run. In the
  * session a command costs a subshell and its own processes, nothing more.
  *
- * The protocol is plain text on the channel. drover sends a random marker line, the command
- * text, and the marker again; the loop runs the text in a subshell with stdin from /dev/null
- * (the channel's stdin carries the protocol), then prints `\n<marker> <exit code>` on stdout
- * and `\n<marker>` on stderr. A marker is new for every command, so no output can fake one.
- * A command's stdin, if any, is part of its text (see sessionText).
+ * The session is `sh` reading its script from the channel, and drover sends it one line per
+ * command: the command text, single-quoted, run by `eval` in a subshell with stdin from
+ * /dev/null (the channel's stdin carries the script), then `\n<marker> <exit code>` printed on
+ * stdout and `\n<marker>` on stderr. A marker is new for every command, so no output can fake
+ * one. The quoting means any text, even one with a syntax error, parses as one word at the
+ * session's level; `eval` meets the error inside the subshell, which exits with it, and the
+ * session goes on. sh parses its script from a buffer filled by block reads; a loop of `read`
+ * would cost the host one system call per byte of every command. A command's stdin, if any, is
+ * part of its text (see sessionText).
+ *
+ * sessionCommand is what the login shell runs to start a session.
  */
-const SESSION_LOOP = [
-  'while IFS= read -r m; do',
-  '  s=',
-  '  while IFS= read -r l; do',
-  '    [ "$l" = "$m" ] && break',
-  '    s="$s$l',
-  '"',
-  '  done',
-  '  ( eval "$s" ) </dev/null',
-  '  rc=$?',
-  `  printf '\\n%s %s\\n' "$m" "$rc"`,
-  `  printf '\\n%s\\n' "$m" >&2`,
-  'done',
-].join('\n');
+export const sessionCommand = (): string => 'sh';
 
-/** What the login shell runs to start a session. */
-export const sessionCommand = (): string => `sh -c ${quote(SESSION_LOOP)}`;
+/**
+ * The line that runs one command in the session and ends its output with `marker`. Without a
+ * command it only answers (exit 0), which starts no process: the readiness probe.
+ */
+function sessionLine(text: string | undefined, marker: string): string {
+  return [
+    ...(text === undefined ? [] : [`( eval ${quote(text)} ) </dev/null`]),
+    `printf '\\n%s %s\\n' ${marker} "$?"`,
+    `printf '\\n%s\\n' ${marker} >&2\n`,
+  ].join('; ');
+}
 
 /** The channel a session talks over: an SSH exec channel, or a local child process in tests. */
 export interface SessionChannel {
@@ -47,8 +49,10 @@ export class SessionTimeoutError extends Error {}
 /**
  * The text a command runs as in the session. `sh -c SCRIPT sh ARGS...` becomes `set -- ARGS`
  * then SCRIPT, so the script runs in the session's subshell without starting another `sh`.
- * Stdin comes from printf, a builtin of every sh, so its bytes (secrets in a config among them)
- * never appear in any process's argv.
+ * Stdin is a here-document when it can be one: sh feeds a small one through a pipe itself,
+ * with no process. That takes text ending in a newline with no line equal to the delimiter;
+ * other stdin comes from printf, a builtin of every sh, through a pipe (two subshells). Either
+ * way its bytes (secrets in a config among them) never appear in any process's argv.
  */
 export function sessionText(cmd: Cmd, stdin?: string): string {
   let text = render(cmd, { redact: false });
@@ -59,8 +63,15 @@ export function sessionText(cmd: Cmd, stdin?: string): string {
       text = `set -- ${render(args, { redact: false })}\n${script}`;
     }
   }
-  return stdin === undefined ? text : `printf '%s' ${quote(stdin)} | {\n${text}\n}`;
+  if (stdin === undefined) return text;
+  if (stdin.endsWith('\n') && !stdin.split('\n').includes(HEREDOC_END)) {
+    return `{\n${text}\n} <<'${HEREDOC_END}'\n${stdin}${HEREDOC_END}`;
+  }
+  return `printf '%s' ${quote(stdin)} | {\n${text}\n}`;
 }
+
+/** Ends a here-document of stdin; a stdin with this line in it goes through printf instead. */
+const HEREDOC_END = 'DROVER_STDIN_END_7f3a9c';
 
 interface Pending {
   marker: string;
@@ -98,6 +109,23 @@ export class ShellSession {
 
   /** Runs one command; rejects with SessionTimeoutError after `timeoutMs` (the session is then closed). */
   run(cmd: Cmd, stdin: string | undefined, timeoutMs: number): Promise<ExecResult> {
+    return this.#send(sessionText(cmd, stdin), timeoutMs);
+  }
+
+  /**
+   * True when the session answers the probe (no command, exit 0) within `timeoutMs`; anything
+   * a login shell printed on start is consumed here, never taken for a command's output.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    try {
+      const answer = await this.#send(undefined, timeoutMs);
+      return answer.code === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  #send(text: string | undefined, timeoutMs: number): Promise<ExecResult> {
     if (!this.idle) return Promise.reject(this.#closed ?? new Error('the shell session is busy'));
     const marker = `drover-${randomBytes(16).toString('hex')}`;
     return new Promise<ExecResult>((resolve, reject) => {
@@ -107,27 +135,14 @@ export class ShellSession {
       }, timeoutMs);
       this.#pending = {
         marker,
-        out: new Collector(new RegExp(`\\n${marker} (\\d+)\\n$`)),
-        err: new Collector(new RegExp(`\\n${marker}\\n$`)),
+        out: new Collector(marker, true),
+        err: new Collector(marker, false),
         resolve,
         reject,
         timer,
       };
-      this.#channel.stdin.write(`${marker}\n${sessionText(cmd, stdin)}\n${marker}\n`);
+      this.#channel.stdin.write(sessionLine(text, marker));
     });
-  }
-
-  /**
-   * True when the session answers an empty command with exit 0 within `timeoutMs`; anything a
-   * login shell printed on start is consumed here, never taken for a command's output.
-   */
-  async ready(timeoutMs: number): Promise<boolean> {
-    try {
-      const answer = await this.run(exec(':'), undefined, timeoutMs);
-      return answer.code === 0;
-    } catch {
-      return false;
-    }
   }
 
   close(): void {
@@ -140,7 +155,7 @@ export class ShellSession {
     if (!p?.out.done || !p.err.done) return;
     this.#pending = undefined;
     clearTimeout(p.timer);
-    p.resolve({ code: Number(p.out.match?.[1]), stdout: p.out.text(), stderr: p.err.text() });
+    p.resolve({ code: p.out.code, stdout: p.out.text(), stderr: p.err.text() });
   }
 
   #fail(err: Error): void {
@@ -153,32 +168,58 @@ export class ShellSession {
   }
 }
 
+/** The exit code after stdout's marker: ` 0`. */
+const EXIT_CODE = /^ (\d+)$/;
+
 /**
- * Collects one stream's bytes until they end with the command's marker line. Only the tail is
- * matched on each chunk, so a large output is not rescanned; the text is decoded once.
+ * Collects one stream's bytes until they end with the command's marker line: `\n<marker>\n` on
+ * stderr, `\n<marker> <exit code>\n` on stdout. Only the tail is searched on each chunk, so a
+ * large output is not rescanned; the text is decoded once.
  */
 class Collector {
   readonly #chunks: Buffer[] = [];
   #tail = '';
-  match: RegExpExecArray | null = null;
+  /** Length of the marker line at the end of what came so far; -1 while there is none. */
+  #endLength = -1;
+  /** The exit code on stdout's marker line. */
+  code = NaN;
 
-  constructor(readonly end: RegExp) {}
+  constructor(
+    readonly marker: string,
+    readonly withCode: boolean,
+  ) {}
 
   get done(): boolean {
-    return this.match !== null;
+    return this.#endLength >= 0;
   }
 
   /** Returns true so the caller can settle in one expression. */
   add(chunk: Buffer): true {
     this.#chunks.push(chunk);
     this.#tail = (this.#tail + chunk.toString('latin1')).slice(-160);
-    this.match = this.end.exec(this.#tail);
+    this.#endLength = this.#markerLineLength();
     return true;
+  }
+
+  #markerLineLength(): number {
+    const tail = this.#tail;
+    if (!tail.endsWith('\n')) return -1;
+    const start = tail.lastIndexOf(`\n${this.marker}`, tail.length - 2);
+    if (start < 0) return -1;
+    const rest = tail.slice(start + 1 + this.marker.length, -1);
+    if (this.withCode) {
+      const code = EXIT_CODE.exec(rest);
+      if (!code) return -1;
+      this.code = Number(code[1]);
+    } else if (rest !== '') {
+      return -1;
+    }
+    return tail.length - start;
   }
 
   /** The command's own output: everything before the marker line. */
   text(): string {
     const all = Buffer.concat(this.#chunks);
-    return all.subarray(0, all.length - (this.match?.[0].length ?? 0)).toString('utf8');
+    return all.subarray(0, all.length - this.#endLength).toString('utf8');
   }
 }

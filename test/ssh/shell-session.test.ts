@@ -61,6 +61,21 @@ describe('shell session', () => {
     }
   });
 
+  it('goes on after a command with a syntax error or an exit of its own', async () => {
+    const { session } = localSession();
+    try {
+      const broken = await session.run(exec('sh', '-c', 'if then fi )', 'sh'), undefined, 5000);
+      assert.notEqual(broken.code, 0);
+      assert.match(broken.stderr, /syntax|unexpected/i);
+      const exited = await session.run(exec('sh', '-c', 'exit 7', 'sh'), undefined, 5000);
+      assert.equal(exited.code, 7);
+      const quotes = await session.run(exec('printf', '%s', 'it\'s "quoted" $HOME'), undefined, 5000);
+      assert.deepEqual(quotes, { code: 0, stdout: 'it\'s "quoted" $HOME', stderr: '' });
+    } finally {
+      session.close();
+    }
+  });
+
   it('keeps nothing from one command to the next (each runs in a subshell)', async () => {
     const { session } = localSession();
     try {
@@ -80,8 +95,17 @@ describe('shell session', () => {
     const { session } = localSession();
     try {
       const content = "line 'one'\n\\back\\slash $HOME `x`\n\n  trailing  ";
-      const r = await session.run(exec('cat'), content, 5000);
-      assert.equal(r.stdout, content);
+      // No newline at the end (printf), one at the end (a here-document), one that holds the
+      // here-document's end line (printf again), and one larger than a pipe's buffer.
+      for (const stdin of [
+        content,
+        `${content}\n`,
+        'a\nDROVER_STDIN_END_7f3a9c\nb\n',
+        `${'0123456789abcdef'.repeat(1024)}\n`,
+      ]) {
+        const r = await session.run(exec('cat'), stdin, 5000);
+        assert.equal(r.stdout, stdin);
+      }
       const none = await session.run(exec('cat'), undefined, 5000);
       assert.equal(none.stdout, '', 'stdin is /dev/null, not the channel');
     } finally {
@@ -169,8 +193,15 @@ describe('shell session', () => {
     }
   });
 
-  it('puts secrets of argv on the wire only inside the command text, and stdin only through printf', () => {
-    const text = sessionText(exec('sh', '-c', 'cat > "$1"', 'sh', '/x', secret('s3cret')), 'key=s3cret\n');
-    assert.equal(text, `printf '%s' 'key=s3cret\n' | {\nset -- /x s3cret\ncat > "$1"\n}`);
+  it('puts secrets of argv on the wire only inside the command text, and stdin only in builtins', () => {
+    const cmd = exec('sh', '-c', 'cat > "$1"', 'sh', '/x', secret('s3cret'));
+    assert.equal(
+      sessionText(cmd, 'key=s3cret\n'),
+      `{\nset -- /x s3cret\ncat > "$1"\n} <<'DROVER_STDIN_END_7f3a9c'\nkey=s3cret\nDROVER_STDIN_END_7f3a9c`,
+    );
+    assert.equal(
+      sessionText(cmd, 'key=s3cret'),
+      `printf '%s' key=s3cret | {\nset -- /x s3cret\ncat > "$1"\n}`,
+    );
   });
 });
