@@ -46,8 +46,20 @@ export class PlayVars {
   readonly #groups: Record<string, string[]>;
   /** Memo of resolved vars per host; cleared whenever a result is registered. */
   #memo = new Map<string, Map<string, unknown>>();
-  /** The `hostvars` of views without a tracker; its views' names change only on register(). */
+  /**
+   * Views per host, with and without the globals (`groups`, `hostvars`), and the one `hostvars`
+   * container they share; all cleared whenever a result is registered (the names may change).
+   * A task on each of N hosts then builds N views, not one per task and template.
+   */
+  #views = new Map<string, Vars>();
+  #globalViews = new Map<string, Vars>();
   #sharedHostvars: Vars | undefined;
+  /**
+   * The template render in progress that wants to know whether it read a secret (#renderString);
+   * while it is set, views give clear text to that render and record that a secret was read.
+   * Renders are synchronous, so one field serves all views; nested renders save and restore it.
+   */
+  #tracker: Tracker | undefined;
   /** Memo of secretTexts(); cleared whenever a result is registered. */
   #secretTexts: readonly string[] | undefined;
   readonly #resolving: string[] = [];
@@ -70,6 +82,8 @@ export class PlayVars {
     forHost.set(name, value);
     // A templated var may read a registered result (also through hostvars): recompute on next use.
     this.#memo = new Map();
+    this.#views = new Map();
+    this.#globalViews = new Map();
     this.#sharedHostvars = undefined;
     this.#secretTexts = undefined;
   }
@@ -100,7 +114,7 @@ export class PlayVars {
 
   /** The vars of `host` as a plain object whose properties resolve on first read. */
   view(host: string): Vars {
-    return this.#view(host, undefined, true);
+    return this.#view(host, true);
   }
 
   /** The value of one var for `host` (Secrets kept), or an error naming it when undefined. */
@@ -181,7 +195,10 @@ export class PlayVars {
       }
       this.#resolving.push(key);
       try {
-        value = this.#renderValue(host, raw.value, `host ${host}: variable "${name}"`);
+        // A var's value does not depend on which render asked for it: none tracks it.
+        value = this.#tracking(undefined, () =>
+          this.#renderValue(host, raw.value, `host ${host}: variable "${name}"`),
+        );
       } catch (err) {
         if (err instanceof VariableError) throw err;
         // Name the variable whose template failed; outer templates keep this innermost message.
@@ -212,12 +229,15 @@ export class PlayVars {
   #renderString(host: string, source: string, label: string): unknown {
     const single = SINGLE_PATH.exec(source);
     try {
-      if (single) return this.#walk(host, single[1] as string, label);
+      if (single) return this.#tracking(undefined, () => this.#walk(host, single[1] as string, label));
+      const view = this.#view(host, true);
       const tracker: Tracker = { touchedSecret: false };
-      const out = renderTemplate(source, this.#view(host, tracker, true), { name: label, reveal: false });
+      const out = this.#tracking(tracker, () => renderTemplate(source, view, { name: label, reveal: false }));
       if (!tracker.touchedSecret) return out;
       // Shown with only the secret parts redacted, so diffs of a config file still show its shape.
-      const shown = renderTemplate(source, this.#view(host, undefined, true), { name: label, reveal: false });
+      const shown = this.#tracking(undefined, () =>
+        renderTemplate(source, view, { name: label, reveal: false }),
+      );
       return new TemplatedSecret(out, shown);
     } catch (err) {
       // A var's own failure deep inside a template is the precise message; keep it, not the wrapper.
@@ -230,7 +250,7 @@ export class PlayVars {
   /** Follows `a.b.[0]` through the view, as strict Handlebars would, but keeps the value's type. */
   #walk(host: string, path: string, label: string): unknown {
     const parts = path.split('.').map((p) => p.replace(/^\[(.*)\]$/, '$1'));
-    let current: unknown = this.#view(host, undefined, true);
+    let current: unknown = this.#view(host, true);
     let seen = '';
     for (const part of parts) {
       seen = seen ? `${seen}.${part}` : part;
@@ -247,48 +267,58 @@ export class PlayVars {
     return current;
   }
 
+  /** Runs `render` with `tracker` as the render in progress, then puts the previous one back. */
+  #tracking<T>(tracker: Tracker | undefined, render: () => T): T {
+    const outer = this.#tracker;
+    this.#tracker = tracker;
+    try {
+      return render();
+    } finally {
+      this.#tracker = outer;
+    }
+  }
+
+  /** A value as a view hands it out: clear text (recorded) to a tracking render, else as is. */
+  #shown(value: unknown): unknown {
+    const tracker = this.#tracker;
+    if (!tracker || !containsSecret(value)) return value;
+    tracker.touchedSecret = true;
+    return revealSecrets(value);
+  }
+
   /**
    * A plain object (Object.prototype, enumerable getters) so renderTemplate's revealSecrets can
-   * copy it for modules that render with reveal. With a tracker, getters return clear text and
-   * record that a secret was read, so the caller can wrap the output in a Secret.
+   * copy it for modules that render with reveal. Getters give Secrets as Secret objects, except
+   * to a tracking render (see #tracker).
    */
-  #view(host: string, tracker: Tracker | undefined, withGlobals: boolean): Vars {
+  #view(host: string, withGlobals: boolean): Vars {
+    const cache = withGlobals ? this.#globalViews : this.#views;
+    const cached = cache.get(host);
+    if (cached) return cached;
     const h = this.#host(host);
     const out: Vars = {};
     const define = (name: string, get: () => unknown) =>
       Object.defineProperty(out, name, { enumerable: true, configurable: true, get });
-    const shown = (v: unknown): unknown => {
-      if (!tracker || !containsSecret(v)) return v;
-      tracker.touchedSecret = true;
-      return revealSecrets(v);
-    };
-    for (const name of this.#userNames(host)) define(name, () => shown(this.#resolve(host, name)));
-    for (const [name, v] of Object.entries(this.#magicFor(h))) define(name, () => shown(v));
+    for (const name of this.#userNames(host)) define(name, () => this.#shown(this.#resolve(host, name)));
+    for (const [name, v] of Object.entries(this.#magicFor(h))) define(name, () => this.#shown(v));
     if (withGlobals) {
       define('groups', () => this.#groups);
       // hostvars[h] holds that host's vars without its own groups/hostvars. The container has no
       // prototype, so renderTemplate's reveal copy does not walk (and resolve) every host's vars:
       // other hosts' vars resolve only when a template reads them, and their secrets stay redacted.
-      // Without a tracker the container is shared until the next register(): a task on each of
-      // N hosts that walks hostvars (secretsIn, group_values) then builds N views, not N * N.
-      define('hostvars', () =>
-        tracker ? this.#hostvars(tracker) : (this.#sharedHostvars ??= this.#hostvars(undefined)),
-      );
+      define('hostvars', () => (this.#sharedHostvars ??= this.#hostvars()));
     } else {
       delete out['groups'];
       delete out['hostvars'];
     }
+    cache.set(host, out);
     return out;
   }
 
-  #hostvars(tracker: Tracker | undefined): Vars {
+  #hostvars(): Vars {
     const all = Object.create(null) as Vars;
     for (const name of this.#inventory.hosts.keys()) {
-      let view: Vars | undefined;
-      Object.defineProperty(all, name, {
-        enumerable: true,
-        get: () => (view ??= this.#view(name, tracker, false)),
-      });
+      Object.defineProperty(all, name, { enumerable: true, get: () => this.#view(name, false) });
     }
     return all;
   }

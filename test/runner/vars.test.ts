@@ -109,6 +109,24 @@ test('secrets stay Secret objects; templates that read them yield Secrets', () =
   );
 });
 
+test('a render that reads a secret through other templated vars reveals it only to the host', () => {
+  const v = varsFor(`
+- hosts: all
+  vars: { inner: "{{ gossip_key }}", outer: "x-{{ inner }}" }
+  tasks: []
+`);
+  // The first render resolves outer and inner while it is tracking secrets: the memo must still
+  // hold Secrets, so that later reads of the same vars show them redacted.
+  const rendered = v.render('c1', 'a {{ outer }}', 'test arg');
+  assert.ok(rendered instanceof Secret);
+  assert.equal(String(rendered), 'a x-<redacted>');
+  assert.equal((rendered as Secret).reveal(), 'a x-c2VjcmV0LWdvc3NpcC1rZXk=');
+  assert.ok(v.get('c1', 'inner') instanceof Secret);
+  assert.equal(String(v.get('c1', 'outer')), 'x-<redacted>');
+  assert.equal(v.render('c1', 'plain {{ bind_addr }}', 'test arg'), 'plain 10.0.2.1');
+  assert.equal(String(v.render('s1', '{{ hostvars.c1.outer }}!', 'test arg')), 'x-<redacted>!');
+});
+
 test("secretTexts: every host's secrets, whichever host asks; a register is seen", () => {
   const v = varsFor(`
 - hosts: all
