@@ -12,8 +12,8 @@ import type { ExecResult } from './transport.js';
  * The session is `sh` reading its script from the channel, and drover sends it one line per
  * command: the command text, single-quoted, run by `eval` in a subshell with stdin from
  * /dev/null (the channel's stdin carries the script), then `\n<marker> <exit code>` printed on
- * stdout and `\n<marker>` on stderr. A marker is new for every command, so no output can fake
- * one. The quoting means any text, even one with a syntax error, parses as one word at the
+ * stdout and `\n<marker>` on stderr. A marker is new for every command (a random prefix per
+ * session and a count), so no output can fake one. The quoting means any text, even one with a syntax error, parses as one word at the
  * session's level; `eval` meets the error inside the subshell, which exits with it, and the
  * session goes on. sh parses its script from a buffer filled by block reads; a loop of `read`
  * would cost the host one system call per byte of every command. A command's stdin, if any, is
@@ -86,6 +86,8 @@ export class ShellSession {
   readonly #channel: SessionChannel;
   #pending: Pending | undefined;
   #closed: Error | undefined;
+  readonly #markerPrefix = `drover-${randomBytes(16).toString('hex')}-`;
+  #sent = 0;
 
   constructor(channel: SessionChannel) {
     this.#channel = channel;
@@ -127,7 +129,7 @@ export class ShellSession {
 
   #send(text: string | undefined, timeoutMs: number): Promise<ExecResult> {
     if (!this.idle) return Promise.reject(this.#closed ?? new Error('the shell session is busy'));
-    const marker = `drover-${randomBytes(16).toString('hex')}`;
+    const marker = `${this.#markerPrefix}${++this.#sent}`;
     return new Promise<ExecResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#fail(new SessionTimeoutError(`no answer within ${timeoutMs / 1000}s`));
