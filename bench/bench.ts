@@ -337,9 +337,9 @@ const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 function droverMain(): string {
   const override = process.env['BENCH_DROVER_MAIN'];
   if (override) return resolve(override);
-  if (!existsSync(join(ROOT, 'dist', 'bundle', 'drover.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'drover.cjs'))) {
     throw new Error(
-      'dist/bundle/drover.js is missing: run the bench with `npm run bench`, which builds drover first',
+      'dist/bundle/drover.cjs is missing: run the bench with `npm run bench`, which builds drover first',
     );
   }
   return join(ROOT, 'bin', 'drover.js');

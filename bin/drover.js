@@ -3,11 +3,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { runBundle } from './run-bundle.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const bundled = join(root, 'dist', 'bundle', 'drover.js');
+const bundled = join(root, 'dist', 'bundle', 'drover.cjs');
 if (existsSync(bundled)) {
-  await import(pathToFileURL(bundled).href);
+  runBundle(bundled);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

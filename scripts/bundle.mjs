@@ -1,9 +1,11 @@
-// Bundles the CLI into dist/bundle/drover.js, which bin/drover.js runs when it exists.
+// Bundles the CLI into dist/bundle/drover.cjs, which bin/drover.js runs when it exists.
 //   node scripts/bundle.mjs
 // Why: loading ~150 ES modules one by one (drover's own plus yaml, commander, handlebars,
 // node-ssh) costs Node ~0.2 s of resolving and linking before drover can open a connection; one
-// bundled file loads in a fraction of that. listr2 stays a lazily loaded chunk: only a terminal
-// needs it. ssh2 stays outside: it loads its native crypto binding from its own folder.
+// bundled file loads in a fraction of that. It is CommonJS so that bin/run-bundle.js can run it
+// as a vm.Script with a V8 code cache (ES modules cannot take one on Node 20). listr2 is still
+// loaded lazily: esbuild keeps a dynamic import's module uninitialised until it is imported.
+// ssh2 stays outside: it loads its native crypto binding from its own folder.
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,27 +16,16 @@ const outdir = join(root, 'dist', 'bundle');
 rmSync(outdir, { recursive: true, force: true });
 
 await build({
-  entryPoints: { drover: join(root, 'src', 'cli', 'main.ts') },
-  outdir,
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: join(outdir, 'drover.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['ssh2'],
-  chunkNames: '[name]-[hash]',
   sourcemap: 'linked',
   logLevel: 'warning',
-  // The CommonJS packages inside the bundle (commander, handlebars, node-ssh) expect require and
-  // __dirname, which an ES module does not have.
-  banner: {
-    js: [
-      "import { createRequire as __droverRequire } from 'node:module';",
-      "import { fileURLToPath as __droverPath } from 'node:url';",
-      "import { dirname as __droverDirname } from 'node:path';",
-      'const require = __droverRequire(import.meta.url);',
-      'const __filename = __droverPath(import.meta.url);',
-      'const __dirname = __droverDirname(__filename);',
-    ].join(' '),
-  },
+  // drover's modules find their files through import.meta.url, which CommonJS does not have.
+  define: { 'import.meta.url': '__droverModuleUrl' },
+  banner: { js: "const __droverModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

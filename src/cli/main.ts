@@ -178,4 +178,7 @@ function report(err: unknown): number {
   return ExitCode.internal;
 }
 
-process.exitCode = await main(process.argv);
+// No top-level await: the bundle is CommonJS (scripts/bundle.mjs).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});
