@@ -23,7 +23,7 @@
  *   BENCH_DROVER_MAIN=path run this entry point instead of bin/drover.js (development)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,8 @@ const JOB = join(BENCH, 'job');
  * works in its own folder below it (drover/, ansible/): a tool never finds the other's files.
  */
 const BENCH_ROOT = '/opt/drover-bench';
+/** Where clean() moves a cold run's leftovers (beside BENCH_ROOT: same filesystem, a rename). */
+const TRASH = '/opt/.drover-bench-trash';
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -292,12 +294,26 @@ function writeInventories(id: string, hosts: LabHost[], probe: string): HostSet 
 }
 
 /**
- * Removes what the job wrote, for a cold run. /opt of a lab host is a bind mount of
- * state/hosts/NAME/opt, so this needs no SSH and costs the hosts nothing.
+ * Clears what the job wrote, for a cold run: moved aside into TRASH, emptied by emptyTrash() at
+ * the end. Deleting it here would slow the run after: for minutes after a deletion, ext4 passes
+ * over the freed inodes when it makes new files, so every mkdir of the cold run would pay for the
+ * bench's own clean-up. /opt of a lab host is a bind mount of state/hosts/NAME/opt, so this needs
+ * no SSH and costs the hosts nothing.
  */
 function clean(set: HostSet): void {
-  for (const h of set.hosts)
-    rmSync(join(STATE, 'hosts', h.name, BENCH_ROOT), { recursive: true, force: true });
+  for (const h of set.hosts) {
+    const root = join(STATE, 'hosts', h.name, BENCH_ROOT);
+    if (!existsSync(root)) continue;
+    const trash = join(STATE, 'hosts', h.name, TRASH);
+    mkdirSync(trash, { recursive: true });
+    renameSync(root, join(trash, String(++trashed)));
+  }
+}
+
+let trashed = 0;
+
+function emptyTrash(set: HostSet): void {
+  for (const h of set.hosts) rmSync(join(STATE, 'hosts', h.name, TRASH), { recursive: true, force: true });
 }
 
 /** What a run must have left on every host: the rendered config names the host. */
@@ -579,8 +595,10 @@ function report(results: CaseResult[], env: Record<string, string>, tools: Tool[
     '  with ssh2 (the SSH library drover uses, bench/floor.mjs) and with OpenSSH `ssh` processes. The',
   );
   out.push('  floor is the faster of the two.');
-  out.push('- Cold runs start from nothing on the hosts (the bench deletes what the job wrote before each');
-  out.push('  run); the no-change runs find everything in place.');
+  out.push('- Cold runs start from nothing on the hosts: before each one the bench moves what the job');
+  out.push('  wrote aside, and deletes it only at the end (ext4 makes new files slowly for minutes after');
+  out.push('  a deletion, which would charge the clean-up to the tools). The no-change runs find');
+  out.push('  everything in place.');
   out.push('');
   out.push('| machine | |');
   out.push('| --- | --- |');
@@ -709,8 +727,10 @@ async function main(): Promise<void> {
       ansibleTools.map((t) => closeMasters(join(CONTROL_ROOT, t.id.replace('ansible-', '')))),
     );
     rmSync(CONTROL_ROOT, { recursive: true, force: true });
-    clean(docker);
-    clean(fleet);
+    for (const set of [docker, fleet]) {
+      clean(set);
+      emptyTrash(set);
+    }
   }
   env['load average at end'] = loadavg()
     .map((x) => x.toFixed(2))
