@@ -311,6 +311,8 @@ export class PlayVars {
       delete out['groups'];
       delete out['hostvars'];
     }
+    // Shared by every task until the next register(): frozen, so no one's change leaks into another's.
+    Object.freeze(out);
     cache.set(host, out);
     return out;
   }

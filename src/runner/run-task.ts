@@ -223,14 +223,11 @@ function applyOverrides(input: TaskRunInput, a: Attempt): void {
 
 /** The host's vars plus this attempt's result under the `register` name (as Ansible exposes it). */
 function withResult(input: TaskRunInput, result: Record<string, unknown>): Record<string, unknown> {
-  const scope = input.vars.view(input.host.name);
-  if (input.task.register) {
-    Object.defineProperty(scope, input.task.register, {
-      value: result,
-      enumerable: true,
-      configurable: true,
-    });
-  }
+  const view = input.vars.view(input.host.name);
+  if (!input.task.register) return view;
+  // The view is shared by the host's tasks: this attempt's result goes on a copy (its getters).
+  const scope = Object.defineProperties({}, Object.getOwnPropertyDescriptors(view));
+  Object.defineProperty(scope, input.task.register, { value: result, enumerable: true, configurable: true });
   return scope;
 }
 

@@ -13,11 +13,11 @@ import type { ExecResult } from './transport.js';
  * command: the command text, single-quoted, run by `eval` in a subshell with stdin from
  * /dev/null (the channel's stdin carries the script), then `\n<marker> <exit code>` printed on
  * stdout and `\n<marker>` on stderr. A marker is new for every command (a random prefix per
- * session and a count), so no output can fake one. The quoting means any text, even one with a syntax error, parses as one word at the
- * session's level; `eval` meets the error inside the subshell, which exits with it, and the
- * session goes on. sh parses its script from a buffer filled by block reads; a loop of `read`
- * would cost the host one system call per byte of every command. A command's stdin, if any, is
- * part of its text (see sessionText).
+ * session and a count), so no output can fake one. The quoting means any text, even one with a
+ * syntax error, parses as one word at the session's level; `eval` meets the error inside the
+ * subshell, which exits with it, and the session goes on. sh parses its script from a buffer
+ * filled by block reads; a loop of `read` would cost the host one system call per byte of every
+ * command. A command's stdin, if any, is part of its text (see sessionText).
  *
  * sessionCommand is what the login shell runs to start a session.
  */
