@@ -74,7 +74,6 @@ export function sessionText(cmd: Cmd, stdin?: string): string {
 const HEREDOC_END = 'DROVER_STDIN_END_7f3a9c';
 
 interface Pending {
-  marker: string;
   out: Collector;
   err: Collector;
   resolve(result: ExecResult): void;
@@ -136,7 +135,6 @@ export class ShellSession {
         this.#channel.close();
       }, timeoutMs);
       this.#pending = {
-        marker,
         out: new Collector(marker, true),
         err: new Collector(marker, false),
         resolve,
