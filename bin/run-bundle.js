@@ -84,6 +84,12 @@ function writeCache(dir, file, data) {
   }
 }
 
+/** The cache file's name: a hash of the bundle's content, the Node version and the CPU. */
+function cacheName(source) {
+  const key = createHash('sha256').update(source).digest('hex').slice(0, 32);
+  return `${CACHE_PREFIX}${key}-${process.version}-${process.arch}${CACHE_SUFFIX}`;
+}
+
 /**
  * Runs the CommonJS bundle at `bundlePath` as the main program. `dir` is the cache folder
  * (cacheDir() by default; undefined runs without a cache).
@@ -91,9 +97,7 @@ function writeCache(dir, file, data) {
 export function runBundle(bundlePath, dir = cacheDir()) {
   const source = readFileSync(bundlePath, 'utf8');
   const trusted = dir === undefined ? undefined : trustedDir(dir);
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 32);
-  const file =
-    trusted && join(trusted, `${CACHE_PREFIX}${key}-${process.version}-${process.arch}${CACHE_SUFFIX}`);
+  const file = trusted && join(trusted, cacheName(source));
   const cachedData = file && readCache(file);
   // A shebang line is not JavaScript inside the wrapper; as a comment it keeps line numbers.
   const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
