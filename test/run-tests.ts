@@ -71,7 +71,9 @@ async function main(): Promise<number> {
 
   if (!unitOnly && lab.length > 0) {
     // The lab tests run drover the way users do, through bin/drover.js, which runs the bundle.
-    const bundle = await runPhase('bundle (dist/bundle/drover.cjs)', process.execPath, ['scripts/bundle.mjs']);
+    const bundle = await runPhase('bundle (dist/bundle/drover.cjs)', process.execPath, [
+      'scripts/bundle.mjs',
+    ]);
     if (bundle.code !== 0) results.push({ code: bundle.code, passed: 0, failed: 1 });
     console.log(`\n=== lab: bringing up ${LAB_HOSTS} hosts`);
     try {
