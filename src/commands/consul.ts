@@ -44,15 +44,28 @@ export const validate = (dir: string, o: ConsulExecOptions = {}): Cmd => consul(
 /**
  * Validates a host config dir with the consul binary of `image`, in a throwaway container, so a
  * config for a new version is checked by that version before the running agent is touched. The
- * image's entrypoint turns `validate` into `consul validate`.
+ * binary is the entrypoint: hashicorp/consul's docker-entrypoint.sh would chown the read-only
+ * mount and exit 1 under `set -e` (hashicorp/docker-consul#84). `user` is whom the agent runs
+ * as, so a file it could not read fails here too. Host networking, as the agent has, so a
+ * go-sockaddr template in bind_addr resolves against the host's interfaces.
  */
-export const validateWithImage = (image: string, hostDir: string, name: string): Cmd =>
+export const validateWithImage = (
+  image: string,
+  hostDir: string,
+  name: string,
+  o: { user?: string } = {},
+): Cmd =>
   exec(
     'docker',
     'run',
     '--rm',
     '--name',
     name,
+    '--network',
+    'host',
+    ...(o.user !== undefined ? ['--user', o.user] : []),
+    '--entrypoint',
+    'consul',
     '-v',
     `${hostDir}:/consul/config:ro`,
     image,

@@ -5,12 +5,157 @@
 import runtime_ucs2length from 'ajv/dist/runtime/ucs2length.js';
 import type { Validator } from './schema.js';
 
-export const v_082e149a2b01ff8a857b0a0a2e512ac3eecee6276310fda82e3ad94f18d85cbe = validate10;
-const schema11 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"force":{"type":"boolean","description":"Allow dangerous changes."},"validate_image":{"type":"string","description":"Image whose consul validates the new config; \"\" skips."}}};
-const func2 = runtime_ucs2length.default;
+export const v_0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5 = validate10;
+const schema11 = {"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
 const pattern0 = new RegExp("^/", "u");
+const pattern1 = new RegExp("^[0-7]{3,4}$", "u");
+const func2 = runtime_ucs2length.default;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.path === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "path") || (key0 === "mode")) || (key0 === "owner")) || (key0 === "group"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.path !== undefined){
+let data0 = data.path;
+if(typeof data0 === "string"){
+if(!pattern0.test(data0)){
+const err2 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.mode !== undefined){
+let data1 = data.mode;
+if(typeof data1 === "string"){
+if(!pattern1.test(data1)){
+const err4 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^[0-7]{3,4}$"},message:"must match pattern \""+"^[0-7]{3,4}$"+"\""};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data2 = data.owner;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.group !== undefined){
+let data3 = data.group;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err8 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+validate10.errors = vErrors;
+return errors === 0;
+}
+
+export const v_103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759 = validate11;
+const schema12 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"force":{"type":"boolean","description":"Allow dangerous changes."},"validate_image":{"type":"string","description":"Image whose consul validates the new config; \"\" skips."},"owner":{"type":"string","minLength":1,"description":"User (name or uid) consul validate runs as."},"group":{"type":"string","minLength":1,"description":"Group (name or gid) consul validate runs as."}}};
+
+function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -35,7 +180,7 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!((((key0 === "src") || (key0 === "dest")) || (key0 === "force")) || (key0 === "validate_image"))){
+if(!((((((key0 === "src") || (key0 === "dest")) || (key0 === "force")) || (key0 === "validate_image")) || (key0 === "owner")) || (key0 === "group"))){
 const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err2];
@@ -120,142 +265,11 @@ vErrors.push(err8);
 errors++;
 }
 }
-}
-else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-validate10.errors = vErrors;
-return errors === 0;
-}
-
-export const v_0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5 = validate11;
-const schema12 = {"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
-const pattern2 = new RegExp("^[0-7]{3,4}$", "u");
-
-function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.path === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((key0 === "path") || (key0 === "mode")) || (key0 === "owner")) || (key0 === "group"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.path !== undefined){
-let data0 = data.path;
-if(typeof data0 === "string"){
-if(!pattern0.test(data0)){
-const err2 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.mode !== undefined){
-let data1 = data.mode;
-if(typeof data1 === "string"){
-if(!pattern2.test(data1)){
-const err4 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^[0-7]{3,4}$"},message:"must match pattern \""+"^[0-7]{3,4}$"+"\""};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
 if(data.owner !== undefined){
-let data2 = data.owner;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.group !== undefined){
-let data3 = data.group;
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err8 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data4 = data.owner;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err9 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -265,14 +279,50 @@ vErrors.push(err9);
 errors++;
 }
 }
-}
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err10 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err10];
 }
 else {
 vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.group !== undefined){
+let data5 = data.group;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err11 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
 }
 errors++;
 }
@@ -1632,7 +1682,7 @@ errors++;
 if(data.mode !== undefined){
 let data2 = data.mode;
 if(typeof data2 === "string"){
-if(!pattern2.test(data2)){
+if(!pattern1.test(data2)){
 const err6 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^[0-7]{3,4}$"},message:"must match pattern \""+"^[0-7]{3,4}$"+"\""};
 if(vErrors === null){
 vErrors = [err6];
@@ -1721,7 +1771,7 @@ return errors === 0;
 
 export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate22;
 const schema29 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
-const func14 = Object.prototype.hasOwnProperty;
+const func16 = Object.prototype.hasOwnProperty;
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1758,7 +1808,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema29.properties, key0))){
+if(!(func16.call(schema29.properties, key0))){
 const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err3];
@@ -2176,7 +2226,7 @@ vErrors.push(err11);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema30.properties, key0))){
+if(!(func16.call(schema30.properties, key0))){
 const err12 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err12];
@@ -4645,7 +4695,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema32.properties, key0))){
+if(!(func16.call(schema32.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -5293,7 +5343,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema46.properties, key0))){
+if(!(func16.call(schema46.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -7194,7 +7244,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema67.properties, key0))){
+if(!(func16.call(schema67.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -7701,7 +7751,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema76.properties, key0))){
+if(!(func16.call(schema76.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -8740,7 +8790,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema81.properties, key0))){
+if(!(func16.call(schema81.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -9561,7 +9611,7 @@ errors++;
 if(data.mode !== undefined){
 let data2 = data.mode;
 if(typeof data2 === "string"){
-if(!pattern2.test(data2)){
+if(!pattern1.test(data2)){
 const err7 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^[0-7]{3,4}$"},message:"must match pattern \""+"^[0-7]{3,4}$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -10088,7 +10138,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func14.call(schema94.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func16.call(schema94.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -10500,7 +10550,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func14.call(schema94.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func16.call(schema94.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -10839,7 +10889,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func14.call(schema94.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func16.call(schema94.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -11163,7 +11213,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func14.call(schema94.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func16.call(schema94.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -11584,7 +11634,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func14.call(schema95.properties, key0))){
+if(!(func16.call(schema95.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -12367,7 +12417,7 @@ errors++;
 if(data.mode !== undefined){
 let data15 = data.mode;
 if(typeof data15 === "string"){
-if(!pattern2.test(data15)){
+if(!pattern1.test(data15)){
 const err28 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^[0-7]{3,4}$"},message:"must match pattern \""+"^[0-7]{3,4}$"+"\""};
 if(vErrors === null){
 vErrors = [err28];
@@ -12977,10 +13027,10 @@ return errors === 0;
 
 /** Precompiled validators by schemaKey(schema): sha256 of the schema's JSON text. */
 export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<string, Validator>([
-  // module consul_config_check
-  ['082e149a2b01ff8a857b0a0a2e512ac3eecee6276310fda82e3ad94f18d85cbe', v_082e149a2b01ff8a857b0a0a2e512ac3eecee6276310fda82e3ad94f18d85cbe],
   // module mkdir
   ['0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5', v_0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5],
+  // module consul_config_check
+  ['103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759', v_103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759],
   // schemas/inventory.schema.json
   ['19bb2db4b9f8c44f61f675a6146e745884c67926f882c185b51a80ef0efc13af', v_19bb2db4b9f8c44f61f675a6146e745884c67926f882c185b51a80ef0efc13af],
   // module consul_member

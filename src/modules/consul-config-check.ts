@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { removeStaleValidations, VALIDATE_CONTAINER_PREFIX, validateWithImage } from '../commands/consul.js';
-import { writeFileAtomic } from '../commands/fs.js';
+import { setAttributes, writeFileAtomic } from '../commands/fs.js';
 import { classifyConfigChange, describeConfigChange, type ConfigChange } from '../consul/config-change.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import { gather } from '../facts/fact.js';
 import { fileState } from '../facts/file-state.js';
-import { exec, render } from '../shell/cmd.js';
+import { and, exec, render } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
 import type { Change, Module, ModuleContext } from './module.js';
-import { absolutePathSchema } from './schema-parts.js';
+import { absolutePathSchema, groupSchema, ownerSchema } from './schema-parts.js';
 
 export interface ConsulConfigCheckArgs {
   /** The agent config template (as the template task that writes it). */
@@ -21,6 +21,12 @@ export interface ConsulConfigCheckArgs {
   force?: boolean;
   /** Validate the new config with `consul validate` in this image before anything is written. */
   validate_image?: string;
+  /**
+   * Who the agent reads its config as (the template task's owner and group): `consul validate`
+   * runs as this user, so a config the agent could not read fails here, not at its start.
+   */
+  owner?: string;
+  group?: string;
 }
 
 /** A dangerous config change without force. Exit 5; nothing was written. */
@@ -47,6 +53,8 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
         type: 'string',
         description: 'Image whose consul validates the new config; "" skips.',
       },
+      owner: { ...ownerSchema, description: 'User (name or uid) consul validate runs as.' },
+      group: { ...groupSchema, description: 'Group (name or gid) consul validate runs as.' },
     },
   },
   async plan(args: ConsulConfigCheckArgs, ctx: ModuleContext): Promise<Change> {
@@ -74,7 +82,7 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
     }
     let validated = false;
     if (!ctx.check && args.validate_image && change.class !== 'noop' && change.class !== 'ignored') {
-      await validateInImage(ctx, args.validate_image, content);
+      await validateInImage(ctx, args, args.validate_image, content);
       validated = true;
     }
     return {
@@ -94,8 +102,18 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
   },
 };
 
-/** Writes the config to a private temp dir on the host, validates it there, removes the dir. */
-async function validateInImage(ctx: ModuleContext, image: string, content: string): Promise<void> {
+/**
+ * Writes the config to a private temp dir on the host, validates it there, removes the dir. The
+ * dir and file belong to the agent's user, and consul validate runs as that user with the consul
+ * binary as entrypoint: the image's own entrypoint would try to chown the read-only mount and
+ * fail (as hashicorp/consul's does), and as root any file would be readable.
+ */
+async function validateInImage(
+  ctx: ModuleContext,
+  who: Pick<ConsulConfigCheckArgs, 'owner' | 'group'>,
+  image: string,
+  content: string,
+): Promise<void> {
   const host = ctx.transport.host;
   // Best effort: a leftover never blocks this validation, which has a name of its own.
   await ctx.transport.exec(removeStaleValidations(), { timeoutSeconds: 30 }).catch(() => undefined);
@@ -107,18 +125,29 @@ async function validateInImage(ctx: ModuleContext, image: string, content: strin
     throw new TaskFailedError(`${host}: cannot make a temp dir for consul validate: ${mk.stderr.trim()}`);
   }
   try {
-    const write = await ctx.transport.exec(writeFileAtomic(`${dir}/consul.json`, { mode: '0644' }), {
+    const ownership = {
+      ...(who.owner !== undefined && { owner: who.owner }),
+      ...(who.group !== undefined && { group: who.group }),
+    };
+    const write = writeFileAtomic(`${dir}/consul.json`, { mode: '0600', ...ownership });
+    const chownDir = setAttributes(dir, ownership);
+    const stage = await ctx.transport.exec(chownDir ? and(chownDir, write) : write, {
       stdin: content,
       timeoutSeconds: 30,
     });
-    if (write.code !== 0)
+    if (stage.code !== 0)
       throw new TaskFailedError(
-        `${host}: cannot stage the config for consul validate: ${write.stderr.trim()}`,
+        `${host}: cannot stage the config for consul validate: ${stage.stderr.trim()}`,
       );
     const cmd = validateWithImage(
       image,
       dir,
       `${VALIDATE_CONTAINER_PREFIX}${randomBytes(6).toString('hex')}`,
+      {
+        ...(who.owner !== undefined && {
+          user: who.group !== undefined ? `${who.owner}:${who.group}` : who.owner,
+        }),
+      },
     );
     const r = await ctx.transport.exec(cmd, { timeoutSeconds: 120 });
     if (r.code !== 0) {

@@ -45,15 +45,18 @@ describe('consul command builders', () => {
   });
 
   it('validates a host config dir with the target image, read-only, in a named throwaway container', () => {
+    // The consul binary as entrypoint: the image's entrypoint would chown the read-only mount.
     assert.equal(
       shown(
-        consul.validateWithImage('hashicorp/consul:1.20.1', '/opt/consul/config.next', 'drover-validate-1'),
+        consul.validateWithImage('hashicorp/consul:1.20.1', '/opt/consul/config.next', 'drover-validate-1', {
+          user: '100:1000',
+        }),
       ),
-      'docker run --rm --name drover-validate-1 -v /opt/consul/config.next:/consul/config:ro hashicorp/consul:1.20.1 validate /consul/config',
+      'docker run --rm --name drover-validate-1 --network host --user 100:1000 --entrypoint consul -v /opt/consul/config.next:/consul/config:ro hashicorp/consul:1.20.1 validate /consul/config',
     );
     assert.equal(
       shown(consul.validateWithImage('consul:1', '/srv/my configs', 'drover-validate-2')),
-      `docker run --rm --name drover-validate-2 -v '/srv/my configs:/consul/config:ro' consul:1 validate /consul/config`,
+      `docker run --rm --name drover-validate-2 --network host --entrypoint consul -v '/srv/my configs:/consul/config:ro' consul:1 validate /consul/config`,
     );
   });
 

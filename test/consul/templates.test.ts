@@ -68,6 +68,17 @@ test('bootstrap_expect defaults to the size of the servers group, and can be set
   assert.equal(assertAgentConfig(five, 's1')['bootstrap_expect'], 5);
 });
 
+test("consul_raft_multiplier renders performance.raft_multiplier; unset, Consul's default stays", () => {
+  for (const [source, host] of [
+    [SERVER, 's1'],
+    [CLIENT, 'c1'],
+  ] as const) {
+    assert.equal(assertAgentConfig(render(source, varsFor(host)), host)['performance'], undefined);
+    const quick = render(source, varsFor(host, { consul_raft_multiplier: 1 }));
+    assert.deepEqual(assertAgentConfig(quick, host)['performance'], { raft_multiplier: 1 });
+  }
+});
+
 test('client template: no server-only keys, leaves gracefully on docker stop', () => {
   const text = render(
     CLIENT,

@@ -34,14 +34,20 @@ describe('consul_config_check', () => {
       )
       .onExec(/^sh -c 'ids=\$\(docker ps -aq .*status=created/s, {})
       .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.abc\n' })
-      .onExec(/^sh -c 'set -e/, {})
+      .onExec(/^chown 100:1000 -- \/tmp\/drover-validate\.abc && sh -c 'set -e/, {})
       .onExec(
-        /^docker run --rm --name drover-validate-[0-9a-f]{12} -v \/tmp\/drover-validate\.abc:\/consul\/config:ro img:1 validate \/consul\/config$/,
+        /^docker run --rm --name drover-validate-[0-9a-f]{12} --network host --user 100:1000 --entrypoint consul -v \/tmp\/drover-validate\.abc:\/consul\/config:ro img:1 validate \/consul\/config$/,
         {},
       )
       .onExec(/^rm -rf/, {});
     const c = await consulConfigCheckModule.plan(
-      { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
+      {
+        src: 'agent.json.hbs',
+        dest: '/opt/c/consul.json',
+        validate_image: 'img:1',
+        owner: '100',
+        group: '1000',
+      },
       ctx,
     );
     assert.equal(c.data?.['class'], 'reload');
@@ -54,8 +60,10 @@ describe('consul_config_check', () => {
       cleanup >= 0 && cleanup < stage,
       'validation containers an abandoned run left are removed first',
     );
-    const staged = ctx.transport.calls.find((x) => x.command.startsWith("sh -c 'set -e"));
+    // Staged as the agent's user, so consul validate (run as that user) reads what the agent would.
+    const staged = ctx.transport.calls.find((x) => x.command.startsWith('chown 100:1000'));
     assert.ok(staged?.stdin?.includes('"debug"'));
+    assert.match(staged?.command ?? '', /drover-validate\.abc\/consul\.json 0600 100 1000$/);
     assert.ok(
       !ctx.transport.commands.join('\n').includes(key.reveal()),
       'the key never appears in a command',

@@ -35,9 +35,9 @@ describe('a non-root login with become', () => {
     });
     const r = await drover(['deploy', '-i', inv]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    // Written as root through sudo, not as the login user.
-    const owner = await sshOk(server.name, 'stat -c %U /opt/platform/consul/config/consul.json');
-    assert.equal(owner.trim(), 'root');
+    // Written through sudo for the image's consul user (uid 100), not as the login user.
+    const owner = await sshOk(server.name, 'stat -c %u /opt/platform/consul/config/consul.json');
+    assert.equal(owner.trim(), '100');
     assert.match(await sshOk(client.name, 'cat /var/log/drover/audit.log'), /"user":"root@/);
     const v = await drover(['verify', '-i', inv]);
     assert.equal(v.code, 0, v.stdout + v.stderr);

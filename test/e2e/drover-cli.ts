@@ -52,6 +52,7 @@ export function writeLabInventory(o: {
     consul_config_dir: '/opt/platform/consul/config',
     consul_data_dir: '/opt/platform/consul/data',
     consul_retry_interval: '2s',
+    consul_raft_multiplier: 1,
     ...o.vars,
   };
   const text =
@@ -85,6 +86,7 @@ export function writeInventory(groups: string, vars: Record<string, string | num
     consul_config_dir: CONFIG_DIR,
     consul_data_dir: '/opt/platform/consul/data',
     consul_retry_interval: '2s',
+    consul_raft_multiplier: 1,
     consul_datacenter: 'lab',
     ...vars,
   };
