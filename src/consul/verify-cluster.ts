@@ -1,5 +1,8 @@
+import { agentMarks } from '../facts/agent-marks.js';
+import { gather } from '../facts/fact.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Transport } from '../ssh/transport.js';
+import { owedWork } from './agent-owed.js';
 import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from './api.js';
 import type { ExpectedNode, NodeObservation, Observations } from './cluster-model.js';
 import { expectedNodesFromInventory, type ClusterGroups } from './expected-nodes.js';
@@ -77,12 +80,46 @@ export async function verifyInventoryDeployment(
 ): Promise<DeploymentReport> {
   const nodes = expectedNodesFromInventory(inventory, options);
   const services = expectedServices(nodes, (h) => inventory.hosts.get(h)?.vars);
-  return verifyDeployment(
+  const report = await verifyDeployment(
     nodes,
     services,
     async (node) => ({ transport: await transportFor(node.host), host: '127.0.0.1' }),
     options,
   );
+  const owed = await owedByAgents(nodes, transportFor, (h) => {
+    const name = inventory.hosts.get(h)?.vars['consul_container_name'];
+    return typeof name === 'string' && name !== '' ? name : 'consul';
+  });
+  if (owed.length > 0) {
+    report.owed = owed;
+    report.problems.push(...owed);
+    report.ok = false;
+  }
+  return report;
+}
+
+/**
+ * A running agent whose files on disk changed since it last read them (an interrupted or
+ * refused run wrote them): one problem per such node. Unreachable nodes are already reported.
+ */
+async function owedByAgents(
+  nodes: readonly ExpectedNode[],
+  transportFor: (host: string) => Promise<Transport>,
+  containerOf: (host: string) => string,
+): Promise<string[]> {
+  const answers = await Promise.all(
+    nodes.map(async (node) => {
+      try {
+        const facts = await gather(await transportFor(node.host), agentMarks(containerOf(node.host)), {
+          timeoutSeconds: DEFAULT_HTTP_TIMEOUT_SECONDS,
+        });
+        return owedWork(facts).reasons.map((why) => `${node.host}: ${why} (drover deploy finishes it)`);
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return answers.flat();
 }
 
 /**

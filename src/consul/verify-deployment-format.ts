@@ -54,6 +54,9 @@ export function formatDeploymentReport(report: DeploymentReport): string {
       ].join('\n'),
     );
   }
+  if ((report.datacenters || report.services) && report.owed) {
+    sections.push(`Agents NOT OK:\n${report.owed.map((p) => `  - ${p}`).join('\n')}`);
+  }
   if (report.datacenters || report.services) {
     sections.push(
       report.ok

@@ -53,6 +53,8 @@ export interface DeploymentReport extends VerifyReport {
   datacenters?: DatacenterReport[];
   wan?: WanReport;
   services?: ServiceReport[];
+  /** Running agents that still owe a restart or reload for the files on their host. */
+  owed?: string[];
 }
 
 /** Datacenter of a node: what the inventory says, else what its agent reports. */

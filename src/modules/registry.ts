@@ -1,4 +1,5 @@
 import { commandModule } from './command.js';
+import { consulAgentStateModule } from './consul-agent-state.js';
 import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
 import { consulGossipKeyModule } from './consul-gossip-key.js';
@@ -39,6 +40,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulHostPreflightModule,
     consulConfigCheckModule,
     consulServicesModule,
+    consulAgentStateModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

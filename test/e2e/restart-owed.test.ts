@@ -1,0 +1,143 @@
+/**
+ * A restart owed is kept on the host: a deploy that writes a restart-class change and then stops
+ * (Ctrl-C during the roll, drover killed, a pre-flight refusal) leaves agents running the old
+ * config; `plan` and `verify` say so, and the next plain `drover deploy` restarts exactly those,
+ * through the same quorum-safe roll, until every agent runs the config on disk.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fault, pickHosts, ssh, sshOk, waitFor } from '../lab/lab.js';
+import { cleanUp, CONFIG_DIR, drover, restartedLine, ROOT, writeLabInventory } from './drover-cli.js';
+
+const LOCK_WAIT = ['--lock-wait', '120'];
+
+/** Runs drover and sends it `signal` when its output first matches `when`. */
+function droverSignalled(args: string[], when: RegExp, signal: NodeJS.Signals, timeoutSeconds = 180) {
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let sent = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!sent && when.test(out)) {
+        sent = true;
+        child.kill(signal);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      resolve({ code, signal: sig, out });
+    });
+  });
+}
+
+describe('a restart owed survives an interrupted, killed or refused deploy', () => {
+  const hosts = pickHosts(4);
+  const servers = hosts.slice(0, 3);
+  const client = hosts[3]!;
+  const inv = writeLabInventory({
+    servers,
+    clients: [client],
+    vars: { ssh_connect_timeout: 3, consul_server_gate_timeout: 60, consul_client_gate_timeout: 60 },
+  });
+  /** A restart-class change for every agent: a new retry_interval. */
+  const setRetryInterval = (value: string) =>
+    writeFileSync(
+      inv,
+      readFileSync(inv, 'utf8').replace(
+        /consul_retry_interval: "[^"]*"/,
+        `consul_retry_interval: "${value}"`,
+      ),
+    );
+  /** Hosts whose agent started before its config file last changed. */
+  const stale = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for (const h of hosts) {
+      const started = Date.parse(
+        (await sshOk(h.name, "docker inspect -f '{{.State.StartedAt}}' consul")).trim(),
+      );
+      const written = Number((await sshOk(h.name, `date -r ${CONFIG_DIR}/consul.json +%s%3N`)).trim());
+      if (started < written) out.push(h.name);
+    }
+    return out;
+  };
+  /** The next deploy finishes the job: verify first says what is owed, then everything converges. */
+  const converges = async (expectStale: boolean) => {
+    if (expectStale) {
+      assert.notDeepEqual(await stale(), [], 'some agent should still run the old config');
+      const plan = await drover(['plan', '-i', inv]);
+      assert.match(plan.stdout, /restart owed: config changed since the agent started/, plan.stdout);
+      const v = await drover(['verify', '-i', inv]);
+      assert.notEqual(v.code, 0, v.stdout);
+      assert.match(
+        v.stdout,
+        /restart owed: config changed since the agent started \(drover deploy finishes it\)/,
+      );
+    }
+    const r = await drover(['deploy', '-i', inv, ...LOCK_WAIT], 300);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await stale(), [], r.stdout);
+    const v = await drover(['verify', '-i', inv]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const again = await drover(['deploy', '-i', inv, ...LOCK_WAIT]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.deepEqual(restartedLine(again.stdout), [], 'nothing is owed any more');
+  };
+
+  before(async () => {
+    await cleanUp(hosts);
+    const r = await drover(['deploy', '-i', inv], 240);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+  after(() => cleanUp(hosts));
+
+  it('Ctrl-C after the first server restarted: exit 130, then the next deploy restarts the rest', async () => {
+    setRetryInterval('3s');
+    const r = await droverSignalled(['deploy', '-i', inv], /changed: \[\w+\] restart consul/, 'SIGINT');
+    assert.equal(r.code, 130, r.out);
+    await converges(true);
+  });
+
+  it('drover killed (SIGKILL) during the roll: the next deploy restarts what is owed', async () => {
+    setRetryInterval('4s');
+    const r = await droverSignalled(
+      ['deploy', '-i', inv],
+      /TASK \[cluster can lose this server\]/,
+      'SIGKILL',
+    );
+    assert.equal(r.signal, 'SIGKILL', r.out);
+    // A killed run cannot release its lock: the operator does, as the lock's message says.
+    await drover(['lock', 'release', '-i', inv, '--yes']);
+    await converges(true);
+  });
+
+  it('a pre-flight refusal after the files were written (a server partitioned): healed, the next deploy converges', async () => {
+    setRetryInterval('5s');
+    const victim = servers[2]!;
+    await fault('partition', victim.name);
+    try {
+      await waitFor('the partitioned server to be failed in Serf', 30, async () => {
+        const m = await ssh(servers[0]!.name, 'docker exec consul consul members');
+        return new RegExp(`^${victim.name}\\s+\\S+\\s+failed`, 'm').test(m.stdout);
+      });
+      const r = await drover(['deploy', '-i', inv, ...LOCK_WAIT], 240);
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.match(r.stdout, /Consul pre-flight refused/);
+    } finally {
+      await fault('heal', victim.name);
+    }
+    await waitFor('the cluster to be whole again', 60, async () => {
+      const m = await ssh(servers[0]!.name, 'docker exec consul consul members');
+      return !/failed/.test(m.stdout);
+    });
+    await converges(true);
+  });
+});

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consulAgentStateModule } from '../../src/modules/consul-agent-state.js';
+import { moduleContext } from './context.js';
+
+const STARTED = 'started 2026-12-06T21:00:00.000000001Z true\n';
+/** A mark one second after that start, in `date +%s%N`'s form. */
+const LATER = `${BigInt(Date.UTC(2026, 11, 6, 21, 0, 1)) * 1_000_000n}`;
+
+describe('consul_agent_state', () => {
+  it('records an owed restart on the host before reading what the agent owes', async () => {
+    const ctx = moduleContext({});
+    ctx.transport
+      .onExec(/^sh -c .*touch .* \/var\/lib\/drover\/agents\/consul restart-owed$/s, {})
+      .onExec(/^sh -c .*State\.StartedAt/s, { stdout: `${STARTED}restart-owed ${LATER}\n` });
+    const c = await consulAgentStateModule.plan({ container: 'consul', mark: 'restart' }, ctx);
+    assert.equal(ctx.transport.commands.length, 2);
+    assert.match(ctx.transport.commands[0] ?? '', /restart-owed$/);
+    assert.equal(c.changed, false, 'bookkeeping, not a change of the host');
+    assert.equal(c.data?.['restart_owed'], true);
+    assert.equal(c.summary, 'restart owed: config changed since the agent started');
+  });
+
+  it('in check mode only reads: a plan never leaves a mark', async () => {
+    const ctx = moduleContext({ check: true });
+    ctx.transport.onExec(/^sh -c .*State\.StartedAt/s, { stdout: STARTED });
+    const c = await consulAgentStateModule.plan({ container: 'consul', mark: 'restart' }, ctx);
+    assert.equal(ctx.transport.commands.length, 1);
+    assert.deepEqual([c.data?.['restart_owed'], c.data?.['reload_owed']], [false, false]);
+    assert.equal(c.summary, 'nothing owed: the agent runs the files on disk');
+  });
+
+  it('a reload marked after the last reload and start is owed', async () => {
+    const ctx = moduleContext({ check: true });
+    ctx.transport.onExec(/^sh -c .*State\.StartedAt/s, { stdout: `${STARTED}reload-owed ${LATER}\n` });
+    const c = await consulAgentStateModule.plan({ container: 'consul' }, ctx);
+    assert.deepEqual([c.data?.['restart_owed'], c.data?.['reload_owed']], [false, true]);
+  });
+});
