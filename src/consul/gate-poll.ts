@@ -16,6 +16,8 @@ export interface PollOutcome {
   conditions: GateCondition[];
   attempts: number;
   elapsedSeconds: number;
+  /** Stopped early: an unmet condition was fatal. */
+  fatal?: boolean;
 }
 
 /**
@@ -37,6 +39,8 @@ export async function pollConditions(
     conditions = await check(Math.max(0.5, (deadline - Date.now()) / 1000));
     const elapsedSeconds = (Date.now() - started) / 1000;
     if (conditions.every((c) => c.ok)) return { ok: true, conditions, attempts, elapsedSeconds };
+    if (conditions.some((c) => !c.ok && c.fatal))
+      return { ok: false, fatal: true, conditions, attempts, elapsedSeconds };
     const wait = Math.min(options.intervalSeconds * 1000, deadline - Date.now());
     if (wait <= 0 || attempts >= maxAttempts) break;
     try {

@@ -15,6 +15,8 @@ export interface GateCondition {
   name: string;
   ok: boolean;
   observed: string;
+  /** Unmet and not going to be met by waiting (another server died): the gate stops at once. */
+  fatal?: boolean;
 }
 
 /** How one inventory server looks in the cluster view. */
@@ -121,12 +123,32 @@ export function assessReady(
         problems.push(`${node.host} (${node.address}) is ${serf} in Serf, as seen by ${view.via}`);
     }
   }
+  // Voting right now, not only alive in Serf (which takes seconds to notice a crash): each other
+  // server a Raft voter, and healthy in autopilot's last look (which sees a silent follower by its
+  // last contact with the leader).
+  if (view.peers) {
+    for (const node of servers) {
+      if (node.host === target.host) continue;
+      const standing = raftStanding(node, view);
+      if (standing === 'missing')
+        problems.push(`${node.host} (${node.address}) is not in the Raft configuration`);
+      else if (standing === 'non-voter') problems.push(`${node.host} (${node.address}) is a Raft non-voter`);
+    }
+  }
   const ap = view.autopilot;
   if (!ap) problems.push(autopilotUnavailable(view));
-  else if (autopilotEntry(ap.servers, target)?.healthy === true && ap.failureTolerance < min) {
-    problems.push(
-      `${toleranceTooLow(ap.failureTolerance, ap.servers, min)}: stopping ${target.host} would leave the cluster without quorum to spare`,
-    );
+  else {
+    for (const node of servers) {
+      if (node.host === target.host) continue;
+      const entry = autopilotEntry(ap.servers, node);
+      if (entry && !entry.healthy)
+        problems.push(`${node.host} (${node.address}) is unhealthy in autopilot: ${describeServer(entry)}`);
+    }
+    if (autopilotEntry(ap.servers, target)?.healthy === true && ap.failureTolerance < min) {
+      problems.push(
+        `${toleranceTooLow(ap.failureTolerance, ap.servers, min)}: stopping ${target.host} would leave the cluster without quorum to spare`,
+      );
+    }
   }
   return problems;
 }
@@ -138,17 +160,57 @@ export function assessReady(
  */
 export function assessServerBack(
   target: ExpectedNode,
+  servers: readonly ExpectedNode[],
   view: ClusterView,
   progress: NodeProgress,
   baselineFailureTolerance: number,
 ): GateCondition[] {
   return [
+    othersUpCondition(target, servers, view),
     voterCondition(target, view),
     leaderCondition(view),
     caughtUpCondition(target, progress),
     autopilotCondition(view),
     toleranceCondition(view, baselineFailureTolerance),
   ];
+}
+
+/**
+ * While `target` restarts, every other server must stay up. One that another server's Serf
+ * sees failed or gone will not come back by waiting: the roll stops at once, naming it. (The
+ * restarted target's own view is not trusted for this: it may not have caught up with Serf.)
+ */
+function othersUpCondition(
+  target: ExpectedNode,
+  servers: readonly ExpectedNode[],
+  view: ClusterView,
+): GateCondition {
+  const name = 'other_servers_up';
+  if (view.leader === undefined || !view.members) {
+    return { name, ok: false, observed: view.leader === undefined ? noAnswer(view) : 'members unavailable' };
+  }
+  const fromTarget = view.via?.endsWith(` via ${target.host}`) === true;
+  const down = servers
+    .filter((n) => n.host !== target.host)
+    .map((n) => ({ node: n, serf: serfStatus(n, view) }))
+    .filter((d) => d.serf !== 'alive');
+  if (down.length === 0) return { name, ok: true, observed: 'every other server is alive' };
+  const gone = down.filter((d) => d.serf === 'failed' || d.serf === 'left');
+  const words = down.map(
+    (d) => `${d.node.host} (${d.node.address}) is ${d.serf === 'missing' ? 'not a member' : d.serf}`,
+  );
+  if (gone.length === 0 || fromTarget)
+    return { name, ok: false, observed: `${words.join(', ')}, as seen by ${view.via}` };
+  const hosts = gone.map((d) => d.node.host);
+  return {
+    name,
+    ok: false,
+    fatal: true,
+    observed:
+      `${words.join(', ')}, as seen by ${view.via}, while ${target.host} restarted: ` +
+      `the roll stops before it costs the quorum; bring ${hosts.join(', ')} back (or repair with ` +
+      `drover reset-node ${hosts[0]}), check with drover verify, then run the roll again`,
+  };
 }
 
 /** After a client restart: a server sees it as an alive member, and the client knows a leader. */
@@ -298,19 +360,20 @@ function toleranceCondition(view: ClusterView, baseline: number): GateCondition 
   const ap = view.autopilot;
   if (!ap) return { name, ok: false, observed: autopilotUnavailable(view) };
   const ft = ap.failureTolerance;
-  return ft >= baseline
-    ? { name, ok: true, observed: `FailureTolerance ${ft} (baseline ${baseline})` }
-    : { name, ok: false, observed: `FailureTolerance ${ft}, below the baseline ${baseline}` };
+  if (ft >= baseline) return { name, ok: true, observed: `FailureTolerance ${ft} (baseline ${baseline})` };
+  const sick = ap.servers.filter((s) => !s.healthy);
+  const which =
+    sick.length > 0 ? `; unhealthy: ${sick.map((s) => `${s.name} (${describeServer(s)})`).join(', ')}` : '';
+  return { name, ok: false, observed: `FailureTolerance ${ft}, below the baseline ${baseline}${which}` };
+}
+
+function describeServer(s: AutopilotServer): string {
+  return `${s.address}: serf ${s.serfStatus}, last contact ${s.lastContactMs}ms, index ${s.lastIndex}${s.voter ? '' : ', non-voter'}`;
 }
 
 function autopilotUnhealthy(servers: readonly AutopilotServer[]): string {
   const sick = servers.filter((s) => !s.healthy);
-  const detail = sick
-    .map(
-      (s) =>
-        `${s.name} (${s.address}: serf ${s.serfStatus}, last contact ${s.lastContactMs}ms, index ${s.lastIndex}${s.voter ? '' : ', non-voter'})`,
-    )
-    .join(', ');
+  const detail = sick.map((s) => `${s.name} (${describeServer(s)})`).join(', ');
   return `autopilot reports the cluster unhealthy (HTTP 429)${detail ? `; unhealthy servers: ${detail}` : ''}`;
 }
 

@@ -133,7 +133,8 @@ export const consulGateModule: Module<ConsulGateArgs> = {
       if (!outcome.ok) {
         throw new GateTimeoutError(
           `consul_gate ready: refusing to stop ${target.host} (checked ${outcome.attempts} time(s) over ${timeoutSeconds}s): ` +
-            outcome.conditions.map((c) => c.observed).join('; '),
+            outcome.conditions.map((c) => c.observed).join('; ') +
+            '; fix that first (drover verify shows the cluster), then run the roll again',
           outcome.conditions,
         );
       }
@@ -150,7 +151,7 @@ export const consulGateModule: Module<ConsulGateArgs> = {
           readProgress(agents.api(target, left), consulInfo),
         ]);
         last = view;
-        return assessServerBack(target, view, progress, baseline);
+        return assessServerBack(target, agents.servers, view, progress, baseline);
       });
       if (!outcome.ok) throw timedOut('server', target, timeoutSeconds, outcome);
     } else {
@@ -193,8 +194,11 @@ function timedOut(
   outcome: PollOutcome,
 ): GateTimeoutError {
   const held = outcome.conditions.filter((c) => c.ok).map((c) => c.name);
+  const when = outcome.fatal
+    ? `stopped after ${outcome.elapsedSeconds.toFixed(1)}s, without waiting out the ${timeoutSeconds}s`
+    : `not back after ${timeoutSeconds}s`;
   return new GateTimeoutError(
-    `consul_gate ${wait} on ${target.host}: not back after ${timeoutSeconds}s (${outcome.attempts} checks); ` +
+    `consul_gate ${wait} on ${target.host}: ${when} (${outcome.attempts} checks); ` +
       `unmet: ${describeUnmet(outcome.conditions)}${held.length > 0 ? `; held: ${held.join(', ')}` : ''}`,
     outcome.conditions,
   );

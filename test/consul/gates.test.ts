@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentMember, AutopilotServer } from '../../src/consul/api-responses.js';
 import type { ExpectedNode } from '../../src/consul/cluster-model.js';
+import { pollConditions } from '../../src/consul/gate-poll.js';
 import type { ClusterView } from '../../src/consul/gate-view.js';
 import {
   assessClientBack,
@@ -152,6 +153,7 @@ test('ready: tolerance 0 refuses to stop a healthy server but allows stopping an
     servers: [apServer(s1), apServer(s2), apServer(s3, { healthy: false, lastIndex: 20 })],
   };
   assert.deepEqual(assessReady(s1, servers, view), [
+    's3 (127.0.1.13) is unhealthy in autopilot: 127.0.1.13:8300: serf alive, last contact 10ms, index 20',
     'autopilot FailureTolerance is 0 with 3 voters (need at least 1; a 3-server cluster has 1): stopping s1 would leave the cluster without quorum to spare',
   ]);
   assert.deepEqual(assessReady(s3, servers, view), []);
@@ -168,6 +170,7 @@ test('ready: no leader refuses', () => {
 test('server back: every condition holds on a healthy, caught-up cluster', () => {
   const conditions = assessServerBack(
     s1,
+    servers,
     healthyView(),
     { answered: true, commitIndex: 46, lastLogIndex: 46, source: 'stats' },
     1,
@@ -175,6 +178,7 @@ test('server back: every condition holds on a healthy, caught-up cluster', () =>
   assert.deepEqual(
     conditions.map((c) => [c.name, c.ok]),
     [
+      ['other_servers_up', true],
       ['voter', true],
       ['leader', true],
       ['caught_up', true],
@@ -188,7 +192,13 @@ test('server back: lagging index, tolerance below baseline and a missing voter a
   const view = healthyView();
   view.peers = view.peers?.filter((p) => p.node !== 's1');
   view.autopilot = { healthy: true, failureTolerance: 0, servers: servers.map((s) => apServer(s)) };
-  const conditions = assessServerBack(s1, view, { answered: true, commitIndex: 40, lastLogIndex: 46 }, 1);
+  const conditions = assessServerBack(
+    s1,
+    servers,
+    view,
+    { answered: true, commitIndex: 40, lastLogIndex: 46 },
+    1,
+  );
   assert.equal(
     describeUnmet(conditions),
     'voter: s1 (127.0.1.11) is not among the Raft peers [127.0.1.12:8300, 127.0.1.13:8300]; ' +
@@ -198,7 +208,13 @@ test('server back: lagging index, tolerance below baseline and a missing voter a
 });
 
 test('server back: an agent that does not answer yet is not caught up', () => {
-  const conditions = assessServerBack(s1, healthyView(), { answered: false, error: 'connection refused' }, 1);
+  const conditions = assessServerBack(
+    s1,
+    servers,
+    healthyView(),
+    { answered: false, error: 'connection refused' },
+    1,
+  );
   assert.equal(describeUnmet(conditions), "caught_up: s1's agent did not answer: connection refused");
 });
 
@@ -238,4 +254,82 @@ test('the cluster view falls back to /v1/status/peers when the Raft configuratio
     report.servers.map((s) => s.raft),
     ['voter', 'voter', 'missing'],
   );
+});
+
+test('ready: another server that stopped voting or talking to the leader refuses, named, before Serf notices', () => {
+  const view = healthyView();
+  view.autopilot = {
+    healthy: false,
+    failureTolerance: 1,
+    servers: [apServer(s1), apServer(s2, { healthy: false, lastContactMs: 4200 }), apServer(s3)],
+  };
+  view.peers = view.peers?.map((p) => (p.node === 's3' ? { ...p, voter: false } : p));
+  assert.deepEqual(assessReady(s1, servers, view), [
+    's3 (127.0.1.13) is a Raft non-voter',
+    's2 (127.0.1.12) is unhealthy in autopilot: 127.0.1.12:8300: serf alive, last contact 4200ms, index 46',
+  ]);
+});
+
+test('server back: another server failed while the target restarted stops the gate at once, naming it', () => {
+  // s2 restarted; s1, which answers, sees s3 gone.
+  const view = healthyView();
+  view.members = [member(s1), member(s2), member(s3, 'failed'), member(c1)];
+  const [others] = assessServerBack(
+    s2,
+    servers,
+    view,
+    { answered: true, commitIndex: 46, lastLogIndex: 46 },
+    1,
+  );
+  assert.equal(others?.ok, false);
+  assert.equal(others?.fatal, true);
+  assert.match(
+    others?.observed ?? '',
+    /^s3 \(127\.0\.1\.13\) is failed, as seen by .*while s2 restarted: .*drover reset-node s3/,
+  );
+  // Not a member (yet) is not proof of death: waited for, not fatal.
+  view.members = [member(s1), member(s2), member(c1)];
+  const [notYet] = assessServerBack(
+    s2,
+    servers,
+    view,
+    { answered: true, commitIndex: 46, lastLogIndex: 46 },
+    1,
+  );
+  assert.deepEqual([notYet?.ok, notYet?.fatal], [false, undefined]);
+});
+
+test('server back: a tolerance below the baseline names the unhealthy servers', () => {
+  const view = healthyView();
+  view.autopilot = {
+    healthy: false,
+    failureTolerance: 0,
+    servers: [apServer(s1), apServer(s2), apServer(s3, { healthy: false, serfStatus: 'failed' })],
+  };
+  const conditions = assessServerBack(
+    s1,
+    servers,
+    view,
+    { answered: true, commitIndex: 46, lastLogIndex: 46 },
+    1,
+  );
+  assert.match(
+    conditions.find((c) => c.name === 'failure_tolerance')?.observed ?? '',
+    /^FailureTolerance 0, below the baseline 1; unhealthy: s3 \(127\.0\.1\.13:8300: serf failed/,
+  );
+});
+
+test('a gate poll stops at the first fatal condition instead of waiting out its timeout', async () => {
+  let checks = 0;
+  const outcome = await pollConditions(
+    async () => {
+      checks++;
+      return [
+        { name: 'caught_up', ok: false, observed: 'lagging' },
+        { name: 'other_servers_up', ok: false, fatal: checks >= 2, observed: 's3 failed' },
+      ];
+    },
+    { timeoutSeconds: 600, intervalSeconds: 0.01, what: 'test gate' },
+  );
+  assert.deepEqual([outcome.ok, outcome.fatal, outcome.attempts, checks], [false, true, 2, 2]);
 });

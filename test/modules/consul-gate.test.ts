@@ -316,6 +316,7 @@ test('wait: server waits through a lagging commit index and a tolerance below ba
   assert.equal(change.data?.['attempts'], 4);
   assert.equal(change.data?.['failure_tolerance'], 1);
   assert.deepEqual(change.data?.['conditions'], {
+    other_servers_up: 'every other server is alive',
     voter: 's2 (127.0.1.12) is a Raft voter',
     leader: 'leader 127.0.1.12:8300',
     caught_up: 's2 commit_index 46 = last_log_index 46',
@@ -366,7 +367,7 @@ test('wait: server times out with a GateError naming the unmet condition and the
     /^consul_gate server on s2: not back after 0\.2s \(\d+ checks\); unmet: caught_up: s2 commit_index 40 < last_log_index 46; autopilot_healthy: autopilot reports the cluster unhealthy \(HTTP 429\); unhealthy servers: s2 /,
   );
   assert.ok(err instanceof GateTimeoutError);
-  assert.match(err.message, /; held: voter, leader, failure_tolerance$/);
+  assert.match(err.message, /; held: other_servers_up, voter, leader, failure_tolerance$/);
   // Bounded by count as well as time: at most timeout / interval + 1 checks.
   const checks = Number(/\((\d+) checks\)/.exec(err.message)?.[1]);
   assert.ok(checks >= 2 && checks <= 5, `checks: ${checks}`);
