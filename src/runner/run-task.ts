@@ -139,8 +139,10 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
       if (n === attempts) {
         attempt.failed = true;
         attempt.result['failed'] = true;
-        attempt.result['msg'] =
-          `until "${task.until.map((c) => c.source).join(' and ')}" still false after ${attempts} attempts`;
+        // The last attempt's own words say why (which check, which node); the count says how long.
+        const why = typeof attempt.result['msg'] === 'string' ? attempt.result['msg'].trim() : '';
+        const until = `until "${task.until.map((c) => c.source).join(' and ')}" still false after ${attempts} attempts`;
+        attempt.result['msg'] = why ? `${why}\n(${until})` : until;
         break;
       }
       input.note(

@@ -151,9 +151,10 @@ test('until gives up after retries+1 attempts and fails the host', async () => {
   assert.deepEqual(r.reporter.lines, ['failed s1 wait']);
   assert.deepEqual(r.transports.get('s1')?.commands, ['probe leader', 'probe leader', 'probe leader']);
   assert.deepEqual(sleeps, [3000, 3000]);
+  // The last attempt's own words first (what was seen), then how long it was tried.
   assert.match(
     r.reporter.outcomes[0]?.message ?? '',
-    /until "leader.stdout == 'elected'" still false after 3 attempts/,
+    /^probe leader\n\(until "leader.stdout == 'elected'" still false after 3 attempts\)$/,
   );
   assert.equal(r.exitCode, 2);
 });
