@@ -383,7 +383,12 @@ function toleranceTooLow(ft: number, servers: readonly AutopilotServer[], min: n
 }
 
 function autopilotUnavailable(view: ClusterView): string {
-  return `autopilot health unavailable (needs ACL operator:read): ${readError(view, 'autopilot')}`;
+  const why = readError(view, 'autopilot');
+  // ACLs are named only when the agent said that is what stopped it (403, "ACL not found").
+  if (/\b403\b|Permission denied|ACL not found/i.test(why))
+    return `autopilot health unavailable (ACLs are on: the token needs operator:read): ${why}`;
+  if (view.leader === '') return `autopilot health unavailable: the cluster has no leader to ask (${why})`;
+  return `autopilot health unavailable: ${why}`;
 }
 
 function noAnswer(view: ClusterView): string {

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tcpCheck } from '../commands/net.js';
 import { InterruptedError, TaskFailedError } from '../errors.js';
+import { exec } from '../shell/cmd.js';
+import { redactText } from '../shell/secret.js';
 import type { Change, Module, ModuleContext, ModuleData } from './module.js';
 
 export type WaitForArgs = {
@@ -17,7 +19,15 @@ export type WaitForArgs = {
   delay?: number;
   /** Seconds between tries; default 1. */
   interval?: number;
+  /**
+   * A read-only command (argv) whose last lines a timeout shows, e.g. the service's logs: what a
+   * person runs next when it does not come up.
+   */
+  diagnose?: string[];
 };
+
+/** Lines of `diagnose` output a timeout shows. */
+const DIAGNOSE_LINES = 15;
 
 /** Longest single probe, so one hung connection cannot eat the whole budget. */
 const PROBE_TIMEOUT_SECONDS = 5;
@@ -58,6 +68,12 @@ export const waitForModule: Module<WaitForArgs> = {
         exclusiveMinimum: 0,
         maximum: 600,
         description: 'Seconds between tries; default 1.',
+      },
+      diagnose: {
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string' },
+        description: 'Read-only command whose last lines a timeout shows (e.g. the logs).',
       },
     },
   },
@@ -100,8 +116,24 @@ async function poll(
     await pause(wait, ctx);
   }
   throw new TaskFailedError(
-    `${ctx.transport.host}: timed out after ${args.timeout}s waiting for ${target} (last: ${last})`,
+    `${ctx.transport.host}: timed out after ${args.timeout}s waiting for ${target} (last: ${last})` +
+      (args.diagnose ? await diagnosis(args.diagnose, ctx) : ''),
   );
+}
+
+/** The last lines `argv` prints (stdout and stderr: docker logs writes both), redacted. */
+async function diagnosis(argv: string[], ctx: ModuleContext): Promise<string> {
+  const shown = argv.join(' ');
+  try {
+    const r = await ctx.transport.exec(exec(...argv), { timeoutSeconds: PROBE_TIMEOUT_SECONDS * 2 });
+    const lines = redactText(`${r.stdout}${r.stderr}`, ctx.secrets())
+      .trimEnd()
+      .split('\n')
+      .slice(-DIAGNOSE_LINES);
+    return `\nlast lines of \`${shown}\`:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+  } catch (err) {
+    return `\n(\`${shown}\` failed: ${err instanceof Error ? err.message : String(err)})`;
+  }
 }
 
 /** One try: 'ready', or why not. Connection errors are expected while a service starts. */

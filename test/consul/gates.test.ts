@@ -113,7 +113,7 @@ test('pre-flight refuses a server missing from members and from Raft, and an unr
   delete view.autopilot;
   view.readErrors = { autopilot: 'GET /v1/operator/autopilot/health: HTTP 403' };
   assert.deepEqual(assessPreflight(servers, view).problems, [
-    'autopilot health unavailable (needs ACL operator:read): GET /v1/operator/autopilot/health: HTTP 403',
+    'autopilot health unavailable (ACLs are on: the token needs operator:read): GET /v1/operator/autopilot/health: HTTP 403',
     's3 (127.0.1.13) is not a Serf member, as seen by 127.0.0.1:8500 via s1',
     's3 (127.0.1.13) is not in the Raft configuration',
   ]);
@@ -332,4 +332,17 @@ test('a gate poll stops at the first fatal condition instead of waiting out its 
     { timeoutSeconds: 600, intervalSeconds: 0.01, what: 'test gate' },
   );
   assert.deepEqual([outcome.ok, outcome.fatal, outcome.attempts, checks], [false, true, 2, 2]);
+});
+
+test('pre-flight without a leader says so, and does not blame ACLs for what the missing leader caused', () => {
+  const view = healthyView();
+  view.leader = '';
+  delete view.autopilot;
+  view.readErrors = { autopilot: 'GET /v1/operator/autopilot/health: HTTP 500: No cluster leader' };
+  const problems = assessPreflight(servers, view).problems;
+  assert.deepEqual(problems.slice(0, 2), [
+    'no leader: 127.0.0.1:8500 via s1 reports no Raft leader',
+    'autopilot health unavailable: the cluster has no leader to ask (GET /v1/operator/autopilot/health: HTTP 500: No cluster leader)',
+  ]);
+  assert.ok(!problems.some((p) => /ACL/.test(p)), problems.join('\n'));
 });

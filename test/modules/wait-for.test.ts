@@ -76,6 +76,27 @@ describe('wait_for module', () => {
     await assert.rejects(change.apply!(), /\(last: HTTP 429\)/);
   });
 
+  it('on a timeout shows the last lines of the diagnose command, e.g. why the agent did not start', async () => {
+    const ctx = moduleContext();
+    ctx.transport.onHttp(/leader/, { status: 500 }).onExec('docker logs --tail 15 consul', {
+      stderr: `==> config: ReadFile failed on /consul/config/consul.json: open /consul/config/consul.json: permission denied\n`,
+    });
+    const change = await waitForModule.plan(
+      {
+        port: 8500,
+        http_path: '/v1/status/leader',
+        timeout: 0.05,
+        interval: 0.02,
+        diagnose: ['docker', 'logs', '--tail', '15', 'consul'],
+      },
+      ctx,
+    );
+    await assert.rejects(
+      change.apply!(),
+      /\(last: HTTP 500\)\nlast lines of `docker logs --tail 15 consul`:\n {2}==> config: ReadFile failed .*permission denied$/,
+    );
+  });
+
   it('waits `delay` before the first try, and stops when aborted', async () => {
     const controller = new AbortController();
     const ctx = moduleContext({ signal: controller.signal });
