@@ -4,15 +4,18 @@ import type { Reporter } from './reporter.js';
 
 /**
  * Picks the live listr2 list for people at a terminal and plain lines everywhere else: CI logs
- * (CI=true) and pipes cannot redraw, and plain lines grep well. listr2 is loaded only when it
- * is used: CI runs do not pay for its start-up.
+ * (CI=true) and pipes cannot redraw, and plain lines grep well. A terminal that reports no width
+ * (`script` run without a terminal of its own gives 0 columns) cannot lay out a live list either:
+ * listr2 would wrap every line at 0 columns, one character per line. listr2 is loaded only when
+ * it is used: CI runs do not pay for its start-up.
  */
 export async function createReporter(options: {
   tty: boolean;
   ci: boolean;
   stream: Writable;
 }): Promise<Reporter> {
-  if (options.tty && !options.ci) {
+  const columns = (options.stream as Partial<NodeJS.WriteStream>).columns ?? 0;
+  if (options.tty && !options.ci && columns > 0) {
     const { ListrReporter } = await import('./listr-reporter.js');
     return new ListrReporter({ stream: options.stream });
   }

@@ -5,8 +5,9 @@ import { formatRecap } from './recap.js';
 import type { HostRecap, Reporter, TaskBeginEvent, TaskOutcome } from './reporter.js';
 
 interface Pending {
-  resolve(outcome: TaskOutcome): void;
-  promise: Promise<TaskOutcome>;
+  /** The host's result; undefined when the host will not run (the run stopped first). */
+  resolve(outcome: TaskOutcome | undefined): void;
+  promise: Promise<TaskOutcome | undefined>;
   /** The host's listr subtask once it runs, for retry notes. */
   wrapper?: { output: string };
 }
@@ -22,35 +23,48 @@ export interface ListrReporterOptions {
  * settles when the runner reports that host's result. listr2 only renders what the Reporter
  * events say; it never drives the run. Lists are drawn one after another (a promise chain), so
  * play headers and the recap never tear through a list that is still drawing.
+ *
+ * While a list draws, listr2 owns the terminal: it swaps `write` of process.stdout and
+ * process.stderr for a buffer and prints what was buffered when the list ends. Three rules keep
+ * that from eating the run's output:
+ * - one ProcessOutput for the whole run, made before any list draws: listr2 "restores" the
+ *   `write` it saw when the ProcessOutput was made, so one made while a list was drawing
+ *   restored that list's buffer and every later line (recap, summary, errors) went into it;
+ * - a list always ends: hosts the runner never reported (it stopped first) are closed as not
+ *   run at the next event, and flush() closes the last one, so nothing waits on a list forever;
+ * - at process exit (a second Ctrl-C exits at once) the streams are given back.
  */
 export class ListrReporter implements Reporter {
   readonly #stream: Writable;
   readonly #renderer: 'default' | 'simple';
+  readonly #output: ProcessOutput;
+  readonly #logger: ListrLogger;
   #chain: Promise<void> = Promise.resolve();
   #pending = new Map<string, Pending>();
 
   constructor(options: ListrReporterOptions) {
     this.#stream = options.stream;
     this.#renderer = options.renderer ?? 'default';
+    // Stray stderr lines (warnings, the Ctrl-C notice) are held while a list draws and printed
+    // under it when it ends, instead of tearing through the redrawn lines.
+    this.#output = new ProcessOutput(this.#stream as NodeJS.WriteStream, process.stderr);
+    this.#logger = new ListrLogger({ processOutput: this.#output });
   }
 
   playStart(play: string, hosts: readonly string[]): void {
+    this.#closeList();
     this.#write(`\nPLAY [${play}] (${hosts.join(', ') || 'no hosts'})\n`);
   }
 
   batchStart(_play: string, hosts: readonly string[], index: number, total: number): void {
+    this.#closeList();
     if (total > 1) this.#write(`batch ${index}/${total}: ${hosts.join(', ')}\n`);
   }
 
   taskBegin(event: TaskBeginEvent): void {
+    this.#closeList();
     this.#pending = new Map(event.hosts.map((h) => [h, deferred()]));
     const pending = this.#pending;
-    const logger = new ListrLogger({
-      processOutput: new ProcessOutput(
-        this.#stream as NodeJS.WriteStream,
-        this.#stream as NodeJS.WriteStream,
-      ),
-    });
     const list = new Listr(
       [
         {
@@ -75,16 +89,11 @@ export class ListrReporter implements Reporter {
         fallbackRenderer: 'simple',
         exitOnError: false,
         registerSignalListeners: false,
-        rendererOptions: { logger, collapseSubtasks: false, collapseErrors: false },
-        fallbackRendererOptions: { logger },
+        rendererOptions: { logger: this.#logger, collapseSubtasks: false, collapseErrors: false },
+        fallbackRendererOptions: { logger: this.#logger },
       } as never,
     );
-    this.#chain = this.#chain.then(() =>
-      list.run().then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
+    this.#chain = this.#chain.then(() => this.#draw(list));
   }
 
   taskStart(): void {}
@@ -102,21 +111,53 @@ export class ListrReporter implements Reporter {
   }
 
   runEnd(recap: Readonly<Record<string, HostRecap>>): void {
+    this.#closeList();
     this.#write(`\n${formatRecap(recap)}`);
   }
 
+  /** The run is over (or failed): ends the last list and resolves once everything is written. */
   flush(): Promise<void> {
+    this.#closeList();
     return this.#chain;
   }
 
+  /** Runs one list to its end; the streams go back to their owners even if the process exits meanwhile. */
+  async #draw(list: Listr<unknown>): Promise<void> {
+    const giveBack = () => this.#output.release();
+    process.once('exit', giveBack);
+    try {
+      await list.run();
+    } catch {
+      // exitOnError is off: a failed host is drawn as failed, never thrown.
+    } finally {
+      process.off('exit', giveBack);
+    }
+  }
+
+  /** Lines of our own, between lists: only then are the streams ours again. */
   #write(text: string): void {
     this.#chain = this.#chain.then(() => {
       this.#stream.write(text);
     });
   }
+
+  /**
+   * The runner reports every host it starts, and starts no host once it is stopping; so once it
+   * moves on (next task, batch, play, the end), hosts that have not reported never will, and the
+   * list can end. Notes do not close it: a retry note may come before its host's line is drawn.
+   */
+  #closeList(): void {
+    for (const p of this.#pending.values()) p.resolve(undefined);
+    this.#pending = new Map();
+  }
 }
 
-function settle(sub: ListrTaskWrapper<unknown, never, never>, host: string, o: TaskOutcome): void {
+function settle(
+  sub: ListrTaskWrapper<unknown, never, never>,
+  host: string,
+  o: TaskOutcome | undefined,
+): void {
+  if (!o) return sub.skip(`${host}: not run`);
   const tail = o.message && o.status !== 'ok' ? ` - ${o.message}` : '';
   if (o.diff) sub.output = o.diff;
   if (o.status === 'skipped') return sub.skip(`${host}: skipped`);
@@ -127,7 +168,7 @@ function settle(sub: ListrTaskWrapper<unknown, never, never>, host: string, o: T
 }
 
 function deferred(): Pending {
-  let resolve!: (o: TaskOutcome) => void;
-  const promise = new Promise<TaskOutcome>((r) => (resolve = r));
+  let resolve!: (o: TaskOutcome | undefined) => void;
+  const promise = new Promise<TaskOutcome | undefined>((r) => (resolve = r));
   return { resolve, promise };
 }

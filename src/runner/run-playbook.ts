@@ -89,9 +89,13 @@ export async function runPlaybook(options: RunOptions): Promise<RunResult> {
   const run = new Run(options);
   try {
     await run.all();
-  } finally {
+  } catch (err) {
     await run.closeAll();
+    // A live renderer holds the terminal while it draws: it must stop before the error is printed.
+    await options.reporter.flush?.().catch(() => undefined);
+    throw err;
   }
+  await run.closeAll();
   const result = run.result();
   // Live renderers draw asynchronously; return only once everything reported is on screen.
   await options.reporter.flush?.();

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { test } from 'node:test';
+import type { Module } from '../../src/modules/module.js';
+import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
+import { combineReporters } from '../../src/report/combine.js';
 import { createReporter } from '../../src/runner/create-reporter.js';
 import { ListrReporter } from '../../src/runner/listr-reporter.js';
 import { PlainReporter } from '../../src/runner/plain-reporter.js';
@@ -95,11 +98,149 @@ test('listr reporter draws per-task host lists and never prints secrets', async 
   assert.match(text, /PLAY RECAP/);
 });
 
-test('createReporter picks plain lines for CI and pipes, listr for terminals', async () => {
-  const stream = new PassThrough();
+test('createReporter picks plain lines for CI, pipes and terminals without a width, listr for terminals', async () => {
+  const stream = Object.assign(new PassThrough(), { columns: 80 });
   assert.ok((await createReporter({ tty: false, ci: false, stream })) instanceof PlainReporter);
   assert.ok((await createReporter({ tty: true, ci: true, stream })) instanceof PlainReporter);
   assert.ok((await createReporter({ tty: true, ci: false, stream })) instanceof ListrReporter);
+  // `script` without a terminal of its own gives a pty of 0 columns: listr2 cannot lay out a list.
+  const narrow = Object.assign(new PassThrough(), { columns: 0 });
+  assert.ok((await createReporter({ tty: true, ci: false, stream: narrow })) instanceof PlainReporter);
+});
+
+/** Resolves true once `check` holds, false after `seconds` (polled every 10 ms). */
+async function until(check: () => boolean, seconds = 5): Promise<boolean> {
+  for (let i = 0; i < seconds * 100; i++) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return check();
+}
+
+/** Rejects when `promise` has not settled within `seconds`: a list that never ends must fail, not hang. */
+function within<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${seconds}s`)), seconds * 1000);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+test('listr reporter ends a list whose hosts the run never started (Ctrl-C), and prints the recap last', async () => {
+  const controller = new AbortController();
+  // Ctrl-C comes while s1 runs: the run lets s1 finish and starts no other host (forks 1).
+  const stop: Module<Record<string, never>> = {
+    name: 'stop',
+    argsSchema: { type: 'object' },
+    async plan(_a, ctx) {
+      if (ctx.host.name === 's1') controller.abort();
+      return { changed: false, summary: 'stopped' };
+    },
+  };
+  const modules = { ...testModules, stop };
+  const out = capture();
+  const ts = transports([...inv.hosts.keys()]);
+  const result = await within(
+    runPlaybook({
+      playbook: parsePlaybookText(
+        '- hosts: all\n  tasks:\n    - name: stop here\n      stop: {}\n    - probe: { what: later }\n',
+        'site.yaml',
+        modules,
+      ),
+      inventory: inv,
+      selectHosts,
+      modules,
+      connect: async (h) => ts.get(h.name)!,
+      baseDir: '/',
+      reporter: new ListrReporter({ stream: out.stream, renderer: 'simple' }),
+      forks: 1,
+      signal: controller.signal,
+    }),
+    10,
+    'the run',
+  );
+  assert.equal(result.status, 'interrupted');
+  const text = out.text();
+  // The hosts never started are closed as such instead of being waited for forever.
+  assert.match(text, /s1: ok/);
+  assert.match(text, /s2: not run/);
+  assert.match(text, /c1: not run/);
+  assert.ok(text.endsWith(formatRecap(result.recap)), text);
+});
+
+test('listr reporter: when the run throws in the middle of a task, the list has ended before it rejects', async () => {
+  const out = capture();
+  const listr = new ListrReporter({ stream: out.stream, renderer: 'simple' });
+  const broken: Reporter = {
+    playStart() {},
+    taskStart() {},
+    taskEnd() {
+      throw new Error('events file: disk full');
+    },
+  };
+  const ts = transports([...inv.hosts.keys()], (t) => t.onExec(/.*/, {}));
+  await assert.rejects(
+    runPlaybook({
+      playbook: playbook('- hosts: all\n  tasks:\n    - name: look\n      probe: { what: x }\n'),
+      inventory: inv,
+      selectHosts,
+      modules: testModules,
+      connect: async (h) => ts.get(h.name)!,
+      baseDir: '/',
+      reporter: combineReporters(listr, broken),
+      forks: 1,
+    }),
+    /disk full/,
+  );
+  // Nothing is left drawing: the hosts after the error are closed, and flush has nothing to wait for.
+  assert.match(out.text(), /s2: not run/);
+  await within(listr.flush(), 1, 'flush');
+});
+
+test('live listr view: every line after a list reaches the terminal, and the streams are given back', async () => {
+  const chunks: string[] = [];
+  const terminal = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    }),
+    { isTTY: true, columns: 100, rows: 40 },
+  );
+  const text = () => chunks.join('');
+  const stderrWrite = process.stderr.write;
+  // listr2 draws its live view only when process.stdout is a terminal.
+  const wasTty = process.stdout.isTTY;
+  process.stdout.isTTY = true;
+  try {
+    const reporter = new ListrReporter({ stream: terminal });
+    reporter.playStart('deploy', ['s1']);
+    for (const task of ['first', 'second', 'third']) {
+      reporter.taskBegin({ play: 'deploy', task, hosts: ['s1'] });
+      // As over real SSH, the list is drawing (listr2 has taken the streams) before the result.
+      const drawn = await until(() => text().includes(task));
+      reporter.taskEnd({
+        play: 'deploy',
+        task,
+        host: 's1',
+        status: 'changed',
+        message: `did ${task}`,
+        durationMs: 1,
+      });
+      assert.ok(drawn, `the "${task}" list was never drawn:\n${text()}`);
+    }
+    const recap = { s1: { ok: 3, changed: 3, failed: 0, skipped: 0, unreachable: 0, ignored: 0 } };
+    reporter.runEnd(recap);
+    await within(reporter.flush(), 5, 'flush');
+    assert.ok(text().endsWith(`\n${formatRecap(recap)}`), text());
+    for (const task of ['first', 'second', 'third'])
+      assert.match(text(), new RegExp(`s1: changed - did ${task}`));
+    assert.equal(terminal.write, Writable.prototype.write, 'the terminal stream has its own write again');
+    assert.equal(process.stderr.write, stderrWrite, 'process.stderr has its own write again');
+  } finally {
+    process.stdout.isTTY = wasTty;
+  }
 });
 
 test("formatRecap reads like Ansible's PLAY RECAP", () => {

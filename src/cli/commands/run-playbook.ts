@@ -135,6 +135,8 @@ export async function runPlaybookCommand(
       signal,
     });
     // The reporter has printed the PLAY RECAP; say in one line what the run changed.
+    if (result.status === 'interrupted')
+      out.progress.write('interrupted: running tasks finished, no new task was started\n');
     if (result.abortReason) out.progress.write(`aborted: ${result.abortReason}\n`);
     if (o.summarize) o.summarize(result, out);
     else if (result.notReachedHosts.length > 0)
