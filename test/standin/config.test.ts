@@ -56,9 +56,11 @@ describe('consul validate', () => {
     const dir = configDir({ 'a.json': { server: true, foo: 1, ports: { htp: 1 } } });
     const r = await runCli(['validate', dir]);
     assert.equal(r.code, 1);
+    // Consul finds a nested struct's unknown keys while decoding it, before those of the level
+    // around it; its multierror text ends in a blank line, and the CLI adds a newline.
     assert.equal(
       r.stderr,
-      `Config validation failed: failed to parse ${join(dir, 'a.json')}: 2 errors occurred:\n\t* invalid config key foo\n\t* invalid config key ports.htp\n`,
+      `Config validation failed: failed to parse ${join(dir, 'a.json')}: 2 errors occurred:\n\t* invalid config key ports.htp\n\t* invalid config key foo\n\n\n`,
     );
   });
 
@@ -79,22 +81,41 @@ describe('consul validate', () => {
   });
 
   it('rejects invalid combinations and values', async () => {
-    const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ bootstrap_expect: 3 }, /'bootstrap_expect > 0' requires 'server = true'/],
-      [{ server: true, bootstrap_expect: 3, bootstrap: true }, /mutually exclusive/],
-      [{ encrypt: 'not-base64!' }, /encrypt has invalid key: illegal base64 data/],
+    // Consul's validate() stops at the first failing check and prints it alone; the errors it
+    // collects on the way (durations, ports) come as one multierror.
+    const base = { data_dir: '/consul/data', bind_addr: '10.0.0.1' };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ bootstrap_expect: 3 }, "'bootstrap_expect > 0' requires 'server = true'"],
+      [
+        { server: true, bootstrap_expect: 3, bootstrap: true },
+        "'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive",
+      ],
+      [{ bootstrap_expect: 1 }, "'bootstrap = true' requires 'server = true'"],
+      [{ encrypt: 'not-base64!' }, 'encrypt has invalid key: illegal base64 data at input byte 3'],
       [
         { encrypt: Buffer.alloc(20).toString('base64') },
-        /encrypt has invalid key: key size must be 16, 24 or 32 bytes/,
+        'encrypt has invalid key: key size must be 16, 24 or 32 bytes',
       ],
-      [{ retry_interval: '5 seconds' }, /retry_interval: invalid duration: "5 seconds"/],
-      [{ log_level: 'loud' }, /Invalid log level: loud/],
+      [
+        { retry_interval: '5 seconds' },
+        '1 error occurred:\n\t* retry_interval: invalid duration: "5 seconds": time: unknown unit " seconds" in duration "5 seconds"\n\n',
+      ],
+      [
+        { retry_interval: '5', ports: { http: 70000 } },
+        '2 errors occurred:\n\t* ports.http: invalid port: 70000\n\t* retry_interval: invalid duration: "5": time: missing unit in duration "5"\n\n',
+      ],
+      [{ ports: { server: 0 } }, 'server-port must be greater than zero'],
+      [
+        { log_level: 'loud' },
+        'Invalid log level: loud. Valid log levels are: [TRACE DEBUG INFO WARN ERR ERROR]',
+      ],
+      [{ data_dir: '' }, 'data_dir cannot be empty'],
+      [{ bind_addr: 'not-an-ip' }, 'bind_addr cannot be empty'],
     ];
-    for (const [cfg, re] of cases) {
-      const r = await runCli(['validate', configDir({ 'x.json': cfg })]);
+    for (const [cfg, message] of cases) {
+      const r = await runCli(['validate', configDir({ 'x.json': { ...base, ...cfg } })]);
       assert.equal(r.code, 1, JSON.stringify(cfg));
-      assert.match(r.stderr, /^Config validation failed: \d+ errors? occurred:\n\t\* /);
-      assert.match(r.stderr, re);
+      assert.equal(r.stderr, `Config validation failed: ${message}\n`, JSON.stringify(cfg));
     }
   });
 

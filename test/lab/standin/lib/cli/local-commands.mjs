@@ -22,17 +22,28 @@ export function keygen(argv, io) {
   return 0;
 }
 
+/**
+ * `consul validate`: the same load as `consul agent` (Consul calls config.Load), so anything
+ * the agent would refuse fails here with the same text. Warnings go to stderr, as Consul's
+ * UI.Warn prints them, unless -quiet.
+ */
 export function validate(argv, io) {
   const { flags, args } = parseFlags(argv, { bools: ['quiet'], strings: ['config-format'] });
   if (!args.length) { io.err('Must specify at least one config file or directory'); return 1; }
+  const format = flags['config-format'] ?? '';
+  let warnings;
   try {
-    const files = listConfigFiles(args, []);
-    buildRuntime(loadConfigFiles(files), {}, { forValidate: true });
+    const fileWarnings = [];
+    const files = listConfigFiles(args, [], (w) => fileWarnings.push(w), format);
+    warnings = [...fileWarnings, ...buildRuntime(loadConfigFiles(files, format), {}).warnings];
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    io.err(`Config validation failed: ${e.message.replace(/\n+$/, '')}`);
+    io.err(`Config validation failed: ${e.message}`);
     return 1;
   }
-  if (!flags.quiet) io.out('Configuration is valid!');
+  if (!flags.quiet) {
+    for (const w of warnings) io.err(w);
+    io.out('Configuration is valid!');
+  }
   return 0;
 }
