@@ -33,7 +33,8 @@ describe('stand-in autopilot', () => {
           server: true,
           retryJoin: IPS,
           extra: { autopilot: { server_stabilization_time: '2s' } },
-          env: { CONSUL_STANDIN_AUTOPILOT_INTERVAL: '1s' },
+          // Both scaled down, keeping Consul's order: health (2s) refreshes more often than reconcile (10s).
+          env: { CONSUL_STANDIN_AUTOPILOT_INTERVAL: '1s', CONSUL_STANDIN_SERVER_HEALTH_INTERVAL: '250ms' },
         },
         root,
       ).start(),
@@ -79,11 +80,16 @@ describe('stand-in autopilot', () => {
       100,
     );
     assert.ok(seen.has('non-voter'), 'rejoined as a non-voter first');
+    // Autopilot health is refreshed every 2s, so it shows the promotion a little after raft does.
     const health = await waitFor(
-      'healthy',
+      'healthy with the returned server as a voter',
       async () => {
         const r = await a.http('/v1/operator/autopilot/health');
-        return r.status === 200 ? (JSON.parse(r.body) as { FailureTolerance: number }) : null;
+        const h = JSON.parse(r.body) as {
+          FailureTolerance: number;
+          Servers: { Name: string; Voter: boolean }[];
+        };
+        return r.status === 200 && h.Servers.find((s) => s.Name === c.name)?.Voter ? h : null;
       },
       10000,
     );

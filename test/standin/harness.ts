@@ -15,6 +15,7 @@ export const CONSUL = join(STANDIN_DIR, 'consul.mjs');
 
 const running = new Set<ChildProcess>();
 const tempDirs: string[] = [];
+const agents: Agent[] = [];
 
 function killAll(): void {
   for (const p of running) {
@@ -44,6 +45,13 @@ export async function cleanup(): Promise<void> {
   );
   killAll();
   await Promise.race([Promise.all(exits), idle(3000)]);
+  // STANDIN_LOG_DIR=dir keeps every agent's output there, for debugging a failed run.
+  const logDir = process.env.STANDIN_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    for (const a of agents) writeFileSync(join(logDir, `${a.ip}-${a.name}.log`), a.log);
+  }
+  agents.length = 0;
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
@@ -83,13 +91,20 @@ export interface AgentSpec {
   bootstrapExpect?: number;
   retryJoin?: string[];
   encrypt?: string;
+  /**
+   * performance.raft_multiplier written for a server. Tests default to 1 (Consul's dev-mode
+   * value) to stay fast; `null` writes nothing, so the agent uses Consul's default of 5.
+   */
+  raftMultiplier?: number | null;
   extra?: Record<string, unknown>;
   env?: Record<string, string>;
 }
 
 export class Agent {
   proc: ChildProcess | null = null;
+  /** Output of the current run; `log` keeps every run's. */
   out = '';
+  log = '';
   readonly configDir: string;
   readonly dataDir: string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
@@ -106,6 +121,7 @@ export class Agent {
     mkdirSync(this.configDir, { recursive: true });
     mkdirSync(this.dataDir, { recursive: true });
     this.writeConfig();
+    agents.push(this);
   }
 
   get ip(): string {
@@ -117,6 +133,7 @@ export class Agent {
 
   writeConfig(patch: Record<string, unknown> = {}): void {
     const s = this.spec;
+    const multiplier = s.raftMultiplier === undefined ? 1 : s.raftMultiplier;
     const cfg: Record<string, unknown> = {
       node_name: s.name,
       datacenter: 'dc1',
@@ -130,6 +147,7 @@ export class Agent {
             server: true,
             bootstrap_expect: s.bootstrapExpect ?? 3,
             autopilot: { server_stabilization_time: '1s' },
+            ...(multiplier === null ? {} : { performance: { raft_multiplier: multiplier } }),
           }
         : {}),
       ...(s.encrypt ? { encrypt: s.encrypt } : {}),
@@ -151,8 +169,13 @@ export class Agent {
     );
     this.proc = proc;
     running.add(proc);
-    proc.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
-    proc.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
+    this.log += `==== start ${new Date().toISOString()}\n`;
+    const record = (c: Buffer): void => {
+      this.out += c.toString();
+      this.log += c.toString();
+    };
+    proc.stdout?.on('data', record);
+    proc.stderr?.on('data', record);
     this.exit = new Promise((resolve) => {
       proc.once('exit', (code, signal) => {
         running.delete(proc);
@@ -173,8 +196,8 @@ export class Agent {
     return r;
   }
 
-  http(path: string, method = 'GET'): Promise<HttpResult> {
-    return httpRequest(this.ip, 8500, path, method);
+  http(path: string, method = 'GET', body?: string): Promise<HttpResult> {
+    return httpRequest(this.ip, 8500, path, method, body);
   }
 
   cli(...args: string[]): Promise<CliResult> {
@@ -184,6 +207,14 @@ export class Agent {
   async leader(): Promise<string> {
     const r = await this.http('/v1/status/leader');
     return JSON.parse(r.body) as string;
+  }
+
+  /** The raft section of this server's /v1/agent/self Stats (what `consul info` prints). */
+  async raft(): Promise<Record<string, string>> {
+    const r = await this.http('/v1/agent/self');
+    const raft = (JSON.parse(r.body) as { Stats: { raft?: Record<string, string> } }).Stats.raft;
+    if (!raft) throw new Error(`${this.name} has no raft stats`);
+    return raft;
   }
 
   /** `consul info` parsed into sections of key/value pairs. */
@@ -200,16 +231,27 @@ export interface HttpResult {
   body: string;
 }
 
-export function httpRequest(host: string, port: number, path: string, method = 'GET'): Promise<HttpResult> {
+/**
+ * One HTTP request. The timeout is longer than Consul's rpc_hold_timeout (7s): without a leader a
+ * server holds a request that long before it answers "No cluster leader".
+ */
+export function httpRequest(
+  host: string,
+  port: number,
+  path: string,
+  method = 'GET',
+  body?: string,
+  timeoutMs = 15000,
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method, timeout: 5000 }, (res) => {
+    const req = http.request({ host, port, path, method, timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 

@@ -4,16 +4,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadAgentConfig, parseAgentFlags, buildRuntime, listConfigFiles, loadConfigFiles, multiError } from './config.mjs';
-import { parseDuration, formatDuration } from './duration.mjs';
+import { formatDuration } from './duration.mjs';
 import { Gossip, SERF_STATUS_CODE } from './gossip.mjs';
 import { Keyring } from './keyring.mjs';
 import { Logger } from './log.mjs';
 import { Raft } from './raft.mjs';
+import { raftTiming } from './raft-timing.mjs';
 import { createRpcServer, exchange, RpcPool } from './rpc.mjs';
 import { ServerRole, isServerMember } from './server.mjs';
+import { StateStore } from './state-store.mjs';
+import { AntiEntropy } from './anti-entropy.mjs';
 import { createHttpServer } from './http-api.mjs';
 import { startDns } from './dns.mjs';
-import { CheckRunner, aggregateStatus } from './checks.mjs';
+import { CheckRunner } from './checks.mjs';
 import { WanPool } from './wan.mjs';
 import { buildInfo } from './version.mjs';
 
@@ -58,14 +61,6 @@ export class Agent {
     return t;
   }
 
-  /** Services as gossiped (and so as the catalog shows them), with each check's current status. */
-  wireServices() {
-    return this.rt.services.map((s) => ({
-      id: s.id, name: s.name, tags: s.tags, port: s.port, address: s.address, meta: s.meta,
-      checks: (s.checks ?? []).map((c) => ({ id: c.id, name: c.name, type: c.type, status: this.checks?.statusOf(c.id) ?? c.status })),
-    }));
-  }
-
   banner() {
     const rt = this.rt;
     const p = rt.ports;
@@ -104,24 +99,31 @@ export class Agent {
     for (const w of rt.warnings) process.stdout.write(`==> ${w}\n`);
     this.banner();
     const logName = rt.server ? 'agent.server.serf.lan' : 'agent.client.serf.lan';
+    // A check's new status reaches the catalog through anti-entropy (a raft write), not gossip.
     this.checks = new CheckRunner((c) => {
       this.logger.info('agent', `Check status changed to ${c.status}`, { check: c.id });
-      this.gossip?.updateSelf({ services: this.wireServices() });
+      this.ae?.trigger();
     });
     this.closers.push(() => this.checks.stop());
     this.gossip = new Gossip({
-      self: { name: rt.nodeName, addr: rt.advertiseAddr, port: rt.ports.serf_lan, tags: this.tags(), services: this.wireServices() },
+      self: { name: rt.nodeName, addr: rt.advertiseAddr, port: rt.ports.serf_lan, tags: this.tags() },
       bindAddr: rt.bindAddr, keyring, logger: this.logger, logName,
     });
     this.gossip.on('keyring', (msg, out) => this.applyKeyringOp(msg, out));
     this.pool = new RpcPool();
     this.closers.push(() => this.pool.closeAll());
 
+    this.timing = raftTiming(rt);
     if (rt.server) {
-      this.raft = new Raft({ id: this.id, name: rt.nodeName, address: `${rt.advertiseAddr}:${rt.ports.server}`, dataDir: rt.dataDir, logger: this.logger, pool: this.pool });
-      let interval = 10000;
-      if (process.env.CONSUL_STANDIN_AUTOPILOT_INTERVAL) interval = parseDuration(process.env.CONSUL_STANDIN_AUTOPILOT_INTERVAL);
-      this.serverRole = new ServerRole({ rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, pool: this.pool, logger: this.logger, build: this.build, autopilotIntervalMs: interval, wan: () => this.wan });
+      this.store = new StateStore();
+      this.raft = new Raft({
+        id: this.id, name: rt.nodeName, address: `${rt.advertiseAddr}:${rt.ports.server}`, dataDir: rt.dataDir,
+        logger: this.logger, pool: this.pool, fsm: this.store, timing: this.timing,
+      });
+      this.serverRole = new ServerRole({
+        rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, store: this.store, pool: this.pool,
+        logger: this.logger, build: this.build, timing: this.timing, wan: () => this.wan,
+      });
       const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params));
       await listen(rpc, rt.ports.server, rt.bindAddr);
       this.closers.push(() => rpc.close());
@@ -157,6 +159,11 @@ export class Agent {
       this.closers.push(close);
     }
     this.checks.set(rt.services);
+    this.ae = new AntiEntropy({ agent: this, logger: this.logger });
+    // ServerUp: a server that joins (or comes back) gets this node's state right away.
+    this.gossip.on('change', (m, from, to) => { if (to === 'alive' && from !== 'alive' && isServerMember(m, rt.datacenter)) this.ae.trigger(); });
+    this.closers.push(() => this.ae.stop());
+    this.ae.start();
     this.logger.info('agent', 'Consul agent running!');
     this.retryJoin();
     this.wan?.retryJoin();
@@ -200,8 +207,9 @@ export class Agent {
       const raft = this.raft;
       // A leaving leader first takes itself out of the peer set, so the quorum shrinks safely.
       if (raft && raft.state === 'Leader' && raft.voters().length > 1) {
-        try { raft.removeServer(this.id); } catch (e) { this.logger.warn('agent.server', 'failed to remove ourself as raft peer', { error: e.message }); }
-        await sleep(2 * raft.timing.heartbeatMs);
+        const removed = raft.removeServer(this.id);
+        const timeout = sleep(5000).then(() => { throw new Error('timed out'); });
+        try { await Promise.race([removed, timeout]); } catch (e) { this.logger.warn('agent.server', 'failed to remove ourself as raft peer', { error: e.message }); }
       }
       await this.gossip.leave();
       if (this.wan) await this.wan.leave();
@@ -274,18 +282,40 @@ export class Agent {
     this.rt.services = next.services;
     this.checks.set(next.services);
     this.rt.nodeMeta = next.nodeMeta;
+    // Only seeds a new cluster's autopilot settings; a running cluster keeps the ones in raft.
     this.rt.autopilot = next.autopilot;
-    this.gossip.updateSelf({ services: this.wireServices() });
+    this.ae?.trigger();
   }
 
+  knownServers() {
+    return this.gossip.alive().filter((m) => isServerMember(m, this.rt.datacenter)).sort(() => Math.random() - 0.5);
+  }
+
+  /** A read: servers answer it themselves; a client asks one of its servers (which may forward). */
   async query(kind, params) {
     if (this.serverRole) return this.serverRole.query(kind, params);
-    const servers = this.gossip.alive().filter((m) => isServerMember(m, this.rt.datacenter));
+    const servers = this.knownServers();
     if (!servers.length) return { status: 500, body: 'No known Consul servers' };
-    for (const m of servers.sort(() => Math.random() - 0.5)) {
-      try { return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params }, 2500); } catch { /* try the next server */ }
+    let last = '';
+    for (const m of servers) {
+      try { return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params }, 35000); } catch (e) { last = e.message; }
     }
-    return { status: 500, body: 'rpc error making call: no server reachable' };
+    return { status: 500, body: `rpc error making call: ${last}` };
+  }
+
+  /** A write, through the raft log. A client retries another server only when it could not connect. */
+  async apply(cmd) {
+    if (this.serverRole) return this.serverRole.apply(cmd);
+    const servers = this.knownServers();
+    if (!servers.length) return { status: 500, body: 'No known Consul servers' };
+    let last = '';
+    for (const m of servers) {
+      try { return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Apply', { cmd }, 35000); } catch (e) {
+        last = e.message;
+        if (!/^dial tcp/.test(last)) break;
+      }
+    }
+    return { status: 500, body: `rpc error making call: ${last}` };
   }
 
   member(m) {
@@ -326,12 +356,18 @@ export class Agent {
     return out;
   }
 
-  autopilotConfiguration() {
-    const ap = this.rt.autopilot;
+  /** `/v1/operator/autopilot/configuration`: the cluster's settings, as stored in raft by the first leader. */
+  async autopilotConfiguration() {
+    const r = await this.query('autopilot.configuration', {});
+    if (r.status !== 200) return r;
+    const ap = r.body;
     return {
-      CleanupDeadServers: ap.cleanupDeadServers, LastContactThreshold: formatDuration(ap.lastContactThresholdMs),
-      MaxTrailingLogs: ap.maxTrailingLogs, MinQuorum: ap.minQuorum, ServerStabilizationTime: formatDuration(ap.serverStabilizationMs),
-      RedundancyZoneTag: '', DisableUpgradeMigration: false, UpgradeVersionTag: '', CreateIndex: 5, ModifyIndex: 5,
+      ...r,
+      body: {
+        CleanupDeadServers: ap.cleanupDeadServers, LastContactThreshold: formatDuration(ap.lastContactThresholdMs),
+        MaxTrailingLogs: ap.maxTrailingLogs, MinQuorum: ap.minQuorum, ServerStabilizationTime: formatDuration(ap.serverStabilizationMs),
+        RedundancyZoneTag: '', DisableUpgradeMigration: false, UpgradeVersionTag: '', CreateIndex: ap.createIndex, ModifyIndex: ap.modifyIndex,
+      },
     };
   }
 
@@ -385,9 +421,10 @@ export class Agent {
   // --- DNS ------------------------------------------------------------------------------------------
 
   /**
-   * `<node>.node[.<dc>].<domain>` and `[<tag>.]<service>.service[.<dc>].<domain>`: the own
-   * datacenter from this agent's gossip view, another one through a server (which forwards
-   * over the WAN), as Consul's DNS does. Instances with a critical check are left out.
+   * `<node>.node[.<dc>].<domain>` and `[<tag>.]<service>.service[.<dc>].<domain>`, answered from
+   * the catalog with a stale read (dns_config.allow_stale defaults to true), through a server for
+   * a client and over the WAN for another datacenter, as Consul's DNS does. So a service is in
+   * DNS only once anti-entropy registered it, and instances with a critical check are left out.
    */
   async resolveDns(name, _qtype) {
     const rt = this.rt;
@@ -400,28 +437,6 @@ export class Agent {
     if (last !== 'node' && last !== 'service' && labels.length >= 3) dc = labels.pop();
     const kind = labels.pop();
     if ((kind !== 'node' && kind !== 'service') || labels.length === 0) return nx;
-    if (dc !== rt.datacenter) return this.resolveRemoteDns(kind, labels, dc);
-    const members = this.gossip.list();
-    if (kind === 'node') {
-      const node = members.find((x) => x.name.toLowerCase() === labels.join('.') && x.status !== 'left');
-      return node ? { rcode: 0, addresses: [node.addr] } : nx;
-    }
-    if (labels.length > 2) return nx;
-    const [svc, tag] = labels.length === 2 ? [labels[1], labels[0]] : [labels[0], undefined];
-    const alive = members.filter((x) => x.status === 'alive');
-    let addrs;
-    if (svc === 'consul' && !tag) addrs = alive.filter((x) => isServerMember(x, rt.datacenter)).map((x) => x.addr);
-    else {
-      addrs = alive.flatMap((x) => (x.services ?? [])
-        .filter((s) => s.name.toLowerCase() === svc && (!tag || s.tags.includes(tag)) && aggregateStatus(s.checks) !== 'critical')
-        .map((s) => s.address || x.addr));
-    }
-    const known = svc === 'consul' || members.some((x) => (x.services ?? []).some((s) => s.name.toLowerCase() === svc));
-    return addrs.length || known ? { rcode: addrs.length ? 0 : 3, addresses: [...new Set(addrs)] } : nx;
-  }
-
-  async resolveRemoteDns(kind, labels, dc) {
-    const nx = { rcode: 3, addresses: [] };
     const failed = (r) => ({ rcode: /No path to datacenter/.test(String(r.body)) ? 3 : 2, addresses: [] });
     if (kind === 'node') {
       const r = await this.query('catalog.nodes', { dc, stale: true });

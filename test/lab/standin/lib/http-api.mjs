@@ -1,9 +1,6 @@
 // The agent's HTTP API: Consul's paths, methods, status codes, JSON shapes and headers.
 import http from 'node:http';
-
-class HttpError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
-}
+import { HttpError, consistency, kvRoutes, metaHeaders } from './kv-api.mjs';
 
 const UI_PAGE = (agent) => `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Consul by HashiCorp</title></head>
@@ -21,25 +18,21 @@ async function readBody(req) {
   try { return JSON.parse(text); } catch (e) { throw new HttpError(400, `Request decode failed: ${e.message}`); }
 }
 
-/** Maps a forwarded server read ({status, body, meta}) onto the response. */
-function fromQuery(r, blocking) {
-  const headers = {};
-  if (blocking && r.meta) {
-    headers['X-Consul-Index'] = String(r.meta.index);
-    headers['X-Consul-KnownLeader'] = String(r.meta.knownLeader);
-    headers['X-Consul-LastContact'] = String(r.meta.lastContact);
-    headers['X-Consul-Effective-Consistency'] = 'leader';
-  }
-  if (r.status >= 400 && r.status !== 429) return { status: r.status, text: r.body, headers };
+/** Maps a server read ({status, body, meta}) onto the response; blocking reads carry index headers. */
+function fromQuery(r, blocking, mode) {
+  const headers = blocking ? metaHeaders(r.meta, mode) : {};
+  if (r.status >= 400 && r.status !== 429) return { status: r.status, text: String(r.body), headers };
   return { status: r.status, json: r.body, headers };
 }
 
 export function createRoutes(agent) {
   const q = (kind, blocking = false) => async (ctx) => fromQuery(await agent.query(kind, {
-    stale: ctx.query.has('stale'), name: ctx.params[0] === undefined ? undefined : decodeURIComponent(ctx.params[0]),
+    stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent'),
+    name: ctx.params[0] === undefined ? undefined : decodeURIComponent(ctx.params[0]),
     dc: ctx.query.get('dc') ?? '', passing: ctx.query.has('passing') && ctx.query.get('passing') !== 'false',
-  }), blocking);
+  }), blocking, consistency(ctx.query));
   return [
+    ...kvRoutes(agent),
     ['GET', /^\/v1\/status\/leader$/, q('status.leader')],
     ['GET', /^\/v1\/status\/peers$/, q('status.peers')],
     ['GET', /^\/v1\/agent\/self$/, () => ({ json: agent.self() })],
@@ -70,7 +63,7 @@ export function createRoutes(agent) {
       return { empty: true };
     }],
     ['GET', /^\/v1\/operator\/autopilot\/health$/, q('autopilot.health')],
-    ['GET', /^\/v1\/operator\/autopilot\/configuration$/, () => ({ json: agent.autopilotConfiguration() })],
+    ['GET', /^\/v1\/operator\/autopilot\/configuration$/, async (ctx) => fromQuery(await agent.autopilotConfiguration(), false, consistency(ctx.query))],
     ['GET', /^\/v1\/operator\/raft\/configuration$/, q('raft.configuration', true)],
     ['DELETE', /^\/v1\/operator\/raft\/peer$/, async (ctx) => {
       const r = await agent.query('raft.removePeer', { id: ctx.query.get('id') ?? '', address: ctx.query.get('address') ?? '' });
@@ -80,6 +73,8 @@ export function createRoutes(agent) {
     ['GET', /^\/v1\/catalog\/nodes$/, q('catalog.nodes', true)],
     ['GET', /^\/v1\/catalog\/services$/, q('catalog.services', true)],
     ['GET', /^\/v1\/catalog\/service\/(.+)$/, q('catalog.service', true)],
+    ['GET', /^\/v1\/catalog\/node\/(.+)$/, q('catalog.node', true)],
+    ['GET', /^\/v1\/health\/node\/(.+)$/, q('health.node', true)],
     ['GET', /^\/v1\/catalog\/datacenters$/, q('catalog.datacenters')],
     ['GET', /^\/v1\/health\/service\/(.+)$/, q('health.service', true)],
     ['GET', /^\/v1\/operator\/keyring$/, async () => ({ json: await agent.keyringList() })],
@@ -111,7 +106,8 @@ export function createHttpServer(agent) {
     }
     const headers = { 'X-Consul-Default-Acl-Policy': 'allow', Vary: 'Accept-Encoding', ...(out.headers ?? {}) };
     let body = '';
-    if (out.html !== undefined) { headers['Content-Type'] = 'text/html; charset=utf-8'; body = out.html; }
+    if (out.raw !== undefined) body = out.raw;
+    else if (out.html !== undefined) { headers['Content-Type'] = 'text/html; charset=utf-8'; body = out.html; }
     else if (out.text !== undefined) { headers['Content-Type'] = 'text/plain; charset=utf-8'; body = out.text; }
     else if (out.json !== undefined || !out.empty) {
       headers['Content-Type'] = 'application/json';

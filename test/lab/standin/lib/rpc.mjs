@@ -8,7 +8,8 @@ export function frame(buf) {
   return Buffer.concat([head, buf]);
 }
 
-const MAX_FRAME = 16 * 1024 * 1024;
+// Big enough for an InstallSnapshot of a lab-sized state store.
+const MAX_FRAME = 64 * 1024 * 1024;
 
 /** Calls onFrame(buffer) for each complete frame received on the socket. */
 export function readFrames(socket, onFrame) {
@@ -28,6 +29,9 @@ export function readFrames(socket, onFrame) {
 
 /** Go-style dial error text ("dial tcp 10.0.0.1:8301: connect: connection refused"). */
 export function dialError(host, port, err) {
+  // A connection that broke after it was made fails on the read or write, not on the dial.
+  if (err.code === 'ECONNRESET') return new Error(`read tcp ${host}:${port}: read: connection reset by peer`);
+  if (err.code === 'EPIPE') return new Error(`write tcp ${host}:${port}: write: broken pipe`);
   const reason = {
     ECONNREFUSED: 'connect: connection refused', ETIMEDOUT: 'i/o timeout', EHOSTUNREACH: 'connect: no route to host',
     ENETUNREACH: 'connect: network is unreachable', EADDRNOTAVAIL: 'connect: cannot assign requested address',

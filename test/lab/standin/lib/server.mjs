@@ -1,64 +1,100 @@
-// Server-only behaviour layered on gossip and raft: bootstrap_expect, the leader's member
-// reconciliation (add non-voters, promote when stable, drop servers that left), autopilot
-// (health, dead-server cleanup) and the catalog, plus the reads clients forward to servers.
-import { formatDuration } from './duration.mjs';
-import { aggregateStatus } from './checks.mjs';
+// Server-only behaviour layered on gossip and raft: bootstrap_expect, the leader's raft
+// membership changes (add non-voters, drop servers that left), what the leader does when it
+// takes over (barrier, autopilot, catalog reconcile), and Consul's RPC forwarding: writes and
+// default-consistency reads go to the leader; while there is none a server holds the request
+// for up to rpc_hold_timeout (7s) before answering "No cluster leader".
+import { Autopilot } from './autopilot.mjs';
+import { CatalogReconciler } from './catalog-reconcile.mjs';
+import * as views from './catalog-views.mjs';
 
 const LOG = 'agent.server';
-const LEADER_QUERIES = new Set(['raft.configuration', 'autopilot.health', 'catalog.nodes', 'catalog.services', 'catalog.service', 'health.service', 'raft.removePeer']);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Answered from this server's own state, whatever the consistency mode. */
+const LOCAL_READS = new Set(['status.leader', 'status.peers', 'catalog.datacenters']);
+/** Always the leader's answer, even with ?stale (Consul resets AllowStale for these). */
+const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer']);
+const NO_LEADER = 'No cluster leader';
+const FORWARD_TIMEOUT_MS = 30000;
 
 export function isServerMember(m, dc) {
   return m.tags?.role === 'consul' && m.tags?.dc === dc;
 }
 
 export class ServerRole {
-  constructor({ rt, nodeId, gossip, raft, pool, logger, build, autopilotIntervalMs, wan = () => undefined }) {
-    Object.assign(this, { rt, nodeId, gossip, raft, pool, logger, build, autopilotIntervalMs, wan });
-    this.health = new Map();
-    this.catalogIndex = new Map();
-    this.lastPrune = Date.now();
+  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined }) {
+    Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan });
     this.bootstrapBusy = false;
     this.bootstrapDisabled = false;
     this.expectConflictLogged = new Set();
+    this.pendingMembership = new Set();
+    this.autopilot = new Autopilot({
+      raft, gossip, pool, logger, timing,
+      config: () => store.autopilot?.config ?? rt.autopilot,
+      knownServers: () => this.knownServers(),
+      removeFailed: (k) => { try { this.gossip.forceLeave(k.name, false); } catch { /* already gone */ } },
+      localStats: () => this.raftStats(),
+    });
+    this.catalog = new CatalogReconciler({
+      rt, raft, store, gossip, logger, timing,
+      apply: (cmd) => raft.apply(cmd),
+      isServerMember: (m) => isServerMember(m, rt.datacenter),
+    });
   }
 
   start() {
     this.gossip.on('change', (m, from, to) => this.onMemberChange(m, from, to));
-    this.raft.on('leadership', (leader) => {
-      this.logger.info(LOG, leader ? 'cluster leadership acquired' : 'cluster leadership lost');
-      if (leader) { this.health.clear(); this.lastPrune = Date.now(); }
-    });
+    this.raft.on('leadership', (leader) => this.onLeadership(leader));
     this.raft.on('leader-change', (id, _addr, name) => {
-      if (!id) return;
-      this.logger.info(LOG, 'New leader elected', { payload: name || id });
+      if (id) this.logger.info(LOG, 'New leader elected', { payload: name || id });
     });
+    this.catalog.start();
     this.timer = setInterval(() => this.tick(), 1000);
   }
 
-  stop() { clearInterval(this.timer); }
+  stop() {
+    clearInterval(this.timer);
+    this.autopilot.stop();
+    this.catalog.stop();
+  }
 
   tick() {
     try {
       if (!this.raft.hasState) this.maybeBootstrap();
-      if (this.raft.state === 'Leader') this.reconcile();
+      if (this.raft.state === 'Leader' && this.leaderReady) this.reconcileRaftMembers();
     } catch (e) {
       this.logger.error(LOG, 'reconcile failed', { error: e.message });
     }
   }
 
   onMemberChange(m, from, to) {
-    if (this.raft.state === 'Leader' && from !== to) {
-      // Catalog register/deregister writes go through the raft log.
-      this.raft.append();
-      const idx = this.raft.lastLogIndex;
-      const cur = this.catalogIndex.get(m.name);
-      if (to === 'left' || to === 'reaped') this.catalogIndex.delete(m.name);
-      else this.catalogIndex.set(m.name, { create: cur?.create ?? idx, modify: idx });
-      if (to === 'alive' && isServerMember(m, this.rt.datacenter)) this.logger.info(LOG, 'member joined, marking health alive', { member: m.name, partition: 'default' });
-      if (to === 'failed') this.logger.info(LOG, 'member failed, marking health critical', { member: m.name, partition: 'default' });
-      if (to === 'left') this.logger.info(LOG, 'deregistering member', { member: m.name, partition: 'default', reason: 'left' });
-    }
+    if (this.raft.state === 'Leader' && this.leaderReady && from !== to && isServerMember(m, this.rt.datacenter)) this.reconcileRaftMembers();
     if (!this.raft.hasState && to === 'alive') setTimeout(() => { try { this.maybeBootstrap(); } catch {} }, 50);
+  }
+
+  /** Consul's establishLeadership: a barrier first (so the state store is current), then the rest. */
+  async onLeadership(leader) {
+    this.leaderReady = false;
+    this.autopilot.stop();
+    this.catalog.onLeadership(false);
+    if (!leader) { this.logger.info(LOG, 'cluster leadership lost'); return; }
+    this.logger.info(LOG, 'cluster leadership acquired');
+    const term = this.raft.term;
+    try {
+      await this.raft.barrier();
+      if (this.raft.state !== 'Leader' || this.raft.term !== term) return;
+      // The agent's autopilot settings only seed the cluster's: later changes go through the API.
+      if (!this.store.autopilot) await this.raft.apply({ type: 'autopilot', config: this.rt.autopilot });
+    } catch (e) {
+      this.logger.error(LOG, 'failed to establish leadership', { error: e.message });
+      // Consul's leader loop tries again while it is still the leader of the same term.
+      setTimeout(() => { if (this.raft.state === 'Leader' && this.raft.term === term && !this.leaderReady) this.onLeadership(true); }, 1000).unref();
+      return;
+    }
+    this.leaderReady = true;
+    this.autopilot.start();
+    this.catalog.onLeadership(true);
+    this.catalog.reconcileAll();
+    this.reconcileRaftMembers();
   }
 
   serverMembers() {
@@ -67,6 +103,21 @@ export class ServerRole {
 
   raftEntryFor(m) {
     return { id: m.tags.id, name: m.name, address: `${m.addr}:${m.tags.port}` };
+  }
+
+  /** The servers autopilot knows, by raft ID, with their serf status. */
+  knownServers() {
+    const out = new Map();
+    for (const m of this.serverMembers()) {
+      const e = this.raftEntryFor(m);
+      out.set(e.id, { ...e, status: m.status, version: (m.tags.build ?? '').split(':')[0] });
+    }
+    return out;
+  }
+
+  raftStats() {
+    const s = this.raft.stats();
+    return { LastContact: s.last_contact, LastIndex: Number(s.last_log_index), LastTerm: Number(s.last_log_term) };
   }
 
   // --- bootstrap ------------------------------------------------------------------------------
@@ -95,13 +146,12 @@ export class ServerRole {
     try {
       for (const m of servers) {
         if (m.name === this.gossip.me.name) continue;
-        const peer = this.raftEntryFor(m);
-        let st;
-        try { st = await this.pool.call(peer.address, 'Status.RaftState', {}, 1000); } catch (e) {
+        let peers;
+        try { peers = await this.pool.call(this.raftEntryFor(m).address, 'Status.Peers', {}, 1000); } catch (e) {
           this.logger.error(LOG, 'Failed to confirm peer status', { peer: m.name, error: e.message });
           return;
         }
-        if (st.hasState) {
+        if (peers.length) {
           this.logger.warn(LOG, 'Existing Raft peers reported by server, disabling bootstrap mode', { server: m.name });
           this.bootstrapDisabled = true;
           return;
@@ -116,116 +166,92 @@ export class ServerRole {
     }
   }
 
-  // --- leader reconciliation and autopilot ------------------------------------------------------
+  // --- raft membership (leader) -------------------------------------------------------------------
 
-  reconcile() {
-    const now = Date.now();
+  change(key, fn) {
+    if (this.pendingMembership.has(key)) return;
+    this.pendingMembership.add(key);
+    fn().catch((e) => this.logger.error(LOG, 'failed to change raft configuration', { change: key, error: e.message }))
+      .finally(() => this.pendingMembership.delete(key));
+  }
+
+  reconcileRaftMembers() {
     const raft = this.raft;
-    const members = this.serverMembers();
-    for (const m of members) {
-      if (m.status !== 'alive' || raft.state !== 'Leader') continue;
+    if (raft.state !== 'Leader') return;
+    for (const m of this.serverMembers()) {
+      if (m.status !== 'alive') continue;
       const entry = this.raftEntryFor(m);
-      if (raft.config.servers.some((s) => s.id === entry.id)) continue;
-      const clash = raft.config.servers.find((s) => s.address === entry.address || s.name === entry.name);
+      if (raft.latest.servers.some((s) => s.id === entry.id)) continue;
+      const clash = raft.latest.servers.find((s) => s.address === entry.address || s.name === entry.name);
       if (clash) {
         this.logger.info(LOG, 'removing server with duplicate address or name', { id: clash.id, address: clash.address });
-        raft.removeServer(clash.id);
+        this.change(`remove:${clash.id}`, () => raft.removeServer(clash.id));
+        continue;
       }
       this.logger.info(LOG, 'Adding LAN server', { server: `${m.name} (Addr: tcp/${entry.address}) (DC: ${this.rt.datacenter})` });
-      raft.addNonvoter(entry);
+      this.change(`add:${entry.id}`, () => raft.addNonvoter(entry));
     }
-    for (const s of [...raft.config.servers]) {
-      if (s.id === raft.id || raft.state !== 'Leader') continue;
+    for (const s of raft.latest.servers) {
+      if (s.id === raft.id) continue;
       const m = this.gossip.get(s.name);
       const gone = (m && m.status === 'left' && m.tags.id === s.id) || (!m && this.gossip.pruned.has(s.name));
       if (gone) {
         this.logger.info(LOG, 'removing server by ID', { id: s.id });
-        raft.removeServer(s.id);
+        this.change(`remove:${s.id}`, () => raft.removeServer(s.id));
       }
-    }
-    if (raft.state !== 'Leader') return;
-    this.sampleHealth(now);
-    const stabilization = this.rt.autopilot.serverStabilizationMs;
-    for (const s of raft.config.servers) {
-      const h = this.health.get(s.id);
-      if (!s.voter && h?.healthy && now - h.stableSince >= stabilization) {
-        this.logger.info('agent.server.autopilot', 'Promoting server', { id: s.id, address: s.address, name: s.name });
-        raft.promote(s.id);
-      }
-    }
-    if (now - this.lastPrune >= this.autopilotIntervalMs) {
-      this.lastPrune = now;
-      this.pruneDeadServers();
     }
   }
 
-  /** Autopilot's dead server cleanup: force-leave failed servers, but never a majority. */
-  pruneDeadServers() {
-    const ap = this.rt.autopilot;
-    if (!ap.cleanupDeadServers) return;
-    const raft = this.raft;
-    const failed = raft.config.servers.filter((s) => s.id !== raft.id && this.gossip.get(s.name)?.status === 'failed');
-    const voters = raft.voters().length;
-    let maxRemoval = Math.floor((voters - 1) / 2);
-    for (const s of failed) {
-      if (s.voter) {
-        if (maxRemoval < 1 || (ap.minQuorum && voters - 1 < ap.minQuorum)) {
-          this.logger.warn('agent.server.autopilot', 'Will not remove server node as removal of a majority of servers is not safe', { id: s.id, name: s.name });
-          continue;
-        }
-        maxRemoval--;
+  // --- forwarding ----------------------------------------------------------------------------------
+
+  /**
+   * Consul's ForwardRPC: null when this server is the leader (handle it here), otherwise the
+   * leader's answer. Without a leader the request is held, retried every up to 1/16 of the hold
+   * timeout, and fails with "No cluster leader" once rpc_hold_timeout has passed.
+   */
+  async forward(method, payload) {
+    if (payload.forwarded) {
+      return this.raft.state === 'Leader' ? null : { status: 500, body: NO_LEADER, retry: true };
+    }
+    const start = Date.now();
+    let last = NO_LEADER;
+    for (;;) {
+      if (this.raft.state === 'Leader') return null;
+      const leader = this.raft.knownLeaderAddr();
+      if (leader) {
+        try {
+          const r = await this.pool.call(leader, method, { ...payload, forwarded: true }, FORWARD_TIMEOUT_MS);
+          if (!r.retry) return r;
+          last = r.body;
+        } catch (e) { last = `rpc error making call: ${e.message}`; }
       }
-      this.logger.info('agent.server.autopilot', 'Attempting removal of failed server node', { id: s.id, name: s.name, address: s.address });
-      try { this.gossip.forceLeave(s.name, false); } catch {}
-      raft.removeServer(s.id);
+      if (Date.now() - start >= this.timing.rpcHoldTimeoutMs) return { status: 500, body: last };
+      await sleep(Math.random() * (this.timing.rpcHoldTimeoutMs / 16));
     }
   }
-
-  sampleHealth(now = Date.now()) {
-    const raft = this.raft;
-    const ap = this.rt.autopilot;
-    const seen = new Set();
-    for (const s of raft.config.servers) {
-      seen.add(s.id);
-      const m = this.gossip.get(s.name);
-      const self = s.id === raft.id;
-      const f = raft.followers.get(s.id);
-      const contactMs = self ? 0 : f?.lastAck ? now - f.lastAck : Infinity;
-      const lastIndex = self ? raft.lastLogIndex : f?.lastIndex ?? 0;
-      const lastTerm = self ? raft.lastLogTerm : f?.lastTerm ?? 0;
-      const ok = m?.status === 'alive'
-        && (self || (contactMs < ap.lastContactThresholdMs && lastTerm === raft.term && lastIndex + ap.maxTrailingLogs >= raft.lastLogIndex));
-      const prev = this.health.get(s.id);
-      // One slow heartbeat on a loaded machine should not restart the stabilization clock:
-      // a server counts as unhealthy after two bad samples in a row.
-      const misses = ok ? 0 : (prev?.misses ?? 0) + 1;
-      const healthy = ok || (prev?.healthy === true && misses < 2);
-      const stableSince = prev && prev.healthy === healthy ? prev.stableSince : now;
-      this.health.set(s.id, {
-        id: s.id, name: s.name, address: s.address, serfStatus: m?.status ?? 'none',
-        version: (m?.tags.build ?? '').split(':')[0], leader: self && raft.state === 'Leader',
-        lastContactMs: Number.isFinite(contactMs) ? contactMs : null, lastTerm, lastIndex, healthy, misses,
-        voter: s.voter, stableSince, sampledAt: now,
-      });
-    }
-    for (const id of this.health.keys()) if (!seen.has(id)) this.health.delete(id);
-  }
-
-  // --- reads (run on the leader, or locally with ?stale) ----------------------------------------
 
   async query(kind, params = {}) {
     if (params.dc && params.dc !== this.rt.datacenter) return this.forwardToDatacenter(kind, params);
-    if (kind === 'catalog.datacenters') return { status: 200, body: this.wan()?.datacenters() ?? [this.rt.datacenter], meta: this.meta() };
-    if (LEADER_QUERIES.has(kind) && (!params.stale || kind === 'autopilot.health') && this.raft.state !== 'Leader') {
-      const leader = this.raft.knownLeaderAddr();
-      if (!leader || params.forwarded) return { status: 500, body: 'No cluster leader' };
-      try {
-        return await this.pool.call(leader, 'Server.Query', { kind, params: { ...params, forwarded: true } }, 2000);
-      } catch (e) {
-        return { status: 500, body: `rpc error making call: ${e.message}` };
-      }
+    if (kind === 'catalog.datacenters') return { status: 200, body: this.wan()?.datacenters() ?? [this.rt.datacenter], meta: this.meta(1) };
+    if (LOCAL_READS.has(kind) || (params.stale && !LEADER_ONLY.has(kind))) return this.local(kind, params);
+    const fwd = await this.forward('Server.Query', { kind, params: { ...params, forwarded: undefined }, forwarded: params.forwarded });
+    if (fwd) return fwd;
+    if (params.consistent) {
+      try { await this.raft.verifyLeader(); } catch (e) { return { status: 500, body: e.message }; }
     }
     return this.local(kind, params);
+  }
+
+  /** A write: committed through the leader's raft log, answered once applied there. */
+  async apply(cmd, { forwarded = false } = {}) {
+    const fwd = await this.forward('Server.Apply', { cmd, forwarded });
+    if (fwd) return fwd;
+    try {
+      return { status: 200, body: await this.raft.apply(cmd) };
+    } catch (e) {
+      this.logger.error(LOG, 'Raft apply failed', { error: e.message });
+      return { status: 500, body: e.message };
+    }
   }
 
   /** A read for another datacenter goes to one of its servers, found in the WAN pool. */
@@ -235,32 +261,43 @@ export class ServerRole {
     let last = '';
     for (const m of servers.slice(0, 3)) {
       try {
-        return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params: { ...params, forwarded: false } }, 2500);
+        return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params: { ...params, forwarded: false } }, FORWARD_TIMEOUT_MS);
       } catch (e) { last = e.message; }
     }
     return { status: 500, body: `rpc error making call: ${last}` };
   }
 
-  meta() {
-    return { index: this.raft.lastLogIndex, knownLeader: Boolean(this.raft.knownLeaderAddr()), lastContact: this.raft.state === 'Leader' ? 0 : Math.max(0, Date.now() - this.raft.lastContactAt) };
+  meta(index) {
+    const contact = this.raft.lastContactMs();
+    return { index, knownLeader: Boolean(this.raft.knownLeaderAddr()), lastContact: Math.floor(contact ?? 0) };
   }
 
-  local(kind, params) {
-    const raft = this.raft;
-    const ok = (body) => ({ status: 200, body, meta: this.meta() });
+  async local(kind, params) {
+    const { raft, store } = this;
+    const ok = (body, index = raft.lastApplied) => ({ status: 200, body, meta: this.meta(index) });
     switch (kind) {
       case 'status.leader': return ok(raft.knownLeaderAddr());
-      case 'status.peers': return ok(raft.config.servers.map((s) => s.address));
-      case 'raft.configuration': return ok(this.raftConfiguration());
-      case 'autopilot.health': return this.autopilotHealth();
-      case 'catalog.nodes': return ok(this.catalogNodes());
-      case 'catalog.services': return ok(this.catalogServices());
-      case 'catalog.service': return ok(this.catalogService(params.name));
-      case 'health.service': return ok(this.healthService(params.name, params.passing));
+      case 'status.peers': return ok(raft.latest.servers.map((s) => s.address));
+      case 'raft.configuration': return ok(this.raftConfiguration(), raft.latest.index);
+      case 'autopilot.health': return { ...this.autopilot.healthReply(), meta: this.meta(raft.lastApplied) };
+      case 'autopilot.configuration': {
+        if (!store.autopilot) return { status: 500, body: 'autopilot config not initialized yet' };
+        return ok({ ...store.autopilot.config, createIndex: store.autopilot.createIndex, modifyIndex: store.autopilot.modifyIndex }, store.index.autopilot);
+      }
+      case 'catalog.nodes': return ok(views.catalogNodes(store), store.index.nodes || 1);
+      case 'catalog.services': return ok(views.catalogServices(store), store.index.services || 1);
+      case 'catalog.service': return ok(views.catalogService(store, params.name), store.catalogIndex());
+      case 'catalog.node': return ok(views.catalogNode(store, params.name), store.catalogIndex());
+      case 'catalog.nodeState': return ok(views.nodeState(store, params.name), store.catalogIndex());
+      case 'health.service': return ok(views.healthService(store, params.name, params.passing), store.catalogIndex());
+      case 'health.node': return ok(views.healthNode(store, params.name), store.index.checks || 1);
+      case 'kvs.get': { const r = store.kvGet(params.key); return ok(r.entries.map(views.kvEntryJson), r.index); }
+      case 'kvs.list': { const r = store.kvList(params.key); return ok(r.entries.map(views.kvEntryJson), r.index); }
+      case 'kvs.keys': { const r = store.kvKeys(params.key, params.separator); return ok(r.keys, r.index); }
       case 'raft.removePeer': {
-        const s = raft.config.servers.find((x) => (params.id ? x.id === params.id : x.address === params.address));
+        const s = raft.latest.servers.find((x) => (params.id ? x.id === params.id : x.address === params.address));
         if (!s) return { status: 500, body: params.id ? `id "${params.id}" was not found in the Raft configuration` : `address "${params.address}" was not found in the Raft configuration` };
-        raft.removeServer(s.id);
+        try { await raft.removeServer(s.id); } catch (e) { return { status: 500, body: e.message }; }
         return ok(null);
       }
       default: return { status: 404, body: `unknown query ${kind}` };
@@ -270,118 +307,12 @@ export class ServerRole {
   raftConfiguration() {
     const raft = this.raft;
     return {
-      Servers: raft.config.servers.map((s) => ({
+      Servers: raft.latest.servers.map((s) => ({
         ID: s.id, Node: s.name, Address: s.address, Leader: raft.knownLeaderAddr() === s.address,
-        ProtocolVersion: '3', Voter: s.voter, LastIndex: s.id === raft.id ? raft.lastLogIndex : raft.followers.get(s.id)?.lastIndex ?? 0,
+        ProtocolVersion: '3', Voter: s.voter, LastIndex: s.id === raft.id ? raft.log.lastIndex : raft.replicators.get(s.id)?.matchIndex ?? 0,
       })),
-      Index: raft.config.index,
+      Index: raft.latest.index,
     };
-  }
-
-  autopilotHealth() {
-    const now = Date.now();
-    const newest = Math.max(0, ...[...this.health.values()].map((h) => h.sampledAt));
-    if (now - newest > 1000 || this.health.size !== this.raft.config.servers.length) this.sampleHealth(now);
-    // Suffrage comes from the live configuration: a promotion since the last sample counts at once.
-    const servers = this.raft.config.servers.map((s) => { const h = this.health.get(s.id); return h && { ...h, voter: s.voter }; }).filter(Boolean);
-    const voters = servers.filter((h) => h.voter);
-    const quorum = Math.floor(voters.length / 2) + 1;
-    const healthyVoters = voters.filter((h) => h.healthy).length;
-    const healthy = servers.every((h) => h.healthy);
-    const body = {
-      Healthy: healthy,
-      FailureTolerance: Math.max(0, healthyVoters - quorum),
-      Servers: servers.map((h) => ({
-        ID: h.id, Name: h.name, Address: h.address, SerfStatus: h.serfStatus, Version: h.version, Leader: h.leader,
-        LastContact: h.lastContactMs === null ? '' : formatDuration(h.lastContactMs),
-        LastTerm: h.lastTerm, LastIndex: h.lastIndex, Healthy: h.healthy, Voter: h.voter,
-        StableSince: new Date(h.stableSince).toISOString(),
-      })),
-    };
-    return { status: healthy ? 200 : 429, body, meta: this.meta() };
-  }
-
-  catalogMembers() {
-    return this.gossip.list().filter((m) => m.status !== 'left').sort((a, b) => (a.name < b.name ? -1 : 1));
-  }
-
-  indexOf(m) {
-    return this.catalogIndex.get(m.name) ?? { create: 1, modify: 1 };
-  }
-
-  catalogNodes() {
-    return this.catalogMembers().map((m) => ({
-      ID: m.tags.id, Node: m.name, Address: m.addr, Datacenter: this.rt.datacenter,
-      TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr },
-      Meta: { 'consul-network-segment': '', 'consul-version': (m.tags.build ?? '').split(':')[0] },
-      CreateIndex: this.indexOf(m).create, ModifyIndex: this.indexOf(m).modify,
-    }));
-  }
-
-  catalogServices() {
-    const out = { consul: [] };
-    for (const m of this.catalogMembers()) {
-      for (const s of m.services ?? []) out[s.name] = [...new Set([...(out[s.name] ?? []), ...s.tags])].sort();
-    }
-    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
-  }
-
-  catalogService(name) {
-    const rows = [];
-    for (const m of this.catalogMembers()) {
-      const svcs = name === 'consul' && isServerMember(m, this.rt.datacenter)
-        ? [{ id: 'consul', name: 'consul', tags: [], port: Number(m.tags.port), address: '', meta: {} }]
-        : (m.services ?? []).filter((s) => s.name === name);
-      for (const s of svcs) {
-        rows.push({
-          ID: m.tags.id, Node: m.name, Address: m.addr, Datacenter: this.rt.datacenter,
-          TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr },
-          NodeMeta: { 'consul-network-segment': '', 'consul-version': (m.tags.build ?? '').split(':')[0] },
-          ServiceKind: '', ServiceID: s.id, ServiceName: s.name, ServiceTags: s.tags, ServiceAddress: s.address,
-          ServiceWeights: { Passing: 1, Warning: 1 }, ServiceMeta: s.meta, ServicePort: s.port,
-          ServiceEnableTagOverride: false, CreateIndex: this.indexOf(m).create, ModifyIndex: this.indexOf(m).modify,
-        });
-      }
-    }
-    return rows;
-  }
-
-  /** `/v1/health/service/:name`: each instance with its node, its checks and the node's serfHealth. */
-  healthService(name, passingOnly) {
-    const out = [];
-    for (const m of this.catalogMembers()) {
-      const node = {
-        ID: m.tags.id, Node: m.name, Address: m.addr, Datacenter: this.rt.datacenter,
-        TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr },
-        Meta: { 'consul-network-segment': '', 'consul-version': (m.tags.build ?? '').split(':')[0] },
-        CreateIndex: this.indexOf(m).create, ModifyIndex: this.indexOf(m).modify,
-      };
-      const serf = {
-        Node: m.name, CheckID: 'serfHealth', Name: 'Serf Health Status', Status: m.status === 'alive' ? 'passing' : 'critical',
-        Notes: '', Output: m.status === 'alive' ? 'Agent alive and reachable' : 'Agent not live or unreachable',
-        ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', CreateIndex: node.CreateIndex, ModifyIndex: node.ModifyIndex,
-      };
-      const svcs = name === 'consul' && isServerMember(m, this.rt.datacenter)
-        ? [{ id: 'consul', name: 'consul', tags: [], port: Number(m.tags.port), address: '', meta: {}, checks: [] }]
-        : (m.services ?? []).filter((s) => s.name === name);
-      for (const s of svcs) {
-        const checks = [serf, ...(s.checks ?? []).map((c) => ({
-          Node: m.name, CheckID: c.id, Name: c.name, Status: c.status, Notes: '', Output: '', ServiceID: s.id,
-          ServiceName: s.name, ServiceTags: s.tags, Type: c.type, CreateIndex: node.CreateIndex, ModifyIndex: node.ModifyIndex,
-        }))];
-        if (passingOnly && (serf.Status !== 'passing' || aggregateStatus(s.checks) !== 'passing')) continue;
-        out.push({
-          Node: node,
-          Service: {
-            ID: s.id, Service: s.name, Tags: s.tags, Address: s.address, Meta: s.meta, Port: s.port,
-            Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: this.rt.datacenter,
-            CreateIndex: node.CreateIndex, ModifyIndex: node.ModifyIndex,
-          },
-          Checks: checks,
-        });
-      }
-    }
-    return out;
   }
 
   // --- server RPC ---------------------------------------------------------------------------------
@@ -390,8 +321,11 @@ export class ServerRole {
     switch (method) {
       case 'Raft.RequestVote': return this.raft.handleRequestVote(params);
       case 'Raft.AppendEntries': return this.raft.handleAppendEntries(params);
-      case 'Status.RaftState': return { hasState: this.raft.hasHistory, term: this.raft.term };
-      case 'Server.Query': return this.query(params.kind, params.params);
+      case 'Raft.InstallSnapshot': return this.raft.handleInstallSnapshot(params);
+      case 'Status.RaftStats': return this.raftStats();
+      case 'Status.Peers': return this.raft.latest.servers.map((s) => s.address);
+      case 'Server.Query': return this.query(params.kind, { ...params.params, forwarded: params.forwarded });
+      case 'Server.Apply': return this.apply(params.cmd, { forwarded: params.forwarded });
       default: throw new Error(`rpc: can't find method ${method}`);
     }
   }

@@ -1,0 +1,125 @@
+// The agent's anti-entropy (Consul's agent/ae + agent/local): it keeps this node's catalog
+// entry, services and checks in line with the local definitions. A full sync reads the node's
+// catalog state (a leader read), then writes only what differs, one raft write per item:
+// node info, each service (with its checks), each stray check; remote leftovers are
+// deregistered. It runs when a server becomes known (ServerUp), after a reload or a check
+// status change, and every ae_interval (1m) plus a random stagger; a failed sync is retried
+// after 15s plus up to 15s more (retryFailIntv), or sooner when a server joins.
+
+const LOG = 'agent';
+const AE_INTERVAL_MS = 60000;
+const RETRY_FAIL_MS = 15000;
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+export class AntiEntropy {
+  constructor({ agent, logger }) {
+    this.agent = agent;
+    this.logger = logger;
+    this.wanted = false;
+    this.running = false;
+  }
+
+  start() {
+    this.logger.info(LOG, 'started state syncer');
+    this.trigger();
+  }
+
+  stop() { this.stopped = true; clearTimeout(this.timer); }
+
+  /** Asks for a sync now (coalesced with one that is running). */
+  trigger() {
+    if (this.stopped) return;
+    this.wanted = true;
+    clearTimeout(this.timer);
+    if (!this.running) setImmediate(() => this.run());
+  }
+
+  schedule(ms) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.trigger(), ms);
+    this.timer.unref?.();
+  }
+
+  async run() {
+    if (this.running || this.stopped || !this.wanted) return;
+    this.running = true;
+    this.wanted = false;
+    try {
+      await this.syncFull();
+      if (!this.wanted) this.schedule(AE_INTERVAL_MS + Math.random() * AE_INTERVAL_MS);
+    } catch (e) {
+      this.logger.error('agent.anti_entropy', 'failed to sync remote state', { error: e.message });
+      if (!this.wanted) this.schedule(RETRY_FAIL_MS + Math.random() * RETRY_FAIL_MS);
+    } finally {
+      this.running = false;
+    }
+    if (this.wanted) setImmediate(() => this.run());
+  }
+
+  local() {
+    const a = this.agent;
+    const rt = a.rt;
+    const node = {
+      id: a.id, node: rt.nodeName, address: rt.advertiseAddr, datacenter: rt.datacenter,
+      taggedAddresses: { lan: rt.advertiseAddr, lan_ipv4: rt.advertiseAddr, wan: rt.advertiseAddr, wan_ipv4: rt.advertiseAddr },
+      meta: { 'consul-network-segment': '', 'consul-version': a.build.version, ...rt.nodeMeta },
+    };
+    const services = rt.services.map((s) => ({ id: s.id, service: s.name, tags: s.tags, address: s.address, meta: s.meta, port: s.port }));
+    const checks = rt.services.flatMap((s) => (s.checks ?? []).map((c) => ({
+      checkId: c.id, name: c.name, status: a.checks?.statusOf(c.id) ?? c.status, notes: '', output: '', serviceId: s.id, type: c.type,
+    })));
+    return { node, services, checks };
+  }
+
+  async write(cmd) {
+    const r = await this.agent.apply(cmd);
+    if (r.status !== 200) throw new Error(r.body);
+  }
+
+  async syncFull() {
+    const r = await this.agent.query('catalog.nodeState', { name: this.agent.rt.nodeName });
+    if (r.status !== 200) throw new Error(r.body);
+    const remote = r.body;
+    const { node, services, checks } = this.local();
+    const remoteNode = remote.node;
+    const nodeInSync = remoteNode && same([remoteNode.id, remoteNode.address, remoteNode.taggedAddresses, remoteNode.meta], [node.id, node.address, node.taggedAddresses, node.meta]);
+    if (!nodeInSync) {
+      await this.write({ type: 'register', node });
+      this.logger.info(LOG, 'Synced node info');
+    }
+    const remoteServices = new Map(remote.services.map((s) => [s.id, s]));
+    const remoteChecks = new Map(remote.checks.map((c) => [c.checkId, c]));
+    const checkInSync = (c) => {
+      const rc = remoteChecks.get(c.checkId);
+      return rc && same([rc.name, rc.status, rc.serviceId, rc.type], [c.name, c.status, c.serviceId, c.type]);
+    };
+    const synced = new Set();
+    for (const s of services) {
+      const rs = remoteServices.get(s.id);
+      const mine = checks.filter((c) => c.serviceId === s.id);
+      const inSync = rs && same([rs.service, rs.tags, rs.address, rs.meta, rs.port], [s.service, s.tags, s.address, s.meta, s.port]);
+      if (inSync && mine.every(checkInSync)) continue;
+      await this.write({ type: 'register', node, skipNodeUpdate: true, service: s, checks: mine });
+      for (const c of mine) synced.add(c.checkId);
+      this.logger.info(LOG, 'Synced service', { service: s.id });
+    }
+    for (const c of checks) {
+      if (synced.has(c.checkId) || checkInSync(c)) continue;
+      await this.write({ type: 'register', node, skipNodeUpdate: true, checks: [c] });
+      this.logger.info(LOG, 'Synced check', { check: c.checkId });
+    }
+    const wanted = new Set(services.map((s) => s.id));
+    for (const id of remoteServices.keys()) {
+      // The "consul" service of a server is the leader's to manage.
+      if (wanted.has(id) || id === 'consul') continue;
+      await this.write({ type: 'deregister', node: node.node, serviceId: id });
+      this.logger.info(LOG, 'Deregistered service', { service: id });
+    }
+    const wantedChecks = new Set(checks.map((c) => c.checkId));
+    for (const [id, c] of remoteChecks) {
+      if (wantedChecks.has(id) || id === 'serfHealth' || (c.serviceId && !wanted.has(c.serviceId))) continue;
+      await this.write({ type: 'deregister', node: node.node, checkId: id });
+      this.logger.info(LOG, 'Deregistered check', { check: id });
+    }
+  }
+}
