@@ -168,7 +168,10 @@ export function parseAutopilotHealth(status: number, body: string): AutopilotHea
       `HTTP ${status} but Healthy is ${healthy}; Consul sends 200 exactly when Healthy`,
     );
   }
-  const servers = asArray(root['Servers'], source, 'Servers').map((s, i) => {
+  // A Go nil slice: Consul answers `"Servers": null` (429) before autopilot's first look after
+  // an election. No servers known yet, not a malformed answer.
+  const rawServers = root['Servers'] === null ? [] : root['Servers'];
+  const servers = asArray(rawServers, source, 'Servers').map((s, i) => {
     const path = `Servers[${i}]`;
     const o = asObject(s, source, path);
     return {

@@ -114,6 +114,11 @@ test('/v1/operator/autopilot/health: 200 healthy, durations parsed, voters known
   );
 });
 
+test('/v1/operator/autopilot/health: Servers null (right after an election) is no server known yet', () => {
+  const h = parseAutopilotHealth(429, '{"Healthy":false,"FailureTolerance":0,"Servers":null}');
+  assert.deepEqual([h.healthy, h.failureTolerance, h.servers], [false, 0, []]);
+});
+
 test('/v1/operator/autopilot/health: 429 means unhealthy; other statuses and contradictions are errors', () => {
   const unhealthy = fixture('autopilot-health.json').replace('"Healthy": true', '"Healthy": false');
   assert.equal(parseAutopilotHealth(429, unhealthy).healthy, false);
