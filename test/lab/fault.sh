@@ -7,7 +7,7 @@
 #   dockerd-kill|dockerd-start H   SIGKILL / start H's dockerd (containers keep running via containerd)
 #   freeze|thaw H            cgroup freezer: the whole host hangs; TCP handshakes still complete
 #   crash|boot H             power cut: every process of H dies at once; boot starts it again on
-#                            the same disk (/opt, /var/lib/docker, host key kept)
+#                            the same disk (its /etc /home /var /opt /var/lib/docker ..., host key kept)
 set -uo pipefail
 LAB=${LAB:-$(cd "$(dirname "$0")" && pwd)}; . "$LAB/lab.env"
 act=${1:-}; h=${2:-}; arg=${3:-}

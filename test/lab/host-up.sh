@@ -1,9 +1,11 @@
 #!/bin/bash
 # host-up.sh NAME [--no-sshd] [--no-docker]
 # Creates (or boots again, after a crash) one lab host: network namespace lab-NAME with eth0 on
-# the lab switch, private mount/UTS/IPC/PID namespaces with its own /root /opt /var/lib/docker
-# /var/lib (copy-on-write) /var/log /tmp /run, its own sshd (own host key) and its own containerd + dockerd.
-# Data under the host's folders survives a crash, as a disk does.
+# the lab switch, private mount/UTS/IPC/PID namespaces with its own /etc /srv /home /var
+# /usr/local (copy-on-write over the machine's), /root /opt /var/lib/docker /var/log /tmp /run
+# (see host-init.sh for the whole layout), its own sshd (own host key), the lab's non-root login
+# (droverlab) and its own containerd + dockerd. Data under the host's folders survives a crash,
+# as a disk does.
 set -euo pipefail
 LAB=${LAB:-$(cd "$(dirname "$0")" && pwd)}; . "$LAB/lab.env"
 name=$1; shift
@@ -104,6 +106,25 @@ for _ in $(seq 500); do
 done
 [ -n "$hp" ] || { echo "host $name: init did not start"; cat $H/log/init.log; exit 1; }
 echo $hp > $H/holder.pid
+
+# ---- the non-root login -----------------------------------------------------------------
+# User droverlab (key-only, passwordless sudo) for tests of `become: true`. It is made inside the
+# host, so it lives in the host's own /etc and /home, like a user an operator adds to a machine:
+# the machine itself has no such user, and the login works wherever the checkout is. It survives
+# a crash with the host's /etc; the key is installed again on every boot.
+LAB_USER=droverlab
+if [ $want_sshd = 1 ]; then
+  $LAB/lab-exec.sh $name /bin/sh -eu -c '
+    user=$1 key=$2
+    id "$user" >/dev/null 2>&1 ||
+      useradd --system --password "*" --home-dir /home/$user --shell /bin/sh "$user"
+    group=$(id -g "$user")
+    install -d -m 700 -o "$user" -g "$group" /home/$user /home/$user/.ssh
+    install -m 600 -o "$user" -g "$group" "$key" /home/$user/.ssh/authorized_keys
+    echo "$user ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/drover-lab
+    chmod 440 /etc/sudoers.d/drover-lab
+  ' sh $LAB_USER $IN_STATE/ssh/id_ed25519.pub
+fi
 
 # ---- sshd -------------------------------------------------------------------------------
 if [ $want_sshd = 1 ]; then

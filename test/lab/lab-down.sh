@@ -42,7 +42,9 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-# 6. The lab's non-root login (lab-up.sh), then files (never while anything is mounted below them).
+# 6. Files (never while anything is mounted below them). The hosts' own /etc, /home, ... (with
+#    the login droverlab) are layers in the state folder and go with it. Labs of older checkouts
+#    made droverlab on the machine itself: remove such a leftover too.
 id droverlab >/dev/null 2>&1 && userdel droverlab 2>/dev/null
 rm -f /etc/sudoers.d/drover-lab
 if [ $keep = 0 ] && [ -d $STATE ]; then

@@ -83,17 +83,8 @@ for p in "${pids[@]}"; do wait $p || { cat $STATE/hosts-up-h*.out; exit 1; }; do
 rm -f $STATE/hosts-up-h*.out
 [ $docker = 1 ] && [ $grow = 0 ] && $LAB/images.sh
 
-# A non-root login for tests of `become: true`: user droverlab, key-only, passwordless sudo.
-# Its home is in the lab's state (visible at the same path in every host); lab-down removes
-# the user and its sudoers file again.
-LAB_USER=droverlab
-if ! id $LAB_USER >/dev/null 2>&1; then
-  useradd --system --password '*' --home-dir $STATE/users/$LAB_USER --shell /bin/sh $LAB_USER
-fi
-mkdir -p $STATE/users/$LAB_USER/.ssh
-install -m 600 $SSH_KEY.pub $STATE/users/$LAB_USER/.ssh/authorized_keys
-chown -R $LAB_USER: $STATE/users/$LAB_USER; chmod 700 $STATE/users/$LAB_USER
-echo "$LAB_USER ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/drover-lab; chmod 440 /etc/sudoers.d/drover-lab
+# The non-root login (droverlab, for tests of `become: true`) is made by host-up.sh inside each
+# host's own /etc and /home; the machine gets no user.
 
 # Client side: known_hosts with every host key (strict checking), ssh_config, hosts.json.
 # Each file is written beside its final name and renamed, so runs using the lab while it grows

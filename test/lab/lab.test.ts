@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -82,6 +82,48 @@ describe('lab hosts', () => {
     } finally {
       await sshOk(a.name, 'rm -f /opt/lab-isolation-marker');
     }
+  });
+
+  it("have their own /etc, /srv, /home, /var and /usr/local over the machine's, which they never change", async () => {
+    const [a, b] = [hosts[0]!, hosts[1]!];
+    const marker = 'lab-layer-marker';
+    const paths = ['/etc', '/srv', '/home', '/var', '/usr/local', '/var/lib'].map((d) => `${d}/${marker}`);
+    await sshOk(a.name, paths.map((p) => `echo ${a.name} > ${p}`).join(' && '));
+    try {
+      for (const p of paths) {
+        assert.equal((await sshOk(a.name, `cat ${p}`)).trim(), a.name);
+        assert.equal((await ssh(b.name, `test -e ${p}`)).code, 1, `${b.name} sees ${p}`);
+        assert.equal(existsSync(p), false, `the machine sees ${p}`);
+      }
+      // The machine's files are there below (the lower layer), and a host's edit stays its own.
+      assert.equal(
+        (await sshOk(a.name, 'test -x /usr/sbin/sshd && test -s /etc/passwd && echo ok')).trim(),
+        'ok',
+      );
+      await sshOk(a.name, `echo '# ${marker}' >> /etc/passwd`);
+      assert.doesNotMatch(readFileSync('/etc/passwd', 'utf8'), new RegExp(marker));
+      assert.doesNotMatch(await sshOk(b.name, 'cat /etc/passwd'), new RegExp(marker));
+      // Identity files are the host's own.
+      assert.equal((await sshOk(a.name, 'cat /etc/hostname')).trim(), a.name);
+      assert.match(
+        await sshOk(a.name, 'cat /etc/hosts'),
+        new RegExp(`^${a.address.replace(/\./g, '\\.')} ${a.name}$`, 'm'),
+      );
+      assert.notEqual(
+        (await sshOk(a.name, 'cat /etc/machine-id')).trim(),
+        (await sshOk(b.name, 'cat /etc/machine-id')).trim(),
+      );
+    } finally {
+      await ssh(a.name, `rm -f ${paths.join(' ')}; sed -i '/${marker}/d' /etc/passwd`);
+    }
+  });
+
+  it('have the non-root login droverlab (key-only, passwordless sudo) that the machine lacks', async () => {
+    for (const h of hosts) {
+      const out = await sshOk(`droverlab@${h.name}`, 'id -un; echo $HOME; sudo -n id -u');
+      assert.deepEqual(out.trim().split('\n'), ['droverlab', '/home/droverlab', '0']);
+    }
+    assert.doesNotMatch(readFileSync('/etc/passwd', 'utf8'), /^droverlab:/m);
   });
 
   it('run their own dockerd, pulling images from the lab registry over the lab network', async () => {

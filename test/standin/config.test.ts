@@ -257,11 +257,30 @@ describe('image install and entrypoint', () => {
 
   it('docker-entrypoint.sh turns `agent` into a full consul agent command and passes other commands through', () => {
     const bin = tempDir('standin-fakebin-');
-    // A recording `consul` first in PATH shows exactly what the entrypoint would exec.
-    writeFileSync(join(bin, 'consul'), '#!/bin/sh\necho "consul $*"\n', { mode: 0o755 });
+    // A recording `consul` first in PATH shows exactly what the entrypoint would exec. It answers
+    // `--help CMD` as Consul's CLI does (that subcommand's usage, or the general one), which is how
+    // the entrypoint tells a consul subcommand from a program.
+    writeFileSync(
+      join(bin, 'consul'),
+      [
+        '#!/bin/sh',
+        'if [ "$1" = --help ]; then',
+        '  case "$2" in agent|members|validate) echo "Usage: consul $2 [options]";;',
+        '  *) echo "Usage: consul [--version] [--help] <command> [<args>]";; esac; exit 0',
+        'fi',
+        'echo "consul $*"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     const entry = join(STANDIN_DIR, 'docker-entrypoint.sh');
+    // Outside a container there is no consul user to drop to: permission management off (an
+    // empty value counts, as in the official image); the lab's image test covers it for real.
     const run = (...args: string[]) =>
-      spawnSync('sh', [entry, ...args], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+      spawnSync('sh', [entry, ...args], {
+        encoding: 'utf8',
+        env: { PATH: `${bin}:/usr/bin:/bin`, CONSUL_DISABLE_PERM_MGMT: '' },
+      });
     assert.equal(run('agent').stdout, 'consul agent -data-dir=/consul/data -config-dir=/consul/config\n');
     assert.equal(
       run('agent', '-server', '-bootstrap-expect=3').stdout,
