@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CONSUL_IMAGE, KNOWN_HOSTS, pickHosts, ssh, sshOk, SSH_KEY, type LabHost } from '../lab/lab.js';
 import { drover, parseRecap, ROOT } from './drover-cli.js';
@@ -106,9 +106,18 @@ describe('inventories/prod.example.yaml on the lab (non-root login, /etc/consul.
       inv,
       text.replace('consul_datacenter: dc1', 'consul_datacenter: dc1\n    consul_log_level: debug'),
     );
-    const r = await run(['deploy', '-i', inv, ...LOCK_WAIT]);
+    const events = join(dirname(inv), 'events.ndjson');
+    const r = await run(['deploy', '-i', inv, '--events', events, ...LOCK_WAIT]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /consul validate passed/);
+    // Every host validated the change with the image's consul, as the agent's user.
+    const validated = readFileSync(events, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { event: string; task?: string; host?: string; message?: string })
+      .filter((e) => e.event === 'task_end' && e.task === 'agent config change class')
+      .filter((e) => /consul validate passed/.test(e.message ?? ''))
+      .map((e) => e.host);
+    assert.deepEqual(validated.sort(), ['c1', 'c2', 's1', 's2', 's3'], r.stdout);
     const reset = await run(['reset-node', '-i', inv, 'c2', '--yes', ...LOCK_WAIT]);
     assert.equal(reset.code, 0, reset.stdout + reset.stderr);
     const c2 = clients[1]!;
