@@ -134,9 +134,11 @@ describe('a restart owed survives an interrupted, killed or refused deploy', () 
     } finally {
       await fault('heal', victim.name);
     }
-    await waitFor('the cluster to be whole again', 60, async () => {
-      const m = await ssh(servers[0]!.name, 'docker exec consul consul members');
-      return !/failed/.test(m.stdout);
+    // Autopilot removed the partitioned server as dead; healed, it refutes that, rejoins and is
+    // promoted to voter again, as Consul's agents do. Only then can a roll pass its pre-flight.
+    await waitFor('the healed server to rejoin and vote again', 120, async () => {
+      const peers = await ssh(servers[0]!.name, 'docker exec consul consul operator raft list-peers');
+      return peers.stdout.split('\n').filter((l) => /\b(leader|follower)\s+true\b/.test(l)).length === 3;
     });
     await converges(true);
   });

@@ -120,12 +120,15 @@ export class Gossip extends EventEmitter {
 
   onSync(msg) {
     const before = this.members.get(msg.from.name);
-    const wasFailed = before?.status === 'failed';
+    // Written off: failed, or left because someone force-left it (autopilot's dead-server
+    // cleanup during a partition). Serf's push-pull is both ways, so such a member that still
+    // talks to us hears our view of it at once and refutes it (a live node refutes a leave
+    // intent about itself), rejoining as Consul's agents do once a partition heals.
+    const wasWrittenOff = before?.status === 'failed' || before?.status === 'left';
     this.mergeEntry(msg.from, true);
     for (const e of msg.members) if (e.name !== msg.from.name) this.mergeEntry(e, false);
-    // Tell a member we had written off right away, so it can refute without waiting for our next round.
     const now = this.members.get(msg.from.name);
-    if (wasFailed && now) this.send(now, this.syncMessage());
+    if (wasWrittenOff && now) this.send(now, this.syncMessage());
   }
 
   mergeEntry(e, direct) {
