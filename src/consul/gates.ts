@@ -107,10 +107,18 @@ export function assessReady(
   servers: readonly ExpectedNode[],
   view: ClusterView,
   options: GateOptions = {},
+  /** Each other server's own answer to /v1/status/leader just now, by host, when asked. */
+  direct?: ReadonlyMap<string, { leader?: string; error?: string }>,
 ): string[] {
   const min = options.minFailureTolerance ?? 1;
   if (view.leader === undefined) return [noAnswer(view)];
   const problems: string[] = [];
+  // Alive right now: a crashed host stops answering at once, long before Serf or autopilot say so.
+  for (const node of servers) {
+    const answer = direct?.get(node.host);
+    if (node.host === target.host || !answer || answer.leader !== undefined) continue;
+    problems.push(`${node.host} (${node.address}) does not answer right now: ${answer.error ?? 'no answer'}`);
+  }
   if (view.leader === '') problems.push(`no leader: ${view.via ?? 'the agent'} reports no Raft leader`);
   if (!view.members) problems.push(`members unavailable: ${readError(view, 'members')}`);
   else {

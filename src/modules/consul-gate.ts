@@ -124,8 +124,14 @@ export const consulGateModule: Module<ConsulGateArgs> = {
     if (args.wait === 'ready') {
       const min = countArg(args.min_failure_tolerance) ?? 1;
       outcome = await poll(async (left) => {
-        last = await readClusterView(agents.serverApis({ preferHere: true, secondsLeft: left }));
-        const problems = assessReady(target, agents.servers, last, { minFailureTolerance: min });
+        const others = agents.servers.filter((s) => s.host !== target.host);
+        const [view, answers] = await Promise.all([
+          readClusterView(agents.serverApis({ preferHere: true, secondsLeft: left })),
+          Promise.all(others.map((s) => readLeader(agents.api(s, left)))),
+        ]);
+        last = view;
+        const direct = new Map(others.map((s, i) => [s.host, answers[i]!]));
+        const problems = assessReady(target, agents.servers, view, { minFailureTolerance: min }, direct);
         return problems.length === 0
           ? [{ name: 'ready', ok: true, observed: `every other server is alive and ${last.leader} leads` }]
           : problems.map((p) => ({ name: 'ready', ok: false, observed: p }));

@@ -346,3 +346,15 @@ test('pre-flight without a leader says so, and does not blame ACLs for what the 
   ]);
   assert.ok(!problems.some((p) => /ACL/.test(p)), problems.join('\n'));
 });
+
+test('ready: another server that does not answer right now refuses, though Serf and autopilot still call it fine', () => {
+  const direct = new Map([
+    ['s2', { leader: '127.0.1.12:8300' }],
+    ['s3', { error: 'GET /v1/status/leader: connect ECONNREFUSED 127.0.1.13:8500' }],
+  ]);
+  assert.deepEqual(assessReady(s1, servers, healthyView(), {}, direct), [
+    's3 (127.0.1.13) does not answer right now: GET /v1/status/leader: connect ECONNREFUSED 127.0.1.13:8500',
+  ]);
+  // The target's own silence is no reason to refuse stopping it.
+  assert.deepEqual(assessReady(s3, servers, healthyView(), {}, direct), []);
+});
