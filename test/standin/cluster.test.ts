@@ -176,13 +176,13 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     assert.equal(rows.length, 3);
     const leader = rows.filter((p) => p.State === 'leader');
     assert.equal(leader.length, 1);
-    assert.equal(leader[0]?.['Trails Leader By'], '_');
+    assert.equal(leader[0]?.['Trails Leader By'], '-');
     for (const p of rows) {
       assert.match(p.ID ?? '', UUID);
       assert.equal(p.Voter, 'true');
       assert.equal(p.RaftProtocol, '3');
       assert.match(p['Commit Index'] ?? '', /^\d+$/);
-      if (p.State === 'follower') assert.match(p['Trails Leader By'] ?? '', /^\d+ Commits?$/);
+      if (p.State === 'follower') assert.match(p['Trails Leader By'] ?? '', /^\d+ commits?$/);
     }
     const self = JSON.parse((await servers[2]!.http('/v1/agent/self')).body) as {
       Config: { NodeID: string };

@@ -475,7 +475,7 @@ export class Agent {
       try {
         const r = this.keyring.open(await exchange(m.addr, m.port, this.keyring.seal({ t: 'keyring', op, key }), 2000));
         replies.push({ node: m.name, ...r });
-      } catch (e) { replies.push({ node: m.name, ok: false, error: e.message, keys: [] }); }
+      } catch (e) { replies.push({ node: m.name, ok: false, error: e.message, keys: [], noReply: true }); }
     }));
     return { replies, numNodes: members.length };
   }
@@ -500,9 +500,29 @@ export class Agent {
   async keyringOp(op, key) {
     if (!this.keyring.enabled) throw Object.assign(new Error('Gossip encryption is not enabled'), { status: 500 });
     if (!key) throw Object.assign(new Error('Key is required'), { status: 400 });
-    const { replies } = await this.keyringFanout(op, key);
-    const failed = replies.filter((r) => !r.ok);
-    if (failed.length) throw Object.assign(new Error(`${failed.length} errors occurred:\n${failed.map((r) => `\t* ${r.node}: ${r.error}`).join('\n')}\n`), { status: 500 });
+    const { replies, numNodes } = await this.keyringFanout(op, key);
+    // As serf's KeyManager answers per pool (servers: WAN, then LAN) and Consul's
+    // keyringErrorsOrNil joins them with go-multierror: "<pool> error: <serf error>", then
+    // "<node>: <message>" for each member that reported a failure.
+    const pools = [];
+    // WAN members are named node.datacenter.
+    if (this.isServer) {
+      const servers = replies.filter((r) => isServerMember(this.gossip.get(r.node) ?? {}, this.rt.datacenter));
+      pools.push({ name: 'WAN', replies: servers.map((r) => ({ ...r, node: `${r.node}.${this.rt.datacenter}` })) });
+    }
+    pools.push({ name: `${this.rt.datacenter} (LAN)`, replies, numNodes });
+    const errors = [];
+    for (const pool of pools) {
+      const n = pool.numNodes ?? pool.replies.length;
+      const answered = pool.replies.filter((r) => !r.noReply);
+      const failed = answered.filter((r) => !r.ok);
+      if (failed.length) errors.push(`${pool.name} error: ${failed.length}/${n} nodes reported failure`, ...failed.map((r) => `${r.node}: ${r.error}`));
+      else if (answered.length !== n) errors.push(`${pool.name} error: ${answered.length}/${n} nodes reported success`);
+    }
+    if (errors.length) {
+      const text = errors.length === 1 ? `1 error occurred:\n\t* ${errors[0]}\n\n` : `${errors.length} errors occurred:\n\t${errors.map((e) => `* ${e}`).join('\n\t')}\n\n`;
+      throw Object.assign(new Error(text), { status: 500 });
+    }
     return {};
   }
 }

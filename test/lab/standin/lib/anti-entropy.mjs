@@ -6,6 +6,8 @@
 // status change, and every ae_interval (1m) plus a random stagger; a failed sync is retried
 // after 15s plus up to 15s more (retryFailIntv), or sooner when a server joins.
 
+import { formatDuration } from './duration.mjs';
+
 const LOG = 'agent';
 const AE_INTERVAL_MS = 60000;
 const RETRY_FAIL_MS = 15000;
@@ -65,8 +67,10 @@ export class AntiEntropy {
       meta: { 'consul-network-segment': '', 'consul-version': a.build.version, ...rt.nodeMeta },
     };
     const services = rt.services.map((s) => ({ id: s.id, service: s.name, tags: s.tags, address: s.address, meta: s.meta, port: s.port }));
+    // Interval and Timeout as the agent shows them (/v1/agent/checks): display strings.
     const checks = rt.services.flatMap((s) => (s.checks ?? []).map((c) => ({
       checkId: c.id, name: c.name, status: a.checks?.statusOf(c.id) ?? c.status, notes: '', output: '', serviceId: s.id, type: c.type,
+      interval: c.intervalMs ? formatDuration(c.intervalMs) : '', timeout: c.type === 'ttl' ? '' : formatDuration(c.timeoutMs),
     })));
     return { node, services, checks };
   }
@@ -91,7 +95,7 @@ export class AntiEntropy {
     const remoteChecks = new Map(remote.checks.map((c) => [c.checkId, c]));
     const checkInSync = (c) => {
       const rc = remoteChecks.get(c.checkId);
-      return rc && same([rc.name, rc.status, rc.serviceId, rc.type], [c.name, c.status, c.serviceId, c.type]);
+      return rc && same([rc.name, rc.status, rc.serviceId, rc.type, rc.interval ?? '', rc.timeout ?? ''], [c.name, c.status, c.serviceId, c.type, c.interval, c.timeout]);
     };
     const synced = new Set();
     for (const s of services) {

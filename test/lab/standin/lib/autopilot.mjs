@@ -26,6 +26,11 @@ function parseStats(r) {
   return { lastContactMs, lastTerm: r.LastTerm, lastIndex: r.LastIndex };
 }
 
+/** OperatorServerHealth's `StableSince.Round(time.Second).UTC()`, as Go's time.Time marshals it. */
+function goTimeSeconds(ms) {
+  return new Date(Math.round(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
 export class Autopilot {
   constructor({ raft, gossip, pool, logger, timing, config, knownServers, removeFailed, localStats }) {
     Object.assign(this, { raft, gossip, pool, logger, timing, config, knownServers, removeFailed, localStats });
@@ -120,7 +125,7 @@ export class Autopilot {
     const list = [...st.servers.values()].sort(() => Math.random() - 0.5).map((s) => ({
       ID: s.id, Name: s.name, Address: s.address, SerfStatus: SERF_STATUS[s.nodeStatus] ?? 'none', Version: s.version,
       Leader: s.leader, LastContact: formatDuration(s.stats.lastContactMs), LastTerm: s.stats.lastTerm, LastIndex: s.stats.lastIndex,
-      Healthy: s.healthy, Voter: s.voter, StableSince: new Date(s.stableSince).toISOString(),
+      Healthy: s.healthy, Voter: s.voter, StableSince: goTimeSeconds(s.stableSince),
     }));
     return { status: st.healthy ? 200 : 429, body: { Healthy: st.healthy, FailureTolerance: st.failureTolerance, Servers: list } };
   }

@@ -9,18 +9,32 @@ function nodeJson(n) {
   };
 }
 
+/**
+ * structs.HealthCheck: Interval and Timeout are display strings ("" when the check has none),
+ * ExposedPort 0 without Expose paths, Definition {} (HealthCheckDefinition's fields are all
+ * omitempty, and an agent's own checks register none).
+ */
 function checkJson(c) {
   return {
     Node: c.node, CheckID: c.checkId, Name: c.name, Status: c.status, Notes: c.notes ?? '', Output: c.output ?? '',
     ServiceID: c.serviceId ?? '', ServiceName: c.serviceName ?? '', ServiceTags: c.serviceTags ?? [], Type: c.type ?? '',
+    Interval: c.interval ?? '', Timeout: c.timeout ?? '', ExposedPort: 0, Definition: {},
     CreateIndex: c.createIndex, ModifyIndex: c.modifyIndex,
   };
 }
 
-function serviceJson(s, dc) {
+/**
+ * What structs.ConnectProxyConfig marshals to for a service that is no proxy: Mode has no
+ * omitempty, MeshGateway and Expose are structs (always written), TransparentProxy and AccessLogs
+ * are dropped by its MarshalJSON when zero. ServiceConnect (Native, SidecarService) is `{}`.
+ */
+const proxyJson = () => ({ Mode: '', MeshGateway: {}, Expose: {} });
+
+/** structs.NodeService, as health/service and catalog/node send it (it has no Datacenter field). */
+function serviceJson(s) {
   return {
     ID: s.id, Service: s.service, Tags: s.tags, Address: s.address, Meta: s.meta, Port: s.port,
-    Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: dc,
+    Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Proxy: proxyJson(), Connect: {},
     CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
   };
 }
@@ -48,7 +62,8 @@ export function catalogService(store, name) {
         ID: n.id, Node: n.node, Address: n.address, Datacenter: n.datacenter, TaggedAddresses: n.taggedAddresses, NodeMeta: n.meta,
         ServiceKind: '', ServiceID: s.id, ServiceName: s.service, ServiceTags: s.tags, ServiceAddress: s.address,
         ServiceWeights: { Passing: 1, Warning: 1 }, ServiceMeta: s.meta, ServicePort: s.port,
-        ServiceEnableTagOverride: false, CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
+        ServiceEnableTagOverride: false, ServiceProxy: proxyJson(), ServiceConnect: {},
+        CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
       });
     }
   }
@@ -59,7 +74,7 @@ export function catalogService(store, name) {
 export function catalogNode(store, name) {
   const n = store.nodes.get(name);
   if (!n) return null;
-  return { Node: nodeJson(n), Services: Object.fromEntries(store.servicesOf(name).map((s) => [s.id, serviceJson(s, n.datacenter)])) };
+  return { Node: nodeJson(n), Services: Object.fromEntries(store.servicesOf(name).map((s) => [s.id, serviceJson(s)])) };
 }
 
 /** `/v1/health/service/:name`: each instance with its node, the node's checks and its own. */
@@ -70,7 +85,7 @@ export function healthService(store, name, passingOnly) {
     for (const s of store.servicesOf(n.node).filter(named(name))) {
       const mine = checks.filter((c) => !c.serviceId || c.serviceId === s.id);
       if (passingOnly && mine.some((c) => c.status !== 'passing')) continue;
-      out.push({ Node: nodeJson(n), Service: serviceJson(s, n.datacenter), Checks: mine.map(checkJson) });
+      out.push({ Node: nodeJson(n), Service: serviceJson(s), Checks: mine.map(checkJson) });
     }
   }
   return out;

@@ -631,6 +631,12 @@ export function buildRuntime(fileConfig, overrides = {}) {
       minQuorum: ap.min_quorum ?? 0,
       serverStabilizationMs: durationMs(ap.server_stabilization_time, 10000),
     },
+    // agent/config/default.go: raft_snapshot_threshold 16384, raft_snapshot_interval 30s,
+    // raft_trailing_logs 10240; limits.kv_max_value_size raft.SuggestedMaxDataSize (512 KiB).
+    raftSnapshotThreshold: cfg.raft_snapshot_threshold ?? 16384,
+    raftSnapshotIntervalMs: durationMs(cfg.raft_snapshot_interval, 30000),
+    raftTrailingLogs: cfg.raft_trailing_logs ?? 10240,
+    limits: { kvMaxValueSize: cfg.limits?.kv_max_value_size ?? 512 * 1024 },
     performance: {
       raftMultiplier,
       leaveDrainTimeMs: durationMs(cfg.performance?.leave_drain_time, 5000),

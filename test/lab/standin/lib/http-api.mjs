@@ -9,13 +9,74 @@ const UI_PAGE = (agent) => `<!DOCTYPE html>
 </body></html>
 `;
 
-async function readBody(req) {
+/** The whole request body, however it is framed (Content-Length, chunked, or none). */
+async function readBody(req, limit = 1 << 20) {
   const chunks = [];
   let size = 0;
-  for await (const c of req) { size += c.length; if (size > 1 << 20) throw new HttpError(413, 'Request body too large'); chunks.push(c); }
-  const text = Buffer.concat(chunks).toString();
-  if (!text) return {};
-  try { return JSON.parse(text); } catch (e) { throw new HttpError(400, `Request decode failed: ${e.message}`); }
+  for await (const c of req) { size += c.length; if (size > limit) throw new HttpError(413, 'Request body too large'); chunks.push(c); }
+  return Buffer.concat(chunks).toString();
+}
+
+const GO_KIND = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v);
+
+/** Where the first JSON value in `text` (from `start`, at a non-space) ends; -1 when it is cut short. */
+function endOfValue(text, start) {
+  const open = text[start];
+  if (open === '"') {
+    for (let i = start + 1; i < text.length; i++) {
+      if (text[i] === '\\') i++;
+      else if (text[i] === '"') return i + 1;
+    }
+    return -1;
+  }
+  if (open === '{' || open === '[') {
+    let depth = 0;
+    for (let i = start; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"') { const e = endOfValue(text, i); if (e < 0) return -1; i = e - 1; }
+      else if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') { depth--; if (depth === 0) return i + 1; }
+    }
+    return -1;
+  }
+  const m = /^[^\s,\]}]*/.exec(text.slice(start));
+  return start + m[0].length;
+}
+
+/**
+ * Go's json.NewDecoder(body).Decode(&v), as Consul's decodeBody (lib.DecodeJSON) does it: the
+ * first JSON value of the body counts, whatever follows it (the Go client ends it with a newline)
+ * is not read; an empty body is `EOF`, a value cut short `unexpected EOF`.
+ */
+export function decodeJsonValue(text) {
+  const start = text.search(/\S/);
+  if (start < 0) throw new Error('EOF');
+  if (!/[{["\-0-9tfn]/.test(text[start])) throw new Error(`invalid character '${text[start]}' looking for beginning of value`);
+  const end = endOfValue(text, start);
+  if (end < 0) throw new Error('unexpected EOF');
+  try { return JSON.parse(text.slice(start, end)); } catch (e) { throw new Error(`invalid JSON: ${e.message}`); }
+}
+
+/**
+ * The body of a keyring write (agent/operator_endpoint.go keyringArgs): a JSON object whose `Key`
+ * (matched case-insensitively, as encoding/json does) is a string. Anything else is Consul's 400
+ * `Request decode failed: ...`.
+ */
+async function keyringArgs(req) {
+  let v;
+  try { v = decodeJsonValue(await readBody(req)); } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw new HttpError(400, `Request decode failed: ${e.message}`);
+  }
+  const out = { Key: '' };
+  if (v === null) return out;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, `Request decode failed: json: cannot unmarshal ${GO_KIND(v)} into Go value of type agent.keyringArgs`);
+  for (const [k, val] of Object.entries(v)) {
+    if (k.toLowerCase() !== 'key' || val === null) continue;
+    if (typeof val !== 'string') throw new HttpError(400, `Request decode failed: json: cannot unmarshal ${GO_KIND(val)} into Go struct field keyringArgs.Key of type string`);
+    out.Key = val;
+  }
+  return out;
 }
 
 /** Maps a server read ({status, body, meta}) onto the response; blocking reads carry index headers. */
@@ -78,9 +139,9 @@ export function createRoutes(agent) {
     ['GET', /^\/v1\/catalog\/datacenters$/, q('catalog.datacenters')],
     ['GET', /^\/v1\/health\/service\/(.+)$/, q('health.service', true)],
     ['GET', /^\/v1\/operator\/keyring$/, async () => ({ json: await agent.keyringList() })],
-    ['POST', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('install', (await readBody(ctx.req)).Key)) })],
-    ['PUT', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('use', (await readBody(ctx.req)).Key)) })],
-    ['DELETE', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('remove', (await readBody(ctx.req)).Key)) })],
+    ['POST', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('install', (await keyringArgs(ctx.req)).Key)) })],
+    ['PUT', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('use', (await keyringArgs(ctx.req)).Key)) })],
+    ['DELETE', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('remove', (await keyringArgs(ctx.req)).Key)) })],
     ['GET', /^\/ui(\/.*)?$/, () => {
       if (!agent.rt.uiEnabled) return { status: 404, text: 'Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.' };
       return { html: UI_PAGE(agent) };
@@ -89,9 +150,27 @@ export function createRoutes(agent) {
   ];
 }
 
+/**
+ * Bytes that do not parse as the next request (e.g. a body sent with neither Content-Length nor
+ * chunked framing, which HTTP/1.1 reads as no body): Go's net/http first finishes the response it
+ * is writing, then answers `400 Bad Request` and closes. Node would answer 400 at once, dropping
+ * the response of the request that was read.
+ */
+function onClientError(err, socket) {
+  const reply = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+  const pending = socket._httpMessage;
+  if (pending && !pending.writableFinished) {
+    pending.once('finish', () => socket.destroy());
+    pending.once('close', () => socket.destroy());
+    return;
+  }
+  if (socket.writable && err.code !== 'ECONNRESET') socket.end(reply);
+  else socket.destroy();
+}
+
 export function createHttpServer(agent) {
   const routes = createRoutes(agent);
-  return http.createServer(async (req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     let out;
     try {
@@ -116,4 +195,6 @@ export function createHttpServer(agent) {
     res.writeHead(out.status ?? 200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   });
+  server.on('clientError', onClientError);
+  return server;
 }

@@ -4,7 +4,8 @@
 // the key names; DELETE answers `true`. Writes go through raft (agent.apply); reads take the
 // default consistency (the leader's state) unless ?stale or ?consistent.
 
-// raft.SuggestedMaxDataSize, Consul's default limits.kv_max_value_size.
+// raft.SuggestedMaxDataSize, Consul's default limits.kv_max_value_size (lib/config.mjs sets it in
+// rt.limits.kvMaxValueSize; this is only for a runtime config built without it).
 const MAX_VALUE = 512 * 1024;
 
 export class HttpError extends Error {
@@ -58,7 +59,7 @@ export function kvRoutes(agent) {
   };
   const readParams = (ctx, key) => ({ key, stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent'), dc: ctx.query.get('dc') ?? '' });
   const failed = (r) => ({ status: r.status, text: String(r.body) });
-  const maxValue = () => agent.rt.raw?.limits?.kv_max_value_size ?? MAX_VALUE;
+  const maxValue = () => agent.rt.limits?.kvMaxValueSize ?? MAX_VALUE;
 
   async function get(ctx) {
     const key = keyOf(ctx);

@@ -16,15 +16,14 @@ function durationOr(text, fallback) {
   try { return parseDuration(String(text)); } catch { return fallback; }
 }
 
-/** The multiplier from the runtime config (config.mjs validates it; rt.raw is the fallback). */
+/** The multiplier from the runtime config (config.mjs validates it and sets Consul's default). */
 export function raftMultiplierOf(rt) {
-  return rt.performance?.raftMultiplier ?? rt.raw?.performance?.raft_multiplier ?? DEFAULT_RAFT_MULTIPLIER;
+  return rt.performance?.raftMultiplier ?? DEFAULT_RAFT_MULTIPLIER;
 }
 
 /** Every timing the stand-in's raft, RPC forwarding and autopilot use, for one agent. */
 export function raftTiming(rt, env = process.env) {
   const m = raftMultiplierOf(rt);
-  const raw = rt.raw ?? {};
   return {
     multiplier: m,
     heartbeatTimeoutMs: 1000 * m,
@@ -34,10 +33,11 @@ export function raftTiming(rt, env = process.env) {
     maxAppendEntries: 64,
     // hashicorp/raft's NetworkTransport timeout as Consul configures it.
     rpcTimeoutMs: 10000,
-    snapshotIntervalMs: durationOr(raw.raft_snapshot_interval, 30000),
-    snapshotThreshold: raw.raft_snapshot_threshold ?? 16384,
-    trailingLogs: raw.raft_trailing_logs ?? 10240,
-    rpcHoldTimeoutMs: rt.performance?.rpcHoldTimeoutMs ?? durationOr(raw.performance?.rpc_hold_timeout, 7000),
+    // From the runtime config (lib/config.mjs sets Consul's defaults), never from the raw files.
+    snapshotIntervalMs: rt.raftSnapshotIntervalMs ?? 30000,
+    snapshotThreshold: rt.raftSnapshotThreshold ?? 16384,
+    trailingLogs: rt.raftTrailingLogs ?? 10240,
+    rpcHoldTimeoutMs: rt.performance?.rpcHoldTimeoutMs ?? 7000,
     serverHealthIntervalMs: durationOr(env.CONSUL_STANDIN_SERVER_HEALTH_INTERVAL, 2000),
     autopilotIntervalMs: durationOr(env.CONSUL_STANDIN_AUTOPILOT_INTERVAL, 10000),
     // agent/consul/config.go ReconcileInterval: the leader's full serf -> catalog reconcile.

@@ -304,13 +304,24 @@ export class ServerRole {
     }
   }
 
+  /**
+   * `/v1/operator/raft/configuration` (agent/consul/operator_raft_endpoint.go): Node is the serf
+   * member's name ("(unknown)" for a peer serf does not know), ProtocolVersion its raft_vsn tag
+   * ("unknown" then), LastIndex the server's last log index in autopilot's last state (0 when
+   * autopilot has no stats of it: always so on a follower here, see the README).
+   */
   raftConfiguration() {
     const raft = this.raft;
+    const members = new Map(this.serverMembers().map((m) => [`${m.addr}:${m.tags.port}`, m]));
+    const stats = this.autopilot.state?.servers ?? new Map();
     return {
-      Servers: raft.latest.servers.map((s) => ({
-        ID: s.id, Node: s.name, Address: s.address, Leader: raft.knownLeaderAddr() === s.address,
-        ProtocolVersion: '3', Voter: s.voter, LastIndex: s.id === raft.id ? raft.log.lastIndex : raft.replicators.get(s.id)?.matchIndex ?? 0,
-      })),
+      Servers: raft.latest.servers.map((s) => {
+        const m = members.get(s.address);
+        return {
+          ID: s.id, Node: m ? m.name : '(unknown)', Address: s.address, Leader: raft.knownLeaderAddr() === s.address,
+          ProtocolVersion: m ? m.tags.raft_vsn ?? '' : 'unknown', Voter: s.voter, LastIndex: stats.get(s.id)?.stats.lastIndex ?? 0,
+        };
+      }),
       Index: raft.latest.index,
     };
   }

@@ -10,13 +10,19 @@ export function agentAddress(flags, env = process.env) {
 
 const DIAL = { ECONNREFUSED: 'connect: connection refused', ETIMEDOUT: 'i/o timeout', EHOSTUNREACH: 'connect: no route to host', ECONNRESET: 'read: connection reset by peer' };
 
-/** Sends one request; resolves { status, body, headers } or rejects with a Go-like error. */
+/**
+ * Sends one request; resolves { status, body, headers } or rejects with a Go-like error. A body is
+ * sent as Consul's api client sends `r.obj` (api/api.go encodeBody + http.NewRequest): JSON from
+ * a json.Encoder, so with a trailing newline, as application/json with a Content-Length.
+ */
 export function request(flags, method, path, { body, okCodes = [200] } = {}) {
   const { host, port } = agentAddress(flags);
   const url = `http://${host}:${port}${path}`;
   const verb = method[0] + method.slice(1).toLowerCase();
+  const payload = body === undefined ? null : Buffer.from(`${JSON.stringify(body)}\n`);
+  const headers = payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {};
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method, timeout: 30000, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+    const req = http.request({ host, port, path, method, timeout: 30000, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -27,8 +33,7 @@ export function request(flags, method, path, { body, okCodes = [200] } = {}) {
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (e) => reject(new Error(`${verb} "${url}": dial tcp ${host}:${port}: ${DIAL[e.code] ?? e.message}`)));
-    if (body) req.write(JSON.stringify(body));
-    req.end();
+    req.end(payload ?? undefined);
   });
 }
 

@@ -56,32 +56,48 @@ export async function members(argv, io) {
   return 0;
 }
 
+const UINT64 = 2n ** 64n;
+
+/**
+ * `consul operator raft list-peers` as Consul 1.20 prints it (command/operator/raft/listpeers):
+ * one GET /v1/operator/raft/configuration, whose servers carry `LastIndex` (the server fills it from
+ * autopilot's state, 0 for a server autopilot has no stats of). `Commit Index` is that LastIndex;
+ * `Trails Leader By` is the leader's LastIndex minus the server's, as uint64 (so a server ahead of
+ * the leader's last sample wraps around, as in Consul): `-` on the leader, `1 commit` for exactly
+ * one, `N commits` otherwise (`0 commits` included).
+ */
+export function formatRaftPeers(conf) {
+  const servers = conf?.Servers ?? [];
+  const lastIndex = new Map(servers.map((s) => [s.ID, BigInt(s.LastIndex ?? 0)]));
+  let leaderLast = 0n;
+  for (const s of servers) if (s.Leader && lastIndex.has(s.ID)) leaderLast = lastIndex.get(s.ID);
+  const rows = [['Node', 'ID', 'Address', 'State', 'Voter', 'RaftProtocol', 'Commit Index', 'Trails Leader By']];
+  for (const s of servers) {
+    const proto = s.ProtocolVersion || '<=1';
+    const state = s.Leader ? 'leader' : 'follower';
+    let trailsText = '-';
+    const last = lastIndex.get(s.ID) ?? 0n;
+    if (lastIndex.has(s.ID)) {
+      const trails = (((leaderLast - last) % UINT64) + UINT64) % UINT64;
+      trailsText = `${trails} commits`;
+      if (s.Leader) trailsText = '-';
+      else if (trails === 1n) trailsText = `${trails} commit`;
+    }
+    rows.push([s.Node, s.ID, s.Address, state, String(s.Voter), proto, String(last), trailsText]);
+  }
+  return columnize(rows);
+}
+
 export async function listPeers(argv, io) {
   const { flags } = parseFlags(argv, HTTP_FLAGS);
-  const stale = flags.stale ? '?stale' : '';
   let conf;
-  let health;
   try {
-    try { conf = await getJson(flags, `/v1/operator/raft/configuration${stale}`); } catch (e) { throw new Error(`Failed to retrieve raft configuration: ${e.message}`); }
-    try { health = await getJson(flags, `/v1/operator/autopilot/health${stale}`, { okCodes: [200, 429] }); } catch (e) { throw new Error(`Failed to retrieve autopilot health: ${e.message}`); }
+    try { conf = await getJson(flags, `/v1/operator/raft/configuration${flags.stale ? '?stale' : ''}`); } catch (e) { throw new Error(`Failed to retrieve raft configuration: ${e.message}`); }
   } catch (e) {
     io.err(`Error getting peers: ${e.message}`);
     return 1;
   }
-  const byId = new Map(health.Servers.map((s) => [s.ID, s]));
-  const leader = conf.Servers.find((s) => s.Leader);
-  const leaderIndex = (leader && byId.get(leader.ID)?.LastIndex) || 0;
-  const rows = [['Node', 'ID', 'Address', 'State', 'Voter', 'RaftProtocol', 'Commit Index', 'Trails Leader By']];
-  for (const s of conf.Servers) {
-    const state = s.Leader ? 'leader' : 'follower';
-    const proto = s.ProtocolVersion || '<=1';
-    const h = byId.get(s.ID);
-    if (!h) { rows.push([s.Node, s.ID, s.Address, state, String(s.Voter), proto, '_']); continue; }
-    const trails = leaderIndex - h.LastIndex;
-    const text = s.Leader ? '_' : trails <= 1 ? `${trails} Commit` : `${trails} Commits`;
-    rows.push([s.Node, s.ID, s.Address, state, String(s.Voter), proto, String(h.LastIndex), text]);
-  }
-  io.out(columnize(rows));
+  io.out(formatRaftPeers(conf));
   return 0;
 }
 
