@@ -48,9 +48,9 @@ export function connectionDefaults(o: CommonOptions): ConnectionDefaults {
  */
 export async function loadCheckedInventory(
   o: CommonOptions,
-  opts: { consul: boolean; warn: (line: string) => void },
+  opts: { consul: boolean; warn: (line: string) => void; signal?: AbortSignal },
 ): Promise<Inventory> {
-  const inventory = await loadInventory(inventoryPath(o));
+  const inventory = await loadInventory(inventoryPath(o), opts.signal ? { signal: opts.signal } : {});
   const warnings = [...inventory.warnings];
   if (opts.consul) {
     const report = checkConsulInventory(inventory);

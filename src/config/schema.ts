@@ -52,14 +52,26 @@ function validatorFor(schema: object): Validator {
   return precompiledValidators.get(schemaKey(schema)) ?? compile(schema);
 }
 
-/** Validators of schema files, by path: the file is read and hashed once per run. */
-const validators = new Map<string, Validator>();
-export function schemaValidator(schemaFile: string): Validator {
+/** Schema files by path, read once per run; a bare name is a file in schemas/. */
+const documents = new Map<string, object>();
+export function schemaDocument(schemaFile: string): object {
   const path = schemaFile.includes('/') ? schemaFile : join(SCHEMAS_DIR, schemaFile);
-  let validate = validators.get(path);
+  let doc = documents.get(path);
+  if (!doc) {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as object;
+    documents.set(path, doc);
+  }
+  return doc;
+}
+
+/** Validators of schema files, by path: the file is read and hashed once per run. */
+const validators = new Map<object, Validator>();
+export function schemaValidator(schemaFile: string): Validator {
+  const doc = schemaDocument(schemaFile);
+  let validate = validators.get(doc);
   if (!validate) {
-    validate = validatorFor(JSON.parse(readFileSync(path, 'utf8')) as object);
-    validators.set(path, validate);
+    validate = validatorFor(doc);
+    validators.set(doc, validate);
   }
   return validate;
 }
@@ -79,18 +91,28 @@ export function objectValidator(schema: object): Validator {
 export function validateYaml(schemaFile: string, yaml: YamlFile): ConfigProblem[] {
   const validate = schemaValidator(schemaFile);
   if (validate(yaml.value)) return [];
-  return describeAjvErrors(validate.errors ?? []).map(({ path, message }) => yaml.problem(path, message));
+  return describeAjvErrors(validate.errors ?? [], schemaDocument(schemaFile)).map(({ path, message }) =>
+    yaml.problem(path, message),
+  );
 }
 
-/** Turns ajv's errors into one plain sentence per problem, at the path a person would look. */
-export function describeAjvErrors(errors: readonly ErrorObject[]): { path: DocPath; message: string }[] {
+/**
+ * Turns ajv's errors into one plain sentence per problem, at the path a person would look.
+ * Given the schema, a rule whose (sub)schema has a `title` is told by it: `must be an IP address
+ * or a go-sockaddr template`, not the pattern that says so. Messages never quote the value.
+ */
+export function describeAjvErrors(
+  errors: readonly ErrorObject[],
+  schema?: object,
+): { path: DocPath; message: string }[] {
   const seen = new Set<string>();
   const out: { path: DocPath; message: string }[] = [];
   // `oneOf`/`anyOf` repeat their branches' errors; keep the most specific ones only.
   const specific = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && e.keyword !== 'if');
   for (const e of specific.length > 0 ? specific : errors) {
     const path = pointerToPath(e.instancePath);
-    const described = describeOne(e, path);
+    const title = schema && TITLED.has(e.keyword) ? ruleTitle(schema, e.schemaPath) : undefined;
+    const described = title ? { path, message: `must be ${title}` } : describeOne(e, path);
     const key = `${described.path.join('/')}|${described.message}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -118,6 +140,34 @@ function describeOne(e: ErrorObject, path: DocPath): { path: DocPath; message: s
     default:
       return { path, message: e.message ?? e.keyword };
   }
+}
+
+/** Keywords whose failure the rule's title says better than ajv's words. */
+const TITLED = new Set([
+  'type',
+  'pattern',
+  'enum',
+  'const',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+]);
+
+/** The `title` of the subschema holding the failed keyword (`#/definitions/address/pattern`). */
+function ruleTitle(schema: object, schemaPath: string): string | undefined {
+  const segments = schemaPath.replace(/^#\/?/, '').split('/').slice(0, -1);
+  // The document's own title names the whole file, not a rule.
+  if (segments.length === 0 || segments[0] === '') return undefined;
+  let node: unknown = schema;
+  for (const seg of segments) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  const title = (node as { title?: unknown } | undefined)?.title;
+  return typeof title === 'string' ? title : undefined;
 }
 
 const article = (t: string): string => {

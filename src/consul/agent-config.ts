@@ -1,13 +1,16 @@
-import { describeAjvErrors, schemaValidator } from '../config/schema.js';
+import { describeAjvErrors, schemaDocument, schemaValidator } from '../config/schema.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 
 export const AGENT_CONFIG_SCHEMA = 'consul-agent.schema.json';
 
 /**
  * Checks a rendered Consul agent config against schemas/consul-agent.schema.json before it goes
- * to a host. Pass the text that will be written (secrets revealed): a redacted render would fail
- * the `encrypt` pattern. Messages name the key and the rule, never the value, so a gossip key
- * cannot leak through a validation error.
+ * to a host. The schema holds Consul's own rules (read in Consul's source: addresses, names,
+ * durations, log levels, gossip keys, raft_multiplier), so this is the one rule set: drover's
+ * check of every host's config before any connection (src/input-check) uses it too. Pass the
+ * text that will be written (secrets revealed): a redacted render would fail the `encrypt` rule.
+ * Messages name the key and the rule, never the value, so a gossip key cannot leak through a
+ * validation error.
  */
 export function agentConfigProblems(rendered: string, file: string): ConfigProblem[] {
   let value: unknown;
@@ -44,7 +47,11 @@ export function agentConfigProblems(rendered: string, file: string): ConfigProbl
           ? `must be ${JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue)} on a client (server is false)`
           : 'is only allowed on servers (server is false)',
     })),
-    ...describeAjvErrors(rest).map(({ path, message }) => ({ file, path: dotted(path), message })),
+    ...describeAjvErrors(rest, schemaDocument(AGENT_CONFIG_SCHEMA)).map(({ path, message }) => ({
+      file,
+      path: dotted(path),
+      message,
+    })),
   ];
 }
 

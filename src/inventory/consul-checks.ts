@@ -111,7 +111,22 @@ export function serversByDatacenter(inv: Inventory, hosts: readonly string[]): M
   for (const name of hosts) {
     const dc = inv.hosts.get(name)?.vars['consul_datacenter'];
     const key = typeof dc === 'string' && dc !== '' ? dc : '(default)';
-    out.set(key, [...(out.get(key) ?? []), name]);
+    const list = out.get(key);
+    if (list) list.push(name);
+    else out.set(key, [name]);
   }
   return out;
+}
+
+/**
+ * The inventory with an empty `clients` group when it has none: a cluster of servers only is a
+ * legitimate Consul cluster, and the Consul playbooks' `servers:clients` must not fail on it as
+ * an unknown name would (docs/inventory.md: an empty group is not an error). `servers` is never
+ * added: a Consul inventory without it is refused by checkConsulInventory.
+ */
+export function withConsulRoleGroups(inv: Inventory): Inventory {
+  if (inv.groups.has('clients')) return inv;
+  const groups = new Map(inv.groups);
+  groups.set('clients', { name: 'clients', vars: {}, children: [], directHosts: [], hosts: [] });
+  return { ...inv, groups };
 }

@@ -34,4 +34,10 @@ export interface Inventory {
   readonly groups: ReadonlyMap<string, Group>;
   /** Non-fatal findings, e.g. an even number of servers. */
   readonly warnings: readonly ConfigProblem[];
+  /**
+   * Where the value a host has for `name` was written: the host's own entry or the group whose
+   * value won by precedence (`bind_addr` left unset: where `address` was written). Undefined for
+   * vars the file does not set, and for inventories built in code.
+   */
+  readonly locateVar?: (host: string, name: string) => SourceLocation | undefined;
 }

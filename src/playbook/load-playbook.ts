@@ -49,7 +49,21 @@ export function parsePlaybook(yaml: YamlFile, modules: ModuleMap): Playbook {
     compilePlay(raw, [i], { yaml, known, problems }),
   );
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file: yaml.file, plays };
+  const playbook: Playbook = { file: yaml.file, plays };
+  sources.set(playbook, yaml);
+  return playbook;
+}
+
+/** The parsed file of each loaded playbook, for locating what is found wrong in it later. */
+const sources = new WeakMap<Playbook, YamlFile>();
+
+/**
+ * Where something of a loaded playbook is written (`[0, 'defaults', 'consul_log_level']`,
+ * `[0, 'tasks', 3, 'template', 'src']`): the check of a run's input before any connection names
+ * the line of a bad default or arg. Undefined for playbooks not loaded from YAML.
+ */
+export function playbookSource(playbook: Playbook): YamlFile | undefined {
+  return sources.get(playbook);
 }
 
 interface Scope {

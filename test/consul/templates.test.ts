@@ -151,8 +151,8 @@ test('a bad variable value renders but is caught by the schema, with the key nam
       assert.deepEqual(
         e.problems.map((p) => [p.path, p.message.split(' ^')[0]]),
         [
-          ['bootstrap_expect', 'must be an integer'],
-          ['retry_interval', 'must match the pattern'],
+          ['bootstrap_expect', 'must be a whole number from 1 to 11'],
+          ['retry_interval', 'must be a Go duration such as 30s, 1m30s or 500ms (not negative)'],
         ],
       );
       return true;

@@ -513,7 +513,8 @@ describe(`stand-in HTTP answers against @hashicorp/consul-api-double ${DOUBLE_VE
       const list = JSON.parse(r.body) as { Checks: unknown[] }[];
       assert.equal(list.length, 1, r.body);
       assert.ok(list[0]!.Checks.length >= 2, 'serfHealth and the service check');
-      const req = { method: 'GET', path: '/v1/health/service/web', query: q ? { passing: '' } : {} };
+      const query: Record<string, string> = q ? { passing: '' } : {};
+      const req = { method: 'GET', path: '/v1/health/service/web', query };
       const maps = ['[].Node.TaggedAddresses', '[].Node.Meta', '[].Service.Meta'];
       assert.equal(show(check('GET /v1/health/service/:name', req, r.body, maps)), '');
       // v1/health/service/.config: GET answers carry X-Consul-Index.
