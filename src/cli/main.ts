@@ -38,7 +38,8 @@ function withRun(cmd: Command): Command {
     .option('--events <file>', 'write NDJSON events (one per task start/finish per host) as they happen')
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per host, a testcase per task')
     .option('--lock-wait <seconds>', 'wait this long for a deploy lock held by another run (default: exit 6)')
-    .option('-y, --yes', 'answer yes to confirmations (needed without a terminal)');
+    .option('-y, --yes', 'answer yes to confirmations (needed without a terminal)')
+    .option('-v, --verbose', 'list every task on every host (plan: instead of its short block)');
 }
 
 type RunOpts = PlaybookCommandOptions & { output: 'text' | 'json' };
@@ -78,7 +79,9 @@ function program(setExit: (code: number) => void): Command {
 
   withRun(root.command('plan').description('every change deploy would make, with diffs; touches nothing'))
     .option('-p, --playbook <file>', 'playbook to plan instead of playbooks/consul-deploy.yaml')
-    .action(async (o: RunOpts) => setExit(await playbookAction({ ...o, check: true, diff: true })));
+    .action(async (o: RunOpts) =>
+      setExit(await playbookAction({ ...o, check: true, diff: true, plan: true })),
+    );
 
   withRun(root.command('run').description('run any playbook').argument('<playbook>', 'playbook YAML'))
     .option('-C, --check', 'show what would change, touch nothing')

@@ -8,14 +8,23 @@ import type { Reporter } from './reporter.js';
  * (`script` run without a terminal of its own gives 0 columns) cannot lay out a live list either:
  * listr2 would wrap every line at 0 columns, one character per line. listr2 is loaded only when
  * it is used: CI runs do not pay for its start-up.
+ *
+ * `view: 'plan'` (`drover plan` without -v) prints no task list at all but one short block at
+ * the end: what would change, per host (src/report/plan-text.ts).
  */
 export async function createReporter(options: {
   tty: boolean;
   ci: boolean;
   stream: Writable;
+  view?: 'tasks' | 'plan';
 }): Promise<Reporter> {
   const columns = (options.stream as Partial<NodeJS.WriteStream>).columns ?? 0;
-  if (options.tty && !options.ci && columns > 0) {
+  const live = options.tty && !options.ci && columns > 0;
+  if (options.view === 'plan') {
+    const { PlanReporter } = await import('../report/plan-text.js');
+    return new PlanReporter(options.stream, live ? { liveColumns: columns } : {});
+  }
+  if (live) {
     const { ListrReporter } = await import('./listr-reporter.js');
     return new ListrReporter({ stream: options.stream });
   }

@@ -1,6 +1,6 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { Writable } from 'node:stream';
-import { formatOutcome } from './plain-reporter.js';
+import { announcesChange, formatOutcome } from './plain-reporter.js';
 import { formatRecap } from './recap.js';
 import type { HostRecap, Reporter, TaskBeginEvent, TaskOutcome } from './reporter.js';
 
@@ -158,7 +158,7 @@ function settle(
   o: TaskOutcome | undefined,
 ): void {
   if (!o) return sub.skip(`${host}: not run`);
-  const tail = o.message && o.status !== 'ok' ? ` - ${o.message}` : '';
+  const tail = o.message && (o.status !== 'ok' || announcesChange(o)) ? ` - ${o.message}` : '';
   if (o.diff) sub.output = o.diff;
   if (o.status === 'skipped') return sub.skip(`${host}: skipped`);
   sub.title = `${host}: ${o.status}${tail}${o.ignoredError ? ' ...ignoring' : ''}`;

@@ -5,7 +5,7 @@ import type { Vars } from '../../inventory/types.js';
 import { PLAYBOOKS_DIR } from '../../paths.js';
 import { parseSerial } from '../../playbook/serial.js';
 import type { RunResult } from '../../runner/run-playbook.js';
-import type { Output } from '../output.js';
+import { restartedHosts, stoppedEarly, summaryLines } from '../run-summary.js';
 import type { PlaybookCommandOptions } from './run-playbook.js';
 
 export const RESTART_PLAYBOOK = join(PLAYBOOKS_DIR, 'consul-rolling-restart.yaml');
@@ -78,52 +78,40 @@ export function rollOptions(o: RollingOptions, kind: 'restart' | 'upgrade'): Run
     ...rest,
     playbook: kind === 'restart' ? RESTART_PLAYBOOK : UPGRADE_PLAYBOOK,
     extraVars,
-    summarize: (result, out) => summarizeRoll(result, out, o.check === true),
+    summarize: (result) => summarizeRoll(result, o.check === true),
   };
-}
-
-/** Tasks whose change is a restart (or a recreation on a new image), by the playbooks' names. */
-const isRestartTask = (task: string): boolean => task.startsWith('restart consul');
-
-/** Hosts in the order they were (or, in check mode, would be) restarted. */
-export function restartedHosts(result: RunResult): string[] {
-  const seen = new Set<string>();
-  for (const o of result.outcomes) if (isRestartTask(o.task) && o.status === 'changed') seen.add(o.host);
-  return [...seen];
 }
 
 /**
  * When the roll stopped early: every host of the roll that was neither restarted, nor failed,
- * nor unreachable, i.e. the agents the roll left as they were. Empty when it went to the end.
+ * nor unreachable, i.e. the agents the roll left as they were (the pre-flight reads every host,
+ * so "no task ran" would name none). Empty when it went to the end.
  */
 export function notReachedByRoll(result: RunResult): string[] {
-  if (result.status === 'ok' || (result.abortReason === undefined && result.status !== 'interrupted'))
-    return [];
+  if (!stoppedEarly(result)) return [];
   const out = new Set([...Object.keys(result.recap), ...result.notReachedHosts]);
   for (const h of [...restartedHosts(result), ...result.failedHosts, ...result.unreachableHosts])
     out.delete(h);
   return [...out];
 }
 
-/** The roll's own lines after the recap: who was restarted, who failed, and (in check mode) the gates. */
-export function summarizeRoll(result: RunResult, out: Output, check: boolean): void {
-  const restarted = restartedHosts(result);
-  const list = (hosts: readonly string[]) => (hosts.length > 0 ? hosts.join(', ') : 'no host');
-  out.progress.write(`${check ? 'would restart, in this order' : 'restarted'}: ${list(restarted)}\n`);
-  if (result.failedHosts.length > 0) out.progress.write(`failed: ${list(result.failedHosts)}\n`);
-  if (result.unreachableHosts.length > 0)
-    out.progress.write(`unreachable: ${list(result.unreachableHosts)}\n`);
-  const notReached = notReachedByRoll(result);
-  if (notReached.length > 0) out.progress.write(`not reached: ${list(notReached)}\n`);
+const GATES = [
+  'gates: pre-flight (leader, autopilot healthy, every server alive, FailureTolerance >= 1); ' +
+    'before each server: ready (every other server alive, a leader); ' +
+    'after each server: back as a caught-up voter, a leader, autopilot healthy, FailureTolerance at its baseline; ' +
+    'after each client batch: every member alive and knowing the leader',
+  'the servers are ordered leader-last again before each one; the order above is the one a healthy, unchanging cluster would see',
+];
+
+/**
+ * The roll's lines after the recap (src/cli/run-summary.ts): always who was restarted, `not
+ * reached` in the roll's sense, and in check mode the gates, right under the order.
+ */
+export function summarizeRoll(result: RunResult, check: boolean): string[] {
+  const lines = summaryLines(result, { check, restarts: 'always', notReached: notReachedByRoll });
   if (check) {
-    out.progress.write(
-      'gates: pre-flight (leader, autopilot healthy, every server alive, FailureTolerance >= 1); ' +
-        'before each server: ready (every other server alive, a leader); ' +
-        'after each server: back as a caught-up voter, a leader, autopilot healthy, FailureTolerance at its baseline; ' +
-        'after each client batch: every member alive and knowing the leader\n',
-    );
-    out.progress.write(
-      'the servers are ordered leader-last again before each one; the order above is the one a healthy, unchanging cluster would see\n',
-    );
+    const at = lines.findIndex((l) => l.startsWith('would restart, in this order: '));
+    lines.splice(at + 1, 0, ...GATES);
   }
+  return lines;
 }

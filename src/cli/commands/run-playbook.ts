@@ -1,5 +1,7 @@
 import { dirname, basename, join, resolve } from 'node:path';
 import { appendAudit, auditEntriesForRun } from '../../audit/audit.js';
+import { throwIfInterrupted } from '../../config/interrupt.js';
+import { withConsulRoleGroups } from '../../inventory/consul-checks.js';
 import { selectHosts } from '../../inventory/patterns.js';
 import type { Inventory, Vars } from '../../inventory/types.js';
 import { currentIdentity } from '../../lock/identity.js';
@@ -15,8 +17,10 @@ import { Connections } from '../connections.js';
 import { applyGossipKey } from '../gossip-key-source.js';
 import { connectionDefaults, forks, loadCheckedInventory, type CommonOptions } from '../context.js';
 import { DeployLock } from '../deploy-lock.js';
+import { checkBeforeConnecting } from '../input-check.js';
 import type { Output } from '../output.js';
 import { RunArtifacts } from '../run-artifacts.js';
+import { canRestart, summaryLines } from '../run-summary.js';
 import { firstHosts, warmUp } from '../warm-up.js';
 
 export interface PlaybookCommandOptions extends CommonOptions {
@@ -35,8 +39,12 @@ export interface PlaybookCommandOptions extends CommonOptions {
   lockWait?: string;
   /** Vars above every other (drover upgrade's --image, restart's --serial and --force). */
   extraVars?: Vars;
-  /** Prints a command's own summary lines after the run's (drover restart: restarted, failed, not reached). */
-  summarize?: (result: RunResult, out: Output) => void;
+  /** A command's own lines after the recap instead of summaryLines' (drover restart: the roll's). */
+  summarize?: (result: RunResult) => string[];
+  /** drover plan: one short block of what would change (src/report/plan-text.ts), unless verbose. */
+  plan?: boolean;
+  /** -v: every task on every host, as deploy and run always print them. */
+  verbose?: boolean;
 }
 
 export const DEFAULT_PLAYBOOK = join(PLAYBOOKS_DIR, 'consul-deploy.yaml');
@@ -97,11 +105,25 @@ export async function runPlaybookCommand(
     const playbookFile = o.playbook ?? DEFAULT_PLAYBOOK;
     const consul =
       resolve(playbookFile).startsWith(PLAYBOOKS_DIR) && basename(playbookFile).startsWith('consul-');
-    const loaded = await loadCheckedInventory(o, { consul, warn: out.warn });
+    const checked = await loadCheckedInventory(o, { consul, warn: out.warn, signal });
+    // A cluster of servers only is a Consul cluster: its `clients` group is empty, not unknown.
+    const loaded = consul ? withConsulRoleGroups(checked) : checked;
     artifacts.learnSecrets(loaded);
     const modules = builtinModules();
     const playbook = await loadPlaybook(playbookFile, modules);
     const waitSeconds = lockWaitSeconds(o);
+    throwIfInterrupted(signal);
+    // Every host's values, rendered and checked from the files alone: bad input touches no host.
+    await checkBeforeConnecting({
+      inventory: loaded,
+      playbook,
+      modules,
+      baseDir: playbookBaseDir(playbookFile),
+      check,
+      consul,
+      signal,
+      ...(o.extraVars ? { extraVars: o.extraVars } : {}),
+    });
     connections = new Connections(loaded, connectionDefaults(o));
     const pool = connections;
     // The first task's connections open while the lock is taken, not after it.
@@ -115,7 +137,12 @@ export async function runPlaybookCommand(
       ? await applyGossipKey(loaded, { create: !check, connect: (h) => pool.get(h), warn: out.warn })
       : loaded;
     artifacts.learnSecrets(inventory);
-    const human = await createReporter({ tty: out.progressIsTty, ci: out.ci, stream: out.progress });
+    const human = await createReporter({
+      tty: out.progressIsTty,
+      ci: out.ci,
+      stream: out.progress,
+      view: o.plan && !o.verbose ? 'plan' : 'tasks',
+    });
     const result = await runPlaybook({
       playbook,
       inventory,
@@ -134,17 +161,9 @@ export async function runPlaybookCommand(
       reporter: artifacts.reporter(human),
       signal,
     });
-    // The reporter has printed the PLAY RECAP; say in one line what the run changed.
-    if (result.status === 'interrupted')
-      out.progress.write('interrupted: running tasks finished, no new task was started\n');
-    if (result.abortReason) out.progress.write(`aborted: ${result.abortReason}\n`);
-    if (o.summarize) o.summarize(result, out);
-    else if (result.notReachedHosts.length > 0)
-      out.progress.write(`not reached: ${result.notReachedHosts.join(', ')}\n`);
-    const verb = check ? 'would change' : 'changed';
-    out.progress.write(
-      `${verb}: ${result.changedHosts.length > 0 ? result.changedHosts.join(', ') : 'no host'}\n`,
-    );
+    // The reporter has printed the PLAY RECAP; say in a few lines what the run did.
+    const summary = o.summarize?.(result) ?? summaryLines(result, { check, restarts: canRestart(playbook) });
+    out.progress.write(summary.map((l) => `${l}\n`).join(''));
     await finishRun({
       inventory,
       pool,
