@@ -1,5 +1,5 @@
 /**
- * Bad input is refused before the first connection (issue 16): every case of cases.ts runs the
+ * Bad input is refused before the first connection: every case of cases.ts runs the
  * real command line (`drover deploy -i FILE`) against hosts whose addresses are listening
  * sockets on 127.0.0.x, and must exit 3 with its located message while no socket saw a
  * connection. A control case (a good inventory) shows that the same sockets do see drover

@@ -1,5 +1,5 @@
 /**
- * The corpus of bad input (issue 16): each case is an inventory (plus, for some, an environment,
+ * The corpus of bad input: each case is an inventory (plus, for some, an environment,
  * a key file or a file outside the project) that `drover deploy` must refuse with exit 3 and a
  * located message before any connection. bad-input.test.ts runs every one against listening
  * sockets standing in for the hosts, and checks that none of them was connected to.

@@ -104,7 +104,7 @@ export async function startLoopbackHosts(count: number): Promise<LoopbackHosts> 
 }
 
 /** Accepts on `host`:port and relays every connection to the sshd on 127.0.0.1:port. */
-async function relay(host: string, port: number, sockets: Set<Socket>): Promise<Server> {
+export async function relay(host: string, port: number, sockets: Set<Socket>): Promise<Server> {
   const server = createServer((inbound) => {
     const outbound = connect(port, '127.0.0.1');
     for (const s of [inbound, outbound]) {

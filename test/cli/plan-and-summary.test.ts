@@ -1,5 +1,5 @@
 /**
- * What `drover plan` and the run commands print (issue 15), at argv level: the CLI from source
+ * What `drover plan` and the run commands print, at argv level: the CLI from source
  * against SSH hosts on loopback (test/cli/loopback-hosts.ts), with small playbooks of command,
  * template and consul_config_check tasks (it only reads a file and renders a template: no
  * Docker). Output is piped, as in CI, but for one case on a pseudo-terminal.

@@ -1,5 +1,5 @@
 /**
- * The live view on a real terminal (issue 15): the CLI runs on a pseudo-terminal against SSH
+ * The live view on a real terminal: the CLI runs on a pseudo-terminal against SSH
  * hosts on loopback (one OpenSSH server, reached as 127.0.0.2-4), and the tests read the screen
  * a person would see. Each host's middle task waits for a gate file that the test creates only
  * once the screen shows that host's batch running, so the run cannot outpace the screen: a view
@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSshd, type TestSshd } from '../ssh/sshd.js';
+import { relay } from './loopback-hosts.js';
 import { openTerminal, recapAndAfter, Screen, terminalEnv } from './terminal.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -23,24 +24,9 @@ let root: string;
 const forwarders: Server[] = [];
 const sockets = new Set<Socket>();
 
-/** Accepts on `host`:port and relays to the sshd on 127.0.0.1: one sshd, several host addresses. */
+/** One sshd, several host addresses: each address relays to the sshd on 127.0.0.1. */
 async function forward(host: string, port: number): Promise<void> {
-  const server = createServer((inbound) => {
-    const outbound = connect(port, '127.0.0.1');
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  forwarders.push(server);
+  forwarders.push(await relay(host, port, sockets));
 }
 
 /**

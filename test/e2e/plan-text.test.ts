@@ -1,5 +1,5 @@
 /**
- * The text of `drover plan` on the lab (issue 15): after a change of consul_log_level (a reload)
+ * The text of `drover plan` on the lab: after a change of consul_log_level (a reload)
  * and consul_retry_interval (a restart), the short block shows each host's config change with
  * the class of every key; `-v` shows the full task list; once deployed, a second plan says in one
  * line that there is nothing to change, then the recap.

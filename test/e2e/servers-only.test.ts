@@ -1,5 +1,5 @@
 /**
- * A cluster of servers only, end to end on the lab (issue 16): an inventory with `servers` and no
+ * A cluster of servers only, end to end on the lab: an inventory with `servers` and no
  * `clients` group is a legitimate Consul cluster. Deploy brings it up (it used to exit 64 after
  * connecting, on the playbook's `servers:clients`), verify passes with every server a voter, and
  * a second deploy changes nothing. Hosts come from pickHosts() (LAB_FIRST_HOST moves them).

@@ -1,5 +1,5 @@
 /**
- * The live view on a terminal, end to end on the lab (issue 15): `drover deploy` of a 3-server +
+ * The live view on a terminal, end to end on the lab: `drover deploy` of a 3-server +
  * 2-client cluster and rolling `drover restart`s of it run on a pseudo-terminal (see
  * test/cli/terminal.ts), and the tests read the screen a person would see. What ran comes from
  * the run's own --events file: every play, task and batch in it must be on the screen, the screen

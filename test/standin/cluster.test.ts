@@ -359,7 +359,9 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
         if (commit < last) sawLag = true;
         return sawLag && commit === last;
       },
-      15000,
+      // Down for several seconds, the follower waits out the leader's replication backoff
+      // (hashicorp/raft doubles it per failure, up to about 10 s) before it can catch up.
+      40000,
       100,
     );
     assert.ok(sawLag, 'commit_index trailed last_log_index after the restart');
