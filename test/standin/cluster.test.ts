@@ -348,23 +348,21 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
 
     // It comes back with its data dir: rejoins, and briefly trails the leader before catching up.
     oldLeader.start();
-    let sawLag = false;
+    // Caught up with what was written while it was down. (Its lag on the way, commit_index below
+    // last_log_index, may be over before its HTTP API answers here; kv-raft.test.ts shows it
+    // under a steady write load.)
     await waitFor(
       'restarted server caught up',
       async () => {
         const raft = (await oldLeader.info()).raft;
         if (!raft || raft.state !== 'Follower') return false;
-        const commit = Number(raft.commit_index);
-        const last = Number(raft.last_log_index);
-        if (commit < last) sawLag = true;
-        return sawLag && commit === last;
+        return Number(raft.commit_index) > 0 && raft.commit_index === raft.last_log_index;
       },
       // Down for several seconds, the follower waits out the leader's replication backoff
       // (hashicorp/raft doubles it per failure, up to about 10 s) before it can catch up.
       40000,
       100,
     );
-    assert.ok(sawLag, 'commit_index trailed last_log_index after the restart');
     await waitFor(
       'restarted server alive',
       async () => (await memberStatus(servers[0]!, oldLeader.name)) === 'alive',
