@@ -14,8 +14,15 @@ import { cleanUp, CONFIG_DIR, drover, restartedLine, ROOT, writeLabInventory } f
 
 const LOCK_WAIT = ['--lock-wait', '120'];
 
-/** Runs drover and sends it `signal` when its output first matches `when`. */
-function droverSignalled(args: string[], when: RegExp, signal: NodeJS.Signals, timeoutSeconds = 180) {
+/** Runs drover and sends it `signal` (SIGCONT: nothing happens) when its output first matches `when`. */
+function droverSignalled(
+  args: string[],
+  when: RegExp,
+  signal: NodeJS.Signals,
+  timeoutSeconds = 180,
+  /** Done at that moment as well (a fault on a host); the signal is sent after it. */
+  act?: () => Promise<void>,
+) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +34,7 @@ function droverSignalled(args: string[], when: RegExp, signal: NodeJS.Signals, t
       out += d.toString();
       if (!sent && when.test(out)) {
         sent = true;
-        child.kill(signal);
+        void (act ?? (async () => undefined))().then(() => child.kill(signal));
       }
     };
     child.stdout.on('data', onData);
@@ -136,6 +143,32 @@ describe('a restart owed survives an interrupted, killed or refused deploy', () 
     }
     // Autopilot removed the partitioned server as dead; healed, it refutes that, rejoins and is
     // promoted to voter again, as Consul's agents do. Only then can a roll pass its pre-flight.
+    await waitFor('the healed server to rejoin and vote again', 120, async () => {
+      const peers = await ssh(servers[0]!.name, 'docker exec consul consul operator raft list-peers');
+      return peers.stdout.split('\n').filter((l) => /\b(leader|follower)\s+true\b/.test(l)).length === 3;
+    });
+    await converges(true);
+  });
+
+  it('a connection lost during the roll (a server not yet restarted is partitioned): healed, the next deploy restarts it', async () => {
+    setRetryInterval('6s');
+    // Not the lock's host (the first server): a run that cannot reach it cannot release the lock.
+    const victim = servers[2]!;
+    const r = await droverSignalled(
+      ['deploy', '-i', inv],
+      /changed: \[\w+\] restart consul/,
+      'SIGCONT',
+      240,
+      () => fault('partition', victim.name),
+    );
+    try {
+      // The roll does not restart anything more once a server is gone, and says so.
+      assert.ok(r.code === 4 || r.code === 5, `exit ${r.code}\n${r.out}`);
+      assert.ok(restartedLine(r.out).length <= 1, r.out);
+      assert.doesNotMatch(restartedLine(r.out).join(' '), new RegExp(victim.name));
+    } finally {
+      await fault('heal', victim.name);
+    }
     await waitFor('the healed server to rejoin and vote again', 120, async () => {
       const peers = await ssh(servers[0]!.name, 'docker exec consul consul operator raft list-peers');
       return peers.stdout.split('\n').filter((l) => /\b(leader|follower)\s+true\b/.test(l)).length === 3;
