@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { GENERATED_FILE, generateValidatorsSource } from '../src/config/generate-validators.js';
+import { GENERATED_FILE, generateValidatorsSource } from './validators-source.js';
 
 writeFileSync(GENERATED_FILE, generateValidatorsSource());
 console.log(`wrote ${relative(process.cwd(), GENERATED_FILE)}`);

@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { generateGossipKey, isValidGossipKey } from '../consul/gossip-key.js';
+import { generateGossipKey, isValidGossipKey } from '../consul/agent/gossip-key.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { exists } from '../commands/fs.js';
+import { exists } from '../remote/fs.js';
 import { gather } from '../facts/fact.js';
 import { gossipKeyring, nodeIdPath } from '../facts/gossip-keyring.js';
 import type { Host, Inventory } from '../inventory/types.js';

@@ -1,4 +1,4 @@
-import { readAgentMarks, AGENT_MARKS, type AgentMark } from '../commands/agent-marks.js';
+import { readAgentMarks, AGENT_MARKS, type AgentMark } from '../remote/agent-marks.js';
 import { FactParseError, outputTail, type Fact } from './fact.js';
 
 /** An agent container's start and the marks drover left beside it, as nanoseconds since 1970. */

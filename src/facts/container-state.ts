@@ -1,4 +1,4 @@
-import { inspectContainer } from '../commands/docker.js';
+import { inspectContainer } from '../remote/docker.js';
 import { FactParseError, outputTail, type Fact } from './fact.js';
 
 /** What `docker container inspect` says about one container, reduced to what modules compare. */

@@ -1,4 +1,4 @@
-import { normalizeMode, readFile, stat } from '../commands/fs.js';
+import { normalizeMode, readFile, stat } from '../remote/fs.js';
 import { FactParseError, outputTail, type Fact } from './fact.js';
 
 /** Owner and permissions of a path, as `stat` reports them. */

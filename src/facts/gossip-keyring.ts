@@ -1,5 +1,5 @@
 import { join } from 'node:path/posix';
-import { parseKeyringFile } from '../consul/gossip-key.js';
+import { parseKeyringFile } from '../consul/agent/gossip-key.js';
 import { Secret } from '../shell/secret.js';
 import { FactParseError, type Fact } from './fact.js';
 import { fileState } from './file-state.js';

@@ -1,4 +1,4 @@
-import { inspectImage } from '../commands/docker.js';
+import { inspectImage } from '../remote/docker.js';
 import { FactParseError, outputTail, type Fact } from './fact.js';
 
 /** Whether an image is in the host's local store, and its content id when it is. */

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pause } from '../config/interrupt.js';
 import { describeAjvErrors, objectValidator, schemaDocument, schemaValidator } from '../config/schema.js';
-import { AGENT_CONFIG_SCHEMA, agentConfigProblems } from '../consul/agent-config.js';
+import { AGENT_CONFIG_SCHEMA, agentConfigProblems } from '../consul/agent/agent-config.js';
 import { ConfigError, UsageError, type ConfigProblem, type SourceLocation } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Group, Inventory, Vars } from '../inventory/types.js';

@@ -1,4 +1,4 @@
-import { exists } from '../commands/fs.js';
+import { exists } from '../remote/fs.js';
 import { TaskFailedError } from '../errors.js';
 import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { redactText, Secret } from '../shell/secret.js';

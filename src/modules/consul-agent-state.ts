@@ -1,5 +1,5 @@
-import { touchAgentMark, type AgentMark } from '../commands/agent-marks.js';
-import { owedWork } from '../consul/agent-owed.js';
+import { touchAgentMark, type AgentMark } from '../remote/agent-marks.js';
+import { owedWork } from '../consul/agent/agent-owed.js';
 import { agentMarks } from '../facts/agent-marks.js';
 import { gather } from '../facts/fact.js';
 import type { Change, Module, ModuleContext } from './module.js';
@@ -23,7 +23,7 @@ const MARK_FILES: Record<'restart' | 'reload' | 'reloaded', AgentMark> = {
 
 /**
  * consul_agent_state: whether the agent still owes a restart or a reload for files already on
- * its host (src/consul/agent-owed.ts), registered as `restart_owed`, `reload_owed` and `reasons`,
+ * its host (src/consul/agent/agent-owed.ts), registered as `restart_owed`, `reload_owed` and `reasons`,
  * so a run that follows an interrupted, refused or killed one finishes its work. The marks are
  * drover's own bookkeeping, not a change to the host: the task never reports `changed`.
  */

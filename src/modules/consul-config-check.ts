@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { removeStaleValidations, VALIDATE_CONTAINER_PREFIX, validateWithImage } from '../commands/consul.js';
-import { setAttributes, writeFileAtomic } from '../commands/fs.js';
-import { classifyConfigChange, describeConfigChange, type ConfigChange } from '../consul/config-change.js';
+import { removeStaleValidations, VALIDATE_CONTAINER_PREFIX, validateWithImage } from '../remote/consul.js';
+import { setAttributes, writeFileAtomic } from '../remote/fs.js';
+import {
+  classifyConfigChange,
+  describeConfigChange,
+  type ConfigChange,
+} from '../consul/agent/config-change.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import { gather } from '../facts/fact.js';
 import { fileState } from '../facts/file-state.js';
@@ -34,7 +38,7 @@ export class DangerousConfigChangeError extends GateError {}
 
 /**
  * consul_config_check: renders the agent config the template task is about to write, compares
- * it with the file on the host key by key and classifies the change (src/consul/config-change.ts):
+ * it with the file on the host key by key and classifies the change (src/consul/agent/config-change.ts):
  * registers `class` plus `reload` / `restart` booleans for the handlers, refuses dangerous changes
  * without `force`, and (outside check mode) validates a changed config with `consul validate`
  * inside the target image, from a private temp dir, before the live config is touched.

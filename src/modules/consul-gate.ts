@@ -1,6 +1,6 @@
-import { info as consulInfoCmd } from '../commands/consul.js';
-import type { ExpectedNode } from '../consul/cluster-model.js';
-import { parseConsulInfo, type ConsulInfo } from '../consul/consul-info.js';
+import { info as consulInfoCmd } from '../remote/consul.js';
+import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { parseConsulInfo, type ConsulInfo } from '../consul/parse/consul-info.js';
 import {
   countArg,
   countSchema,
@@ -8,11 +8,11 @@ import {
   gateOptions,
   hereOf,
   type GateConnectionArgs,
-} from '../consul/gate-args.js';
-import { GateAgents } from '../consul/gate-agents.js';
-import { readClusterView, readLeader, readProgress } from '../consul/gate-observe.js';
-import { pollConditions, type PollOutcome } from '../consul/gate-poll.js';
-import type { ClusterView } from '../consul/gate-view.js';
+} from '../consul/gates/gate-args.js';
+import { GateAgents } from '../consul/gates/gate-agents.js';
+import { readClusterView, readLeader, readProgress } from '../consul/gates/gate-observe.js';
+import { pollConditions, type PollOutcome } from '../consul/gates/gate-poll.js';
+import type { ClusterView } from '../consul/gates/gate-view.js';
 import {
   assessClientBack,
   assessReady,
@@ -20,7 +20,7 @@ import {
   describeUnmet,
   expectedFailureTolerance,
   type GateCondition,
-} from '../consul/gates.js';
+} from '../consul/gates/gates.js';
 import { ConfigError, GateError } from '../errors.js';
 import type { Transport } from '../ssh/transport.js';
 import type { Change, Module, ModuleContext } from './module.js';

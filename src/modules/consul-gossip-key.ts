@@ -1,4 +1,4 @@
-import { keyringStanding, type KeyringStanding } from '../consul/gossip-key.js';
+import { keyringStanding, type KeyringStanding } from '../consul/agent/gossip-key.js';
 import { GateError } from '../errors.js';
 import { gather } from '../facts/fact.js';
 import { gossipKeyring } from '../facts/gossip-keyring.js';

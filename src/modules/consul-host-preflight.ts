@@ -1,5 +1,5 @@
-import { hostClock, hostProbe } from '../commands/host-probe.js';
-import { judgeHostProbe, parseHostProbe, type PreflightCheck } from '../consul/host-preflight.js';
+import { hostClock, hostProbe } from '../remote/host-probe.js';
+import { judgeHostProbe, parseHostProbe, type PreflightCheck } from '../consul/agent/host-preflight.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema } from './schema-parts.js';

@@ -1,5 +1,5 @@
-import { portVar } from '../consul/gate-agents.js';
-import { KeyringClient, standingOf, type KeyringOp, type KeyStanding } from '../consul/keyring.js';
+import { portVar } from '../consul/gates/gate-agents.js';
+import { KeyringClient, standingOf, type KeyringOp, type KeyStanding } from '../consul/api/keyring.js';
 import { TaskFailedError } from '../errors.js';
 import { isSecret, Secret } from '../shell/secret.js';
 import type { Change, Module, ModuleContext } from './module.js';

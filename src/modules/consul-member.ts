@@ -1,8 +1,13 @@
-import { GateAgents } from '../consul/gate-agents.js';
-import { gateConnectionSchema, gateOptions, hereOf, type GateConnectionArgs } from '../consul/gate-args.js';
-import { readClusterView } from '../consul/gate-observe.js';
-import { serverResetProblems } from '../consul/membership.js';
-import type { ExpectedNode } from '../consul/cluster-model.js';
+import { GateAgents } from '../consul/gates/gate-agents.js';
+import {
+  gateConnectionSchema,
+  gateOptions,
+  hereOf,
+  type GateConnectionArgs,
+} from '../consul/gates/gate-args.js';
+import { readClusterView } from '../consul/gates/gate-observe.js';
+import { serverResetProblems } from '../consul/verify/membership.js';
+import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import type { Change, Module, ModuleContext, ModuleData } from './module.js';
 

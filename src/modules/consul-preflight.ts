@@ -5,10 +5,10 @@ import {
   gateOptions,
   hereOf,
   type GateConnectionArgs,
-} from '../consul/gate-args.js';
-import { dcName, GateAgents } from '../consul/gate-agents.js';
-import { readClusterView } from '../consul/gate-observe.js';
-import { assessPreflight, type PreflightReport } from '../consul/gates.js';
+} from '../consul/gates/gate-args.js';
+import { dcName, GateAgents } from '../consul/gates/gate-agents.js';
+import { readClusterView } from '../consul/gates/gate-observe.js';
+import { assessPreflight, type PreflightReport } from '../consul/gates/gates.js';
 import { ConfigError, GateError } from '../errors.js';
 import type { Change, Module, ModuleContext } from './module.js';
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { listFiles, removeFiles } from '../commands/fs.js';
+import { listFiles, removeFiles } from '../remote/fs.js';
 import { describeAjvErrors, schemaValidator } from '../config/schema.js';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import { gather } from '../facts/fact.js';

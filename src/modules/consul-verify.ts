@@ -1,14 +1,14 @@
-import { DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../consul/api.js';
+import { DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../consul/api/api.js';
 import {
   expectedNodesFromVars,
   DEFAULT_CLIENTS_GROUP,
   DEFAULT_SERVERS_GROUP,
-} from '../consul/expected-nodes.js';
-import { DEFAULT_DNS_PORT } from '../consul/dns.js';
-import { expectedServices } from '../consul/expected-services.js';
-import { formatDeploymentReport } from '../consul/verify-deployment-format.js';
-import { verifyDeployment, type DeploymentReport } from '../consul/verify-deployment.js';
-import type { VerifyReport } from '../consul/verify.js';
+} from '../consul/verify/expected-nodes.js';
+import { DEFAULT_DNS_PORT } from '../consul/api/dns.js';
+import { expectedServices } from '../consul/verify/expected-services.js';
+import { formatDeploymentReport } from '../consul/verify/verify-deployment-format.js';
+import { verifyDeployment, type DeploymentReport } from '../consul/verify/verify-deployment.js';
+import type { VerifyReport } from '../consul/verify/verify.js';
 import type { Vars } from '../inventory/types.js';
 import { TaskFailedError } from '../errors.js';
 import type { Change, Module, ModuleContext } from './module.js';

@@ -7,7 +7,7 @@ import {
   startContainer,
   stopContainer,
   type ContainerSpec,
-} from '../commands/docker.js';
+} from '../remote/docker.js';
 import { TaskFailedError } from '../errors.js';
 import { containerState, type ContainerInfo, type ContainerState } from '../facts/container-state.js';
 import { gather } from '../facts/fact.js';

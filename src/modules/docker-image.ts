@@ -1,4 +1,4 @@
-import { pullImage } from '../commands/docker.js';
+import { pullImage } from '../remote/docker.js';
 import { gather } from '../facts/fact.js';
 import { imagePresent } from '../facts/image-present.js';
 import type { Change, Module, ModuleContext } from './module.js';

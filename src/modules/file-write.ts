@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { setAttributes, writeFileAtomic, writeFileIfChanged, type Ownership } from '../commands/fs.js';
+import { setAttributes, writeFileAtomic, writeFileIfChanged, type Ownership } from '../remote/fs.js';
 import { gather, parseReported } from '../facts/fact.js';
 import {
   attributeDifferences,

@@ -1,4 +1,4 @@
-import { ensureDir } from '../commands/fs.js';
+import { ensureDir } from '../remote/fs.js';
 import { TaskFailedError } from '../errors.js';
 import { gather, parseReported } from '../facts/fact.js';
 import { attributeDifferences, parsePathState, pathState, type PathState } from '../facts/file-state.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tcpCheck } from '../commands/net.js';
+import { tcpCheck } from '../remote/net.js';
 import { InterruptedError, TaskFailedError } from '../errors.js';
 import { exec } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';

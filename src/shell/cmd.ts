@@ -1,7 +1,7 @@
 import { REDACTED, Secret } from './secret.js';
 
 /**
- * Remote commands are data. Builders in src/commands return a Cmd; `render` is the one place
+ * Remote commands are data. Builders in src/remote return a Cmd; `render` is the one place
  * that quotes for a POSIX shell (sh, dash, busybox: no bash-only `$'...'`).
  */
 export type Arg = string | Secret;

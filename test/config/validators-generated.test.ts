@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
-import { GENERATED_FILE, generateValidatorsSource } from '../../src/config/generate-validators.js';
+import { GENERATED_FILE, generateValidatorsSource } from '../../scripts/validators-source.js';
 import {
   AJV_OPTIONS,
   describeAjvErrors,

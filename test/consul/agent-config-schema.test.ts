@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentConfigProblems } from '../../src/consul/agent-config.js';
+import { agentConfigProblems } from '../../src/consul/agent/agent-config.js';
 
 const valid = {
   datacenter: 'dc1',

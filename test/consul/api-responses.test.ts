@@ -8,8 +8,8 @@ import {
   parseRaftConfiguration,
   parseStatusLeader,
   parseStatusPeers,
-} from '../../src/consul/api-responses.js';
-import { ConsulOutputError } from '../../src/consul/output-error.js';
+} from '../../src/consul/api/api-responses.js';
+import { ConsulOutputError } from '../../src/consul/api/output-error.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConsulApi, ConsulUnreachableError } from '../../src/consul/api.js';
-import { ConsulOutputError } from '../../src/consul/output-error.js';
+import { ConsulApi, ConsulUnreachableError } from '../../src/consul/api/api.js';
+import { ConsulOutputError } from '../../src/consul/api/output-error.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import type { HttpRequest, HttpResponse, Transport } from '../../src/ssh/transport.js';
 

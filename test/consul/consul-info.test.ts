@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseConsulInfo } from '../../src/consul/consul-info.js';
-import { ConsulOutputError } from '../../src/consul/output-error.js';
+import { parseConsulInfo } from '../../src/consul/parse/consul-info.js';
+import { ConsulOutputError } from '../../src/consul/api/output-error.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

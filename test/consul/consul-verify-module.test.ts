@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterVerifyError, consulVerifyModule } from '../../src/modules/consul-verify.js';
 import type { ModuleContext } from '../../src/modules/module.js';
-import type { VerifyReport } from '../../src/consul/verify.js';
+import type { VerifyReport } from '../../src/consul/verify/verify.js';
 import { TaskFailedError, ConfigError } from '../../src/errors.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { objectValidator } from '../../src/config/schema.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeResponse, encodeQuery, lookupA, tcpMessageComplete } from '../../src/consul/dns.js';
-import { ConsulOutputError } from '../../src/consul/output-error.js';
+import { decodeResponse, encodeQuery, lookupA, tcpMessageComplete } from '../../src/consul/api/dns.js';
+import { ConsulOutputError } from '../../src/consul/api/output-error.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 
 /** A response as Consul sends it: the question echoed, then A records with a compressed owner name. */

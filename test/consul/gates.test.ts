@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AgentMember, AutopilotServer } from '../../src/consul/api-responses.js';
-import type { ExpectedNode } from '../../src/consul/cluster-model.js';
-import { pollConditions } from '../../src/consul/gate-poll.js';
-import type { ClusterView } from '../../src/consul/gate-view.js';
+import type { AgentMember, AutopilotServer } from '../../src/consul/api/api-responses.js';
+import type { ExpectedNode } from '../../src/consul/verify/cluster-model.js';
+import { pollConditions } from '../../src/consul/gates/gate-poll.js';
+import type { ClusterView } from '../../src/consul/gates/gate-view.js';
 import {
   assessClientBack,
   assessPreflight,
@@ -11,9 +11,9 @@ import {
   assessServerBack,
   describeUnmet,
   expectedFailureTolerance,
-} from '../../src/consul/gates.js';
-import { readClusterView } from '../../src/consul/gate-observe.js';
-import { ConsulApi } from '../../src/consul/api.js';
+} from '../../src/consul/gates/gates.js';
+import { readClusterView } from '../../src/consul/gates/gate-observe.js';
+import { ConsulApi } from '../../src/consul/api/api.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 
 const node = (host: string, last: number, role: 'server' | 'client' = 'server'): ExpectedNode => ({

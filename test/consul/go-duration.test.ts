@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGoDuration } from '../../src/consul/go-duration.js';
-import { ConsulOutputError } from '../../src/consul/output-error.js';
+import { parseGoDuration } from '../../src/consul/parse/go-duration.js';
+import { ConsulOutputError } from '../../src/consul/api/output-error.js';
 
 test('parses the durations Consul prints in consul info and autopilot health', () => {
   assert.equal(parseGoDuration('53.901869ms'), 53.901869);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMembersTable } from '../../src/consul/members-table.js';
-import { ConsulOutputError } from '../../src/consul/output-error.js';
+import { parseMembersTable } from '../../src/consul/parse/members-table.js';
+import { ConsulOutputError } from '../../src/consul/api/output-error.js';
 
 test('the older 7-column layout from the upgrade guide', () => {
   const text = [

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { assertAgentConfig } from '../../src/consul/agent-config.js';
+import { assertAgentConfig } from '../../src/consul/agent/agent-config.js';
 import { renderTemplate } from '../../src/template/render.js';
 import type { Vars } from '../../src/inventory/types.js';
 

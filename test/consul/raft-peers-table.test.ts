@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRaftPeersTable } from '../../src/consul/raft-peers-table.js';
+import { parseRaftPeersTable } from '../../src/consul/parse/raft-peers-table.js';
 
 test('the current layout with Commit Index and Trails Leader By', () => {
   const text = [

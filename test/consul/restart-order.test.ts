@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConsulApi } from '../../src/consul/api.js';
+import { ConsulApi } from '../../src/consul/api/api.js';
 import {
   lookUpLeader,
   nextToRestart,
@@ -8,7 +8,7 @@ import {
   planLeaderLast,
   restartOrder,
   type OrderContext,
-} from '../../src/consul/restart-order.js';
+} from '../../src/consul/gates/restart-order.js';
 import { GateError } from '../../src/errors.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 

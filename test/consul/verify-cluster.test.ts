@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { verifyCluster } from '../../src/consul/verify-cluster.js';
-import { formatVerifyReport } from '../../src/consul/verify-report-format.js';
+import { verifyCluster } from '../../src/consul/verify/verify-cluster.js';
+import { formatVerifyReport } from '../../src/consul/verify/verify-report-format.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { Group, Host, Inventory } from '../../src/inventory/types.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';

@@ -1,8 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ExpectedNode, MemberView, NodeObservation, PeerView } from '../../src/consul/cluster-model.js';
-import { assessCluster } from '../../src/consul/verify.js';
-import { formatVerifyReport } from '../../src/consul/verify-report-format.js';
+import type {
+  ExpectedNode,
+  MemberView,
+  NodeObservation,
+  PeerView,
+} from '../../src/consul/verify/cluster-model.js';
+import { assessCluster } from '../../src/consul/verify/verify.js';
+import { formatVerifyReport } from '../../src/consul/verify/verify-report-format.js';
 
 const expected: ExpectedNode[] = [
   { host: 's1', nodeName: 's1', address: '10.0.0.11', role: 'server', datacenter: 'dc1' },

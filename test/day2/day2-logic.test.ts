@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ExpectedNode } from '../../src/consul/cluster-model.js';
-import { classifyConfigChange } from '../../src/consul/config-change.js';
-import { generateGossipKey } from '../../src/consul/gossip-key.js';
-import { judgeHostProbe, parseHostProbe } from '../../src/consul/host-preflight.js';
-import { parseKeyringList, standingOf } from '../../src/consul/keyring.js';
-import { formatMembership, reconcileMembers, serverResetProblems } from '../../src/consul/membership.js';
+import type { ExpectedNode } from '../../src/consul/verify/cluster-model.js';
+import { classifyConfigChange } from '../../src/consul/agent/config-change.js';
+import { generateGossipKey } from '../../src/consul/agent/gossip-key.js';
+import { judgeHostProbe, parseHostProbe } from '../../src/consul/agent/host-preflight.js';
+import { parseKeyringList, standingOf } from '../../src/consul/api/keyring.js';
+import {
+  formatMembership,
+  reconcileMembers,
+  serverResetProblems,
+} from '../../src/consul/verify/membership.js';
 import { Secret } from '../../src/shell/secret.js';
 
 const node = (host: string, address: string, role: 'server' | 'client'): ExpectedNode => ({

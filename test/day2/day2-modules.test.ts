@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generateGossipKey } from '../../src/consul/gossip-key.js';
+import { generateGossipKey } from '../../src/consul/agent/gossip-key.js';
 import { GateError, TaskFailedError } from '../../src/errors.js';
 import { consulConfigCheckModule } from '../../src/modules/consul-config-check.js';
 import { consulKeyringModule } from '../../src/modules/consul-keyring.js';

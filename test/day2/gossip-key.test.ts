@@ -8,7 +8,7 @@ import {
   isValidGossipKey,
   keyringStanding,
   parseKeyringFile,
-} from '../../src/consul/gossip-key.js';
+} from '../../src/consul/agent/gossip-key.js';
 import {
   gossipKeyFile,
   readKeyFile,

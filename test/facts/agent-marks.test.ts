@@ -3,12 +3,12 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readAgentMarks, touchAgentMark } from '../../src/commands/agent-marks.js';
-import { owedWork } from '../../src/consul/agent-owed.js';
+import { readAgentMarks, touchAgentMark } from '../../src/remote/agent-marks.js';
+import { owedWork } from '../../src/consul/agent/agent-owed.js';
 import { parseAgentMarks, parseDockerTime, type AgentMarks } from '../../src/facts/agent-marks.js';
 import { FactParseError } from '../../src/facts/fact.js';
 import { exec, type Cmd } from '../../src/shell/cmd.js';
-import { runLocal } from '../commands/run-local.js';
+import { runLocal } from '../remote/run-local.js';
 
 const S = 1_000_000_000n;
 

@@ -3,9 +3,9 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { normalizeMode } from '../../src/commands/fs.js';
+import { normalizeMode } from '../../src/remote/fs.js';
 import { fileState, pathState, sameOwner } from '../../src/facts/file-state.js';
-import { runLocal } from '../commands/run-local.js';
+import { runLocal } from '../remote/run-local.js';
 
 let dir: string;
 before(async () => {

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { test } from 'node:test';
-import { agentConfigProblems } from '../../src/consul/agent-config.js';
-import { parseGoDuration } from '../../src/consul/go-duration.js';
-import { isValidGossipKey } from '../../src/consul/gossip-key.js';
+import { agentConfigProblems } from '../../src/consul/agent/agent-config.js';
+import { parseGoDuration } from '../../src/consul/parse/go-duration.js';
+import { isValidGossipKey } from '../../src/consul/agent/gossip-key.js';
 
 const BASE = {
   datacenter: 'dc1',

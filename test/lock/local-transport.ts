@@ -1,6 +1,6 @@
 import type { Cmd } from '../../src/shell/cmd.js';
 import type { ExecOptions, ExecResult, HttpResponse, Transport } from '../../src/ssh/transport.js';
-import { runLocal } from '../commands/run-local.js';
+import { runLocal } from '../remote/run-local.js';
 
 /** A Transport that runs commands with the local shell, so the lock and audit scripts run for real. */
 export class LocalTransport implements Transport {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { listFiles, removeFiles } from '../../src/commands/fs.js';
+import { listFiles, removeFiles } from '../../src/remote/fs.js';
 import { TaskFailedError } from '../../src/errors.js';
 import { consulServicesModule, type ConsulServicesArgs } from '../../src/modules/consul-services.js';
 import { render } from '../../src/shell/cmd.js';

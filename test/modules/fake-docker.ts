@@ -10,7 +10,7 @@ interface FakeContainer {
 }
 
 /**
- * A docker daemon as state, answering the commands src/commands/docker.ts builds for one
+ * A docker daemon as state, answering the commands src/remote/docker.ts builds for one
  * container name. `docker run`/`create` are parsed back from the recorded (redacted) command,
  * so the labels a later inspect returns are the ones the module really asked for.
  */

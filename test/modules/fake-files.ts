@@ -6,7 +6,7 @@ import {
   writeFileAtomic,
   writeFileIfChanged,
   type Ownership,
-} from '../../src/commands/fs.js';
+} from '../../src/remote/fs.js';
 import { render, type Cmd } from '../../src/shell/cmd.js';
 import type { RecordingTransport } from '../../src/ssh/recording-transport.js';
 
@@ -20,7 +20,7 @@ interface FakeFile {
 const shown = (c: Cmd) => render(c, { redact: true });
 
 /**
- * A host's files as state: answers the exact read/stat/write commands src/commands/fs.ts builds,
+ * A host's files as state: answers the exact read/stat/write commands src/remote/fs.ts builds,
  * and applies writes, so a module can be planned again against what it left behind.
  */
 export class FakeFiles {

@@ -10,7 +10,7 @@ import { ConfigError, ExitCode, GateError } from '../../src/errors.js';
 import { selectHosts } from '../../src/inventory/patterns.js';
 import type { Change, Module } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
-import { consulLeaderLast } from '../../src/runner/builtin-orderers.js';
+import { consulLeaderLast } from '../../src/consul/gates/leader-last-orderer.js';
 import type { HostOrderer } from '../../src/runner/orderers.js';
 import { exec } from '../../src/shell/cmd.js';
 import type { RecordingTransport } from '../../src/ssh/recording-transport.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { classifyConfigChange, describeConfigChange } from '../../src/consul/config-change.js';
+import { classifyConfigChange, describeConfigChange } from '../../src/consul/agent/config-change.js';
 import { builtinModules } from '../../src/modules/registry.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { formatPlan, PlanReporter } from '../../src/report/plan-text.js';

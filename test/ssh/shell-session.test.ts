@@ -5,7 +5,7 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as fs from '../../src/commands/fs.js';
+import * as fs from '../../src/remote/fs.js';
 import { sha256 } from '../../src/modules/file-write.js';
 import { exec } from '../../src/shell/cmd.js';
 import { secret } from '../../src/shell/secret.js';

@@ -43,9 +43,9 @@ import {
   parseRaftConfiguration,
   parseStatusLeader,
   parseStatusPeers,
-} from '../../src/consul/api-responses.js';
-import { parseCatalogService } from '../../src/consul/catalog-responses.js';
-import { parseKeyringList } from '../../src/consul/keyring.js';
+} from '../../src/consul/api/api-responses.js';
+import { parseCatalogService } from '../../src/consul/api/catalog-responses.js';
+import { parseKeyringList } from '../../src/consul/api/keyring.js';
 
 const DOUBLE_DIR = dirname(
   createRequire(import.meta.url).resolve('@hashicorp/consul-api-double/package.json'),
@@ -357,23 +357,23 @@ const ALLOWED: readonly Allowed[] = [
 
 /** Every HTTP call drover makes (src/), with `_` for a path parameter. */
 const DROVER_CALLS: readonly { call: string; where: string }[] = [
-  { call: 'GET /v1/status/leader', where: 'src/consul/api-responses.ts ENDPOINTS.leader' },
-  { call: 'GET /v1/status/peers', where: 'src/consul/api-responses.ts ENDPOINTS.peers' },
-  { call: 'GET /v1/agent/self', where: 'src/consul/api-responses.ts ENDPOINTS.agentSelf' },
+  { call: 'GET /v1/status/leader', where: 'src/consul/api/api-responses.ts ENDPOINTS.leader' },
+  { call: 'GET /v1/status/peers', where: 'src/consul/api/api-responses.ts ENDPOINTS.peers' },
+  { call: 'GET /v1/agent/self', where: 'src/consul/api/api-responses.ts ENDPOINTS.agentSelf' },
   {
     call: 'GET /v1/agent/members',
-    where: 'src/consul/api-responses.ts ENDPOINTS.agentMembers (also ?wan=1)',
+    where: 'src/consul/api/api-responses.ts ENDPOINTS.agentMembers (also ?wan=1)',
   },
   {
     call: 'GET /v1/operator/autopilot/health',
-    where: 'src/consul/api-responses.ts ENDPOINTS.autopilotHealth',
+    where: 'src/consul/api/api-responses.ts ENDPOINTS.autopilotHealth',
   },
-  { call: 'GET /v1/operator/raft/configuration', where: 'src/consul/api-responses.ts (also ?stale)' },
-  { call: 'GET /v1/catalog/service/_', where: 'src/consul/api.ts catalogService (also ?dc=)' },
-  { call: 'GET /v1/operator/keyring', where: 'src/consul/keyring.ts list' },
-  { call: 'POST /v1/operator/keyring', where: 'src/consul/keyring.ts install' },
-  { call: 'PUT /v1/operator/keyring', where: 'src/consul/keyring.ts use' },
-  { call: 'DELETE /v1/operator/keyring', where: 'src/consul/keyring.ts remove' },
+  { call: 'GET /v1/operator/raft/configuration', where: 'src/consul/api/api-responses.ts (also ?stale)' },
+  { call: 'GET /v1/catalog/service/_', where: 'src/consul/api/api.ts catalogService (also ?dc=)' },
+  { call: 'GET /v1/operator/keyring', where: 'src/consul/api/keyring.ts list' },
+  { call: 'POST /v1/operator/keyring', where: 'src/consul/api/keyring.ts install' },
+  { call: 'PUT /v1/operator/keyring', where: 'src/consul/api/keyring.ts use' },
+  { call: 'DELETE /v1/operator/keyring', where: 'src/consul/api/keyring.ts remove' },
   { call: 'PUT /v1/agent/force-leave/_', where: 'src/modules/consul-member.ts (?prune=1)' },
 ];
 

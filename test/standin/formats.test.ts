@@ -15,8 +15,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { Agent, cleanup, parseTable, runCli, tempDir, waitFor } from './harness.js';
 import { LoopbackTransport } from './loopback-transport.js';
-import { parseRaftPeersTable } from '../../src/consul/raft-peers-table.js';
-import { KeyringClient, parseKeyringList } from '../../src/consul/keyring.js';
+import { parseRaftPeersTable } from '../../src/consul/parse/raft-peers-table.js';
+import { KeyringClient, parseKeyringList } from '../../src/consul/api/keyring.js';
 import { Secret } from '../../src/shell/secret.js';
 import type { HttpRequest, HttpResponse } from '../../src/ssh/transport.js';
 // @ts-expect-error plain ESM JavaScript without type declarations

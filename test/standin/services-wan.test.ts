@@ -10,10 +10,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, cleanup, dnsQuery, parseTable, runCli, tempDir, waitFor } from './harness.js';
 import { LoopbackTransport } from './loopback-transport.js';
-import type { ExpectedNode } from '../../src/consul/cluster-model.js';
-import type { ExpectedService } from '../../src/consul/expected-services.js';
-import { formatDeploymentReport } from '../../src/consul/verify-deployment-format.js';
-import { verifyDeployment } from '../../src/consul/verify-deployment.js';
+import type { ExpectedNode } from '../../src/consul/verify/cluster-model.js';
+import type { ExpectedService } from '../../src/consul/verify/expected-services.js';
+import { formatDeploymentReport } from '../../src/consul/verify/verify-deployment-format.js';
+import { verifyDeployment } from '../../src/consul/verify/verify-deployment.js';
 
 const S1 = '127.0.0.171';
 const C1 = '127.0.0.174';

@@ -1,8 +1,8 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { generateGossipKey } from '../../consul/gossip-key.js';
-import { expectedNodesFromInventory } from '../../consul/expected-nodes.js';
+import { generateGossipKey } from '../../consul/agent/gossip-key.js';
+import { expectedNodesFromInventory } from '../../consul/verify/expected-nodes.js';
 import { ConfigError, ExitCode, TaskFailedError, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { PLAYBOOKS_DIR } from '../../paths.js';

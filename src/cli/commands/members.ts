@@ -1,8 +1,8 @@
-import { ConsulApi } from '../../consul/api.js';
-import { portVar } from '../../consul/gate-agents.js';
-import { expectedNodesFromInventory } from '../../consul/expected-nodes.js';
-import { formatMembership, reconcileMembers, type MembershipReport } from '../../consul/membership.js';
-import { forceLeave } from '../../commands/consul.js';
+import { ConsulApi } from '../../consul/api/api.js';
+import { portVar } from '../../consul/gates/gate-agents.js';
+import { expectedNodesFromInventory } from '../../consul/verify/expected-nodes.js';
+import { formatMembership, reconcileMembers, type MembershipReport } from '../../consul/verify/membership.js';
+import { forceLeave } from '../../remote/consul.js';
 import { CommandFailedError, TaskFailedError, UnreachableError } from '../../errors.js';
 import type { Inventory } from '../../inventory/types.js';
 import { render } from '../../shell/cmd.js';

@@ -9,7 +9,7 @@ import { builtinModules } from '../../modules/registry.js';
 import { loadPlaybook } from '../../playbook/load-playbook.js';
 import { DROVER_VERSION, PLAYBOOKS_DIR, PROJECT_ROOT } from '../../paths.js';
 import { concludeRun } from '../../report/conclusion.js';
-import { builtinOrderers } from '../../runner/builtin-orderers.js';
+import { builtinOrderers } from '../../consul/gates/leader-last-orderer.js';
 import { createReporter } from '../../runner/create-reporter.js';
 import { runPlaybook, type RunResult } from '../../runner/run-playbook.js';
 import { UsageError } from '../../errors.js';

@@ -1,6 +1,11 @@
-import { portVar } from '../../consul/gate-agents.js';
-import { deepVerify, formatDeepReport, type DeepNode, type DeepReport } from '../../consul/deep-verify.js';
-import { expectedNodesFromInventory } from '../../consul/expected-nodes.js';
+import { portVar } from '../../consul/gates/gate-agents.js';
+import {
+  deepVerify,
+  formatDeepReport,
+  type DeepNode,
+  type DeepReport,
+} from '../../consul/verify/deep-verify.js';
+import { expectedNodesFromInventory } from '../../consul/verify/expected-nodes.js';
 import { TaskFailedError } from '../../errors.js';
 import { Connections } from '../connections.js';
 import { connectionDefaults, loadCheckedInventory, type CommonOptions } from '../context.js';

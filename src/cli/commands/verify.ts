@@ -1,7 +1,7 @@
 import { TaskFailedError } from '../../errors.js';
-import { verifyInventoryDeployment } from '../../consul/verify-cluster.js';
-import { formatDeploymentReport } from '../../consul/verify-deployment-format.js';
-import type { DeploymentReport } from '../../consul/verify-deployment.js';
+import { verifyInventoryDeployment } from '../../consul/verify/verify-cluster.js';
+import { formatDeploymentReport } from '../../consul/verify/verify-deployment-format.js';
+import type { DeploymentReport } from '../../consul/verify/verify-deployment.js';
 import { Connections } from '../connections.js';
 import { connectionDefaults, loadCheckedInventory, type CommonOptions } from '../context.js';
 import type { Output } from '../output.js';

@@ -1,0 +1,146 @@
+import type { HttpResponse, Transport } from '../../ssh/transport.js';
+import {
+  ENDPOINTS,
+  parseAgentMembers,
+  parseAgentSelf,
+  parseAutopilotHealth,
+  parseRaftConfiguration,
+  parseStatusLeader,
+  parseStatusPeers,
+  type AgentMember,
+  type AgentSelf,
+  type AutopilotHealth,
+  type RaftConfiguration,
+} from './api-responses.js';
+import { parseCatalogService, type CatalogServiceInstance } from './catalog-responses.js';
+import { ConsulOutputError } from './output-error.js';
+
+export const DEFAULT_HTTP_PORT = 8500;
+export const DEFAULT_HTTP_TIMEOUT_SECONDS = 5;
+
+export interface ConsulApiOptions {
+  /** Address of the agent's HTTP listener as reached from the transport's host. */
+  host?: string;
+  port?: number;
+  /** Upper bound for each request, in seconds. */
+  timeoutSeconds?: number;
+}
+
+/** A request that got no HTTP answer at all (refused, timed out, SSH channel failed). */
+export class ConsulUnreachableError extends ConsulOutputError {}
+
+/**
+ * A small client for the Consul endpoints drover reads, over `Transport.http()` so the request
+ * leaves from the host whose SSH connection is used (its 127.0.0.1, or a peer's bind_addr).
+ * Every call is bounded: the timeout goes to the transport and is enforced here as well, so a
+ * transport that ignores it cannot hang a health gate.
+ */
+export class ConsulApi {
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutSeconds: number;
+
+  constructor(
+    readonly transport: Transport,
+    options: ConsulApiOptions = {},
+  ) {
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? DEFAULT_HTTP_PORT;
+    this.timeoutSeconds = options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS;
+  }
+
+  /** `via` for messages: which agent, reached through which host's connection. */
+  get where(): string {
+    return `${this.host}:${this.port} via ${this.transport.host}`;
+  }
+
+  /** The leader's `ip:port`, or `""` when this agent knows of no leader. */
+  async leader(): Promise<string> {
+    return parseStatusLeader(await this.#getOk(ENDPOINTS.leader));
+  }
+
+  async peers(): Promise<string[]> {
+    return parseStatusPeers(await this.#getOk(ENDPOINTS.peers));
+  }
+
+  async self(): Promise<AgentSelf> {
+    return parseAgentSelf(await this.#getOk(ENDPOINTS.agentSelf));
+  }
+
+  async members(): Promise<AgentMember[]> {
+    return parseAgentMembers(await this.#getOk(ENDPOINTS.agentMembers));
+  }
+
+  /** Servers only: the WAN pool (`consul members -wan`), members named `node.datacenter`. */
+  async wanMembers(): Promise<AgentMember[]> {
+    return parseAgentMembers(await this.#getOk(`${ENDPOINTS.agentMembers}?wan=1`));
+  }
+
+  /** The catalog's instances of a service; `dc` reads another datacenter (forwarded over the WAN). */
+  async catalogService(name: string, options: { dc?: string } = {}): Promise<CatalogServiceInstance[]> {
+    const query = options.dc ? `?dc=${encodeURIComponent(options.dc)}` : '';
+    const path = `/v1/catalog/service/${encodeURIComponent(name)}`;
+    return parseCatalogService(await this.#getOk(`${path}${query}`, path), path);
+  }
+
+  /** 200 and 429 are both answers here (healthy / unhealthy). */
+  async autopilotHealth(): Promise<AutopilotHealth> {
+    const res = await this.#get(ENDPOINTS.autopilotHealth);
+    return parseAutopilotHealth(res.status, res.body);
+  }
+
+  /**
+   * Raft configuration with Voter flags. `stale` lets any server answer from its own copy, so this
+   * works without a leader and shows what that server believes.
+   */
+  async raftConfiguration(options: { stale?: boolean } = {}): Promise<RaftConfiguration> {
+    const path = options.stale ? `${ENDPOINTS.raftConfiguration}?stale` : ENDPOINTS.raftConfiguration;
+    return parseRaftConfiguration(await this.#getOk(path, ENDPOINTS.raftConfiguration));
+  }
+
+  async #getOk(path: string, name: string = path): Promise<string> {
+    const res = await this.#get(path, name);
+    if (res.status !== 200) {
+      const hint = res.status === 403 ? ' (the agent wants an ACL token)' : '';
+      throw new ConsulOutputError(
+        `GET ${name}`,
+        `HTTP ${res.status} from ${this.where}${hint}: ${res.body.trim().slice(0, 200)}`,
+      );
+    }
+    return res.body;
+  }
+
+  async #get(path: string, name: string = path): Promise<HttpResponse> {
+    const seconds = this.timeoutSeconds;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ConsulUnreachableError(`GET ${name}`, `no answer from ${this.where} within ${seconds}s`),
+          ),
+        seconds * 1000,
+      );
+    });
+    try {
+      const request = this.transport.http({
+        method: 'GET',
+        host: this.host,
+        port: this.port,
+        path,
+        timeoutSeconds: seconds,
+      });
+      // If the timer wins, the transport's own promise still settles later; keep it from surfacing as unhandled.
+      request.catch(() => undefined);
+      return await Promise.race([request, timeout]);
+    } catch (err) {
+      if (err instanceof ConsulOutputError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ConsulUnreachableError(`GET ${name}`, `no answer from ${this.where}: ${reason}`, {
+        cause: err,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import type { Transport } from '../../ssh/transport.js';
+import { ConsulApi } from '../api/api.js';
+import type { ExpectedNode } from './cluster-model.js';
+import { lookupA } from '../api/dns.js';
+
+/**
+ * `drover verify --deep`: what `verify` does not look at. Per node, through its own SSH
+ * connection: the HTTP API at its bind_addr (what other nodes and tools use, not just
+ * 127.0.0.1), the UI on servers that enable it, DNS on 8600 (`consul.service.consul` must
+ * answer exactly the servers), gossip encryption on, and one Consul version everywhere.
+ */
+export interface DeepNodeResult {
+  host: string;
+  http: string;
+  ui?: string;
+  dns?: string;
+  encrypted?: boolean;
+  version?: string;
+  problems: string[];
+}
+
+export interface DeepReport {
+  ok: boolean;
+  nodes: DeepNodeResult[];
+  problems: string[];
+}
+
+export interface DeepNode extends ExpectedNode {
+  httpPort: number;
+  /** The UI should be served (servers with consul_ui not false). */
+  ui: boolean;
+  dnsPort: number;
+}
+
+export async function deepVerify(
+  nodes: readonly DeepNode[],
+  transportFor: (host: string) => Promise<Transport>,
+  options: { expectEncrypted: boolean; timeoutSeconds?: number },
+): Promise<DeepReport> {
+  const servers = nodes
+    .filter((n) => n.role === 'server')
+    .map((n) => n.address)
+    .sort();
+  const results = await Promise.all(nodes.map((n) => checkNode(n, servers, transportFor, options)));
+  const problems = results.flatMap((r) => r.problems.map((p) => `${r.host}: ${p}`));
+  const versions = new Set(results.map((r) => r.version).filter((v): v is string => v !== undefined));
+  if (versions.size > 1) {
+    problems.push(
+      `Consul versions differ: ${[...versions]
+        .map(
+          (v) =>
+            `${v} (${results
+              .filter((r) => r.version === v)
+              .map((r) => r.host)
+              .join(', ')})`,
+        )
+        .join('; ')}`,
+    );
+  }
+  return { ok: problems.length === 0, nodes: results, problems };
+}
+
+async function checkNode(
+  node: DeepNode,
+  servers: readonly string[],
+  transportFor: (host: string) => Promise<Transport>,
+  options: { expectEncrypted: boolean; timeoutSeconds?: number },
+): Promise<DeepNodeResult> {
+  const r: DeepNodeResult = { host: node.host, http: 'unreachable', problems: [] };
+  let t: Transport;
+  try {
+    t = await transportFor(node.host);
+  } catch (err) {
+    r.problems.push(`no SSH connection: ${err instanceof Error ? err.message : String(err)}`);
+    return r;
+  }
+  const timeoutSeconds = options.timeoutSeconds ?? 5;
+  const api = new ConsulApi(t, { host: node.address, port: node.httpPort, timeoutSeconds });
+  try {
+    const self = await api.self();
+    r.http = `ok at ${node.address}:${node.httpPort}`;
+    if (self.version) r.version = self.version;
+    const encrypted = self.stats?.bool('serf_lan', 'encrypted');
+    if (encrypted !== undefined) r.encrypted = encrypted;
+    if (options.expectEncrypted && encrypted !== true)
+      r.problems.push('gossip encryption is not active (serf_lan.encrypted is not true)');
+  } catch (err) {
+    r.problems.push(
+      `HTTP API at ${node.address}:${node.httpPort}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (node.role === 'server' && node.ui) {
+    try {
+      const res = await t.http({
+        method: 'GET',
+        host: node.address,
+        port: node.httpPort,
+        path: '/ui/',
+        timeoutSeconds,
+      });
+      r.ui = `HTTP ${res.status}`;
+      if (res.status !== 200) r.problems.push(`UI: GET /ui/ answered HTTP ${res.status}`);
+    } catch (err) {
+      r.ui = 'no answer';
+      r.problems.push(`UI: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  // DNS over TCP through the SSH connection (src/consul/api/dns.ts): nothing needed on the host.
+  try {
+    const answer = await lookupA(
+      { transport: t, host: '127.0.0.1', port: node.dnsPort, timeoutSeconds },
+      'consul.service.consul',
+    );
+    const ips = [...answer.addresses].sort();
+    r.dns = ips.join(' ') || 'no answer';
+    if (ips.join(',') !== servers.join(',')) {
+      r.problems.push(
+        `DNS: consul.service.consul answered ${r.dns}, expected the servers ${servers.join(' ')}`,
+      );
+    }
+  } catch (err) {
+    r.dns = 'no answer';
+    r.problems.push(`DNS: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return r;
+}
+
+export function formatDeepReport(r: DeepReport): string {
+  const lines = ['deep checks:'];
+  for (const n of r.nodes) {
+    const parts = [
+      `http ${n.http}`,
+      ...(n.ui !== undefined ? [`ui ${n.ui}`] : []),
+      `dns ${n.dns ?? '-'}`,
+      `encrypted ${n.encrypted === undefined ? '?' : String(n.encrypted)}`,
+      `version ${n.version ?? '?'}`,
+    ];
+    lines.push(`  ${n.problems.length ? 'FAIL' : 'ok  '} ${n.host}: ${parts.join(', ')}`);
+  }
+  lines.push(r.ok ? 'deep checks passed' : `deep checks failed:\n  - ${r.problems.join('\n  - ')}`);
+  return lines.join('\n');
+}
