@@ -9,11 +9,15 @@ import { after, before, describe, it } from 'node:test';
 import { TaskFailedError, UnreachableError } from '../../src/errors.js';
 import { exec, pipe } from '../../src/shell/cmd.js';
 import { secret } from '../../src/shell/secret.js';
-import { becomeCommand, connect } from '../../src/ssh/node-ssh-transport.js';
+import { becomeCommand } from '../../src/ssh/become.js';
+import { connect } from '../../src/ssh/node-ssh-transport.js';
 import type { ConnectionSpec, Transport } from '../../src/ssh/transport.js';
 import { freePort, startSshd, type TestSshd } from './sshd.js';
 
 const run = promisify(execFile);
+
+/** This file's loopback address: its sshd, its HTTP server and its closed ports. */
+const ADDRESS = '127.0.0.100';
 
 let sshd: TestSshd;
 let transport: Transport;
@@ -22,7 +26,7 @@ let httpPort: number;
 
 const spec = (over: Partial<ConnectionSpec> = {}): ConnectionSpec => ({
   host: 's1',
-  address: '127.0.0.1',
+  address: '127.0.0.100',
   port: sshd.port,
   user: 'root',
   privateKeyPath: sshd.clientKey,
@@ -44,7 +48,7 @@ async function unreachable(attempt: Promise<unknown>, message: RegExp): Promise<
 }
 
 before(async () => {
-  sshd = await startSshd();
+  sshd = await startSshd({ address: ADDRESS });
   http = createHttpServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -73,7 +77,7 @@ before(async () => {
       }
     });
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.100', r));
   httpPort = (http.address() as { port: number }).port;
 });
 
@@ -87,7 +91,7 @@ describe('node-ssh transport against a real sshd', () => {
   it('accept-new records an unknown host key, then exec works', async () => {
     transport = await connect(spec({ acceptNewHostKeys: true }));
     const recorded = await readFile(join(sshd.dir, 'known_hosts'), 'utf8');
-    assert.equal(recorded, `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}\n`);
+    assert.equal(recorded, `[127.0.0.100]:${sshd.port} ${sshd.hostPublicKey}\n`);
     const r = await transport.exec(exec('id', '-u'));
     assert.deepEqual(r, { code: 0, stdout: '0\n', stderr: '' });
   });
@@ -142,13 +146,13 @@ describe('node-ssh transport against a real sshd', () => {
   });
 
   it('speaks HTTP through the SSH connection', async () => {
-    const leader = await transport.http({ host: '127.0.0.1', port: httpPort, path: '/v1/status/leader' });
+    const leader = await transport.http({ host: '127.0.0.100', port: httpPort, path: '/v1/status/leader' });
     assert.equal(leader.status, 200);
     assert.equal(leader.body, '"10.213.0.11:8300"');
     assert.equal(leader.headers['x-consul-index'], '42');
 
     const health = await transport.http({
-      host: '127.0.0.1',
+      host: '127.0.0.100',
       port: httpPort,
       path: '/v1/operator/autopilot/health',
     });
@@ -157,7 +161,7 @@ describe('node-ssh transport against a real sshd', () => {
 
     const put = await transport.http({
       method: 'PUT',
-      host: '127.0.0.1',
+      host: '127.0.0.100',
       port: httpPort,
       path: '/echo',
       body: '{"a":1}',
@@ -165,16 +169,16 @@ describe('node-ssh transport against a real sshd', () => {
     assert.deepEqual(JSON.parse(put.body), {
       method: 'PUT',
       body: '{"a":1}',
-      host: `127.0.0.1:${httpPort}`,
+      host: `127.0.0.100:${httpPort}`,
       connection: 'close',
     });
   });
 
   it('reports an HTTP connection failure as a task failure, not unreachable', async () => {
-    const closed = await freePort();
-    await assert.rejects(transport.http({ host: '127.0.0.1', port: closed, path: '/' }), (err: unknown) => {
+    const closed = await freePort(ADDRESS);
+    await assert.rejects(transport.http({ host: '127.0.0.100', port: closed, path: '/' }), (err: unknown) => {
       assert.ok(err instanceof TaskFailedError, String(err));
-      assert.match(err.message, new RegExp(`GET http://127\\.0\\.0\\.1:${closed}/`));
+      assert.match(err.message, new RegExp(`GET http://127\\.0\\.0\\.100:${closed}/`));
       return true;
     });
   });
@@ -194,7 +198,7 @@ describe('node-ssh transport against a real sshd', () => {
     await unreachable(
       connect(spec({ knownHostsPath: file })),
       new RegExp(
-        `host key for \\[127\\.0\\.0\\.1\\]:${sshd.port} is not in known_hosts file ${file.replace(/[.]/g, '\\.')}`,
+        `host key for \\[127\\.0\\.0\\.100\\]:${sshd.port} is not in known_hosts file ${file.replace(/[.]/g, '\\.')}`,
       ),
     );
     await assert.rejects(readFile(file), /ENOENT/, 'nothing recorded');
@@ -203,42 +207,42 @@ describe('node-ssh transport against a real sshd', () => {
   it('rejects a changed host key even with accept-new, and leaves the file alone', async () => {
     const file = join(sshd.dir, 'changed_known_hosts');
     const other = (await readFile(`${sshd.strangerKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
-    const content = `# lab\n[127.0.0.1]:${sshd.port} ${other}\n`;
+    const content = `# lab\n[127.0.0.100]:${sshd.port} ${other}\n`;
     await writeFile(file, content);
     await unreachable(
       connect(spec({ knownHostsPath: file, acceptNewHostKeys: true })),
       new RegExp(
-        `HOST KEY CHANGED for \\[127\\.0\\.0\\.1\\]:${sshd.port}: known_hosts file .*changed_known_hosts line 2`,
+        `HOST KEY CHANGED for \\[127\\.0\\.0\\.100\\]:${sshd.port}: known_hosts file .*changed_known_hosts line 2`,
       ),
     );
     assert.equal(await readFile(file, 'utf8'), content);
   });
 
   it('reports a refused port as unreachable', async () => {
-    const closed = await freePort();
+    const closed = await freePort(ADDRESS);
     await unreachable(
       connect(spec({ port: closed, acceptNewHostKeys: true })),
-      new RegExp(`connection refused by 127\\.0\\.0\\.1:${closed}`),
+      new RegExp(`connection refused by 127\\.0\\.0\\.100:${closed}`),
     );
   });
 
   it('reports a key the server does not accept as an authentication failure', async () => {
     await unreachable(
       connect(spec({ privateKeyPath: sshd.strangerKey })),
-      /authentication failed for user root at 127\.0\.0\.1:\d+ \(tried key .*stranger_key\)/,
+      /authentication failed for user root at 127\.0\.0\.100:\d+ \(tried key .*stranger_key\)/,
     );
   });
 
   it('gives up on a server that never speaks SSH within the connect timeout', async () => {
     const sockets: Socket[] = [];
     const silent: TcpServer = createTcpServer((s) => sockets.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.100', r));
     const port = (silent.address() as { port: number }).port;
     const started = Date.now();
     try {
       await unreachable(
         connect(spec({ port, connectTimeoutSeconds: 1, acceptNewHostKeys: true })),
-        /no SSH handshake within 1s from 127\.0\.0\.1/,
+        /no SSH handshake within 1s from 127\.0\.0\.100/,
       );
       assert.ok(Date.now() - started < 4000);
     } finally {

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,10 +8,12 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * A throwaway OpenSSH server on 127.0.0.1 for transport tests: its own host key, an
- * authorized_keys for root, no PAM. Always call stop(), which kills it by its pid.
+ * A throwaway OpenSSH server on a loopback address (127.0.0.1 unless told) for transport tests:
+ * its own host key, one authorized_keys for every user, no PAM unless asked. Always call stop(),
+ * which kills it by its pid.
  */
 export interface TestSshd {
+  address: string;
   port: number;
   dir: string;
   /** Client private key authorized for root. */
@@ -23,25 +25,38 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, address, r));
   const { port } = server.address() as { port: number };
   await new Promise<void>((r) => server.close(() => r()));
   return port;
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export interface SshdOptions {
+  /** A loopback address to listen on. */
+  address?: string;
+  /**
+   * Let PAM decide on accounts: with PAM off, OpenSSH refuses any account whose password is
+   * locked, which is how system accounts without a password usually are.
+   */
+  pam?: boolean;
+}
+
+export async function startSshd(o: SshdOptions = {}): Promise<TestSshd> {
+  const address = o.address ?? '127.0.0.1';
   const dir = await mkdtemp(join(tmpdir(), 'drover-sshd-'));
   await mkdir('/run/sshd', { recursive: true });
   const keygen = (file: string) =>
     run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, file)]);
   await Promise.all([keygen('host_key'), keygen('client_key'), keygen('stranger_key')]);
-  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client_key.pub')));
-  const port = await freePort();
+  // sshd reads authorized_keys as the user logging in, who may not be root.
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client_key.pub')), { mode: 0o644 });
+  const port = await freePort(address);
   const config = [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${address}`,
     `HostKey ${join(dir, 'host_key')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
@@ -49,7 +64,7 @@ export async function startSshd(): Promise<TestSshd> {
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
-    'UsePAM no',
+    `UsePAM ${o.pam ? 'yes' : 'no'}`,
     'StrictModes no',
     'AllowTcpForwarding yes',
     'MaxSessions 20',
@@ -76,15 +91,16 @@ export async function startSshd(): Promise<TestSshd> {
       await stop();
       throw new Error(`sshd exited early: ${log}`);
     }
-    if (await accepts(port)) break;
+    if (await accepts(address, port)) break;
     if (i >= 50) {
       await stop();
-      throw new Error(`sshd did not listen on 127.0.0.1:${port}: ${log}`);
+      throw new Error(`sshd did not listen on ${address}:${port}: ${log}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   const hostPublicKey = (await readFile(join(dir, 'host_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
   return {
+    address,
     port,
     dir,
     clientKey: join(dir, 'client_key'),
@@ -94,9 +110,9 @@ export async function startSshd(): Promise<TestSshd> {
   };
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = tcpConnect({ host: '127.0.0.1', port });
+    const s = tcpConnect({ host, port });
     s.once('connect', () => {
       s.destroy();
       resolve(true);

@@ -1,0 +1,53 @@
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { HttpRequest, HttpResponse } from './transport.js';
+
+/** A plain HTTP/1.1 exchange over a direct-tcpip channel, parsed by Node's own HTTP client. */
+export function httpOverChannel(channel: Duplex, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
+  // node:http expects a net.Socket; these are the calls it makes that a channel lacks.
+  const socketish = Object.assign(channel, {
+    setKeepAlive: () => socketish,
+    setNoDelay: () => socketish,
+    setTimeout: () => socketish,
+    ref: () => socketish,
+    unref: () => socketish,
+  });
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const body = req.body ?? '';
+    const r = httpRequest(
+      {
+        method: req.method ?? 'GET',
+        path: req.path,
+        headers: {
+          host: `${req.host}:${req.port}`,
+          connection: 'close',
+          ...(req.body !== undefined && {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          }),
+        },
+        createConnection: () => socketish as unknown as Socket,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          }
+          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    const timer = setTimeout(() => r.destroy(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
+    r.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    r.end(body);
+  });
+}
