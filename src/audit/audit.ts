@@ -12,7 +12,7 @@ import { describeWho, type CiJob, type RunIdentity } from '../lock/identity.js';
  * object per line): greppable with `tail`/`grep`, parseable with `jq`, and free of the quoting
  * problems a tab-separated line has with task names and command lines.
  */
-export const DEFAULT_AUDIT_LOG = '/var/log/drover/audit.log';
+const DEFAULT_AUDIT_LOG = '/var/log/drover/audit.log';
 
 export interface AuditEntry {
   /** ISO 8601, UTC. */
@@ -45,15 +45,15 @@ const TIMEOUT_SECONDS = 30;
  */
 const APPEND_SCRIPT =
   'd=${1%/*}; { [ -d "${d:-/}" ] || mkdir -p -- "$d"; } && IFS= read -r line && printf \'%s\\n\' "$line" >> "$1"';
-export const appendAuditCmd = (path: string): Cmd => exec('sh', '-c', APPEND_SCRIPT, 'sh', path);
+const appendAuditCmd = (path: string): Cmd => exec('sh', '-c', APPEND_SCRIPT, 'sh', path);
 
 /** The last N lines; a host that never had a change has no log, which is an empty answer, not an error. */
 const READ_SCRIPT = 'if [ -f "$1" ]; then tail -n "$2" -- "$1"; fi';
-export const readAuditCmd = (path: string, lines: number): Cmd =>
+const readAuditCmd = (path: string, lines: number): Cmd =>
   exec('sh', '-c', READ_SCRIPT, 'sh', path, String(lines));
 
 /** One JSON object on one line, every string passed through redactText. */
-export function formatAuditLine(entry: AuditEntry, secrets: Iterable<string> = []): string {
+function formatAuditLine(entry: AuditEntry, secrets: Iterable<string> = []): string {
   const list = [...secrets];
   const scrub = (s: string): string => redactText(s, list);
   const clean: AuditEntry = {
@@ -113,7 +113,7 @@ export async function readAudit(
   return out;
 }
 
-export function parseAuditLine(line: string): AuditEntry | undefined {
+function parseAuditLine(line: string): AuditEntry | undefined {
   let v: unknown;
   try {
     v = JSON.parse(line);

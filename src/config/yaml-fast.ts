@@ -596,7 +596,7 @@ function escape(text: string, i: number, end: number): { text: string; end: numb
  * A plain scalar as YAML 1.2's core schema reads it (the tags of `yaml`'s core schema, in their
  * order): null, booleans, octal/decimal/hex integers, .inf/.nan, floats; anything else a string.
  */
-export function resolvePlain(s: string): unknown {
+function resolvePlain(s: string): unknown {
   switch (s[0]) {
     case undefined:
       return null;

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { isSecret, REDACTED } from '../shell/secret.js';
+import { redactSecrets } from '../shell/secret.js';
 import type { Inventory } from './types.js';
 
 /** One group in `drover inventory --list`; empty keys are left out, as Ansible does. */
@@ -25,7 +25,7 @@ export function inventoryList(inv: Inventory): InventoryListing {
     hostvars[host.name] = Object.fromEntries(
       Object.keys(host.vars)
         .sort()
-        .map((k) => [k, redacted(host.vars[k])]),
+        .map((k) => [k, redactSecrets(host.vars[k])]),
     );
   }
   const out: InventoryListing = { _meta: { hostvars } };
@@ -62,13 +62,3 @@ export function inventoryGraph(inv: Inventory, start = 'all'): string {
 }
 
 const indent = (text: string, depth: number) => (depth > 0 ? `${'  |'.repeat(depth)}--${text}` : text);
-
-/** Deep copy with every Secret replaced by `<redacted>`. */
-function redacted(value: unknown): unknown {
-  if (isSecret(value)) return REDACTED;
-  if (Array.isArray(value)) return value.map(redacted);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v)]));
-  }
-  return value;
-}

@@ -20,12 +20,12 @@ export const PATH_VARS: ReadonlySet<string> = new Set(['ssh_key', 'ssh_known_hos
 /** Variable names must work in templates (`{{consul_datacenter}}`) and `when:` expressions. */
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export interface EnvRef {
+interface EnvRef {
   env: string;
 }
 
 /** `{ env: NAME }` and nothing else: a mapping var that merely has an `env` key among others is data. */
-export function isEnvRef(value: unknown): value is EnvRef {
+function isEnvRef(value: unknown): value is EnvRef {
   return (
     isPlainObject(value) &&
     Object.keys(value).length === 1 &&
@@ -43,7 +43,7 @@ export interface VarContext {
   /** The inventory file's directory. */
   readonly baseDir: string;
   /** For `~/` in key paths. */
-  readonly homeDir?: string;
+  readonly homeDir: string | undefined;
   problem(path: DocPath, message: string): void;
 }
 

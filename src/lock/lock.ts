@@ -192,7 +192,7 @@ const failed = (t: Transport, cmd: Cmd, r: ExecResult): CommandFailedError =>
   new CommandFailedError(t.host, render(cmd, { redact: true }), r.code, r.stdout, r.stderr);
 
 /** Parses `free`, or `held` / host clock / dir mtime / details JSON. */
-export function parseState(host: string, dir: string, stdout: string): LockState {
+function parseState(host: string, dir: string, stdout: string): LockState {
   const [first, nowLine, mtimeLine, ...rest] = stdout.split('\n');
   if (first?.trim() !== 'held') return { held: false, host, dir };
   const details = parseLockDetails(rest.join('\n'));

@@ -113,7 +113,7 @@ const xsdTimestamp = (iso: string): string => new Date(iso).toISOString().slice(
  * Escapes for both attributes and text, drops terminal colour codes, and drops the control
  * characters XML 1.0 forbids outright (a stray NUL or ESC in stderr would break the parser).
  */
-export function escapeXml(s: string): string {
+function escapeXml(s: string): string {
   return s
     .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
     .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g, '')

@@ -7,7 +7,7 @@ import type { HostRecap, Reporter, TaskBeginEvent, TaskOutcome } from '../runner
  * announce (a config change and its class, a restart owed), and why a host could not be planned.
  * Everything else (checks that passed, skipped tasks) is what `-v` is for.
  */
-export function worthShowing(o: TaskOutcome): boolean {
+function worthShowing(o: TaskOutcome): boolean {
   if (o.status === 'changed' || o.status === 'unreachable') return true;
   if (o.status === 'failed') return o.ignoredError !== true;
   return announcesChange(o);

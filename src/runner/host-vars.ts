@@ -1,16 +1,15 @@
 import { ConfigError } from '../errors.js';
 import type { Host, Inventory, Vars } from '../inventory/types.js';
 import type { Play } from '../playbook/types.js';
-import { Secret } from '../shell/secret.js';
+import { containsSecret, revealSecrets, Secret, secretTexts } from '../shell/secret.js';
 import { containsTemplate } from '../playbook/load-playbook.js';
-import { secretsIn } from '../modules/secrets-in.js';
-import { isTemplated, renderTemplate, revealSecrets } from '../template/render.js';
+import { isTemplated, renderTemplate } from '../template/render.js';
 
 /** Registered results, per host, for the whole run (they outlive the play, as in Ansible). */
 export type Registered = Map<string, Map<string, unknown>>;
 
 /** A variable could not be resolved: missing, cyclic, or its template failed. Names the variable. */
-export class VariableError extends ConfigError {}
+class VariableError extends ConfigError {}
 
 /** Deeper than this, a chain of templated vars is surely a mistake (and bounds the work). */
 const MAX_DEPTH = 64;
@@ -18,14 +17,77 @@ const MAX_DEPTH = 64;
 /** `{{ name }}` or `{{ a.b.[0] }}` alone: the value keeps its type (list, number, Secret). */
 const SINGLE_PATH = /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z0-9_]+|\[[^\]]+\]))*)\s*\}\}\s*$/;
 
+/** Where one host's vars come from in one play. */
+export interface VarLayers {
+  readonly defaults: Vars;
+  readonly inventory: Vars;
+  readonly play: Vars;
+  readonly registered: ReadonlyMap<string, unknown> | undefined;
+  readonly extra: Vars;
+}
+
+export type VarSource = 'extra' | 'registered' | 'play' | 'inventory' | 'defaults';
+
+export const playLayers = (
+  play: Play,
+  inventory: Vars,
+  extra: Vars,
+  registered?: ReadonlyMap<string, unknown>,
+): VarLayers => ({ defaults: play.defaults, inventory, play: play.vars, registered, extra });
+
+const has = (vars: Vars, name: string): boolean => Object.prototype.hasOwnProperty.call(vars, name);
+
+/**
+ * The layer whose value `name` takes, and that value as written (unrendered). Ansible's order,
+ * lowest first: play `defaults` < inventory < play `vars` < registered results < extra vars.
+ */
+export function pickVar(layers: VarLayers, name: string): { source: VarSource; value: unknown } | undefined {
+  if (has(layers.extra, name)) return { source: 'extra', value: layers.extra[name] };
+  if (layers.registered?.has(name)) return { source: 'registered', value: layers.registered.get(name) };
+  if (has(layers.play, name)) return { source: 'play', value: layers.play[name] };
+  if (has(layers.inventory, name)) return { source: 'inventory', value: layers.inventory[name] };
+  if (has(layers.defaults, name)) return { source: 'defaults', value: layers.defaults[name] };
+  return undefined;
+}
+
+/** Every name some layer sets, lowest layer first. */
+export function varNames(layers: VarLayers): Set<string> {
+  return new Set([
+    ...Object.keys(layers.defaults),
+    ...Object.keys(layers.inventory),
+    ...Object.keys(layers.play),
+    ...(layers.registered?.keys() ?? []),
+    ...Object.keys(layers.extra),
+  ]);
+}
+
+/**
+ * What PlayVars works out from the vars as they stand. Registering a result may change any of
+ * it (a templated var may read the result, also through hostvars), so register() starts a new
+ * one rather than patching this.
+ */
+class Resolved {
+  readonly layers = new Map<string, VarLayers>();
+  /** Resolved values, per host. */
+  readonly values = new Map<string, Map<string, unknown>>();
+  /**
+   * Views per host, with and without the globals (`groups`, `hostvars`), and the one `hostvars`
+   * container they share: a task on each of N hosts then builds N views, not one per task and
+   * template.
+   */
+  readonly views = new Map<string, Vars>();
+  readonly globalViews = new Map<string, Vars>();
+  hostvars: Vars | undefined;
+  secretTexts: readonly string[] | undefined;
+}
+
 interface Tracker {
   touchedSecret: boolean;
 }
 
 /**
- * Every host's variables for one play, resolved lazily. Precedence, lowest first: play
- * `defaults` < inventory vars < play `vars` < registered results < extra vars (given to the
- * run, e.g. `drover upgrade --image`); then the magic vars
+ * Every host's variables for one play, resolved lazily. Precedence as pickVar says (extra vars
+ * are given to the run, e.g. `drover upgrade --image`); then the magic vars
  * (`inventory_hostname`, `group_names`, `groups`, `hostvars`, ...), which cannot be overridden.
  * `groups` and `hostvars` always cover the whole inventory, whatever --limit says.
  *
@@ -44,24 +106,14 @@ export class PlayVars {
   readonly #magic: Vars;
   readonly #extra: Vars;
   readonly #groups: Record<string, string[]>;
-  /** Memo of resolved vars per host; cleared whenever a result is registered. */
-  #memo = new Map<string, Map<string, unknown>>();
-  /**
-   * Views per host, with and without the globals (`groups`, `hostvars`), and the one `hostvars`
-   * container they share; all cleared whenever a result is registered (the names may change).
-   * A task on each of N hosts then builds N views, not one per task and template.
-   */
-  #views = new Map<string, Vars>();
-  #globalViews = new Map<string, Vars>();
-  #sharedHostvars: Vars | undefined;
+  #resolved = new Resolved();
   /**
    * The template render in progress that wants to know whether it read a secret (#renderString);
    * while it is set, views give clear text to that render and record that a secret was read.
    * Renders are synchronous, so one field serves all views; nested renders save and restore it.
    */
   #tracker: Tracker | undefined;
-  /** Memo of secretTexts(); cleared whenever a result is registered. */
-  #secretTexts: readonly string[] | undefined;
+  /** The vars being resolved, outermost first (`host\0name`): a repeat is a cycle. */
   readonly #resolving: string[] = [];
 
   constructor(inventory: Inventory, play: Play, registered: Registered, magic: Vars = {}, extra: Vars = {}) {
@@ -80,12 +132,7 @@ export class PlayVars {
     let forHost = this.#registered.get(host);
     if (!forHost) this.#registered.set(host, (forHost = new Map()));
     forHost.set(name, value);
-    // A templated var may read a registered result (also through hostvars): recompute on next use.
-    this.#memo = new Map();
-    this.#views = new Map();
-    this.#globalViews = new Map();
-    this.#sharedHostvars = undefined;
-    this.#secretTexts = undefined;
+    this.#resolved = new Resolved();
   }
 
   /**
@@ -94,10 +141,11 @@ export class PlayVars {
    * whose template fails cannot have been shown anywhere, so it adds nothing and is no error here.
    */
   secretTexts(): readonly string[] {
-    if (this.#secretTexts) return this.#secretTexts;
-    const found = new Set<string>(secretsIn(this.#magic));
+    const resolved = this.#resolved;
+    if (resolved.secretTexts) return resolved.secretTexts;
+    const found = secretTexts(this.#magic);
     for (const host of this.#inventory.hosts.keys()) {
-      for (const name of this.#userNames(host)) {
+      for (const name of varNames(this.#layers(host))) {
         let value: unknown;
         try {
           value = this.#resolve(host, name);
@@ -105,11 +153,11 @@ export class PlayVars {
           if (err instanceof VariableError) continue;
           throw err;
         }
-        for (const text of secretsIn(value)) found.add(text);
+        secretTexts(value, found);
       }
     }
-    this.#secretTexts = [...found];
-    return this.#secretTexts;
+    resolved.secretTexts = [...found];
+    return resolved.secretTexts;
   }
 
   /** The vars of `host` as a plain object whose properties resolve on first read. */
@@ -133,15 +181,13 @@ export class PlayVars {
     return this.#renderValue(host, value, label);
   }
 
-  #userNames(host: string): Set<string> {
-    const h = this.#host(host);
-    return new Set([
-      ...Object.keys(this.#play.defaults),
-      ...Object.keys(h.vars),
-      ...Object.keys(this.#play.vars),
-      ...(this.#registered.get(host)?.keys() ?? []),
-      ...Object.keys(this.#extra),
-    ]);
+  #layers(host: string): VarLayers {
+    let layers = this.#resolved.layers.get(host);
+    if (!layers) {
+      layers = playLayers(this.#play, this.#host(host).vars, this.#extra, this.#registered.get(host));
+      this.#resolved.layers.set(host, layers);
+    }
+    return layers;
   }
 
   #host(name: string): Host {
@@ -161,29 +207,14 @@ export class PlayVars {
     };
   }
 
-  /** Precedence lookup of the raw (unrendered) value. */
-  #raw(h: Host, name: string): { found: boolean; value?: unknown } {
-    if (Object.prototype.hasOwnProperty.call(this.#extra, name))
-      return { found: true, value: this.#extra[name] };
-    const registered = this.#registered.get(h.name);
-    if (registered?.has(name)) return { found: true, value: registered.get(name) };
-    for (const layer of [this.#play.vars, h.vars, this.#play.defaults]) {
-      if (Object.prototype.hasOwnProperty.call(layer, name)) return { found: true, value: layer[name] };
-    }
-    return { found: false };
-  }
-
   #resolve(host: string, name: string): unknown {
-    let memo = this.#memo.get(host);
+    const values = this.#resolved.values;
+    let memo = values.get(host);
     if (memo?.has(name)) return memo.get(name);
-    const h = this.#host(host);
-    const raw = this.#raw(h, name);
+    const picked = pickVar(this.#layers(host), name);
+    let value = picked?.value;
     // Registered results are data, never templates; the rest may be.
-    const isRegistered =
-      !Object.prototype.hasOwnProperty.call(this.#extra, name) &&
-      (this.#registered.get(host)?.has(name) ?? false);
-    let value = raw.value;
-    if (!isRegistered && containsTemplate(raw.value)) {
+    if (picked && picked.source !== 'registered' && containsTemplate(picked.value)) {
       const key = `${host}\u0000${name}`;
       const at = this.#resolving.indexOf(key);
       if (at >= 0) {
@@ -197,7 +228,7 @@ export class PlayVars {
       try {
         // A var's value does not depend on which render asked for it: none tracks it.
         value = this.#tracking(undefined, () =>
-          this.#renderValue(host, raw.value, `host ${host}: variable "${name}"`),
+          this.#renderValue(host, picked.value, `host ${host}: variable "${name}"`),
         );
       } catch (err) {
         if (err instanceof VariableError) throw err;
@@ -210,7 +241,7 @@ export class PlayVars {
         this.#resolving.pop();
       }
     }
-    if (!memo) this.#memo.set(host, (memo = new Map()));
+    if (!memo) values.set(host, (memo = new Map()));
     memo.set(name, value);
     return value;
   }
@@ -292,21 +323,22 @@ export class PlayVars {
    * to a tracking render (see #tracker).
    */
   #view(host: string, withGlobals: boolean): Vars {
-    const cache = withGlobals ? this.#globalViews : this.#views;
+    const cache = withGlobals ? this.#resolved.globalViews : this.#resolved.views;
     const cached = cache.get(host);
     if (cached) return cached;
     const h = this.#host(host);
     const out: Vars = {};
     const define = (name: string, get: () => unknown) =>
       Object.defineProperty(out, name, { enumerable: true, configurable: true, get });
-    for (const name of this.#userNames(host)) define(name, () => this.#shown(this.#resolve(host, name)));
+    for (const name of varNames(this.#layers(host)))
+      define(name, () => this.#shown(this.#resolve(host, name)));
     for (const [name, v] of Object.entries(this.#magicFor(h))) define(name, () => this.#shown(v));
     if (withGlobals) {
       define('groups', () => this.#groups);
       // hostvars[h] holds that host's vars without its own groups/hostvars. The container has no
       // prototype, so renderTemplate's reveal copy does not walk (and resolve) every host's vars:
       // other hosts' vars resolve only when a template reads them, and their secrets stay redacted.
-      define('hostvars', () => (this.#sharedHostvars ??= this.#hostvars()));
+      define('hostvars', () => (this.#resolved.hostvars ??= this.#hostvars()));
     } else {
       delete out['groups'];
       delete out['hostvars'];
@@ -334,7 +366,7 @@ export class PlayVars {
  * A string rendered from a template that read a secret: the clear text goes to hosts, and
  * everywhere else it prints as the same template rendered with the secrets redacted.
  */
-export class TemplatedSecret extends Secret {
+class TemplatedSecret extends Secret {
   readonly #shown: string;
   constructor(clear: string, shown: string) {
     super(clear);
@@ -355,23 +387,4 @@ function innermostVariableError(err: unknown): VariableError | undefined {
   let found: VariableError | undefined;
   for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof VariableError) found = e;
   return found;
-}
-
-export function containsSecret(value: unknown): boolean {
-  if (value instanceof Secret) return true;
-  if (Array.isArray(value)) return value.some(containsSecret);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value).some(containsSecret);
-  }
-  return false;
-}
-
-/** Clear texts of every Secret in a value, to scrub them from messages that did not come redacted. */
-export function secretTexts(value: unknown, out: Set<string> = new Set()): Set<string> {
-  if (value instanceof Secret) out.add(value.reveal());
-  else if (Array.isArray(value)) for (const v of value) secretTexts(v, out);
-  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) secretTexts(v, out);
-  }
-  return out;
 }

@@ -7,9 +7,7 @@ import { REDACTED, Secret } from './secret.js';
 export type Arg = string | Secret;
 export type Cmd =
   | { readonly kind: 'exec'; readonly argv: readonly Arg[] }
-  | { readonly kind: 'pipe' | 'and' | 'or'; readonly parts: readonly Cmd[] }
-  /** Redirect stdout of `cmd` to a file (`>`), or append (`>>`). */
-  | { readonly kind: 'redirect'; readonly cmd: Cmd; readonly op: '>' | '>>' | '2>'; readonly target: Arg };
+  | { readonly kind: 'pipe' | 'and'; readonly parts: readonly Cmd[] };
 
 type MaybeArg = Arg | false | null | undefined;
 const isArg = (a: MaybeArg): a is Arg => a !== false && a !== null && a !== undefined;
@@ -18,13 +16,6 @@ const isArg = (a: MaybeArg): a is Arg => a !== false && a !== null && a !== unde
 export const exec = (...argv: MaybeArg[]): Cmd => ({ kind: 'exec', argv: argv.filter(isArg) });
 export const pipe = (...parts: Cmd[]): Cmd => ({ kind: 'pipe', parts });
 export const and = (...parts: Cmd[]): Cmd => ({ kind: 'and', parts });
-export const or = (...parts: Cmd[]): Cmd => ({ kind: 'or', parts });
-export const redirect = (cmd: Cmd, op: '>' | '>>' | '2>', target: Arg): Cmd => ({
-  kind: 'redirect',
-  cmd,
-  op,
-  target,
-});
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -52,10 +43,6 @@ export function render(cmd: Cmd, o: RenderOptions): string {
       return cmd.parts.map((p) => group(p, o)).join(' | ');
     case 'and':
       return cmd.parts.map((p) => group(p, o)).join(' && ');
-    case 'or':
-      return cmd.parts.map((p) => group(p, o)).join(' || ');
-    case 'redirect':
-      return `${group(cmd.cmd, o)} ${cmd.op} ${renderArg(cmd.target, o)}`;
   }
 }
 
@@ -70,8 +57,6 @@ export function secretsOf(cmd: Cmd): string[] {
   switch (cmd.kind) {
     case 'exec':
       return cmd.argv.filter((a): a is Secret => a instanceof Secret).map((s) => s.reveal());
-    case 'redirect':
-      return [...secretsOf(cmd.cmd), ...(cmd.target instanceof Secret ? [cmd.target.reveal()] : [])];
     default:
       return cmd.parts.flatMap(secretsOf);
   }

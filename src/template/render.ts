@@ -1,6 +1,6 @@
 import Handlebars from 'handlebars';
 import { ConfigError } from '../errors.js';
-import { Secret } from '../shell/secret.js';
+import { revealSecrets } from '../shell/secret.js';
 import type { Vars } from '../inventory/types.js';
 
 /**
@@ -113,14 +113,4 @@ function describeTemplateError(err: unknown): string {
   const lines = text.split('\n');
   // Parse errors come as: "Parse error on line N:", the source line, a caret, "Expecting ...".
   return lines.length > 1 ? `${lines[0]} ${lines[lines.length - 1]}` : text;
-}
-
-/** Deep copy with every Secret replaced by its clear text; used only for output sent to hosts. */
-export function revealSecrets<T>(value: T): T {
-  if (value instanceof Secret) return value.reveal() as T;
-  if (Array.isArray(value)) return value.map((v) => revealSecrets(v)) as T;
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)])) as T;
-  }
-  return value;
 }
