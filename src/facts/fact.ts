@@ -1,4 +1,5 @@
 import { TaskFailedError } from '../errors.js';
+import { checkedStep, mapStep, type Step } from '../remote/step.js';
 import { render, type Cmd } from '../shell/cmd.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 
@@ -16,13 +17,27 @@ export class FactParseError extends Error {}
 
 /** Runs a fact's command and parses the answer; a parse failure names the host and command. */
 export async function gather<T>(transport: Transport, fact: Fact<T>, options?: ExecOptions): Promise<T> {
-  const result = await transport.exec(fact.command, options);
+  return parseFact(transport.host, fact, await transport.exec(fact.command, options));
+}
+
+/** A fact as a module asks for it: a reading step, whatever mode the run is in. */
+export function factStep<T>(fact: Fact<T>, options?: ExecOptions): Step<T> {
+  return {
+    kind: 'exec',
+    effect: 'read',
+    cmd: fact.command,
+    ...(options && { options }),
+    read: (result, site) => parseFact(site.host, fact, result),
+  };
+}
+
+function parseFact<T>(host: string, fact: Fact<T>, result: ExecResult): T {
   try {
     return fact.parse(result);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new TaskFailedError(
-      `${transport.host}: could not read facts with \`${render(fact.command, { redact: true })}\`: ${why}`,
+      `${host}: could not read facts with \`${render(fact.command, { redact: true })}\`: ${why}`,
       { cause: err },
     );
   }
@@ -36,14 +51,17 @@ export function outputTail(result: ExecResult): string {
 }
 
 /**
- * Parses the state a changing command printed before it changed anything (ensureDir,
- * writeFileIfChanged): a parse failure becomes a task failure that names the host.
+ * The one-round-trip write (ensureDir, writeFileIfChanged): a write step that must succeed and
+ * prints the state it found before it changed anything, which `parse` reads; a parse failure
+ * becomes a task failure that names the host.
  */
-export function parseReported<T>(host: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (!(err instanceof FactParseError)) throw err;
-    throw new TaskFailedError(`${host}: ${err.message}`, { cause: err });
-  }
+export function reportingWrite<T>(cmd: Cmd, parse: (stdout: string) => T, options?: ExecOptions): Step<T> {
+  return mapStep(checkedStep('write', cmd, options), (result, site) => {
+    try {
+      return parse(result.stdout);
+    } catch (err) {
+      if (!(err instanceof FactParseError)) throw err;
+      throw new TaskFailedError(`${site.host}: ${err.message}`, { cause: err });
+    }
+  });
 }

@@ -10,13 +10,15 @@ import type { Group, Inventory, Vars } from '../inventory/types.js';
 import { DEFAULT_SERVICE_SCHEMA, DEFAULT_SERVICE_TEMPLATE } from '../modules/consul-services.js';
 import { PROJECT_ROOT, SCHEMAS_DIR } from '../paths.js';
 import { conditionsHold, ExpressionError } from '../playbook/expression.js';
-import { GROUP_BY, groupByModule } from '../playbook/group-by.js';
-import { moduleLookup, type AnyModule, type ModuleMap } from '../playbook/module-map.js';
+import { groupByTasks, withGroupBy } from '../playbook/group-by.js';
+import type { AnyModule } from '../modules/module.js';
+import type { ModuleMap } from '../playbook/module-map.js';
 import { parseSerial } from '../playbook/serial.js';
 import type { Play, Playbook, Task } from '../playbook/types.js';
 import { coerceTemplatedArgs } from '../runner/coerce-args.js';
-import { PlayVars, secretTexts } from '../runner/host-vars.js';
-import { renderTemplate, revealSecrets } from '../template/render.js';
+import { PlayVars } from '../runner/host-vars.js';
+import { revealSecrets, secretTexts } from '../shell/secret.js';
+import { renderTemplate } from '../template/render.js';
 import { Findings } from './findings.js';
 import { LocalFiles } from './local-files.js';
 import {
@@ -114,7 +116,7 @@ class RunCheck {
   constructor(input: RunInput) {
     this.#input = input;
     this.#extraVars = input.extraVars ?? {};
-    this.#modules = new Map([[GROUP_BY, groupByModule as AnyModule], ...moduleLookup(input.modules)]);
+    this.#modules = withGroupBy(input.modules);
     this.#runtime = registeredNames(input.playbook);
     this.#origins = new VarOrigins(input.inventory, input.playbook, this.#extraVars, input.origins ?? {});
     this.#files = new LocalFiles(input.baseDir, dirname(input.inventory.file), PROJECT_ROOT);
@@ -446,25 +448,21 @@ function withDynamicGroups(
 ): { view: Inventory; dynamicKeys: boolean } {
   const groups = new Map<string, Group>(inventory.groups);
   let dynamicKeys = false;
-  for (const play of playbook.plays) {
-    for (const task of [...play.tasks, ...play.handlers]) {
-      if (task.module !== GROUP_BY) continue;
-      const key = task.args['key'];
-      if (typeof key !== 'string' || key.includes('{{')) {
-        dynamicKeys = true;
-        continue;
-      }
-      let hosts: string[];
-      try {
-        hosts = selectHosts(inventory, play.hosts);
-      } catch {
-        continue;
-      }
-      const old = groups.get(key)?.hosts ?? [];
-      const all = new Set([...old, ...hosts]);
-      const ordered = [...inventory.hosts.keys()].filter((h) => all.has(h));
-      groups.set(key, { name: key, vars: {}, children: [], directHosts: ordered, hosts: ordered });
+  for (const { play, key } of groupByTasks(playbook)) {
+    if (key === undefined) {
+      dynamicKeys = true;
+      continue;
     }
+    let hosts: string[];
+    try {
+      hosts = selectHosts(inventory, play.hosts);
+    } catch {
+      continue;
+    }
+    const old = groups.get(key)?.hosts ?? [];
+    const all = new Set([...old, ...hosts]);
+    const ordered = [...inventory.hosts.keys()].filter((h) => all.has(h));
+    groups.set(key, { name: key, vars: {}, children: [], directHosts: ordered, hosts: ordered });
   }
   return { view: { ...inventory, groups }, dynamicKeys };
 }

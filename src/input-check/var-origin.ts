@@ -3,12 +3,12 @@ import type { ConfigProblem, SourceLocation } from '../errors.js';
 import type { Inventory, Vars } from '../inventory/types.js';
 import { playbookSource } from '../playbook/load-playbook.js';
 import type { Play, Playbook } from '../playbook/types.js';
-
-const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+import { pickVar, playLayers } from '../runner/host-vars.js';
 
 /**
- * Where a host's var got the value a play sees, by the runner's precedence (host-vars.ts): extra
- * vars (the command line) win, then the play's `vars`, the inventory, the play's `defaults`.
+ * Where a host's var got the value a play sees, by the runner's precedence (pickVar in
+ * runner/host-vars.ts): extra vars (the command line) win, then the play's `vars`, the
+ * inventory, the play's `defaults`.
  * A bad value is reported where it was written, so that fixing it is one edit.
  */
 export class VarOrigins {
@@ -20,36 +20,39 @@ export class VarOrigins {
     private readonly others: Readonly<Record<string, SourceLocation>>,
   ) {}
 
+  /** The layer a play's var comes from on a host, by the runner's own precedence (no registered results yet). */
+  private pick(play: Play, host: string, name: string) {
+    return pickVar(playLayers(play, this.inventory.hosts.get(host)?.vars ?? {}, this.extraVars), name);
+  }
+
   /** The value before templates are rendered, as the runner looks it up (registered: none yet). */
   raw(play: Play, host: string, name: string): unknown {
-    if (has(this.extraVars, name)) return this.extraVars[name];
-    if (has(play.vars, name)) return play.vars[name];
-    const vars = this.inventory.hosts.get(host)?.vars;
-    if (vars && has(vars, name)) return vars[name];
-    return has(play.defaults, name) ? play.defaults[name] : undefined;
+    return this.pick(play, host, name)?.value;
   }
 
   /** Whether the value comes from the inventory or the command line: what a user wrote for this run. */
   fromUser(play: Play, host: string, name: string): boolean {
-    if (has(this.extraVars, name)) return true;
-    if (has(play.vars, name)) return false;
-    const vars = this.inventory.hosts.get(host)?.vars;
-    return vars !== undefined && has(vars, name);
+    const source = this.pick(play, host, name)?.source;
+    return source === 'extra' || source === 'inventory';
   }
 
   locate(play: Play, host: string, name: string): SourceLocation | undefined {
-    if (has(this.extraVars, name)) return this.others[name] ?? { file: 'the command line', path: name };
     const index = this.playbook.plays.indexOf(play);
-    if (has(play.vars, name)) return this.inPlaybook([index, 'vars', name]);
-    const vars = this.inventory.hosts.get(host)?.vars;
-    if (vars && has(vars, name)) return this.inventory.locateVar?.(host, name) ?? this.others[name];
-    if (has(play.defaults, name)) {
-      // `defaults: *consul_defaults` is the same object as the play that anchors it: name that one.
-      const first = this.playbook.plays.findIndex((p) => p.defaults === play.defaults);
-      return this.inPlaybook([first < 0 ? index : first, 'defaults', name]);
+    switch (this.pick(play, host, name)?.source) {
+      case 'extra':
+        return this.others[name] ?? { file: 'the command line', path: name };
+      case 'play':
+        return this.inPlaybook([index, 'vars', name]);
+      case 'inventory':
+        return this.inventory.locateVar?.(host, name) ?? this.others[name];
+      case 'defaults': {
+        // `defaults: *consul_defaults` is the same object as the play that anchors it: name that one.
+        const first = this.playbook.plays.findIndex((p) => p.defaults === play.defaults);
+        return this.inPlaybook([first < 0 ? index : first, 'defaults', name]);
+      }
+      default:
+        return name === 'inventory_hostname' ? this.inventory.hosts.get(host)?.origin : undefined;
     }
-    if (name === 'inventory_hostname') return this.inventory.hosts.get(host)?.origin;
-    return undefined;
   }
 
   /** A problem at a place in the playbook (a play's hosts, a task's arg). */

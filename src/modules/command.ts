@@ -1,9 +1,9 @@
 import { exists } from '../remote/fs.js';
+import { checkedStep, execStep } from '../remote/step.js';
 import { TaskFailedError } from '../errors.js';
 import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { redactText, Secret } from '../shell/secret.js';
 import type { Change, Module, ModuleContext, ModuleData } from './module.js';
-import { runChecked } from './run-checked.js';
 
 export type CommandArgs = {
   /** Program and arguments, run without a shell: nothing in them is interpreted. */
@@ -44,10 +44,10 @@ export const commandModule: Module<CommandArgs> = {
     },
   },
   async plan(args: CommandArgs, ctx: ModuleContext): Promise<Change> {
-    const cmd = buildCmd(args, ctx.transport.host);
+    const cmd = buildCmd(args, ctx.steps.host);
     const shown = render(cmd, { redact: true });
     if (args.creates) {
-      const probe = await ctx.transport.exec(exists(args.creates));
+      const probe = await ctx.steps.run(execStep('read', exists(args.creates)));
       if (probe.code === 0) {
         return {
           changed: false,
@@ -57,11 +57,9 @@ export const commandModule: Module<CommandArgs> = {
       }
     }
     const run = async (): Promise<ModuleData> => {
-      const result = await runChecked(
-        ctx,
-        cmd,
-        args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {},
-      );
+      const options = args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {};
+      // Whether a command reads or writes is its task's word: read_only says it only reads.
+      const result = await ctx.steps.run(checkedStep(args.read_only ? 'read' : 'write', cmd, options));
       const secrets = [...secretsOf(cmd), ...ctx.secrets()];
       return {
         cmd: shown,

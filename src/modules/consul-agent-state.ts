@@ -1,9 +1,9 @@
 import { touchAgentMark, type AgentMark } from '../remote/agent-marks.js';
 import { owedWork } from '../consul/agent/agent-owed.js';
 import { agentMarks } from '../facts/agent-marks.js';
-import { gather } from '../facts/fact.js';
+import { factStep } from '../facts/fact.js';
+import { checkedStep } from '../remote/step.js';
 import type { Change, Module, ModuleContext } from './module.js';
-import { runChecked } from './run-checked.js';
 
 export interface ConsulAgentStateArgs {
   /** The agent's container. */
@@ -43,9 +43,10 @@ export const consulAgentStateModule: Module<ConsulAgentStateArgs> = {
   },
   async plan(args: ConsulAgentStateArgs, ctx: ModuleContext): Promise<Change> {
     if (args.mark && !ctx.check) {
-      await runChecked(ctx, touchAgentMark(args.container, MARK_FILES[args.mark]), { timeoutSeconds: 30 });
+      const mark = touchAgentMark(args.container, MARK_FILES[args.mark]);
+      await ctx.steps.run(checkedStep('write', mark, { timeoutSeconds: 30 }));
     }
-    const owed = owedWork(await gather(ctx.transport, agentMarks(args.container), { timeoutSeconds: 30 }));
+    const owed = owedWork(await ctx.steps.run(factStep(agentMarks(args.container), { timeoutSeconds: 30 })));
     return {
       changed: false,
       readOnly: true,

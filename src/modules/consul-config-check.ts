@@ -7,9 +7,11 @@ import {
   type ConfigChange,
 } from '../consul/agent/config-change.js';
 import { GateError, TaskFailedError } from '../errors.js';
-import { gather } from '../facts/fact.js';
+import { factStep } from '../facts/fact.js';
+import { execStep } from '../remote/step.js';
 import { fileState } from '../facts/file-state.js';
-import { and, exec, render } from '../shell/cmd.js';
+import { and, exec, render, type Cmd } from '../shell/cmd.js';
+import type { ExecOptions } from '../ssh/transport.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
@@ -62,11 +64,11 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
     },
   },
   async plan(args: ConsulConfigCheckArgs, ctx: ModuleContext): Promise<Change> {
-    const host = ctx.transport.host;
+    const host = ctx.steps.host;
     const source = await readTemplateFile(ctx.baseDir, args.src);
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
     const after = parseObject(content, `${host}: template ${args.src}`);
-    const current = await gather(ctx.transport, fileState(args.dest), { timeoutSeconds: 30 });
+    const current = await ctx.steps.run(factStep(fileState(args.dest), { timeoutSeconds: 30 }));
     // An unparsable file on the host is replaced as a whole: treat it as a restart.
     const before = current.exists ? tryParseObject(current.content) : undefined;
     const change: ConfigChange =
@@ -118,12 +120,12 @@ async function validateInImage(
   image: string,
   content: string,
 ): Promise<void> {
-  const host = ctx.transport.host;
+  const host = ctx.steps.host;
   // Best effort: a leftover never blocks this validation, which has a name of its own.
-  await ctx.transport.exec(removeStaleValidations(), { timeoutSeconds: 30 }).catch(() => undefined);
-  const mk = await ctx.transport.exec(exec('mktemp', '-d', '/tmp/drover-validate.XXXXXX'), {
-    timeoutSeconds: 30,
-  });
+  // Every step writes (a temp dir, a throwaway container), so validation runs outside check mode only.
+  const run = (cmd: Cmd, options: ExecOptions) => ctx.steps.run(execStep('write', cmd, options));
+  await run(removeStaleValidations(), { timeoutSeconds: 30 }).catch(() => undefined);
+  const mk = await run(exec('mktemp', '-d', '/tmp/drover-validate.XXXXXX'), { timeoutSeconds: 30 });
   const dir = mk.stdout.trim();
   if (mk.code !== 0 || !dir.startsWith('/tmp/drover-validate.')) {
     throw new TaskFailedError(`${host}: cannot make a temp dir for consul validate: ${mk.stderr.trim()}`);
@@ -135,7 +137,7 @@ async function validateInImage(
     };
     const write = writeFileAtomic(`${dir}/consul.json`, { mode: '0600', ...ownership });
     const chownDir = setAttributes(dir, ownership);
-    const stage = await ctx.transport.exec(chownDir ? and(chownDir, write) : write, {
+    const stage = await run(chownDir ? and(chownDir, write) : write, {
       stdin: content,
       timeoutSeconds: 30,
     });
@@ -153,7 +155,7 @@ async function validateInImage(
         }),
       },
     );
-    const r = await ctx.transport.exec(cmd, { timeoutSeconds: 120 });
+    const r = await run(cmd, { timeoutSeconds: 120 });
     if (r.code !== 0) {
       const secrets = ctx.secrets();
       throw new TaskFailedError(
@@ -162,7 +164,7 @@ async function validateInImage(
       );
     }
   } finally {
-    await ctx.transport.exec(exec('rm', '-rf', '--', dir), { timeoutSeconds: 30 }).catch(() => undefined);
+    await run(exec('rm', '-rf', '--', dir), { timeoutSeconds: 30 }).catch(() => undefined);
   }
 }
 

@@ -1,4 +1,5 @@
 import { info as consulInfoCmd } from '../remote/consul.js';
+import { agentContainerName } from '../consul/agent/container-name.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import { parseConsulInfo, type ConsulInfo } from '../consul/parse/consul-info.js';
 import {
@@ -22,7 +23,7 @@ import {
   type GateCondition,
 } from '../consul/gates/gates.js';
 import { ConfigError, GateError } from '../errors.js';
-import type { Transport } from '../ssh/transport.js';
+import { execStep, type StepRunner } from '../remote/step.js';
 import type { Change, Module, ModuleContext } from './module.js';
 
 export type GateWait = 'ready' | 'server' | 'client';
@@ -104,7 +105,7 @@ export const consulGateModule: Module<ConsulGateArgs> = {
   },
   async plan(args: ConsulGateArgs, ctx: ModuleContext): Promise<Change> {
     const here = hereOf(ctx.vars, ctx.host.name);
-    const all = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const all = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const target = all.node(args.node ?? here);
     // Raft, autopilot and the LAN members are per datacenter: judge the target against its own.
     const agents = all.inDatacenterOf(target.host);
@@ -115,6 +116,7 @@ export const consulGateModule: Module<ConsulGateArgs> = {
         timeoutSeconds,
         intervalSeconds,
         what: `consul_gate ${args.wait} on ${target.host}`,
+        clock: ctx.clock,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     // The last cluster view, for the registered data.
@@ -149,7 +151,9 @@ export const consulGateModule: Module<ConsulGateArgs> = {
       const baseline =
         countArg(args.baseline_failure_tolerance) ?? expectedFailureTolerance(agents.servers.length);
       const consulInfo =
-        target.host === here ? consulInfoReader(ctx.transport, containerOf(args, ctx), agents) : undefined;
+        target.host === here
+          ? consulInfoReader(ctx.steps, args.container ?? agentContainerName(ctx.vars), agents)
+          : undefined;
       outcome = await poll(async (left) => {
         // The other servers' view first: the restarted node's own view is the least settled.
         const [view, progress] = await Promise.all([
@@ -219,19 +223,16 @@ function wrongRole(target: ExpectedNode, wanted: 'server' | 'client'): ConfigErr
   ]);
 }
 
-function containerOf(args: ConsulGateArgs, ctx: ModuleContext): string {
-  const v = ctx.vars['consul_container_name'];
-  return args.container ?? (typeof v === 'string' && v !== '' ? v : 'consul');
-}
-
 /** `consul info` in the agent's container on this host: the fallback when Stats lack Raft indexes. */
 function consulInfoReader(
-  transport: Transport,
+  steps: StepRunner,
   container: string,
   agents: GateAgents,
 ): () => Promise<ConsulInfo> {
   return async () => {
-    const res = await transport.exec(consulInfoCmd({ container }), { timeoutSeconds: agents.requestTimeout });
+    const res = await steps.run(
+      execStep('read', consulInfoCmd({ container }), { timeoutSeconds: agents.requestTimeout }),
+    );
     if (res.code !== 0) {
       throw new Error(
         `exit ${res.code ?? 'signal'}: ${(res.stderr || res.stdout).trim().split('\n')[0] ?? ''}`,

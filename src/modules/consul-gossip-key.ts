@@ -1,6 +1,6 @@
 import { keyringStanding, type KeyringStanding } from '../consul/agent/gossip-key.js';
 import { GateError } from '../errors.js';
-import { gather } from '../facts/fact.js';
+import { factStep } from '../facts/fact.js';
 import { gossipKeyring } from '../facts/gossip-keyring.js';
 import { isSecret, Secret } from '../shell/secret.js';
 import type { Change, Module, ModuleContext } from './module.js';
@@ -36,14 +36,14 @@ export const consulGossipKeyModule: Module<ConsulGossipKeyArgs> = {
   },
   async plan(args: ConsulGossipKeyArgs, ctx: ModuleContext): Promise<Change> {
     const wanted = wantedKey(args.key ?? ctx.vars['consul_encrypt']);
-    const ring = await gather(ctx.transport, gossipKeyring(args.data_dir), { timeoutSeconds: 30 });
+    const ring = await ctx.steps.run(factStep(gossipKeyring(args.data_dir), { timeoutSeconds: 30 }));
     const standing = keyringStanding(
       ring?.map((k) => k.reveal()),
       wanted,
     );
     const file = `${args.data_dir}/serf/local.keyring`;
     const refuse = REFUSALS[standing];
-    if (refuse) throw new GossipKeyRefusedError(`${ctx.transport.host}: ${refuse(file)}`);
+    if (refuse) throw new GossipKeyRefusedError(`${ctx.steps.host}: ${refuse(file)}`);
     return {
       changed: false,
       readOnly: true,

@@ -1,6 +1,7 @@
 import { hostClock, hostProbe } from '../remote/host-probe.js';
 import { judgeHostProbe, parseHostProbe, type PreflightCheck } from '../consul/agent/host-preflight.js';
 import { GateError, TaskFailedError } from '../errors.js';
+import { execStep } from '../remote/step.js';
 import type { Change, Module, ModuleContext } from './module.js';
 import { absolutePathSchema } from './schema-parts.js';
 
@@ -64,13 +65,13 @@ export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
       dataDir: args.data_dir,
       checkImage: args.check_image !== false,
     });
-    const result = await ctx.transport.exec(cmd, { timeoutSeconds: 90 });
-    const before = Date.now();
-    const clock = await ctx.transport.exec(hostClock(), { timeoutSeconds: 30 });
-    const after = Date.now();
+    const result = await ctx.steps.run(execStep('read', cmd, { timeoutSeconds: 90 }));
+    const before = ctx.clock.now();
+    const clock = await ctx.steps.run(execStep('read', hostClock(), { timeoutSeconds: 30 }));
+    const after = ctx.clock.now();
     if (result.code !== 0) {
       throw new TaskFailedError(
-        `${ctx.transport.host}: the host probe failed (exit ${result.code}): ${result.stderr.trim().slice(-300)}`,
+        `${ctx.steps.host}: the host probe failed (exit ${result.code}): ${result.stderr.trim().slice(-300)}`,
       );
     }
     const checks = judgeHostProbe(
@@ -88,7 +89,7 @@ export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) {
       throw new HostPreflightError(
-        `${ctx.transport.host}: host pre-flight failed (nothing was touched):\n${failed.map((c) => `  - ${c.name}: ${c.detail}`).join('\n')}`,
+        `${ctx.steps.host}: host pre-flight failed (nothing was touched):\n${failed.map((c) => `  - ${c.name}: ${c.detail}`).join('\n')}`,
       );
     }
     const warnings = checks.filter((c) => c.warning);

@@ -41,15 +41,15 @@ export const consulKeyringModule: Module<ConsulKeyringArgs> = {
     },
   },
   async plan(args: ConsulKeyringArgs, ctx: ModuleContext): Promise<Change> {
-    const key = asSecret(args.key, ctx.transport.host);
-    const client = new KeyringClient(ctx.transport, {
+    const key = asSecret(args.key, ctx.steps.host);
+    const client = new KeyringClient(ctx.steps.channel, {
       port: args.http_port ?? portVar(ctx.vars['consul_http_port']),
     });
     const before = standingOf(await client.list(), key);
     const expected = args.expect_members === undefined ? undefined : Number(args.expect_members);
     if (expected !== undefined && before.members < expected) {
       throw new TaskFailedError(
-        `${ctx.transport.host}: only ${before.members} of ${expected} Consul members answered the keyring query; ` +
+        `${ctx.steps.host}: only ${before.members} of ${expected} Consul members answered the keyring query; ` +
           'a member that misses a key change cannot gossip once the old key is removed. Bring every node back first (drover members)',
       );
     }
@@ -77,11 +77,11 @@ export const consulKeyringModule: Module<ConsulKeyringArgs> = {
         data: data(before),
       };
     if (op === 'remove' && before.primaryEverywhere) {
-      throw new TaskFailedError(`${ctx.transport.host}: refusing to remove the primary gossip key`);
+      throw new TaskFailedError(`${ctx.steps.host}: refusing to remove the primary gossip key`);
     }
     if (op === 'use' && !before.installedEverywhere) {
       throw new TaskFailedError(
-        `${ctx.transport.host}: the new key is not installed on every member; install it first`,
+        `${ctx.steps.host}: the new key is not installed on every member; install it first`,
       );
     }
     return {

@@ -8,7 +8,9 @@ import {
 import { readClusterView } from '../consul/gates/gate-observe.js';
 import { serverResetProblems } from '../consul/verify/membership.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
-import { GateError, TaskFailedError } from '../errors.js';
+import { GateError, InterruptedError, TaskFailedError } from '../errors.js';
+import { httpStep } from '../remote/step.js';
+import { poll, type PollOptions } from '../util/poll.js';
 import type { Change, Module, ModuleContext, ModuleData } from './module.js';
 
 export interface ConsulMemberArgs extends GateConnectionArgs {
@@ -21,6 +23,20 @@ export interface ConsulMemberArgs extends GateConnectionArgs {
   force?: boolean;
   /** alive: seconds to wait; default 90. */
   timeout?: number;
+}
+
+/** How long a force-leave waits for a just-stopped agent to stop showing as alive. */
+const ALIVE_FOR_SECONDS = 29;
+
+/** A membership wait: a look a second, for `seconds`. */
+function everySecond(seconds: number, ctx: ModuleContext, what: string): PollOptions {
+  return {
+    timeoutSeconds: seconds,
+    intervalSeconds: 1,
+    clock: ctx.clock,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    interrupted: (cause) => new InterruptedError(`${what}: interrupted`, { cause }),
+  };
 }
 
 /** Resetting the node would break quorum, or the cluster could not be read. Exit 5. */
@@ -46,7 +62,7 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
   },
   async plan(args: ConsulMemberArgs, ctx: ModuleContext): Promise<Change> {
     const here = hereOf(ctx.vars, ctx.host.name);
-    const agents = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const node = agents.node(here);
     // The other servers first: this host's agent is the one being reset.
     const others = () =>
@@ -60,25 +76,26 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
         summary: `force-leave -prune ${node.nodeName} (${listed})`,
         apply: async (): Promise<ModuleData> => {
           // A just-stopped server shows as failed only after Serf's probes time out (seconds);
-          // a force-leave of a live agent is refuted, so wait for that first (bounded).
-          for (
-            let i = 0;
-            i < 30 && (await listedStatus(agents, node).catch(() => 'alive')) === 'alive';
-            i++
-          ) {
-            await new Promise((r) => setTimeout(r, 1000));
-          }
+          // a force-leave of a live agent is refuted, so wait for that first (bounded), then
+          // force-leave whatever the wait saw.
+          await poll(
+            () => listedStatus(agents, node).catch(() => 'alive'),
+            (status) => (status === 'alive' ? 'again' : 'done'),
+            everySecond(ALIVE_FOR_SECONDS, ctx, `${here}: waiting for ${node.nodeName} to leave`),
+          );
           const errors: string[] = [];
           for (const s of others()) {
             const host = s.host === here ? '127.0.0.1' : s.address;
             try {
-              const res = await ctx.transport.http({
-                method: 'PUT',
-                host,
-                port: agents.httpPort,
-                path: `/v1/agent/force-leave/${encodeURIComponent(node.nodeName)}?prune=1`,
-                timeoutSeconds: agents.requestTimeout,
-              });
+              const res = await ctx.steps.run(
+                httpStep({
+                  method: 'PUT',
+                  host,
+                  port: agents.httpPort,
+                  path: `/v1/agent/force-leave/${encodeURIComponent(node.nodeName)}?prune=1`,
+                  timeoutSeconds: agents.requestTimeout,
+                }),
+              );
               if (res.status === 200) return { via: s.host };
               errors.push(`${s.host}: HTTP ${res.status} ${res.body.trim().slice(0, 200)}`);
             } catch (err) {
@@ -95,16 +112,14 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
     // only changed changes, and this one changes nothing.
     const timeout = args.timeout ?? 90;
     const wait = async (): Promise<ModuleData> => {
-      const deadline = Date.now() + timeout * 1000;
-      let last = '';
-      for (let attempt = 0; attempt < 10_000; attempt++) {
-        const m = await findMember(agents, node, here).catch((err: unknown) => ({ error: String(err) }));
-        if ('status' in m && m.status === 'alive' && m.address === node.address)
-          return { status: 'alive', address: m.address };
-        last = 'status' in m ? `${m.status} at ${m.address}` : m.error;
-        if (Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      const outcome = await poll(
+        () => findMember(agents, node, here).catch((err: unknown) => ({ error: String(err) })),
+        (m) => ('status' in m && m.status === 'alive' && m.address === node.address ? 'done' : 'again'),
+        everySecond(timeout, ctx, `${here}: waiting for ${node.nodeName}`),
+      );
+      const m = outcome.last;
+      if (outcome.verdict === 'done' && 'status' in m) return { status: 'alive', address: m.address };
+      const last = 'status' in m ? `${m.status} at ${m.address}` : m.error;
       throw new TaskFailedError(
         `${here}: ${node.nodeName} not alive at ${node.address} within ${timeout}s (last: ${last})`,
       );

@@ -64,7 +64,7 @@ export const consulPreflightModule: Module<ConsulPreflightArgs> = {
   },
   async plan(args: ConsulPreflightArgs, ctx: ModuleContext): Promise<Change> {
     const here = hereOf(ctx.vars, ctx.host.name);
-    const all = GateAgents.fromVars(ctx.vars, ctx.transport, here, gateOptions(args));
+    const all = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const agents = judged(all, here, args.datacenter);
     const view = await readClusterView(agents.serverApis({ preferHere: true }));
     const min = countArg(args.min_failure_tolerance) ?? 1;

@@ -2,14 +2,14 @@ import { resolve } from 'node:path';
 import { listFiles, removeFiles } from '../remote/fs.js';
 import { describeAjvErrors, schemaValidator } from '../config/schema.js';
 import { ConfigError, TaskFailedError } from '../errors.js';
-import { gather } from '../facts/fact.js';
+import { factStep } from '../facts/fact.js';
+import { checkedStep } from '../remote/step.js';
 import { fileState } from '../facts/file-state.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
 import { planFileWrite } from './file-write.js';
 import type { Change, FileDiff, Module, ModuleContext, ModuleData } from './module.js';
-import { runChecked } from './run-checked.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 /** One entry of an inventory's `consul_services` list. */
@@ -102,7 +102,7 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
     },
   },
   async plan(args: ConsulServicesArgs, ctx: ModuleContext): Promise<Change> {
-    const host = ctx.transport.host;
+    const host = ctx.steps.host;
     const entries = args.services.map((s) => normalizeEntry(s, args, host));
     checkUnique(entries, host);
     const templatePath = args.template ?? DEFAULT_SERVICE_TEMPLATE;
@@ -126,7 +126,9 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
     }
 
     const wanted = new Set(writes.map((w) => w.file));
-    const listing = await runChecked(ctx, listFiles(dir, SERVICE_FILE_PREFIX, SERVICE_FILE_SUFFIX));
+    const listing = await ctx.steps.run(
+      checkedStep('read', listFiles(dir, SERVICE_FILE_PREFIX, SERVICE_FILE_SUFFIX)),
+    );
     const stale = listing.stdout
       .split('\n')
       .filter((f) => f.startsWith(SERVICE_FILE_PREFIX) && f.endsWith(SERVICE_FILE_SUFFIX) && !wanted.has(f))
@@ -158,7 +160,8 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
       data: { ...data, changed: true },
       apply: async () => {
         for (const w of changedWrites) await w.change.apply?.();
-        if (stale.length > 0) await runChecked(ctx, removeFiles(...stale.map((f) => `${dir}/${f}`)));
+        if (stale.length > 0)
+          await ctx.steps.run(checkedStep('write', removeFiles(...stale.map((f) => `${dir}/${f}`))));
         return { ...data, changed: true };
       },
     };
@@ -218,7 +221,7 @@ function checkUnique(entries: readonly Required<ServiceEntry>[], host: string): 
 
 /** The rendered definition must be JSON the schema accepts; problems name the service and key. */
 function validateDefinition(content: string, name: string, schemaFile: string, ctx: ModuleContext): void {
-  const host = ctx.transport.host;
+  const host = ctx.steps.host;
   let doc: unknown;
   try {
     doc = JSON.parse(content);
@@ -249,7 +252,7 @@ async function removalDiffs(dir: string, files: readonly string[], ctx: ModuleCo
   const secrets = ctx.secrets();
   const out: FileDiff[] = [];
   for (const f of files) {
-    const have = await gather(ctx.transport, fileState(`${dir}/${f}`));
+    const have = await ctx.steps.run(factStep(fileState(`${dir}/${f}`)));
     out.push({
       path: `${dir}/${f}`,
       before: have.exists ? redactText(have.content, secrets) : null,

@@ -94,7 +94,7 @@ export const consulVerifyModule: Module<ConsulVerifyArgs> = {
     const report = await verifyDeployment(
       nodes,
       services,
-      async (node) => ({ transport: ctx.transport, host: node.host === here ? '127.0.0.1' : node.address }),
+      async (node) => ({ channel: ctx.steps.channel, host: node.host === here ? '127.0.0.1' : node.address }),
       {
         httpPort: args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT),
         timeoutSeconds: args.timeout ?? DEFAULT_HTTP_TIMEOUT_SECONDS,

@@ -55,7 +55,7 @@ async function source(
   args: CopyArgs,
   ctx: ModuleContext,
 ): Promise<{ content: string; shown: string; extraSecrets: string[] }> {
-  const host = ctx.transport.host;
+  const host = ctx.steps.host;
   if ((args.content === undefined) === (args.src === undefined)) {
     throw new TaskFailedError(`${host}: copy to ${args.dest} needs exactly one of "content" or "src"`);
   }

@@ -10,12 +10,12 @@ import {
 } from '../remote/docker.js';
 import { TaskFailedError } from '../errors.js';
 import { containerState, type ContainerInfo, type ContainerState } from '../facts/container-state.js';
-import { gather } from '../facts/fact.js';
+import { factStep } from '../facts/fact.js';
 import { imagePresent } from '../facts/image-present.js';
+import { checkedStep } from '../remote/step.js';
 import type { Cmd, Arg } from '../shell/cmd.js';
 import { Secret } from '../shell/secret.js';
 import type { Change, FileDiff, Module, ModuleContext, ModuleData } from './module.js';
-import { runChecked } from './run-checked.js';
 
 export type ContainerDesiredState = 'started' | 'stopped' | 'absent' | 'restarted';
 
@@ -81,14 +81,14 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
   },
   async plan(args: DockerContainerArgs, ctx: ModuleContext): Promise<Change> {
     const state = args.state ?? 'started';
-    const have = await gather(ctx.transport, containerState(args.name));
+    const have = await ctx.steps.run(factStep(containerState(args.name)));
     if (state === 'absent') return planAbsent(args, have, ctx);
 
-    const spec = desiredSpec(args, ctx.transport.host);
+    const spec = desiredSpec(args, ctx.steps.host);
     const hash = specHash(spec, args.config_hash);
     const labelled: ContainerSpec = { ...spec, labels: { ...spec.labels, [SPEC_HASH_LABEL]: hash } };
     const stopTimeout = args.stop_timeout ?? 10;
-    const runDesired = (): Step => ({
+    const runDesired = (): DockerCall => ({
       cmd: state === 'stopped' ? createContainer(labelled) : runContainer(labelled),
       printsId: true,
     });
@@ -105,7 +105,7 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
         {
           image: spec.image,
           recreated: false,
-          steps: [runDesired()],
+          calls: [runDesired()],
           ctx,
         },
       );
@@ -113,7 +113,7 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
 
     const outdated = await whyOutdated(have, spec.image, hash, ctx);
     if (outdated) {
-      const steps: Step[] = [
+      const calls: DockerCall[] = [
         ...(have.running ? [{ cmd: stopContainer(args.name, stopTimeout) }] : []),
         { cmd: removeContainer(args.name) },
         runDesired(),
@@ -121,29 +121,29 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
       return change(`recreate container ${args.name} (${outdated})`, diff(), {
         image: spec.image,
         recreated: true,
-        steps,
+        calls,
         ctx,
       });
     }
 
     const current = { id: have.id, image: spec.image, recreated: false };
     if (state === 'restarted') {
-      const step: Step = {
+      const call: DockerCall = {
         cmd: have.running ? restartContainer(args.name, stopTimeout) : startContainer(args.name),
       };
-      return change(`restart container ${args.name}`, diff(), { ...current, steps: [step], ctx });
+      return change(`restart container ${args.name}`, diff(), { ...current, calls: [call], ctx });
     }
     if (state === 'started' && !have.running) {
       return change(`start container ${args.name} (was ${have.status})`, diff(), {
         ...current,
-        steps: [{ cmd: startContainer(args.name) }],
+        calls: [{ cmd: startContainer(args.name) }],
         ctx,
       });
     }
     if (state === 'stopped' && have.running) {
       return change(`stop container ${args.name}`, diff(), {
         ...current,
-        steps: [{ cmd: stopContainer(args.name, stopTimeout) }],
+        calls: [{ cmd: stopContainer(args.name, stopTimeout) }],
         ctx,
       });
     }
@@ -165,12 +165,12 @@ function planAbsent(args: DockerContainerArgs, have: ContainerState, ctx: Module
     id: have.id,
     image: have.image,
     recreated: false,
-    steps: [{ cmd: removeContainer(args.name) }],
+    calls: [{ cmd: removeContainer(args.name) }],
     ctx,
   });
 }
 
-interface Step {
+interface DockerCall {
   cmd: Cmd;
   /** `docker run -d` and `docker create` print the new container's id. */
   printsId?: boolean;
@@ -180,7 +180,7 @@ interface Plan {
   id?: string;
   image: string;
   recreated: boolean;
-  steps: Step[];
+  calls: DockerCall[];
   ctx: ModuleContext;
 }
 
@@ -197,10 +197,10 @@ function change(summary: string, diff: FileDiff[], p: Plan): Change {
     data,
     apply: async () => {
       let id = p.id;
-      for (const step of p.steps) {
+      for (const call of p.calls) {
         // Bounded, but generous: `docker run` of a missing image pulls it first.
-        const result = await runChecked(p.ctx, step.cmd, { timeoutSeconds: 300 });
-        if (step.printsId) id = result.stdout.trim().split('\n').pop();
+        const result = await p.ctx.steps.run(checkedStep('write', call.cmd, { timeoutSeconds: 300 }));
+        if (call.printsId) id = result.stdout.trim().split('\n').pop();
       }
       return { ...data, ...(id !== undefined && { id }) };
     },
@@ -218,7 +218,7 @@ async function whyOutdated(
   const label = have.labels[SPEC_HASH_LABEL];
   if (label !== hash) return label === undefined ? 'not created by drover' : 'spec or config changed';
   // The same tag may point at a newly pulled image (a moving tag after docker_image force_pull).
-  const local = await gather(ctx.transport, imagePresent(image));
+  const local = await ctx.steps.run(factStep(imagePresent(image)));
   if (local.present && local.id !== have.imageId) return `image ${image} was updated`;
   return undefined;
 }

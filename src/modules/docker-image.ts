@@ -1,8 +1,8 @@
 import { pullImage } from '../remote/docker.js';
-import { gather } from '../facts/fact.js';
+import { checkedStep } from '../remote/step.js';
+import { factStep } from '../facts/fact.js';
 import { imagePresent } from '../facts/image-present.js';
 import type { Change, Module, ModuleContext } from './module.js';
-import { runChecked } from './run-checked.js';
 
 export type DockerImageArgs = { name: string; force_pull?: boolean; timeout?: number };
 
@@ -24,8 +24,8 @@ export const dockerImageModule: Module<DockerImageArgs> = {
     },
   },
   async plan(args: DockerImageArgs, ctx: ModuleContext): Promise<Change> {
-    const fact = imagePresent(args.name);
-    const have = await gather(ctx.transport, fact);
+    const fact = factStep(imagePresent(args.name));
+    const have = await ctx.steps.run(fact);
     if (have.present && !args.force_pull) {
       return {
         changed: false,
@@ -39,8 +39,10 @@ export const dockerImageModule: Module<DockerImageArgs> = {
       data: { image: args.name, ...(have.present && { id: have.id }) },
       apply: async () => {
         // docker pull writes progress to stderr; only the exit code says whether it worked.
-        await runChecked(ctx, pullImage(args.name), { timeoutSeconds: args.timeout ?? 600 });
-        const after = await gather(ctx.transport, fact);
+        await ctx.steps.run(
+          checkedStep('write', pullImage(args.name), { timeoutSeconds: args.timeout ?? 600 }),
+        );
+        const after = await ctx.steps.run(fact);
         return {
           image: args.name,
           pulled: true,

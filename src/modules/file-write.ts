@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { setAttributes, writeFileAtomic, writeFileIfChanged, type Ownership } from '../remote/fs.js';
-import { gather, parseReported } from '../facts/fact.js';
+import { factStep, reportingWrite } from '../facts/fact.js';
 import {
   attributeDifferences,
   fileState,
   parseWrittenFileState,
   type FileState,
 } from '../facts/file-state.js';
+import { checkedStep } from '../remote/step.js';
 import { redactText } from '../shell/secret.js';
 import type { Change, FileDiff, ModuleContext, ModuleData } from './module.js';
 import { redactBefore } from './redact-diff.js';
-import { runChecked } from './run-checked.js';
 
 /** One file the template and copy modules want on the host. */
 export interface DesiredFile extends Ownership {
@@ -32,7 +32,7 @@ export const sha256 = (text: string): string => createHash('sha256').update(text
  * alone is a chmod/chown, not a rewrite.
  */
 export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
-  const have = await gather(ctx.transport, fileState(want.dest));
+  const have = await ctx.steps.run(factStep(fileState(want.dest)));
   const change = describeFileWrite(want, sha256(want.content), have, ctx);
   if (!change.changed) return change;
   const contentChanged = !have.exists || have.content !== want.content;
@@ -40,10 +40,10 @@ export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Prom
     ...change,
     apply: async () => {
       if (contentChanged) {
-        await runChecked(ctx, writeFileAtomic(want.dest, want), { stdin: want.content });
+        await ctx.steps.run(checkedStep('write', writeFileAtomic(want.dest, want), { stdin: want.content }));
       } else {
         const fix = setAttributes(want.dest, want);
-        if (fix) await runChecked(ctx, fix);
+        if (fix) await ctx.steps.run(checkedStep('write', fix));
       }
       return { ...change.data, changed: true };
     },
@@ -58,13 +58,14 @@ export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Prom
  */
 export async function writeFile(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
   const checksum = sha256(want.content);
-  if (ctx.check) {
-    return describeFileWrite(want, checksum, await gather(ctx.transport, fileState(want.dest)), ctx);
-  }
-  const write = writeFileIfChanged(want.dest, checksum, want);
-  const result = await runChecked(ctx, write, { stdin: want.content });
-  const before = parseReported(ctx.transport.host, () =>
-    parseWrittenFileState(want.dest, result.stdout, want.content),
+  const before = await ctx.steps.run(
+    ctx.check
+      ? factStep(fileState(want.dest))
+      : reportingWrite(
+          writeFileIfChanged(want.dest, checksum, want),
+          (stdout) => parseWrittenFileState(want.dest, stdout, want.content),
+          { stdin: want.content },
+        ),
   );
   return describeFileWrite(want, checksum, before, ctx);
 }

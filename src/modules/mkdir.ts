@@ -1,9 +1,8 @@
 import { ensureDir } from '../remote/fs.js';
 import { TaskFailedError } from '../errors.js';
-import { gather, parseReported } from '../facts/fact.js';
+import { factStep, reportingWrite } from '../facts/fact.js';
 import { attributeDifferences, parsePathState, pathState, type PathState } from '../facts/file-state.js';
 import type { Change, FileDiff, Module, ModuleContext } from './module.js';
-import { runChecked } from './run-checked.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 export type MkdirArgs = { path: string; mode?: string; owner?: string; group?: string };
@@ -18,12 +17,14 @@ export const mkdirModule: Module<MkdirArgs> = {
     properties: { path: absolutePathSchema, mode: modeSchema, owner: ownerSchema, group: groupSchema },
   },
   async plan(args: MkdirArgs, ctx: ModuleContext): Promise<Change> {
-    // Check mode only reads. Otherwise one command reads the state and makes the change at once
-    // (a round trip per task instead of two); what it printed first tells what it found.
-    const have = ctx.check ? await gather(ctx.transport, pathState(args.path)) : await ensure(args, ctx);
+    // Check mode only reads. Otherwise one write step reads the state and makes the change at
+    // once (a round trip per task instead of two); what it printed first tells what it found.
+    const have: PathState = await ctx.steps.run(
+      ctx.check ? factStep(pathState(args.path)) : reportingWrite(ensureDir(args.path, args), parsePathState),
+    );
     if (have.exists && have.type !== 'directory') {
       throw new TaskFailedError(
-        `${ctx.transport.host}: ${args.path} exists but is a ${have.type}, not a directory`,
+        `${ctx.steps.host}: ${args.path} exists but is a ${have.type}, not a directory`,
       );
     }
     const differences = have.exists ? attributeDifferences(args, have) : [];
@@ -51,11 +52,6 @@ export const mkdirModule: Module<MkdirArgs> = {
     };
   },
 };
-
-async function ensure(args: MkdirArgs, ctx: ModuleContext): Promise<PathState> {
-  const result = await runChecked(ctx, ensureDir(args.path, args));
-  return parseReported(ctx.transport.host, () => parsePathState(result.stdout));
-}
 
 function describe(a: MkdirArgs): string {
   return [a.mode && `mode ${a.mode}`, a.owner && `owner ${a.owner}`, a.group && `group ${a.group}`]

@@ -1,16 +1,23 @@
 import type { Host, Vars } from '../inventory/types.js';
-import type { Transport } from '../ssh/transport.js';
+import type { StepRunner } from '../remote/step.js';
+import type { Clock } from '../util/clock.js';
 
 /**
  * The module contract (after Ansible's and pyinfra's): a module reads facts from the host,
- * decides what would change, and hands back a closure that makes the change. The runner calls
- * `plan` in every mode and `apply` only outside check mode, so `drover plan` and `--check`
- * show exactly what `deploy` would do. Modules whose check can run on the host may instead
- * change in `plan` outside check mode and report what they found and did (see Change.apply).
+ * decides what would change, and hands back a closure that makes the change. Every exchange
+ * with the host is a step (src/remote/step.ts: a command or request, how to read its answer,
+ * whether it reads or writes) run by the runner's one executor, which refuses write steps in
+ * check mode. The runner calls `plan` in every mode and `apply` only outside check mode, so
+ * `drover plan` and `--check` show exactly what `deploy` would do. Outside check mode a module
+ * may instead make its change in `plan` with one write step that reports what it found (see
+ * Change.apply).
  */
 export interface ModuleContext {
   readonly host: Host;
-  readonly transport: Transport;
+  /** The host, reached through steps only. */
+  readonly steps: StepRunner;
+  /** The time and the waits of polls; a fake one in tests. */
+  readonly clock: Clock;
   /** Variables visible to this task: inventory vars, play vars, registered results. */
   readonly vars: Vars;
   /**
@@ -20,7 +27,7 @@ export interface ModuleContext {
    * result is registered), not once per host and task.
    */
   readonly secrets: () => readonly string[];
-  /** True in check mode (`drover plan`, `--check`): plan() may read, never write. */
+  /** True in check mode (`drover plan`, `--check`): only read steps run. */
   readonly check: boolean;
   /** True when diffs are wanted (`--diff`, `drover plan`). */
   readonly diff: boolean;
@@ -49,12 +56,12 @@ export interface Change {
   /**
    * Makes the change; never called in check mode. Absent when nothing changes, and when the
    * module already made the change while planning: outside check mode a module may read and
-   * write in one command (mkdir, template, copy), one round trip instead of two.
+   * write in one write step (mkdir, template, copy), one round trip instead of two.
    */
   apply?: () => Promise<ModuleData>;
   /**
    * When true the module only reads (command with a read-only intent, wait_for, consul_verify)
-   * and the runner still runs apply() in check mode.
+   * and the runner still runs apply() in check mode, where the executor runs its read steps only.
    */
   readOnly?: boolean;
 }
@@ -66,3 +73,9 @@ export interface Module<A = Record<string, unknown>> {
   readonly argsSchema: Readonly<Record<string, unknown>>;
   plan(args: A, ctx: ModuleContext): Promise<Change>;
 }
+
+/**
+ * A module of any args, as registries and the runner hold them: each module narrows its own
+ * args type, and the runner validates args against argsSchema before plan() sees them.
+ */
+export type AnyModule = Module<any>;

@@ -13,13 +13,9 @@ import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
 import { dockerImageModule } from './docker-image.js';
 import { mkdirModule } from './mkdir.js';
-import type { Module } from './module.js';
+import type { AnyModule } from './module.js';
 import { templateModule } from './template.js';
 import { waitForModule } from './wait-for.js';
-
-/** Each module types its own args; the registry holds them all by their common shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyModule = Module<any>;
 
 /** The modules every playbook can use, by the name written in YAML. */
 export function builtinModules(): ReadonlyMap<string, AnyModule> {

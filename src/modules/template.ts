@@ -62,7 +62,7 @@ function ownership(a: TemplateArgs): { mode?: string; owner?: string; group?: st
 /** Parses the rendered text as JSON and checks it against the schema; errors never carry values. */
 function validateRendered(content: string, shown: string, args: TemplateArgs, ctx: ModuleContext): void {
   const schemaFile = args.validate_schema ?? '';
-  const host = ctx.transport.host;
+  const host = ctx.steps.host;
   const secrets = ctx.secrets();
   let doc: unknown;
   try {

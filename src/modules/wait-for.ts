@@ -1,8 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tcpCheck } from '../remote/net.js';
+import { execStep, httpStep } from '../remote/step.js';
 import { InterruptedError, TaskFailedError } from '../errors.js';
 import { exec } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
+import { poll } from '../util/poll.js';
 import type { Change, Module, ModuleContext, ModuleData } from './module.js';
 
 export type WaitForArgs = {
@@ -86,37 +87,34 @@ export const waitForModule: Module<WaitForArgs> = {
       changed: false,
       readOnly: true,
       summary: `wait for ${target}`,
-      apply: () => poll(args, host, target, ctx),
+      apply: () => waitUntilReady(args, host, target, ctx),
     };
   },
 };
 
-async function poll(
+async function waitUntilReady(
   args: WaitForArgs,
   host: string,
   target: string,
   ctx: ModuleContext,
 ): Promise<ModuleData> {
-  const started = Date.now();
-  const interval = args.interval ?? 1;
-  const deadline = started + ((args.delay ?? 0) + args.timeout) * 1000;
-  // Count bound on top of the time bound: even instant failures stop after this many tries.
-  const maxAttempts = Math.ceil(args.timeout / interval) + 1;
-  if (args.delay) await pause(args.delay * 1000, ctx);
-  let last = 'not tried';
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const left = (deadline - Date.now()) / 1000;
-    const probeTimeout = Math.max(0.5, Math.min(PROBE_TIMEOUT_SECONDS, left));
-    last = await probe(args, host, probeTimeout, ctx);
-    if (last === 'ready') {
-      return { elapsed_seconds: (Date.now() - started) / 1000, attempts: attempt };
-    }
-    const wait = Math.min(interval * 1000, deadline - Date.now());
-    if (wait <= 0 || attempt === maxAttempts) break;
-    await pause(wait, ctx);
+  const outcome = await poll(
+    (secondsLeft) => probe(args, host, Math.min(PROBE_TIMEOUT_SECONDS, secondsLeft), ctx),
+    (answer) => (answer === 'ready' ? 'done' : 'again'),
+    {
+      timeoutSeconds: args.timeout,
+      intervalSeconds: args.interval ?? 1,
+      delaySeconds: args.delay ?? 0,
+      clock: ctx.clock,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      interrupted: (cause) => new InterruptedError(`${ctx.steps.host}: wait_for interrupted`, { cause }),
+    },
+  );
+  if (outcome.verdict === 'done') {
+    return { elapsed_seconds: outcome.elapsedSeconds, attempts: outcome.attempts };
   }
   throw new TaskFailedError(
-    `${ctx.transport.host}: timed out after ${args.timeout}s waiting for ${target} (last: ${last})` +
+    `${ctx.steps.host}: timed out after ${args.timeout}s waiting for ${target} (last: ${outcome.last})` +
       (args.diagnose ? await diagnosis(args.diagnose, ctx) : ''),
   );
 }
@@ -125,7 +123,9 @@ async function poll(
 async function diagnosis(argv: string[], ctx: ModuleContext): Promise<string> {
   const shown = argv.join(' ');
   try {
-    const r = await ctx.transport.exec(exec(...argv), { timeoutSeconds: PROBE_TIMEOUT_SECONDS * 2 });
+    const r = await ctx.steps.run(
+      execStep('read', exec(...argv), { timeoutSeconds: PROBE_TIMEOUT_SECONDS * 2 }),
+    );
     const lines = redactText(`${r.stdout}${r.stderr}`, ctx.secrets())
       .trimEnd()
       .split('\n')
@@ -145,20 +145,14 @@ async function probe(
 ): Promise<string> {
   try {
     if (args.http_path) {
-      const res = await ctx.transport.http({ host, port: args.port, path: args.http_path, timeoutSeconds });
+      const res = await ctx.steps.run(
+        httpStep({ host, port: args.port, path: args.http_path, timeoutSeconds }),
+      );
       return res.status === (args.status ?? 200) ? 'ready' : `HTTP ${res.status}`;
     }
-    const res = await ctx.transport.exec(tcpCheck(host, args.port), { timeoutSeconds });
+    const res = await ctx.steps.run(execStep('read', tcpCheck(host, args.port), { timeoutSeconds }));
     return res.code === 0 ? 'ready' : 'connection refused';
   } catch (err) {
     return err instanceof Error ? (err.message.split('\n')[0] ?? 'error') : String(err);
-  }
-}
-
-async function pause(ms: number, ctx: ModuleContext): Promise<void> {
-  try {
-    await sleep(ms, undefined, ctx.signal ? { signal: ctx.signal } : {});
-  } catch (err) {
-    throw new InterruptedError(`${ctx.transport.host}: wait_for interrupted`, { cause: err });
   }
 }

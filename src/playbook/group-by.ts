@@ -1,4 +1,6 @@
-import type { Change, Module } from '../modules/module.js';
+import type { AnyModule, Change, Module } from '../modules/module.js';
+import { moduleLookup, type ModuleMap } from './module-map.js';
+import type { Playbook, Task } from './types.js';
 
 export type GroupByArgs = { key: string };
 
@@ -31,3 +33,24 @@ export const groupByModule: Module<GroupByArgs> = {
     return { changed: false, summary: `in group ${args.key}`, data: { group: args.key } };
   },
 };
+
+/** The modules a playbook may use: the given ones plus group_by, which every run knows. */
+export function withGroupBy(modules: ModuleMap): ReadonlyMap<string, AnyModule> {
+  return new Map([[GROUP_BY, groupByModule as AnyModule], ...moduleLookup(modules)]);
+}
+
+/**
+ * Every group_by task of the playbook, with the play it is in and the group it names: `key`
+ * undefined when templated (the group's name is known only during the run).
+ */
+export function* groupByTasks(
+  playbook: Playbook,
+): Generator<{ play: Playbook['plays'][number]; task: Task; key?: string }> {
+  for (const play of playbook.plays) {
+    for (const task of [...play.tasks, ...play.handlers]) {
+      if (task.module !== GROUP_BY) continue;
+      const key = task.args['key'];
+      yield typeof key === 'string' && !key.includes('{{') ? { play, task, key } : { play, task };
+    }
+  }
+}

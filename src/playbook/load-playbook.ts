@@ -4,8 +4,9 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import { isTemplated } from '../template/render.js';
 import { compileConditions, type Condition } from './expression.js';
-import { moduleLookup, type AnyModule, type ModuleMap } from './module-map.js';
-import { groupByModule } from './group-by.js';
+import type { AnyModule } from '../modules/module.js';
+import type { ModuleMap } from './module-map.js';
+import { withGroupBy } from './group-by.js';
 import { parseSerial } from './serial.js';
 import type { Play, Playbook, SerialStep, Task } from './types.js';
 
@@ -43,7 +44,7 @@ export function parsePlaybookText(text: string, file: string, modules: ModuleMap
 export function parsePlaybook(yaml: YamlFile, modules: ModuleMap): Playbook {
   const schemaProblems = validateYaml('playbook.schema.json', yaml);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
-  const known = new Map([[groupByModule.name, groupByModule as AnyModule], ...moduleLookup(modules)]);
+  const known = withGroupBy(modules);
   const problems: ConfigProblem[] = [];
   const plays = (yaml.value as Record<string, unknown>[]).map((raw, i) =>
     compilePlay(raw, [i], { yaml, known, problems }),

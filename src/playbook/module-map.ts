@@ -1,12 +1,9 @@
-import type { Module } from '../modules/module.js';
+import type { AnyModule } from '../modules/module.js';
 
 /**
  * The modules a playbook may use, by their snake_case name. Accepts a Map or a plain record, so
  * `builtinModules()` can return either and tests can pass `{ probe: probeModule }`.
  */
-// `any`: each module narrows its own args type; the runner validates args against argsSchema first.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyModule = Module<any>;
 export type ModuleMap = ReadonlyMap<string, AnyModule> | Readonly<Record<string, AnyModule>>;
 
 export function moduleLookup(modules: ModuleMap): ReadonlyMap<string, AnyModule> {

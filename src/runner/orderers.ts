@@ -1,6 +1,6 @@
 import type { Vars } from '../inventory/types.js';
 import type { Play } from '../playbook/types.js';
-import type { Transport } from '../ssh/transport.js';
+import type { StepRunner } from '../remote/step.js';
 
 /** What an orderer may use: the play, every host's vars, and the run's connections. */
 export interface OrdererContext {
@@ -9,8 +9,11 @@ export interface OrdererContext {
   readonly playHosts: readonly string[];
   /** The vars of `host` as its tasks see them (`groups` and `hostvars` cover the whole inventory). */
   vars(host: string): Vars;
-  /** The run's one connection to `host`, opened on first use; rejects when it cannot connect. */
-  connect(host: string): Promise<Transport>;
+  /**
+   * The run's one connection to `host`, opened on first use, for read steps only (an orderer
+   * looks, it never changes a host); rejects when it cannot connect.
+   */
+  connect(host: string): Promise<StepRunner>;
   /** False for hosts that failed or were unreachable earlier in the run. */
   usable(host: string): boolean;
   readonly check: boolean;

@@ -1,18 +1,20 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, ExitCode, GateError, type ExitCodeValue } from '../errors.js';
 import type { Group, Host, Inventory, Vars } from '../inventory/types.js';
-import { GROUP_BY, groupByModule } from '../playbook/group-by.js';
-import { moduleLookup, type AnyModule, type ModuleMap } from '../playbook/module-map.js';
+import { GROUP_BY, groupByTasks, withGroupBy } from '../playbook/group-by.js';
+import type { AnyModule } from '../modules/module.js';
+import type { ModuleMap } from '../playbook/module-map.js';
 import { batchSizes, parseSerial } from '../playbook/serial.js';
 import { tagsSelect } from '../playbook/tags.js';
 import type { Play, Playbook, SerialStep, Task } from '../playbook/types.js';
 import type { Transport } from '../ssh/transport.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { PlayVars, type Registered } from './host-vars.js';
 import { checkPermutation, ordererLookup, type HostOrderer, type OrdererMap } from './orderers.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from '../util/limit.js';
 import { emptyRecap } from './recap.js';
 import type { HostRecap, Reporter, TaskOutcome } from './reporter.js';
 import { runTaskOnHost, type HostTaskResult } from './run-task.js';
+import { StepExecutor } from './step-executor.js';
 
 export interface RunOptions {
   playbook: Playbook;
@@ -36,8 +38,8 @@ export interface RunOptions {
   reporter: Reporter;
   /** When aborted, no new task starts on any host; running ones get the signal. */
   signal?: AbortSignal;
-  /** How retries wait; tests pass a fake clock. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** How retries and module polls wait, and how durations are measured; tests pass a fake clock. */
+  clock?: Clock;
   /** Named orderers a play's `order:` may use besides the static ones (see orderers.ts). */
   orderers?: OrdererMap;
   /** Extra vars (the CLI's --image, --serial...): above every var but the magic ones. */
@@ -76,10 +78,6 @@ export interface RunResult {
   abortReason?: string;
 }
 
-const defaultSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
-  await delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
-};
-
 /**
  * Runs a playbook with Ansible's linear strategy: per play, hosts are split into `serial`
  * batches; within a batch each task runs on every live host (up to `forks` at once) before the
@@ -107,7 +105,7 @@ class Run {
   readonly o: RunOptions;
   readonly modules: ReadonlyMap<string, AnyModule>;
   readonly forks: number;
-  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly clock: Clock;
   readonly recap: Record<string, HostRecap> = {};
   readonly outcomes: TaskOutcome[] = [];
   readonly registered: Registered = new Map();
@@ -128,17 +126,12 @@ class Run {
   constructor(options: RunOptions) {
     this.o = options;
     // group_by is the runner's own: it changes the run's groups, which no module can reach.
-    this.modules = new Map([[GROUP_BY, groupByModule as AnyModule], ...moduleLookup(options.modules)]);
+    this.modules = withGroupBy(options.modules);
     this.forks = Math.max(1, options.forks ?? 10);
-    this.sleep = options.sleep ?? defaultSleep;
+    this.clock = options.clock ?? systemClock;
     this.orderers = ordererLookup(options.orderers);
-    for (const play of options.playbook.plays) {
-      for (const task of [...play.tasks, ...play.handlers]) {
-        const key = task.args['key'];
-        if (task.module === GROUP_BY && typeof key === 'string' && !key.includes('{{')) {
-          this.dynamicGroups.set(key, new Set());
-        }
-      }
+    for (const { key } of groupByTasks(options.playbook)) {
+      if (key !== undefined) this.dynamicGroups.set(key, new Set());
     }
   }
 
@@ -269,7 +262,10 @@ class Run {
         play,
         playHosts,
         vars: (host) => vars.view(host),
-        connect: (host) => this.transport(inventory.hosts.get(host) as Host),
+        connect: async (host) =>
+          new StepExecutor(await this.transport(inventory.hosts.get(host) as Host), true, () =>
+            vars.secretTexts(),
+          ),
         usable: (host) => !this.failed.has(host) && !this.unreachable.has(host),
         check: this.o.check ?? false,
         ...(this.o.signal ? { signal: this.o.signal } : {}),
@@ -421,7 +417,7 @@ class Batch {
       if (this.run.interrupted) return undefined;
       const event = { play: this.play.name, task: task.name, host: name, ...(handler ? { handler } : {}) };
       reporter.taskStart(event);
-      const started = Date.now();
+      const started = this.run.clock.now();
       const r = await this.runOn(task, name);
       this.settle(task, name, r);
       this.run.record({
@@ -430,7 +426,7 @@ class Batch {
         ...(r.message !== undefined ? { message: r.message } : {}),
         ...(r.diff !== undefined ? { diff: r.diff } : {}),
         ...(r.ignoredError ? { ignoredError: true } : {}),
-        durationMs: Date.now() - started,
+        durationMs: this.run.clock.now() - started,
       });
       return r;
     });
@@ -453,7 +449,7 @@ class Batch {
       diff: this.run.o.diff ?? false,
       baseDir: this.run.o.baseDir,
       ...(this.run.o.signal ? { signal: this.run.o.signal } : {}),
-      sleep: this.run.sleep,
+      clock: this.run.clock,
       note: (m, h) => this.run.o.reporter.note?.(m, h),
     });
   }

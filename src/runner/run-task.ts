@@ -1,17 +1,18 @@
 import { describeAjvErrors, objectValidator } from '../config/schema.js';
 import { CommandFailedError, DroverError, GateError, TaskFailedError, UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
-import type { Change, FileDiff, ModuleContext } from '../modules/module.js';
+import type { AnyModule, Change, FileDiff, ModuleContext } from '../modules/module.js';
 import { conditionsHold, ExpressionError, type Condition } from '../playbook/expression.js';
-import type { AnyModule } from '../playbook/module-map.js';
 import type { Task } from '../playbook/types.js';
 import { redactText } from '../shell/secret.js';
 import type { Transport } from '../ssh/transport.js';
-import { revealSecrets } from '../template/render.js';
+import { revealSecrets, secretTexts } from '../shell/secret.js';
+import type { Clock } from '../util/clock.js';
 import { coerceTemplatedArgs } from './coerce-args.js';
 import { unifiedDiffs } from './diff.js';
-import { secretTexts, type PlayVars } from './host-vars.js';
+import type { PlayVars } from './host-vars.js';
 import type { TaskStatus } from './reporter.js';
+import { StepExecutor } from './step-executor.js';
 
 /** What one task did on one host. */
 export interface HostTaskResult {
@@ -36,7 +37,7 @@ export interface TaskRunInput {
   diff: boolean;
   baseDir: string;
   signal?: AbortSignal;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  clock: Clock;
   note: (message: string, host?: string) => void;
 }
 
@@ -110,11 +111,13 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
   }
 
   const check = task.alwaysCheckMode === true || (input.check && !task.runInCheckMode);
+  const taskSecrets = () => vars.secretTexts();
   const ctx: ModuleContext = {
     host,
-    transport,
+    steps: new StepExecutor(transport, check, taskSecrets),
+    clock: input.clock,
     vars: vars.view(host.name),
-    secrets: () => vars.secretTexts(),
+    secrets: taskSecrets,
     check,
     diff: input.diff,
     baseDir: input.baseDir,
@@ -149,7 +152,8 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
         `retrying "${task.name}" (attempt ${n + 1} of ${attempts}, next in ${task.delay}s)`,
         host.name,
       );
-      await input.sleep(task.delay * 1000, input.signal);
+      // An interruption ends the wait early; the check below turns it into the task's failure.
+      await input.clock.sleep(task.delay * 1000, input.signal).catch(() => undefined);
       if (input.signal?.aborted) return failed(new TaskFailedError('interrupted while waiting to retry'));
     } catch (err) {
       return failed(err);

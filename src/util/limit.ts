@@ -1,6 +1,7 @@
 /**
- * Runs `fn` over `items` with at most `limit` calls in flight (Ansible's forks), keeping the
- * results in input order. `fn` must not throw: task failures are results, not exceptions.
+ * Runs `fn` over `items` with at most `limit` calls in flight (Ansible's forks, the agents
+ * verify asks at once), keeping the results in input order. `fn` must not throw: failures are
+ * results, not exceptions.
  */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -1,4 +1,4 @@
-import { secretsIn } from '../../src/modules/secrets-in.js';
+import { moduleContext } from '../modules/context.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterVerifyError, consulVerifyModule } from '../../src/modules/consul-verify.js';
@@ -31,20 +31,19 @@ const vars = {
 };
 
 function context(transport: RecordingTransport, check = false): ModuleContext {
-  return {
+  return moduleContext({
+    transport,
     host: {
       name: 's1',
       address: '192.168.0.11',
       groups: ['all', 'servers'],
       vars: vars.hostvars['s1'] ?? {},
     },
-    transport,
     vars,
-    secrets: () => secretsIn(vars),
     check,
     diff: false,
     baseDir: '/work/main',
-  };
+  });
 }
 
 /** The transport of s1: its own agent on 127.0.0.1, the others on their bind_addr. */

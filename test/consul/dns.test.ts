@@ -43,7 +43,7 @@ test('a TCP message is complete once its two-byte length is satisfied', () => {
 
 test('lookupA needs a transport that can open TCP channels', async () => {
   const t = new RecordingTransport('h1');
-  await assert.rejects(lookupA({ transport: t, host: '127.0.0.1' }, 'web.service.consul'), (e: Error) => {
+  await assert.rejects(lookupA({ channel: t, host: '127.0.0.1' }, 'web.service.consul'), (e: Error) => {
     assert.ok(e instanceof ConsulOutputError);
     assert.equal(
       e.message,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { AgentMember, AutopilotServer } from '../../src/consul/api/api-responses.js';
 import type { ExpectedNode } from '../../src/consul/verify/cluster-model.js';
 import { pollConditions } from '../../src/consul/gates/gate-poll.js';
+import { FakeClock } from '../../src/util/fake-clock.js';
 import type { ClusterView } from '../../src/consul/gates/gate-view.js';
 import {
   assessClientBack,
@@ -329,7 +330,7 @@ test('a gate poll stops at the first fatal condition instead of waiting out its 
         { name: 'other_servers_up', ok: false, fatal: checks >= 2, observed: 's3 failed' },
       ];
     },
-    { timeoutSeconds: 600, intervalSeconds: 0.01, what: 'test gate' },
+    { timeoutSeconds: 600, intervalSeconds: 0.01, what: 'test gate', clock: new FakeClock() },
   );
   assert.deepEqual([outcome.ok, outcome.fatal, outcome.attempts, checks], [false, true, 2, 2]);
 });

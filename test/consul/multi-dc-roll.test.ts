@@ -4,7 +4,7 @@
  * `consul_leader_last` goes datacenter by datacenter with each one's leader last, and the real
  * consul-rolling-restart.yaml rolls a scripted east (3 servers) + west (5 servers) cluster.
  */
-import { secretsIn } from '../../src/modules/secrets-in.js';
+import { moduleContext } from '../modules/context.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -172,17 +172,13 @@ function clusterVars(here: string): Vars {
   };
 }
 
-function moduleContext(fake: FakeDatacenters, here: string): ModuleContext {
-  const vars = clusterVars(here);
-  return {
-    host: { name: here, address: '10.0.0.1', groups: ['all'], vars: {} },
+function contextOn(fake: FakeDatacenters, here: string): ModuleContext & { transport: RecordingTransport } {
+  return moduleContext({
     transport: fake.transport(here),
-    vars,
-    secrets: () => secretsIn(vars),
-    check: false,
+    host: { name: here, address: '10.0.0.1', groups: ['all'], vars: {} },
+    vars: clusterVars(here),
     diff: false,
-    baseDir: process.cwd(),
-  };
+  });
 }
 
 // ---------------------------------------------------------------- GateAgents
@@ -218,32 +214,32 @@ test('GateAgents knows the datacenters in inventory order and narrows to one', (
 
 test("pre-flight judges each host's own datacenter and records that datacenter's FailureTolerance", async () => {
   const fake = new FakeDatacenters();
-  const east = await consulPreflightModule.plan({}, moduleContext(fake, 'ec1'));
+  const east = await consulPreflightModule.plan({}, contextOn(fake, 'ec1'));
   assert.equal(
     east.summary,
     'Consul pre-flight OK (datacenter east): leader e1, FailureTolerance 1, 3/3 servers alive voters',
   );
   assert.equal(east.data?.['failure_tolerance'], 1);
   assert.equal(east.data?.['datacenter'], 'east');
-  const west = await consulPreflightModule.plan({}, moduleContext(fake, 'w1'));
+  const west = await consulPreflightModule.plan({}, contextOn(fake, 'w1'));
   assert.equal(
     west.summary,
     'Consul pre-flight OK (datacenter west): leader w3, FailureTolerance 2, 5/5 servers alive voters',
   );
   assert.equal(west.data?.['failure_tolerance'], 2);
   // A host of west asks west's agents only: its own first, and it answered.
-  const ctx = moduleContext(fake, 'w2');
+  const ctx = contextOn(fake, 'w2');
   await consulPreflightModule.plan({}, ctx);
-  assert.ok((ctx.transport as RecordingTransport).httpCalls.every((c) => c.host === '127.0.0.1'));
+  assert.ok(ctx.transport.httpCalls.every((c) => c.host === '127.0.0.1'));
 });
 
 test('a failed server in west refuses the pre-flight in west only, naming the datacenter', async () => {
   const fake = new FakeDatacenters();
   fake.agent('w4').up = false;
-  const east = await consulPreflightModule.plan({}, moduleContext(fake, 'e2'));
+  const east = await consulPreflightModule.plan({}, contextOn(fake, 'e2'));
   assert.match(east.summary, /^Consul pre-flight OK \(datacenter east\)/);
   let caught: unknown;
-  await consulPreflightModule.plan({}, moduleContext(fake, 'wc1')).catch((e: unknown) => (caught = e));
+  await consulPreflightModule.plan({}, contextOn(fake, 'wc1')).catch((e: unknown) => (caught = e));
   assert.ok(caught instanceof PreflightRefusedError);
   assert.equal(caught.exitCode, ExitCode.gateAborted);
   assert.match(caught.message, /^Consul pre-flight refused in datacenter west: /);
@@ -251,7 +247,7 @@ test('a failed server in west refuses the pre-flight in west only, naming the da
   assert.doesNotMatch(caught.message, /\be\d\b/);
   // Named explicitly, from a host of the other datacenter.
   await assert.rejects(
-    consulPreflightModule.plan({ datacenter: 'west' }, moduleContext(fake, 'e1')),
+    consulPreflightModule.plan({ datacenter: 'west' }, contextOn(fake, 'e1')),
     PreflightRefusedError,
   );
 });
@@ -262,7 +258,7 @@ test("gates judge the target against its own datacenter's servers and baseline",
   const fake = new FakeDatacenters();
   // West is degraded: that must not stop a server of east, nor be asked about by east's gates.
   fake.agent('w5').up = false;
-  const ctx = moduleContext(fake, 'e2');
+  const ctx = contextOn(fake, 'e2');
   const ready = await consulGateModule.plan({ wait: 'ready' }, ctx);
   assert.equal(ready.data?.['datacenter'], 'east');
   const back = await consulGateModule.plan({ wait: 'server', timeout: 1, interval: 0.01 }, ctx);
@@ -271,7 +267,7 @@ test("gates judge the target against its own datacenter's servers and baseline",
     'FailureTolerance 1 (baseline 1)',
   );
   // Only east's agents were asked (e2's own on 127.0.0.1, the other east servers at bind_addr).
-  const asked = (ctx.transport as RecordingTransport).httpCalls.map((c) => c.host);
+  const asked = ctx.transport.httpCalls.map((c) => c.host);
   assert.ok(
     asked.every((h) => h === '127.0.0.1' || h.startsWith('127.0.1.')),
     asked.join(', '),
@@ -281,7 +277,7 @@ test("gates judge the target against its own datacenter's servers and baseline",
   fake.agent('w5').up = true;
   const west = await consulGateModule.plan(
     { wait: 'server', node: 'w1', timeout: 1, interval: 0.01 },
-    moduleContext(fake, 'e1'),
+    contextOn(fake, 'e1'),
   );
   assert.equal(
     (west.data?.['conditions'] as Record<string, string>)['failure_tolerance'],
@@ -291,12 +287,12 @@ test("gates judge the target against its own datacenter's servers and baseline",
   await assert.rejects(
     consulGateModule.plan(
       { wait: 'ready', node: 'w1', timeout: 0.05, interval: 0.01 },
-      moduleContext(fake, 'w1'),
+      contextOn(fake, 'w1'),
     ),
     (e: unknown) => e instanceof GateError && /w5 \(127\.0\.2\.15\) is failed in Serf/.test(e.message),
   );
   // A client is judged by its own datacenter's servers.
-  const client = await consulGateModule.plan({ wait: 'client', node: 'ec1' }, moduleContext(fake, 'ec1'));
+  const client = await consulGateModule.plan({ wait: 'client', node: 'ec1' }, contextOn(fake, 'ec1'));
   assert.match(
     String((client.data?.['conditions'] as Record<string, string>)['member_alive']),
     /ec1 .* is alive/,
@@ -310,7 +306,7 @@ function orderContext(t: RecordingTransport, via: string, servers = SERVERS): Or
   return {
     groups: Object.fromEntries([...inv.groups].map(([name, g]) => [name, g.hosts])),
     hostvars: Object.fromEntries([...inv.hosts].map(([name, h]) => [name, h.vars])),
-    transport: t,
+    channel: t,
     via,
     timeoutSeconds: 1,
   };

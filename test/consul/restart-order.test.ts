@@ -73,7 +73,7 @@ const context = (t: RecordingTransport): OrderContext => ({
     s3: { address: '127.0.2.3', bind_addr: '127.0.1.13' },
     c1: { address: '127.0.1.21' },
   },
-  transport: t,
+  channel: t,
   via: 's1',
   timeoutSeconds: 1,
 });

@@ -14,7 +14,7 @@ import {
   readKeyFile,
   resolveGossipKey,
   writeKeyFile,
-} from '../../src/cli/gossip-key-source.js';
+} from '../../src/app/gossip-key-source.js';
 import { ConfigError, GateError, UsageError } from '../../src/errors.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import { consulGossipKeyModule } from '../../src/modules/consul-gossip-key.js';

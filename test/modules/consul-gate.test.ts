@@ -1,11 +1,10 @@
-import { secretsIn } from '../../src/modules/secrets-in.js';
+import { moduleContext } from './context.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { objectValidator } from '../../src/config/schema.js';
 import { ConfigError, ExitCode, GateError } from '../../src/errors.js';
 import { consulGateModule, GateTimeoutError } from '../../src/modules/consul-gate.js';
 import { consulPreflightModule, PreflightRefusedError } from '../../src/modules/consul-preflight.js';
-import type { ModuleContext } from '../../src/modules/module.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import type { HttpRequest } from '../../src/ssh/transport.js';
 
@@ -177,17 +176,14 @@ const vars = (here = 's1'): Record<string, unknown> => ({
   ),
 });
 
-function context(transport: RecordingTransport, check = false): ModuleContext {
-  const taskVars = vars();
-  return {
-    host: { name: 's1', address: '127.0.2.1', groups: ['all', 'servers'], vars: {} },
+function context(transport: RecordingTransport, check = false): ReturnType<typeof moduleContext> {
+  return moduleContext({
     transport,
-    vars: taskVars,
-    secrets: () => secretsIn(taskVars),
+    host: { name: 's1', address: '127.0.2.1', groups: ['all', 'servers'], vars: {} },
+    vars: vars(),
     check,
     diff: false,
-    baseDir: process.cwd(),
-  };
+  });
 }
 
 /** Asserts a rejection is a GateError (exit 5) whose message matches, and returns it. */
@@ -358,11 +354,12 @@ test('wait: server waits while the restarted node is down and then not yet a vot
 test('wait: server times out with a GateError naming the unmet condition and the last values', async () => {
   const consul = new FakeConsul();
   consul.agent('s2').commitIndex = 40;
-  const started = Date.now();
+  const ctx = context(consul.transport());
+  const started = ctx.clock.now();
   const err = await gateRefusal(
     consulGateModule.plan(
       { wait: 'server', node: 's2', baseline_failure_tolerance: 1, timeout: 0.2, interval: 0.05 },
-      context(consul.transport()),
+      ctx,
     ),
     /^consul_gate server on s2: not back after 0\.2s \(\d+ checks\); unmet: caught_up: s2 commit_index 40 < last_log_index 46; autopilot_healthy: autopilot reports the cluster unhealthy \(HTTP 429\); unhealthy servers: s2 /,
   );
@@ -371,7 +368,8 @@ test('wait: server times out with a GateError naming the unmet condition and the
   // Bounded by count as well as time: at most timeout / interval + 1 checks.
   const checks = Number(/\((\d+) checks\)/.exec(err.message)?.[1]);
   assert.ok(checks >= 2 && checks <= 5, `checks: ${checks}`);
-  assert.ok(Date.now() - started < 2000);
+  // On the fake clock: the gate waited no longer than its timeout.
+  assert.ok(ctx.clock.now() - started <= 200, `waited ${ctx.clock.now() - started}ms`);
 });
 
 test('wait: server reads consul info in the container when the agent hides its Raft stats', async () => {
@@ -425,16 +423,14 @@ test('wait: ready fails fast when another server is down', async () => {
   const consul = new FakeConsul();
   consul.agent('s3').status = 4;
   consul.agent('s3').up = false;
-  const started = Date.now();
+  const ctx = context(consul.transport());
+  const started = ctx.clock.now();
   const err = await gateRefusal(
-    consulGateModule.plan(
-      { wait: 'ready', node: 's1', timeout: 0.3, interval: 0.1 },
-      context(consul.transport()),
-    ),
+    consulGateModule.plan({ wait: 'ready', node: 's1', timeout: 0.3, interval: 0.1 }, ctx),
     /^consul_gate ready: refusing to stop s1 \(checked \d time\(s\) over 0\.3s\): s3 \(127\.0\.1\.13\) does not answer right now: .*; s3 \(127\.0\.1\.13\) is failed in Serf/,
   );
   assert.ok(err instanceof GateTimeoutError);
-  assert.ok(Date.now() - started < 2000);
+  assert.ok(ctx.clock.now() - started <= 300, `waited ${ctx.clock.now() - started}ms`);
 });
 
 test('wait: ready refuses without a leader', async () => {

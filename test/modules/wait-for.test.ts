@@ -33,7 +33,7 @@ describe('wait_for module', () => {
     const ctx = moduleContext();
     ctx.transport.onExec(/\/dev\/tcp/, { code: 1 });
     const change = await waitForModule.plan({ port: 8500, timeout: 0.3, interval: 0.05 }, ctx);
-    const started = Date.now();
+    const started = ctx.clock.now();
     await assert.rejects(change.apply!(), (err: unknown) => {
       assert.ok(err instanceof TaskFailedError);
       assert.equal(
@@ -42,8 +42,9 @@ describe('wait_for module', () => {
       );
       return true;
     });
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 250 && elapsed < 2000, `took ${elapsed}ms`);
+    // On the fake clock: it waited out the timeout, no less and not much more.
+    const elapsed = ctx.clock.now() - started;
+    assert.ok(elapsed >= 250 && elapsed <= 300, `took ${elapsed}ms`);
     assert.ok(ctx.transport.calls.length <= Math.ceil(0.3 / 0.05) + 1, `${ctx.transport.calls.length} tries`);
   });
 
@@ -102,9 +103,15 @@ describe('wait_for module', () => {
     const ctx = moduleContext({ signal: controller.signal });
     ctx.transport.onExec(/\/dev\/tcp/, { code: 1 });
     const change = await waitForModule.plan({ port: 8500, timeout: 30, delay: 10 }, ctx);
-    const run = change.apply!();
-    setTimeout(() => controller.abort(), 30);
-    await assert.rejects(run, InterruptedError);
+    // Ctrl-C arrives while the delay runs (the fake clock's sleep yields once to the event loop).
+    const sleep = ctx.clock.sleep.bind(ctx.clock);
+    ctx.clock.sleep = (ms, signal) => {
+      const slept = sleep(ms, signal);
+      controller.abort();
+      return slept;
+    };
+    await assert.rejects(change.apply!(), InterruptedError);
+    assert.deepEqual(ctx.clock.sleeps, [10_000], 'the delay came first');
     assert.deepEqual(ctx.transport.calls, [], 'aborted during the delay, before any try');
   });
 });

@@ -9,9 +9,11 @@ import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import type { Playbook } from '../../src/playbook/types.js';
 import { runPlaybook, type RunOptions, type RunResult } from '../../src/runner/run-playbook.js';
 import type { Reporter, TaskBeginEvent, TaskEvent, TaskOutcome } from '../../src/runner/reporter.js';
+import { execStep } from '../../src/remote/step.js';
 import { exec, render } from '../../src/shell/cmd.js';
 import { Secret } from '../../src/shell/secret.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
+import { FakeClock } from '../../src/util/fake-clock.js';
 
 /** groups: group -> hosts (in order); vars: host -> vars; groupVars: group -> vars (applied below host vars). */
 export function makeInventory(spec: {
@@ -65,7 +67,7 @@ export const shellModule: Module<{ cmd: string; creates?: boolean }> = {
       changed: true,
       summary: `run ${render(cmd, { redact: true })}`,
       apply: async () => {
-        const r = await ctx.transport.exec(cmd);
+        const r = await ctx.steps.run(execStep('write', cmd));
         if (r.code !== 0) {
           throw new CommandFailedError(
             ctx.host.name,
@@ -91,7 +93,7 @@ export const probeModule: Module<{ what: string }> = {
     properties: { what: { type: 'string' } },
   },
   async plan(args, ctx): Promise<Change> {
-    const r = await ctx.transport.exec(exec('probe', args.what));
+    const r = await ctx.steps.run(execStep('read', exec('probe', args.what)));
     return { changed: false, summary: `probe ${args.what}`, data: { rc: r.code, stdout: r.stdout.trim() } };
   },
 };
@@ -106,7 +108,7 @@ export const writeModule: Module<{ path: string; content: string | Secret }> = {
     properties: { path: { type: 'string' }, content: { type: 'string' } },
   },
   async plan(args, ctx): Promise<Change> {
-    const current = await ctx.transport.exec(exec('cat', args.path));
+    const current = await ctx.steps.run(execStep('read', exec('cat', args.path)));
     const wanted = args.content instanceof Secret ? args.content.reveal() : args.content;
     const shown = String(args.content); // a Secret prints redacted
     const before = current.code === 0 ? current.stdout : null;
@@ -116,7 +118,7 @@ export const writeModule: Module<{ path: string; content: string | Secret }> = {
       summary: `write ${args.path}`,
       diff: [{ path: args.path, before, after: shown }],
       apply: async () => {
-        await ctx.transport.exec(exec('write', args.path), { stdin: wanted });
+        await ctx.steps.run(execStep('write', exec('write', args.path), { stdin: wanted }));
         return {};
       },
     };
@@ -206,7 +208,7 @@ export async function runWith(
     modules: testModules,
     baseDir: '/project',
     reporter,
-    sleep: async () => {},
+    clock: new FakeClock(),
     // One host at a time keeps report order = host order, so tests can compare whole lists.
     forks: 1,
     connect: async (host) => {

@@ -12,6 +12,7 @@ import type { Change, Module } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { consulLeaderLast } from '../../src/consul/gates/leader-last-orderer.js';
 import type { HostOrderer } from '../../src/runner/orderers.js';
+import { execStep } from '../../src/remote/step.js';
 import { exec } from '../../src/shell/cmd.js';
 import type { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { makeInventory, runWith, testModules } from './helpers.js';
@@ -25,7 +26,7 @@ const gateModule: Module<{ fail?: boolean; node?: string }> = {
     properties: { fail: { type: 'boolean' }, node: { type: 'string' } },
   },
   async plan(args, ctx): Promise<Change> {
-    await ctx.transport.exec(exec('gate', ctx.host.name));
+    await ctx.steps.run(execStep('read', exec('gate', ctx.host.name)));
     if (args.fail) throw new GateError(`gate on ${ctx.host.name}: not back after 1s`);
     return { changed: false, readOnly: true, summary: 'gate passed' };
   },

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Change, Module } from '../../src/modules/module.js';
+import { execStep } from '../../src/remote/step.js';
 import { exec } from '../../src/shell/cmd.js';
 import { makeInventory, runWith, selectHosts, testModules } from './helpers.js';
 import { runPlaybook } from '../../src/runner/run-playbook.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { RecordingReporter } from './helpers.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
+import { FakeClock } from '../../src/util/fake-clock.js';
 
 const five = makeInventory({ groups: { servers: ['s1', 's2', 's3', 's4', 's5'] } });
 const three = makeInventory({ groups: { servers: ['s1', 's2', 's3'] } });
@@ -133,7 +135,7 @@ test('until/retries re-runs a task until the condition holds, noting each retry'
 });
 
 test('until gives up after retries+1 attempts and fails the host', async () => {
-  const sleeps: number[] = [];
+  const clock = new FakeClock();
   const r = await runWith(
     `
 - hosts: s1
@@ -146,11 +148,11 @@ test('until gives up after retries+1 attempts and fails the host', async () => {
       delay: 3
 `,
     three,
-    { sleep: async (ms) => void sleeps.push(ms) },
+    { clock },
   );
   assert.deepEqual(r.reporter.lines, ['failed s1 wait']);
   assert.deepEqual(r.transports.get('s1')?.commands, ['probe leader', 'probe leader', 'probe leader']);
-  assert.deepEqual(sleeps, [3000, 3000]);
+  assert.deepEqual(clock.sleeps, [3000, 3000]);
   // The last attempt's own words first (what was seen), then how long it was tried.
   assert.match(
     r.reporter.outcomes[0]?.message ?? '',
@@ -575,7 +577,7 @@ test('an aborted signal stops starting new tasks', async () => {
     name: 'stopper',
     argsSchema: { type: 'object' },
     async plan(_a, ctx) {
-      await ctx.transport.exec(exec('stop'));
+      await ctx.steps.run(execStep('read', exec('stop')));
       controller.abort();
       return { changed: false, summary: 'stopped' };
     },

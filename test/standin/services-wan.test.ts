@@ -236,7 +236,7 @@ describe('stand-in services and WAN federation', () => {
       nodeName: host,
       datacenter,
     });
-    const route = async (n: ExpectedNode) => ({ transport, host: n.address });
+    const route = async (n: ExpectedNode) => ({ channel: transport, host: n.address });
     const report = await verifyDeployment(nodes, [web('c1', C1, 'dc1'), web('c2', C2, 'dc2')], route);
     const text = formatDeploymentReport(report);
     assert.equal(report.ok, true, text);

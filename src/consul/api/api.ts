@@ -1,4 +1,5 @@
-import type { HttpResponse, Transport } from '../../ssh/transport.js';
+import type { HostChannel } from '../../remote/step.js';
+import type { HttpResponse } from '../../ssh/transport.js';
 import {
   ENDPOINTS,
   parseAgentMembers,
@@ -30,7 +31,7 @@ export interface ConsulApiOptions {
 export class ConsulUnreachableError extends ConsulOutputError {}
 
 /**
- * A small client for the Consul endpoints drover reads, over `Transport.http()` so the request
+ * A small client for the Consul endpoints drover reads, over a host's `http()` (a Transport, or a module's step channel) so the request
  * leaves from the host whose SSH connection is used (its 127.0.0.1, or a peer's bind_addr).
  * Every call is bounded: the timeout goes to the transport and is enforced here as well, so a
  * transport that ignores it cannot hang a health gate.
@@ -41,7 +42,7 @@ export class ConsulApi {
   readonly timeoutSeconds: number;
 
   constructor(
-    readonly transport: Transport,
+    readonly channel: HostChannel,
     options: ConsulApiOptions = {},
   ) {
     this.host = options.host ?? '127.0.0.1';
@@ -51,7 +52,7 @@ export class ConsulApi {
 
   /** `via` for messages: which agent, reached through which host's connection. */
   get where(): string {
-    return `${this.host}:${this.port} via ${this.transport.host}`;
+    return `${this.host}:${this.port} via ${this.channel.host}`;
   }
 
   /** The leader's `ip:port`, or `""` when this agent knows of no leader. */
@@ -123,7 +124,7 @@ export class ConsulApi {
       );
     });
     try {
-      const request = this.transport.http({
+      const request = this.channel.http({
         method: 'GET',
         host: this.host,
         port: this.port,

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Transport } from '../../ssh/transport.js';
+import type { HostChannel } from '../../remote/step.js';
 import { ConsulOutputError } from './output-error.js';
 
 /**
@@ -82,7 +82,7 @@ export const tcpMessageComplete = (received: Buffer): boolean =>
   received.length >= 2 && received.length >= 2 + received.readUInt16BE(0);
 
 export interface DnsRoute {
-  transport: Transport;
+  channel: HostChannel;
   /** DNS server address as seen from the transport's host (127.0.0.1 or an agent's bind_addr). */
   host: string;
   port?: number;
@@ -92,8 +92,8 @@ export interface DnsRoute {
 /** Asks `route` for the A records of `name`. Rejects when no DNS answer came back at all. */
 export async function lookupA(route: DnsRoute, name: string): Promise<DnsAnswer> {
   const port = route.port ?? DEFAULT_DNS_PORT;
-  const source = `DNS ${name} A @${route.host}:${port} via ${route.transport.host}`;
-  const tcp = route.transport.tcpExchange?.bind(route.transport);
+  const source = `DNS ${name} A @${route.host}:${port} via ${route.channel.host}`;
+  const tcp = route.channel.tcpExchange?.bind(route.channel);
   if (!tcp) throw new ConsulOutputError(source, 'this connection cannot open TCP channels');
   const id = randomInt(0, 0x10000);
   const query = encodeQuery(name, id);

@@ -1,4 +1,4 @@
-import type { Transport } from '../../ssh/transport.js';
+import type { HostChannel } from '../../remote/step.js';
 import { Secret } from '../../shell/secret.js';
 import { ConsulOutputError } from './output-error.js';
 
@@ -90,7 +90,7 @@ export interface KeyringClientOptions {
 /** The keyring calls, through one host's transport to its agent (127.0.0.1 by default). */
 export class KeyringClient {
   constructor(
-    readonly transport: Transport,
+    readonly channel: HostChannel,
     readonly o: KeyringClientOptions = {},
   ) {}
 
@@ -113,7 +113,7 @@ export class KeyringClient {
       );
     });
     try {
-      const request = this.transport.http({
+      const request = this.channel.http({
         method,
         host: this.o.host ?? '127.0.0.1',
         port: this.o.port ?? 8500,
@@ -128,7 +128,7 @@ export class KeyringClient {
         const text = key ? res.body.split(key.reveal()).join('<redacted>') : res.body;
         throw new ConsulOutputError(
           where,
-          `HTTP ${res.status} from ${this.transport.host}: ${text.trim().slice(0, 400)}`,
+          `HTTP ${res.status} from ${this.channel.host}: ${text.trim().slice(0, 400)}`,
         );
       }
       return res.body;

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import type { Vars } from '../../inventory/types.js';
-import type { Transport } from '../../ssh/transport.js';
+import type { HostChannel } from '../../remote/step.js';
 import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
 import type { ExpectedNode } from '../verify/cluster-model.js';
 import { expectedNodesFromVars, type ClusterGroups } from '../verify/expected-nodes.js';
@@ -17,8 +17,8 @@ export class GateAgents {
   datacenter?: string;
 
   constructor(
-    readonly transport: Transport,
-    /** The inventory host the transport is connected to. */
+    readonly channel: HostChannel,
+    /** The inventory host the channel reaches. */
     readonly here: string,
     nodes: readonly ExpectedNode[],
     readonly httpPort: number = DEFAULT_HTTP_PORT,
@@ -31,12 +31,12 @@ export class GateAgents {
 
   static fromVars(
     vars: Vars,
-    transport: Transport,
+    channel: HostChannel,
     here: string,
     options: ClusterGroups & { httpPort?: number; requestTimeout?: number } = {},
   ): GateAgents {
     return new GateAgents(
-      transport,
+      channel,
       here,
       expectedNodesFromVars(vars, options),
       options.httpPort ?? portVar(vars['consul_http_port']),
@@ -83,7 +83,7 @@ export class GateAgents {
         },
       ]);
     }
-    const narrowed = new GateAgents(this.transport, this.here, nodes, this.httpPort, this.requestTimeout);
+    const narrowed = new GateAgents(this.channel, this.here, nodes, this.httpPort, this.requestTimeout);
     narrowed.datacenter = datacenter;
     return narrowed;
   }
@@ -96,7 +96,7 @@ export class GateAgents {
   /** A client for `node`'s agent; `secondsLeft` caps each request so a poll cannot overrun its budget. */
   api(node: ExpectedNode, secondsLeft?: number): ConsulApi {
     const timeoutSeconds = Math.min(this.requestTimeout, secondsLeft ?? this.requestTimeout);
-    return new ConsulApi(this.transport, {
+    return new ConsulApi(this.channel, {
       host: node.host === this.here ? '127.0.0.1' : node.address,
       port: this.httpPort,
       timeoutSeconds,

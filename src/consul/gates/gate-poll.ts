@@ -1,10 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InterruptedError } from '../../errors.js';
+import type { Clock } from '../../util/clock.js';
+import { poll } from '../../util/poll.js';
 import type { GateCondition } from './gates.js';
 
-export interface PollOptions {
+export interface GatePollOptions {
   timeoutSeconds: number;
   intervalSeconds: number;
+  clock: Clock;
   signal?: AbortSignal;
   /** For messages on interruption. */
   what: string;
@@ -21,33 +23,29 @@ export interface PollOutcome {
 }
 
 /**
- * Checks until every condition holds or the time is up. Bounded twice: by the clock and by a
- * count (timeout / interval + 1), so checks that fail instantly cannot spin. `check` gets the
- * seconds left, to cap its own requests; it reports problems as conditions and must not throw.
+ * Checks until every condition holds, one is fatal, or the time is up (src/util/poll.ts bounds it
+ * by the clock and by a count). `check` gets the seconds left, to cap its own requests; it
+ * reports problems as conditions and must not throw.
  */
 export async function pollConditions(
   check: (secondsLeft: number) => Promise<GateCondition[]>,
-  options: PollOptions,
+  options: GatePollOptions,
 ): Promise<PollOutcome> {
-  const started = Date.now();
-  const deadline = started + options.timeoutSeconds * 1000;
-  const maxAttempts = Math.ceil(options.timeoutSeconds / options.intervalSeconds) + 1;
-  let conditions: GateCondition[] = [];
-  let attempts = 0;
-  while (attempts < maxAttempts) {
-    attempts++;
-    conditions = await check(Math.max(0.5, (deadline - Date.now()) / 1000));
-    const elapsedSeconds = (Date.now() - started) / 1000;
-    if (conditions.every((c) => c.ok)) return { ok: true, conditions, attempts, elapsedSeconds };
-    if (conditions.some((c) => !c.ok && c.fatal))
-      return { ok: false, fatal: true, conditions, attempts, elapsedSeconds };
-    const wait = Math.min(options.intervalSeconds * 1000, deadline - Date.now());
-    if (wait <= 0 || attempts >= maxAttempts) break;
-    try {
-      await sleep(wait, undefined, options.signal ? { signal: options.signal } : {});
-    } catch (err) {
-      throw new InterruptedError(`${options.what}: interrupted while waiting`, { cause: err });
-    }
-  }
-  return { ok: false, conditions, attempts, elapsedSeconds: (Date.now() - started) / 1000 };
+  const outcome = await poll(
+    check,
+    (conditions) =>
+      conditions.every((c) => c.ok) ? 'done' : conditions.some((c) => !c.ok && c.fatal) ? 'stop' : 'again',
+    {
+      timeoutSeconds: options.timeoutSeconds,
+      intervalSeconds: options.intervalSeconds,
+      clock: options.clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+      interrupted: (cause) => new InterruptedError(`${options.what}: interrupted while waiting`, { cause }),
+    },
+  );
+  const { attempts, elapsedSeconds } = outcome;
+  const conditions = outcome.last;
+  if (outcome.verdict === 'done') return { ok: true, conditions, attempts, elapsedSeconds };
+  if (outcome.verdict === 'stop') return { ok: false, fatal: true, conditions, attempts, elapsedSeconds };
+  return { ok: false, conditions, attempts, elapsedSeconds };
 }

@@ -22,9 +22,9 @@ export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
   const errors: string[] = [];
   // Bounded: at most one connection attempt per host of the play.
   for (const via of ctx.playHosts.filter((h) => ctx.usable(h))) {
-    let transport;
+    let steps;
     try {
-      transport = await ctx.connect(via);
+      steps = await ctx.connect(via);
     } catch (err) {
       errors.push(`${via}: ${err instanceof Error ? err.message : String(err)}`);
       continue;
@@ -37,7 +37,7 @@ export const consulLeaderLast: HostOrderer = async (remaining, ctx) => {
       plan = await planLeaderLast(remaining, {
         groups: vars['groups'] as Record<string, string[]>,
         hostvars: vars['hostvars'] as Record<string, Vars>,
-        transport,
+        channel: steps.channel,
         via,
         ...(serversGroup ? { serversGroup } : {}),
         ...(clientsGroup ? { clientsGroup } : {}),

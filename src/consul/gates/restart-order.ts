@@ -1,6 +1,6 @@
 import { GateError } from '../../errors.js';
 import type { Vars } from '../../inventory/types.js';
-import type { Transport } from '../../ssh/transport.js';
+import type { HostChannel } from '../../remote/step.js';
 import type { ConsulApi } from '../api/api.js';
 import { hostOf } from '../verify/cluster-model.js';
 import type { ClusterGroups } from '../verify/expected-nodes.js';
@@ -89,8 +89,8 @@ export interface OrderContext extends ClusterGroups {
   /** `hostvars` of the whole inventory (bind_addr or address per host). */
   hostvars: Readonly<Record<string, Vars>>;
   /** A connection to any inventory host; its own agent is asked on 127.0.0.1, the others at bind_addr. */
-  transport: Transport;
-  /** The inventory host `transport` is connected to. */
+  channel: HostChannel;
+  /** The inventory host `channel` reaches. */
   via: string;
   /** Default: the `consul_http_port` var of `via`, else 8500. */
   httpPort?: number;
@@ -134,7 +134,7 @@ export async function orderLeaderLast(remaining: readonly string[], ctx: OrderCo
 
 export async function planLeaderLast(remaining: readonly string[], ctx: OrderContext): Promise<OrderResult> {
   const vars: Vars = { groups: ctx.groups, hostvars: ctx.hostvars };
-  const all = GateAgents.fromVars(vars, ctx.transport, ctx.via, {
+  const all = GateAgents.fromVars(vars, ctx.channel, ctx.via, {
     ...(ctx.serversGroup !== undefined ? { serversGroup: ctx.serversGroup } : {}),
     ...(ctx.clientsGroup !== undefined ? { clientsGroup: ctx.clientsGroup } : {}),
     httpPort: ctx.httpPort ?? portVar(ctx.hostvars[ctx.via]?.['consul_http_port']),

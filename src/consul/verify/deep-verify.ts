@@ -108,7 +108,7 @@ async function checkNode(
   // DNS over TCP through the SSH connection (src/consul/api/dns.ts): nothing needed on the host.
   try {
     const answer = await lookupA(
-      { transport: t, host: '127.0.0.1', port: node.dnsPort, timeoutSeconds },
+      { channel: t, host: '127.0.0.1', port: node.dnsPort, timeoutSeconds },
       'consul.service.consul',
     );
     const ips = [...answer.addresses].sort();

@@ -1,6 +1,7 @@
 import type { MemberRole } from '../api/api-responses.js';
 import type { ExpectedNode, PeerView } from './cluster-model.js';
 import type { MemberStatus } from '../parse/members-table.js';
+import { table } from '../../report/table.js';
 
 /**
  * Membership reconciliation (pure): the inventory against the member list one agent reports.
@@ -144,16 +145,6 @@ export function formatMembership(r: MembershipReport): string {
   }
   if (r.via) lines.push(`(as seen by ${r.via})`);
   return lines.join('\n');
-}
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { DeploymentReport } from './verify-deployment.js';
 import { formatVerifyReport } from './verify-report-format.js';
+import { table } from '../../report/table.js';
 
 /**
  * The deployment report as people read it. One datacenter without services prints exactly the
@@ -65,14 +66,4 @@ export function formatDeploymentReport(report: DeploymentReport): string {
     );
   }
   return sections.join('\n\n');
-}
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
 }

@@ -2,7 +2,12 @@ import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../a
 import type { ExpectedNode, Observations } from './cluster-model.js';
 import { DEFAULT_DNS_PORT, lookupA, RCODE_NAMES } from '../api/dns.js';
 import type { ExpectedService } from './expected-services.js';
-import { observeCluster, type AgentRoute, type ObserveOptions, type RouteToAgent } from './verify-cluster.js';
+import {
+  observeCluster,
+  type AgentRoute,
+  type ObserveOptions,
+  type RouteToAgent,
+} from './observe-cluster.js';
 import { assessCluster, type VerifyReport } from './verify.js';
 
 /**
@@ -82,7 +87,7 @@ export async function verifyDeployment(
     const target = await route(node);
     return {
       target,
-      api: new ConsulApi(target.transport, {
+      api: new ConsulApi(target.channel, {
         host: target.host,
         port: options.httpPort ?? DEFAULT_HTTP_PORT,
         timeoutSeconds: options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS,
@@ -191,7 +196,7 @@ async function checkServices(
     const target = await route(from);
     const answer = await lookupA(
       {
-        transport: target.transport,
+        channel: target.channel,
         host: target.host,
         port: options.dnsPort ?? DEFAULT_DNS_PORT,
         timeoutSeconds: options.dnsTimeoutSeconds ?? 5,

@@ -1,5 +1,6 @@
 import { hostOf } from './cluster-model.js';
 import type { NodeVerdict, VerifyReport } from './verify.js';
+import { table } from '../../report/table.js';
 
 /**
  * The report as people read it after `drover verify`: one row per inventory node, then the
@@ -62,14 +63,4 @@ function raft(n: NodeVerdict): string {
       ? ''
       : ` (sees ${n.raft.peersSeen} peer${n.raft.peersSeen === 1 ? '' : 's'})`;
   return `${n.raft.peer}${seen}`;
-}
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
