@@ -1,6 +1,7 @@
 /**
- * One error tree for the whole library. Library code throws these; only src/cli maps them to a
- * process exit code, through `exitCode`. Exit codes are part of drover's public contract.
+ * One error tree for the whole library. Library code throws these; src/report/conclusion.ts
+ * decides the exit code of each (`exitCodeOf`) and only src/cli/main.ts sets the process's.
+ * Exit codes are part of drover's public contract.
  */
 export const ExitCode = {
   ok: 0,

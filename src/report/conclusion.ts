@@ -57,8 +57,16 @@ function statusOfError(error: unknown): RunOutcomeStatus {
   return 'error';
 }
 
+/** The exit code of an error that ended a command: its own for drover's errors, else 1 (internal). */
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  const status = statusOfError(error);
+  if (status !== 'error') return exitCodeFor(status);
+  return error instanceof DroverError ? error.exitCode : ExitCode.internal;
+}
+
 /**
- * One answer to "how did it end" for the JSON recap, the events' run_end and the audit log.
+ * One answer to "how did it end" for the exit code, the JSON recap, the events' run_end and the
+ * audit log.
  * An error wins over an explicit status, which wins over what the outcomes say: a failed
  * (not ignored) task makes it `failed`; else an unreachable host makes it `unreachable`.
  */
@@ -67,10 +75,7 @@ export function concludeRun(outcomes: readonly TaskOutcome[], options: ConcludeO
   const reasonText = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
   const reason = reasonText !== undefined ? { reason: redactText(reasonText, secrets) } : {};
   if (options.error !== undefined) {
-    const status = statusOfError(options.error);
-    if (status !== 'error') return { status, exitCode: exitCodeFor(status), ...reason };
-    const exitCode = options.error instanceof DroverError ? options.error.exitCode : ExitCode.internal;
-    return { status, exitCode, ...reason };
+    return { status: statusOfError(options.error), exitCode: exitCodeOf(options.error), ...reason };
   }
   if (options.status !== undefined && options.status !== 'error') {
     return { status: options.status, exitCode: exitCodeFor(options.status), ...reason };

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Connections } from '../../src/cli/connections.js';
-import { DeployLock } from '../../src/cli/deploy-lock.js';
+import type { HostConnections } from '../../src/app/connection-pool.js';
+import { DeployLock } from '../../src/app/deploy-lock.js';
 import { ExitCode, LockHeldError } from '../../src/errors.js';
 import { releaseOurLock, takeLock } from '../../src/lock/commands.js';
 import { lockHostName, lockSites } from '../../src/lock/lock.js';
@@ -54,7 +54,7 @@ test('one lock per datacenter, on its first server, in the order the datacenters
   assert.equal(lockHostName(twoDcs(['w1', 'e1'])), 'w1');
 });
 
-/** A Connections stand-in that hands out one RecordingTransport per host and records the order. */
+/** A HostConnections stand-in that hands out one RecordingTransport per host and records the order. */
 function connections(script: (t: RecordingTransport) => void) {
   const ts = new Map<string, RecordingTransport>();
   const order: string[] = [];
@@ -69,7 +69,7 @@ function connections(script: (t: RecordingTransport) => void) {
       }
       return t;
     },
-  } as unknown as Connections;
+  } as unknown as HostConnections;
   return { pool, ts, order };
 }
 

@@ -1,10 +1,27 @@
+import type { Command } from 'commander';
+import { loadCheckedInventory } from '../../app/load-checked-inventory.js';
+import { ExitCode } from '../../errors.js';
 import { inventoryGraph, inventoryList } from '../../inventory/show.js';
-import { loadCheckedInventory, type CommonOptions } from '../context.js';
-import type { Output } from '../output.js';
+import type { Cli } from '../cli.js';
+import { createOutput } from '../io.js';
+import { inventoryPath } from '../options.js';
 
 /** `drover inventory --list|--graph`: the resolved inventory, secrets redacted; touches no host. */
-export async function inventoryCommand(o: CommonOptions & { graph?: boolean }, out: Output): Promise<void> {
-  const inventory = await loadCheckedInventory(o, { consul: false, warn: out.warn });
-  if (o.graph) out.result.write(`${inventoryGraph(inventory)}\n`);
-  else out.result.write(`${JSON.stringify(inventoryList(inventory), null, 2)}\n`);
+export function addInventoryCommand(root: Command, cli: Cli): void {
+  root
+    .command('inventory')
+    .description('print the resolved inventory (secrets redacted)')
+    .option('-i, --inventory <file>', 'inventory YAML (env DROVER_INVENTORY)')
+    .option('--list', "hosts, groups and every host's vars as JSON (default)")
+    .option('--graph', 'the group tree')
+    .action(async (o: { inventory?: string; graph?: boolean }) => {
+      const out = createOutput(cli.io, false);
+      const inventory = await loadCheckedInventory(inventoryPath(o, cli.io), {
+        consul: false,
+        warn: out.warn,
+      });
+      if (o.graph) out.result.write(`${inventoryGraph(inventory)}\n`);
+      else out.result.write(`${JSON.stringify(inventoryList(inventory), null, 2)}\n`);
+      cli.setExit(ExitCode.ok);
+    });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { firstHosts } from '../../src/cli/warm-up.js';
+import { firstHosts } from '../../src/app/warm-up.js';
 import { makeInventory, playbook } from '../runner/helpers.js';
 
 const inv = makeInventory({ groups: { servers: ['s1', 's2', 's3'], clients: ['c1', 'c2'] } });

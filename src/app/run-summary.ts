@@ -11,6 +11,8 @@ export interface SummaryOptions {
   restarts: boolean | 'always';
   /** The hosts left untouched when the run stopped early, if the command knows better (a roll). */
   notReached?: (result: RunResult) => string[];
+  /** Lines right under the restart line (a roll's gates, in check mode). */
+  afterRestarts?: readonly string[];
 }
 
 /**
@@ -31,8 +33,10 @@ export function summaryLines(result: RunResult, o: SummaryOptions): string[] {
     lines.push('interrupted: running tasks finished, no new task was started');
   if (result.abortReason) lines.push(`aborted: ${result.abortReason}`);
   const restarted = restartedHosts(result);
-  if (o.restarts === 'always' || (o.restarts && (restarted.length > 0 || stoppedEarly(result))))
+  if (o.restarts === 'always' || (o.restarts && (restarted.length > 0 || stoppedEarly(result)))) {
     lines.push(`${o.check ? 'would restart, in this order' : 'restarted'}: ${names(restarted)}`);
+    lines.push(...(o.afterRestarts ?? []));
+  }
   if (result.failedHosts.length > 0) lines.push(`failed: ${names(result.failedHosts)}`);
   if (result.unreachableHosts.length > 0) lines.push(`unreachable: ${unreachableWhy(result)}`);
   const notReached = stoppedEarly(result) ? (o.notReached ?? notStarted)(result) : [];

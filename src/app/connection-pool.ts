@@ -1,17 +1,30 @@
 import type { Host, Inventory } from '../inventory/types.js';
 import { connect } from '../ssh/node-ssh-transport.js';
 import type { Transport } from '../ssh/transport.js';
-import { connectionSpec, type ConnectionDefaults } from './connection.js';
+import { connectionSpec, type ConnectionDefaults } from './connection-spec.js';
+
+/** How a host's one connection is opened: SSH in drover, a scripted transport in tests. */
+export type OpenTransport = (host: Host) => Promise<Transport>;
+
+export const openSsh =
+  (defaults: ConnectionDefaults): OpenTransport =>
+  (host) =>
+    connect(connectionSpec(host, defaults));
+
+/** What the lock, the audit log and the checks need of the pool: a host's shared connection. */
+export interface HostConnections {
+  get(host: Host | string): Promise<Transport>;
+}
 
 /**
- * One SSH connection per host for the whole command, opened on first use and shared by the
- * playbook run and any checks after it; `closeAll` ends them all.
+ * One connection per host for the whole session, opened on first use and shared by the
+ * playbook run, the lock, the audit log and any checks after it; `closeAll` ends them all.
  */
-export class Connections {
+export class ConnectionPool implements HostConnections {
   readonly #open = new Map<string, Promise<Transport>>();
   constructor(
     private readonly inventory: Inventory,
-    private readonly defaults: ConnectionDefaults,
+    private readonly openTransport: OpenTransport,
   ) {}
 
   get(host: Host | string): Promise<Transport> {
@@ -19,7 +32,7 @@ export class Connections {
     if (!h) return Promise.reject(new Error(`no host ${String(host)} in the inventory`));
     let t = this.#open.get(h.name);
     if (!t) {
-      t = connect(connectionSpec(h, this.defaults));
+      t = this.openTransport(h);
       // A failed connection is not cached: a later caller may try again.
       t.catch(() => this.#open.delete(h.name));
       this.#open.set(h.name, t);
@@ -28,11 +41,11 @@ export class Connections {
   }
 
   /**
-   * The same connection for a caller that closes what it is given (the runner closes its
-   * transports at the end of a run): closing it is left to `closeAll`, so the lock can still be
-   * released and the audit log written after the run.
+   * The same connection for the runner, which closes the transports it was given at the end of
+   * a run: closing is left to `closeAll`, so that the lock is released and the audit log written
+   * after the run over the same connections.
    */
-  async borrow(host: Host | string): Promise<Transport> {
+  async forRunner(host: Host): Promise<Transport> {
     const t = await this.get(host);
     const tcp = t.tcpExchange?.bind(t);
     return {

@@ -1,7 +1,7 @@
 import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Playbook } from '../playbook/types.js';
-import type { Connections } from './connections.js';
+import type { HostConnections } from './connection-pool.js';
 
 /**
  * The hosts a run will work on first: every play's hosts (narrowed by --limit) in play order,
@@ -36,6 +36,6 @@ export function firstHosts(
  * lock is taken instead of one after the other. Only connects: no command runs, and a host that
  * cannot be reached is reported by the task that uses it, as before.
  */
-export function warmUp(pool: Connections, hosts: readonly string[]): void {
+export function warmUp(pool: HostConnections, hosts: readonly string[]): void {
   for (const h of hosts) pool.get(h).catch(() => undefined);
 }

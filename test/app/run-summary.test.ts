@@ -1,12 +1,12 @@
 /**
- * The lines after the PLAY RECAP (src/cli/run-summary.ts, and the roll's in rolling.ts), from
+ * The lines after the PLAY RECAP (src/app/run-summary.ts, and the roll's in src/app/rolls.ts), from
  * results of the real runner: interrupted, restarted, failed, unreachable (with why), not
  * reached, changed.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { notReachedByRoll, summarizeRoll } from '../../src/cli/commands/rolling.js';
-import { canRestart, notStarted, summaryLines } from '../../src/cli/run-summary.js';
+import { notReachedByRoll, summarizeRoll } from '../../src/app/rolls.js';
+import { canRestart, notStarted, summaryLines } from '../../src/app/run-summary.js';
 import type { Module } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { makeInventory, playbook, runWith, testModules } from '../runner/helpers.js';

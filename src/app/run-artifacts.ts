@@ -5,7 +5,13 @@ import { DROVER_VERSION } from '../paths.js';
 import { createRecapCollector, type RecapCollector } from '../report/collector.js';
 import { combineReporters } from '../report/combine.js';
 import type { ConcludeOptions } from '../report/conclusion.js';
-import { createEventsReporter, openEventsFile, type EventsReporter } from '../report/events.js';
+import {
+  createEventsReporter,
+  openEventsFile,
+  type DroverEvent,
+  type EventSink,
+  type EventsReporter,
+} from '../report/events.js';
 import { buildJsonRecap } from '../report/json-recap.js';
 import { renderJunit } from '../report/junit.js';
 import type { Reporter } from '../runner/reporter.js';
@@ -18,6 +24,8 @@ export interface ArtifactOptions {
   eventsFile?: string;
   /** --junit FILE: one testsuite per host, one testcase per task. */
   junitFile?: string;
+  /** The API's events stream: each event as it is written to the NDJSON file. */
+  onEvent?: (event: DroverEvent) => void;
   check: boolean;
 }
 
@@ -29,7 +37,7 @@ export interface ArtifactOptions {
 export class RunArtifacts {
   readonly #collector: RecapCollector;
   readonly #events?: EventsReporter;
-  readonly #eventsFile?: { close(): void };
+  readonly #eventsFile?: EventSink & { close(): void };
   #secrets: string[] = [];
   #finished = false;
 
@@ -38,16 +46,24 @@ export class RunArtifacts {
     private readonly command: string,
   ) {
     this.#collector = createRecapCollector();
-    if (o.eventsFile) {
-      const file = openEventsFile(o.eventsFile);
-      this.#eventsFile = file;
-      this.#events = createEventsReporter(file, { command, droverVersion: DROVER_VERSION, check: o.check });
+    if (o.eventsFile) this.#eventsFile = openEventsFile(o.eventsFile);
+    const sinks = [
+      ...(this.#eventsFile ? [this.#eventsFile] : []),
+      ...(o.onEvent ? [eventCallback(o.onEvent)] : []),
+    ];
+    if (sinks.length > 0) {
+      const sink: EventSink = { write: (line: string) => sinks.forEach((s) => s.write(line)) };
+      this.#events = createEventsReporter(sink, { command, droverVersion: DROVER_VERSION, check: o.check });
     }
   }
 
   /** Secret values from the inventory, scrubbed from every artifact as a second line of defence. */
   learnSecrets(inventory: Inventory): void {
-    this.#secrets = [...new Set([...inventory.hosts.values()].flatMap((h) => secretsIn(h.vars)))];
+    this.#secrets = RunArtifacts.secretsOf(inventory);
+  }
+
+  static secretsOf(inventory: Inventory): string[] {
+    return [...new Set([...inventory.hosts.values()].flatMap((h) => secretsIn(h.vars)))];
   }
 
   get secrets(): readonly string[] {
@@ -85,3 +101,8 @@ export class RunArtifacts {
     }
   }
 }
+
+/** The events reporter writes NDJSON lines; the API hands out the objects they stand for. */
+const eventCallback = (onEvent: (event: DroverEvent) => void): EventSink => ({
+  write: (line: string) => onEvent(JSON.parse(line) as DroverEvent),
+});

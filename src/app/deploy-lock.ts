@@ -3,7 +3,7 @@ import { currentIdentity } from '../lock/identity.js';
 import { createLockDetails } from '../lock/details.js';
 import { acquireLock, lockSites, releaseLock, type LockHandle, type LockSite } from '../lock/lock.js';
 import { DROVER_VERSION } from '../paths.js';
-import type { Connections } from './connections.js';
+import type { HostConnections } from './connection-pool.js';
 
 /** Where the lock lives for this inventory: the `drover_lock_dir` var of the lock host, if set. */
 export function lockDir(inventory: Inventory, host: string): string | undefined {
@@ -27,7 +27,7 @@ export class DeployLock {
   #handles: { handle: LockHandle; site: LockSite }[] = [];
   constructor(
     private readonly inventory: Inventory,
-    private readonly connections: Connections,
+    private readonly connections: HostConnections,
   ) {}
 
   async acquire(o: {

@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConsulApi } from '../consul/api/api.js';
+import { portVar } from '../consul/gates/gate-agents.js';
+import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
+import { reconcileMembers, type MembershipReport } from '../consul/verify/membership.js';
+import { CommandFailedError, UnreachableError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { forceLeave } from '../remote/consul.js';
+import { render } from '../shell/cmd.js';
+import type { Session } from './session.js';
+
+export interface Membership {
+  report: MembershipReport;
+  /** The server whose agent answered. */
+  server: string;
+}
+
+/** The member list from the first server whose agent answers, through its own SSH connection. */
+export async function observeMembers(session: Session, inventory: Inventory): Promise<Membership> {
+  const nodes = expectedNodesFromInventory(inventory);
+  const errors: string[] = [];
+  for (const s of nodes.filter((n) => n.role === 'server')) {
+    try {
+      const t = await session.connections.get(s.host);
+      const api = new ConsulApi(t, { port: portVar(inventory.hosts.get(s.host)?.vars['consul_http_port']) });
+      const members = await api.members();
+      const entries = members.map((m) => ({ name: m.name, address: m.addr, status: m.status, role: m.role }));
+      return { report: reconcileMembers(nodes, entries, `${s.host}'s agent`), server: s.host };
+    } catch (err) {
+      errors.push(`${s.host}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new UnreachableError('servers', `no server agent answered:\n  ${errors.join('\n  ')}`);
+}
+
+/**
+ * `consul force-leave -prune` of the prunable ghosts on the server that reported them, under the
+ * deploy lock, with an audit line on that server; then the member list again until the ghosts
+ * are gone (Serf spreads the prune by gossip; bounded).
+ */
+export async function pruneGhosts(
+  session: Session,
+  inventory: Inventory,
+  seen: Membership,
+  onPruned: (line: string) => void,
+): Promise<Membership> {
+  const prunable = seen.report.ghosts.filter((g) => g.prunable);
+  const { server } = seen;
+  await session.mutate(async (m) => {
+    const t = await session.connections.get(server);
+    for (const g of prunable) {
+      const cmd = forceLeave(g.name, { prune: true }, { container: containerOf(inventory, server) });
+      const r = await t.exec(cmd, { timeoutSeconds: 30 });
+      if (r.code !== 0)
+        throw new CommandFailedError(server, render(cmd, { redact: true }), r.code, r.stdout, r.stderr);
+      m.changed(server, `force-leave -prune ${g.name}`);
+      onPruned(`pruned ${g.name} (${g.address}) via ${server}`);
+    }
+  });
+  const gone = new Set(prunable.map((g) => g.name));
+  let now = seen;
+  for (let i = 0; i < 20; i++) {
+    now = await observeMembers(session, inventory);
+    if (!now.report.ghosts.some((g) => gone.has(g.name))) break;
+    await sleep(500);
+  }
+  return now;
+}
+
+const containerOf = (inventory: Inventory, host: string): string => {
+  const v = inventory.hosts.get(host)?.vars['consul_container_name'];
+  return typeof v === 'string' && v !== '' ? v : 'consul';
+};

@@ -1,0 +1,380 @@
+import { appendAudit, auditEntriesForRun } from '../audit/audit.js';
+import { throwIfInterrupted } from '../config/interrupt.js';
+import { selectHosts } from '../inventory/patterns.js';
+import type { Host, Inventory, Vars } from '../inventory/types.js';
+import { currentIdentity } from '../lock/identity.js';
+import { builtinModules } from '../modules/registry.js';
+import { loadPlaybook } from '../playbook/load-playbook.js';
+import { DROVER_VERSION } from '../paths.js';
+import type { CollectedRun } from '../report/collector.js';
+import { concludeRun, type ConcludeOptions, type RunConclusion } from '../report/conclusion.js';
+import type { DroverEvent } from '../report/events.js';
+import { builtinOrderers } from '../consul/gates/leader-last-orderer.js';
+import { createReporter } from '../runner/create-reporter.js';
+import { runPlaybook, type RunResult } from '../runner/run-playbook.js';
+import { checkBeforeConnecting } from './check-before-connecting.js';
+import type { ConnectionDefaults } from './connection-spec.js';
+import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } from './connection-pool.js';
+import { DeployLock } from './deploy-lock.js';
+import { applyGossipKey } from './gossip-key-source.js';
+import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
+import type { Output } from './output.js';
+import { playbookBaseDir, type PlaybookSpec } from './playbooks.js';
+import { RunArtifacts } from './run-artifacts.js';
+import { canRestart, summaryLines } from './run-summary.js';
+import { firstHosts, warmUp } from './warm-up.js';
+
+export interface SessionOptions {
+  inventoryFile: string;
+  /** A host pattern that narrows where tasks run. */
+  limit?: string | undefined;
+  /** Hosts worked on at once (default 10). */
+  forks?: number;
+  /** How hosts are reached over SSH; ignored when `open` is given. */
+  connection?: ConnectionDefaults;
+  /** Opens a host's one connection: SSH by default, a scripted transport in tests. */
+  open?: OpenTransport;
+  output: Output;
+  /** The command line (or API call) as the lock, the audit log and the reports name it. */
+  command: string;
+  /** Seconds to wait for a deploy lock held by another run (default 0: stop with exit 6). */
+  lockWaitSeconds?: number;
+  /** When aborted, no new task starts; the lock is released and the reports written. */
+  signal?: AbortSignal;
+}
+
+/** One playbook run, as plan and apply take it. */
+export interface PlaybookRun {
+  playbook: PlaybookSpec;
+  diff?: boolean;
+  tags?: readonly string[];
+  skipTags?: readonly string[];
+  /** Vars above every other (upgrade's image, restart's serial and force). */
+  extraVars?: Vars;
+  /** `plan`: one short block of what would change instead of every task on every host. */
+  view?: 'tasks' | 'plan';
+  /** The lines after the recap, when the operation knows better than summaryLines (a roll). */
+  summarize?: (result: RunResult, check: boolean) => string[];
+  /** The JSON recap on `output.result`. */
+  json?: boolean;
+  eventsFile?: string;
+  junitFile?: string;
+  onEvent?: (event: DroverEvent) => void;
+}
+
+/** How a playbook run ended: the runner's result and the one conclusion (status, exit code). */
+export interface RunReport {
+  result: RunResult;
+  conclusion: RunConclusion;
+}
+
+/** What a locked change tells the session, for the audit log of the hosts it changed. */
+export interface Mutation {
+  /** `what` changed on (or through) `host`: one entry of that host's audit line. */
+  changed(host: string, what: string): void;
+}
+
+const DEFAULT_CONNECTION: ConnectionDefaults = { acceptNewHostKeys: false, connectTimeoutSeconds: 10 };
+
+/**
+ * Everything one drover command does with hosts goes through a session: it owns the inventory,
+ * the one connection pool (closed by `close`), the deploy lock, the audit log and the run's
+ * reports. `plan` runs a playbook in check mode (no lock, no audit); `apply` runs it for real
+ * and `mutate` makes any other change, both under the lock and audited by construction.
+ */
+export class Session {
+  #inventory: Inventory | undefined;
+  #pool: ConnectionPool | undefined;
+  #loadedAs: boolean | undefined;
+  readonly #signal: AbortSignal;
+
+  constructor(private readonly o: SessionOptions) {
+    this.#signal = o.signal ?? new AbortController().signal;
+  }
+
+  /** Opens a session, hands it to `use`, and closes its connections however `use` ends. */
+  static async with<T>(o: SessionOptions, use: (session: Session) => Promise<T>): Promise<T> {
+    const session = new Session(o);
+    try {
+      return await use(session);
+    } finally {
+      await session.close();
+    }
+  }
+
+  /**
+   * Loads and checks the inventory (see loadCheckedInventory), once: later calls (verify, then
+   * --deep) get the same inventory without its warnings again. The connections are to its hosts.
+   */
+  async load(o: { consul: boolean }): Promise<Inventory> {
+    if (this.#inventory && this.#loadedAs === o.consul) return this.#inventory;
+    this.#loadedAs = o.consul;
+    const inventory = await loadCheckedInventory(this.o.inventoryFile, {
+      consul: o.consul,
+      limit: this.o.limit,
+      warn: this.o.output.warn,
+      signal: this.#signal,
+    });
+    this.#use(inventory);
+    return inventory;
+  }
+
+  /** The hosts `limit` selects, in inventory order; every host without one. */
+  hosts(): string[] {
+    const inventory = this.#loaded();
+    return this.o.limit ? [...selectHosts(inventory, this.o.limit)] : [...inventory.hosts.keys()];
+  }
+
+  get connections(): HostConnections {
+    this.#loaded();
+    return this.#pool as ConnectionPool;
+  }
+
+  /** The playbook in check mode: every host is read, nothing changes, no lock is taken. */
+  plan(run: PlaybookRun): Promise<RunReport> {
+    return this.#runPlaybook(run, true);
+  }
+
+  /** The playbook for real, under the deploy lock; every host it changed gets an audit line. */
+  apply(run: PlaybookRun): Promise<RunReport> {
+    return this.#runPlaybook(run, false);
+  }
+
+  /**
+   * A change that is not a playbook run (`members --prune`): under the deploy lock, and every
+   * host `change` reports gets an audit line, whether `change` succeeds or throws.
+   */
+  async mutate<T>(change: (m: Mutation) => Promise<T>): Promise<T> {
+    const inventory = this.#loaded();
+    const secrets = RunArtifacts.secretsOf(inventory);
+    const lock = new DeployLock(inventory, this.connections);
+    await lock.acquire({
+      command: this.o.command,
+      waitSeconds: this.o.lockWaitSeconds ?? 0,
+      secrets,
+      signal: this.#signal,
+      onWait: this.o.output.warn,
+    });
+    const run = mutationRun();
+    let how: ConcludeOptions = {};
+    try {
+      return await change({
+        changed: (host, what) => {
+          if (!run.hosts.includes(host)) run.hosts.push(host);
+          const time = new Date().toISOString();
+          run.outcomes.push({
+            play: 'change',
+            task: what,
+            host,
+            status: 'changed',
+            durationMs: 0,
+            startedAt: time,
+            endedAt: time,
+          });
+        },
+      });
+    } catch (err) {
+      how = { error: err };
+      throw err;
+    } finally {
+      const problems = [
+        ...(await this.#audit(inventory, run, concludeRun(run.outcomes, { ...how, secrets }), secrets)),
+        ...(await releaseProblems(lock)),
+      ];
+      for (const p of problems) this.o.output.warn(`warning: ${p}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool?.closeAll();
+  }
+
+  /**
+   * Validates everything first (inventory, playbook, limit, every host's values) so bad input
+   * touches no host; takes the lock unless planning; runs the playbook over the pool; then,
+   * however the run ended, releases the lock, appends the audit log on every changed host and
+   * writes the reports.
+   */
+  async #runPlaybook(run: PlaybookRun, check: boolean): Promise<RunReport> {
+    const artifacts = new RunArtifacts(
+      {
+        json: run.json === true,
+        check,
+        ...(run.eventsFile ? { eventsFile: run.eventsFile } : {}),
+        ...(run.junitFile ? { junitFile: run.junitFile } : {}),
+        ...(run.onEvent ? { onEvent: run.onEvent } : {}),
+      },
+      this.o.command,
+    );
+    const out = this.o.output;
+    const signal = this.#signal;
+    let inventory: Inventory | undefined;
+    let lock: DeployLock | undefined;
+    try {
+      const { file, consul } = run.playbook;
+      const loaded = forPlaybook(
+        await loadCheckedInventory(this.o.inventoryFile, {
+          consul,
+          limit: this.o.limit,
+          warn: out.warn,
+          signal,
+        }),
+        consul,
+      );
+      artifacts.learnSecrets(loaded);
+      const modules = builtinModules();
+      const playbook = await loadPlaybook(file, modules);
+      const waitSeconds = this.o.lockWaitSeconds ?? 0;
+      throwIfInterrupted(signal);
+      await checkBeforeConnecting({
+        inventory: loaded,
+        playbook,
+        modules,
+        baseDir: playbookBaseDir(file),
+        check,
+        consul,
+        signal,
+        ...(run.extraVars ? { extraVars: run.extraVars } : {}),
+      });
+      this.#use(loaded);
+      const pool = this.#pool as ConnectionPool;
+      const forks = this.o.forks ?? 10;
+      // The first task's connections open while the lock is taken, not after it.
+      warmUp(pool, firstHosts(playbook, loaded, this.o.limit, forks));
+      if (!check) {
+        lock = new DeployLock(loaded, pool);
+        await lock.acquire({
+          command: this.o.command,
+          waitSeconds,
+          secrets: artifacts.secrets,
+          signal,
+          onWait: out.warn,
+        });
+      }
+      inventory = consul
+        ? await applyGossipKey(loaded, { create: !check, connect: (h: Host) => pool.get(h), warn: out.warn })
+        : loaded;
+      artifacts.learnSecrets(inventory);
+      const human = await createReporter({
+        tty: out.progressIsTty,
+        ci: out.ci,
+        stream: out.progress,
+        view: run.view ?? 'tasks',
+      });
+      const result = await runPlaybook({
+        playbook,
+        inventory,
+        selectHosts,
+        ...(this.o.limit ? { limit: this.o.limit } : {}),
+        modules,
+        orderers: builtinOrderers(),
+        ...(run.extraVars ? { extraVars: run.extraVars } : {}),
+        connect: (host) => pool.forRunner(host),
+        forks,
+        check,
+        diff: run.diff === true,
+        tags: run.tags ?? [],
+        skipTags: run.skipTags ?? [],
+        baseDir: playbookBaseDir(file),
+        reporter: artifacts.reporter(human),
+        signal,
+      });
+      // The reporter has printed the PLAY RECAP; say in a few lines what the run did.
+      const summary =
+        run.summarize?.(result, check) ?? summaryLines(result, { check, restarts: canRestart(playbook) });
+      out.progress.write(summary.map((l) => `${l}\n`).join(''));
+      const how = { status: result.status, ...(result.abortReason ? { reason: result.abortReason } : {}) };
+      await this.#finishRun({ inventory, lock, artifacts, check, how });
+      return { result, conclusion: concludeRun(result.outcomes, { ...how, secrets: artifacts.secrets }) };
+    } catch (err) {
+      await this.#finishRun({ inventory, lock, artifacts, check, how: { error: err } }).catch(
+        () => undefined,
+      );
+      throw err;
+    }
+  }
+
+  /** Everything that must happen however a run ended; each step is attempted even if another fails. */
+  async #finishRun(o: {
+    inventory: Inventory | undefined;
+    lock: DeployLock | undefined;
+    artifacts: RunArtifacts;
+    check: boolean;
+    how: ConcludeOptions;
+  }): Promise<void> {
+    const problems: string[] = [];
+    if (!o.check && this.#pool) {
+      const run = o.artifacts.collected;
+      const conclusion = concludeRun(run.outcomes, { ...o.how, secrets: o.artifacts.secrets });
+      problems.push(...(await this.#audit(o.inventory, run, conclusion, o.artifacts.secrets)));
+    }
+    if (o.lock) problems.push(...(await releaseProblems(o.lock)));
+    for (const p of problems) this.o.output.warn(`warning: ${p}`);
+    o.artifacts.finish(this.o.output, o.how);
+  }
+
+  /** Appends one audit line on every host the run changed; returns what could not be written. */
+  async #audit(
+    inventory: Inventory | undefined,
+    run: CollectedRun,
+    conclusion: RunConclusion,
+    secrets: readonly string[],
+  ): Promise<string[]> {
+    const pool = this.#pool as ConnectionPool;
+    const entries = auditEntriesForRun({
+      run,
+      conclusion,
+      identity: currentIdentity(),
+      command: this.o.command,
+      droverVersion: DROVER_VERSION,
+    });
+    const problems: string[] = [];
+    await Promise.all(
+      [...entries].map(async ([host, entry]) => {
+        const path = inventory?.hosts.get(host)?.vars['drover_audit_log'];
+        try {
+          await appendAudit(await pool.get(host), entry, {
+            ...(typeof path === 'string' ? { path } : {}),
+            secrets,
+          });
+        } catch (err) {
+          problems.push(`audit log on ${host} not written: ${messageOf(err)}`);
+        }
+      }),
+    );
+    return problems;
+  }
+
+  #use(inventory: Inventory): void {
+    this.#inventory = inventory;
+    this.#pool ??= new ConnectionPool(
+      inventory,
+      this.o.open ?? openSsh(this.o.connection ?? DEFAULT_CONNECTION),
+    );
+  }
+
+  #loaded(): Inventory {
+    if (!this.#inventory) throw new Error('the session has no inventory yet: load() it first');
+    return this.#inventory;
+  }
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+async function releaseProblems(lock: DeployLock): Promise<string[]> {
+  try {
+    await lock.release();
+    return [];
+  } catch (err) {
+    return [`deploy lock not released: ${messageOf(err)}; use \`drover lock release\``];
+  }
+}
+
+/** A change made outside a playbook, in the shape the audit log reads runs in. */
+const mutationRun = (): CollectedRun => ({
+  startedAt: new Date().toISOString(),
+  plays: [],
+  hosts: [],
+  outcomes: [],
+  notes: [],
+});
