@@ -40,23 +40,6 @@ export class ConnectionPool implements HostConnections {
     return t;
   }
 
-  /**
-   * The same connection for the runner, which closes the transports it was given at the end of
-   * a run: closing is left to `closeAll`, so that the lock is released and the audit log written
-   * after the run over the same connections.
-   */
-  async forRunner(host: Host): Promise<Transport> {
-    const t = await this.get(host);
-    const tcp = t.tcpExchange?.bind(t);
-    return {
-      host: t.host,
-      exec: (cmd, options) => t.exec(cmd, options),
-      http: (request) => t.http(request),
-      ...(tcp && { tcpExchange: tcp }),
-      close: async () => undefined,
-    };
-  }
-
   async closeAll(): Promise<void> {
     const all = [...this.#open.values()];
     this.#open.clear();

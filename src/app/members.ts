@@ -1,12 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { agentContainerName } from '../consul/agent/container-name.js';
 import { ConsulApi } from '../consul/api/api.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
 import { reconcileMembers, type MembershipReport } from '../consul/verify/membership.js';
-import { CommandFailedError, UnreachableError } from '../errors.js';
+import { CommandFailedError, InterruptedError, UnreachableError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { forceLeave } from '../remote/consul.js';
 import { render } from '../shell/cmd.js';
+import { poll } from '../util/poll.js';
 import type { Session } from './session.js';
 
 export interface Membership {
@@ -49,7 +50,11 @@ export async function pruneGhosts(
   await session.mutate(async (m) => {
     const t = await session.connections.get(server);
     for (const g of prunable) {
-      const cmd = forceLeave(g.name, { prune: true }, { container: containerOf(inventory, server) });
+      const cmd = forceLeave(
+        g.name,
+        { prune: true },
+        { container: agentContainerName(inventory.hosts.get(server)?.vars) },
+      );
       const r = await t.exec(cmd, { timeoutSeconds: 30 });
       if (r.code !== 0)
         throw new CommandFailedError(server, render(cmd, { redact: true }), r.code, r.stdout, r.stderr);
@@ -58,16 +63,17 @@ export async function pruneGhosts(
     }
   });
   const gone = new Set(prunable.map((g) => g.name));
-  let now = seen;
-  for (let i = 0; i < 20; i++) {
-    now = await observeMembers(session, inventory);
-    if (!now.report.ghosts.some((g) => gone.has(g.name))) break;
-    await sleep(500);
-  }
-  return now;
+  // Consul drops a pruned member from its list within a gossip round or two: wait up to 10 s for it.
+  const settled = await poll(
+    () => observeMembers(session, inventory),
+    (now) => (now.report.ghosts.some((g) => gone.has(g.name)) ? 'again' : 'done'),
+    {
+      timeoutSeconds: 10,
+      intervalSeconds: 0.5,
+      clock: session.clock,
+      signal: session.signal,
+      interrupted: () => new InterruptedError('interrupted while waiting for the pruned members to go'),
+    },
+  );
+  return settled.last;
 }
-
-const containerOf = (inventory: Inventory, host: string): string => {
-  const v = inventory.hosts.get(host)?.vars['consul_container_name'];
-  return typeof v === 'string' && v !== '' ? v : 'consul';
-};

@@ -23,6 +23,7 @@ import { playbookBaseDir, type PlaybookSpec } from './playbooks.js';
 import { RunArtifacts } from './run-artifacts.js';
 import { canRestart, summaryLines } from './run-summary.js';
 import { firstHosts, warmUp } from './warm-up.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface SessionOptions {
   inventoryFile: string;
@@ -41,6 +42,8 @@ export interface SessionOptions {
   lockWaitSeconds?: number;
   /** When aborted, no new task starts; the lock is released and the reports written. */
   signal?: AbortSignal;
+  /** How waits and durations are timed; tests pass a fake clock. */
+  clock?: Clock;
 }
 
 /** One playbook run, as plan and apply take it. */
@@ -87,9 +90,16 @@ export class Session {
   #pool: ConnectionPool | undefined;
   #loadedAs: boolean | undefined;
   readonly #signal: AbortSignal;
+  readonly clock: Clock;
 
   constructor(private readonly o: SessionOptions) {
     this.#signal = o.signal ?? new AbortController().signal;
+    this.clock = o.clock ?? systemClock;
+  }
+
+  /** Aborted when the command is interrupted (Ctrl-C): waits stop, no new task starts. */
+  get signal(): AbortSignal {
+    return this.#signal;
   }
 
   /** Opens a session, hands it to `use`, and closes its connections however `use` ends. */
@@ -269,7 +279,7 @@ export class Session {
         modules,
         orderers: builtinOrderers(),
         ...(run.extraVars ? { extraVars: run.extraVars } : {}),
-        connect: (host) => pool.forRunner(host),
+        connect: (host) => pool.get(host),
         forks,
         check,
         diff: run.diff === true,

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { systemClock, type Clock } from '../util/clock.js';
 import { CommandFailedError, InterruptedError, LockHeldError } from '../errors.js';
 import { serversByDatacenter } from '../inventory/consul-checks.js';
 import type { Inventory } from '../inventory/types.js';
@@ -58,9 +58,8 @@ export interface AcquireOptions extends LockLocation {
   /** Called once per poll while waiting, e.g. to print "waiting for the deploy lock, held by ...". */
   onWait?: (state: HeldLockState, waitedSeconds: number) => void;
   signal?: AbortSignal;
-  /** Injected by tests: a clock in milliseconds and a sleep. */
-  now?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** How the wait is timed; tests pass a fake clock. */
+  clock?: Clock;
 }
 
 /** Every remote call is bounded. */
@@ -107,11 +106,10 @@ export async function acquireLock(
   options: AcquireOptions = {},
 ): Promise<LockHandle> {
   const dir = options.dir ?? DEFAULT_LOCK_DIR;
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : {}));
+  const clock = options.clock ?? systemClock;
   const waitMs = Math.max(0, options.waitSeconds ?? 0) * 1000;
   const pollMs = Math.max(1, options.pollSeconds ?? 10) * 1000;
-  const startedAt = now();
+  const startedAt = clock.now();
   const body = `${JSON.stringify(details, null, 2)}\n`;
   let races = 0;
 
@@ -125,7 +123,7 @@ export async function acquireLock(
     if (!state.held && ++races <= 3) continue;
     if (!state.held) throw failed(transport, cmd, r);
 
-    const waited = now() - startedAt;
+    const waited = clock.now() - startedAt;
     if (waited >= waitMs) {
       const waitedText = waitMs > 0 ? `; still held after waiting ${formatAge(waited / 1000)}` : '';
       throw new DeployLockHeldError(
@@ -137,7 +135,7 @@ export async function acquireLock(
     }
     options.onWait?.(state, Math.floor(waited / 1000));
     try {
-      await sleep(Math.min(pollMs, waitMs - waited), options.signal);
+      await clock.sleep(Math.min(pollMs, waitMs - waited), options.signal);
     } catch (err) {
       if (!options.signal?.aborted) throw err;
     }

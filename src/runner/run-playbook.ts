@@ -1,4 +1,4 @@
-import { ConfigError, ExitCode, GateError, type ExitCodeValue } from '../errors.js';
+import { ConfigError, GateError } from '../errors.js';
 import type { Group, Host, Inventory, Vars } from '../inventory/types.js';
 import { GROUP_BY, groupByTasks, withGroupBy } from '../playbook/group-by.js';
 import type { AnyModule } from '../modules/module.js';
@@ -25,7 +25,10 @@ export interface RunOptions {
   /** --limit: a host pattern that narrows where tasks run. */
   limit?: string;
   modules: ModuleMap;
-  /** Opens the one connection a host gets for the whole run; called at most once per host. */
+  /**
+   * The host's connection, called at most once per host and run. The caller owns it: the runner
+   * never closes it, so the lock, the audit log and checks after the run reuse it.
+   */
   connect: (host: Host) => Promise<Transport>;
   /** Hosts working on a task at the same time (Ansible's forks). Default 10. */
   forks?: number;
@@ -56,11 +59,6 @@ export interface RunResult {
    * stopped it.
    */
   status: RunStatus;
-  /**
-   * 0 ok, 2 failed, 4 unreachable only, 5 aborted by a gate, 130 interrupted. Failed wins over
-   * unreachable: exit 4 then means "every host we reached is fine", which is safe for CI to retry.
-   */
-  exitCode: ExitCodeValue;
   /** One entry per host that was in any play, in the order they first appeared. */
   recap: Record<string, HostRecap>;
   outcomes: TaskOutcome[];
@@ -88,19 +86,17 @@ export async function runPlaybook(options: RunOptions): Promise<RunResult> {
   try {
     await run.all();
   } catch (err) {
-    await run.closeAll();
     // A live renderer holds the terminal while it draws: it must stop before the error is printed.
     await options.reporter.flush?.().catch(() => undefined);
     throw err;
   }
-  await run.closeAll();
   const result = run.result();
   // Live renderers draw asynchronously; return only once everything reported is on screen.
   await options.reporter.flush?.();
   return result;
 }
 
-/** The state of one run: connections, recap, registered results, hosts out of the game. */
+/** The state of one run: its hosts' connections (memoized, not owned), recap, registered results, hosts out of the game. */
 class Run {
   readonly o: RunOptions;
   readonly modules: ReadonlyMap<string, AnyModule>;
@@ -295,19 +291,6 @@ class Run {
     return t;
   }
 
-  async closeAll(): Promise<void> {
-    await Promise.all(
-      [...this.connections.entries()].map(async ([host, t]) => {
-        try {
-          await (await t).close();
-        } catch {
-          // Never connected, or the connection is already gone: nothing to close.
-          if (!this.unreachable.has(host)) this.o.reporter.note?.('connection did not close cleanly', host);
-        }
-      }),
-    );
-  }
-
   record(outcome: TaskOutcome): void {
     this.outcomes.push(outcome);
     const r = (this.recap[outcome.host] ??= emptyRecap());
@@ -335,17 +318,9 @@ class Run {
           : unreachableHosts.length > 0
             ? 'unreachable'
             : 'ok';
-    const exitCode = {
-      ok: ExitCode.ok,
-      failed: ExitCode.taskFailed,
-      unreachable: ExitCode.unreachable,
-      aborted: ExitCode.gateAborted,
-      interrupted: ExitCode.interrupted,
-    }[status];
     this.o.reporter.runEnd?.(this.recap);
     return {
       status,
-      exitCode,
       recap: this.recap,
       outcomes: this.outcomes,
       changedHosts: hosts.filter((h) => (this.recap[h]?.changed ?? 0) > 0),

@@ -15,6 +15,7 @@ import {
 import { render } from '../../src/shell/cmd.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { makeInventory } from '../runner/helpers.js';
+import { FakeClock } from '../../src/util/fake-clock.js';
 
 const DIR = '/var/lib/drover/lock';
 const TAKE = render(takeLock(DIR), { redact: true });
@@ -79,22 +80,17 @@ test('with a wait, polls until the holder is gone, then takes the lock', async (
   const t = new RecordingTransport('s1').onExec(TAKE, () =>
     ++attempts < 3 ? { code: 1, stdout: heldBy(alice, 60 + attempts * 10) } : { code: 0 },
   );
-  let clock = 0;
-  const slept: number[] = [];
+  const clock = new FakeClock(0);
   const waits: string[] = [];
   const handle = await acquireLock(t, mine, {
     waitSeconds: 120,
     pollSeconds: 10,
-    now: () => clock,
-    sleep: async (ms) => {
-      slept.push(ms);
-      clock += ms;
-    },
+    clock,
     onWait: (state, waited) => waits.push(`${waited}s ${state.description}`),
   });
   assert.equal(handle.token, mine.token);
   assert.equal(attempts, 3);
-  assert.deepEqual(slept, [10_000, 10_000]);
+  assert.deepEqual(clock.sleeps, [10_000, 10_000]);
   assert.deepEqual(waits, [
     '0s held by alice@ci-7 for 1m10s: drover deploy (CI job 991)',
     '10s held by alice@ci-7 for 1m20s: drover deploy (CI job 991)',
@@ -103,22 +99,13 @@ test('with a wait, polls until the holder is gone, then takes the lock', async (
 
 test('the wait is bounded: when it runs out, the error says how long it waited', async () => {
   const t = new RecordingTransport('s1').onExec(TAKE, { code: 1, stdout: heldBy(alice, 600) });
-  let clock = 0;
-  const slept: number[] = [];
+  const clock = new FakeClock(0);
   await assert.rejects(
-    acquireLock(t, mine, {
-      waitSeconds: 25,
-      pollSeconds: 10,
-      now: () => clock,
-      sleep: async (ms) => {
-        slept.push(ms);
-        clock += ms;
-      },
-    }),
+    acquireLock(t, mine, { waitSeconds: 25, pollSeconds: 10, clock }),
     (e: unknown) => e instanceof DeployLockHeldError && /still held after waiting 25s/.test(e.message),
   );
   // The last sleep is cut to what is left of the wait.
-  assert.deepEqual(slept, [10_000, 10_000, 5_000]);
+  assert.deepEqual(clock.sleeps, [10_000, 10_000, 5_000]);
 });
 
 test('release removes the lock only when the token in it is ours, in one command', async () => {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { schemaValidator } from '../../src/config/schema.js';
 import { combineReporters } from '../../src/report/combine.js';
 import { createRecapCollector } from '../../src/report/collector.js';
+import { exitCodeFor } from '../../src/report/conclusion.js';
 import { createEventsReporter, type DroverEvent } from '../../src/report/events.js';
 import { buildJsonRecap } from '../../src/report/json-recap.js';
 import { renderJunit } from '../../src/report/junit.js';
@@ -48,7 +49,7 @@ test('a real run: recap, events and JUnit agree with the runner and validate', a
   const recap = buildJsonRecap(collector.collected(), { status: run.status });
   const validRecap = schemaValidator('recap.schema.json');
   assert.ok(validRecap(recap), JSON.stringify(validRecap.errors));
-  assert.equal(recap.exit_code, run.exitCode);
+  assert.equal(recap.exit_code, exitCodeFor(run.status));
   assert.deepEqual(recap.changed_hosts, run.changedHosts);
   assert.deepEqual(recap.failed_hosts, run.failedHosts);
   assert.deepEqual(recap.unreachable_hosts, run.unreachableHosts);
@@ -67,7 +68,7 @@ test('a real run: recap, events and JUnit agree with the runner and validate', a
     assert.ok(validEvent(e), `${JSON.stringify(e)} ${JSON.stringify(validEvent.errors)}`);
   const end = lines.at(-1);
   assert.ok(end?.event === 'run_end');
-  assert.equal(end.exit_code, run.exitCode);
+  assert.equal(end.exit_code, exitCodeFor(run.status));
   assert.deepEqual(end.recap, run.recap);
   assert.equal(lines.filter((e) => e.event === 'task_end').length, run.outcomes.length);
 

@@ -16,6 +16,7 @@ import { execStep } from '../../src/remote/step.js';
 import { exec } from '../../src/shell/cmd.js';
 import type { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { makeInventory, runWith, testModules } from './helpers.js';
+import { exitCodeFor } from '../../src/report/conclusion.js';
 
 /** `gate: {fail?}`: a read-only check that throws GateError when told to (as consul_gate does). */
 const gateModule: Module<{ fail?: boolean; node?: string }> = {
@@ -70,7 +71,7 @@ test('a named orderer is asked before EACH batch with the hosts not yet run', as
     cluster,
     { modules, orderers: { leader_last: leaderLast } },
   );
-  assert.equal(r.exitCode, 0);
+  assert.equal(exitCodeFor(r.status), 0);
   // Each call gets what is left, in the order the previous call gave it.
   assert.deepEqual(asked, [['s1', 's2', 's3'], ['s3', 's1'], ['s3']]);
   // s2 first (s1 led), then s1 (s3 took over), the leader s3 last.
@@ -94,7 +95,7 @@ test('an orderer that returns other hosts, or throws, stops the run; a GateError
     { modules, orderers: { bad: () => ['s1'] } },
   );
   assert.equal(wrong.status, 'failed');
-  assert.equal(wrong.exitCode, ExitCode.taskFailed);
+  assert.equal(exitCodeFor(wrong.status), ExitCode.taskFailed);
   assert.match(wrong.abortReason ?? '', /order bad failed: orderer "bad" returned \[s1\]/);
   assert.deepEqual(wrong.connects, []);
 
@@ -111,7 +112,7 @@ test('an orderer that returns other hosts, or throws, stops the run; a GateError
     },
   );
   assert.equal(refused.status, 'aborted');
-  assert.equal(refused.exitCode, ExitCode.gateAborted);
+  assert.equal(exitCodeFor(refused.status), ExitCode.gateAborted);
   assert.deepEqual(refused.notReachedHosts, ['s1', 's2', 's3']);
 });
 
@@ -140,7 +141,7 @@ const rollBook = `
 
 test('a gate that fails aborts the run: exit 5, later batches and plays untouched, not-reached hosts named', async () => {
   const ok = await runWith(book(rollBook), cluster, { modules });
-  assert.equal(ok.exitCode, 0, ok.reporter.lines.join('\n'));
+  assert.equal(exitCodeFor(ok.status), 0, ok.reporter.lines.join('\n'));
   assert.deepEqual(ok.notReachedHosts, []);
 
   const s2Fails = makeInventory({
@@ -149,7 +150,7 @@ test('a gate that fails aborts the run: exit 5, later batches and plays untouche
   });
   const r = await runWith(book(rollBook), s2Fails, { modules });
   assert.equal(r.status, 'aborted');
-  assert.equal(r.exitCode, ExitCode.gateAborted);
+  assert.equal(exitCodeFor(r.status), ExitCode.gateAborted);
   assert.match(
     r.abortReason ?? '',
     /^play "servers": gate "server is back" failed on s2: gate on s2: not back after 1s; stopping the run$/,
@@ -296,7 +297,7 @@ test('consul_leader_last: followers first, the leader last, looked up again befo
       script: leaderScript(['10.0.0.1:8300', '10.0.0.3:8300', '10.0.0.3:8300']),
     },
   );
-  assert.equal(r.exitCode, 0, r.reporter.notes.join('\n'));
+  assert.equal(exitCodeFor(r.status), 0, r.reporter.notes.join('\n'));
   assert.deepEqual(batchesOf(r), [['s2'], ['s1'], ['s3']]);
   const s1 = r.transports.get('s1') as RecordingTransport;
   assert.equal(s1.httpCalls.filter((c) => c.path === '/v1/status/leader').length, 3);
@@ -327,7 +328,7 @@ test('consul_leader_last: no Consul server answering aborts the roll with exit 5
     },
   );
   assert.equal(r.status, 'aborted');
-  assert.equal(r.exitCode, ExitCode.gateAborted);
+  assert.equal(exitCodeFor(r.status), ExitCode.gateAborted);
   assert.match(
     r.abortReason ?? '',
     /order consul_leader_last failed: cannot order the roll leader-last through any host of play "servers" \(via s1: cannot order the restart leader-last: no Consul server answered .*; via s2: .*; via s3: /,

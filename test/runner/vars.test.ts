@@ -4,6 +4,7 @@ import { PlayVars } from '../../src/runner/host-vars.js';
 import { Secret } from '../../src/shell/secret.js';
 import { renderTemplate } from '../../src/template/render.js';
 import { makeInventory, playbook, runWith } from './helpers.js';
+import { exitCodeFor } from '../../src/report/conclusion.js';
 
 const inv = makeInventory({
   groups: { servers: ['s1', 's2', 's3'], clients: ['c1'] },
@@ -157,7 +158,7 @@ test('a missing var in task args fails that task, naming the task and the var', 
     r.reporter.outcomes[0]?.message ?? '',
     /task "write config" args\.path: line 1: variable "config_dir" is not defined/,
   );
-  assert.equal(r.exitCode, 2);
+  assert.equal(exitCodeFor(r.status), 2);
 });
 
 test('--limit narrows where tasks run, never groups/hostvars', async () => {
