@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Inventory } from '../inventory/types.js';
-import { secretsIn } from '../modules/secrets-in.js';
+import { secretTexts } from '../shell/secret.js';
 import { DROVER_VERSION } from '../paths.js';
 import { createRecapCollector, type RecapCollector } from '../report/collector.js';
 import { combineReporters } from '../report/combine.js';
@@ -63,7 +63,7 @@ export class RunArtifacts {
   }
 
   static secretsOf(inventory: Inventory): string[] {
-    return [...new Set([...inventory.hosts.values()].flatMap((h) => secretsIn(h.vars)))];
+    return [...new Set([...inventory.hosts.values()].flatMap((h) => [...secretTexts(h.vars)]))];
   }
 
   get secrets(): readonly string[] {

@@ -1,7 +1,7 @@
 import { render, secretsOf, type Cmd } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { becomeCommand, joinStdin } from './become.js';
-import { ChannelSlots } from './channel-slots.js';
+import { Semaphore } from '../util/limit.js';
 import { SshConnection } from './connection.js';
 import { withDeadline } from './deadline.js';
 import { runOnChannel } from './exec-channel.js';
@@ -47,7 +47,7 @@ class NodeSshTransport implements Transport {
   readonly #connection: SshConnection;
   readonly #spec: ConnectionSpec;
   readonly #defaultTimeout: number;
-  readonly #slots: ChannelSlots;
+  readonly #slots: Semaphore;
   readonly #session: SessionKeeper;
 
   constructor(connection: SshConnection, spec: ConnectionSpec, options: ConnectOptions) {
@@ -55,7 +55,7 @@ class NodeSshTransport implements Transport {
     this.#connection = connection;
     this.#spec = spec;
     this.#defaultTimeout = options.defaultTimeoutSeconds ?? 600;
-    this.#slots = new ChannelSlots(options.maxChannels ?? 8);
+    this.#slots = new Semaphore(options.maxChannels ?? 8);
     this.#session = new SessionKeeper(connection, spec);
   }
 
