@@ -4,7 +4,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH, type SSHExecCommandOptions, type SSHExecCommandResponse } from 'node-ssh';
 import { ConfigError, UnreachableError } from '../errors.js';
 import { describeConnectError } from './connect-error.js';
-import { withDeadline } from './deadline.js';
+import { timedOut, withDeadline } from '../util/deadline.js';
 import { hostKeyPolicy } from './host-key-policy.js';
 import type { ConnectionSpec } from './transport.js';
 
@@ -48,7 +48,10 @@ export class SshConnection {
         }),
         // ssh2's readyTimeout covers the handshake; this also bounds a stuck TCP connect.
         timeoutMs + 2000,
-        () => `no SSH handshake within ${spec.connectTimeoutSeconds}s from ${spec.address}:${spec.port}`,
+        () =>
+          timedOut(
+            `no SSH handshake within ${spec.connectTimeoutSeconds}s from ${spec.address}:${spec.port}`,
+          ),
       );
     } catch (err) {
       ssh.dispose();

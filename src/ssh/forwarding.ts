@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { TaskFailedError, UnreachableError } from '../errors.js';
 import type { SshConnection } from './connection.js';
-import { withDeadline } from './deadline.js';
+import { timedOut, withDeadline } from '../util/deadline.js';
 
 /**
  * Opens a direct-tcpip channel to host:port as seen from the target (so nothing needs to be
@@ -19,10 +19,8 @@ export async function overForwardedChannel<T>(
   connection.assertConnected();
   let channel: Duplex;
   try {
-    channel = await withDeadline(
-      connection.forwardOut(target.host, target.port),
-      timeoutMs,
-      () => `no answer within ${timeoutMs / 1000}s`,
+    channel = await withDeadline(connection.forwardOut(target.host, target.port), timeoutMs, () =>
+      timedOut(`no answer within ${timeoutMs / 1000}s`),
     );
   } catch (err) {
     if (connection.lost)

@@ -3,7 +3,7 @@ import { redactText } from '../shell/secret.js';
 import { becomeCommand, joinStdin } from './become.js';
 import { Semaphore } from '../util/limit.js';
 import { SshConnection } from './connection.js';
-import { withDeadline } from './deadline.js';
+import { timedOut, withDeadline } from '../util/deadline.js';
 import { runOnChannel } from './exec-channel.js';
 import { fitsSession, runInSession } from './exec-session.js';
 import { overForwardedChannel } from './forwarding.js';
@@ -111,10 +111,8 @@ class NodeSshTransport implements Transport {
     const maxBytes = req.maxBytes ?? 1 << 20;
     return this.#slots.run(() =>
       overForwardedChannel(this.#connection, req, `tcp ${req.host}:${req.port}`, timeoutMs, (channel) =>
-        withDeadline(
-          exchangeOverChannel(channel, req.send, req.complete, maxBytes),
-          timeoutMs,
-          () => `no complete answer within ${timeoutMs / 1000}s`,
+        withDeadline(exchangeOverChannel(channel, req.send, req.complete, maxBytes), timeoutMs, () =>
+          timedOut(`no complete answer within ${timeoutMs / 1000}s`),
         ),
       ),
     );

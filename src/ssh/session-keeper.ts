@@ -1,6 +1,6 @@
 import { becomeCommand } from './become.js';
 import type { SshConnection } from './connection.js';
-import { withDeadline } from './deadline.js';
+import { timedOut, withDeadline } from '../util/deadline.js';
 import { sessionCommand, ShellSession } from './shell-session.js';
 import type { ConnectionSpec } from './transport.js';
 
@@ -54,10 +54,8 @@ export class SessionKeeper {
     if (!command || !this.#connection.connected) return undefined;
     this.#starts++;
     try {
-      const channel = await withDeadline(
-        this.#connection.openExecChannel(command),
-        30_000,
-        () => 'no shell session within 30s',
+      const channel = await withDeadline(this.#connection.openExecChannel(command), 30_000, () =>
+        timedOut('no shell session within 30s'),
       );
       const session = new ShellSession({
         stdin: channel,

@@ -15,6 +15,8 @@ import {
 } from './api-responses.js';
 import { parseCatalogService, type CatalogServiceInstance } from './catalog-responses.js';
 import { ConsulOutputError } from './output-error.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { withDeadline } from '../../util/deadline.js';
 
 export const DEFAULT_HTTP_PORT = 8500;
 export const DEFAULT_HTTP_TIMEOUT_SECONDS = 5;
@@ -25,14 +27,16 @@ export interface ConsulApiOptions {
   port?: number;
   /** Upper bound for each request, in seconds. */
   timeoutSeconds?: number;
+  /** What times the bound; tests pass a fake clock. */
+  clock?: Clock;
 }
 
 /** A request that got no HTTP answer at all (refused, timed out, SSH channel failed). */
 export class ConsulUnreachableError extends ConsulOutputError {}
 
 /**
- * A small client for the Consul endpoints drover reads, over a host's `http()` (a Transport, or a module's step channel) so the request
- * leaves from the host whose SSH connection is used (its 127.0.0.1, or a peer's bind_addr).
+ * A small client for the Consul endpoints drover reads, over a host's `http()` (a Transport, or
+ * a module's step channel), so the request leaves from the host whose SSH connection is used (its 127.0.0.1, or a peer's bind_addr).
  * Every call is bounded: the timeout goes to the transport and is enforced here as well, so a
  * transport that ignores it cannot hang a health gate.
  */
@@ -40,6 +44,7 @@ export class ConsulApi {
   readonly host: string;
   readonly port: number;
   readonly timeoutSeconds: number;
+  readonly clock: Clock;
 
   constructor(
     readonly channel: HostChannel,
@@ -48,6 +53,7 @@ export class ConsulApi {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? DEFAULT_HTTP_PORT;
     this.timeoutSeconds = options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** `via` for messages: which agent, reached through which host's connection. */
@@ -113,16 +119,6 @@ export class ConsulApi {
 
   async #get(path: string, name: string = path): Promise<HttpResponse> {
     const seconds = this.timeoutSeconds;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new ConsulUnreachableError(`GET ${name}`, `no answer from ${this.where} within ${seconds}s`),
-          ),
-        seconds * 1000,
-      );
-    });
     try {
       const request = this.channel.http({
         method: 'GET',
@@ -131,17 +127,18 @@ export class ConsulApi {
         path,
         timeoutSeconds: seconds,
       });
-      // If the timer wins, the transport's own promise still settles later; keep it from surfacing as unhandled.
-      request.catch(() => undefined);
-      return await Promise.race([request, timeout]);
+      return await withDeadline(
+        request,
+        seconds * 1000,
+        () => new ConsulUnreachableError(`GET ${name}`, `no answer from ${this.where} within ${seconds}s`),
+        this.clock,
+      );
     } catch (err) {
       if (err instanceof ConsulOutputError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new ConsulUnreachableError(`GET ${name}`, `no answer from ${this.where}: ${reason}`, {
         cause: err,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

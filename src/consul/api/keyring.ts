@@ -1,6 +1,8 @@
 import type { HostChannel } from '../../remote/step.js';
 import { Secret } from '../../shell/secret.js';
 import { ConsulOutputError } from './output-error.js';
+import type { Clock } from '../../util/clock.js';
+import { withDeadline } from '../../util/deadline.js';
 
 /**
  * Gossip keyring operations over Consul's HTTP API (`/v1/operator/keyring`), the same calls
@@ -85,6 +87,8 @@ export interface KeyringClientOptions {
   host?: string;
   port?: number;
   timeoutSeconds?: number;
+  /** What times the bound; tests pass a fake clock. */
+  clock?: Clock;
 }
 
 /** The keyring calls, through one host's transport to its agent (127.0.0.1 by default). */
@@ -105,35 +109,28 @@ export class KeyringClient {
   async #call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', body?: string, key?: Secret): Promise<string> {
     const seconds = this.o.timeoutSeconds ?? 30;
     const where = `${method} ${KEYRING_PATH}`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ConsulOutputError(where, `no answer within ${seconds}s`)),
-        seconds * 1000,
-      );
+    const request = this.channel.http({
+      method,
+      host: this.o.host ?? '127.0.0.1',
+      port: this.o.port ?? 8500,
+      path: KEYRING_PATH,
+      ...(body !== undefined ? { body } : {}),
+      timeoutSeconds: seconds,
     });
-    try {
-      const request = this.channel.http({
-        method,
-        host: this.o.host ?? '127.0.0.1',
-        port: this.o.port ?? 8500,
-        path: KEYRING_PATH,
-        ...(body !== undefined ? { body } : {}),
-        timeoutSeconds: seconds,
-      });
-      request.catch(() => undefined);
-      const res = await Promise.race([request, timeout]);
-      if (res.status !== 200) {
-        // Consul's errors name members, not keys; scrub anyway.
-        const text = key ? res.body.split(key.reveal()).join('<redacted>') : res.body;
-        throw new ConsulOutputError(
-          where,
-          `HTTP ${res.status} from ${this.channel.host}: ${text.trim().slice(0, 400)}`,
-        );
-      }
-      return res.body;
-    } finally {
-      clearTimeout(timer);
+    const res = await withDeadline(
+      request,
+      seconds * 1000,
+      () => new ConsulOutputError(where, `no answer within ${seconds}s`),
+      this.o.clock,
+    );
+    if (res.status !== 200) {
+      // Consul's errors name members, not keys; scrub anyway.
+      const text = key ? res.body.split(key.reveal()).join('<redacted>') : res.body;
+      throw new ConsulOutputError(
+        where,
+        `HTTP ${res.status} from ${this.channel.host}: ${text.trim().slice(0, 400)}`,
+      );
     }
+    return res.body;
   }
 }
