@@ -11,11 +11,14 @@ import { Secret } from '../shell/secret.js';
 
 /** `consul_encrypt`, and anything ending in `_token`, `_password` or `_secret`, at any depth. */
 export function isSecretVarName(name: string): boolean {
-  return name === 'consul_encrypt' || /_(token|password|secret)$/.test(name);
+  return SECRET_VARS.has(name) || /_(token|password|secret)$/.test(name);
 }
 
+/** Secrets whose names follow Consul's or ansible-consul's, not the `_token` rule. */
+const SECRET_VARS: ReadonlySet<string> = new Set(['consul_encrypt', 'consul_tls_ca_key']);
+
 /** Vars holding local file paths; relative ones are relative to the inventory file, not the cwd. */
-export const PATH_VARS: ReadonlySet<string> = new Set(['ssh_key', 'ssh_known_hosts']);
+export const PATH_VARS: ReadonlySet<string> = new Set(['ssh_key', 'ssh_known_hosts', 'consul_tls_ca_crt']);
 
 /** Variable names must work in templates (`{{consul_datacenter}}`) and `when:` expressions. */
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

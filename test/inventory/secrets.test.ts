@@ -112,3 +112,22 @@ test('an env reference with a bad variable name or extra keys is a schema error'
     ],
   );
 });
+
+test('consul_tls_ca_key is a secret by name, and consul_tls_ca_crt a path beside the inventory', () => {
+  const inv = inventory(
+    lines(
+      'all:',
+      '  vars:',
+      '    consul_tls_ca_key: { env: CA_KEY }',
+      '    consul_tls_ca_crt: prod.tls/consul-agent-ca.pem',
+      '  hosts:',
+      '    s1: { address: 10.0.0.1 }',
+    ),
+    { CA_KEY: '-----BEGIN EC PRIVATE KEY-----' },
+  );
+  const vars = inv.hosts.get('s1')?.vars ?? {};
+  assert.ok(isSecret(vars['consul_tls_ca_key']));
+  assert.equal((vars['consul_tls_ca_key'] as Secret).reveal(), '-----BEGIN EC PRIVATE KEY-----');
+  assert.doesNotMatch(JSON.stringify(inventoryList(inv)), /BEGIN EC PRIVATE KEY/);
+  assert.equal(vars['consul_tls_ca_crt'], '/inv/prod.tls/consul-agent-ca.pem');
+});

@@ -1,0 +1,252 @@
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { ConfigError, UsageError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { isSecret, Secret } from '../shell/secret.js';
+import { checkCaMaterial, type CaOrigin } from '../tls/ca-material-check.js';
+import { createCa, type CaMaterial } from '../tls/certificate-authority.js';
+import type { CertificateFacts } from '../tls/certificate-facts.js';
+import { caFileNames, DEFAULT_DOMAIN } from '../tls/consul-conventions.js';
+import type { RandomSource } from '../tls/random-source.js';
+import { loadX509 } from '../tls/x509-library.js';
+
+/**
+ * Where the cluster's CA comes from, kept like the gossip key (a CA regenerated on a re-run
+ * would leave every server with a certificate no other agent trusts). One CA per inventory:
+ *   1. the certificate: `consul_tls_ca_crt` (a path, relative to the inventory), else
+ *      `INVENTORY-STEM.tls/consul-agent-ca.pem` beside the inventory;
+ *   2. its key: `consul_tls_ca_key` (PEM text, e.g. `{ env: NAME }`, or a path), else the
+ *      environment variable DROVER_TLS_CA_KEY (PEM text), else, for the certificate beside the
+ *      inventory, `INVENTORY-STEM.tls/consul-agent-ca-key.pem` (mode 0600);
+ *   3. a certificate without a key is "CA only": a cluster secured by someone else, which drover
+ *      trusts and operates but for which it makes no certificates;
+ *   4. neither, on a run that changes hosts: a new CA, written beside the inventory, once.
+ * `consul_tls_enable: false` on every host turns all of it off.
+ */
+export const TLS_CA_KEY_ENV = 'DROVER_TLS_CA_KEY';
+
+/** `inventories/lab.yaml` -> `inventories/lab.tls`. */
+export function tlsDir(inventoryFile: string): string {
+  const stem = basename(inventoryFile, extname(inventoryFile));
+  return join(dirname(inventoryFile), `${stem}.tls`);
+}
+
+export function caFilesBeside(
+  inventoryFile: string,
+  domain: string = DEFAULT_DOMAIN,
+): { cert: string; key: string } {
+  const names = caFileNames(domain);
+  const dir = tlsDir(inventoryFile);
+  return { cert: join(dir, names.cert), key: join(dir, names.key) };
+}
+
+export type TlsCaSource = 'inventory' | 'env' | 'file' | 'new' | 'ca-only' | 'disabled';
+
+export interface ResolvedTlsCa {
+  readonly source: TlsCaSource;
+  /** Absent only when TLS is off. The key is absent for "CA only". */
+  readonly ca?: CaMaterial;
+  /** The CA certificate's expiry, name and fingerprint, for `plan`. */
+  readonly caFacts?: CertificateFacts;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** Lines for the operator (never the key). */
+  readonly notes: readonly string[];
+}
+
+export interface ResolveTlsOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** True for runs that change hosts: a missing CA is created and written beside the inventory. */
+  readonly create: boolean;
+  /** Consul's domain: the CA's file names, and its name constraint when there is one. */
+  readonly domain?: string;
+  /** A new CA gets `-name-constraint` (its domain and localhost only). */
+  readonly nameConstraint?: boolean;
+  readonly now?: Date;
+  readonly random?: RandomSource;
+}
+
+const tlsOff = (inv: Inventory): boolean =>
+  inv.hosts.size > 0 && [...inv.hosts.values()].every((h) => h.vars['consul_tls_enable'] === false);
+
+export async function resolveTlsCa(inventory: Inventory, o: ResolveTlsOptions): Promise<ResolvedTlsCa> {
+  if (tlsOff(inventory)) return { source: 'disabled', notes: [] };
+  const certVar = oneValue(inventory, 'consul_tls_ca_crt');
+  if (certVar !== undefined && typeof certVar !== 'string') {
+    throw problem(`${inventory.file}: consul_tls_ca_crt`, 'must be a file path');
+  }
+  const beside = caFilesBeside(inventory.file, o.domain);
+  const certFile = certVar !== undefined ? resolve(dirname(inventory.file), certVar) : beside.cert;
+  const key = await findKey(inventory, o, certVar === undefined ? beside.key : undefined);
+  const certPem = await readIfExists(certFile);
+
+  if (certPem === undefined) {
+    if (certVar !== undefined) {
+      throw problem(`${inventory.file}: consul_tls_ca_crt`, `names ${certFile}, which does not exist`);
+    }
+    if (key) {
+      throw problem(
+        key.where,
+        `is a CA key without its certificate: put the certificate at ${certFile} or set consul_tls_ca_crt` +
+          (key.source === 'file'
+            ? ' (a CA creation that did not finish leaves this; remove the key to make a new CA)'
+            : ''),
+      );
+    }
+    return newCa(o, beside);
+  }
+  const ca: CaMaterial = key ? { certPem, key: key.pem } : { certPem };
+  const origin: CaOrigin = { cert: certFile, key: key?.where ?? '' };
+  const checked = await checkCaMaterial(loadX509(), ca, origin);
+  const found = { ca, caFacts: checked.parsed.facts, certFile, ...(key?.file ? { keyFile: key.file } : {}) };
+  if (!key) {
+    return {
+      source: 'ca-only',
+      ...found,
+      notes: [
+        `note: drover has the CA certificate ${certFile} but not its key: it trusts this CA and makes no certificates ` +
+          `(set consul_tls_ca_key or ${TLS_CA_KEY_ENV} for drover to issue them)`,
+      ],
+    };
+  }
+  return { source: key.source, ...found, notes: [] };
+}
+
+interface FoundKey {
+  readonly pem: Secret;
+  readonly source: 'inventory' | 'env' | 'file';
+  /** Where it came from, for messages: a file, a variable. */
+  readonly where: string;
+  readonly file?: string;
+}
+
+async function findKey(
+  inventory: Inventory,
+  o: ResolveTlsOptions,
+  besideKeyFile: string | undefined,
+): Promise<FoundKey | undefined> {
+  const keyVar = oneValue(inventory, 'consul_tls_ca_key');
+  if (keyVar !== undefined) {
+    const text = isSecret(keyVar) ? keyVar.reveal() : keyVar;
+    if (typeof text !== 'string') {
+      throw problem(`${inventory.file}: consul_tls_ca_key`, 'must be PEM text, { env: NAME } or a file path');
+    }
+    const where = `${inventory.file}: consul_tls_ca_key`;
+    if (isPem(text)) return { pem: new Secret(text), source: 'inventory', where };
+    // The value is never quoted: what is not PEM may still be a key pasted without its header.
+    const notAKey = problem(where, 'is neither PEM text nor the path of a file (relative to the inventory)');
+    const file = resolve(dirname(inventory.file), text);
+    let pem: Secret | undefined;
+    try {
+      pem = await readCaKeyFile(file);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw notAKey;
+    }
+    if (!pem) throw notAKey;
+    return { pem, source: 'inventory', where: file, file };
+  }
+  const env = (o.env ?? process.env)[TLS_CA_KEY_ENV];
+  // CI systems pass an unset secret as an empty string, so empty counts as missing.
+  if (env) return { pem: new Secret(env), source: 'env', where: `environment variable ${TLS_CA_KEY_ENV}` };
+  if (besideKeyFile === undefined) return undefined;
+  const pem = await readCaKeyFile(besideKeyFile);
+  return pem ? { pem, source: 'file', where: besideKeyFile, file: besideKeyFile } : undefined;
+}
+
+async function newCa(o: ResolveTlsOptions, files: { cert: string; key: string }): Promise<ResolvedTlsCa> {
+  const ca = await createCa({
+    domain: o.domain,
+    nameConstraint: o.nameConstraint,
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.random ? { random: o.random } : {}),
+  });
+  const caFacts = (await checkCaMaterial(loadX509(), ca, { cert: files.cert, key: files.key })).parsed.facts;
+  if (!o.create) {
+    return {
+      source: 'new',
+      ca,
+      caFacts,
+      certFile: files.cert,
+      keyFile: files.key,
+      notes: [`note: no CA in ${dirname(files.cert)}; deploy will create one there`],
+    };
+  }
+  await mkdir(dirname(files.cert), { recursive: true, mode: 0o700 });
+  // The key first: a run cut short between the two leaves a key without a certificate, which is
+  // refused loudly, never a certificate without a key, which would pass for "CA only".
+  await writeNewFile(files.key, ca.key.reveal(), 0o600);
+  await writeNewFile(files.cert, ca.certPem, 0o644);
+  return {
+    source: 'new',
+    ca,
+    caFacts,
+    certFile: files.cert,
+    keyFile: files.key,
+    notes: [
+      `wrote a new CA to ${files.cert} and its key to ${files.key} (mode 0600); keep them with the inventory, ` +
+        'the CA is never regenerated',
+    ],
+  };
+}
+
+/** The one value every host that sets `name` gives it; one CA serves the whole inventory. */
+function oneValue(inventory: Inventory, name: string): unknown {
+  const values = [...inventory.hosts.values()].map((h) => h.vars[name]).filter((v) => v !== undefined);
+  const distinct = new Set(values.map((v) => (isSecret(v) ? v.reveal() : v)));
+  if (distinct.size > 1) {
+    throw problem(`${inventory.file}: ${name}`, 'differs between hosts; one CA serves the whole inventory');
+  }
+  return values[0];
+}
+
+const isPem = (text: string): boolean => text.trimStart().startsWith('-----BEGIN ');
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The key in `file`, or undefined when there is none. A file others can read is refused. */
+export async function readCaKeyFile(file: string): Promise<Secret | undefined> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw problem(
+      file,
+      `CA key file is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
+    );
+  }
+  return new Secret(await readFile(file, 'utf8'));
+}
+
+/** Creates `file` with `mode`; never overwrites (a CA is never replaced behind anyone's back). */
+async function writeNewFile(file: string, text: string, mode: number): Promise<void> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UsageError(`${file} already exists; drover never replaces a CA`);
+    }
+    throw err;
+  }
+  try {
+    await handle.chmod(mode);
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+const problem = (file: string, message: string): ConfigError => new ConfigError([{ file, message }]);
