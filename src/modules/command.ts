@@ -1,9 +1,10 @@
 import { exists } from '../remote/fs.js';
-import { checkedStep, execStep } from '../remote/step.js';
+import { checkedStep, execStep, mapStep } from '../remote/step.js';
 import { TaskFailedError } from '../errors.js';
 import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { redactText, Secret } from '../shell/secret.js';
-import type { Change, Module, ModuleContext, ModuleData } from './module.js';
+import type { ExecResult } from '../ssh/transport.js';
+import type { Change, LocalContext, PlannedModule } from './module.js';
 
 export type CommandArgs = {
   /** Program and arguments, run without a shell: nothing in them is interpreted. */
@@ -25,7 +26,8 @@ const isArg = (v: unknown): v is Arg => typeof v === 'string' || v instanceof Se
  * anything, so it reports a change and is skipped in check mode, unless marked read_only.
  * Registers rc, stdout, stderr; a non-zero exit fails the task.
  */
-export const commandModule: Module<CommandArgs> = {
+export const commandModule: PlannedModule<CommandArgs, WantedCommand, { creates: ExecResult | undefined }> = {
+  kind: 'planned',
   name: 'command',
   argsSchema: {
     type: 'object',
@@ -43,42 +45,47 @@ export const commandModule: Module<CommandArgs> = {
       read_only: { type: 'boolean', description: 'Only reads: runs in check mode too, never "changed".' },
     },
   },
-  async plan(args: CommandArgs, ctx: ModuleContext): Promise<Change> {
-    const cmd = buildCmd(args, ctx.steps.host);
+  async desired(args: CommandArgs, ctx: LocalContext): Promise<WantedCommand> {
+    return { args, cmd: buildCmd(args, ctx.host) };
+  },
+  facts: ({ args }) => ({ creates: args.creates ? execStep('read', exists(args.creates)) : undefined }),
+  plan({ args, cmd }: WantedCommand, facts, ctx): Change {
     const shown = render(cmd, { redact: true });
-    if (args.creates) {
-      const probe = await ctx.steps.run(execStep('read', exists(args.creates)));
-      if (probe.code === 0) {
-        return {
-          changed: false,
-          summary: `skipped, ${args.creates} exists`,
-          data: { cmd: shown, skipped: true },
-        };
-      }
+    if (args.creates && facts.creates?.code === 0) {
+      return {
+        changed: false,
+        summary: `skipped, ${args.creates} exists`,
+        data: { cmd: shown, skipped: true },
+      };
     }
-    const run = async (): Promise<ModuleData> => {
-      const options = args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {};
-      // Whether a command reads or writes is its task's word: read_only says it only reads.
-      const result = await ctx.steps.run(checkedStep(args.read_only ? 'read' : 'write', cmd, options));
-      const secrets = [...secretsOf(cmd), ...ctx.secrets()];
+    const options = args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {};
+    // Whether a command reads or writes is its task's word: read_only says it only reads.
+    const step = mapStep(checkedStep(args.read_only ? 'read' : 'write', cmd, options), (result, site) => {
+      const secrets = [...secretsOf(cmd), ...site.secrets()];
       return {
         cmd: shown,
         rc: result.code,
         stdout: redactText(chompNewline(result.stdout), secrets),
         stderr: redactText(chompNewline(result.stderr), secrets),
       };
-    };
+    });
     if (args.read_only) {
-      return { changed: false, readOnly: true, summary: `run ${shown}`, data: { cmd: shown }, apply: run };
+      return { changed: false, summary: `run ${shown}`, data: { cmd: shown }, steps: [step] };
     }
     return {
       changed: true,
       summary: ctx.check ? `would run ${shown} (not run in check mode)` : `run ${shown}`,
       data: { cmd: shown },
-      apply: run,
+      steps: [step],
     };
   },
 };
+
+/** The command line the task runs, built once from its args. */
+interface WantedCommand {
+  args: CommandArgs;
+  cmd: Cmd;
+}
 
 function buildCmd(args: CommandArgs, host: string): Cmd {
   if ((args.argv === undefined) === (args.cmd === undefined)) {

@@ -1,9 +1,10 @@
 import { touchAgentMark, type AgentMark } from '../remote/agent-marks.js';
 import { owedWork } from '../consul/agent/agent-owed.js';
-import { agentMarks } from '../facts/agent-marks.js';
+import { agentMarks, type AgentMarks } from '../facts/agent-marks.js';
 import { factStep } from '../facts/fact.js';
-import { checkedStep } from '../remote/step.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import { converging } from '../facts/gather.js';
+import { checkedStep, effectOnly } from '../remote/step.js';
+import type { Change, PlannedModule } from './module.js';
 
 export interface ConsulAgentStateArgs {
   /** The agent's container. */
@@ -27,7 +28,12 @@ const MARK_FILES: Record<'restart' | 'reload' | 'reloaded', AgentMark> = {
  * so a run that follows an interrupted, refused or killed one finishes its work. The marks are
  * drover's own bookkeeping, not a change to the host: the task never reports `changed`.
  */
-export const consulAgentStateModule: Module<ConsulAgentStateArgs> = {
+export const consulAgentStateModule: PlannedModule<
+  ConsulAgentStateArgs,
+  ConsulAgentStateArgs,
+  { mark: void; marks: AgentMarks }
+> = {
+  kind: 'planned',
   name: 'consul_agent_state',
   argsSchema: {
     type: 'object',
@@ -41,15 +47,24 @@ export const consulAgentStateModule: Module<ConsulAgentStateArgs> = {
       },
     },
   },
-  async plan(args: ConsulAgentStateArgs, ctx: ModuleContext): Promise<Change> {
-    if (args.mark && !ctx.check) {
-      const mark = touchAgentMark(args.container, MARK_FILES[args.mark]);
-      await ctx.steps.run(checkedStep('write', mark, { timeoutSeconds: 30 }));
-    }
-    const owed = owedWork(await ctx.steps.run(factStep(agentMarks(args.container), { timeoutSeconds: 30 })));
+  facts: (args) => ({
+    // Outside check mode only: a plan never leaves a mark.
+    mark: args.mark
+      ? converging(
+          undefined,
+          effectOnly(
+            checkedStep('write', touchAgentMark(args.container, MARK_FILES[args.mark]), {
+              timeoutSeconds: 30,
+            }),
+          ),
+        )
+      : undefined,
+    marks: factStep(agentMarks(args.container), { timeoutSeconds: 30 }),
+  }),
+  plan(_args, { marks }): Change {
+    const owed = owedWork(marks);
     return {
       changed: false,
-      readOnly: true,
       summary:
         owed.reasons.length > 0 ? owed.reasons.join('; ') : 'nothing owed: the agent runs the files on disk',
       data: { restart_owed: owed.restart, reload_owed: owed.reload, reasons: owed.reasons },

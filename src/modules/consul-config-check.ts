@@ -15,7 +15,7 @@ import type { ExecOptions } from '../ssh/transport.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 import { absolutePathSchema, groupSchema, ownerSchema } from './schema-parts.js';
 
 export interface ConsulConfigCheckArgs {
@@ -45,7 +45,8 @@ export class DangerousConfigChangeError extends GateError {}
  * without `force`, and (outside check mode) validates a changed config with `consul validate`
  * inside the target image, from a private temp dir, before the live config is touched.
  */
-export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
+export const consulConfigCheckModule: ConversationModule<ConsulConfigCheckArgs> = {
+  kind: 'conversation',
   name: 'consul_config_check',
   argsSchema: {
     type: 'object',
@@ -63,7 +64,7 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
       group: { ...groupSchema, description: 'Group (name or gid) consul validate runs as.' },
     },
   },
-  async plan(args: ConsulConfigCheckArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulConfigCheckArgs, ctx: ConversationContext): Promise<Outcome> {
     const host = ctx.steps.host;
     const source = await readTemplateFile(ctx.baseDir, args.src);
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
@@ -93,7 +94,6 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
     }
     return {
       changed: false,
-      readOnly: true,
       summary: validated ? `${summary}; consul validate passed in ${args.validate_image}` : summary,
       data: {
         class: change.class,
@@ -115,7 +115,7 @@ export const consulConfigCheckModule: Module<ConsulConfigCheckArgs> = {
  * fail (as hashicorp/consul's does), and as root any file would be readable.
  */
 async function validateInImage(
-  ctx: ModuleContext,
+  ctx: ConversationContext,
   who: Pick<ConsulConfigCheckArgs, 'owner' | 'group'>,
   image: string,
   content: string,

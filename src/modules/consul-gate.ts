@@ -24,7 +24,7 @@ import {
 } from '../consul/gates/gates.js';
 import { ConfigError, GateError } from '../errors.js';
 import { execStep, type StepRunner } from '../remote/step.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
 export type GateWait = 'ready' | 'server' | 'client';
 
@@ -68,14 +68,14 @@ export class GateTimeoutError extends GateError {
 }
 
 /**
- * consul_gate: the health gates between the steps of a quorum-safe rolling restart. All reading
- * happens in plan(), which returns a read-only unchanged Change, so the gates also run under
- * `drover plan` (where nothing was restarted and a healthy cluster passes at once). Every wait is
+ * consul_gate: the health gates between the steps of a quorum-safe rolling restart. A
+ * conversation of reads that never reports a change, so the gates also run under `drover plan` (where nothing was restarted and a healthy cluster passes at once). Every wait is
  * bounded by `timeout` and a count; on failure a GateError (exit 5) names each unmet condition
  * with the last value seen. With several datacenters in the inventory, the node is judged
  * against its own datacenter only: its servers, their autopilot view and their LAN members.
  */
-export const consulGateModule: Module<ConsulGateArgs> = {
+export const consulGateModule: ConversationModule<ConsulGateArgs> = {
+  kind: 'conversation',
   name: 'consul_gate',
   argsSchema: {
     type: 'object',
@@ -103,7 +103,7 @@ export const consulGateModule: Module<ConsulGateArgs> = {
       container: { type: 'string', minLength: 1, description: 'Container for the `consul info` fallback.' },
     },
   },
-  async plan(args: ConsulGateArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulGateArgs, ctx: ConversationContext): Promise<Outcome> {
     const here = hereOf(ctx.vars, ctx.host.name);
     const all = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const target = all.node(args.node ?? here);
@@ -181,7 +181,6 @@ export const consulGateModule: Module<ConsulGateArgs> = {
     const lastView = last as ClusterView | undefined;
     return {
       changed: false,
-      readOnly: true,
       summary: `consul_gate ${args.wait} on ${target.host}: passed after ${outcome.attempts} check(s) in ${outcome.elapsedSeconds.toFixed(1)}s`,
       data: {
         wait: args.wait,

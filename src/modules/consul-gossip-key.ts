@@ -3,7 +3,7 @@ import { GateError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
 import { gossipKeyring } from '../facts/gossip-keyring.js';
 import { isSecret, Secret } from '../shell/secret.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { Change, PlannedModule } from './module.js';
 import { absolutePathSchema } from './schema-parts.js';
 
 export interface ConsulGossipKeyArgs {
@@ -22,7 +22,12 @@ export class GossipKeyRefusedError extends GateError {}
  * later changes (with a warning), so a changed key would do nothing but split new agents from
  * old ones: refused, with a pointer to `drover rotate-gossip-key`. Read-only; never prints a key.
  */
-export const consulGossipKeyModule: Module<ConsulGossipKeyArgs> = {
+export const consulGossipKeyModule: PlannedModule<
+  ConsulGossipKeyArgs,
+  ConsulGossipKeyArgs,
+  { ring: Secret[] | undefined }
+> = {
+  kind: 'planned',
   name: 'consul_gossip_key',
   argsSchema: {
     type: 'object',
@@ -34,19 +39,18 @@ export const consulGossipKeyModule: Module<ConsulGossipKeyArgs> = {
       key: { description: 'The wanted gossip key; default the consul_encrypt var.' },
     },
   },
-  async plan(args: ConsulGossipKeyArgs, ctx: ModuleContext): Promise<Change> {
+  facts: (args) => ({ ring: factStep(gossipKeyring(args.data_dir), { timeoutSeconds: 30 }) }),
+  plan(args: ConsulGossipKeyArgs, { ring }, ctx): Change {
     const wanted = wantedKey(args.key ?? ctx.vars['consul_encrypt']);
-    const ring = await ctx.steps.run(factStep(gossipKeyring(args.data_dir), { timeoutSeconds: 30 }));
     const standing = keyringStanding(
       ring?.map((k) => k.reveal()),
       wanted,
     );
     const file = `${args.data_dir}/serf/local.keyring`;
     const refuse = REFUSALS[standing];
-    if (refuse) throw new GossipKeyRefusedError(`${ctx.steps.host}: ${refuse(file)}`);
+    if (refuse) throw new GossipKeyRefusedError(`${ctx.host}: ${refuse(file)}`);
     return {
       changed: false,
-      readOnly: true,
       summary: SUMMARIES[standing],
       data: { standing, installed_keys: ring?.length ?? 0 },
     };

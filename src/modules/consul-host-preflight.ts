@@ -2,7 +2,7 @@ import { hostClock, hostProbe } from '../remote/host-probe.js';
 import { judgeHostProbe, parseHostProbe, type PreflightCheck } from '../consul/agent/host-preflight.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import { execStep } from '../remote/step.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 import { absolutePathSchema } from './schema-parts.js';
 
 export interface ConsulHostPreflightArgs {
@@ -32,7 +32,8 @@ export const CONSUL_PORTS = [8300, 8301, 8302, 8500, 8600] as const;
  * with free space, and the host clock within a few seconds of this machine's. Two read-only SSH
  * calls per host (the probe, then the clock alone); every failed check is listed.
  */
-export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
+export const consulHostPreflightModule: ConversationModule<ConsulHostPreflightArgs> = {
+  kind: 'conversation',
   name: 'consul_host_preflight',
   argsSchema: {
     type: 'object',
@@ -58,7 +59,7 @@ export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
       check_image: { type: 'boolean', description: 'Look the image up; default true.' },
     },
   },
-  async plan(args: ConsulHostPreflightArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulHostPreflightArgs, ctx: ConversationContext): Promise<Outcome> {
     const cmd = hostProbe({
       container: args.container ?? 'consul',
       image: args.image,
@@ -95,7 +96,6 @@ export const consulHostPreflightModule: Module<ConsulHostPreflightArgs> = {
     const warnings = checks.filter((c) => c.warning);
     return {
       changed: false,
-      readOnly: true,
       summary: `host pre-flight OK: ${line(checks)}${warnings.length ? `; warnings: ${warnings.map((w) => w.detail).join('; ')}` : ''}`,
       data: { checks },
     };

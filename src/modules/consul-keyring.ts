@@ -2,7 +2,7 @@ import { portVar } from '../consul/gates/gate-agents.js';
 import { KeyringClient, standingOf, type KeyringOp, type KeyStanding } from '../consul/api/keyring.js';
 import { TaskFailedError } from '../errors.js';
 import { isSecret, Secret } from '../shell/secret.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
 export interface ConsulKeyringArgs {
   /** install: on every member; use: make it primary everywhere; remove: from every member; check: read only. */
@@ -22,7 +22,8 @@ export interface ConsulKeyringArgs {
  * is idempotent: the keyring is read first and the step is skipped when already done. Restarts
  * nothing. Keys are never printed; registered data is counts only. Run it with `run_once`.
  */
-export const consulKeyringModule: Module<ConsulKeyringArgs> = {
+export const consulKeyringModule: ConversationModule<ConsulKeyringArgs> = {
+  kind: 'conversation',
   name: 'consul_keyring',
   argsSchema: {
     type: 'object',
@@ -40,7 +41,7 @@ export const consulKeyringModule: Module<ConsulKeyringArgs> = {
       http_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'HTTP port of the agent.' },
     },
   },
-  async plan(args: ConsulKeyringArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulKeyringArgs, ctx: ConversationContext): Promise<Outcome> {
     const key = asSecret(args.key, ctx.steps.host);
     const client = new KeyringClient(ctx.steps.channel, {
       port: args.http_port ?? portVar(ctx.vars['consul_http_port']),
@@ -61,7 +62,7 @@ export const consulKeyringModule: Module<ConsulKeyringArgs> = {
       primaries: s.primaries,
     });
     if (args.op === 'check') {
-      return { changed: false, readOnly: true, summary: describe(before), data: data(before) };
+      return { changed: false, summary: describe(before), data: data(before) };
     }
     const op: KeyringOp = args.op;
     const done =
@@ -84,15 +85,10 @@ export const consulKeyringModule: Module<ConsulKeyringArgs> = {
         `${ctx.steps.host}: the new key is not installed on every member; install it first`,
       );
     }
-    return {
-      changed: true,
-      summary: `keyring ${op} on ${before.members} members`,
-      data: data(before),
-      apply: async () => {
-        await client.apply(op, key);
-        return data(standingOf(await client.list(), key));
-      },
-    };
+    const summary = `keyring ${op} on ${before.members} members`;
+    if (ctx.check) return { changed: true, summary, data: data(before) };
+    await client.apply(op, key);
+    return { changed: true, summary, data: data(standingOf(await client.list(), key)) };
   },
 };
 

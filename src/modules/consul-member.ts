@@ -11,7 +11,7 @@ import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import { GateError, InterruptedError, TaskFailedError } from '../errors.js';
 import { httpStep } from '../remote/step.js';
 import { poll, type PollOptions } from '../util/poll.js';
-import type { Change, Module, ModuleContext, ModuleData } from './module.js';
+import type { ConversationContext, ConversationModule, ModuleData, Outcome } from './module.js';
 
 export interface ConsulMemberArgs extends GateConnectionArgs {
   /**
@@ -29,7 +29,7 @@ export interface ConsulMemberArgs extends GateConnectionArgs {
 const ALIVE_FOR_SECONDS = 29;
 
 /** A membership wait: a look a second, for `seconds`. */
-function everySecond(seconds: number, ctx: ModuleContext, what: string): PollOptions {
+function everySecond(seconds: number, ctx: ConversationContext, what: string): PollOptions {
   return {
     timeoutSeconds: seconds,
     intervalSeconds: 1,
@@ -47,7 +47,8 @@ export class ResetRefusedError extends GateError {}
  * cluster is reached through this host's SSH connection at each server's bind_addr (as the gates
  * do), so it works while this host's own agent is down.
  */
-export const consulMemberModule: Module<ConsulMemberArgs> = {
+export const consulMemberModule: ConversationModule<ConsulMemberArgs> = {
+  kind: 'conversation',
   name: 'consul_member',
   argsSchema: {
     type: 'object',
@@ -60,56 +61,19 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
       timeout: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'alive: seconds to wait.' },
     },
   },
-  async plan(args: ConsulMemberArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulMemberArgs, ctx: ConversationContext): Promise<Outcome> {
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const node = agents.node(here);
-    // The other servers first: this host's agent is the one being reset.
-    const others = () =>
-      agents.servers.filter((s) => s.host !== here).concat(agents.servers.filter((s) => s.host === here));
     if (args.state === 'reset_safe') return resetSafe(args, agents, node);
     if (args.state === 'absent') {
       const listed = await listedStatus(agents, node);
       if (listed === 'missing') return { changed: false, summary: `${node.nodeName} is not a member` };
-      return {
-        changed: true,
-        summary: `force-leave -prune ${node.nodeName} (${listed})`,
-        apply: async (): Promise<ModuleData> => {
-          // A just-stopped server shows as failed only after Serf's probes time out (seconds);
-          // a force-leave of a live agent is refuted, so wait for that first (bounded), then
-          // force-leave whatever the wait saw.
-          await poll(
-            () => listedStatus(agents, node).catch(() => 'alive'),
-            (status) => (status === 'alive' ? 'again' : 'done'),
-            everySecond(ALIVE_FOR_SECONDS, ctx, `${here}: waiting for ${node.nodeName} to leave`),
-          );
-          const errors: string[] = [];
-          for (const s of others()) {
-            const host = s.host === here ? '127.0.0.1' : s.address;
-            try {
-              const res = await ctx.steps.run(
-                httpStep({
-                  method: 'PUT',
-                  host,
-                  port: agents.httpPort,
-                  path: `/v1/agent/force-leave/${encodeURIComponent(node.nodeName)}?prune=1`,
-                  timeoutSeconds: agents.requestTimeout,
-                }),
-              );
-              if (res.status === 200) return { via: s.host };
-              errors.push(`${s.host}: HTTP ${res.status} ${res.body.trim().slice(0, 200)}`);
-            } catch (err) {
-              errors.push(`${s.host}: ${err instanceof Error ? err.message : String(err)}`);
-            }
-          }
-          throw new TaskFailedError(
-            `${here}: force-leave ${node.nodeName} failed on every server:\n  ${errors.join('\n  ')}`,
-          );
-        },
-      };
+      const summary = `force-leave -prune ${node.nodeName} (${listed})`;
+      if (ctx.check) return { changed: true, summary };
+      return { changed: true, summary, data: await forceLeave(agents, node, here, ctx) };
     }
-    // alive: a read-only wait, bounded. It runs in plan() (as the gates do): the runner applies
-    // only changed changes, and this one changes nothing.
+    // alive: a read-only wait, bounded; check mode, where nothing was reset, does not wait.
     const timeout = args.timeout ?? 90;
     const wait = async (): Promise<ModuleData> => {
       const outcome = await poll(
@@ -127,17 +91,59 @@ export const consulMemberModule: Module<ConsulMemberArgs> = {
     if (ctx.check)
       return {
         changed: false,
-        readOnly: true,
         summary: `would wait until ${node.nodeName} is alive at ${node.address}`,
       };
     return {
       changed: false,
-      readOnly: true,
       summary: `${node.nodeName} is alive at ${node.address}`,
       data: await wait(),
     };
   },
 };
+
+/**
+ * A just-stopped server shows as failed only after Serf's probes time out (seconds); a
+ * force-leave of a live agent is refuted, so wait for that first (bounded), then force-leave
+ * whatever the wait saw, through the first server that takes it (the other servers first: this
+ * host's agent is the one being reset).
+ */
+async function forceLeave(
+  agents: GateAgents,
+  node: ExpectedNode,
+  here: string,
+  ctx: ConversationContext,
+): Promise<ModuleData> {
+  await poll(
+    () => listedStatus(agents, node).catch(() => 'alive'),
+    (status) => (status === 'alive' ? 'again' : 'done'),
+    everySecond(ALIVE_FOR_SECONDS, ctx, `${here}: waiting for ${node.nodeName} to leave`),
+  );
+  const errors: string[] = [];
+  const others = agents.servers
+    .filter((s) => s.host !== here)
+    .concat(agents.servers.filter((s) => s.host === here));
+  for (const s of others) {
+    const host = s.host === here ? '127.0.0.1' : s.address;
+    try {
+      const res = await ctx.steps.run(
+        httpStep({
+          method: 'PUT',
+          host,
+          port: agents.httpPort,
+          path: `/v1/agent/force-leave/${encodeURIComponent(node.nodeName)}?prune=1`,
+          timeoutSeconds: agents.requestTimeout,
+        }),
+      );
+      if (res.status === 200) return { via: s.host };
+      errors.push(`${s.host}: HTTP ${res.status} ${res.body.trim().slice(0, 200)}`);
+    } catch (err) {
+      errors.push(`${s.host}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new TaskFailedError(
+    `${here}: force-leave ${node.nodeName} failed on every server:\n  ${errors.join('\n  ')}`,
+  );
+}
 
 async function findMember(
   agents: GateAgents,
@@ -164,9 +170,9 @@ async function listedStatus(agents: GateAgents, node: ExpectedNode): Promise<str
   return (await findMember(agents, node, node.host)).status;
 }
 
-async function resetSafe(args: ConsulMemberArgs, agents: GateAgents, node: ExpectedNode): Promise<Change> {
+async function resetSafe(args: ConsulMemberArgs, agents: GateAgents, node: ExpectedNode): Promise<Outcome> {
   if (node.role === 'client')
-    return { changed: false, readOnly: true, summary: `${node.host} is a client: no quorum at stake` };
+    return { changed: false, summary: `${node.host} is a client: no quorum at stake` };
   const view = await readClusterView(agents.serverApis({ last: node.host }));
   const members = view.members?.map((m) => ({
     name: m.name,
@@ -182,7 +188,6 @@ async function resetSafe(args: ConsulMemberArgs, agents: GateAgents, node: Expec
   }
   return {
     changed: false,
-    readOnly: true,
     summary:
       problems.length > 0 ? `forced past: ${problems.join('; ')}` : `quorum holds without ${node.host}`,
     data: { problems },

@@ -10,7 +10,7 @@ import { dcName, GateAgents } from '../consul/gates/gate-agents.js';
 import { readClusterView } from '../consul/gates/gate-observe.js';
 import { assessPreflight, type PreflightReport } from '../consul/gates/gates.js';
 import { ConfigError, GateError } from '../errors.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
 export interface ConsulPreflightArgs extends GateConnectionArgs {
   /** Report the problems but pass (exit 0), for an operator who knows the cluster is degraded. */
@@ -47,7 +47,8 @@ export class PreflightRefusedError extends GateError {
  * autopilot and the LAN pool are per datacenter), so the baseline a host registers is its
  * datacenter's FailureTolerance.
  */
-export const consulPreflightModule: Module<ConsulPreflightArgs> = {
+export const consulPreflightModule: ConversationModule<ConsulPreflightArgs> = {
+  kind: 'conversation',
   name: 'consul_preflight',
   argsSchema: {
     type: 'object',
@@ -62,7 +63,7 @@ export const consulPreflightModule: Module<ConsulPreflightArgs> = {
       },
     },
   },
-  async plan(args: ConsulPreflightArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulPreflightArgs, ctx: ConversationContext): Promise<Outcome> {
     const here = hereOf(ctx.vars, ctx.host.name);
     const all = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const agents = judged(all, here, args.datacenter);
@@ -88,7 +89,7 @@ export const consulPreflightModule: Module<ConsulPreflightArgs> = {
       ? `Consul pre-flight OK${where}: leader ${report.leaderHost ?? report.leader}, FailureTolerance ${report.failureTolerance}, ` +
         `${alive}/${report.servers.length} servers alive voters`
       : `Consul pre-flight${where}: ${report.problems.length} problem(s) ignored (force: true): ${report.problems.join('; ')}`;
-    return { changed: false, readOnly: true, summary, data };
+    return { changed: false, summary, data };
   },
 };
 

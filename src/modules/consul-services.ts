@@ -3,13 +3,13 @@ import { listFiles, removeFiles } from '../remote/fs.js';
 import { describeAjvErrors, schemaValidator } from '../config/schema.js';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
-import { checkedStep } from '../remote/step.js';
+import { checkedStep, type Step } from '../remote/step.js';
 import { fileState } from '../facts/file-state.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
-import { planFileWrite } from './file-write.js';
-import type { Change, FileDiff, Module, ModuleContext, ModuleData } from './module.js';
+import { describeFileWrite, fileWriteSteps } from './file-write.js';
+import type { ConversationContext, ConversationModule, FileDiff, ModuleData, Outcome } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 /** One entry of an inventory's `consul_services` list. */
@@ -76,7 +76,8 @@ const entrySchema = {
  * file was written or removed, so a `consul reload` handler picks the change up: services never
  * need an agent restart.
  */
-export const consulServicesModule: Module<ConsulServicesArgs> = {
+export const consulServicesModule: ConversationModule<ConsulServicesArgs> = {
+  kind: 'conversation',
   name: 'consul_services',
   argsSchema: {
     type: 'object',
@@ -101,7 +102,7 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
       },
     },
   },
-  async plan(args: ConsulServicesArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulServicesArgs, ctx: ConversationContext): Promise<Outcome> {
     const host = ctx.steps.host;
     const entries = args.services.map((s) => normalizeEntry(s, args, host));
     checkUnique(entries, host);
@@ -114,15 +115,22 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
       ...(args.group !== undefined && { group: args.group }),
     };
 
-    const writes: { name: string; file: string; change: Change }[] = [];
+    const writes: { name: string; file: string; change: Outcome; steps: readonly Step<unknown>[] }[] = [];
     for (const entry of entries) {
       const vars = { ...ctx.vars, service: entry };
       const content = renderTemplate(source, vars, { name: templatePath, reveal: true });
       const shown = renderTemplate(source, vars, { name: templatePath, reveal: false });
       validateDefinition(content, entry.name, args.validate_schema ?? DEFAULT_SERVICE_SCHEMA, ctx);
       const file = serviceFileName(entry);
-      const change = await planFileWrite({ dest: `${dir}/${file}`, content, shown, ...ownership }, ctx);
-      writes.push({ name: entry.name, file, change });
+      const want = { dest: `${dir}/${file}`, content, shown, ...ownership };
+      const have = await ctx.steps.run(factStep(fileState(want.dest)));
+      const change = describeFileWrite(want, have, ctx);
+      writes.push({
+        name: entry.name,
+        file,
+        change,
+        steps: change.changed ? fileWriteSteps(want, have) : [],
+      });
     }
 
     const wanted = new Set(writes.map((w) => w.file));
@@ -153,18 +161,12 @@ export const consulServicesModule: Module<ConsulServicesArgs> = {
     const diff: FileDiff[] = changedWrites.flatMap((w) => w.change.diff ?? []);
     if (ctx.diff) diff.push(...(await removalDiffs(dir, stale, ctx)));
     const parts = [...changedWrites.map((w) => w.change.summary), ...stale.map((f) => `remove ${dir}/${f}`)];
-    return {
-      changed: true,
-      summary: parts.join('; '),
-      diff,
-      data: { ...data, changed: true },
-      apply: async () => {
-        for (const w of changedWrites) await w.change.apply?.();
-        if (stale.length > 0)
-          await ctx.steps.run(checkedStep('write', removeFiles(...stale.map((f) => `${dir}/${f}`))));
-        return { ...data, changed: true };
-      },
-    };
+    if (!ctx.check) {
+      for (const step of changedWrites.flatMap((w) => w.steps)) await ctx.steps.run(step);
+      if (stale.length > 0)
+        await ctx.steps.run(checkedStep('write', removeFiles(...stale.map((f) => `${dir}/${f}`))));
+    }
+    return { changed: true, summary: parts.join('; '), diff, data: { ...data, changed: true } };
   },
 };
 
@@ -220,7 +222,12 @@ function checkUnique(entries: readonly Required<ServiceEntry>[], host: string): 
 }
 
 /** The rendered definition must be JSON the schema accepts; problems name the service and key. */
-function validateDefinition(content: string, name: string, schemaFile: string, ctx: ModuleContext): void {
+function validateDefinition(
+  content: string,
+  name: string,
+  schemaFile: string,
+  ctx: ConversationContext,
+): void {
   const host = ctx.steps.host;
   let doc: unknown;
   try {
@@ -248,7 +255,11 @@ function validateDefinition(content: string, name: string, schemaFile: string, c
   );
 }
 
-async function removalDiffs(dir: string, files: readonly string[], ctx: ModuleContext): Promise<FileDiff[]> {
+async function removalDiffs(
+  dir: string,
+  files: readonly string[],
+  ctx: ConversationContext,
+): Promise<FileDiff[]> {
   const secrets = ctx.secrets();
   const out: FileDiff[] = [];
   for (const f of files) {

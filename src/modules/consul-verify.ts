@@ -11,7 +11,7 @@ import { verifyDeployment, type DeploymentReport } from '../consul/verify/verify
 import type { VerifyReport } from '../consul/verify/verify.js';
 import type { Vars } from '../inventory/types.js';
 import { TaskFailedError } from '../errors.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
 export interface ConsulVerifyArgs {
   servers_group?: string;
@@ -78,10 +78,11 @@ const argsSchema = {
  * host verifies the whole cluster; run on several hosts it checks it from several vantage points
  * (a partition shows up as disagreement).
  */
-export const consulVerifyModule: Module<ConsulVerifyArgs> = {
+export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
+  kind: 'conversation',
   name: 'consul_verify',
   argsSchema,
-  async plan(args: ConsulVerifyArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: ConsulVerifyArgs, ctx: ConversationContext): Promise<Outcome> {
     const skip = new Set(args.skip_hosts ?? []);
     const nodes = expectedNodesFromVars(ctx.vars, {
       serversGroup: args.servers_group ?? DEFAULT_SERVERS_GROUP,
@@ -103,7 +104,7 @@ export const consulVerifyModule: Module<ConsulVerifyArgs> = {
     );
     const table = formatDeploymentReport(report);
     if (!report.ok) throw new ClusterVerifyError(report, table);
-    return { changed: false, readOnly: true, summary: summarize(report), data: { report, table } };
+    return { changed: false, summary: summarize(report), data: { report, table } };
   },
 };
 

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import { REDACTED, Secret } from '../shell/secret.js';
-import { writeFile } from './file-write.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import { convergingFile, describeFileWrite, type DesiredFile, type FileFacts } from './file-write.js';
+import type { LocalContext, PlannedModule } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 export type CopyArgs = {
@@ -18,7 +18,8 @@ export type CopyArgs = {
 };
 
 /** Puts literal content or a local file on the host, through the same atomic write as template. */
-export const copyModule: Module<CopyArgs> = {
+export const copyModule: PlannedModule<CopyArgs, DesiredFile, FileFacts> = {
+  kind: 'planned',
   name: 'copy',
   argsSchema: {
     type: 'object',
@@ -34,28 +35,27 @@ export const copyModule: Module<CopyArgs> = {
       group: groupSchema,
     },
   },
-  async plan(args: CopyArgs, ctx: ModuleContext): Promise<Change> {
+  async desired(args: CopyArgs, ctx: LocalContext): Promise<DesiredFile> {
     const { content, shown, extraSecrets } = await source(args, ctx);
-    return writeFile(
-      {
-        dest: args.dest,
-        content,
-        shown,
-        extraSecrets,
-        ...(args.mode !== undefined && { mode: args.mode }),
-        ...(args.owner !== undefined && { owner: args.owner }),
-        ...(args.group !== undefined && { group: args.group }),
-      },
-      ctx,
-    );
+    return {
+      dest: args.dest,
+      content,
+      shown,
+      extraSecrets,
+      ...(args.mode !== undefined && { mode: args.mode }),
+      ...(args.owner !== undefined && { owner: args.owner }),
+      ...(args.group !== undefined && { group: args.group }),
+    };
   },
+  facts: (want) => ({ file: convergingFile(want) }),
+  plan: (want, facts, ctx) => describeFileWrite(want, facts.file, ctx),
 };
 
 async function source(
   args: CopyArgs,
-  ctx: ModuleContext,
+  ctx: LocalContext,
 ): Promise<{ content: string; shown: string; extraSecrets: string[] }> {
-  const host = ctx.steps.host;
+  const host = ctx.host;
   if ((args.content === undefined) === (args.src === undefined)) {
     throw new TaskFailedError(`${host}: copy to ${args.dest} needs exactly one of "content" or "src"`);
   }

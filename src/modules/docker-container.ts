@@ -11,11 +11,11 @@ import {
 import { TaskFailedError } from '../errors.js';
 import { containerState, type ContainerInfo, type ContainerState } from '../facts/container-state.js';
 import { factStep } from '../facts/fact.js';
-import { imagePresent } from '../facts/image-present.js';
-import { checkedStep } from '../remote/step.js';
+import { imagePresent, type ImageState } from '../facts/image-present.js';
+import { checkedStep, effectOnly, mapStep } from '../remote/step.js';
 import type { Cmd, Arg } from '../shell/cmd.js';
 import { Secret } from '../shell/secret.js';
-import type { Change, FileDiff, Module, ModuleContext, ModuleData } from './module.js';
+import type { Change, FileDiff, LocalContext, ModuleData, PlanContext, PlannedModule } from './module.js';
 
 export type ContainerDesiredState = 'started' | 'stopped' | 'absent' | 'restarted';
 
@@ -43,7 +43,8 @@ export const SPEC_HASH_LABEL = 'drover.spec-hash';
  * a label, and `docker inspect` reads it back. Equal hash and image: nothing to do. A different
  * one: stop, remove and run again. Never "always restart".
  */
-export const dockerContainerModule: Module<DockerContainerArgs> = {
+export const dockerContainerModule: PlannedModule<DockerContainerArgs, WantedContainer, ContainerFacts> = {
+  kind: 'planned',
   name: 'docker_container',
   argsSchema: {
     type: 'object',
@@ -79,13 +80,25 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
       },
     },
   },
-  async plan(args: DockerContainerArgs, ctx: ModuleContext): Promise<Change> {
+  async desired(args: DockerContainerArgs, ctx: LocalContext): Promise<WantedContainer> {
     const state = args.state ?? 'started';
-    const have = await ctx.steps.run(factStep(containerState(args.name)));
-    if (state === 'absent') return planAbsent(args, have, ctx);
-
-    const spec = desiredSpec(args, ctx.steps.host);
-    const hash = specHash(spec, args.config_hash);
+    if (state === 'absent') return { args, state };
+    const spec = desiredSpec(args, ctx.host);
+    return { args, state, spec, hash: specHash(spec, args.config_hash) };
+  },
+  facts: (want) => ({
+    container: factStep(containerState(want.args.name)),
+    // The same tag may point at a newly pulled image (a moving tag after docker_image force_pull):
+    // asked only of a container that otherwise runs what is wanted.
+    localImage: ({ container }) =>
+      want.state !== 'absent' && container?.exists && runsSpec(container, want.spec.image, want.hash)
+        ? factStep(imagePresent(want.spec.image))
+        : undefined,
+  }),
+  plan(want: WantedContainer, { container: have, localImage }, ctx): Change {
+    const { args } = want;
+    if (want.state === 'absent') return planAbsent(args, have, ctx);
+    const { state, spec, hash } = want;
     const labelled: ContainerSpec = { ...spec, labels: { ...spec.labels, [SPEC_HASH_LABEL]: hash } };
     const stopTimeout = args.stop_timeout ?? 10;
     const runDesired = (): DockerCall => ({
@@ -102,16 +115,11 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
       return change(
         `create container ${args.name} from ${spec.image}${state === 'stopped' ? ' (stopped)' : ''}`,
         diff(),
-        {
-          image: spec.image,
-          recreated: false,
-          calls: [runDesired()],
-          ctx,
-        },
+        { image: spec.image, recreated: false, calls: [runDesired()] },
       );
     }
 
-    const outdated = await whyOutdated(have, spec.image, hash, ctx);
+    const outdated = whyOutdated(have, spec.image, hash, localImage);
     if (outdated) {
       const calls: DockerCall[] = [
         ...(have.running ? [{ cmd: stopContainer(args.name, stopTimeout) }] : []),
@@ -122,7 +130,6 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
         image: spec.image,
         recreated: true,
         calls,
-        ctx,
       });
     }
 
@@ -131,20 +138,18 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
       const call: DockerCall = {
         cmd: have.running ? restartContainer(args.name, stopTimeout) : startContainer(args.name),
       };
-      return change(`restart container ${args.name}`, diff(), { ...current, calls: [call], ctx });
+      return change(`restart container ${args.name}`, diff(), { ...current, calls: [call] });
     }
     if (state === 'started' && !have.running) {
       return change(`start container ${args.name} (was ${have.status})`, diff(), {
         ...current,
         calls: [{ cmd: startContainer(args.name) }],
-        ctx,
       });
     }
     if (state === 'stopped' && have.running) {
       return change(`stop container ${args.name}`, diff(), {
         ...current,
         calls: [{ cmd: stopContainer(args.name, stopTimeout) }],
-        ctx,
       });
     }
     return {
@@ -155,7 +160,23 @@ export const dockerContainerModule: Module<DockerContainerArgs> = {
   },
 };
 
-function planAbsent(args: DockerContainerArgs, have: ContainerState, ctx: ModuleContext): Change {
+/** What the task wants: a container to remove, or one to run from this spec and its hash. */
+type WantedContainer =
+  | { args: DockerContainerArgs; state: 'absent' }
+  | {
+      args: DockerContainerArgs;
+      state: Exclude<ContainerDesiredState, 'absent'>;
+      spec: ContainerSpec;
+      hash: string;
+    };
+
+interface ContainerFacts {
+  container: ContainerState;
+  /** Read only when the container otherwise runs what is wanted. */
+  localImage: ImageState | undefined;
+}
+
+function planAbsent(args: DockerContainerArgs, have: ContainerState, ctx: PlanContext): Change {
   if (!have.exists)
     return { changed: false, summary: `container ${args.name} is absent`, data: { recreated: false } };
   const diff: FileDiff[] = ctx.diff
@@ -166,7 +187,6 @@ function planAbsent(args: DockerContainerArgs, have: ContainerState, ctx: Module
     image: have.image,
     recreated: false,
     calls: [{ cmd: removeContainer(args.name) }],
-    ctx,
   });
 }
 
@@ -181,7 +201,6 @@ interface Plan {
   image: string;
   recreated: boolean;
   calls: DockerCall[];
-  ctx: ModuleContext;
 }
 
 function change(summary: string, diff: FileDiff[], p: Plan): Change {
@@ -195,31 +214,32 @@ function change(summary: string, diff: FileDiff[], p: Plan): Change {
     summary,
     diff,
     data,
-    apply: async () => {
-      let id = p.id;
-      for (const call of p.calls) {
-        // Bounded, but generous: `docker run` of a missing image pulls it first.
-        const result = await p.ctx.steps.run(checkedStep('write', call.cmd, { timeoutSeconds: 300 }));
-        if (call.printsId) id = result.stdout.trim().split('\n').pop();
-      }
-      return { ...data, ...(id !== undefined && { id }) };
-    },
+    steps: p.calls.map((call) => {
+      // Bounded, but generous: `docker run` of a missing image pulls it first.
+      const step = checkedStep('write', call.cmd, { timeoutSeconds: 300 });
+      return call.printsId
+        ? mapStep(step, (result) => ({ id: result.stdout.trim().split('\n').pop() }))
+        : effectOnly(step);
+    }),
   };
 }
 
+/** True when the container was made from this image and spec, as far as its labels say. */
+function runsSpec(have: ContainerInfo, image: string, hash: string): boolean {
+  return have.image === image && have.labels[SPEC_HASH_LABEL] === hash;
+}
+
 /** Why the container no longer matches its spec, or undefined when it does. */
-async function whyOutdated(
+function whyOutdated(
   have: ContainerInfo,
   image: string,
   hash: string,
-  ctx: ModuleContext,
-): Promise<string | undefined> {
+  local: ImageState | undefined,
+): string | undefined {
   if (have.image !== image) return `image ${have.image} -> ${image}`;
   const label = have.labels[SPEC_HASH_LABEL];
   if (label !== hash) return label === undefined ? 'not created by drover' : 'spec or config changed';
-  // The same tag may point at a newly pulled image (a moving tag after docker_image force_pull).
-  const local = await ctx.steps.run(factStep(imagePresent(image)));
-  if (local.present && local.id !== have.imageId) return `image ${image} was updated`;
+  if (local?.present && local.id !== have.imageId) return `image ${image} was updated`;
   return undefined;
 }
 

@@ -1,13 +1,14 @@
 import { pullImage } from '../remote/docker.js';
-import { checkedStep } from '../remote/step.js';
+import { checkedStep, effectOnly, mapStep } from '../remote/step.js';
 import { factStep } from '../facts/fact.js';
-import { imagePresent } from '../facts/image-present.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import { imagePresent, type ImageState } from '../facts/image-present.js';
+import type { Change, PlannedModule } from './module.js';
 
 export type DockerImageArgs = { name: string; force_pull?: boolean; timeout?: number };
 
 /** Pulls an image when the host does not have it (or always, with force_pull). */
-export const dockerImageModule: Module<DockerImageArgs> = {
+export const dockerImageModule: PlannedModule<DockerImageArgs, DockerImageArgs, { image: ImageState }> = {
+  kind: 'planned',
   name: 'docker_image',
   argsSchema: {
     type: 'object',
@@ -23,9 +24,8 @@ export const dockerImageModule: Module<DockerImageArgs> = {
       },
     },
   },
-  async plan(args: DockerImageArgs, ctx: ModuleContext): Promise<Change> {
-    const fact = factStep(imagePresent(args.name));
-    const have = await ctx.steps.run(fact);
+  facts: (args) => ({ image: factStep(imagePresent(args.name)) }),
+  plan(args: DockerImageArgs, { image: have }): Change {
     if (have.present && !args.force_pull) {
       return {
         changed: false,
@@ -37,19 +37,16 @@ export const dockerImageModule: Module<DockerImageArgs> = {
       changed: true,
       summary: have.present ? `pull ${args.name} (force_pull)` : `pull ${args.name}`,
       data: { image: args.name, ...(have.present && { id: have.id }) },
-      apply: async () => {
+      steps: [
         // docker pull writes progress to stderr; only the exit code says whether it worked.
-        await ctx.steps.run(
-          checkedStep('write', pullImage(args.name), { timeoutSeconds: args.timeout ?? 600 }),
-        );
-        const after = await ctx.steps.run(fact);
-        return {
+        effectOnly(checkedStep('write', pullImage(args.name), { timeoutSeconds: args.timeout ?? 600 })),
+        mapStep(factStep(imagePresent(args.name)), (after) => ({
           image: args.name,
           pulled: true,
           ...(after.present && { id: after.id }),
           ...(have.present && after.present && { updated: have.id !== after.id }),
-        };
-      },
+        })),
+      ],
     };
   },
 };

@@ -7,9 +7,10 @@ import {
   parseWrittenFileState,
   type FileState,
 } from '../facts/file-state.js';
-import { checkedStep } from '../remote/step.js';
+import { converging, type Converging } from '../facts/gather.js';
+import { checkedStep, effectOnly, type Step } from '../remote/step.js';
 import { redactText } from '../shell/secret.js';
-import type { Change, FileDiff, ModuleContext, ModuleData } from './module.js';
+import type { Change, FileDiff, ModuleData, PlanContext } from './module.js';
 import { redactBefore } from './redact-diff.js';
 
 /** One file the template and copy modules want on the host. */
@@ -23,62 +24,52 @@ export interface DesiredFile extends Ownership {
   extraSecrets?: readonly string[];
 }
 
+/** The facts of a module that puts one file on its host. */
+export interface FileFacts {
+  file: FileState;
+}
+
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
- * The two-step write path, for modules that plan several files before writing any: compare with
- * the file on the host (content, mode, owner), show a redacted diff, and hand back an apply()
- * that writes atomically with a backup only when the content differs. A change of mode or owner
- * alone is a chmod/chown, not a rewrite.
+ * The one-step write, for a module that writes one file: outside check mode a single command
+ * compares and writes on the host (writeFileIfChanged: an atomic write with a backup, only when
+ * the bytes differ) and prints what was there before; check mode reads the file instead.
  */
-export async function planFileWrite(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
-  const have = await ctx.steps.run(factStep(fileState(want.dest)));
-  const change = describeFileWrite(want, sha256(want.content), have, ctx);
-  if (!change.changed) return change;
-  const contentChanged = !have.exists || have.content !== want.content;
-  return {
-    ...change,
-    apply: async () => {
-      if (contentChanged) {
-        await ctx.steps.run(checkedStep('write', writeFileAtomic(want.dest, want), { stdin: want.content }));
-      } else {
-        const fix = setAttributes(want.dest, want);
-        if (fix) await ctx.steps.run(checkedStep('write', fix));
-      }
-      return { ...change.data, changed: true };
-    },
-  };
-}
-
-/**
- * The one-step write path, for a module that writes one file: outside check mode a single
- * command compares and writes on the host (writeFileIfChanged, the same atomic write and
- * backup) and prints what was there before, from which the change is reported. Check mode
- * only reads.
- */
-export async function writeFile(want: DesiredFile, ctx: ModuleContext): Promise<Change> {
-  const checksum = sha256(want.content);
-  const before = await ctx.steps.run(
-    ctx.check
-      ? factStep(fileState(want.dest))
-      : reportingWrite(
-          writeFileIfChanged(want.dest, checksum, want),
-          (stdout) => parseWrittenFileState(want.dest, stdout, want.content),
-          { stdin: want.content },
-        ),
+export function convergingFile(want: DesiredFile): Converging<FileState> {
+  return converging(
+    factStep(fileState(want.dest)),
+    reportingWrite(
+      writeFileIfChanged(want.dest, sha256(want.content), want),
+      (stdout) => parseWrittenFileState(want.dest, stdout, want.content),
+      { stdin: want.content },
+    ),
   );
-  return describeFileWrite(want, checksum, before, ctx);
 }
 
 /**
- * What writing `want` (whose content has the sha256 `checksum`) over `have` changes: the summary,
- * the redacted diff, the registered data.
+ * The two-step write, for a module that plans several files before writing any: the steps that
+ * put `want` over `have`, an atomic write with a backup when the content differs; a change of
+ * mode or owner alone is a chmod/chown, not a rewrite.
  */
-function describeFileWrite(want: DesiredFile, checksum: string, have: FileState, ctx: ModuleContext): Change {
+export function fileWriteSteps(want: DesiredFile, have: FileState): Step<void>[] {
+  if (!have.exists || have.content !== want.content) {
+    return [effectOnly(checkedStep('write', writeFileAtomic(want.dest, want), { stdin: want.content }))];
+  }
+  const fix = setAttributes(want.dest, want);
+  return fix ? [effectOnly(checkedStep('write', fix))] : [];
+}
+
+/** What writing `want` over `have` changes: the summary, the redacted diff, the registered data. */
+export function describeFileWrite(
+  want: DesiredFile,
+  have: FileState,
+  ctx: Pick<PlanContext, 'secrets' | 'diff'>,
+): Change {
   const contentChanged = !have.exists || have.content !== want.content;
   const attrs = have.exists ? attributeDifferences(want, have) : [];
   const changed = contentChanged || attrs.length > 0;
-  const data: ModuleData = { path: want.dest, changed, checksum };
+  const data: ModuleData = { path: want.dest, changed, checksum: sha256(want.content) };
   if (!changed) return { changed: false, summary: `${want.dest} is up to date`, data };
 
   const secrets = [...ctx.secrets(), ...(want.extraSecrets ?? [])];

@@ -2,13 +2,15 @@ import { ensureDir } from '../remote/fs.js';
 import { TaskFailedError } from '../errors.js';
 import { factStep, reportingWrite } from '../facts/fact.js';
 import { attributeDifferences, parsePathState, pathState, type PathState } from '../facts/file-state.js';
-import type { Change, FileDiff, Module, ModuleContext } from './module.js';
+import { converging } from '../facts/gather.js';
+import type { Change, FileDiff, PlannedModule } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 export type MkdirArgs = { path: string; mode?: string; owner?: string; group?: string };
 
 /** Ensures a directory exists with the given mode and owner; changed only when something differs. */
-export const mkdirModule: Module<MkdirArgs> = {
+export const mkdirModule: PlannedModule<MkdirArgs, MkdirArgs, { dir: PathState }> = {
+  kind: 'planned',
   name: 'mkdir',
   argsSchema: {
     type: 'object',
@@ -16,16 +18,16 @@ export const mkdirModule: Module<MkdirArgs> = {
     required: ['path'],
     properties: { path: absolutePathSchema, mode: modeSchema, owner: ownerSchema, group: groupSchema },
   },
-  async plan(args: MkdirArgs, ctx: ModuleContext): Promise<Change> {
-    // Check mode only reads. Otherwise one write step reads the state and makes the change at
-    // once (a round trip per task instead of two); what it printed first tells what it found.
-    const have: PathState = await ctx.steps.run(
-      ctx.check ? factStep(pathState(args.path)) : reportingWrite(ensureDir(args.path, args), parsePathState),
-    );
+  // Outside check mode `mkdir -p` and the fixes run at once, printing first what they found.
+  facts: (args) => ({
+    dir: converging(
+      factStep(pathState(args.path)),
+      reportingWrite(ensureDir(args.path, args), parsePathState),
+    ),
+  }),
+  plan(args: MkdirArgs, { dir: have }, ctx): Change {
     if (have.exists && have.type !== 'directory') {
-      throw new TaskFailedError(
-        `${ctx.steps.host}: ${args.path} exists but is a ${have.type}, not a directory`,
-      );
+      throw new TaskFailedError(`${ctx.host}: ${args.path} exists but is a ${have.type}, not a directory`);
     }
     const differences = have.exists ? attributeDifferences(args, have) : [];
     const data = { path: args.path };

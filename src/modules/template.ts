@@ -4,8 +4,8 @@ import { ConfigError, TaskFailedError } from '../errors.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
-import { writeFile } from './file-write.js';
-import type { Change, Module, ModuleContext } from './module.js';
+import { convergingFile, describeFileWrite, type DesiredFile, type FileFacts } from './file-write.js';
+import type { LocalContext, PlannedModule } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 export type TemplateArgs = {
@@ -23,7 +23,8 @@ export type TemplateArgs = {
  * With validate_schema the rendered JSON is checked before anything is written, so a broken
  * config never reaches a host.
  */
-export const templateModule: Module<TemplateArgs> = {
+export const templateModule: PlannedModule<TemplateArgs, DesiredFile, FileFacts> = {
+  kind: 'planned',
   name: 'template',
   argsSchema: {
     type: 'object',
@@ -42,13 +43,15 @@ export const templateModule: Module<TemplateArgs> = {
       },
     },
   },
-  async plan(args: TemplateArgs, ctx: ModuleContext): Promise<Change> {
+  async desired(args: TemplateArgs, ctx: LocalContext): Promise<DesiredFile> {
     const source = await readTemplateFile(ctx.baseDir, args.src);
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
     const shown = renderTemplate(source, ctx.vars, { name: args.src, reveal: false });
     if (args.validate_schema) validateRendered(content, shown, args, ctx);
-    return writeFile({ dest: args.dest, content, shown, ...ownership(args) }, ctx);
+    return { dest: args.dest, content, shown, ...ownership(args) };
   },
+  facts: (want) => ({ file: convergingFile(want) }),
+  plan: (want, facts, ctx) => describeFileWrite(want, facts.file, ctx),
 };
 
 function ownership(a: TemplateArgs): { mode?: string; owner?: string; group?: string } {
@@ -60,9 +63,9 @@ function ownership(a: TemplateArgs): { mode?: string; owner?: string; group?: st
 }
 
 /** Parses the rendered text as JSON and checks it against the schema; errors never carry values. */
-function validateRendered(content: string, shown: string, args: TemplateArgs, ctx: ModuleContext): void {
+function validateRendered(content: string, shown: string, args: TemplateArgs, ctx: LocalContext): void {
   const schemaFile = args.validate_schema ?? '';
-  const host = ctx.steps.host;
+  const host = ctx.host;
   const secrets = ctx.secrets();
   let doc: unknown;
   try {

@@ -4,7 +4,7 @@ import { InterruptedError, TaskFailedError } from '../errors.js';
 import { exec } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { poll } from '../util/poll.js';
-import type { Change, Module, ModuleContext, ModuleData } from './module.js';
+import type { ConversationContext, ConversationModule, ModuleData, Outcome } from './module.js';
 
 export type WaitForArgs = {
   port: number;
@@ -38,7 +38,8 @@ const PROBE_TIMEOUT_SECONDS = 5;
  * the wanted status (through the SSH connection). It only reads, so it also runs in check mode.
  * The loop is bounded in time and in count.
  */
-export const waitForModule: Module<WaitForArgs> = {
+export const waitForModule: ConversationModule<WaitForArgs> = {
+  kind: 'conversation',
   name: 'wait_for',
   argsSchema: {
     type: 'object',
@@ -78,16 +79,15 @@ export const waitForModule: Module<WaitForArgs> = {
       },
     },
   },
-  async plan(args: WaitForArgs, ctx: ModuleContext): Promise<Change> {
+  async run(args: WaitForArgs, ctx: ConversationContext): Promise<Outcome> {
     const host = args.host ?? '127.0.0.1';
     const target = args.http_path
       ? `http://${host}:${args.port}${args.http_path} to answer ${args.status ?? 200}`
       : `port ${host}:${args.port} to accept connections`;
     return {
       changed: false,
-      readOnly: true,
       summary: `wait for ${target}`,
-      apply: () => waitUntilReady(args, host, target, ctx),
+      data: await waitUntilReady(args, host, target, ctx),
     };
   },
 };
@@ -96,7 +96,7 @@ async function waitUntilReady(
   args: WaitForArgs,
   host: string,
   target: string,
-  ctx: ModuleContext,
+  ctx: ConversationContext,
 ): Promise<ModuleData> {
   const outcome = await poll(
     (secondsLeft) => probe(args, host, Math.min(PROBE_TIMEOUT_SECONDS, secondsLeft), ctx),
@@ -120,7 +120,7 @@ async function waitUntilReady(
 }
 
 /** The last lines `argv` prints (stdout and stderr: docker logs writes both), redacted. */
-async function diagnosis(argv: string[], ctx: ModuleContext): Promise<string> {
+async function diagnosis(argv: string[], ctx: ConversationContext): Promise<string> {
   const shown = argv.join(' ');
   try {
     const r = await ctx.steps.run(
@@ -141,7 +141,7 @@ async function probe(
   args: WaitForArgs,
   host: string,
   timeoutSeconds: number,
-  ctx: ModuleContext,
+  ctx: ConversationContext,
 ): Promise<string> {
   try {
     if (args.http_path) {

@@ -1,4 +1,4 @@
-import type { AnyModule, Change, Module } from '../modules/module.js';
+import type { AnyModule, PlannedModule } from '../modules/module.js';
 import { moduleLookup, type ModuleMap } from './module-map.js';
 import type { Playbook, Task } from './types.js';
 
@@ -15,7 +15,8 @@ export const GROUP_BY = 'group_by';
  * can name one that ends up with no host. Dynamic groups are seen by play patterns and by
  * `groups`; a host's own `group_names` stays what the inventory says.
  */
-export const groupByModule: Module<GroupByArgs> = {
+export const groupByModule: PlannedModule<GroupByArgs> = {
+  kind: 'planned',
   name: GROUP_BY,
   argsSchema: {
     type: 'object',
@@ -29,9 +30,8 @@ export const groupByModule: Module<GroupByArgs> = {
       },
     },
   },
-  async plan(args: GroupByArgs): Promise<Change> {
-    return { changed: false, summary: `in group ${args.key}`, data: { group: args.key } };
-  },
+  facts: () => ({}),
+  plan: (args) => ({ changed: false, summary: `in group ${args.key}`, data: { group: args.key } }),
 };
 
 /** The modules a playbook may use: the given ones plus group_by, which every run knows. */

@@ -51,7 +51,7 @@ export type Step<T> =
  */
 export type HostChannel = Pick<Transport, 'host' | 'http' | 'tcpExchange'>;
 
-/** What a module is handed to reach its host: every exchange is a step. */
+/** The host as the runner's executor offers it (to gather facts, to converse): every exchange is a step. */
 export interface StepRunner {
   readonly host: string;
   run<T>(step: Step<T>): Promise<T>;
@@ -113,4 +113,9 @@ export function mapStep<A, B>(step: Step<A>, then: (answer: A, site: StepSite) =
     case 'tcp':
       return { ...step, read: (r: Buffer, site: StepSite) => then(step.read(r, site), site) };
   }
+}
+
+/** `step` run for what it does: its reader still judges the answer, which is then dropped. */
+export function effectOnly<T>(step: Step<T>): Step<void> {
+  return mapStep(step, () => undefined);
 }

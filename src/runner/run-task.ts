@@ -1,7 +1,17 @@
 import { describeAjvErrors, objectValidator } from '../config/schema.js';
 import { CommandFailedError, DroverError, GateError, TaskFailedError, UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
-import type { AnyModule, Change, FileDiff, ModuleContext } from '../modules/module.js';
+import { gatherFacts } from '../facts/gather.js';
+import type {
+  AnyModule,
+  Change,
+  ConversationContext,
+  FileDiff,
+  ModuleData,
+  Outcome,
+  PlanContext,
+  PlannedModule,
+} from '../modules/module.js';
 import { conditionsHold, ExpressionError, type Condition } from '../playbook/expression.js';
 import type { Task } from '../playbook/types.js';
 import { redactText } from '../shell/secret.js';
@@ -54,8 +64,8 @@ interface Attempt {
 }
 
 /**
- * Runs one task on one host: `when`, templated args, args validation, plan/apply (plan only in
- * check mode, except read-only changes and `check_mode: false` tasks), `changed_when`,
+ * Runs one task on one host: `when`, templated args, args validation, the module (performModule;
+ * in check mode only its reads, unless the task says `check_mode: false`), `changed_when`,
  * `failed_when`, `until`/`retries`/`delay`. Never throws: every problem is a result.
  */
 export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult> {
@@ -112,7 +122,7 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
 
   const check = task.alwaysCheckMode === true || (input.check && !task.runInCheckMode);
   const taskSecrets = () => vars.secretTexts();
-  const ctx: ModuleContext = {
+  const ctx: ConversationContext = {
     host,
     steps: new StepExecutor(transport, check, taskSecrets),
     clock: input.clock,
@@ -174,24 +184,71 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
 async function runOnce(
   module: AnyModule,
   args: Record<string, unknown>,
-  ctx: ModuleContext,
+  ctx: ConversationContext,
 ): Promise<Attempt> {
-  const change: Change = await module.plan(args, ctx);
-  const data: Record<string, unknown> = { ...change.data };
-  let applied = false;
-  // A change is made when there is one; a read-only probe (wait_for, read_only commands) runs
-  // its apply() whether or not it reports a change, and in check mode too.
-  if (change.apply && (change.changed || change.readOnly) && (!ctx.check || change.readOnly)) {
-    Object.assign(data, await change.apply());
-    applied = true;
-  }
+  const { outcome, data, pendingWrite } = await performModule(module, args, ctx);
   return {
-    result: { ...data, changed: change.changed, failed: false, skipped: false, msg: change.summary },
+    result: { ...data, changed: outcome.changed, failed: false, skipped: false, msg: outcome.summary },
     failed: false,
-    changed: change.changed,
-    pendingWrite: ctx.check && change.changed && !applied && !change.readOnly,
-    diffs: change.diff ?? [],
+    changed: outcome.changed,
+    pendingWrite,
+    diffs: outcome.diff ?? [],
   };
+}
+
+/** What a module did on its host, before the task-level rules. */
+export interface Performed {
+  outcome: Outcome;
+  /** What the task registers: the module's data, with what its steps answered. */
+  data: ModuleData;
+  /** Check mode left a change unmade: conditions on the result cannot be judged. */
+  pendingWrite: boolean;
+}
+
+/**
+ * Runs one module the way a task does: a conversation converses; a planned module has its facts
+ * gathered, is planned, and has its Change's steps run when the change is to be made. In check
+ * mode a Change's steps run only when every one reads (a read-only command), and the executor
+ * refuses any write anyway.
+ */
+export async function performModule(
+  module: AnyModule,
+  args: Record<string, unknown>,
+  ctx: ConversationContext,
+): Promise<Performed> {
+  if (module.kind === 'conversation') {
+    const outcome = await module.run(args, ctx);
+    // A conversation cannot have written in check mode: a change it reports is still to be made.
+    return { outcome, data: { ...outcome.data }, pendingWrite: ctx.check && outcome.changed };
+  }
+  const change = await planOnHost(module, args, ctx);
+  const steps = change.steps ?? [];
+  const onlyReads = steps.length > 0 && steps.every((s) => s.effect === 'read');
+  const data: ModuleData = { ...change.data };
+  const run = ctx.check ? onlyReads : change.changed || onlyReads;
+  if (run) for (const step of steps) Object.assign(data, await ctx.steps.run(step));
+  return { outcome: change, data, pendingWrite: ctx.check && change.changed && !onlyReads };
+}
+
+/**
+ * A planned module's Change for this host: what it wants, its facts gathered through the
+ * executor (a converging fact's write runs here, outside check mode), then its pure plan.
+ */
+export async function planOnHost(
+  module: PlannedModule<any, any, any>,
+  args: Record<string, unknown>,
+  ctx: ConversationContext,
+): Promise<Change> {
+  const view: PlanContext = {
+    host: ctx.steps.host,
+    vars: ctx.vars,
+    secrets: ctx.secrets,
+    check: ctx.check,
+    diff: ctx.diff,
+  };
+  const want: unknown = module.desired ? await module.desired(args, { ...view, baseDir: ctx.baseDir }) : args;
+  const facts: unknown = await gatherFacts(module.facts(want, view), ctx.steps, ctx.check);
+  return module.plan(want, facts, view);
 }
 
 /** A module error becomes a failed result that `failed_when` and `until` can still look at. */

@@ -7,20 +7,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { notReachedByRoll, summarizeRoll } from '../../src/app/rolls.js';
 import { canRestart, notStarted, summaryLines } from '../../src/app/run-summary.js';
-import type { Module } from '../../src/modules/module.js';
+import type { ConversationModule } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { makeInventory, playbook, runWith, testModules } from '../runner/helpers.js';
 
 const inv = makeInventory({ groups: { servers: ['s1', 's2', 's3'], clients: ['c1', 'c2'] } });
 
 /** A module that types Ctrl-C (aborts `controller`) while it runs on `host`. */
-function ctrlCOn(host: string, controller: AbortController): Module<Record<string, never>> {
+function ctrlCOn(host: string, controller: AbortController): ConversationModule<Record<string, never>> {
   return {
+    kind: 'conversation',
     name: 'ctrl_c',
     argsSchema: { type: 'object' },
-    async plan(_a, ctx) {
+    async run(_a, ctx) {
       if (ctx.host.name === host) controller.abort();
-      return { changed: true, summary: 'changed something', apply: async () => ({}) };
+      return { changed: true, summary: 'changed something' };
     },
   };
 }

@@ -2,7 +2,7 @@ import { moduleContext } from '../modules/context.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterVerifyError, consulVerifyModule } from '../../src/modules/consul-verify.js';
-import type { ModuleContext } from '../../src/modules/module.js';
+import type { ConversationContext } from '../../src/modules/module.js';
 import type { VerifyReport } from '../../src/consul/verify/verify.js';
 import { TaskFailedError, ConfigError } from '../../src/errors.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
@@ -30,7 +30,7 @@ const vars = {
   ),
 };
 
-function context(transport: RecordingTransport, check = false): ModuleContext {
+function context(transport: RecordingTransport, check = false): ConversationContext {
   return moduleContext({
     transport,
     host: {
@@ -58,10 +58,9 @@ function s1Transport(skip: readonly string[] = [], port = 8500): RecordingTransp
 
 test('a healthy cluster passes, read-only and unchanged, with the report registered', async () => {
   const t = s1Transport();
-  const change = await consulVerifyModule.plan({}, context(t, true));
+  const change = await consulVerifyModule.run({}, context(t, true));
   assert.equal(change.changed, false);
-  assert.equal(change.readOnly, true);
-  assert.equal(change.apply, undefined);
+  assert.equal(consulVerifyModule.kind, 'conversation');
   assert.equal(change.summary, 'Consul cluster OK: leader s2, 3 servers, 1 clients');
   const report = change.data?.['report'] as VerifyReport;
   assert.equal(report.ok, true);
@@ -82,7 +81,7 @@ test('a healthy cluster passes, read-only and unchanged, with the report registe
 
 test('an agent that does not answer fails the task with the problems and the table', async () => {
   const t = s1Transport(['s3']);
-  await assert.rejects(consulVerifyModule.plan({}, context(t)), (e: unknown) => {
+  await assert.rejects(consulVerifyModule.run({}, context(t)), (e: unknown) => {
     assert.ok(e instanceof ClusterVerifyError);
     assert.ok(e instanceof TaskFailedError);
     assert.equal(e.report.ok, false);
@@ -103,14 +102,14 @@ test('a failed member is caught even when its agent still answers for itself', a
   const t = new RecordingTransport('s1');
   for (const n of degraded.nodes) scriptAgent(t, n.name === 's1' ? '127.0.0.1' : n.ip, n, degraded);
   await assert.rejects(
-    consulVerifyModule.plan({}, context(t)),
+    consulVerifyModule.run({}, context(t)),
     /c1: is not an alive member \(failed per all of s1, s2, s3, c1\)/,
   );
 });
 
 test('http_port, timeout and group names come from the args', async () => {
   const t = s1Transport([], 8501);
-  const change = await consulVerifyModule.plan(
+  const change = await consulVerifyModule.run(
     { http_port: 8501, timeout: 2, servers_group: 'servers', clients_group: 'nobody' },
     context(t),
   );
@@ -124,14 +123,14 @@ test('http_port, timeout and group names come from the args', async () => {
 test("without http_port the deploy playbook's consul_http_port is used", async () => {
   const t = s1Transport([], 18500);
   const ctx = { ...context(t), vars: { ...vars, consul_http_port: 18500 } };
-  const change = await consulVerifyModule.plan({}, ctx);
+  const change = await consulVerifyModule.run({}, ctx);
   assert.equal(change.changed, false);
   assert.ok(t.httpCalls.length > 0 && t.httpCalls.every((c) => c.port === 18500));
 });
 
 test('an empty servers group is a configuration error, not a pass', async () => {
   await assert.rejects(
-    consulVerifyModule.plan({ servers_group: 'consul_servers' }, context(s1Transport())),
+    consulVerifyModule.run({ servers_group: 'consul_servers' }, context(s1Transport())),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError);
       assert.match(e.message, /group "consul_servers" has no hosts/);

@@ -15,7 +15,7 @@ import { ConfigError, ExitCode, GateError } from '../../src/errors.js';
 import type { Vars } from '../../src/inventory/types.js';
 import { consulGateModule } from '../../src/modules/consul-gate.js';
 import { consulPreflightModule, PreflightRefusedError } from '../../src/modules/consul-preflight.js';
-import type { ModuleContext } from '../../src/modules/module.js';
+import type { ConversationContext } from '../../src/modules/module.js';
 import { builtinModules } from '../../src/modules/registry.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { builtinOrderers } from '../../src/consul/gates/leader-last-orderer.js';
@@ -173,7 +173,10 @@ function clusterVars(here: string): Vars {
   };
 }
 
-function contextOn(fake: FakeDatacenters, here: string): ModuleContext & { transport: RecordingTransport } {
+function contextOn(
+  fake: FakeDatacenters,
+  here: string,
+): ConversationContext & { transport: RecordingTransport } {
   return moduleContext({
     transport: fake.transport(here),
     host: { name: here, address: '10.0.0.1', groups: ['all'], vars: {} },
@@ -215,14 +218,14 @@ test('GateAgents knows the datacenters in inventory order and narrows to one', (
 
 test("pre-flight judges each host's own datacenter and records that datacenter's FailureTolerance", async () => {
   const fake = new FakeDatacenters();
-  const east = await consulPreflightModule.plan({}, contextOn(fake, 'ec1'));
+  const east = await consulPreflightModule.run({}, contextOn(fake, 'ec1'));
   assert.equal(
     east.summary,
     'Consul pre-flight OK (datacenter east): leader e1, FailureTolerance 1, 3/3 servers alive voters',
   );
   assert.equal(east.data?.['failure_tolerance'], 1);
   assert.equal(east.data?.['datacenter'], 'east');
-  const west = await consulPreflightModule.plan({}, contextOn(fake, 'w1'));
+  const west = await consulPreflightModule.run({}, contextOn(fake, 'w1'));
   assert.equal(
     west.summary,
     'Consul pre-flight OK (datacenter west): leader w3, FailureTolerance 2, 5/5 servers alive voters',
@@ -230,17 +233,17 @@ test("pre-flight judges each host's own datacenter and records that datacenter's
   assert.equal(west.data?.['failure_tolerance'], 2);
   // A host of west asks west's agents only: its own first, and it answered.
   const ctx = contextOn(fake, 'w2');
-  await consulPreflightModule.plan({}, ctx);
+  await consulPreflightModule.run({}, ctx);
   assert.ok(ctx.transport.httpCalls.every((c) => c.host === '127.0.0.1'));
 });
 
 test('a failed server in west refuses the pre-flight in west only, naming the datacenter', async () => {
   const fake = new FakeDatacenters();
   fake.agent('w4').up = false;
-  const east = await consulPreflightModule.plan({}, contextOn(fake, 'e2'));
+  const east = await consulPreflightModule.run({}, contextOn(fake, 'e2'));
   assert.match(east.summary, /^Consul pre-flight OK \(datacenter east\)/);
   let caught: unknown;
-  await consulPreflightModule.plan({}, contextOn(fake, 'wc1')).catch((e: unknown) => (caught = e));
+  await consulPreflightModule.run({}, contextOn(fake, 'wc1')).catch((e: unknown) => (caught = e));
   assert.ok(caught instanceof PreflightRefusedError);
   assert.equal(caught.exitCode, ExitCode.gateAborted);
   assert.match(caught.message, /^Consul pre-flight refused in datacenter west: /);
@@ -248,7 +251,7 @@ test('a failed server in west refuses the pre-flight in west only, naming the da
   assert.doesNotMatch(caught.message, /\be\d\b/);
   // Named explicitly, from a host of the other datacenter.
   await assert.rejects(
-    consulPreflightModule.plan({ datacenter: 'west' }, contextOn(fake, 'e1')),
+    consulPreflightModule.run({ datacenter: 'west' }, contextOn(fake, 'e1')),
     PreflightRefusedError,
   );
 });
@@ -260,9 +263,9 @@ test("gates judge the target against its own datacenter's servers and baseline",
   // West is degraded: that must not stop a server of east, nor be asked about by east's gates.
   fake.agent('w5').up = false;
   const ctx = contextOn(fake, 'e2');
-  const ready = await consulGateModule.plan({ wait: 'ready' }, ctx);
+  const ready = await consulGateModule.run({ wait: 'ready' }, ctx);
   assert.equal(ready.data?.['datacenter'], 'east');
-  const back = await consulGateModule.plan({ wait: 'server', timeout: 1, interval: 0.01 }, ctx);
+  const back = await consulGateModule.run({ wait: 'server', timeout: 1, interval: 0.01 }, ctx);
   assert.equal(
     (back.data?.['conditions'] as Record<string, string>)['failure_tolerance'],
     'FailureTolerance 1 (baseline 1)',
@@ -276,7 +279,7 @@ test("gates judge the target against its own datacenter's servers and baseline",
 
   // In west, the default baseline is that of 5 servers (2), and the down server is seen.
   fake.agent('w5').up = true;
-  const west = await consulGateModule.plan(
+  const west = await consulGateModule.run(
     { wait: 'server', node: 'w1', timeout: 1, interval: 0.01 },
     contextOn(fake, 'e1'),
   );
@@ -286,14 +289,11 @@ test("gates judge the target against its own datacenter's servers and baseline",
   );
   fake.agent('w5').up = false;
   await assert.rejects(
-    consulGateModule.plan(
-      { wait: 'ready', node: 'w1', timeout: 0.05, interval: 0.01 },
-      contextOn(fake, 'w1'),
-    ),
+    consulGateModule.run({ wait: 'ready', node: 'w1', timeout: 0.05, interval: 0.01 }, contextOn(fake, 'w1')),
     (e: unknown) => e instanceof GateError && /w5 \(127\.0\.2\.15\) is failed in Serf/.test(e.message),
   );
   // A client is judged by its own datacenter's servers.
-  const client = await consulGateModule.plan({ wait: 'client', node: 'ec1' }, contextOn(fake, 'ec1'));
+  const client = await consulGateModule.run({ wait: 'client', node: 'ec1' }, contextOn(fake, 'ec1'));
   assert.match(
     String((client.data?.['conditions'] as Record<string, string>)['member_alive']),
     /ec1 .* is alive/,

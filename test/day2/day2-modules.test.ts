@@ -40,7 +40,7 @@ describe('consul_config_check', () => {
         {},
       )
       .onExec(/^rm -rf/, {});
-    const c = await consulConfigCheckModule.plan(
+    const c = await consulConfigCheckModule.run(
       {
         src: 'agent.json.hbs',
         dest: '/opt/c/consul.json',
@@ -77,14 +77,14 @@ describe('consul_config_check', () => {
       current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }),
     );
     await assert.rejects(
-      consulConfigCheckModule.plan(
+      consulConfigCheckModule.run(
         { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
         ctx,
       ),
       (err: Error) =>
         err instanceof GateError && /datacenter: the agent would join another datacenter/.test(err.message),
     );
-    const forced = await consulConfigCheckModule.plan(
+    const forced = await consulConfigCheckModule.run(
       { src: 'agent.json.hbs', dest: '/opt/c/consul.json', force: true, validate_image: 'img:1' },
       ctx,
     );
@@ -102,7 +102,7 @@ describe('consul_config_check', () => {
       .onExec(/^docker run/, { code: 1, stderr: `Invalid log level: loud (encrypt ${key.reveal()})` })
       .onExec(/^rm -rf/, {});
     await assert.rejects(
-      consulConfigCheckModule.plan(
+      consulConfigCheckModule.run(
         { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
         ctx,
       ),
@@ -136,11 +136,11 @@ describe('consul_keyring', () => {
       installed = true;
       return { status: 200, body: '' };
     });
-    const c = await consulKeyringModule.plan({ op: 'install', key: newKey, expect_members: 3 }, ctx);
+    const c = await consulKeyringModule.run({ op: 'install', key: newKey, expect_members: 3 }, ctx);
     assert.equal(c.changed, true);
-    const data = await c.apply?.();
+    const data = c.data;
     assert.equal(data?.['installed_everywhere'], true);
-    const again = await consulKeyringModule.plan({ op: 'install', key: newKey }, ctx);
+    const again = await consulKeyringModule.run({ op: 'install', key: newKey }, ctx);
     assert.equal(again.changed, false);
     assert.ok(!JSON.stringify({ s: c.summary, d: data }).includes(newKey.reveal()));
   });
@@ -152,7 +152,7 @@ describe('consul_keyring', () => {
       body: pools({ [oldKey.reveal()]: 2 }, { [oldKey.reveal()]: 2 }, 2),
     });
     await assert.rejects(
-      consulKeyringModule.plan({ op: 'install', key: newKey, expect_members: 3 }, ctx),
+      consulKeyringModule.run({ op: 'install', key: newKey, expect_members: 3 }, ctx),
       /only 2 of 3/,
     );
   });
@@ -173,16 +173,16 @@ describe('consul_member', () => {
         : []),
     ]);
 
-  it('alive: waits in plan (the runner applies only changed changes) until a server lists the node alive', async () => {
+  it('alive: waits, a conversation of reads, until a server lists the node alive', async () => {
     const ctx = moduleContext({ vars });
     const answers = [0, 0, 1];
     ctx.transport.onHttp(/GET 10\.213\.0\.11:8500\/v1\/agent\/members/, () => ({
       status: 200,
       body: member(answers.shift() ?? 1),
     }));
-    const change = await consulMemberModule.plan({ state: 'alive', timeout: 10 }, ctx);
+    const change = await consulMemberModule.run({ state: 'alive', timeout: 10 }, ctx);
     assert.equal(change.changed, false);
-    assert.equal(change.apply, undefined);
+    assert.equal(consulMemberModule.kind, 'conversation');
     assert.equal(change.summary, 'c1 is alive at 10.213.0.12');
     assert.deepEqual(answers, []);
   });
@@ -190,7 +190,7 @@ describe('consul_member', () => {
   it('alive: fails when the node does not come back in time (e.g. a wrong gossip key)', async () => {
     const ctx = moduleContext({ vars });
     ctx.transport.onHttp(/GET 10\.213\.0\.11:8500\/v1\/agent\/members/, { status: 200, body: member(0) });
-    await assert.rejects(consulMemberModule.plan({ state: 'alive', timeout: 0.5 }, ctx), (err: unknown) => {
+    await assert.rejects(consulMemberModule.run({ state: 'alive', timeout: 0.5 }, ctx), (err: unknown) => {
       assert.ok(err instanceof TaskFailedError);
       assert.match(err.message, /c1 not alive at 10\.213\.0\.12 within 0\.5s \(last: missing at -\)/);
       return true;
@@ -199,7 +199,7 @@ describe('consul_member', () => {
 
   it('alive: in check mode only says what it would wait for', async () => {
     const ctx = moduleContext({ vars, check: true });
-    const change = await consulMemberModule.plan({ state: 'alive' }, ctx);
+    const change = await consulMemberModule.run({ state: 'alive' }, ctx);
     assert.match(change.summary, /^would wait until c1 is alive/);
     assert.deepEqual(ctx.transport.calls, []);
   });

@@ -20,7 +20,7 @@ import type { Inventory } from '../../src/inventory/types.js';
 import { consulGossipKeyModule } from '../../src/modules/consul-gossip-key.js';
 import { Secret } from '../../src/shell/secret.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
-import { moduleContext } from '../modules/context.js';
+import { changeOn, moduleContext } from '../modules/context.js';
 
 const K1 = generateGossipKey();
 const K2 = generateGossipKey();
@@ -148,19 +148,22 @@ describe('consul_gossip_key module', () => {
   it('passes a first start and a matching key, read-only', async () => {
     const ctx = moduleContext({ vars: { consul_encrypt: new Secret(K1) } });
     ctx.transport.onExec(/local\.keyring/, { stdout: 'absent\n' });
-    const c = await consulGossipKeyModule.plan({ data_dir: '/d' }, ctx);
+    const c = await changeOn(consulGossipKeyModule, { data_dir: '/d' }, ctx);
     assert.equal(c.changed, false);
-    assert.equal(c.readOnly, true);
+    assert.equal(c.steps, undefined);
     assert.equal(c.data?.['standing'], 'new');
     const ctx2 = moduleContext({ vars: { consul_encrypt: new Secret(K1) } });
     ctx2.transport.onExec(/local\.keyring/, ring([K1, K2]));
-    assert.equal((await consulGossipKeyModule.plan({ data_dir: '/d' }, ctx2)).data?.['standing'], 'primary');
+    assert.equal(
+      (await changeOn(consulGossipKeyModule, { data_dir: '/d' }, ctx2)).data?.['standing'],
+      'primary',
+    );
   });
 
   it('refuses a changed key with a pointer to rotation, and never shows a key', async () => {
     const ctx = moduleContext({ vars: { consul_encrypt: new Secret(K2) } });
     ctx.transport.onExec(/local\.keyring/, ring([K1]));
-    await assert.rejects(consulGossipKeyModule.plan({ data_dir: '/d' }, ctx), (err: Error) => {
+    await assert.rejects(changeOn(consulGossipKeyModule, { data_dir: '/d' }, ctx), (err: Error) => {
       assert.ok(err instanceof GateError);
       assert.match(err.message, /rotate-gossip-key/);
       assert.ok(!err.message.includes(K1) && !err.message.includes(K2));
@@ -171,6 +174,6 @@ describe('consul_gossip_key module', () => {
   it('refuses a half-done rotation', async () => {
     const ctx = moduleContext({ vars: { consul_encrypt: new Secret(K2) } });
     ctx.transport.onExec(/local\.keyring/, ring([K1, K2]));
-    await assert.rejects(consulGossipKeyModule.plan({ data_dir: '/d' }, ctx), /half done/);
+    await assert.rejects(changeOn(consulGossipKeyModule, { data_dir: '/d' }, ctx), /half done/);
   });
 });

@@ -204,10 +204,9 @@ async function gateRefusal(promise: Promise<unknown>, pattern: RegExp): Promise<
 test('pre-flight passes a healthy cluster in check mode and registers the baseline', async () => {
   const consul = new FakeConsul();
   const t = consul.transport();
-  const change = await consulPreflightModule.plan({}, context(t, true));
+  const change = await consulPreflightModule.run({}, context(t, true));
   assert.equal(change.changed, false);
-  assert.equal(change.readOnly, true);
-  assert.equal(change.apply, undefined);
+  assert.equal(consulPreflightModule.kind, 'conversation');
   assert.equal(
     change.summary,
     'Consul pre-flight OK: leader s2, FailureTolerance 1, 3/3 servers alive voters',
@@ -229,7 +228,7 @@ test('pre-flight refuses without a leader', async () => {
   const consul = new FakeConsul();
   consul.leader = '';
   const err = await gateRefusal(
-    consulPreflightModule.plan({}, context(consul.transport())),
+    consulPreflightModule.run({}, context(consul.transport())),
     /no leader: 127\.0\.0\.1:8500 via s1 reports no Raft leader/,
   );
   assert.ok(err instanceof PreflightRefusedError);
@@ -240,7 +239,7 @@ test('pre-flight refuses when autopilot answers 429, naming the unhealthy server
   const consul = new FakeConsul();
   consul.agent('s3').commitIndex = 30;
   await gateRefusal(
-    consulPreflightModule.plan({}, context(consul.transport())),
+    consulPreflightModule.run({}, context(consul.transport())),
     /autopilot reports the cluster unhealthy \(HTTP 429\); unhealthy servers: s3 \(127\.0\.1\.13:8300: serf alive, last contact 10ms, index 30\)/,
   );
 });
@@ -249,7 +248,7 @@ test('pre-flight refuses a FailureTolerance of 0', async () => {
   const consul = new FakeConsul();
   consul.failureTolerance = 0;
   const err = await gateRefusal(
-    consulPreflightModule.plan({}, context(consul.transport())),
+    consulPreflightModule.run({}, context(consul.transport())),
     /autopilot FailureTolerance is 0 with 3 voters \(need at least 1/,
   );
   assert.match(err.message, /refused: 1 problem \(/);
@@ -260,7 +259,7 @@ test('pre-flight refuses a failed server and says which', async () => {
   consul.agent('s3').status = 4;
   consul.agent('s3').up = false;
   await gateRefusal(
-    consulPreflightModule.plan({}, context(consul.transport())),
+    consulPreflightModule.run({}, context(consul.transport())),
     /s3 \(127\.0\.1\.13\) is failed in Serf, as seen by 127\.0\.0\.1:8500 via s1/,
   );
 });
@@ -269,7 +268,7 @@ test('force: true reports the problems but passes', async () => {
   const consul = new FakeConsul();
   consul.failureTolerance = 0;
   consul.agent('s3').status = 4;
-  const change = await consulPreflightModule.plan({ force: true }, context(consul.transport()));
+  const change = await consulPreflightModule.run({ force: true }, context(consul.transport()));
   assert.equal(change.changed, false);
   assert.equal(change.data?.['forced'], true);
   assert.equal(change.data?.['failure_tolerance'], 0);
@@ -283,7 +282,7 @@ test("pre-flight asks the other servers when this host's agent is down", async (
   consul.agent('s1').up = false;
   consul.agent('s1').status = 4;
   const err = await gateRefusal(
-    consulPreflightModule.plan({}, context(consul.transport())),
+    consulPreflightModule.run({}, context(consul.transport())),
     /s1 \(127\.0\.1\.11\) is failed in Serf, as seen by 127\.0\.1\.12:8500 via s1/,
   );
   assert.doesNotMatch(err.message, /no Consul agent answered/);
@@ -302,13 +301,12 @@ test('wait: server waits through a lagging commit index and a tolerance below ba
     if (count >= 3) s2.commitIndex = s2.lastLogIndex;
     if (count >= 4) consul.failureTolerance = 1;
   };
-  const change = await consulGateModule.plan(
+  const change = await consulGateModule.run(
     // Templated args arrive as strings.
     { wait: 'server', node: 's2', baseline_failure_tolerance: '1', timeout: 5, interval: 0.01 },
     context(consul.transport()),
   );
   assert.equal(change.changed, false);
-  assert.equal(change.readOnly, true);
   assert.equal(change.data?.['attempts'], 4);
   assert.equal(change.data?.['failure_tolerance'], 1);
   assert.deepEqual(change.data?.['conditions'], {
@@ -336,7 +334,7 @@ test('wait: server waits while the restarted node is down and then not yet a vot
       return { body: JSON.stringify(consul.leader) };
     }),
   );
-  const change = await consulGateModule.plan(
+  const change = await consulGateModule.run(
     { wait: 'server', node: 's3', timeout: 5, interval: 0.01 },
     context(t),
   );
@@ -357,7 +355,7 @@ test('wait: server times out with a GateError naming the unmet condition and the
   const ctx = context(consul.transport());
   const started = ctx.clock.now();
   const err = await gateRefusal(
-    consulGateModule.plan(
+    consulGateModule.run(
       { wait: 'server', node: 's2', baseline_failure_tolerance: 1, timeout: 0.2, interval: 0.05 },
       ctx,
     ),
@@ -385,7 +383,7 @@ test('wait: server reads consul info in the container when the agent hides its R
     };
   });
   const ctx = { ...context(t), vars: { ...vars(), consul_container_name: 'consul-server' } };
-  const change = await consulGateModule.plan({ wait: 'server', timeout: 5, interval: 0.01 }, ctx);
+  const change = await consulGateModule.run({ wait: 'server', timeout: 5, interval: 0.01 }, ctx);
   assert.equal(change.data?.['node'], 's1');
   assert.equal(change.data?.['attempts'], 2);
   assert.equal(
@@ -400,7 +398,7 @@ test('wait: server reads consul info in the container when the agent hides its R
 
 test('wait: server on a client is a configuration error', async () => {
   await assert.rejects(
-    consulGateModule.plan(
+    consulGateModule.run(
       { wait: 'server', node: 'c1', timeout: 1, interval: 0.1 },
       context(new FakeConsul().transport()),
     ),
@@ -411,7 +409,7 @@ test('wait: server on a client is a configuration error', async () => {
 // ---------------------------------------------------------------- consul_gate wait: ready
 
 test('wait: ready passes when every other server is alive and a leader exists', async () => {
-  const change = await consulGateModule.plan(
+  const change = await consulGateModule.run(
     { wait: 'ready', node: 's1' },
     context(new FakeConsul().transport()),
   );
@@ -426,7 +424,7 @@ test('wait: ready fails fast when another server is down', async () => {
   const ctx = context(consul.transport());
   const started = ctx.clock.now();
   const err = await gateRefusal(
-    consulGateModule.plan({ wait: 'ready', node: 's1', timeout: 0.3, interval: 0.1 }, ctx),
+    consulGateModule.run({ wait: 'ready', node: 's1', timeout: 0.3, interval: 0.1 }, ctx),
     /^consul_gate ready: refusing to stop s1 \(checked \d time\(s\) over 0\.3s\): s3 \(127\.0\.1\.13\) does not answer right now: .*; s3 \(127\.0\.1\.13\) is failed in Serf/,
   );
   assert.ok(err instanceof GateTimeoutError);
@@ -437,7 +435,7 @@ test('wait: ready refuses without a leader', async () => {
   const consul = new FakeConsul();
   consul.leader = '';
   await gateRefusal(
-    consulGateModule.plan({ wait: 'ready', timeout: 0.1, interval: 0.05 }, context(consul.transport())),
+    consulGateModule.run({ wait: 'ready', timeout: 0.1, interval: 0.05 }, context(consul.transport())),
     /refusing to stop s1 .*no leader: 127\.0\.0\.1:8500 via s1 reports no Raft leader/,
   );
 });
@@ -458,7 +456,7 @@ test('wait: client waits until a server sees it alive and it knows the leader', 
       return { body: JSON.stringify(checks < 3 ? '' : consul.leader) };
     }),
   );
-  const change = await consulGateModule.plan(
+  const change = await consulGateModule.run(
     { wait: 'client', node: 'c1', timeout: 5, interval: 0.01 },
     context(t),
   );
@@ -473,7 +471,7 @@ test('wait: client times out naming the member status', async () => {
   const consul = new FakeConsul();
   Object.assign(consul.agent('c1'), { status: 4, up: false });
   await gateRefusal(
-    consulGateModule.plan(
+    consulGateModule.run(
       { wait: 'client', node: 'c1', timeout: 0.1, interval: 0.05 },
       context(consul.transport()),
     ),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { listFiles, removeFiles } from '../../src/remote/fs.js';
+import { listFiles, readFile, removeFiles } from '../../src/remote/fs.js';
 import { TaskFailedError } from '../../src/errors.js';
 import { consulServicesModule, type ConsulServicesArgs } from '../../src/modules/consul-services.js';
 import { render } from '../../src/shell/cmd.js';
@@ -45,9 +45,7 @@ function host(options: { check?: boolean } = {}) {
 }
 
 async function run(h: ReturnType<typeof host>, args: Partial<ConsulServicesArgs>) {
-  const change = await consulServicesModule.plan({ dir: DIR, services: [], ...args }, h.ctx);
-  if (change.apply && !h.ctx.check) await change.apply();
-  return change;
+  return consulServicesModule.run({ dir: DIR, services: [], ...args }, h.ctx);
 }
 
 describe('consul_services', () => {
@@ -85,10 +83,19 @@ describe('consul_services', () => {
   it('is idempotent: the same services again change nothing', async () => {
     const h = host();
     await run(h, { services: [WEB, API] });
+    const before = h.ctx.transport.commands.length;
     const again = await run(h, { services: [WEB, API] });
     assert.equal(again.changed, false);
     assert.equal(again.summary, '2 services up to date');
-    assert.equal(again.apply, undefined);
+    assert.deepEqual(
+      h.ctx.transport.commands.slice(before),
+      [
+        shown(readFile(`${DIR}/drover-service-web.json`)),
+        shown(readFile(`${DIR}/drover-service-api.json`)),
+        shown(listFiles(DIR, 'drover-service-', '.json')),
+      ],
+      'two reads and the listing, no write',
+    );
   });
 
   it('removes definitions it wrote that are no longer listed, and only those', async () => {

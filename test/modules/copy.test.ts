@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, TaskFailedError } from '../../src/errors.js';
 import { copyModule } from '../../src/modules/copy.js';
 import { secret } from '../../src/shell/secret.js';
-import { moduleContext } from './context.js';
+import { changeOn, moduleContext } from './context.js';
 import { FakeFiles } from './fake-files.js';
 
 let baseDir: string;
@@ -22,12 +22,12 @@ describe('copy module', () => {
   it('copies a local file byte for byte, without templating', async () => {
     const ctx = moduleContext({ baseDir });
     const files = new FakeFiles(ctx.transport).serve('/etc/motd', { mode: '0644' });
-    const change = await copyModule.plan({ src: 'motd', dest: '/etc/motd', mode: '0644' }, ctx);
+    const change = await changeOn(copyModule, { src: 'motd', dest: '/etc/motd', mode: '0644' }, ctx);
     assert.equal(change.summary, 'create /etc/motd (mode 0644)');
     assert.equal(ctx.transport.calls.length, 1, 'compared and written by one command');
     assert.equal(files.files.get('/etc/motd')?.content, 'managed by drover {{not a template}}\n');
     assert.equal(
-      (await copyModule.plan({ src: 'motd', dest: '/etc/motd', mode: '0644' }, ctx)).changed,
+      (await changeOn(copyModule, { src: 'motd', dest: '/etc/motd', mode: '0644' }, ctx)).changed,
       false,
     );
   });
@@ -42,7 +42,8 @@ describe('copy module', () => {
       owner: 'root',
       group: 'root',
     });
-    const change = await copyModule.plan(
+    const change = await changeOn(
+      copyModule,
       { content: secret(`${token}\n`), dest: '/opt/consul/token', mode: '0600' },
       ctx,
     );
@@ -57,9 +58,12 @@ describe('copy module', () => {
 
   it('wants exactly one of content and src', async () => {
     const ctx = moduleContext({ baseDir });
-    await assert.rejects(copyModule.plan({ dest: '/x' }, ctx), TaskFailedError);
-    await assert.rejects(copyModule.plan({ dest: '/x', content: 'a', src: 'motd' }, ctx), /exactly one of/);
-    await assert.rejects(copyModule.plan({ dest: '/x', src: 'missing.txt' }, ctx), (err: unknown) => {
+    await assert.rejects(changeOn(copyModule, { dest: '/x' }, ctx), TaskFailedError);
+    await assert.rejects(
+      changeOn(copyModule, { dest: '/x', content: 'a', src: 'motd' }, ctx),
+      /exactly one of/,
+    );
+    await assert.rejects(changeOn(copyModule, { dest: '/x', src: 'missing.txt' }, ctx), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, /^missing\.txt: file not found/);
       return true;

@@ -6,8 +6,12 @@ import {
   SPEC_HASH_LABEL,
   type DockerContainerArgs,
 } from '../../src/modules/docker-container.js';
+import type { ContainerInfo, ContainerState } from '../../src/facts/container-state.js';
+import type { ImageState } from '../../src/facts/image-present.js';
+import { WriteRefusedError } from '../../src/runner/step-executor.js';
 import { secret } from '../../src/shell/secret.js';
-import { moduleContext } from './context.js';
+import { moduleContext, perform, planOn } from './context.js';
+import { factsAsked, planContext, shown } from './fixture.js';
 import { FakeDocker } from './fake-docker.js';
 
 const IMAGE = 'hashicorp/consul:1.19.2';
@@ -32,8 +36,7 @@ function setup(check = false) {
 }
 
 async function converge(args: DockerContainerArgs, ctx: ReturnType<typeof setup>['ctx']) {
-  const change = await dockerContainerModule.plan(args, ctx);
-  const data = change.apply ? await change.apply() : change.data;
+  const { outcome: change, data } = await perform(dockerContainerModule, args, ctx);
   return { change, data };
 }
 
@@ -52,7 +55,7 @@ describe('docker_container module', () => {
     assert.deepEqual(data, { image: IMAGE, recreated: false, id: docker.container!.id });
 
     ctx.transport.calls.length = 0;
-    const again = await dockerContainerModule.plan(base(), ctx);
+    const again = await planOn(dockerContainerModule, base(), ctx);
     assert.equal(again.changed, false);
     assert.equal(again.summary, 'container consul is up to date (running)');
     assert.deepEqual(ctx.transport.commands, [
@@ -83,17 +86,21 @@ describe('docker_container module', () => {
       diff?.after ?? '',
       /^image: hashicorp\/consul:1\.19\.2\nspec-hash: [0-9a-f]{64}\nstate: running$/,
     );
-    assert.equal((await dockerContainerModule.plan({ ...base(), config_hash: 'bbbb' }, ctx)).changed, false);
+    assert.equal(
+      (await planOn(dockerContainerModule, { ...base(), config_hash: 'bbbb' }, ctx)).changed,
+      false,
+    );
   });
 
   it('recreates for a new image, a new secret, or a moved tag; not for nothing', async () => {
     const { ctx, docker } = setup();
     await converge(base(), ctx);
     docker.images.set('hashicorp/consul:1.20.1', 'sha256:2222');
-    const upgrade = await dockerContainerModule.plan({ ...base(), image: 'hashicorp/consul:1.20.1' }, ctx);
+    const upgrade = await planOn(dockerContainerModule, { ...base(), image: 'hashicorp/consul:1.20.1' }, ctx);
     assert.equal(upgrade.summary, `recreate container consul (image ${IMAGE} -> hashicorp/consul:1.20.1)`);
 
-    const rotated = await dockerContainerModule.plan(
+    const rotated = await planOn(
+      dockerContainerModule,
       { ...base(), env: { CONSUL_HTTP_TOKEN: secret('new-token-0000') } },
       ctx,
     );
@@ -101,7 +108,7 @@ describe('docker_container module', () => {
     assert.ok(!JSON.stringify(rotated).includes('new-token-0000'));
 
     docker.images.set(IMAGE, 'sha256:3333333333');
-    const moved = await dockerContainerModule.plan(base(), ctx);
+    const moved = await planOn(dockerContainerModule, base(), ctx);
     assert.equal(moved.summary, `recreate container consul (image ${IMAGE} was updated)`);
   });
 
@@ -115,7 +122,7 @@ describe('docker_container module', () => {
       status: 'running',
       labels: {},
     };
-    const change = await dockerContainerModule.plan(base(), ctx);
+    const change = await planOn(dockerContainerModule, base(), ctx);
     assert.equal(change.summary, 'recreate container consul (not created by drover)');
   });
 
@@ -143,13 +150,16 @@ describe('docker_container module', () => {
     const stopped = await converge({ ...base(), state: 'stopped' }, ctx);
     assert.equal(stopped.change.summary, 'stop container consul');
     assert.equal(docker.container!.running, false);
-    assert.equal((await dockerContainerModule.plan({ ...base(), state: 'stopped' }, ctx)).changed, false);
+    assert.equal((await planOn(dockerContainerModule, { ...base(), state: 'stopped' }, ctx)).changed, false);
 
     const absent = await converge({ name: 'consul', state: 'absent' }, ctx);
     assert.equal(absent.change.summary, 'remove container consul');
     assert.equal(ctx.transport.commands.at(-1), 'docker rm -f consul');
     assert.equal(docker.container, undefined);
-    assert.equal((await dockerContainerModule.plan({ name: 'consul', state: 'absent' }, ctx)).changed, false);
+    assert.equal(
+      (await planOn(dockerContainerModule, { name: 'consul', state: 'absent' }, ctx)).changed,
+      false,
+    );
   });
 
   it('state stopped on a fresh host creates without starting', async () => {
@@ -157,12 +167,12 @@ describe('docker_container module', () => {
     await converge({ ...base(), state: 'stopped' }, ctx);
     assert.match(ctx.transport.commands[1]!, /^docker create --name consul /);
     assert.equal(docker.container?.status, 'created');
-    assert.equal((await dockerContainerModule.plan({ ...base(), state: 'stopped' }, ctx)).changed, false);
+    assert.equal((await planOn(dockerContainerModule, { ...base(), state: 'stopped' }, ctx)).changed, false);
   });
 
   it('check mode only inspects', async () => {
     const { ctx } = setup(true);
-    const change = await dockerContainerModule.plan(base(), ctx);
+    const change = await planOn(dockerContainerModule, base(), ctx);
     assert.equal(change.changed, true);
     assert.deepEqual(ctx.transport.commands, ['docker container inspect consul']);
   });
@@ -176,10 +186,138 @@ describe('docker_container module', () => {
 
   it('needs an image unless the container should be absent', async () => {
     const { ctx } = setup();
-    await assert.rejects(dockerContainerModule.plan({ name: 'consul' }, ctx), (err: unknown) => {
+    await assert.rejects(planOn(dockerContainerModule, { name: 'consul' }, ctx), (err: unknown) => {
       assert.ok(err instanceof TaskFailedError);
       assert.match(err.message, /needs "image" unless state is absent/);
       return true;
     });
+  });
+});
+
+describe('docker_container plan (facts in, steps out)', () => {
+  const ctx = planContext();
+  const wanted = (args: DockerContainerArgs) => dockerContainerModule.desired!(args, ctx);
+  const running = async (
+    args: DockerContainerArgs,
+    more: Partial<ContainerInfo> = {},
+  ): Promise<ContainerInfo> => {
+    const w = await wanted(args);
+    assert.ok(w.state !== 'absent');
+    return {
+      exists: true,
+      id: 'c0ffee',
+      image: IMAGE,
+      imageId: IMAGE_ID,
+      running: true,
+      status: 'running',
+      labels: { role: 'server', [SPEC_HASH_LABEL]: w.hash },
+      ...more,
+    };
+  };
+  const localImage: ImageState = { present: true, id: IMAGE_ID, repoTags: [IMAGE] };
+
+  it('asks for the container, and for the local image only when the container runs the wanted spec', async () => {
+    const w = await wanted(base());
+    const inspect = { read: { effect: 'read', sends: 'docker container inspect consul' } };
+    const image = { read: { effect: 'read', sends: `docker image inspect ${IMAGE}` } };
+    const other = await running(base(), { labels: {} });
+    assert.deepEqual(factsAsked(dockerContainerModule, w, { container: { exists: false } }), {
+      container: inspect,
+      localImage: undefined,
+    });
+    assert.deepEqual(factsAsked(dockerContainerModule, w, { container: other }), {
+      container: inspect,
+      localImage: undefined,
+    });
+    assert.deepEqual(factsAsked(dockerContainerModule, w, { container: await running(base()) }), {
+      container: inspect,
+      localImage: image,
+    });
+  });
+
+  it('a missing container is run with its spec-hash label; the run answers its id', async () => {
+    const change = dockerContainerModule.plan(
+      await wanted(base()),
+      { container: { exists: false }, localImage: undefined },
+      ctx,
+    );
+    assert.equal(change.summary, `create container consul from ${IMAGE}`);
+    assert.deepEqual(change.data, { image: IMAGE, recreated: false });
+    const steps = change.steps!.map(shown);
+    assert.equal(steps.length, 1);
+    assert.equal(steps[0]?.effect, 'write');
+    assert.equal(steps[0]?.timeoutSeconds, 300);
+    assert.match(
+      steps[0]!.sends,
+      /^docker run -d --name consul .*--label drover\.spec-hash=[0-9a-f]{64} .*-e <redacted> /,
+    );
+    const run = change.steps![0]!;
+    assert.ok(run.kind === 'exec');
+    assert.deepEqual(
+      run.read({ code: 0, stdout: 'abc123\n', stderr: '' }, { host: 's1', secrets: () => [] }),
+      {
+        id: 'abc123',
+      },
+    );
+  });
+
+  it('a changed spec recreates: graceful stop, rm -f, run', async () => {
+    const have = await running(base());
+    const change = dockerContainerModule.plan(
+      await wanted({ ...base(), config_hash: 'bbbb', stop_timeout: 30 }),
+      { container: have, localImage: undefined },
+      ctx,
+    );
+    assert.equal(change.summary, 'recreate container consul (spec or config changed)');
+    assert.deepEqual(
+      change.steps!.map((s) => shown(s).sends.split(' --name ')[0]),
+      ['docker stop -t 30 consul', 'docker rm -f consul', 'docker run -d'],
+    );
+  });
+
+  it('a re-pulled tag recreates; the same image id is up to date', async () => {
+    const w = await wanted(base());
+    const have = await running(base());
+    const moved = dockerContainerModule.plan(
+      w,
+      { container: have, localImage: { ...localImage, id: 'sha256:2' } },
+      ctx,
+    );
+    assert.equal(moved.summary, `recreate container consul (image ${IMAGE} was updated)`);
+    assert.deepEqual(dockerContainerModule.plan(w, { container: have, localImage }, ctx), {
+      changed: false,
+      summary: 'container consul is up to date (running)',
+      data: { id: 'c0ffee', image: IMAGE, recreated: false },
+    });
+  });
+
+  it('started starts, restarted restarts, stopped stops, absent removes', async () => {
+    const exited = await running(base(), { running: false, status: 'exited' });
+    const on = await running(base());
+    const steps = async (args: DockerContainerArgs, container: ContainerState) =>
+      dockerContainerModule
+        .plan(await wanted(args), { container, localImage }, ctx)
+        .steps?.map((s) => shown(s).sends);
+    assert.deepEqual(await steps(base(), exited), ['docker start consul']);
+    assert.deepEqual(await steps({ ...base(), state: 'restarted' }, on), ['docker restart -t 10 consul']);
+    assert.deepEqual(await steps({ ...base(), state: 'stopped' }, on), ['docker stop -t 10 consul']);
+    assert.deepEqual(await steps({ name: 'consul', state: 'absent' }, on), ['docker rm -f consul']);
+    assert.equal(await steps({ name: 'consul', state: 'absent' }, { exists: false }), undefined);
+  });
+
+  it('the plan is the same in check mode, where its write steps are never run', async () => {
+    const w = await wanted(base());
+    const facts = { container: { exists: false } as const, localImage: undefined };
+    const inCheck = dockerContainerModule.plan(w, facts, planContext({ check: true }));
+    const applied = dockerContainerModule.plan(w, facts, ctx);
+    assert.deepEqual(
+      { summary: inCheck.summary, diff: inCheck.diff, data: inCheck.data },
+      { summary: applied.summary, diff: applied.diff, data: applied.data },
+    );
+    const { ctx: host } = setup(true);
+    await assert.rejects(host.steps.run(inCheck.steps![0]!), WriteRefusedError);
+    const { pendingWrite } = await perform(dockerContainerModule, base(), host);
+    assert.equal(pendingWrite, true);
+    assert.deepEqual(host.transport.commands, ['docker container inspect consul']);
   });
 });

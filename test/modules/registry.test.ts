@@ -25,6 +25,21 @@ describe('builtin modules', () => {
     for (const [name, m] of modules) assert.equal(m.name, name);
   });
 
+  it('are each planned (facts in, a Change out) or a conversation, and say which', () => {
+    const of = (kind: string) => [...modules.values()].filter((m) => m.kind === kind).map((m) => m.name);
+    assert.deepEqual(of('planned').sort(), [
+      'command',
+      'consul_agent_state',
+      'consul_gossip_key',
+      'copy',
+      'docker_container',
+      'docker_image',
+      'mkdir',
+      'template',
+    ]);
+    assert.equal(of('planned').length + of('conversation').length, modules.size);
+  });
+
   it('have args schemas that compile under strict ajv and reject unknown keys', () => {
     for (const [name, m] of modules) {
       const validate = objectValidator(m.argsSchema);

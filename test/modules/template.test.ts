@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, TaskFailedError } from '../../src/errors.js';
 import { templateModule } from '../../src/modules/template.js';
 import { secret } from '../../src/shell/secret.js';
-import { moduleContext } from './context.js';
+import { changeOn, moduleContext } from './context.js';
 import { FakeFiles } from './fake-files.js';
 
 const KEY = 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=';
@@ -60,13 +60,13 @@ describe('template module', () => {
     const ctx = moduleContext({ vars: vars(), baseDir });
     const files = new FakeFiles(ctx.transport).serve(DEST, { mode: '0640', owner: 'consul' });
 
-    const change = await templateModule.plan(args, ctx);
+    const change = await changeOn(templateModule, args, ctx);
     assert.equal(change.changed, true);
     assert.equal(change.summary, `create ${DEST} (mode 0640, owner consul)`);
     assert.deepEqual(change.diff, [{ path: DEST, before: null, after: rendered.replace(KEY, '<redacted>') }]);
     const checksum = createHash('sha256').update(rendered).digest('hex');
     assert.deepEqual(change.data, { path: DEST, changed: true, checksum });
-    assert.equal(change.apply, undefined, 'written while planning');
+    assert.equal(change.steps, undefined, 'written while planning');
 
     assert.equal(ctx.transport.calls.length, 1, 'one command compares and writes');
     const write = ctx.transport.calls[0]!;
@@ -78,16 +78,16 @@ describe('template module', () => {
     assert.ok(!write.command.includes(KEY), 'never in argv');
     assert.equal(files.files.get(DEST)?.content, rendered);
 
-    const again = await templateModule.plan(args, ctx);
+    const again = await changeOn(templateModule, args, ctx);
     assert.equal(again.changed, false);
-    assert.equal(again.apply, undefined);
+    assert.equal(again.steps, undefined);
     assert.deepEqual(again.data, { path: DEST, changed: false, checksum });
   });
 
   it('in check mode plans from a read and writes nothing', async () => {
     const ctx = moduleContext({ vars: vars(), baseDir, check: true });
     new FakeFiles(ctx.transport).serve(DEST, { mode: '0640', owner: 'consul' });
-    const change = await templateModule.plan(args, ctx);
+    const change = await changeOn(templateModule, args, ctx);
     assert.equal(change.changed, true);
     assert.deepEqual(ctx.transport.commands.length, 1);
     assert.match(ctx.transport.commands[0]!, /cat -- "\$1"/);
@@ -102,7 +102,7 @@ describe('template module', () => {
       owner: 'consul',
       group: 'consul',
     });
-    const change = await templateModule.plan(args, ctx);
+    const change = await changeOn(templateModule, args, ctx);
     assert.equal(change.changed, true);
     assert.match(change.summary, /^update /);
     const shown = JSON.stringify(change);
@@ -118,18 +118,19 @@ describe('template module', () => {
     const ctx = moduleContext({ vars: vars(), baseDir });
     const files = new FakeFiles(ctx.transport).serve(DEST, { mode: '0640', owner: 'consul' });
     files.files.set(DEST, { content: rendered, mode: '644', owner: 'consul', group: 'consul' });
-    const change = await templateModule.plan(args, ctx);
+    const change = await changeOn(templateModule, args, ctx);
     assert.equal(change.summary, `fix mode 644 -> 0640 of ${DEST}`);
     assert.deepEqual(change.diff, []);
     assert.equal(files.files.get(DEST)?.mode, '640');
     assert.equal(files.files.get(DEST)?.content, rendered);
-    assert.equal((await templateModule.plan(args, ctx)).changed, false);
+    assert.equal((await changeOn(templateModule, args, ctx)).changed, false);
   });
 
   it('validates rendered JSON against the schema before touching the host', async () => {
     const ctx = moduleContext({ vars: vars(), baseDir });
     await assert.rejects(
-      templateModule.plan(
+      changeOn(
+        templateModule,
         { src: 'templates/bad-port.json.hbs', dest: DEST, validate_schema: 'schemas/agent.schema.json' },
         ctx,
       ),
@@ -148,7 +149,8 @@ describe('template module', () => {
   it('passes validation for a good config', async () => {
     const ctx = moduleContext({ vars: vars(), baseDir });
     new FakeFiles(ctx.transport).serve(DEST, {});
-    const change = await templateModule.plan(
+    const change = await changeOn(
+      templateModule,
       { src: 'templates/server.json.hbs', dest: DEST, validate_schema: 'schemas/agent.schema.json' },
       ctx,
     );
@@ -158,7 +160,7 @@ describe('template module', () => {
   it('reports invalid JSON with its line, without quoting any part of a secret', async () => {
     const ctx = moduleContext({ vars: { ...vars(), token: secret('ab"cd-1234-5678') }, baseDir });
     const attempt = (src: string) =>
-      templateModule.plan({ src, dest: DEST, validate_schema: 'schemas/agent.schema.json' }, ctx).then(
+      changeOn(templateModule, { src, dest: DEST, validate_schema: 'schemas/agent.schema.json' }, ctx).then(
         () => assert.fail('should have failed'),
         (err: unknown) => {
           assert.ok(err instanceof TaskFailedError);
@@ -186,7 +188,7 @@ describe('template module', () => {
   it('names the template and the variable when one is missing', async () => {
     const ctx = moduleContext({ vars: vars(), baseDir });
     await assert.rejects(
-      templateModule.plan({ src: 'templates/typo.json.hbs', dest: DEST }, ctx),
+      changeOn(templateModule, { src: 'templates/typo.json.hbs', dest: DEST }, ctx),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.match(err.message, /templates\/typo\.json\.hbs.*"nodename" is not defined/);
@@ -194,7 +196,7 @@ describe('template module', () => {
       },
     );
     await assert.rejects(
-      templateModule.plan({ src: 'templates/nope.hbs', dest: DEST }, ctx),
+      changeOn(templateModule, { src: 'templates/nope.hbs', dest: DEST }, ctx),
       /templates\/nope\.hbs: template file not found/,
     );
   });

@@ -1,18 +1,20 @@
 /**
- * Test fixtures for the runner: hand-built inventories, a tiny host selector, modules that
- * talk through the transport like real ones, and a reporter that records every event.
+ * Test fixtures for the runner: hand-built inventories, a tiny host selector, planned modules
+ * whose facts and steps go through the transport like real ones, and a reporter that records
+ * every event.
  */
 import { CommandFailedError } from '../../src/errors.js';
 import type { Group, Host, Inventory, Vars } from '../../src/inventory/types.js';
-import type { Change, Module } from '../../src/modules/module.js';
+import type { Change, PlannedModule } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import type { Playbook } from '../../src/playbook/types.js';
 import { runPlaybook, type RunOptions, type RunResult } from '../../src/runner/run-playbook.js';
 import type { Reporter, TaskBeginEvent, TaskEvent, TaskOutcome } from '../../src/runner/reporter.js';
-import { execStep } from '../../src/remote/step.js';
+import { effectOnly, execStep, mapStep } from '../../src/remote/step.js';
 import { exec, render } from '../../src/shell/cmd.js';
 import { Secret } from '../../src/shell/secret.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
+import type { ExecResult } from '../../src/ssh/transport.js';
 import { FakeClock } from '../../src/util/fake-clock.js';
 
 /** groups: group -> hosts (in order); vars: host -> vars; groupVars: group -> vars (applied below host vars). */
@@ -52,8 +54,9 @@ export function selectHosts(inv: Inventory, pattern: string): string[] {
   return [...inv.hosts.keys()].filter((h) => wanted.has(h));
 }
 
-/** `shell: {cmd}`: runs the command in apply(); a non-zero exit is a CommandFailedError. */
-export const shellModule: Module<{ cmd: string; creates?: boolean }> = {
+/** `shell: {cmd}`: plans the command as a write step; a non-zero exit is a CommandFailedError. */
+export const shellModule: PlannedModule<{ cmd: string; creates?: boolean }> = {
+  kind: 'planned',
   name: 'shell',
   argsSchema: {
     type: 'object',
@@ -61,30 +64,33 @@ export const shellModule: Module<{ cmd: string; creates?: boolean }> = {
     required: ['cmd'],
     properties: { cmd: { type: 'string' }, creates: { type: 'boolean' } },
   },
-  async plan(args, ctx): Promise<Change> {
+  facts: () => ({}),
+  plan(args): Change {
     const cmd = exec('sh', '-c', args.cmd);
     return {
       changed: true,
       summary: `run ${render(cmd, { redact: true })}`,
-      apply: async () => {
-        const r = await ctx.steps.run(execStep('write', cmd));
-        if (r.code !== 0) {
-          throw new CommandFailedError(
-            ctx.host.name,
-            render(cmd, { redact: true }),
-            r.code,
-            r.stdout,
-            r.stderr,
-          );
-        }
-        return { rc: r.code, stdout: r.stdout.trim(), stderr: r.stderr };
-      },
+      steps: [
+        mapStep(execStep('write', cmd), (r, site) => {
+          if (r.code !== 0) {
+            throw new CommandFailedError(
+              site.host,
+              render(cmd, { redact: true }),
+              r.code,
+              r.stdout,
+              r.stderr,
+            );
+          }
+          return { rc: r.code, stdout: r.stdout.trim(), stderr: r.stderr };
+        }),
+      ],
     };
   },
 };
 
 /** `probe: {what}`: a read-only check (runs `probe <what>` even in check mode), never changed. */
-export const probeModule: Module<{ what: string }> = {
+export const probeModule: PlannedModule<{ what: string }, { what: string }, { r: ExecResult }> = {
+  kind: 'planned',
   name: 'probe',
   argsSchema: {
     type: 'object',
@@ -92,14 +98,21 @@ export const probeModule: Module<{ what: string }> = {
     required: ['what'],
     properties: { what: { type: 'string' } },
   },
-  async plan(args, ctx): Promise<Change> {
-    const r = await ctx.steps.run(execStep('read', exec('probe', args.what)));
-    return { changed: false, summary: `probe ${args.what}`, data: { rc: r.code, stdout: r.stdout.trim() } };
-  },
+  facts: (args) => ({ r: execStep('read', exec('probe', args.what)) }),
+  plan: (args, { r }) => ({
+    changed: false,
+    summary: `probe ${args.what}`,
+    data: { rc: r.code, stdout: r.stdout.trim() },
+  }),
 };
 
-/** `write: {path, content}`: reads the file in plan(), writes it in apply(); content may be a Secret. */
-export const writeModule: Module<{ path: string; content: string | Secret }> = {
+/** `write: {path, content}`: reads the file as a fact, writes it in a step; content may be a Secret. */
+export const writeModule: PlannedModule<
+  { path: string; content: string | Secret },
+  { path: string; content: string | Secret },
+  { current: ExecResult }
+> = {
+  kind: 'planned',
   name: 'write',
   argsSchema: {
     type: 'object',
@@ -107,8 +120,8 @@ export const writeModule: Module<{ path: string; content: string | Secret }> = {
     required: ['path', 'content'],
     properties: { path: { type: 'string' }, content: { type: 'string' } },
   },
-  async plan(args, ctx): Promise<Change> {
-    const current = await ctx.steps.run(execStep('read', exec('cat', args.path)));
+  facts: (args) => ({ current: execStep('read', exec('cat', args.path)) }),
+  plan(args, { current }): Change {
     const wanted = args.content instanceof Secret ? args.content.reveal() : args.content;
     const shown = String(args.content); // a Secret prints redacted
     const before = current.code === 0 ? current.stdout : null;
@@ -117,10 +130,7 @@ export const writeModule: Module<{ path: string; content: string | Secret }> = {
       changed: true,
       summary: `write ${args.path}`,
       diff: [{ path: args.path, before, after: shown }],
-      apply: async () => {
-        await ctx.steps.run(execStep('write', exec('write', args.path), { stdin: wanted }));
-        return {};
-      },
+      steps: [effectOnly(execStep('write', exec('write', args.path), { stdin: wanted }))],
     };
   },
 };

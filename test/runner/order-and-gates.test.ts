@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, ExitCode, GateError } from '../../src/errors.js';
 import { selectHosts } from '../../src/inventory/patterns.js';
-import type { Change, Module } from '../../src/modules/module.js';
+import type { ConversationModule, Outcome } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { consulLeaderLast } from '../../src/consul/gates/leader-last-orderer.js';
 import type { HostOrderer } from '../../src/runner/orderers.js';
@@ -19,17 +19,18 @@ import { makeInventory, runWith, testModules } from './helpers.js';
 import { exitCodeFor } from '../../src/report/conclusion.js';
 
 /** `gate: {fail?}`: a read-only check that throws GateError when told to (as consul_gate does). */
-const gateModule: Module<{ fail?: boolean; node?: string }> = {
+const gateModule: ConversationModule<{ fail?: boolean; node?: string }> = {
+  kind: 'conversation',
   name: 'gate',
   argsSchema: {
     type: 'object',
     additionalProperties: false,
     properties: { fail: { type: 'boolean' }, node: { type: 'string' } },
   },
-  async plan(args, ctx): Promise<Change> {
+  async run(args, ctx): Promise<Outcome> {
     await ctx.steps.run(execStep('read', exec('gate', ctx.host.name)));
     if (args.fail) throw new GateError(`gate on ${ctx.host.name}: not back after 1s`);
-    return { changed: false, readOnly: true, summary: 'gate passed' };
+    return { changed: false, summary: 'gate passed' };
   },
 };
 const modules = { ...testModules, gate: gateModule };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { test } from 'node:test';
-import type { Module } from '../../src/modules/module.js';
+import type { ConversationModule } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
 import { combineReporters } from '../../src/report/combine.js';
 import { createReporter } from '../../src/runner/create-reporter.js';
@@ -129,10 +129,11 @@ function within<T>(promise: Promise<T>, seconds: number, what: string): Promise<
 test('listr reporter ends a list whose hosts the run never started (Ctrl-C), and prints the recap last', async () => {
   const controller = new AbortController();
   // Ctrl-C comes while s1 runs: the run lets s1 finish and starts no other host (forks 1).
-  const stop: Module<Record<string, never>> = {
+  const stop: ConversationModule<Record<string, never>> = {
+    kind: 'conversation',
     name: 'stop',
     argsSchema: { type: 'object' },
-    async plan(_a, ctx) {
+    async run(_a, ctx) {
       if (ctx.host.name === 's1') controller.abort();
       return { changed: false, summary: 'stopped' };
     },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Change, Module } from '../../src/modules/module.js';
-import { execStep } from '../../src/remote/step.js';
+import type { Change, ConversationModule, Outcome, PlannedModule } from '../../src/modules/module.js';
+import { execStep, httpStep, mapStep } from '../../src/remote/step.js';
 import { exec } from '../../src/shell/cmd.js';
 import { makeInventory, runWith, selectHosts, testModules } from './helpers.js';
 import { runPlaybook } from '../../src/runner/run-playbook.js';
@@ -49,10 +49,11 @@ test('linear strategy: each task finishes on every host before the next starts',
 test('forks bounds how many hosts work at once', async () => {
   let running = 0;
   let peak = 0;
-  const slow: Module<Record<string, never>> = {
+  const slow: ConversationModule<Record<string, never>> = {
+    kind: 'conversation',
     name: 'slow',
     argsSchema: { type: 'object' },
-    async plan() {
+    async run() {
       running++;
       peak = Math.max(peak, running);
       await new Promise((res) => setTimeout(res, 5));
@@ -418,10 +419,11 @@ test('an unreachable host is dropped while the others finish; exit code 4', asyn
 
 test('an UnreachableError from a transport call marks the host unreachable', async () => {
   const { UnreachableError } = await import('../../src/errors.js');
-  const flaky: Module<Record<string, never>> = {
+  const flaky: ConversationModule<Record<string, never>> = {
+    kind: 'conversation',
     name: 'flaky',
     argsSchema: { type: 'object' },
-    async plan(_a, ctx): Promise<Change> {
+    async run(_a, ctx): Promise<Outcome> {
       if (ctx.host.name === 's1') throw new UnreachableError('s1', 'connection reset');
       return { changed: false, summary: 'fine' };
     },
@@ -462,24 +464,35 @@ test('failed wins over unreachable in the exit code', async () => {
 
 test('check mode: plan only; read-only changes and check_mode: false tasks still run', async () => {
   let applied = 0;
-  const counting: Module<{ readOnly: boolean }> = {
+  const counting: PlannedModule<{ readOnly: boolean }> = {
+    kind: 'planned',
     name: 'counting',
     argsSchema: { type: 'object', properties: { readOnly: { type: 'boolean' } } },
-    async plan(args): Promise<Change> {
+    facts: () => ({}),
+    plan(args): Change {
+      const count = httpStep({
+        method: args.readOnly ? 'GET' : 'PUT',
+        host: '127.0.0.1',
+        port: 1,
+        path: '/count',
+      });
       return {
         changed: true,
         summary: args.readOnly ? 'look' : 'touch',
-        readOnly: args.readOnly,
-        apply: async () => {
-          applied++;
-          return {};
-        },
+        steps: [
+          mapStep(count, () => {
+            applied++;
+          }),
+        ],
       };
     },
   };
   const modules = { ...testModules, counting };
   const reporter = new RecordingReporter();
-  const t = new RecordingTransport('s1').onExec(/^cat /, { code: 1 }).onExec(/.*/, {});
+  const t = new RecordingTransport('s1')
+    .onExec(/^cat /, { code: 1 })
+    .onExec(/.*/, {})
+    .onHttp(/\/count$/, { status: 200 });
   const result = await runPlaybook({
     playbook: parsePlaybookText(
       `
@@ -574,10 +587,11 @@ test('run_once runs on the first host of each batch and registers for all of the
 
 test('an aborted signal stops starting new tasks', async () => {
   const controller = new AbortController();
-  const stopper: Module<Record<string, never>> = {
+  const stopper: ConversationModule<Record<string, never>> = {
+    kind: 'conversation',
     name: 'stopper',
     argsSchema: { type: 'object' },
-    async plan(_a, ctx) {
+    async run(_a, ctx) {
       await ctx.steps.run(execStep('read', exec('stop')));
       controller.abort();
       return { changed: false, summary: 'stopped' };
@@ -608,10 +622,11 @@ test('an aborted signal stops starting new tasks', async () => {
 
 test('a module that throws a plain Error fails the host with a wrapped, redacted message', async () => {
   const { Secret } = await import('../../src/shell/secret.js');
-  const leaky: Module<Record<string, never>> = {
+  const leaky: ConversationModule<Record<string, never>> = {
+    kind: 'conversation',
     name: 'leaky',
     argsSchema: { type: 'object' },
-    async plan(_a, ctx) {
+    async run(_a, ctx) {
       throw new Error(`bad token ${(ctx.host.vars['token'] as InstanceType<typeof Secret>).reveal()}`);
     },
   };
@@ -632,19 +647,13 @@ test('a module that throws a plain Error fails the host with a wrapped, redacted
 
 test('a read-only probe that reports no change still runs, in check mode and out of it', async () => {
   let probes = 0;
-  const probe: Module<Record<string, never>> = {
+  const probe: ConversationModule<Record<string, never>> = {
+    kind: 'conversation',
     name: 'probe',
     argsSchema: { type: 'object', additionalProperties: false },
-    async plan(): Promise<Change> {
-      return {
-        changed: false,
-        readOnly: true,
-        summary: 'wait for the port',
-        apply: async () => {
-          probes++;
-          return { waited: true };
-        },
-      };
+    async run(): Promise<Outcome> {
+      probes++;
+      return { changed: false, summary: 'wait for the port', data: { waited: true } };
     },
   };
   const modules = { ...testModules, probe };

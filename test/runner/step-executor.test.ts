@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ensureDir } from '../../src/remote/fs.js';
-import { checkedStep, execStep, httpStep } from '../../src/remote/step.js';
+import { checkedStep, effectOnly, execStep, httpStep } from '../../src/remote/step.js';
 import { StepExecutor, WriteRefusedError } from '../../src/runner/step-executor.js';
 import { exec } from '../../src/shell/cmd.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
@@ -31,4 +31,17 @@ test('outside check mode write steps run, and an HTTP GET is a read', async () =
     200,
   );
   assert.deepEqual(t.commands, ['touch /x']);
+});
+
+test('a step run for its effect still judges the answer, then drops it', async () => {
+  const t = new RecordingTransport('s1').onExec('touch /x', { stdout: 'noise' }).onExec('false', { code: 1 });
+  const steps = new StepExecutor(t, false, noSecrets);
+  assert.equal(await steps.run(effectOnly(checkedStep('write', exec('touch', '/x')))), undefined);
+  await assert.rejects(steps.run(effectOnly(checkedStep('write', exec('false')))), /false/);
+  const refusing = new StepExecutor(t, true, noSecrets);
+  await assert.rejects(
+    refusing.run(effectOnly(checkedStep('write', exec('touch', '/x')))),
+    WriteRefusedError,
+  );
+  assert.deepEqual(t.commands, ['touch /x', 'false']);
 });
