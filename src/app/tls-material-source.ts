@@ -157,8 +157,8 @@ async function findKey(
 
 async function newCa(o: ResolveTlsOptions, files: { cert: string; key: string }): Promise<ResolvedTlsCa> {
   const ca = await createCa({
-    domain: o.domain,
-    nameConstraint: o.nameConstraint,
+    ...(o.domain !== undefined ? { domain: o.domain } : {}),
+    ...(o.nameConstraint !== undefined ? { nameConstraint: o.nameConstraint } : {}),
     ...(o.now ? { now: o.now } : {}),
     ...(o.random ? { random: o.random } : {}),
   });

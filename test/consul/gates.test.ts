@@ -95,7 +95,7 @@ test('pre-flight names each problem: no leader, unhealthy autopilot, tolerance 0
     ],
   };
   view.members = [member(s1), member(s2), member(s3, 'failed'), member(c1)];
-  view.peers = view.peers?.map((p) => (p.node === 's3' ? { ...p, voter: false } : p));
+  view.peers = view.peers!.map((p) => (p.node === 's3' ? { ...p, voter: false } : p));
   const report = assessPreflight(servers, view);
   assert.equal(report.ok, false);
   assert.deepEqual(report.problems, [
@@ -109,8 +109,8 @@ test('pre-flight names each problem: no leader, unhealthy autopilot, tolerance 0
 
 test('pre-flight refuses a server missing from members and from Raft, and an unreadable autopilot', () => {
   const view = healthyView();
-  view.members = view.members?.filter((m) => m.name !== 's3');
-  view.peers = view.peers?.filter((p) => p.node !== 's3');
+  view.members = view.members!.filter((m) => m.name !== 's3');
+  view.peers = view.peers!.filter((p) => p.node !== 's3');
   delete view.autopilot;
   view.readErrors = { autopilot: 'GET /v1/operator/autopilot/health: HTTP 403' };
   assert.deepEqual(assessPreflight(servers, view).problems, [
@@ -191,7 +191,7 @@ test('server back: every condition holds on a healthy, caught-up cluster', () =>
 
 test('server back: lagging index, tolerance below baseline and a missing voter are each named with values', () => {
   const view = healthyView();
-  view.peers = view.peers?.filter((p) => p.node !== 's1');
+  view.peers = view.peers!.filter((p) => p.node !== 's1');
   view.autopilot = { healthy: true, failureTolerance: 0, servers: servers.map((s) => apServer(s)) };
   const conditions = assessServerBack(
     s1,
@@ -264,7 +264,7 @@ test('ready: another server that stopped voting or talking to the leader refuses
     failureTolerance: 1,
     servers: [apServer(s1), apServer(s2, { healthy: false, lastContactMs: 4200 }), apServer(s3)],
   };
-  view.peers = view.peers?.map((p) => (p.node === 's3' ? { ...p, voter: false } : p));
+  view.peers = view.peers!.map((p) => (p.node === 's3' ? { ...p, voter: false } : p));
   assert.deepEqual(assessReady(s1, servers, view), [
     's3 (127.0.1.13) is a Raft non-voter',
     's2 (127.0.1.12) is unhealthy in autopilot: 127.0.1.12:8300: serf alive, last contact 4200ms, index 46',
