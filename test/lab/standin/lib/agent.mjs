@@ -19,8 +19,14 @@ import { startDns } from './dns.mjs';
 import { CheckRunner } from './checks.mjs';
 import { WanPool } from './wan.mjs';
 import { buildInfo } from './version.mjs';
+import { aclStartError } from './acl-config.mjs';
+import { resolveSecret } from './acl-http.mjs';
+import { AgentTokens } from './agent-tokens.mjs';
+import { TlsLoadError, loadTls, serverOptions } from './tls-config.mjs';
+import { requestAgentCertificate } from './auto-encrypt.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const versionName = (v) => ({ TLSv1: 'TLSv1_0', 'TLSv1.1': 'TLSv1_1', 'TLSv1.2': 'TLSv1_2', 'TLSv1.3': 'TLSv1_3' })[v];
 
 function listen(server, port, host) {
   return new Promise((resolve, reject) => {
@@ -30,9 +36,11 @@ function listen(server, port, host) {
 }
 
 export class Agent {
-  constructor(rt, flags) {
+  constructor(rt, flags, tlsMaterial) {
     this.rt = rt;
     this.flags = flags;
+    this.tlsMaterial = tlsMaterial;
+    this.httpsServers = [];
     this.build = buildInfo();
     this.logger = new Logger(rt.logLevel === 'ERR' ? 'error' : rt.logLevel);
     this.closers = [];
@@ -55,7 +63,9 @@ export class Agent {
     const rt = this.rt;
     const common = { build: this.build.buildTag, dc: rt.datacenter, ft_fs: '1', ft_si: '1', id: this.id, segment: '', vsn: '2', vsn_max: '3', vsn_min: '2' };
     if (!rt.server) return { ...common, role: 'node' };
-    const t = { ...common, acls: '0', grpc_tls_port: String(rt.ports.grpc_tls), port: String(rt.ports.server), raft_vsn: '3', role: 'consul', use_tls: '0', wan_join_port: String(rt.ports.serf_wan) };
+    // server_serf.go: use_tls when internal RPC has a CA, acls from the ACL mode (0 disabled, 1 enabled).
+    const useTls = rt.tls.internal_rpc.caFile || rt.tls.internal_rpc.caPath ? '1' : '0';
+    const t = { ...common, acls: rt.acl.enabled ? '1' : '0', grpc_tls_port: String(rt.ports.grpc_tls), port: String(rt.ports.server), raft_vsn: '3', role: 'consul', use_tls: useTls, wan_join_port: String(rt.ports.serf_wan) };
     if (rt.bootstrapExpect) t.expect = String(rt.bootstrapExpect);
     if (rt.bootstrap) t.bootstrap = '1';
     return t;
@@ -75,13 +85,13 @@ export class Agent {
       `           Client Addr: [${rt.clientAddrs.join(' ')}] (HTTP: ${p.http}, HTTPS: ${p.https}, gRPC: ${p.grpc}, gRPC-TLS: ${p.grpc_tls}, DNS: ${p.dns})`,
       `          Cluster Addr: ${rt.advertiseAddr} (LAN: ${p.serf_lan}, WAN: ${p.serf_wan})`,
       `     Gossip Encryption: ${this.keyring.enabled}`,
-      '      Auto-Encrypt-TLS: false',
-      '           ACL Enabled: false',
+      `      Auto-Encrypt-TLS: ${rt.tls.autoEncrypt.tls || rt.tls.autoEncrypt.allowTls}`,
+      `           ACL Enabled: ${rt.acl.enabled}`,
       '     Reporting Enabled: false',
-      '    ACL Default Policy: allow',
-      '             HTTPS TLS: Verify Incoming: false, Verify Outgoing: false, Min Version: TLSv1_2',
-      '              gRPC TLS: Verify Incoming: false, Min Version: TLSv1_2',
-      '      Internal RPC TLS: Verify Incoming: false, Verify Outgoing: false (Verify Hostname: false), Min Version: TLSv1_2',
+      `    ACL Default Policy: ${rt.acl.defaultPolicy}`,
+      `             HTTPS TLS: Verify Incoming: ${rt.tls.https.verifyIncoming}, Verify Outgoing: ${rt.tls.https.verifyOutgoing}, Min Version: ${versionName(rt.tls.https.minVersion)}`,
+      `              gRPC TLS: Verify Incoming: ${rt.tls.grpc.verifyIncoming}, Min Version: ${versionName(rt.tls.grpc.minVersion)}`,
+      `      Internal RPC TLS: Verify Incoming: ${rt.tls.internal_rpc.verifyIncoming}, Verify Outgoing: ${rt.tls.internal_rpc.verifyOutgoing} (Verify Hostname: ${rt.tls.internal_rpc.verifyServerHostname}), Min Version: ${versionName(rt.tls.internal_rpc.minVersion)}`,
       '',
       '==> Log data will now stream in as it occurs:',
       '',
@@ -93,6 +103,12 @@ export class Agent {
     const rt = this.rt;
     fs.mkdirSync(rt.dataDir, { recursive: true });
     this.id = this.nodeId();
+    this.tokens = new AgentTokens(rt.acl, rt.dataDir);
+    // auto_encrypt: nothing starts before a server has signed this agent's certificate (agent/auto-config).
+    if (!rt.server && rt.tls.autoEncrypt.tls) {
+      this.autoCert = await requestAgentCertificate(this);
+      if (!this.autoCert) return;
+    }
     const { keyring, warning } = Keyring.load(rt.dataDir, rt.encryptKey, rt.disableKeyringFile);
     this.keyring = keyring;
     if (warning) process.stdout.write(`==> ${warning}\n`);
@@ -110,7 +126,7 @@ export class Agent {
       bindAddr: rt.bindAddr, keyring, logger: this.logger, logName,
     });
     this.gossip.on('keyring', (msg, out) => this.applyKeyringOp(msg, out));
-    this.pool = new RpcPool();
+    this.pool = new RpcPool(() => this.rpcClientTls());
     this.closers.push(() => this.pool.closeAll());
 
     this.timing = raftTiming(rt);
@@ -123,8 +139,13 @@ export class Agent {
       this.serverRole = new ServerRole({
         rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, store: this.store, pool: this.pool,
         logger: this.logger, build: this.build, timing: this.timing, wan: () => this.wan,
+        agentCaRoots: () => this.tlsMaterial.internal_rpc.ca,
       });
-      const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params));
+      const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params), undefined, {
+        tlsState: () => ({ options: serverOptions(this.tlsMaterial.internal_rpc, this.autoTls()), verifyIncoming: this.tlsMaterial.internal_rpc.verifyIncoming }),
+        logger: this.logger,
+      });
+      this.rpcServer = rpc;
       await listen(rpc, rt.ports.server, rt.bindAddr);
       this.closers.push(() => rpc.close());
       if (rt.ports.serf_wan > 0) {
@@ -147,6 +168,16 @@ export class Agent {
         const srv = createHttpServer(this);
         await listen(srv, rt.ports.http, addr);
         this.logger.info('agent', 'Started HTTP server', { address: `${addr}:${rt.ports.http}`, network: 'tcp' });
+        this.closers.push(() => { srv.close(); srv.closeAllConnections?.(); });
+      }
+    }
+    if (rt.ports.https > 0) {
+      for (const addr of rt.httpsAddrs) {
+        // Without a certificate the listener still opens, and every handshake fails, as in Consul.
+        const srv = createHttpServer(this, serverOptions(this.tlsMaterial.https, this.autoTls()) ?? { minVersion: this.tlsMaterial.https.minVersion });
+        await listen(srv, rt.ports.https, addr);
+        this.httpsServers.push(srv.tlsServer);
+        this.logger.info('agent', 'Started HTTPS server', { address: `${addr}:${rt.ports.https}`, network: 'tcp' });
         this.closers.push(() => { srv.close(); srv.closeAllConnections?.(); });
       }
     }
@@ -277,6 +308,9 @@ export class Agent {
     this.logger.info('agent', 'Reloading configuration...');
     const files = listConfigFiles(this.flags.configDirs, this.flags.configFiles);
     const next = buildRuntime(loadConfigFiles(files), this.flags.overrides);
+    // TLS is reloadable (tlsutil Configurator.Update); a bad file fails the reload and keeps what runs.
+    const tlsMaterial = loadTls(next.tls);
+    this.applyTls(next.tls, tlsMaterial);
     this.logger.setLevel(next.logLevel === 'ERR' ? 'error' : next.logLevel);
     this.rt.logLevel = next.logLevel;
     this.rt.services = next.services;
@@ -285,6 +319,52 @@ export class Agent {
     // Only seeds a new cluster's autopilot settings; a running cluster keeps the ones in raft.
     this.rt.autopilot = next.autopilot;
     this.ae?.trigger();
+  }
+
+  applyTls(tlsRt, material) {
+    const wasVerifying = this.tlsMaterial.internal_rpc.verifyIncoming;
+    this.rt.tls = tlsRt;
+    this.tlsMaterial = material;
+    // Open connections were made with the old settings: close them, the next call dials with the new ones.
+    this.pool.closeAll();
+    if (!wasVerifying && material.internal_rpc.verifyIncoming) this.rpcServer?.dropPlaintext();
+    const https = serverOptions(material.https, this.autoTls());
+    for (const srv of this.httpsServers) {
+      if (https) srv.setSecureContext(https);
+      srv.requestCert = material.https.verifyIncoming;
+      srv.rejectUnauthorized = material.https.verifyIncoming;
+    }
+  }
+
+  /**
+   * What auto_encrypt adds to this agent's TLS: on a client its signed certificate and the roots
+   * the server sent; on a server the Connect CA root, which signs the clients' certificates.
+   */
+  autoTls() {
+    if (this.autoCert) return { pair: this.autoCert, extraCa: this.autoCert.extraCa };
+    const root = this.store?.connectCa?.cert;
+    return root ? { extraCa: [root] } : {};
+  }
+
+  /**
+   * Outgoing RPC is TLS with verify_outgoing or auto_encrypt (outgoingRPCTLSEnabled); the server
+   * name is checked only with verify_server_hostname.
+   */
+  rpcClientTls() {
+    const p = this.tlsMaterial.internal_rpc;
+    if (!p.verifyOutgoing && !this.autoCert) return null;
+    const auto = this.autoTls();
+    const pair = p.pair ?? auto.pair;
+    const out = { ca: [...p.ca, ...(auto.extraCa ?? [])], minVersion: p.minVersion };
+    if (pair) Object.assign(out, { cert: pair.cert, key: pair.key });
+    if (p.verifyServerHostname) out.servername = `server.${this.rt.datacenter}.${this.rt.domain}`;
+    else out.checkServerIdentity = () => undefined;
+    return out;
+  }
+
+  /** The authorizer of a token this agent writes its own catalog entries with ('' is the default token, else anonymous). */
+  authorizer(secret) {
+    return resolveSecret(this, secret);
   }
 
   knownServers() {
@@ -375,10 +455,10 @@ export class Agent {
     const rt = this.rt;
     const consul = rt.server
       ? {
-          acl: 'disabled', bootstrap: String(rt.bootstrap), known_datacenters: String(this.wan?.datacenters().length ?? 1),
+          acl: rt.acl.enabled ? 'enabled' : 'disabled', bootstrap: String(rt.bootstrap), known_datacenters: String(this.wan?.datacenters().length ?? 1),
           leader: String(this.raft.state === 'Leader'), leader_addr: this.raft.knownLeaderAddr(), server: 'true',
         }
-      : { acl: 'disabled', known_servers: String(this.gossip.alive().filter((m) => isServerMember(m, rt.datacenter)).length), server: 'false' };
+      : { acl: rt.acl.enabled ? 'enabled' : 'disabled', known_servers: String(this.gossip.alive().filter((m) => isServerMember(m, rt.datacenter)).length), server: 'false' };
     const stats = {
       agent: { check_monitors: '0', check_ttls: '0', checks: '0', services: String(rt.services.length) },
       build: { prerelease: this.build.prerelease, revision: this.build.revision, version: this.build.version, version_metadata: '' },
@@ -438,10 +518,16 @@ export class Agent {
     const kind = labels.pop();
     if ((kind !== 'node' && kind !== 'service') || labels.length === 0) return nx;
     const failed = (r) => ({ rcode: /No path to datacenter/.test(String(r.body)) ? 3 : 2, addresses: [] });
+    // DNS answers with the agent's default token (else anonymous): what it may not read is not there.
+    let authz = null;
+    if (rt.acl.enabled) {
+      try { authz = await resolveSecret(this, ''); } catch { return { rcode: 2, addresses: [] }; }
+    }
+    const nodeOk = (n) => !authz || authz.allowed('node', 'read', n);
     if (kind === 'node') {
       const r = await this.query('catalog.nodes', { dc, stale: true });
       if (r.status !== 200) return failed(r);
-      const node = r.body.find((n) => n.Node.toLowerCase() === labels.join('.'));
+      const node = r.body.find((n) => n.Node.toLowerCase() === labels.join('.') && nodeOk(n.Node));
       return node ? { rcode: 0, addresses: [node.Address] } : nx;
     }
     if (labels.length > 2) return nx;
@@ -449,6 +535,7 @@ export class Agent {
     const r = await this.query('health.service', { name: svc, dc, stale: true });
     if (r.status !== 200) return failed(r);
     const addrs = r.body
+      .filter((e) => !authz || (authz.allowed('service', 'read', e.Service.Service) && nodeOk(e.Node.Node)))
       .filter((e) => (!tag || e.Service.Tags.includes(tag)) && !e.Checks.some((c) => c.Status === 'critical'))
       .map((e) => e.Service.Address || e.Node.Address);
     return addrs.length ? { rcode: 0, addresses: [...new Set(addrs)] } : nx;
@@ -530,16 +617,21 @@ export class Agent {
 export async function runAgent(argv) {
   let flags;
   let rt;
+  let tlsMaterial;
   try {
     flags = parseAgentFlags(argv);
     if (flags.dev) throw new ConfigError('-dev mode is not supported by the Consul stand-in');
     rt = loadAgentConfig(flags);
+    // Checked when the agent starts (NewBaseDeps, NewACLResolver), not by `consul validate`.
+    const aclError = aclStartError(rt.acl);
+    if (aclError) throw new ConfigError(aclError);
+    tlsMaterial = loadTls(rt.tls);
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
+    if (!(e instanceof ConfigError) && !(e instanceof TlsLoadError)) throw e;
     process.stderr.write(`==> ${e.message}${e.message.endsWith('\n') ? '' : '\n'}`);
     return 1;
   }
-  const agent = new Agent(rt, flags);
+  const agent = new Agent(rt, flags, tlsMaterial);
   agent.handleSignals();
   try {
     await agent.start();

@@ -6,6 +6,7 @@
 // status change, and every ae_interval (1m) plus a random stagger; a failed sync is retried
 // after 15s plus up to 15s more (retryFailIntv), or sooner when a server joins.
 
+import { ANONYMOUS_ID } from './acl-authorizer.mjs';
 import { formatDuration } from './duration.mjs';
 
 const LOG = 'agent';
@@ -80,14 +81,45 @@ export class AntiEntropy {
     if (r.status !== 200) throw new Error(r.body);
   }
 
+  /**
+   * With ACLs each write needs its token's permission (agent/local/state.go): the node info
+   * node:write with the agent token (else the default token); a service and its checks
+   * service:write with the service's own `token` (else the default token). A blocked write is
+   * logged with the token's AccessorID (never its secret) and skipped; an unknown token fails
+   * the whole sync.
+   */
+  async permits(services) {
+    if (!this.agent.rt.acl.enabled) return { node: () => true, service: () => true };
+    const alias = (a) => (a.accessor === ANONYMOUS_ID ? 'anonymous token' : a.accessor);
+    const agentAuthz = await this.agent.authorizer(this.agent.tokens.agentToken());
+    const byService = new Map();
+    for (const s of services) byService.set(s.id, await this.agent.authorizer(s.token));
+    const fallback = await this.agent.authorizer('');
+    return {
+      node: () => agentAuthz.allowed('node', 'write', this.agent.rt.nodeName) || this.blocked('Node info update blocked by ACLs', { node: this.agent.id, accessorID: alias(agentAuthz) }),
+      service: (id, name, what, field) => {
+        const a = byService.get(id) ?? fallback;
+        return a.allowed('service', 'write', name) || this.blocked(what, { [field[0]]: field[1], accessorID: alias(a) });
+      },
+    };
+  }
+
+  blocked(msg, fields) {
+    this.logger.warn(LOG, msg, fields);
+    return false;
+  }
+
   async syncFull() {
+    const { node, services, checks } = this.local();
+    const allow = await this.permits(this.agent.rt.services);
     const r = await this.agent.query('catalog.nodeState', { name: this.agent.rt.nodeName });
     if (r.status !== 200) throw new Error(r.body);
     const remote = r.body;
-    const { node, services, checks } = this.local();
+    const serviceName = new Map(services.map((s) => [s.id, s.service]));
     const remoteNode = remote.node;
     const nodeInSync = remoteNode && same([remoteNode.id, remoteNode.address, remoteNode.taggedAddresses, remoteNode.meta], [node.id, node.address, node.taggedAddresses, node.meta]);
-    if (!nodeInSync) {
+    // A blocked node update is skipped and the services are still synced, as syncNodeInfo does.
+    if (!nodeInSync && allow.node()) {
       await this.write({ type: 'register', node });
       this.logger.info(LOG, 'Synced node info');
     }
@@ -103,12 +135,14 @@ export class AntiEntropy {
       const mine = checks.filter((c) => c.serviceId === s.id);
       const inSync = rs && same([rs.service, rs.tags, rs.address, rs.meta, rs.port], [s.service, s.tags, s.address, s.meta, s.port]);
       if (inSync && mine.every(checkInSync)) continue;
+      if (!allow.service(s.id, s.service, 'Service registration blocked by ACLs', ['service', s.id])) { for (const c of mine) synced.add(c.checkId); continue; }
       await this.write({ type: 'register', node, skipNodeUpdate: true, service: s, checks: mine });
       for (const c of mine) synced.add(c.checkId);
       this.logger.info(LOG, 'Synced service', { service: s.id });
     }
     for (const c of checks) {
       if (synced.has(c.checkId) || checkInSync(c)) continue;
+      if (!allow.service(c.serviceId, serviceName.get(c.serviceId) ?? '', 'Check registration blocked by ACLs', ['check', c.checkId])) continue;
       await this.write({ type: 'register', node, skipNodeUpdate: true, checks: [c] });
       this.logger.info(LOG, 'Synced check', { check: c.checkId });
     }
@@ -116,6 +150,7 @@ export class AntiEntropy {
     for (const id of remoteServices.keys()) {
       // The "consul" service of a server is the leader's to manage.
       if (wanted.has(id) || id === 'consul') continue;
+      if (!allow.service(id, remoteServices.get(id).service, 'Service deregistration blocked by ACLs', ['service', id])) continue;
       await this.write({ type: 'deregister', node: node.node, serviceId: id });
       this.logger.info(LOG, 'Deregistered service', { service: id });
     }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { CHECK, DEPRECATED, ListOf, SCHEMA, SERVICE, removedKeyWarning } from './config-schema.mjs';
 import { decodeConfig, goFloat, goParseDuration, goPathError, goQuote, isStruct } from './config-decode.mjs';
 import { normalizeChecks } from './checks.mjs';
+import { buildTlsRuntime, tlsWarnings } from './tls-config.mjs';
+import { buildAclRuntime } from './acl-config.mjs';
 
 export class ConfigError extends Error {}
 
@@ -378,7 +380,7 @@ function normalizeServices(cfg, errors, buildErrs) {
     if (name && seen.has(id)) errors.push(`service "${name}": duplicate service ID "${id}"`);
     seen.add(id);
     return {
-      id, name, tags: d.tags ?? [], port: d.port ?? 0, address: d.address ?? '', meta: metaError ? {} : d.meta ?? {},
+      id, name, tags: d.tags ?? [], port: d.port ?? 0, address: d.address ?? '', meta: metaError ? {} : d.meta ?? {}, token: d.token ?? '',
       checks: name ? normalizeChecks(d, id, name, errors, { scriptsEnabled }) : [],
     };
   });
@@ -445,6 +447,8 @@ export function buildRuntime(fileConfig, overrides = {}) {
   if (!clientAddrs.length) warnings.push('client_addr is empty, client services (DNS, HTTP, HTTPS, GRPC) will not be listening for connections');
   const httpAddrs = cfg.addresses?.http ? expandIPs('addresses.http', cfg.addresses.http, errs) : clientAddrs;
   const dnsAddrs = cfg.addresses?.dns ? expandIPs('addresses.dns', cfg.addresses.dns, errs) : clientAddrs;
+  const httpsAddrs = cfg.addresses?.https ? expandIPs('addresses.https', cfg.addresses.https, errs) : clientAddrs;
+  const tlsRt = buildTlsRuntime(cfg, fail);
 
   const datacenter = String(cfg.datacenter ?? 'dc1').toLowerCase();
 
@@ -581,6 +585,7 @@ export function buildRuntime(fileConfig, overrides = {}) {
   if (server && (cfg.use_streaming_backend ?? true) && !streaming) warnings.push('use_streaming_backend = true requires rpc.enable_streaming on servers to work properly');
   if (!server && streaming) warnings.push('rpc.enable_streaming = true has no effect when not running in server mode');
   if (cfg.auto_encrypt?.tls === true && cfg.auto_config?.enabled === true) fail('both auto_encrypt.tls and auto_config.enabled cannot be set to true.');
+  warnings.push(...tlsWarnings(tlsRt));
   if (cfg.enable_script_checks === true && cfg.acl?.enabled !== true && !cfg.http_config?.allow_write_http_from?.length) warnings.push(REMOTE_SCRIPT_WARNING);
 
   // Checked by Consul only when the agent starts (logging setup, keyring), so also by `consul validate` here.
@@ -609,7 +614,10 @@ export function buildRuntime(fileConfig, overrides = {}) {
     advertiseAddrWan,
     clientAddrs,
     httpAddrs,
+    httpsAddrs,
     dnsAddrs,
+    tls: tlsRt,
+    acl: buildAclRuntime(cfg),
     ports,
     retryJoin: cfg.retry_join ?? [],
     retryIntervalMs: durationMs(cfg.retry_interval, 30000),

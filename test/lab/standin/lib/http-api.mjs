@@ -1,6 +1,11 @@
 // The agent's HTTP API: Consul's paths, methods, status codes, JSON shapes and headers.
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { aclRoutes } from './acl-endpoints.mjs';
+import { aclContext, filterQuery, filtered, guard } from './acl-http.mjs';
 import { HttpError, consistency, kvRoutes, metaHeaders } from './kv-api.mjs';
+import { replay } from './tls-stream.mjs';
 
 const UI_PAGE = (agent) => `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Consul by HashiCorp</title></head>
@@ -87,21 +92,41 @@ function fromQuery(r, blocking, mode) {
 }
 
 export function createRoutes(agent) {
-  const q = (kind, blocking = false) => async (ctx) => fromQuery(await agent.query(kind, {
-    stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent'),
-    name: ctx.params[0] === undefined ? undefined : decodeURIComponent(ctx.params[0]),
-    dc: ctx.query.get('dc') ?? '', passing: ctx.query.has('passing') && ctx.query.get('passing') !== 'false',
-  }), blocking, consistency(ctx.query));
+  const q = (kind, blocking = false) => async (ctx) => {
+    const { r, headers } = await filterQuery(ctx, kind, await agent.query(kind, {
+      stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent'),
+      name: ctx.params[0] === undefined ? undefined : decodeURIComponent(ctx.params[0]),
+      dc: ctx.query.get('dc') ?? '', passing: ctx.query.has('passing') && ctx.query.get('passing') !== 'false',
+    }));
+    const out = fromQuery(r, blocking, consistency(ctx.query));
+    return { ...out, headers: { ...out.headers, ...headers } };
+  };
+  // Agent-local lists are filtered here (agent_endpoint.go filterMembers, filterServices, filterChecks).
+  const local = (list, visible) => async (ctx) => {
+    const items = list(ctx);
+    const isMap = !Array.isArray(items);
+    const { list: kept, headers } = await filtered(ctx, isMap ? Object.entries(items) : items, (a, x) => visible(a, isMap ? x[1] : x, ctx));
+    return { json: isMap ? Object.fromEntries(kept) : kept, headers };
+  };
   return [
+    ...aclRoutes(agent),
     ...kvRoutes(agent),
     ['GET', /^\/v1\/status\/leader$/, q('status.leader')],
     ['GET', /^\/v1\/status\/peers$/, q('status.peers')],
     ['GET', /^\/v1\/agent\/self$/, () => ({ json: agent.self() })],
-    ['GET', /^\/v1\/agent\/members$/, (ctx) => ({ json: agent.membersJson(ctx.query.has('wan')) })],
-    ['GET', /^\/v1\/agent\/services$/, () => ({ json: agent.servicesJson() })],
-    ['GET', /^\/v1\/agent\/checks$/, () => ({ json: agent.checksJson() })],
-    ['PUT', /^\/v1\/agent\/check\/(pass|warn|fail)\/(.+)$/, (ctx) => {
+    // WAN members are named <node>.<dc>; the node rule is about the node's own name.
+    ['GET', /^\/v1\/agent\/members$/, local((ctx) => agent.membersJson(ctx.query.has('wan')), (a, m, ctx) => a.allowed('node', 'read', ctx.query.has('wan') ? m.Name.slice(0, m.Name.lastIndexOf('.')) : m.Name))],
+    ['GET', /^\/v1\/agent\/services$/, local(() => agent.servicesJson(), (a, s) => a.allowed('service', 'read', s.Service))],
+    ['GET', /^\/v1\/agent\/checks$/, local(() => agent.checksJson(), (a, c) => (c.ServiceName ? a.allowed('service', 'read', c.ServiceName) : a.allowed('node', 'read', c.Node)))],
+    ['PUT', /^\/v1\/agent\/check\/(pass|warn|fail)\/(.+)$/, async (ctx) => {
       const status = { pass: 'passing', warn: 'warning', fail: 'critical' }[ctx.params[0]];
+      if (ctx.acl) {
+        // agent_endpoint.go vetCheckUpdate: service:write for a service's check, else node:write.
+        const c = agent.checksJson()[decodeURIComponent(ctx.params[1])];
+        const a = await ctx.acl.authz();
+        if (c?.ServiceName) a.enforce('service', 'write', c.ServiceName);
+        else if (c) a.enforce('node', 'write', agent.rt.nodeName);
+      }
       if (!agent.checks.update(decodeURIComponent(ctx.params[1]), status, ctx.query.get('note') ?? '')) throw new HttpError(404, `Unknown check ID "${decodeURIComponent(ctx.params[1])}". Ensure that the check ID is passed, not the check name.`);
       return { empty: true };
     }],
@@ -137,6 +162,7 @@ export function createRoutes(agent) {
     ['GET', /^\/v1\/catalog\/node\/(.+)$/, q('catalog.node', true)],
     ['GET', /^\/v1\/health\/node\/(.+)$/, q('health.node', true)],
     ['GET', /^\/v1\/catalog\/datacenters$/, q('catalog.datacenters')],
+    ['GET', /^\/v1\/connect\/ca\/roots$/, q('connect.roots', true)],
     ['GET', /^\/v1\/health\/service\/(.+)$/, q('health.service', true)],
     ['GET', /^\/v1\/operator\/keyring$/, async () => ({ json: await agent.keyringList() })],
     ['POST', /^\/v1\/operator\/keyring$/, async (ctx) => ({ empty: true, ...(await agent.keyringOp('install', (await keyringArgs(ctx.req)).Key)) })],
@@ -168,9 +194,33 @@ function onClientError(err, socket) {
   else socket.destroy();
 }
 
-export function createHttpServer(agent) {
+/** Go's tlsRecordHeaderLooksLikeHTTP: the first bytes a plain HTTP client sends. */
+const HTTP_START = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
+
+/**
+ * A TLS listener that answers a plain HTTP request as Go's net/http does (`400` and "Client sent
+ * an HTTP request to an HTTPS server.") and hands everything else to the TLS server.
+ */
+function tlsFront(tlsServer) {
+  const front = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', (chunk) => {
+      socket.pause();
+      if (HTTP_START.includes(chunk.subarray(0, 5).toString('latin1'))) {
+        socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+        return;
+      }
+      tlsServer.emit('connection', replay(socket, chunk));
+    });
+  });
+  front.closeAllConnections = () => tlsServer.closeAllConnections?.();
+  return front;
+}
+
+/** The HTTP API server; with tlsOptions, the HTTPS one (ports.https). */
+export function createHttpServer(agent, tlsOptions) {
   const routes = createRoutes(agent);
-  const server = http.createServer(async (req, res) => {
+  const handler = async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     let out;
     try {
@@ -179,11 +229,13 @@ export function createHttpServer(agent) {
       const route = matching.find(([m]) => m === req.method || (m === 'GET' && req.method === 'HEAD'));
       if (!route) throw new HttpError(405, `method ${req.method} not allowed`);
       const params = route[1].exec(url.pathname).slice(1);
-      out = await route[2]({ req, query: url.searchParams, params });
+      const ctx = { req, query: url.searchParams, params, acl: aclContext(agent, req, url.searchParams) };
+      await guard(ctx, agent, req.method, url.pathname);
+      out = await route[2](ctx);
     } catch (e) {
       out = { status: e.status ?? 500, text: e.message };
     }
-    const headers = { 'X-Consul-Default-Acl-Policy': 'allow', Vary: 'Accept-Encoding', ...(out.headers ?? {}) };
+    const headers = { 'X-Consul-Default-Acl-Policy': agent.rt.acl.enabled ? agent.rt.acl.defaultPolicy : 'allow', Vary: 'Accept-Encoding', ...(out.headers ?? {}) };
     let body = '';
     if (out.raw !== undefined) body = out.raw;
     else if (out.html !== undefined) { headers['Content-Type'] = 'text/html; charset=utf-8'; body = out.html; }
@@ -194,7 +246,8 @@ export function createHttpServer(agent) {
     }
     res.writeHead(out.status ?? 200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
-  });
+  };
+  const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
   server.on('clientError', onClientError);
-  return server;
+  return tlsOptions ? Object.assign(tlsFront(server), { tlsServer: server }) : server;
 }

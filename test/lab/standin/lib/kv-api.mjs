@@ -8,6 +8,9 @@
 // rt.limits.kvMaxValueSize; this is only for a runtime config built without it).
 const MAX_VALUE = 512 * 1024;
 
+import { permissionDenied } from './acl-authorizer.mjs';
+import { filtered } from './acl-http.mjs';
+
 export class HttpError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
@@ -60,6 +63,8 @@ export function kvRoutes(agent) {
   const readParams = (ctx, key) => ({ key, stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent'), dc: ctx.query.get('dc') ?? '' });
   const failed = (r) => ({ status: r.status, text: String(r.body) });
   const maxValue = () => agent.rt.limits?.kvMaxValueSize ?? MAX_VALUE;
+  // kvs_endpoint.go: a single key needs key:read (403 without it), lists are filtered, writes need key:write.
+  const enforce = async (ctx, level, key) => { if (ctx.acl) (await ctx.acl.authz()).enforce('key', level, key); };
 
   async function get(ctx) {
     const key = keyOf(ctx);
@@ -69,16 +74,21 @@ export function kvRoutes(agent) {
       const separator = q.get('separator') ?? q.get('seperator') ?? '';
       const r = await agent.query('kvs.keys', { ...readParams(ctx, key), separator });
       if (r.status !== 200) return failed(r);
-      const headers = metaHeaders(r.meta, mode);
+      const { list, headers: aclHeaders } = await filtered(ctx, r.body, (a, k) => a.allowed('key', 'read', k));
+      r.body = list;
+      const headers = { ...metaHeaders(r.meta, mode), ...aclHeaders };
       // No 404 for the root: an empty list instead.
       if (!r.body.length && key !== '') return { status: 404, empty: true, headers };
       return { json: r.body, headers };
     }
     const recurse = q.has('recurse');
     if (!recurse && key === '') throw new HttpError(400, 'Missing key name');
+    if (!recurse) await enforce(ctx, 'read', key);
     const r = await agent.query(recurse ? 'kvs.list' : 'kvs.get', readParams(ctx, key));
     if (r.status !== 200) return failed(r);
-    const headers = metaHeaders(r.meta, mode);
+    const { list, headers: aclHeaders } = await filtered(ctx, r.body, (a, e) => a.allowed('key', 'read', e.Key));
+    r.body = list;
+    const headers = { ...metaHeaders(r.meta, mode), ...aclHeaders };
     if (!r.body.length) return { status: 404, empty: true, headers };
     if (q.has('raw') && !recurse) {
       return { raw: Buffer.from(r.body[0].Value ?? '', 'base64'), headers: { ...headers, 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff' } };
@@ -97,6 +107,7 @@ export function kvRoutes(agent) {
     if (q.has('cas')) { cmd.op = 'cas'; cmd.cas = parseUint(q.get('cas')); }
     if (q.has('acquire')) { cmd.op = 'lock'; cmd.session = q.get('acquire'); }
     if (q.has('release')) { cmd.op = 'unlock'; cmd.session = q.get('release'); }
+    await enforce(ctx, 'write', key);
     const body = await readRaw(ctx.req, maxValue());
     // An empty body is a nil []byte in Consul: the value reads back as null.
     cmd.value = body.length ? body.toString('base64') : null;
@@ -114,6 +125,10 @@ export function kvRoutes(agent) {
     if (q.has('recurse')) cmd.op = 'delete-tree';
     else if (key === '') throw new HttpError(400, 'Missing key name');
     if (q.has('cas')) { cmd.op = 'delete-cas'; cmd.cas = parseUint(q.get('cas')); }
+    if (cmd.op === 'delete-tree' && ctx.acl) {
+      const a = await ctx.acl.authz();
+      if (!a.allowedWritePrefix('key', key)) throw permissionDenied(a.accessor, 'key', 'write', key);
+    } else await enforce(ctx, 'write', key);
     const r = await agent.apply(cmd);
     if (r.status !== 200) return failed(r);
     return { json: cmd.op === 'delete-cas' ? r.body : true };

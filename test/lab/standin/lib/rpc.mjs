@@ -1,6 +1,18 @@
 // Length-prefixed frames over TCP: the server RPC port (8300) speaks JSON request/response
 // on persistent connections; the gossip port uses one sealed frame each way per connection.
+// On 8300 a connection may start TLS, as Consul's RPC does (agent/consul/rpc.go): the first
+// byte tells them apart. A plaintext frame starts with its length (below 64 MiB, so 0x00-0x03),
+// a TLS ClientHello with 0x16 (RPCTLS here), and RPC_TLS_INSECURE (7, Consul's RPCTLSInsecure)
+// is TLS without a client certificate, for AutoEncrypt.Sign only.
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsErrorText } from './tls-errors.mjs';
+import { replay } from './tls-stream.mjs';
+
+const TLS_HANDSHAKE = 0x16;
+const RPC_TLS_INSECURE = 0x07;
+/** The only method the insecure TLS path serves (tlsutil IncomingInsecureRPCConfig). */
+const INSECURE_METHODS = new Set(['AutoEncrypt.Sign']);
 
 export function frame(buf) {
   const head = Buffer.alloc(4);
@@ -29,6 +41,8 @@ export function readFrames(socket, onFrame) {
 
 /** Go-style dial error text ("dial tcp 10.0.0.1:8301: connect: connection refused"). */
 export function dialError(host, port, err) {
+  const tlsText = tlsErrorText(err, err.host ?? host, () => err.cert);
+  if (tlsText) return new Error(tlsText);
   // A connection that broke after it was made fails on the read or write, not on the dial.
   if (err.code === 'ECONNRESET') return new Error(`read tcp ${host}:${port}: read: connection reset by peer`);
   if (err.code === 'EPIPE') return new Error(`write tcp ${host}:${port}: write: broken pipe`);
@@ -59,28 +73,100 @@ export function exchange(host, port, payload, timeoutMs = 1500) {
   });
 }
 
-/** JSON RPC server: handler(method, params, remoteAddress) -> result (may be a Promise). */
-export function createRpcServer(handler, onError) {
+/**
+ * One call over the insecure TLS path (RPC_TLS_INSECURE, then a TLS handshake without a client
+ * certificate): what an auto_encrypt client uses before it has a certificate of its own.
+ */
+export function callInsecureTls(host, port, method, params, tlsOptions, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const raw = net.connect({ host, port });
+    let conn = null;
+    const finish = (err, value) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      conn?.destroy();
+      raw.destroy();
+      if (err) reject(err); else resolve(value);
+    };
+    const timer = setTimeout(() => finish(dialError(host, port, { code: 'ETIMEDOUT' })), timeoutMs);
+    raw.on('error', (e) => finish(dialError(host, port, e)));
+    raw.on('connect', () => {
+      raw.write(Buffer.from([RPC_TLS_INSECURE]));
+      conn = tls.connect({ socket: raw, ...tlsOptions });
+      conn.on('error', (e) => finish(dialError(host, port, e)));
+      conn.on('close', () => finish(new Error('EOF')));
+      conn.write(frame(Buffer.from(JSON.stringify({ id: 1, method, params }))));
+      readFrames(conn, (body) => {
+        let msg;
+        try { msg = JSON.parse(body.toString()); } catch { finish(new Error('rpc: bad reply')); return; }
+        if (msg.error !== undefined) finish(new Error(msg.error)); else finish(null, msg.result);
+      });
+    });
+  });
+}
+
+function serveFrames(conn, handler, insecure) {
+  readFrames(conn, async (body) => {
+    let msg;
+    try { msg = JSON.parse(body.toString()); } catch { conn.destroy(); return; }
+    let reply;
+    try {
+      if (insecure && !INSECURE_METHODS.has(msg.method)) throw new Error(`rpc: can't find service ${msg.method}`);
+      reply = { id: msg.id, result: await handler(msg.method, msg.params ?? {}, conn.remoteAddress) };
+    } catch (e) { reply = { id: msg.id, error: e.message }; }
+    if (!conn.destroyed) conn.write(frame(Buffer.from(JSON.stringify(reply))));
+  });
+}
+
+/**
+ * JSON RPC server: handler(method, params, remoteAddress) -> result (may be a Promise).
+ * tlsState() gives the current { options (node TLS server options, null without a cert),
+ * verifyIncoming }: with verify_incoming a plaintext connection is logged and closed, as Consul
+ * does; without it both plaintext and TLS are served (what a rolling TLS migration needs).
+ */
+export function createRpcServer(handler, onError, { tlsState = () => null, logger } = {}) {
+  const plain = new Set();
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    readFrames(socket, async (body) => {
-      let msg;
-      try { msg = JSON.parse(body.toString()); } catch { socket.destroy(); return; }
-      let reply;
-      try { reply = { id: msg.id, result: await handler(msg.method, msg.params ?? {}, socket.remoteAddress) }; }
-      catch (e) { reply = { id: msg.id, error: e.message }; }
-      if (!socket.destroyed) socket.write(frame(Buffer.from(JSON.stringify(reply))));
+    socket.once('data', (first) => {
+      socket.pause();
+      const t = tlsState();
+      if (first[0] === TLS_HANDSHAKE || first[0] === RPC_TLS_INSECURE) {
+        if (!t?.options) { socket.destroy(); return; }
+        const insecure = first[0] === RPC_TLS_INSECURE;
+        const options = insecure ? { ...t.options, requestCert: false, rejectUnauthorized: false } : t.options;
+        const conn = new tls.TLSSocket(replay(socket, insecure ? first.subarray(1) : first), { isServer: true, ...options });
+        conn.on('error', () => conn.destroy());
+        serveFrames(conn, handler, insecure);
+        return;
+      }
+      if (t?.verifyIncoming) {
+        logger?.warn('agent.server.rpc', 'Non-TLS connection attempted with VerifyIncoming set', { conn: `from=${socket.remoteAddress}:${socket.remotePort}` });
+        socket.destroy();
+        return;
+      }
+      plain.add(socket);
+      socket.on('close', () => plain.delete(socket));
+      socket.unshift(first);
+      serveFrames(socket, handler, false);
+      socket.resume();
     });
   });
   server.on('error', onError ?? (() => {}));
+  // Called when verify_incoming is turned on by a reload: plaintext connections already open go too.
+  server.dropPlaintext = () => { for (const s of plain) s.destroy(); };
   return server;
 }
 
 /** A persistent JSON RPC connection to one server; reconnects on the next call after a failure. */
 export class RpcClient {
-  constructor(host, port) {
+  /** tlsOptions() gives node TLS client options when this agent dials TLS (verify_outgoing), else null. */
+  constructor(host, port, tlsOptions = () => null) {
     this.host = host;
     this.port = port;
+    this.tlsOptions = tlsOptions;
     this.socket = null;
     this.nextId = 1;
     this.pending = new Map();
@@ -88,7 +174,8 @@ export class RpcClient {
 
   connect() {
     if (this.socket) return;
-    const socket = net.connect({ host: this.host, port: this.port });
+    const t = this.tlsOptions();
+    const socket = t ? tls.connect({ host: this.host, port: this.port, ...t }) : net.connect({ host: this.host, port: this.port });
     this.socket = socket;
     socket.setNoDelay(true);
     const fail = (err) => {
@@ -133,12 +220,12 @@ export class RpcClient {
 
 /** Keeps one RpcClient per address. */
 export class RpcPool {
-  constructor() { this.clients = new Map(); }
+  constructor(tlsOptions = () => null) { this.clients = new Map(); this.tlsOptions = tlsOptions; }
   get(addr) {
     let c = this.clients.get(addr);
     if (!c) {
       const i = addr.lastIndexOf(':');
-      c = new RpcClient(addr.slice(0, i), Number(addr.slice(i + 1)));
+      c = new RpcClient(addr.slice(0, i), Number(addr.slice(i + 1)), this.tlsOptions);
       this.clients.set(addr, c);
     }
     return c;

@@ -3,8 +3,12 @@
 // takes over (barrier, autopilot, catalog reconcile), and Consul's RPC forwarding: writes and
 // default-consistency reads go to the leader; while there is none a server holds the request
 // for up to rpc_hold_timeout (7s) before answering "No cluster leader".
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Autopilot } from './autopilot.mjs';
 import { CatalogReconciler } from './catalog-reconcile.mjs';
+import { newConnectCa, signAgentCertificate, signPrecheck } from './auto-encrypt.mjs';
 import * as views from './catalog-views.mjs';
 
 const LOG = 'agent.server';
@@ -12,7 +16,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Answered from this server's own state, whatever the consistency mode. */
 const LOCAL_READS = new Set(['status.leader', 'status.peers', 'catalog.datacenters']);
 /** Always the leader's answer, even with ?stale (Consul resets AllowStale for these). */
-const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer']);
+const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer', 'acl.bootstrap', 'autoEncrypt.sign']);
 const NO_LEADER = 'No cluster leader';
 const FORWARD_TIMEOUT_MS = 30000;
 
@@ -21,8 +25,8 @@ export function isServerMember(m, dc) {
 }
 
 export class ServerRole {
-  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined }) {
-    Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan });
+  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined, agentCaRoots = () => [] }) {
+    Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan, agentCaRoots });
     this.bootstrapBusy = false;
     this.bootstrapDisabled = false;
     this.expectConflictLogged = new Set();
@@ -84,6 +88,12 @@ export class ServerRole {
       if (this.raft.state !== 'Leader' || this.raft.term !== term) return;
       // The agent's autopilot settings only seed the cluster's: later changes go through the API.
       if (!this.store.autopilot) await this.raft.apply({ type: 'autopilot', config: this.rt.autopilot });
+      if (this.rt.acl.enabled) await this.initializeAcls();
+      // leader_connect_ca.go initializeCA: auto_encrypt.allow_tls turns Connect (and its CA) on.
+      if ((this.rt.tls.autoEncrypt.allowTls || this.rt.raw.connect?.enabled === true) && !this.store.connectCa) {
+        await this.raft.apply({ type: 'connect-ca', ca: newConnectCa() });
+        this.logger.info('agent.server.connect', 'initialized primary datacenter CA with provider', { provider: 'consul' });
+      }
     } catch (e) {
       this.logger.error(LOG, 'failed to establish leadership', { error: e.message });
       // Consul's leader loop tries again while it is still the leader of the same term.
@@ -95,6 +105,44 @@ export class ServerRole {
     this.catalog.onLeadership(true);
     this.catalog.reconcileAll();
     this.reconcileRaftMembers();
+  }
+
+  /**
+   * leader.go initializeACLs: the builtin policy and the anonymous token, and the
+   * acl.tokens.initial_management token (which bootstraps the ACL system when it was not yet).
+   */
+  async initializeAcls() {
+    const acl = this.store.acl;
+    const createTime = new Date().toISOString();
+    if (!acl.tokens.has('00000000-0000-0000-0000-000000000002')) await this.raft.apply({ type: 'acl', op: 'init', createTime });
+    const secret = this.rt.acl.tokens.initialManagement;
+    if (!secret || [...acl.tokens.values()].some((t) => t.SecretID === secret)) return;
+    const token = { AccessorID: crypto.randomUUID(), SecretID: secret, Description: 'Initial Management Token', Local: false, CreateTime: createTime };
+    if (acl.bootstrapIndex) await this.raft.apply({ type: 'acl', op: 'token-set', token: { ...token, Policies: [{ ID: '00000000-0000-0000-0000-000000000001' }] } });
+    else await this.raft.apply({ type: 'acl', op: 'bootstrap', token });
+    this.logger.info(LOG, 'Created ACL initial management token from configuration');
+  }
+
+  /**
+   * BootstrapTokens on the leader: <data_dir>/acl-bootstrap-reset, when it holds the current
+   * reset index, allows one more bootstrap and is then removed (aclBootstrapReset).
+   */
+  async aclBootstrap({ accessor, secret, createTime }) {
+    if (!this.rt.acl.enabled) return { status: 401, body: 'ACL support disabled' };
+    const file = path.join(this.rt.dataDir, 'acl-bootstrap-reset');
+    let resetIndex;
+    try {
+      const text = fs.readFileSync(file, 'utf8').trim();
+      if (/^\d+$/.test(text)) resetIndex = Number(text);
+      else this.logger.error(LOG, 'failed to parse bootstrap reset index', { file });
+    } catch { /* no reset file */ }
+    const token = { AccessorID: accessor, SecretID: secret, Description: 'Bootstrap Token (Global Management)', Local: false, CreateTime: createTime };
+    let body;
+    try { body = await this.raft.apply({ type: 'acl', op: 'bootstrap', token, resetIndex }); } catch (e) { return { status: 500, body: e.message }; }
+    if (resetIndex !== undefined) {
+      try { fs.unlinkSync(file); } catch (e) { this.logger.error(LOG, 'failed to remove bootstrap reset file', { error: e.message }); }
+    }
+    return { status: 200, body, meta: this.meta(this.raft.lastApplied) };
   }
 
   serverMembers() {
@@ -300,6 +348,26 @@ export class ServerRole {
         try { await raft.removeServer(s.id); } catch (e) { return { status: 500, body: e.message }; }
         return ok(null);
       }
+      case 'autoEncrypt.sign': {
+        try { return ok(signAgentCertificate({ rt: this.rt, store, params, manualRoots: this.agentCaRoots() })); } catch (e) { return { status: 403, body: e.message }; }
+      }
+      case 'connect.roots': {
+        const ca = store.connectCa;
+        const roots = ca ? [{ ID: ca.id, Name: ca.name, RootCert: ca.cert, Active: true }] : [];
+        return ok({ ActiveRootID: ca?.id ?? '', TrustDomain: ca?.trustDomain ?? '', Roots: roots });
+      }
+      case 'acl.resolve': return ok(store.acl.resolve(params.secret, this.rt.datacenter), store.index.acl);
+      case 'acl.bootstrap': return this.aclBootstrap(params);
+      case 'acl.token': {
+        const t = store.acl.tokens.get(params.accessor);
+        return ok(t ? store.acl.tokenJson(t) : null, store.index.acl);
+      }
+      case 'acl.tokens': return ok([...store.acl.tokens.values()].map((t) => store.acl.tokenJson(t)), store.index.acl);
+      case 'acl.policy': {
+        const p = params.id ? store.acl.policies.get(params.id) : [...store.acl.policies.values()].find((x) => x.Name === params.name);
+        return ok(p ?? null, store.index.acl);
+      }
+      case 'acl.policies': return ok([...store.acl.policies.values()], store.index.acl);
       default: return { status: 404, body: `unknown query ${kind}` };
     }
   }
@@ -328,6 +396,14 @@ export class ServerRole {
 
   // --- server RPC ---------------------------------------------------------------------------------
 
+  /** AutoEncrypt.Sign: checked here, signed by the leader; its errors travel as the RPC's error. */
+  async autoEncryptSign(params) {
+    signPrecheck(this.rt, params);
+    const r = await this.query('autoEncrypt.sign', { ...params, stale: false });
+    if (r.status !== 200) throw new Error(String(r.body));
+    return r.body;
+  }
+
   handleRpc(method, params) {
     switch (method) {
       case 'Raft.RequestVote': return this.raft.handleRequestVote(params);
@@ -337,6 +413,7 @@ export class ServerRole {
       case 'Status.Peers': return this.raft.latest.servers.map((s) => s.address);
       case 'Server.Query': return this.query(params.kind, { ...params.params, forwarded: params.forwarded });
       case 'Server.Apply': return this.apply(params.cmd, { forwarded: params.forwarded });
+      case 'AutoEncrypt.Sign': return this.autoEncryptSign(params);
       default: throw new Error(`rpc: can't find method ${method}`);
     }
   }

@@ -4,6 +4,8 @@
 // Writes that change nothing (the same value again) still use a raft index but leave the
 // entry's ModifyIndex and the table index alone, as memdb does in Consul.
 
+import { AclTable } from './acl-state.mjs';
+
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Copies an object without its raft indexes, for "did anything change" comparisons. */
@@ -25,7 +27,9 @@ export class StateStore {
     this.services = new Map();
     this.checks = new Map();
     this.autopilot = null;
-    this.index = { kvs: 0, tombstones: 0, nodes: 0, services: 0, checks: 0, autopilot: 0 };
+    this.acl = new AclTable();
+    this.connectCa = null;
+    this.index = { kvs: 0, tombstones: 0, nodes: 0, services: 0, checks: 0, autopilot: 0, acl: 0 };
   }
 
   // --- applying committed entries -----------------------------------------------------------
@@ -37,6 +41,15 @@ export class StateStore {
       case 'register': return this.register(idx, cmd);
       case 'deregister': return this.deregister(idx, cmd);
       case 'autopilot': return this.setAutopilot(idx, cmd.config);
+      // Written once by the first leader with auto_encrypt.allow_tls (or Connect) on.
+      case 'connect-ca':
+        if (!this.connectCa) this.connectCa = cmd.ca;
+        return this.connectCa.id;
+      case 'acl': {
+        const r = this.acl.apply(idx, cmd);
+        this.index.acl = idx;
+        return r;
+      }
       default: throw new Error(`unknown state store command ${cmd.type}`);
     }
   }
@@ -189,7 +202,7 @@ export class StateStore {
     const flat = (map) => [...map].map(([k, t]) => [k, [...t]]);
     return {
       kvs: [...this.kvs.values()], tombstones: [...this.tombstones], nodes: [...this.nodes.values()],
-      services: flat(this.services), checks: flat(this.checks), autopilot: this.autopilot, index: this.index,
+      services: flat(this.services), checks: flat(this.checks), autopilot: this.autopilot, acl: this.acl.snapshot(), connectCa: this.connectCa, index: this.index,
     };
   }
 
@@ -202,6 +215,8 @@ export class StateStore {
     this.services = new Map(s.services.map(([k, t]) => [k, new Map(t)]));
     this.checks = new Map(s.checks.map(([k, t]) => [k, new Map(t)]));
     this.autopilot = s.autopilot;
+    this.acl.restore(s.acl);
+    this.connectCa = s.connectCa ?? null;
     this.index = { ...this.index, ...s.index };
   }
 }

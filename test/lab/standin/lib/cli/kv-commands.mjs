@@ -1,11 +1,8 @@
 // `consul kv get|put|delete`, with the texts and exit codes of Consul's command/kv/*.
 // Registered as one command, `kv`, that dispatches on its first argument.
 import fs from 'node:fs';
-import http from 'node:http';
 import { HTTP_FLAGS, merge, parseFlags } from './flags.mjs';
-import { agentAddress } from './http-client.mjs';
-
-const DIAL = { ECONNREFUSED: 'connect: connection refused', ETIMEDOUT: 'i/o timeout', EHOSTUNREACH: 'connect: no route to host', ECONNRESET: 'read: connection reset by peer' };
+import { send } from './http-client.mjs';
 
 const USAGE = `Usage: consul kv <subcommand> [options] [args]
 
@@ -38,21 +35,9 @@ Subcommands:
     import    Imports a tree stored as JSON to the KV store
     put       Sets or updates data in the KV store`;
 
-/** One HTTP call with a raw body; resolves { status, body: Buffer } or rejects with Go's dial error. */
+/** One HTTP call with a raw body; resolves { status, body: Buffer } or rejects with Go's error. */
 function call(flags, method, path, body) {
-  const { host, port } = agentAddress(flags);
-  const url = `http://${host}:${port}${path}`;
-  const verb = method[0] + method.slice(1).toLowerCase();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method, timeout: 30000 }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e) => reject(new Error(`${verb} "${url}": dial tcp ${host}:${port}: ${DIAL[e.code] ?? e.message}`)));
-    req.end(body);
-  });
+  return send(flags, method, path, { payload: body ?? null });
 }
 
 /** The api client's requireOK: anything but 200 (or an allowed 404) is an error. */
