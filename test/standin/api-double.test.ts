@@ -159,7 +159,6 @@ function render(template: string, req: DoubleRequest, seed: number): string {
     http: { headers: {}, body: {}, method: req.method, cookies: {} },
     env: (_name: string, def?: unknown) => (def === undefined ? null : def),
   };
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function(...Object.keys(vars), `return \`${template}\`;`) as (...a: unknown[]) => string;
   return fn(...Object.values(vars));
 }

@@ -233,7 +233,7 @@ describe('live: list-peers and keyring -remove against a cluster on 127.0.0.95-9
     for (let i = 0; i < 6; i++) keys.push(await keygen());
     servers = IPS.map((ip, i) =>
       new Agent(
-        { ip, name: `fmt-server-${i + 1}`, server: true, retryJoin: IPS, encrypt: keys[0] },
+        { ip, name: `fmt-server-${i + 1}`, server: true, retryJoin: IPS, encrypt: keys[0]! },
         root,
       ).start(),
     );
@@ -242,7 +242,7 @@ describe('live: list-peers and keyring -remove against a cluster on 127.0.0.95-9
         ip: '127.0.0.98',
         name: 'fmt-client',
         retryJoin: IPS,
-        encrypt: keys[0],
+        encrypt: keys[0]!,
         extra: { limits: { kv_max_value_size: 1024 } },
       },
       root,
