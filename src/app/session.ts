@@ -17,6 +17,7 @@ import type { ConnectionDefaults } from './connection-spec.js';
 import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } from './connection-pool.js';
 import { DeployLock } from './deploy-lock.js';
 import { applyGossipKey } from './gossip-key-source.js';
+import { applyTlsCa } from './tls-material-source.js';
 import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
 import type { Output } from './output.js';
 import { playbookBaseDir, type PlaybookSpec } from './playbooks.js';
@@ -262,7 +263,14 @@ export class Session {
         });
       }
       inventory = consul
-        ? await applyGossipKey(loaded, { create: !check, connect: (h: Host) => pool.get(h), warn: out.warn })
+        ? await applyTlsCa(
+            await applyGossipKey(loaded, {
+              create: !check,
+              connect: (h: Host) => pool.get(h),
+              warn: out.warn,
+            }),
+            { create: !check, warn: out.warn },
+          )
         : loaded;
       artifacts.learnSecrets(inventory);
       const human = await createReporter({

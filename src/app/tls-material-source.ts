@@ -10,6 +10,7 @@ import type { CertificateFacts } from '../tls/certificate-facts.js';
 import { caFileNames, DEFAULT_DOMAIN } from '../tls/consul-conventions.js';
 import type { RandomSource } from '../tls/random-source.js';
 import { loadX509 } from '../tls/x509-library.js';
+import { withHostVars } from './gossip-key-source.js';
 
 /**
  * Where the cluster's CA comes from, kept like the gossip key (a CA regenerated on a re-run
@@ -22,7 +23,8 @@ import { loadX509 } from '../tls/x509-library.js';
  *   3. a certificate without a key is "CA only": a cluster secured by someone else, which drover
  *      trusts and operates but for which it makes no certificates;
  *   4. neither, on a run that changes hosts: a new CA, written beside the inventory, once.
- * `consul_tls_enable: false` on every host turns all of it off.
+ * `consul_tls_enable: false` on every host turns all of it off; the Consul playbooks ask for none
+ * of it unless some host sets `consul_tls_enable: true` (applyTlsCa).
  */
 export const TLS_CA_KEY_ENV = 'DROVER_TLS_CA_KEY';
 
@@ -250,3 +252,38 @@ async function writeNewFile(file: string, text: string, mode: number): Promise<v
 }
 
 const problem = (file: string, message: string): ConfigError => new ConfigError([{ file, message }]);
+
+/**
+ * Whether the run needs a CA at all: the Consul playbooks default `consul_tls_enable` to false
+ * (existing clusters keep what they have until the operator opts in), so some host must say true.
+ */
+export const tlsWanted = (inventory: Inventory): boolean =>
+  [...inventory.hosts.values()].some((h) => h.vars['consul_tls_enable'] === true);
+
+/**
+ * For the Consul playbook commands, beside the gossip key: resolves the CA (see resolveTlsCa;
+ * created on a run that changes hosts, announced by `plan`) and returns the inventory with
+ * `drover_tls_ca_pem` (the certificate) and, when drover has it, `consul_tls_ca_key` as a Secret
+ * on every host, for consul_tls_cert. The key is a secret by name: redacted in every output.
+ */
+export async function applyTlsCa(
+  inventory: Inventory,
+  o: ResolveTlsOptions & { warn: (line: string) => void },
+): Promise<Inventory> {
+  if (!tlsWanted(inventory)) return inventory;
+  const resolved = await resolveTlsCa(inventory, o);
+  for (const note of resolved.notes) o.warn(note);
+  if (!resolved.ca) return inventory;
+  if (resolved.caFacts) o.warn(caExpiryNote(resolved.caFacts, resolved.certFile, o.now ?? new Date()));
+  return withHostVars(inventory, {
+    drover_tls_ca_pem: resolved.ca.certPem,
+    ...(resolved.ca.key && { consul_tls_ca_key: resolved.ca.key }),
+  });
+}
+
+/** `CA inventories/lab.tls/consul-agent-ca.pem (Consul Agent CA 123) expires 2031-12-06 (1825 days)`. */
+function caExpiryNote(facts: CertificateFacts, file: string | undefined, now: Date): string {
+  const days = Math.floor((facts.notAfter.getTime() - now.getTime()) / 86_400_000);
+  const name = facts.commonName ? ` (${facts.commonName})` : '';
+  return `note: CA ${file ?? ''}${name} expires ${facts.notAfter.toISOString().slice(0, 10)} (${days} days)`;
+}

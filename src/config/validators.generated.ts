@@ -1013,21 +1013,2849 @@ validate14.errors = vErrors;
 return errors === 0;
 }
 
-export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate15;
-const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
-const schema17 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
-const schema18 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
-const schema20 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
-const schema22 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
-const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern8 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
-const pattern10 = new RegExp("\\{\\{", "u");
-const pattern11 = new RegExp("^[a-z][a-z0-9_]*$", "u");
-const schema23 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
-const schema24 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
-const schema25 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+export const v_3e772698744e7ddf39d1d1a4662bd12e879832e47d570f3990722281d75d7328 = validate15;
+const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. Only keys drover knows are allowed, so a typo fails here, before any agent restarts. Consul itself accepts many more keys; add them here when a template starts writing them.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
+const schema17 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
+const schema18 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
+const schema19 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
+const schema21 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
+const schema22 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
+const schema24 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
+const schema26 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
+const schema27 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
+const schema30 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
+const func0 = runtime_equal.default;
+const pattern6 = new RegExp("^[a-z0-9_-]+$", "u");
+const pattern7 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
+const pattern9 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
+const pattern11 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
+const pattern12 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
+const pattern14 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
+const pattern16 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
+const pattern17 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
+const pattern36 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
 
-function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const _errs1 = errors;
+let valid0 = true;
+const _errs2 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.server !== undefined){
+if(false !== data.server){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs2 === errors;
+errors = _errs1;
+if(vErrors !== null){
+if(_errs1){
+vErrors.length = _errs1;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.bootstrap_expect !== undefined){
+const err1 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/then/properties/bootstrap_expect/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.retry_join_wan !== undefined){
+const err2 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/then/properties/retry_join_wan/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.ui_config !== undefined){
+let data3 = data.ui_config;
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.enabled !== undefined){
+if(false !== data3.enabled){
+const err3 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/then/properties/ui_config/properties/enabled/const",keyword:"const",params:{allowedValue: false},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/ui_config",schemaPath:"#/then/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.auto_encrypt !== undefined){
+let data5 = data.auto_encrypt;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.allow_tls !== undefined){
+const err5 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/then/properties/auto_encrypt/properties/allow_tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/then/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs10 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.auto_encrypt !== undefined){
+let data7 = data.auto_encrypt;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.tls !== undefined){
+const err7 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/else/properties/auto_encrypt/properties/tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/else/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs10 === errors;
+valid0 = _valid0;
+ifClause0 = "else";
+}
+if(!valid0){
+const err9 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.datacenter === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data.node_name === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_name"},message:"must have required property '"+"node_name"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data.data_dir === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "data_dir"},message:"must have required property '"+"data_dir"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.server === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "server"},message:"must have required property '"+"server"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data.bind_addr === undefined){
+const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "bind_addr"},message:"must have required property '"+"bind_addr"+"'"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data.retry_join === undefined){
+const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "retry_join"},message:"must have required property '"+"retry_join"+"'"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func12.call(schema16.properties, key0))){
+const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+let data9 = data.datacenter;
+if(typeof data9 === "string"){
+if(func2(data9) > 64){
+const err17 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(func2(data9) < 1){
+const err18 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(!pattern6.test(data9)){
+const err19 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.node_name !== undefined){
+let data10 = data.node_name;
+if(typeof data10 === "string"){
+if(func2(data10) > 128){
+const err21 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(!pattern7.test(data10)){
+const err22 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data.data_dir !== undefined){
+let data11 = data.data_dir;
+if(typeof data11 === "string"){
+if(!pattern0.test(data11)){
+const err24 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data.server !== undefined){
+if(typeof data.server !== "boolean"){
+const err26 = {instancePath:instancePath+"/server",schemaPath:"#/properties/server/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.bootstrap_expect !== undefined){
+let data13 = data.bootstrap_expect;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err27 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 11 || isNaN(data13)){
+const err28 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 11},message:"must be <= 11"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data13 < 1 || isNaN(data13)){
+const err29 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+if(data.ui_config !== undefined){
+let data14 = data.ui_config;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(data14.enabled === undefined){
+const err30 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+for(const key1 in data14){
+if(!(key1 === "enabled")){
+const err31 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data14.enabled !== undefined){
+if(typeof data14.enabled !== "boolean"){
+const err32 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/properties/ui_config/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data.bind_addr !== undefined){
+let data16 = data.bind_addr;
+if(typeof data16 === "string"){
+if(!pattern9.test(data16)){
+const err34 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data.advertise_addr !== undefined){
+let data17 = data.advertise_addr;
+if(typeof data17 === "string"){
+if(!pattern9.test(data17)){
+const err36 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data.client_addr !== undefined){
+let data18 = data.client_addr;
+if(typeof data18 === "string"){
+if(!pattern11.test(data18)){
+const err38 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data.retry_join !== undefined){
+let data19 = data.retry_join;
+if(Array.isArray(data19)){
+if(data19.length < 1){
+const err40 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+const len0 = data19.length;
+for(let i0=0; i0<len0; i0++){
+let data20 = data19[i0];
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+const err41 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(!pattern12.test(data20)){
+const err42 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+let i1 = data19.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data19[i1], data19[j0])){
+const err44 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data.retry_join_wan !== undefined){
+let data21 = data.retry_join_wan;
+if(Array.isArray(data21)){
+if(data21.length < 1){
+const err46 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+const len1 = data21.length;
+for(let i2=0; i2<len1; i2++){
+let data22 = data21[i2];
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err47 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(!pattern12.test(data22)){
+const err48 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+let i3 = data21.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data21[i3], data21[j1])){
+const err50 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+break outer1;
+}
+}
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.retry_interval_wan !== undefined){
+let data23 = data.retry_interval_wan;
+if(typeof data23 === "string"){
+if(!pattern14.test(data23)){
+const err52 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data.retry_interval !== undefined){
+let data24 = data.retry_interval;
+if(typeof data24 === "string"){
+if(!pattern14.test(data24)){
+const err54 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data.retry_max !== undefined){
+let data25 = data.retry_max;
+if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+const err56 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 < 0 || isNaN(data25)){
+const err57 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+if(data.rejoin_after_leave !== undefined){
+if(typeof data.rejoin_after_leave !== "boolean"){
+const err58 = {instancePath:instancePath+"/rejoin_after_leave",schemaPath:"#/properties/rejoin_after_leave/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data.skip_leave_on_interrupt !== undefined){
+if(typeof data.skip_leave_on_interrupt !== "boolean"){
+const err59 = {instancePath:instancePath+"/skip_leave_on_interrupt",schemaPath:"#/properties/skip_leave_on_interrupt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data.leave_on_terminate !== undefined){
+if(typeof data.leave_on_terminate !== "boolean"){
+const err60 = {instancePath:instancePath+"/leave_on_terminate",schemaPath:"#/properties/leave_on_terminate/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data.log_level !== undefined){
+let data29 = data.log_level;
+if(typeof data29 === "string"){
+if(!pattern16.test(data29)){
+const err61 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.encrypt !== undefined){
+let data30 = data.encrypt;
+if(typeof data30 === "string"){
+if(!pattern17.test(data30)){
+const err63 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data.disable_update_check !== undefined){
+if(typeof data.disable_update_check !== "boolean"){
+const err65 = {instancePath:instancePath+"/disable_update_check",schemaPath:"#/properties/disable_update_check/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data.ports !== undefined){
+let data32 = data.ports;
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+for(const key2 in data32){
+if(!((((((((key2 === "dns") || (key2 === "http")) || (key2 === "https")) || (key2 === "grpc")) || (key2 === "grpc_tls")) || (key2 === "serf_lan")) || (key2 === "serf_wan")) || (key2 === "server"))){
+const err66 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data32.dns !== undefined){
+let data33 = data32.dns;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err67 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+const _errs77 = errors;
+const _errs78 = errors;
+if(0 !== data33){
+const err68 = {};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+var valid27 = _errs78 === errors;
+if(valid27){
+const err69 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+else {
+errors = _errs77;
+if(vErrors !== null){
+if(_errs77){
+vErrors.length = _errs77;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 65535 || isNaN(data33)){
+const err70 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+if(data33 < -1 || isNaN(data33)){
+const err71 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+if(data32.http !== undefined){
+let data34 = data32.http;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err72 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+const _errs81 = errors;
+const _errs82 = errors;
+if(0 !== data34){
+const err73 = {};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+var valid28 = _errs82 === errors;
+if(valid28){
+const err74 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+else {
+errors = _errs81;
+if(vErrors !== null){
+if(_errs81){
+vErrors.length = _errs81;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 65535 || isNaN(data34)){
+const err75 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if(data34 < -1 || isNaN(data34)){
+const err76 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+}
+if(data32.https !== undefined){
+let data35 = data32.https;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err77 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+const _errs85 = errors;
+const _errs86 = errors;
+if(0 !== data35){
+const err78 = {};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+var valid29 = _errs86 === errors;
+if(valid29){
+const err79 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+else {
+errors = _errs85;
+if(vErrors !== null){
+if(_errs85){
+vErrors.length = _errs85;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 65535 || isNaN(data35)){
+const err80 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+if(data35 < -1 || isNaN(data35)){
+const err81 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+if(data32.grpc !== undefined){
+let data36 = data32.grpc;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err82 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+const _errs89 = errors;
+const _errs90 = errors;
+if(0 !== data36){
+const err83 = {};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+var valid30 = _errs90 === errors;
+if(valid30){
+const err84 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+else {
+errors = _errs89;
+if(vErrors !== null){
+if(_errs89){
+vErrors.length = _errs89;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 65535 || isNaN(data36)){
+const err85 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+if(data36 < -1 || isNaN(data36)){
+const err86 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+if(data32.grpc_tls !== undefined){
+let data37 = data32.grpc_tls;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err87 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+const _errs93 = errors;
+const _errs94 = errors;
+if(0 !== data37){
+const err88 = {};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+var valid31 = _errs94 === errors;
+if(valid31){
+const err89 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+else {
+errors = _errs93;
+if(vErrors !== null){
+if(_errs93){
+vErrors.length = _errs93;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 65535 || isNaN(data37)){
+const err90 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(data37 < -1 || isNaN(data37)){
+const err91 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+if(data32.serf_lan !== undefined){
+let data38 = data32.serf_lan;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err92 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 65535 || isNaN(data38)){
+const err93 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+if(data38 < 1 || isNaN(data38)){
+const err94 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+if(data32.serf_wan !== undefined){
+let data39 = data32.serf_wan;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err95 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+const _errs99 = errors;
+const _errs100 = errors;
+if(0 !== data39){
+const err96 = {};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+var valid32 = _errs100 === errors;
+if(valid32){
+const err97 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+else {
+errors = _errs99;
+if(vErrors !== null){
+if(_errs99){
+vErrors.length = _errs99;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 65535 || isNaN(data39)){
+const err98 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+if(data39 < -1 || isNaN(data39)){
+const err99 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+if(data32.server !== undefined){
+let data40 = data32.server;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err100 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 65535 || isNaN(data40)){
+const err101 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+if(data40 < 1 || isNaN(data40)){
+const err102 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data.performance !== undefined){
+let data41 = data.performance;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+for(const key3 in data41){
+if(!(key3 === "raft_multiplier")){
+const err104 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data41.raft_multiplier !== undefined){
+let data42 = data41.raft_multiplier;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err105 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 10 || isNaN(data42)){
+const err106 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if(data42 < 1 || isNaN(data42)){
+const err107 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data.autopilot !== undefined){
+let data43 = data.autopilot;
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+for(const key4 in data43){
+if(!(((((key4 === "cleanup_dead_servers") || (key4 === "last_contact_threshold")) || (key4 === "max_trailing_logs")) || (key4 === "min_quorum")) || (key4 === "server_stabilization_time"))){
+const err109 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+if(data43.cleanup_dead_servers !== undefined){
+if(typeof data43.cleanup_dead_servers !== "boolean"){
+const err110 = {instancePath:instancePath+"/autopilot/cleanup_dead_servers",schemaPath:"#/properties/autopilot/properties/cleanup_dead_servers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data43.last_contact_threshold !== undefined){
+let data45 = data43.last_contact_threshold;
+if(typeof data45 === "string"){
+if(!pattern14.test(data45)){
+const err111 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data43.max_trailing_logs !== undefined){
+let data46 = data43.max_trailing_logs;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err113 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 < 0 || isNaN(data46)){
+const err114 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+if(data43.min_quorum !== undefined){
+let data47 = data43.min_quorum;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err115 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 < 0 || isNaN(data47)){
+const err116 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+}
+if(data43.server_stabilization_time !== undefined){
+let data48 = data43.server_stabilization_time;
+if(typeof data48 === "string"){
+if(!pattern14.test(data48)){
+const err117 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+}
+else {
+const err119 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+if(data.tls !== undefined){
+let data49 = data.tls;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key5 in data49){
+if(!((((key5 === "defaults") || (key5 === "internal_rpc")) || (key5 === "https")) || (key5 === "grpc"))){
+const err120 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+if(data49.defaults !== undefined){
+let data50 = data49.defaults;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+for(const key6 in data50){
+if(!((((((((key6 === "ca_file") || (key6 === "ca_path")) || (key6 === "cert_file")) || (key6 === "key_file")) || (key6 === "verify_incoming")) || (key6 === "verify_outgoing")) || (key6 === "tls_min_version")) || (key6 === "tls_cipher_suites"))){
+const err121 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+if(data50.ca_file !== undefined){
+let data51 = data50.ca_file;
+if(typeof data51 === "string"){
+if(func2(data51) < 1){
+const err122 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+if(!pattern0.test(data51)){
+const err123 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+else {
+const err124 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+if(data50.ca_path !== undefined){
+let data52 = data50.ca_path;
+if(typeof data52 === "string"){
+if(func2(data52) < 1){
+const err125 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+if(!pattern0.test(data52)){
+const err126 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+if(data50.cert_file !== undefined){
+let data53 = data50.cert_file;
+if(typeof data53 === "string"){
+if(func2(data53) < 1){
+const err128 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+if(!pattern0.test(data53)){
+const err129 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+if(data50.key_file !== undefined){
+let data54 = data50.key_file;
+if(typeof data54 === "string"){
+if(func2(data54) < 1){
+const err131 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+if(!pattern0.test(data54)){
+const err132 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+if(data50.verify_incoming !== undefined){
+if(typeof data50.verify_incoming !== "boolean"){
+const err134 = {instancePath:instancePath+"/tls/defaults/verify_incoming",schemaPath:"#/properties/tls/properties/defaults/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+if(data50.verify_outgoing !== undefined){
+if(typeof data50.verify_outgoing !== "boolean"){
+const err135 = {instancePath:instancePath+"/tls/defaults/verify_outgoing",schemaPath:"#/properties/tls/properties/defaults/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+if(data50.tls_min_version !== undefined){
+let data57 = data50.tls_min_version;
+if(!((((data57 === "TLSv1_0") || (data57 === "TLSv1_1")) || (data57 === "TLSv1_2")) || (data57 === "TLSv1_3"))){
+const err136 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data50.tls_cipher_suites !== undefined){
+let data58 = data50.tls_cipher_suites;
+if(typeof data58 === "string"){
+if(func2(data58) < 1){
+const err137 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+else {
+const err138 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+}
+else {
+const err139 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+}
+if(data49.internal_rpc !== undefined){
+let data59 = data49.internal_rpc;
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+for(const key7 in data59){
+if(!(func12.call(schema16.properties.tls.properties.internal_rpc.properties, key7))){
+const err140 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data59.ca_file !== undefined){
+let data60 = data59.ca_file;
+if(typeof data60 === "string"){
+if(func2(data60) < 1){
+const err141 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+if(!pattern0.test(data60)){
+const err142 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+else {
+const err143 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+if(data59.ca_path !== undefined){
+let data61 = data59.ca_path;
+if(typeof data61 === "string"){
+if(func2(data61) < 1){
+const err144 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+if(!pattern0.test(data61)){
+const err145 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+if(data59.cert_file !== undefined){
+let data62 = data59.cert_file;
+if(typeof data62 === "string"){
+if(func2(data62) < 1){
+const err147 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+if(!pattern0.test(data62)){
+const err148 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+if(data59.key_file !== undefined){
+let data63 = data59.key_file;
+if(typeof data63 === "string"){
+if(func2(data63) < 1){
+const err150 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+if(!pattern0.test(data63)){
+const err151 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data59.verify_incoming !== undefined){
+if(typeof data59.verify_incoming !== "boolean"){
+const err153 = {instancePath:instancePath+"/tls/internal_rpc/verify_incoming",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+}
+if(data59.verify_outgoing !== undefined){
+if(typeof data59.verify_outgoing !== "boolean"){
+const err154 = {instancePath:instancePath+"/tls/internal_rpc/verify_outgoing",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+if(data59.tls_min_version !== undefined){
+let data66 = data59.tls_min_version;
+if(!((((data66 === "TLSv1_0") || (data66 === "TLSv1_1")) || (data66 === "TLSv1_2")) || (data66 === "TLSv1_3"))){
+const err155 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+if(data59.tls_cipher_suites !== undefined){
+let data67 = data59.tls_cipher_suites;
+if(typeof data67 === "string"){
+if(func2(data67) < 1){
+const err156 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data59.verify_server_hostname !== undefined){
+if(typeof data59.verify_server_hostname !== "boolean"){
+const err158 = {instancePath:instancePath+"/tls/internal_rpc/verify_server_hostname",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+if(data49.https !== undefined){
+let data69 = data49.https;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+for(const key8 in data69){
+if(!((((((((key8 === "ca_file") || (key8 === "ca_path")) || (key8 === "cert_file")) || (key8 === "key_file")) || (key8 === "verify_incoming")) || (key8 === "verify_outgoing")) || (key8 === "tls_min_version")) || (key8 === "tls_cipher_suites"))){
+const err160 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+if(data69.ca_file !== undefined){
+let data70 = data69.ca_file;
+if(typeof data70 === "string"){
+if(func2(data70) < 1){
+const err161 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+if(!pattern0.test(data70)){
+const err162 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+}
+else {
+const err163 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+if(data69.ca_path !== undefined){
+let data71 = data69.ca_path;
+if(typeof data71 === "string"){
+if(func2(data71) < 1){
+const err164 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+if(!pattern0.test(data71)){
+const err165 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+else {
+const err166 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+if(data69.cert_file !== undefined){
+let data72 = data69.cert_file;
+if(typeof data72 === "string"){
+if(func2(data72) < 1){
+const err167 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+if(!pattern0.test(data72)){
+const err168 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+if(data69.key_file !== undefined){
+let data73 = data69.key_file;
+if(typeof data73 === "string"){
+if(func2(data73) < 1){
+const err170 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+if(!pattern0.test(data73)){
+const err171 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+if(data69.verify_incoming !== undefined){
+if(typeof data69.verify_incoming !== "boolean"){
+const err173 = {instancePath:instancePath+"/tls/https/verify_incoming",schemaPath:"#/properties/tls/properties/https/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+if(data69.verify_outgoing !== undefined){
+if(typeof data69.verify_outgoing !== "boolean"){
+const err174 = {instancePath:instancePath+"/tls/https/verify_outgoing",schemaPath:"#/properties/tls/properties/https/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+if(data69.tls_min_version !== undefined){
+let data76 = data69.tls_min_version;
+if(!((((data76 === "TLSv1_0") || (data76 === "TLSv1_1")) || (data76 === "TLSv1_2")) || (data76 === "TLSv1_3"))){
+const err175 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+if(data69.tls_cipher_suites !== undefined){
+let data77 = data69.tls_cipher_suites;
+if(typeof data77 === "string"){
+if(func2(data77) < 1){
+const err176 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+}
+else {
+const err177 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+}
+else {
+const err178 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+}
+if(data49.grpc !== undefined){
+let data78 = data49.grpc;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+for(const key9 in data78){
+if(!((((((((key9 === "ca_file") || (key9 === "ca_path")) || (key9 === "cert_file")) || (key9 === "key_file")) || (key9 === "verify_incoming")) || (key9 === "tls_min_version")) || (key9 === "tls_cipher_suites")) || (key9 === "use_auto_cert"))){
+const err179 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+}
+if(data78.ca_file !== undefined){
+let data79 = data78.ca_file;
+if(typeof data79 === "string"){
+if(func2(data79) < 1){
+const err180 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+if(!pattern0.test(data79)){
+const err181 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+}
+else {
+const err182 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+}
+if(data78.ca_path !== undefined){
+let data80 = data78.ca_path;
+if(typeof data80 === "string"){
+if(func2(data80) < 1){
+const err183 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+if(!pattern0.test(data80)){
+const err184 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+else {
+const err185 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+if(data78.cert_file !== undefined){
+let data81 = data78.cert_file;
+if(typeof data81 === "string"){
+if(func2(data81) < 1){
+const err186 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+if(!pattern0.test(data81)){
+const err187 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+}
+if(data78.key_file !== undefined){
+let data82 = data78.key_file;
+if(typeof data82 === "string"){
+if(func2(data82) < 1){
+const err189 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+if(!pattern0.test(data82)){
+const err190 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+if(data78.verify_incoming !== undefined){
+if(typeof data78.verify_incoming !== "boolean"){
+const err192 = {instancePath:instancePath+"/tls/grpc/verify_incoming",schemaPath:"#/properties/tls/properties/grpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+}
+if(data78.tls_min_version !== undefined){
+let data84 = data78.tls_min_version;
+if(!((((data84 === "TLSv1_0") || (data84 === "TLSv1_1")) || (data84 === "TLSv1_2")) || (data84 === "TLSv1_3"))){
+const err193 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+if(data78.tls_cipher_suites !== undefined){
+let data85 = data78.tls_cipher_suites;
+if(typeof data85 === "string"){
+if(func2(data85) < 1){
+const err194 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+else {
+const err195 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+if(data78.use_auto_cert !== undefined){
+if(typeof data78.use_auto_cert !== "boolean"){
+const err196 = {instancePath:instancePath+"/tls/grpc/use_auto_cert",schemaPath:"#/properties/tls/properties/grpc/properties/use_auto_cert/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+}
+else {
+const err197 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+}
+else {
+const err198 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+if(data.auto_encrypt !== undefined){
+let data87 = data.auto_encrypt;
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+for(const key10 in data87){
+if(!((((key10 === "allow_tls") || (key10 === "tls")) || (key10 === "dns_san")) || (key10 === "ip_san"))){
+const err199 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+if(data87.allow_tls !== undefined){
+if(typeof data87.allow_tls !== "boolean"){
+const err200 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/properties/auto_encrypt/properties/allow_tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+if(data87.tls !== undefined){
+if(typeof data87.tls !== "boolean"){
+const err201 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/properties/auto_encrypt/properties/tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+}
+if(data87.dns_san !== undefined){
+let data90 = data87.dns_san;
+if(Array.isArray(data90)){
+const len2 = data90.length;
+for(let i4=0; i4<len2; i4++){
+let data91 = data90[i4];
+if(typeof data91 === "string"){
+if(func2(data91) < 1){
+const err202 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+}
+else {
+const err204 = {instancePath:instancePath+"/auto_encrypt/dns_san",schemaPath:"#/properties/auto_encrypt/properties/dns_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+}
+if(data87.ip_san !== undefined){
+let data92 = data87.ip_san;
+if(Array.isArray(data92)){
+const len3 = data92.length;
+for(let i5=0; i5<len3; i5++){
+let data93 = data92[i5];
+if(typeof data93 === "string"){
+if(!pattern36.test(data93)){
+const err205 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"+"\""};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+else {
+const err206 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+}
+else {
+const err207 = {instancePath:instancePath+"/auto_encrypt/ip_san",schemaPath:"#/properties/auto_encrypt/properties/ip_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+}
+}
+else {
+const err208 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+if(data.addresses !== undefined){
+let data94 = data.addresses;
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+for(const key11 in data94){
+if(!(((((key11 === "dns") || (key11 === "http")) || (key11 === "https")) || (key11 === "grpc")) || (key11 === "grpc_tls"))){
+const err209 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+if(data94.dns !== undefined){
+let data95 = data94.dns;
+if(typeof data95 === "string"){
+if(func2(data95) < 1){
+const err210 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+else {
+const err211 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+if(data94.http !== undefined){
+let data96 = data94.http;
+if(typeof data96 === "string"){
+if(func2(data96) < 1){
+const err212 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+else {
+const err213 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+}
+if(data94.https !== undefined){
+let data97 = data94.https;
+if(typeof data97 === "string"){
+if(func2(data97) < 1){
+const err214 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+if(data94.grpc !== undefined){
+let data98 = data94.grpc;
+if(typeof data98 === "string"){
+if(func2(data98) < 1){
+const err216 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+else {
+const err217 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+if(data94.grpc_tls !== undefined){
+let data99 = data94.grpc_tls;
+if(typeof data99 === "string"){
+if(func2(data99) < 1){
+const err218 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+}
+else {
+const err220 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+}
+else {
+const err221 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+validate15.errors = vErrors;
+return errors === 0;
+}
+
+export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate16;
+const schema31 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
+const schema32 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
+const schema33 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
+const schema35 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
+const schema37 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
+const pattern37 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern39 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
+const pattern41 = new RegExp("\\{\\{", "u");
+const pattern42 = new RegExp("^[a-z][a-z0-9_]*$", "u");
+const schema38 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
+const schema39 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
+const schema40 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+
+function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1219,7 +4047,7 @@ vErrors = null;
 if(data.register !== undefined){
 let data3 = data.register;
 if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
+if(!pattern37.test(data3)){
 const err12 = {instancePath:instancePath+"/register",schemaPath:"#/properties/register/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -2026,12 +4854,35 @@ vErrors.push(err65);
 }
 errors++;
 }
+validate19.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(!(data && typeof data == "object" && !Array.isArray(data))){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(!(validate19(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
+errors = vErrors.length;
+}
 validate18.errors = vErrors;
 return errors === 0;
 }
 
+const schema45 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
 
-function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(!(data && typeof data == "object" && !Array.isArray(data))){
@@ -2044,31 +4895,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(validate18(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
-errors = vErrors.length;
-}
-validate17.errors = vErrors;
-return errors === 0;
-}
-
-const schema30 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
-
-function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(!(data && typeof data == "object" && !Array.isArray(data))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(!(validate18(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
+if(!(validate19(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
 errors = vErrors.length;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2118,12 +4946,12 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate21.errors = vErrors;
+validate22.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2138,7 +4966,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema17.properties, key0))){
+if(!(func12.call(schema32.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -2192,7 +5020,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 const _errs9 = errors;
 if(typeof key1 === "string"){
-if(!pattern6.test(key1)){
+if(!pattern37.test(key1)){
 const err5 = {instancePath:instancePath+"/defaults",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err5];
@@ -2233,7 +5061,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key2 in data3){
 const _errs13 = errors;
 if(typeof key2 === "string"){
-if(!pattern6.test(key2)){
+if(!pattern37.test(key2)){
 const err8 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err8];
@@ -2303,7 +5131,7 @@ valid7 = valid7 || _valid1;
 if(!valid7){
 const _errs21 = errors;
 if(typeof data4 === "string"){
-if(!pattern8.test(data4)){
+if(!pattern39.test(data4)){
 const err13 = {instancePath:instancePath+"/serial",schemaPath:"#/definitions/serialStep/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?%$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?%$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -2396,7 +5224,7 @@ valid11 = valid11 || _valid2;
 if(!valid11){
 const _errs30 = errors;
 if(typeof data5 === "string"){
-if(!pattern8.test(data5)){
+if(!pattern39.test(data5)){
 const err19 = {instancePath:instancePath+"/serial/" + i0,schemaPath:"#/definitions/serialStep/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?%$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?%$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -2458,7 +5286,7 @@ valid5 = valid5 || _valid0;
 if(!valid5){
 const _errs32 = errors;
 if(typeof data4 === "string"){
-if(!pattern10.test(data4)){
+if(!pattern41.test(data4)){
 const err23 = {instancePath:instancePath+"/serial",schemaPath:"#/properties/serial/anyOf/2/pattern",keyword:"pattern",params:{pattern: "\\{\\{"},message:"must match pattern \""+"\\{\\{"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -2508,7 +5336,7 @@ vErrors = null;
 if(data.order !== undefined){
 let data6 = data.order;
 if(typeof data6 === "string"){
-if(!pattern11.test(data6)){
+if(!pattern42.test(data6)){
 const err26 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err26];
@@ -2676,8 +5504,8 @@ let data11 = data.tasks;
 if(Array.isArray(data11)){
 const len2 = data11.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate17(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate17.errors : vErrors.concat(validate17.errors);
+if(!(validate18(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
 errors = vErrors.length;
 }
 }
@@ -2698,8 +5526,8 @@ let data13 = data.handlers;
 if(Array.isArray(data13)){
 const len3 = data13.length;
 for(let i3=0; i3<len3; i3++){
-if(!(validate21(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+if(!(validate22(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
 errors = vErrors.length;
 }
 }
@@ -2726,12 +5554,12 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate16.errors = vErrors;
+validate17.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/playbook.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -2748,8 +5576,8 @@ errors++;
 }
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate16(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate16.errors : vErrors.concat(validate16.errors);
+if(!(validate17(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate17.errors : vErrors.concat(validate17.errors);
 errors = vErrors.length;
 }
 }
@@ -2764,1129 +5592,14 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate15.errors = vErrors;
+validate16.errors = vErrors;
 return errors === 0;
 }
 
-export const v_4e878ce946030bb86b8ae6b40bdf9b99ae900b865c58b65e99e41d3b28e35d2f = validate25;
-const schema31 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
-const schema32 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
-const schema33 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
-const schema34 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
-const pattern22 = new RegExp("_(token|password|secret)$", "u");
-
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema33.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.address !== undefined){
-let data0 = data.address;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err1 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.bind_addr !== undefined){
-let data1 = data.bind_addr;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.ssh_user !== undefined){
-let data2 = data.ssh_user;
-if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
-const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(data2.env === undefined){
-const err6 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-for(const key0 in data2){
-if(!(key0 === "env")){
-const err7 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data2.env !== undefined){
-let data3 = data2.env;
-if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
-const err8 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-}
-if(data.ssh_port !== undefined){
-let data4 = data.ssh_port;
-if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err10 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 > 65535 || isNaN(data4)){
-const err11 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data4 < 1 || isNaN(data4)){
-const err12 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-if(data.ssh_connect_timeout !== undefined){
-let data5 = data.ssh_connect_timeout;
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 <= 0 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.become !== undefined){
-if(typeof data.become !== "boolean"){
-const err15 = {instancePath:instancePath+"/become",schemaPath:"#/properties/become/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.ssh_key !== undefined){
-let data7 = data.ssh_key;
-if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
-const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(data7.env === undefined){
-const err17 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-for(const key1 in data7){
-if(!(key1 === "env")){
-const err18 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data7.env !== undefined){
-let data8 = data7.env;
-if(typeof data8 === "string"){
-if(!pattern6.test(data8)){
-const err19 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-}
-}
-if(data.ssh_known_hosts !== undefined){
-let data9 = data.ssh_known_hosts;
-if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
-const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.env === undefined){
-const err22 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-for(const key2 in data9){
-if(!(key2 === "env")){
-const err23 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data9.env !== undefined){
-let data10 = data9.env;
-if(typeof data10 === "string"){
-if(!pattern6.test(data10)){
-const err24 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_datacenter !== undefined){
-let data11 = data.consul_datacenter;
-if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
-const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.env === undefined){
-const err27 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-for(const key3 in data11){
-if(!(key3 === "env")){
-const err28 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-if(data11.env !== undefined){
-let data12 = data11.env;
-if(typeof data12 === "string"){
-if(!pattern6.test(data12)){
-const err29 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-else {
-const err30 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_image !== undefined){
-let data13 = data.consul_image;
-if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
-const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-if(data13.env === undefined){
-const err32 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-for(const key4 in data13){
-if(!(key4 === "env")){
-const err33 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data13.env !== undefined){
-let data14 = data13.env;
-if(typeof data14 === "string"){
-if(!pattern6.test(data14)){
-const err34 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_config_dir !== undefined){
-let data15 = data.consul_config_dir;
-if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
-const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.env === undefined){
-const err37 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-for(const key5 in data15){
-if(!(key5 === "env")){
-const err38 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-if(data15.env !== undefined){
-let data16 = data15.env;
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err39 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-else {
-const err40 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_data_dir !== undefined){
-let data17 = data.consul_data_dir;
-if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
-const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(data17.env === undefined){
-const err42 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-for(const key6 in data17){
-if(!(key6 === "env")){
-const err43 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-if(data17.env !== undefined){
-let data18 = data17.env;
-if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
-const err44 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-else {
-const err45 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_retry_interval !== undefined){
-let data19 = data.consul_retry_interval;
-if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
-const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.env === undefined){
-const err47 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-for(const key7 in data19){
-if(!(key7 === "env")){
-const err48 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-if(data19.env !== undefined){
-let data20 = data19.env;
-if(typeof data20 === "string"){
-if(!pattern6.test(data20)){
-const err49 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-else {
-const err50 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_bootstrap_expect !== undefined){
-let data21 = data.consul_bootstrap_expect;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err51 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 < 1 || isNaN(data21)){
-const err52 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-}
-if(data.consul_uid !== undefined){
-let data22 = data.consul_uid;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err53 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 4294967294 || isNaN(data22)){
-const err54 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if(data22 < 0 || isNaN(data22)){
-const err55 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-}
-if(data.consul_gid !== undefined){
-let data23 = data.consul_gid;
-if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err56 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 4294967294 || isNaN(data23)){
-const err57 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-if(data23 < 0 || isNaN(data23)){
-const err58 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-}
-if(data.consul_encrypt !== undefined){
-let data24 = data.consul_encrypt;
-if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
-const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.env === undefined){
-const err60 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-for(const key8 in data24){
-if(!(key8 === "env")){
-const err61 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-if(data24.env !== undefined){
-let data25 = data24.env;
-if(typeof data25 === "string"){
-if(!pattern6.test(data25)){
-const err62 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-else {
-const err63 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_services !== undefined){
-let data26 = data.consul_services;
-if(Array.isArray(data26)){
-const len0 = data26.length;
-for(let i0=0; i0<len0; i0++){
-let data27 = data26[i0];
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.name === undefined){
-const err64 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-if(data27.name !== undefined){
-let data28 = data27.name;
-if(typeof data28 === "string"){
-if(func2(data28) < 1){
-const err65 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-else {
-const err66 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/consul_services",schemaPath:"#/properties/consul_services/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data.consul_retry_join_wan !== undefined){
-let data29 = data.consul_retry_join_wan;
-if(Array.isArray(data29)){
-const len1 = data29.length;
-for(let i1=0; i1<len1; i1++){
-let data30 = data29[i1];
-if(typeof data30 === "string"){
-if(func2(data30) < 1){
-const err69 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-else {
-const err70 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-}
-else {
-const err71 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-for(const key9 in data){
-if(pattern22.test(key9)){
-let data31 = data[key9];
-if((typeof data31 !== "string") && (!(data31 && typeof data31 == "object" && !Array.isArray(data31)))){
-const err72 = {instancePath:instancePath+"/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema34.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-if(data31.env === undefined){
-const err73 = {instancePath:instancePath+"/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-for(const key10 in data31){
-if(!(key10 === "env")){
-const err74 = {instancePath:instancePath+"/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-}
-if(data31.env !== undefined){
-let data32 = data31.env;
-if(typeof data32 === "string"){
-if(!pattern6.test(data32)){
-const err75 = {instancePath:instancePath+"/" + key9.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-}
-else {
-const err76 = {instancePath:instancePath+"/" + key9.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-}
-}
-}
-}
-}
-validate27.errors = vErrors;
-return errors === 0;
-}
-
-const schema44 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
-
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(!(validate27(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
-errors = vErrors.length;
-}
-validate29.errors = vErrors;
-return errors === 0;
-}
-
-const wrapper0 = {validate: validate26};
+export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate26;
+const schema46 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema32.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((key0 === "vars") || (key0 === "hosts")) || (key0 === "children"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.vars !== undefined){
-if(!(validate27(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
-vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
-errors = vErrors.length;
-}
-}
-if(data.hosts !== undefined){
-let data1 = data.hosts;
-if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
-const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema32.properties.hosts.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-for(const key1 in data1){
-if(!(validate29(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
-errors = vErrors.length;
-}
-}
-}
-}
-if(data.children !== undefined){
-let data3 = data.children;
-if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
-const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema32.properties.children.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-for(const key2 in data3){
-if(!(wrapper0.validate(data3[key2], {instancePath:instancePath+"/children/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key2,rootData}))){
-vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
-errors = vErrors.length;
-}
-}
-}
-}
-}
-validate26.errors = vErrors;
-return errors === 0;
-}
-
-
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-/*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.all === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "all"},message:"must have required property '"+"all"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(key0 === "all")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.all !== undefined){
-if(!(validate26(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
-vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-validate25.errors = vErrors;
-return errors === 0;
-}
-
-export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate33;
-const schema45 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
-
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4196,15 +5909,14 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate33.errors = vErrors;
+validate26.errors = vErrors;
 return errors === 0;
 }
 
-export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate34;
-const schema46 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
-const pattern25 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
+export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate27;
+const schema47 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4219,7 +5931,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema46.properties, key0))){
+if(!(func12.call(schema47.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -4233,7 +5945,7 @@ errors++;
 if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
-if(!pattern25.test(data0)){
+if(!pattern7.test(data0)){
 const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -4349,7 +6061,7 @@ errors++;
 if(data.restart !== undefined){
 let data5 = data.restart;
 if(!((((data5 === "no") || (data5 === "always")) || (data5 === "unless-stopped")) || (data5 === "on-failure"))){
-const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema46.properties.restart.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema47.properties.restart.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4426,7 +6138,7 @@ errors++;
 if(data.state !== undefined){
 let data11 = data.state;
 if(!((((data11 === "started") || (data11 === "stopped")) || (data11 === "absent")) || (data11 === "restarted"))){
-const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema46.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema47.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4472,15 +6184,15 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate34.errors = vErrors;
+validate27.errors = vErrors;
 return errors === 0;
 }
 
-export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate35;
-const schema47 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
-const pattern26 = new RegExp("^[0-9]+$", "u");
+export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate28;
+const schema48 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
+const pattern46 = new RegExp("^[0-9]+$", "u");
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4519,7 +6231,7 @@ errors++;
 if(data.op !== undefined){
 let data0 = data.op;
 if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
-const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema47.properties.op.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema48.properties.op.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4532,7 +6244,7 @@ errors++;
 if(data.expect_members !== undefined){
 let data1 = data.expect_members;
 if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema47.properties.expect_members.type},message:"must be integer,string"};
+const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema48.properties.expect_members.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4554,7 +6266,7 @@ errors++;
 }
 }
 if(typeof data1 === "string"){
-if(!pattern26.test(data1)){
+if(!pattern46.test(data1)){
 const err6 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err6];
@@ -4612,14 +6324,14 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
 
-export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate36;
-const schema48 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
+export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate29;
+const schema49 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4733,14 +6445,14 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
 
-export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate37;
-const schema49 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate30;
+const schema50 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4839,15 +6551,15 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
 
-export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate38;
-const schema50 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
-const pattern28 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
+export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate31;
+const schema51 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
+const pattern48 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4876,7 +6588,7 @@ errors++;
 if(data.key !== undefined){
 let data0 = data.key;
 if(typeof data0 === "string"){
-if(!pattern28.test(data0)){
+if(!pattern48.test(data0)){
 const err2 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -4909,15 +6621,1350 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate38.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
 
-export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate39;
-const schema51 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
-const pattern29 = new RegExp("^\\s*[0-9]*\\s*$", "u");
+export const v_85f2f5048922faba0968964499ef32167ebaac9a22f9ffa607e12a63ef8d23ff = validate32;
+const schema52 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
+const schema53 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
+const schema54 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
+const schema55 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
+const pattern60 = new RegExp("_(token|password|secret)$", "u");
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema54.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.address !== undefined){
+let data0 = data.address;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err1 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.bind_addr !== undefined){
+let data1 = data.bind_addr;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.ssh_user !== undefined){
+let data2 = data.ssh_user;
+if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
+const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.env === undefined){
+const err6 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+for(const key0 in data2){
+if(!(key0 === "env")){
+const err7 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data2.env !== undefined){
+let data3 = data2.env;
+if(typeof data3 === "string"){
+if(!pattern37.test(data3)){
+const err8 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+}
+if(data.ssh_port !== undefined){
+let data4 = data.ssh_port;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err10 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 65535 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err12 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+if(data.ssh_connect_timeout !== undefined){
+let data5 = data.ssh_connect_timeout;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 <= 0 || isNaN(data5)){
+const err13 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.become !== undefined){
+if(typeof data.become !== "boolean"){
+const err15 = {instancePath:instancePath+"/become",schemaPath:"#/properties/become/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.ssh_key !== undefined){
+let data7 = data.ssh_key;
+if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
+const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.env === undefined){
+const err17 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!(key1 === "env")){
+const err18 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data7.env !== undefined){
+let data8 = data7.env;
+if(typeof data8 === "string"){
+if(!pattern37.test(data8)){
+const err19 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+}
+if(data.ssh_known_hosts !== undefined){
+let data9 = data.ssh_known_hosts;
+if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
+const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(data9.env === undefined){
+const err22 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+for(const key2 in data9){
+if(!(key2 === "env")){
+const err23 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data9.env !== undefined){
+let data10 = data9.env;
+if(typeof data10 === "string"){
+if(!pattern37.test(data10)){
+const err24 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_datacenter !== undefined){
+let data11 = data.consul_datacenter;
+if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
+const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.env === undefined){
+const err27 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+for(const key3 in data11){
+if(!(key3 === "env")){
+const err28 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data11.env !== undefined){
+let data12 = data11.env;
+if(typeof data12 === "string"){
+if(!pattern37.test(data12)){
+const err29 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_image !== undefined){
+let data13 = data.consul_image;
+if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
+const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.env === undefined){
+const err32 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+for(const key4 in data13){
+if(!(key4 === "env")){
+const err33 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data13.env !== undefined){
+let data14 = data13.env;
+if(typeof data14 === "string"){
+if(!pattern37.test(data14)){
+const err34 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_config_dir !== undefined){
+let data15 = data.consul_config_dir;
+if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
+const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.env === undefined){
+const err37 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+for(const key5 in data15){
+if(!(key5 === "env")){
+const err38 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data15.env !== undefined){
+let data16 = data15.env;
+if(typeof data16 === "string"){
+if(!pattern37.test(data16)){
+const err39 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_data_dir !== undefined){
+let data17 = data.consul_data_dir;
+if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
+const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(data17.env === undefined){
+const err42 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+for(const key6 in data17){
+if(!(key6 === "env")){
+const err43 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data17.env !== undefined){
+let data18 = data17.env;
+if(typeof data18 === "string"){
+if(!pattern37.test(data18)){
+const err44 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_retry_interval !== undefined){
+let data19 = data.consul_retry_interval;
+if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
+const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(data19.env === undefined){
+const err47 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+for(const key7 in data19){
+if(!(key7 === "env")){
+const err48 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+if(data19.env !== undefined){
+let data20 = data19.env;
+if(typeof data20 === "string"){
+if(!pattern37.test(data20)){
+const err49 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_bootstrap_expect !== undefined){
+let data21 = data.consul_bootstrap_expect;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err51 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 < 1 || isNaN(data21)){
+const err52 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+if(data.consul_uid !== undefined){
+let data22 = data.consul_uid;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err53 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 4294967294 || isNaN(data22)){
+const err54 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(data22 < 0 || isNaN(data22)){
+const err55 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+if(data.consul_gid !== undefined){
+let data23 = data.consul_gid;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err56 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4294967294 || isNaN(data23)){
+const err57 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if(data23 < 0 || isNaN(data23)){
+const err58 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+if(data.consul_encrypt !== undefined){
+let data24 = data.consul_encrypt;
+if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
+const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.env === undefined){
+const err60 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+for(const key8 in data24){
+if(!(key8 === "env")){
+const err61 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data24.env !== undefined){
+let data25 = data24.env;
+if(typeof data25 === "string"){
+if(!pattern37.test(data25)){
+const err62 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_services !== undefined){
+let data26 = data.consul_services;
+if(Array.isArray(data26)){
+const len0 = data26.length;
+for(let i0=0; i0<len0; i0++){
+let data27 = data26[i0];
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.name === undefined){
+const err64 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(data27.name !== undefined){
+let data28 = data27.name;
+if(typeof data28 === "string"){
+if(func2(data28) < 1){
+const err65 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/consul_services",schemaPath:"#/properties/consul_services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data.consul_tls_enable !== undefined){
+if(typeof data.consul_tls_enable !== "boolean"){
+const err69 = {instancePath:instancePath+"/consul_tls_enable",schemaPath:"#/properties/consul_tls_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_incoming !== undefined){
+if(typeof data.consul_tls_verify_incoming !== "boolean"){
+const err70 = {instancePath:instancePath+"/consul_tls_verify_incoming",schemaPath:"#/properties/consul_tls_verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_outgoing !== undefined){
+if(typeof data.consul_tls_verify_outgoing !== "boolean"){
+const err71 = {instancePath:instancePath+"/consul_tls_verify_outgoing",schemaPath:"#/properties/consul_tls_verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_server_hostname !== undefined){
+if(typeof data.consul_tls_verify_server_hostname !== "boolean"){
+const err72 = {instancePath:instancePath+"/consul_tls_verify_server_hostname",schemaPath:"#/properties/consul_tls_verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.consul_tls_https_port !== undefined){
+let data33 = data.consul_tls_https_port;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err73 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 65535 || isNaN(data33)){
+const err74 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(data33 < 1 || isNaN(data33)){
+const err75 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+}
+if(data.consul_tls_http !== undefined){
+let data34 = data.consul_tls_http;
+if(!(((data34 === "loopback") || (data34 === "off")) || (data34 === "on"))){
+const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema54.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data.consul_tls_ca_crt !== undefined){
+let data35 = data.consul_tls_ca_crt;
+if((typeof data35 !== "string") && (!(data35 && typeof data35 == "object" && !Array.isArray(data35)))){
+const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.env === undefined){
+const err78 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+for(const key9 in data35){
+if(!(key9 === "env")){
+const err79 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+if(data35.env !== undefined){
+let data36 = data35.env;
+if(typeof data36 === "string"){
+if(!pattern37.test(data36)){
+const err80 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_tls_ca_key !== undefined){
+let data37 = data.consul_tls_ca_key;
+if((typeof data37 !== "string") && (!(data37 && typeof data37 == "object" && !Array.isArray(data37)))){
+const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.env === undefined){
+const err83 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+for(const key10 in data37){
+if(!(key10 === "env")){
+const err84 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data37.env !== undefined){
+let data38 = data37.env;
+if(typeof data38 === "string"){
+if(!pattern37.test(data38)){
+const err85 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_retry_join_wan !== undefined){
+let data39 = data.consul_retry_join_wan;
+if(Array.isArray(data39)){
+const len1 = data39.length;
+for(let i1=0; i1<len1; i1++){
+let data40 = data39[i1];
+if(typeof data40 === "string"){
+if(func2(data40) < 1){
+const err87 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+for(const key11 in data){
+if(pattern60.test(key11)){
+let data41 = data[key11];
+if((typeof data41 !== "string") && (!(data41 && typeof data41 == "object" && !Array.isArray(data41)))){
+const err90 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(data41.env === undefined){
+const err91 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+for(const key12 in data41){
+if(!(key12 === "env")){
+const err92 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+if(data41.env !== undefined){
+let data42 = data41.env;
+if(typeof data42 === "string"){
+if(!pattern37.test(data42)){
+const err93 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+validate34.errors = vErrors;
+return errors === 0;
+}
+
+const schema67 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
+
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(!(validate34(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+validate36.errors = vErrors;
+return errors === 0;
+}
+
+const wrapper0 = {validate: validate33};
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema53.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "vars") || (key0 === "hosts")) || (key0 === "children"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.vars !== undefined){
+if(!(validate34(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+}
+if(data.hosts !== undefined){
+let data1 = data.hosts;
+if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
+const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema53.properties.hosts.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+for(const key1 in data1){
+if(!(validate36(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+if(data.children !== undefined){
+let data3 = data.children;
+if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
+const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema53.properties.children.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+for(const key2 in data3){
+if(!(wrapper0.validate(data3[key2], {instancePath:instancePath+"/children/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key2,rootData}))){
+vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+}
+validate33.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.all === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "all"},message:"must have required property '"+"all"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "all")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.all !== undefined){
+if(!(validate33(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+validate32.errors = vErrors;
+return errors === 0;
+}
+
+export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate40;
+const schema68 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
+const pattern62 = new RegExp("^\\s*[0-9]*\\s*$", "u");
+
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5068,7 +8115,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data5 = data.min_failure_tolerance;
 if((!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))) && (typeof data5 !== "string")){
-const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema51.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema68.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5090,7 +8137,7 @@ errors++;
 }
 }
 if(typeof data5 === "string"){
-if(!pattern29.test(data5)){
+if(!pattern62.test(data5)){
 const err14 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -5125,18 +8172,18 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate40.errors = vErrors;
 return errors === 0;
 }
 
-export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate40;
-const schema52 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
-const schema53 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
-const schema54 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
-const schema55 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const pattern30 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
+export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate41;
+const schema69 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
+const schema70 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
+const schema71 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
+const schema72 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const pattern63 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5262,7 +8309,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -5344,14 +8391,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
 
-const schema56 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
-const schema59 = {"type":"array","items":{"type":"string"}};
+const schema73 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
+const schema76 = {"type":"array","items":{"type":"string"}};
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5457,7 +8504,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -5530,13 +8577,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
 
-const schema60 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
+const schema77 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5662,7 +8709,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -5785,13 +8832,13 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate46.errors = vErrors;
 return errors === 0;
 }
 
-const schema64 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
+const schema81 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5917,7 +8964,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -5998,14 +9045,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
 
-const schema67 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
-const schema70 = {"enum":["ok","changed","failed","skipped","unreachable"]};
+const schema84 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema87 = {"enum":["ok","changed","failed","skipped","unreachable"]};
 
-function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -6120,7 +9167,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema67.properties, key0))){
+if(!(func12.call(schema84.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -6171,7 +9218,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -6244,7 +9291,7 @@ errors++;
 if(data.status !== undefined){
 let data7 = data.status;
 if(!(((((data7 === "ok") || (data7 === "changed")) || (data7 === "failed")) || (data7 === "skipped")) || (data7 === "unreachable"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema70.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema87.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6318,7 +9365,7 @@ errors++;
 if(data.started_at !== undefined){
 let data12 = data.started_at;
 if(typeof data12 === "string"){
-if(!pattern30.test(data12)){
+if(!pattern63.test(data12)){
 const err27 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -6343,7 +9390,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data13 = data.ended_at;
 if(typeof data13 === "string"){
-if(!pattern30.test(data13)){
+if(!pattern63.test(data13)){
 const err29 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err29];
@@ -6376,13 +9423,13 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate49.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
 
-const schema73 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
+const schema90 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
 
-function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -6478,7 +9525,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -6535,14 +9582,14 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate51.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
 
-const schema76 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
-const schema79 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema93 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
+const schema96 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
 
-function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -6627,7 +9674,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema76.properties, key0))){
+if(!(func12.call(schema93.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -6678,7 +9725,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern30.test(data2)){
+if(!pattern63.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -6703,7 +9750,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(!(((((((data3 === "ok") || (data3 === "failed")) || (data3 === "unreachable")) || (data3 === "aborted")) || (data3 === "interrupted")) || (data3 === "lock_held")) || (data3 === "error"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema76.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema93.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7054,12 +10101,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-validate53.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/events.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -7067,8 +10114,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate41(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+if(!(validate42(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -7077,8 +10124,8 @@ valid0 = true;
 passing0 = 0;
 }
 const _errs2 = errors;
-if(!(validate43(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+if(!(validate44(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -7092,8 +10139,8 @@ valid0 = true;
 passing0 = 1;
 }
 const _errs3 = errors;
-if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+if(!(validate46(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -7107,8 +10154,8 @@ valid0 = true;
 passing0 = 2;
 }
 const _errs4 = errors;
-if(!(validate47(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+if(!(validate48(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs4 === errors;
@@ -7122,8 +10169,8 @@ valid0 = true;
 passing0 = 3;
 }
 const _errs5 = errors;
-if(!(validate49(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs5 === errors;
@@ -7137,8 +10184,8 @@ valid0 = true;
 passing0 = 4;
 }
 const _errs6 = errors;
-if(!(validate51(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
+if(!(validate52(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -7152,8 +10199,8 @@ valid0 = true;
 passing0 = 5;
 }
 const _errs7 = errors;
-if(!(validate53(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate53.errors : vErrors.concat(validate53.errors);
+if(!(validate54(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -7193,19 +10240,231 @@ vErrors = null;
 }
 }
 }
-validate40.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
 
-export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate55;
-const schema81 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
-const schema82 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const schema84 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
-const schema85 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
-const schema88 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
-const schema89 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+export const v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59 = validate56;
+const schema98 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
 
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.dir === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dir"},message:"must have required property '"+"dir"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.role === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.datacenter === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.address === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((key0 === "dir") || (key0 === "role")) || (key0 === "datacenter")) || (key0 === "address")) || (key0 === "owner")) || (key0 === "group"))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.dir !== undefined){
+let data0 = data.dir;
+if(typeof data0 === "string"){
+if(!pattern0.test(data0)){
+const err5 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.role !== undefined){
+let data1 = data.role;
+if(!((data1 === "server") || (data1 === "client"))){
+const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema98.properties.role.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+let data2 = data.datacenter;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err8 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.address !== undefined){
+let data3 = data.address;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err10 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data4 = data.owner;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err12 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.group !== undefined){
+let data5 = data.group;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err14 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+validate56.errors = vErrors;
+return errors === 0;
+}
+
+export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate57;
+const schema99 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
+const schema100 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const schema102 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema103 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
+const schema106 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
+const schema107 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -7264,7 +10523,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((((data0 === "ok") || (data0 === "changed")) || (data0 === "failed")) || (data0 === "skipped")) || (data0 === "unreachable"))){
-const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema89.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema107.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7338,7 +10597,7 @@ errors++;
 if(data.started_at !== undefined){
 let data5 = data.started_at;
 if(typeof data5 === "string"){
-if(!pattern30.test(data5)){
+if(!pattern63.test(data5)){
 const err11 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -7363,7 +10622,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data6 = data.ended_at;
 if(typeof data6 === "string"){
-if(!pattern30.test(data6)){
+if(!pattern63.test(data6)){
 const err13 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -7396,12 +10655,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate57.errors = vErrors;
+validate59.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -7497,8 +10756,8 @@ if(data.hosts !== undefined){
 let data3 = data.hosts;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
-if(!(validate57(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(!(validate59(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
 errors = vErrors.length;
 }
 }
@@ -7525,12 +10784,12 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate58.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/recap.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -7666,7 +10925,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema81.properties, key0))){
+if(!(func12.call(schema99.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -7728,7 +10987,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(!(((((((data4 === "ok") || (data4 === "failed")) || (data4 === "unreachable")) || (data4 === "aborted")) || (data4 === "interrupted")) || (data4 === "lock_held")) || (data4 === "error"))){
-const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema81.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema99.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -7766,7 +11025,7 @@ errors++;
 if(data.started_at !== undefined){
 let data7 = data.started_at;
 if(typeof data7 === "string"){
-if(!pattern30.test(data7)){
+if(!pattern63.test(data7)){
 const err21 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err21];
@@ -7791,7 +11050,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data8 = data.ended_at;
 if(typeof data8 === "string"){
-if(!pattern30.test(data8)){
+if(!pattern63.test(data8)){
 const err23 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -8251,8 +11510,8 @@ let data24 = data.tasks;
 if(Array.isArray(data24)){
 const len3 = data24.length;
 for(let i6=0; i6<len3; i6++){
-if(!(validate56(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+if(!(validate58(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
+vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
 errors = vErrors.length;
 }
 }
@@ -8310,7 +11569,7 @@ errors++;
 if(data27.time !== undefined){
 let data28 = data27.time;
 if(typeof data28 === "string"){
-if(!pattern30.test(data28)){
+if(!pattern63.test(data28)){
 const err61 = {instancePath:instancePath+"/notes/" + i7+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -8391,14 +11650,14 @@ vErrors.push(err67);
 }
 errors++;
 }
-validate55.errors = vErrors;
+validate57.errors = vErrors;
 return errors === 0;
 }
 
-export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate60;
-const schema93 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
+export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate62;
+const schema111 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8595,25 +11854,25 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate60.errors = vErrors;
+validate62.errors = vErrors;
 return errors === 0;
 }
 
-export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate61;
-const schema94 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
-const pattern46 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
-const pattern47 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
-const pattern48 = new RegExp("^\\S+$", "u");
-const pattern49 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
-const pattern50 = new RegExp("^consul-", "u");
-const pattern51 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern52 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
-const pattern53 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
-const pattern55 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
-const pattern56 = new RegExp("^0+(?:[a-zµ]*)$", "u");
-const pattern61 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
+export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate63;
+const schema112 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
+const pattern80 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
+const pattern81 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern82 = new RegExp("^\\S+$", "u");
+const pattern83 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
+const pattern84 = new RegExp("^consul-", "u");
+const pattern85 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern86 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
+const pattern87 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
+const pattern89 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
+const pattern90 = new RegExp("^0+(?:[a-zµ]*)$", "u");
+const pattern95 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
 
-function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-service.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -8668,7 +11927,7 @@ errors++;
 if(data0.name !== undefined){
 let data1 = data0.name;
 if(typeof data1 === "string"){
-if(!pattern46.test(data1)){
+if(!pattern80.test(data1)){
 const err4 = {instancePath:instancePath+"/service/name",schemaPath:"#/properties/service/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -8703,7 +11962,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern47.test(data2)){
+if(!pattern81.test(data2)){
 const err7 = {instancePath:instancePath+"/service/id",schemaPath:"#/properties/service/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -8763,7 +12022,7 @@ errors++;
 if(data0.address !== undefined){
 let data4 = data0.address;
 if(typeof data4 === "string"){
-if(!pattern48.test(data4)){
+if(!pattern82.test(data4)){
 const err12 = {instancePath:instancePath+"/service/address",schemaPath:"#/properties/service/properties/address/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -8802,7 +12061,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!pattern49.test(data6)){
+if(!pattern83.test(data6)){
 const err15 = {instancePath:instancePath+"/service/tags/" + i0,schemaPath:"#/properties/service/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:=-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.:=-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -8878,7 +12137,7 @@ const _errs19 = errors;
 const _errs20 = errors;
 const _errs21 = errors;
 if(typeof key2 === "string"){
-if(!pattern50.test(key2)){
+if(!pattern84.test(key2)){
 const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
@@ -8912,7 +12171,7 @@ vErrors = null;
 }
 }
 if(typeof key2 === "string"){
-if(!pattern51.test(key2)){
+if(!pattern85.test(key2)){
 const err22 = {instancePath:instancePath+"/service/meta",schemaPath:"#/properties/service/properties/meta/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err22];
@@ -9016,7 +12275,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func12.call(schema94.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -9075,7 +12334,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern52.test(data13)){
+if(!pattern86.test(data13)){
 const err35 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -9125,7 +12384,7 @@ errors++;
 if(data11.status !== undefined){
 let data15 = data11.status;
 if(!(((data15 === "passing") || (data15 === "warning")) || (data15 === "critical"))){
-const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -9138,7 +12397,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data16 = data11.timeout;
 if(typeof data16 === "string"){
-if(!pattern53.test(data16)){
+if(!pattern87.test(data16)){
 const err40 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -9163,7 +12422,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data17 = data11.deregister_critical_service_after;
 if(typeof data17 === "string"){
-if(!pattern53.test(data17)){
+if(!pattern87.test(data17)){
 const err42 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -9238,7 +12497,7 @@ errors++;
 if(data11.http !== undefined){
 let data20 = data11.http;
 if(typeof data20 === "string"){
-if(!pattern55.test(data20)){
+if(!pattern89.test(data20)){
 const err48 = {instancePath:instancePath+"/service/checks/" + i2+"/http",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/http/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/]+(?:/\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/]+(?:/\\S*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -9263,7 +12522,7 @@ errors++;
 if(data11.method !== undefined){
 let data21 = data11.method;
 if(!((((data21 === "GET") || (data21 === "HEAD")) || (data21 === "POST")) || (data21 === "PUT"))){
-const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema94.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
+const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9333,7 +12592,7 @@ let data26 = data11.interval;
 const _errs63 = errors;
 const _errs64 = errors;
 if(typeof data26 === "string"){
-if(!pattern56.test(data26)){
+if(!pattern90.test(data26)){
 const err55 = {};
 if(vErrors === null){
 vErrors = [err55];
@@ -9367,7 +12626,7 @@ vErrors = null;
 }
 }
 if(typeof data26 === "string"){
-if(!pattern53.test(data26)){
+if(!pattern87.test(data26)){
 const err57 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -9428,7 +12687,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func12.call(schema94.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -9487,7 +12746,7 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern52.test(data28)){
+if(!pattern86.test(data28)){
 const err67 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -9537,7 +12796,7 @@ errors++;
 if(data11.status !== undefined){
 let data30 = data11.status;
 if(!(((data30 === "passing") || (data30 === "warning")) || (data30 === "critical"))){
-const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -9550,7 +12809,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data31 = data11.timeout;
 if(typeof data31 === "string"){
-if(!pattern53.test(data31)){
+if(!pattern87.test(data31)){
 const err72 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -9575,7 +12834,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data32 = data11.deregister_critical_service_after;
 if(typeof data32 === "string"){
-if(!pattern53.test(data32)){
+if(!pattern87.test(data32)){
 const err74 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
@@ -9650,7 +12909,7 @@ errors++;
 if(data11.tcp !== undefined){
 let data35 = data11.tcp;
 if(typeof data35 === "string"){
-if(!pattern61.test(data35)){
+if(!pattern95.test(data35)){
 const err80 = {instancePath:instancePath+"/service/checks/" + i2+"/tcp",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/tcp/pattern",keyword:"pattern",params:{pattern: "^\\S+:[0-9]{1,5}$"},message:"must match pattern \""+"^\\S+:[0-9]{1,5}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
@@ -9677,7 +12936,7 @@ let data36 = data11.interval;
 const _errs87 = errors;
 const _errs88 = errors;
 if(typeof data36 === "string"){
-if(!pattern56.test(data36)){
+if(!pattern90.test(data36)){
 const err82 = {};
 if(vErrors === null){
 vErrors = [err82];
@@ -9711,7 +12970,7 @@ vErrors = null;
 }
 }
 if(typeof data36 === "string"){
-if(!pattern53.test(data36)){
+if(!pattern87.test(data36)){
 const err84 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
@@ -9767,7 +13026,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func12.call(schema94.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -9826,7 +13085,7 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern52.test(data38)){
+if(!pattern86.test(data38)){
 const err93 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
@@ -9876,7 +13135,7 @@ errors++;
 if(data11.status !== undefined){
 let data40 = data11.status;
 if(!(((data40 === "passing") || (data40 === "warning")) || (data40 === "critical"))){
-const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -9889,7 +13148,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data41 = data11.timeout;
 if(typeof data41 === "string"){
-if(!pattern53.test(data41)){
+if(!pattern87.test(data41)){
 const err98 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err98];
@@ -9914,7 +13173,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data42 = data11.deregister_critical_service_after;
 if(typeof data42 === "string"){
-if(!pattern53.test(data42)){
+if(!pattern87.test(data42)){
 const err100 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err100];
@@ -9991,7 +13250,7 @@ let data45 = data11.ttl;
 const _errs109 = errors;
 const _errs110 = errors;
 if(typeof data45 === "string"){
-if(!pattern56.test(data45)){
+if(!pattern90.test(data45)){
 const err106 = {};
 if(vErrors === null){
 vErrors = [err106];
@@ -10025,7 +13284,7 @@ vErrors = null;
 }
 }
 if(typeof data45 === "string"){
-if(!pattern53.test(data45)){
+if(!pattern87.test(data45)){
 const err108 = {instancePath:instancePath+"/service/checks/" + i2+"/ttl",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/ttl/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err108];
@@ -10091,7 +13350,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func12.call(schema94.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -10150,7 +13409,7 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern52.test(data47)){
+if(!pattern86.test(data47)){
 const err118 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err118];
@@ -10200,7 +13459,7 @@ errors++;
 if(data11.status !== undefined){
 let data49 = data11.status;
 if(!(((data49 === "passing") || (data49 === "warning")) || (data49 === "critical"))){
-const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -10213,7 +13472,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data50 = data11.timeout;
 if(typeof data50 === "string"){
-if(!pattern53.test(data50)){
+if(!pattern87.test(data50)){
 const err123 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
@@ -10238,7 +13497,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data51 = data11.deregister_critical_service_after;
 if(typeof data51 === "string"){
-if(!pattern53.test(data51)){
+if(!pattern87.test(data51)){
 const err125 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
@@ -10353,7 +13612,7 @@ let data56 = data11.interval;
 const _errs135 = errors;
 const _errs136 = errors;
 if(typeof data56 === "string"){
-if(!pattern56.test(data56)){
+if(!pattern90.test(data56)){
 const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
@@ -10387,7 +13646,7 @@ vErrors = null;
 }
 }
 if(typeof data56 === "string"){
-if(!pattern53.test(data56)){
+if(!pattern87.test(data56)){
 const err136 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err136];
@@ -10490,14 +13749,14 @@ vErrors.push(err142);
 }
 errors++;
 }
-validate61.errors = vErrors;
+validate63.errors = vErrors;
 return errors === 0;
 }
 
-export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate62;
-const schema95 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
+export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate64;
+const schema113 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
 
-function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10512,7 +13771,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema95.properties, key0))){
+if(!(func12.call(schema113.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -10646,7 +13905,7 @@ errors++;
 if(data.wait !== undefined){
 let data4 = data.wait;
 if(!(((data4 === "ready") || (data4 === "server")) || (data4 === "client"))){
-const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema95.properties.wait.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema113.properties.wait.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -10684,7 +13943,7 @@ errors++;
 if(data.baseline_failure_tolerance !== undefined){
 let data6 = data.baseline_failure_tolerance;
 if((!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))) && (typeof data6 !== "string")){
-const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema95.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
+const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema113.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10706,7 +13965,7 @@ errors++;
 }
 }
 if(typeof data6 === "string"){
-if(!pattern29.test(data6)){
+if(!pattern62.test(data6)){
 const err17 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -10721,7 +13980,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data7 = data.min_failure_tolerance;
 if((!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))) && (typeof data7 !== "string")){
-const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema95.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema113.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -10743,7 +14002,7 @@ errors++;
 }
 }
 if(typeof data7 === "string"){
-if(!pattern29.test(data7)){
+if(!pattern62.test(data7)){
 const err20 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -10861,1539 +14120,14 @@ vErrors.push(err29);
 }
 errors++;
 }
-validate62.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
 
-export const v_cc6afc88327a4b4048fd8a6b8464167aa95fbe04a616500d40683c8cfeff3f4c = validate63;
-const schema96 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. Only keys drover knows are allowed, so a typo fails here, before any agent restarts. Consul itself accepts many more keys; add them here when a template starts writing them.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI."},"definitions":{"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}}};
-const schema97 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
-const schema98 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
-const schema99 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
-const schema101 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
-const schema102 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
-const schema104 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
-const schema106 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
-const schema107 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
-const func0 = runtime_equal.default;
-const pattern76 = new RegExp("^[a-z0-9_-]+$", "u");
-const pattern79 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
-const pattern81 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
-const pattern82 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
-const pattern84 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
-const pattern86 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
-const pattern87 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
+export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate65;
+const schema114 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
 
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-/*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const _errs1 = errors;
-let valid0 = true;
-const _errs2 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.server !== undefined){
-if(false !== data.server){
-const err0 = {};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs2 === errors;
-errors = _errs1;
-if(vErrors !== null){
-if(_errs1){
-vErrors.length = _errs1;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs4 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.bootstrap_expect !== undefined){
-const err1 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/then/properties/bootstrap_expect/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.retry_join_wan !== undefined){
-const err2 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/then/properties/retry_join_wan/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.ui_config !== undefined){
-let data3 = data.ui_config;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.enabled !== undefined){
-if(false !== data3.enabled){
-const err3 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/then/properties/ui_config/properties/enabled/const",keyword:"const",params:{allowedValue: false},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/ui_config",schemaPath:"#/then/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs4 === errors;
-valid0 = _valid0;
-}
-if(!valid0){
-const err5 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.datacenter === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-if(data.node_name === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_name"},message:"must have required property '"+"node_name"+"'"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(data.data_dir === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "data_dir"},message:"must have required property '"+"data_dir"+"'"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data.server === undefined){
-const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "server"},message:"must have required property '"+"server"+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-if(data.bind_addr === undefined){
-const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "bind_addr"},message:"must have required property '"+"bind_addr"+"'"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if(data.retry_join === undefined){
-const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "retry_join"},message:"must have required property '"+"retry_join"+"'"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func12.call(schema96.properties, key0))){
-const err12 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-if(data.datacenter !== undefined){
-let data5 = data.datacenter;
-if(typeof data5 === "string"){
-if(func2(data5) > 64){
-const err13 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if(func2(data5) < 1){
-const err14 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(!pattern76.test(data5)){
-const err15 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-else {
-const err16 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.node_name !== undefined){
-let data6 = data.node_name;
-if(typeof data6 === "string"){
-if(func2(data6) > 128){
-const err17 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(!pattern25.test(data6)){
-const err18 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-else {
-const err19 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-if(data.data_dir !== undefined){
-let data7 = data.data_dir;
-if(typeof data7 === "string"){
-if(!pattern0.test(data7)){
-const err20 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-else {
-const err21 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-if(data.server !== undefined){
-if(typeof data.server !== "boolean"){
-const err22 = {instancePath:instancePath+"/server",schemaPath:"#/properties/server/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-if(data.bootstrap_expect !== undefined){
-let data9 = data.bootstrap_expect;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err23 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 11 || isNaN(data9)){
-const err24 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 11},message:"must be <= 11"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-if(data9 < 1 || isNaN(data9)){
-const err25 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-if(data.ui_config !== undefined){
-let data10 = data.ui_config;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-if(data10.enabled === undefined){
-const err26 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-for(const key1 in data10){
-if(!(key1 === "enabled")){
-const err27 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-if(data10.enabled !== undefined){
-if(typeof data10.enabled !== "boolean"){
-const err28 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/properties/ui_config/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-}
-else {
-const err29 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-if(data.bind_addr !== undefined){
-let data12 = data.bind_addr;
-if(typeof data12 === "string"){
-if(!pattern79.test(data12)){
-const err30 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-if(data.advertise_addr !== undefined){
-let data13 = data.advertise_addr;
-if(typeof data13 === "string"){
-if(!pattern79.test(data13)){
-const err32 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data.client_addr !== undefined){
-let data14 = data.client_addr;
-if(typeof data14 === "string"){
-if(!pattern81.test(data14)){
-const err34 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-if(data.retry_join !== undefined){
-let data15 = data.retry_join;
-if(Array.isArray(data15)){
-if(data15.length < 1){
-const err36 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-const len0 = data15.length;
-for(let i0=0; i0<len0; i0++){
-let data16 = data15[i0];
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err37 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-if(!pattern82.test(data16)){
-const err38 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-let i1 = data15.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data15[i1], data15[j0])){
-const err40 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-break outer0;
-}
-}
-}
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-if(data.retry_join_wan !== undefined){
-let data17 = data.retry_join_wan;
-if(Array.isArray(data17)){
-if(data17.length < 1){
-const err42 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-const len1 = data17.length;
-for(let i2=0; i2<len1; i2++){
-let data18 = data17[i2];
-if(typeof data18 === "string"){
-if(func2(data18) < 1){
-const err43 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-if(!pattern82.test(data18)){
-const err44 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-else {
-const err45 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-let i3 = data17.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data17[i3], data17[j1])){
-const err46 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-break outer1;
-}
-}
-}
-}
-}
-else {
-const err47 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-if(data.retry_interval_wan !== undefined){
-let data19 = data.retry_interval_wan;
-if(typeof data19 === "string"){
-if(!pattern84.test(data19)){
-const err48 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-else {
-const err49 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-if(data.retry_interval !== undefined){
-let data20 = data.retry_interval;
-if(typeof data20 === "string"){
-if(!pattern84.test(data20)){
-const err50 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-if(data.retry_max !== undefined){
-let data21 = data.retry_max;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err52 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 < 0 || isNaN(data21)){
-const err53 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-}
-if(data.rejoin_after_leave !== undefined){
-if(typeof data.rejoin_after_leave !== "boolean"){
-const err54 = {instancePath:instancePath+"/rejoin_after_leave",schemaPath:"#/properties/rejoin_after_leave/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-}
-if(data.skip_leave_on_interrupt !== undefined){
-if(typeof data.skip_leave_on_interrupt !== "boolean"){
-const err55 = {instancePath:instancePath+"/skip_leave_on_interrupt",schemaPath:"#/properties/skip_leave_on_interrupt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-if(data.leave_on_terminate !== undefined){
-if(typeof data.leave_on_terminate !== "boolean"){
-const err56 = {instancePath:instancePath+"/leave_on_terminate",schemaPath:"#/properties/leave_on_terminate/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-if(data.log_level !== undefined){
-let data25 = data.log_level;
-if(typeof data25 === "string"){
-if(!pattern86.test(data25)){
-const err57 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-else {
-const err58 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-if(data.encrypt !== undefined){
-let data26 = data.encrypt;
-if(typeof data26 === "string"){
-if(!pattern87.test(data26)){
-const err59 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-}
-else {
-const err60 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-if(data.disable_update_check !== undefined){
-if(typeof data.disable_update_check !== "boolean"){
-const err61 = {instancePath:instancePath+"/disable_update_check",schemaPath:"#/properties/disable_update_check/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-if(data.ports !== undefined){
-let data28 = data.ports;
-if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
-for(const key2 in data28){
-if(!((((((((key2 === "dns") || (key2 === "http")) || (key2 === "https")) || (key2 === "grpc")) || (key2 === "grpc_tls")) || (key2 === "serf_lan")) || (key2 === "serf_wan")) || (key2 === "server"))){
-const err62 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-if(data28.dns !== undefined){
-let data29 = data28.dns;
-if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err63 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-const _errs72 = errors;
-const _errs73 = errors;
-if(0 !== data29){
-const err64 = {};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-var valid24 = _errs73 === errors;
-if(valid24){
-const err65 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-else {
-errors = _errs72;
-if(vErrors !== null){
-if(_errs72){
-vErrors.length = _errs72;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 65535 || isNaN(data29)){
-const err66 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-if(data29 < -1 || isNaN(data29)){
-const err67 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-}
-if(data28.http !== undefined){
-let data30 = data28.http;
-if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err68 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-const _errs76 = errors;
-const _errs77 = errors;
-if(0 !== data30){
-const err69 = {};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-var valid25 = _errs77 === errors;
-if(valid25){
-const err70 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-else {
-errors = _errs76;
-if(vErrors !== null){
-if(_errs76){
-vErrors.length = _errs76;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 65535 || isNaN(data30)){
-const err71 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-if(data30 < -1 || isNaN(data30)){
-const err72 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-}
-if(data28.https !== undefined){
-let data31 = data28.https;
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err73 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-const _errs80 = errors;
-const _errs81 = errors;
-if(0 !== data31){
-const err74 = {};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-var valid26 = _errs81 === errors;
-if(valid26){
-const err75 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-else {
-errors = _errs80;
-if(vErrors !== null){
-if(_errs80){
-vErrors.length = _errs80;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 65535 || isNaN(data31)){
-const err76 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-if(data31 < -1 || isNaN(data31)){
-const err77 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-}
-}
-if(data28.grpc !== undefined){
-let data32 = data28.grpc;
-if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err78 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-const _errs84 = errors;
-const _errs85 = errors;
-if(0 !== data32){
-const err79 = {};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-var valid27 = _errs85 === errors;
-if(valid27){
-const err80 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-else {
-errors = _errs84;
-if(vErrors !== null){
-if(_errs84){
-vErrors.length = _errs84;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data32 == "number") && (isFinite(data32))){
-if(data32 > 65535 || isNaN(data32)){
-const err81 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-if(data32 < -1 || isNaN(data32)){
-const err82 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-}
-}
-if(data28.grpc_tls !== undefined){
-let data33 = data28.grpc_tls;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err83 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-const _errs88 = errors;
-const _errs89 = errors;
-if(0 !== data33){
-const err84 = {};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-var valid28 = _errs89 === errors;
-if(valid28){
-const err85 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-else {
-errors = _errs88;
-if(vErrors !== null){
-if(_errs88){
-vErrors.length = _errs88;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 65535 || isNaN(data33)){
-const err86 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-if(data33 < -1 || isNaN(data33)){
-const err87 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-}
-}
-if(data28.serf_lan !== undefined){
-let data34 = data28.serf_lan;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err88 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 65535 || isNaN(data34)){
-const err89 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-if(data34 < 1 || isNaN(data34)){
-const err90 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-}
-if(data28.serf_wan !== undefined){
-let data35 = data28.serf_wan;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err91 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-const _errs94 = errors;
-const _errs95 = errors;
-if(0 !== data35){
-const err92 = {};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-var valid29 = _errs95 === errors;
-if(valid29){
-const err93 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-else {
-errors = _errs94;
-if(vErrors !== null){
-if(_errs94){
-vErrors.length = _errs94;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 65535 || isNaN(data35)){
-const err94 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-if(data35 < -1 || isNaN(data35)){
-const err95 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-}
-}
-if(data28.server !== undefined){
-let data36 = data28.server;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err96 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 65535 || isNaN(data36)){
-const err97 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-if(data36 < 1 || isNaN(data36)){
-const err98 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err99 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-}
-if(data.performance !== undefined){
-let data37 = data.performance;
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-for(const key3 in data37){
-if(!(key3 === "raft_multiplier")){
-const err100 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-}
-if(data37.raft_multiplier !== undefined){
-let data38 = data37.raft_multiplier;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err101 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 10 || isNaN(data38)){
-const err102 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-if(data38 < 1 || isNaN(data38)){
-const err103 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err104 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-}
-if(data.autopilot !== undefined){
-let data39 = data.autopilot;
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-for(const key4 in data39){
-if(!(((((key4 === "cleanup_dead_servers") || (key4 === "last_contact_threshold")) || (key4 === "max_trailing_logs")) || (key4 === "min_quorum")) || (key4 === "server_stabilization_time"))){
-const err105 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-if(data39.cleanup_dead_servers !== undefined){
-if(typeof data39.cleanup_dead_servers !== "boolean"){
-const err106 = {instancePath:instancePath+"/autopilot/cleanup_dead_servers",schemaPath:"#/properties/autopilot/properties/cleanup_dead_servers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-}
-if(data39.last_contact_threshold !== undefined){
-let data41 = data39.last_contact_threshold;
-if(typeof data41 === "string"){
-if(!pattern84.test(data41)){
-const err107 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-if(data39.max_trailing_logs !== undefined){
-let data42 = data39.max_trailing_logs;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err109 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 < 0 || isNaN(data42)){
-const err110 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-}
-}
-if(data39.min_quorum !== undefined){
-let data43 = data39.min_quorum;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-const err111 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 < 0 || isNaN(data43)){
-const err112 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-}
-}
-if(data39.server_stabilization_time !== undefined){
-let data44 = data39.server_stabilization_time;
-if(typeof data44 === "string"){
-if(!pattern84.test(data44)){
-const err113 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-}
-else {
-const err114 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-}
-}
-else {
-const err115 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-}
-}
-else {
-const err116 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-validate63.errors = vErrors;
-return errors === 0;
-}
-
-export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate64;
-const schema110 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
-
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12455,14 +14189,14 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate65.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate65;
-const schema111 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
+export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate66;
+const schema115 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
 
-function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12530,7 +14264,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern46.test(data2)){
+if(!pattern80.test(data2)){
 const err5 = {instancePath:instancePath+"/services/" + i0+"/name",schemaPath:"#/properties/services/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -12565,7 +14299,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern47.test(data3)){
+if(!pattern81.test(data3)){
 const err8 = {instancePath:instancePath+"/services/" + i0+"/id",schemaPath:"#/properties/services/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -12915,14 +14649,14 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate65.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
 
-export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate66;
-const schema112 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
+export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate67;
+const schema116 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -13144,14 +14878,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate67.errors = vErrors;
 return errors === 0;
 }
 
-export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate67;
-const schema113 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
+export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate68;
+const schema117 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -13180,7 +14914,7 @@ errors++;
 if(data.container !== undefined){
 let data0 = data.container;
 if(typeof data0 === "string"){
-if(!pattern25.test(data0)){
+if(!pattern7.test(data0)){
 const err2 = {instancePath:instancePath+"/container",schemaPath:"#/properties/container/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -13205,7 +14939,7 @@ errors++;
 if(data.mark !== undefined){
 let data1 = data.mark;
 if(!((((data1 === "restart") || (data1 === "reload")) || (data1 === "reloaded")) || (data1 === ""))){
-const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema113.properties.mark.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema117.properties.mark.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -13226,7 +14960,7 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
 
@@ -13243,10 +14977,10 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a', v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a],
   // module consul_host_preflight
   ['38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a', v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a],
+  // schemas/consul-agent.schema.json
+  ['3e772698744e7ddf39d1d1a4662bd12e879832e47d570f3990722281d75d7328', v_3e772698744e7ddf39d1d1a4662bd12e879832e47d570f3990722281d75d7328],
   // schemas/playbook.schema.json
   ['424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412', v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412],
-  // schemas/inventory.schema.json
-  ['4e878ce946030bb86b8ae6b40bdf9b99ae900b865c58b65e99e41d3b28e35d2f', v_4e878ce946030bb86b8ae6b40bdf9b99ae900b865c58b65e99e41d3b28e35d2f],
   // module wait_for
   ['510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053', v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053],
   // module docker_container
@@ -13259,10 +14993,14 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88', v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88],
   // module group_by
   ['82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301', v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301],
+  // schemas/inventory.schema.json
+  ['85f2f5048922faba0968964499ef32167ebaac9a22f9ffa607e12a63ef8d23ff', v_85f2f5048922faba0968964499ef32167ebaac9a22f9ffa607e12a63ef8d23ff],
   // module consul_preflight
   ['96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe', v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe],
   // schemas/events.schema.json
   ['9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755', v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755],
+  // module consul_tls_cert
+  ['a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59', v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59],
   // schemas/recap.schema.json
   ['a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9', v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9],
   // module template
@@ -13271,8 +15009,6 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d', v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d],
   // module consul_gate
   ['c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba', v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba],
-  // schemas/consul-agent.schema.json
-  ['cc6afc88327a4b4048fd8a6b8464167aa95fbe04a616500d40683c8cfeff3f4c', v_cc6afc88327a4b4048fd8a6b8464167aa95fbe04a616500d40683c8cfeff3f4c],
   // module consul_gossip_key
   ['da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e', v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e],
   // module consul_services

@@ -20,6 +20,7 @@ import { PlayVars } from '../runner/host-vars.js';
 import { revealSecrets, secretTexts } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { Findings } from './findings.js';
+import { tlsVarProblems } from './tls-vars.js';
 import { LocalFiles } from './local-files.js';
 import {
   conditionNames,
@@ -153,6 +154,7 @@ class RunCheck {
       );
       for (const host of hosts) {
         this.#serial(play, index, vars, host);
+        this.#tlsVars(play, vars, host);
         play.tasks.forEach((task, i) => this.#task(play, vars, host, task, [index, 'tasks', i]));
         play.handlers.forEach((task, i) => this.#task(play, vars, host, task, [index, 'handlers', i]));
         if (++this.#hostsChecked % HOSTS_PER_PAUSE === 0) await pause(this.#input.signal);
@@ -162,6 +164,14 @@ class RunCheck {
 
   #add(at: SourceLocation, message: string, host?: string): void {
     this.findings.add({ ...at, message }, host);
+  }
+
+  /** The TLS vars, where they are written (the templates would turn a typo into a listener left open). */
+  #tlsVars(play: Play, vars: PlayVars, host: string): void {
+    for (const p of tlsVarProblems(vars.view(host))) {
+      const at = this.#origins.locate(play, host, p.name);
+      if (at) this.#add(at, p.message, host);
+    }
   }
 
   /** A templated `serial`, as the runner renders it when the play starts. */

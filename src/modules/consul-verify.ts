@@ -5,6 +5,8 @@ import {
   DEFAULT_SERVERS_GROUP,
 } from '../consul/verify/expected-nodes.js';
 import { DEFAULT_DNS_PORT } from '../consul/api/dns.js';
+import { agentEndpoint, clusterTlsFromVars } from '../consul/api/endpoint.js';
+import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedServices } from '../consul/verify/expected-services.js';
 import { formatDeploymentReport } from '../consul/verify/verify-deployment-format.js';
 import { verifyDeployment, type DeploymentReport } from '../consul/verify/verify-deployment.js';
@@ -92,12 +94,26 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
       typeof ctx.vars['inventory_hostname'] === 'string' ? ctx.vars['inventory_hostname'] : ctx.host.name;
     const hostvars = (ctx.vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
     const services = args.services === false ? [] : expectedServices(nodes, (h) => hostvars[h]);
+    const httpPort = args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT);
+    const tls = clusterTlsFromVars(ctx.vars);
     const report = await verifyDeployment(
       nodes,
       services,
-      async (node) => ({ channel: ctx.steps.channel, host: node.host === here ? '127.0.0.1' : node.address }),
+      async (node) => ({
+        channel: ctx.steps.channel,
+        ...agentEndpoint(
+          {
+            here: node.host === here,
+            address: node.address,
+            role: node.role,
+            datacenter: node.datacenter,
+            httpPort,
+          },
+          tls,
+        ),
+      }),
       {
-        httpPort: args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT),
+        httpPort,
         timeoutSeconds: args.timeout ?? DEFAULT_HTTP_TIMEOUT_SECONDS,
         dnsPort: args.dns_port ?? portVar(ctx.vars['consul_dns_port'], DEFAULT_DNS_PORT),
       },
@@ -107,12 +123,6 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
     return { changed: false, summary: summarize(report), data: { report, table } };
   },
 };
-
-/** A port var of the deploy playbook (`consul_http_port`), when it is a usable port; otherwise `fallback`. */
-function portVar(value: unknown, fallback: number): number {
-  const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : fallback;
-}
 
 /** One line: the leader (per datacenter when there are several), sizes, WAN and services. */
 function summarize(report: DeploymentReport): string {

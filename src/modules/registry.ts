@@ -8,6 +8,7 @@ import { consulKeyringModule } from './consul-keyring.js';
 import { consulMemberModule } from './consul-member.js';
 import { consulPreflightModule } from './consul-preflight.js';
 import { consulServicesModule } from './consul-services.js';
+import { consulTlsCertModule } from './consul-tls-cert.js';
 import { consulVerifyModule } from './consul-verify.js';
 import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
@@ -37,6 +38,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulConfigCheckModule,
     consulServicesModule,
     consulAgentStateModule,
+    consulTlsCertModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

@@ -12,14 +12,26 @@ export interface ConsulExecOptions {
   container?: string;
   /** ACL token, passed as CONSUL_HTTP_TOKEN in the exec environment, never as a CLI flag. */
   token?: Secret;
+  /**
+   * The agent's HTTPS port, when it serves no plain HTTP (`consul_tls_http: off`): the CLI then
+   * talks to https://127.0.0.1:PORT and trusts the CA drover put beside the config. Absent: the
+   * CLI's default, http://127.0.0.1:8500 (also the loopback listener of a TLS agent).
+   */
+  httpsPort?: number;
 }
 
+/** The CA file as the agent's container sees it (consul_tls_cert writes it on the host). */
+export const CONTAINER_CA_FILE = '/consul/config/tls/consul-agent-ca.pem';
+
 function consul(argv: readonly Arg[], o: ConsulExecOptions): Cmd {
-  return execIn(
-    o.container ?? 'consul',
-    ['consul', ...argv],
-    o.token ? { env: { CONSUL_HTTP_TOKEN: o.token } } : {},
-  );
+  const env: Record<string, string | Secret> = {
+    ...(o.token && { CONSUL_HTTP_TOKEN: o.token }),
+    ...(o.httpsPort !== undefined && {
+      CONSUL_HTTP_ADDR: `https://127.0.0.1:${o.httpsPort}`,
+      CONSUL_CACERT: CONTAINER_CA_FILE,
+    }),
+  };
+  return execIn(o.container ?? 'consul', ['consul', ...argv], Object.keys(env).length > 0 ? { env } : {});
 }
 
 export const info = (o: ConsulExecOptions = {}): Cmd => consul(['info'], o);

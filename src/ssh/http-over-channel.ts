@@ -1,11 +1,25 @@
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HttpRequest, HttpResponse } from './transport.js';
+import { connect as tlsConnect } from 'node:tls';
+import type { HttpRequest, HttpResponse, HttpTls } from './transport.js';
 
-/** A plain HTTP/1.1 exchange over a direct-tcpip channel, parsed by Node's own HTTP client. */
+/**
+ * An HTTP/1.1 exchange over a direct-tcpip channel, parsed by Node's own HTTP client; with
+ * `req.tls`, inside TLS over that channel (the agent's HTTPS port, its certificate checked
+ * against the cluster's CA and the expected name), so HTTPS needs no port opened to drover.
+ */
 export function httpOverChannel(channel: Duplex, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
-  // node:http expects a net.Socket; these are the calls it makes that a channel lacks.
+  return exchange(req.tls ? secured(channel, req.tls) : socketLike(channel), req, timeoutMs);
+}
+
+/** TLS 1.2+ (Consul's own minimum) over the channel; a certificate that does not verify fails the request. */
+function secured(channel: Duplex, tls: HttpTls): Socket {
+  return tlsConnect({ socket: channel, ca: tls.ca, servername: tls.servername, minVersion: 'TLSv1.2' });
+}
+
+/** node:http expects a net.Socket; these are the calls it makes that a channel lacks. */
+function socketLike(channel: Duplex): Socket {
   const socketish = Object.assign(channel, {
     setKeepAlive: () => socketish,
     setNoDelay: () => socketish,
@@ -13,6 +27,10 @@ export function httpOverChannel(channel: Duplex, req: HttpRequest, timeoutMs: nu
     ref: () => socketish,
     unref: () => socketish,
   });
+  return socketish as unknown as Socket;
+}
+
+function exchange(socket: Socket, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
   return new Promise<HttpResponse>((resolve, reject) => {
     const body = req.body ?? '';
     const r = httpRequest(
@@ -27,7 +45,7 @@ export function httpOverChannel(channel: Duplex, req: HttpRequest, timeoutMs: nu
             'content-length': String(Buffer.byteLength(body)),
           }),
         },
-        createConnection: () => socketish as unknown as Socket,
+        createConnection: () => socket,
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -23,6 +23,16 @@ export interface HttpRequest {
   path: string;
   body?: string;
   timeoutSeconds?: number;
+  /** HTTPS: TLS over the forwarded channel, the server checked against this CA and name. */
+  tls?: HttpTls;
+}
+
+/** What an HTTPS request trusts: the cluster's CA, and the name the agent's certificate must carry. */
+export interface HttpTls {
+  /** PEM of the CA certificate(s). */
+  ca: string;
+  /** SNI and the name checked: `server.<dc>.<domain>`, or `localhost` for the agent on the host itself. */
+  servername: string;
 }
 
 export interface HttpResponse {

@@ -155,3 +155,23 @@ test('a cluster without a leader keeps the order; no server answering is a GateE
     return true;
   });
 });
+
+test('with TLS on, the leader lookup asks peer servers over HTTPS as server.<dc>.consul', async () => {
+  const t = new RecordingTransport('s1');
+  t.onHttp('GET 127.0.0.1:8500/v1/status/leader', () => {
+    throw new Error('connect ECONNREFUSED');
+  });
+  t.onHttp('GET 127.0.1.12:8501/v1/status/leader', () => ({ body: JSON.stringify('127.0.1.13:8300') }));
+  const ctx = context(t);
+  const ca = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n';
+  const s1 = { ...ctx.hostvars['s1'], consul_tls_enable: true, drover_tls_ca_pem: ca };
+  const order = await orderLeaderLast(['s1', 's2', 's3'], { ...ctx, hostvars: { ...ctx.hostvars, s1 } });
+  assert.deepEqual(order, ['s1', 's2', 's3']);
+  assert.deepEqual(
+    t.httpCalls.map((c) => [`${c.host}:${c.port}`, c.tls?.servername]),
+    [
+      ['127.0.0.1:8500', undefined],
+      ['127.0.1.12:8501', 'server.dc1.consul'],
+    ],
+  );
+});

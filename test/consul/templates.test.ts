@@ -159,3 +159,104 @@ test('a bad variable value renders but is caught by the schema, with the key nam
     },
   );
 });
+
+/** The deploy playbook's TLS defaults, turned on. */
+const TLS_ON: Vars = {
+  consul_tls_enable: true,
+  consul_tls_verify_incoming: true,
+  consul_tls_verify_outgoing: true,
+  consul_tls_verify_server_hostname: true,
+  consul_tls_https_port: 8501,
+  consul_tls_http: 'loopback',
+};
+
+test('server template with TLS: the tls block of Consul 1.12+, auto_encrypt for clients, HTTPS, plain HTTP on loopback', () => {
+  const config = assertAgentConfig(render(SERVER, varsFor('s2', TLS_ON)), 's2 consul.json') as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(config['tls'], {
+    defaults: {
+      ca_file: '/consul/config/tls/consul-agent-ca.pem',
+      cert_file: '/consul/config/tls/dc1-server-consul-0.pem',
+      key_file: '/consul/config/tls/dc1-server-consul-0-key.pem',
+      verify_incoming: true,
+      verify_outgoing: true,
+    },
+    internal_rpc: { verify_server_hostname: true },
+    https: { verify_incoming: false },
+  });
+  assert.deepEqual(config['auto_encrypt'], { allow_tls: true });
+  assert.deepEqual(config['ports'], { https: 8501 });
+  assert.deepEqual(config['addresses'], { http: '127.0.0.1' });
+  assert.equal(config['client_addr'], '127.0.0.1 10.0.0.12', 'HTTPS listens where HTTP did');
+});
+
+test('client template with TLS: the CA only, and its certificate through auto_encrypt', () => {
+  const config = assertAgentConfig(render(CLIENT, varsFor('c1', TLS_ON)), 'c1 consul.json') as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(config['tls'], {
+    defaults: {
+      ca_file: '/consul/config/tls/consul-agent-ca.pem',
+      verify_incoming: true,
+      verify_outgoing: true,
+    },
+    internal_rpc: { verify_server_hostname: true },
+    https: { verify_incoming: false },
+  });
+  assert.deepEqual(config['auto_encrypt'], { tls: true });
+});
+
+test('consul_tls_http: off closes plain HTTP, on keeps it as it was', () => {
+  for (const [template, host] of [
+    [SERVER, 's1'],
+    [CLIENT, 'c1'],
+  ] as const) {
+    const off = assertAgentConfig(
+      render(template, varsFor(host, { ...TLS_ON, consul_tls_http: 'off' })),
+      host,
+    ) as Record<string, unknown>;
+    assert.deepEqual(off['ports'], { https: 8501, http: -1 });
+    assert.equal(off['addresses'], undefined);
+    const on = assertAgentConfig(
+      render(template, varsFor(host, { ...TLS_ON, consul_tls_http: 'on', consul_tls_https_port: 9501 })),
+      host,
+    ) as Record<string, unknown>;
+    assert.deepEqual(on['ports'], { https: 9501 });
+    assert.equal(on['addresses'], undefined);
+  }
+});
+
+test('TLS off renders no TLS key at all: the file is what it was before TLS existed', () => {
+  for (const [template, host] of [
+    [SERVER, 's1'],
+    [CLIENT, 'c1'],
+  ] as const) {
+    const off = { ...TLS_ON, consul_tls_enable: false };
+    assert.equal(render(template, varsFor(host, off)), render(template, varsFor(host)));
+  }
+});
+
+test('the schema refuses auto_encrypt on the wrong side, as Consul does', () => {
+  const server = JSON.parse(render(SERVER, varsFor('s1', TLS_ON))) as Record<string, unknown>;
+  const client = JSON.parse(render(CLIENT, varsFor('c1', TLS_ON))) as Record<string, unknown>;
+  assert.throws(
+    () => assertAgentConfig(JSON.stringify({ ...server, auto_encrypt: { tls: true } }), 's1'),
+    ConfigError,
+  );
+  assert.throws(
+    () => assertAgentConfig(JSON.stringify({ ...client, auto_encrypt: { allow_tls: true } }), 'c1'),
+    ConfigError,
+  );
+  assert.throws(
+    () =>
+      assertAgentConfig(
+        JSON.stringify({ ...server, tls: { defaults: { verify_server_hostname: true } } }),
+        's1',
+      ),
+    ConfigError,
+    'verify_server_hostname belongs to internal_rpc only',
+  );
+});

@@ -140,6 +140,69 @@ test("a host's own value wins over its group's, and is where the problem is repo
   ]);
 });
 
+test('bad TLS values in the inventory stop the load, each where it is written', () => {
+  const text = [
+    'all:',
+    '  vars:',
+    '    consul_tls_enable: "yes"',
+    '  children:',
+    '    servers:',
+    '      vars:',
+    '        consul_tls_http: loopbak',
+    '      hosts:',
+    '        s1: { address: 10.0.0.1, consul_tls_https_port: 0 }',
+    '',
+  ].join('\n');
+  assert.throws(
+    () => inventoryAt('/inv/p.yaml', text),
+    (err: Error) => {
+      assert.equal(
+        err.message,
+        [
+          '/inv/p.yaml:3:24 all.vars.consul_tls_enable: must be a boolean',
+          '/inv/p.yaml:7:26 all.children.servers.vars.consul_tls_http: must be one of: loopback, off, on',
+          '/inv/p.yaml:9:57 all.children.servers.hosts.s1.consul_tls_https_port: must be >= 1',
+        ].join('\n'),
+      );
+      return true;
+    },
+  );
+});
+
+test('a bad TLS value from elsewhere (the command line, a play) is found before connecting', async () => {
+  const text = [
+    'all:',
+    '  children:',
+    '    servers:',
+    '      hosts:',
+    '        s1: { address: 10.0.0.1 }',
+    '',
+  ].join('\n');
+  const problems = await check(withConsulRoleGroups(inventoryAt('/inv/p.yaml', text)), await deploy(), {
+    extraVars: { consul_tls_enable: true, consul_tls_http: 'loopbak' },
+  });
+  assert.deepEqual(problems, [
+    'the command line consul_tls_http: consul_tls_http must be "loopback" (plain HTTP on 127.0.0.1 only), "off" or "on", for host s1',
+  ]);
+});
+
+test('TLS turned on, with the playbook defaults: nothing to complain about', async () => {
+  const text = [
+    'all:',
+    '  vars:',
+    '    consul_tls_enable: true',
+    '  children:',
+    '    servers:',
+    '      hosts:',
+    '        s1: { address: 10.0.0.1 }',
+    '    clients:',
+    '      hosts:',
+    '        c1: { address: 10.0.0.2 }',
+    '',
+  ].join('\n');
+  assert.deepEqual(await check(withConsulRoleGroups(inventoryAt('/inv/p.yaml', text)), await deploy()), []);
+});
+
 /** A project of its own (playbook, templates) in the scratch dir. */
 function project(
   name: string,

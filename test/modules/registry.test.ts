@@ -31,6 +31,7 @@ describe('builtin modules', () => {
       'command',
       'consul_agent_state',
       'consul_gossip_key',
+      'consul_tls_cert',
       'copy',
       'docker_container',
       'docker_image',

@@ -37,3 +37,28 @@ test('consul-upgrade.yaml pulls on every host before the servers play', async ()
   assert.deepEqual(pull?.serial, []);
   assert.ok(names.indexOf(pull.name) < names.indexOf('Consul servers, one at a time, leader last'));
 });
+
+test('consul-deploy.yaml: the TLS files come before the config that names them, and only with TLS on', async () => {
+  const book = await loadPlaybook(join(PLAYBOOKS_DIR, 'consul-deploy.yaml'), builtinModules());
+  const agents = book.plays[0];
+  assert.ok(agents);
+  const names = agents.tasks.map((t) => t.name);
+  const at = (name: string) => {
+    const i = names.indexOf(name);
+    assert.ok(i >= 0, `a task "${name}"`);
+    return i;
+  };
+  assert.ok(at('TLS directory') < at('TLS certificates'));
+  assert.ok(at('TLS certificates') < at('record the reload the TLS files owe'));
+  assert.ok(at('record the reload the TLS files owe') < at('agent config change class'));
+  assert.ok(at('TLS certificates') < at('container'), 'a new agent starts with its certificate in place');
+  for (const name of ['TLS directory', 'TLS certificates', 'record the reload the TLS files owe']) {
+    const task = agents.tasks[at(name)];
+    assert.match(task?.when[0]?.source ?? '', /^consul_tls_enable\b/, `${name} runs only with TLS on`);
+  }
+  const cert = agents.tasks[at('TLS certificates')];
+  assert.equal(cert?.module, 'consul_tls_cert');
+  assert.equal(cert?.args['dir'], '{{consul_config_dir}}/tls', 'inside the folder the container mounts');
+  assert.equal(agents.tasks[at('record the reload the TLS files owe')]?.args['mark'], 'reload');
+  assert.equal(agents.defaults['consul_tls_enable'], false, 'existing clusters keep what they have');
+});

@@ -13,7 +13,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { caFilesBeside, resolveTlsCa, TLS_CA_KEY_ENV, tlsDir } from '../../src/app/tls-material-source.js';
+import {
+  applyTlsCa,
+  caFilesBeside,
+  resolveTlsCa,
+  TLS_CA_KEY_ENV,
+  tlsDir,
+} from '../../src/app/tls-material-source.js';
 import { ConfigError } from '../../src/errors.js';
 import type { Host, Inventory } from '../../src/inventory/types.js';
 import { Secret } from '../../src/shell/secret.js';
@@ -298,5 +304,53 @@ describe('a CA supplied by the operator', async () => {
         damaged,
       );
     }
+  });
+});
+
+describe('the CA for a Consul playbook run (applyTlsCa)', () => {
+  it('asks for nothing unless some host turns TLS on (the playbooks default it to false)', async () => {
+    const file = freshInventoryFile();
+    const inv = inventory(file);
+    const lines: string[] = [];
+    assert.equal(await applyTlsCa(inv, { create: true, env: NO_ENV, warn: (l) => lines.push(l) }), inv);
+    assert.deepEqual(lines, []);
+    assert.equal(existsSync(tlsDir(file)), false, 'no CA is made for a cluster without TLS');
+  });
+
+  it('hands the run the CA certificate and its key as a Secret, and says when the CA expires', async () => {
+    const file = freshInventoryFile();
+    const lines: string[] = [];
+    const out = await applyTlsCa(inventory(file, { consul_tls_enable: true }), {
+      create: true,
+      env: NO_ENV,
+      warn: (l) => lines.push(l),
+    });
+    const files = caFilesBeside(file);
+    for (const host of out.hosts.values()) {
+      assert.equal(host.vars['drover_tls_ca_pem'], readFileSync(files.cert, 'utf8'));
+      const key = host.vars['consul_tls_ca_key'];
+      assert.ok(key instanceof Secret);
+      assert.equal(key.reveal(), readFileSync(files.key, 'utf8'));
+    }
+    assert.equal(lines.length, 2);
+    assert.match(lines[0] ?? '', /^wrote a new CA to /);
+    assert.match(
+      lines[1] ?? '',
+      /^note: CA .*consul-agent-ca\.pem \(Consul Agent CA \d+\) expires \d{4}-\d\d-\d\d \(182[45] days\)$/,
+    );
+    assert.ok(!lines.join('\n').includes('PRIVATE KEY'));
+  });
+
+  it('plan announces the CA it would make and writes nothing', async () => {
+    const file = freshInventoryFile();
+    const lines: string[] = [];
+    const out = await applyTlsCa(inventory(file, { consul_tls_enable: true }), {
+      create: false,
+      env: NO_ENV,
+      warn: (l) => lines.push(l),
+    });
+    assert.match(lines[0] ?? '', /^note: no CA in .*; deploy will create one there$/);
+    assert.equal(existsSync(tlsDir(file)), false);
+    assert.equal(typeof out.hosts.get('s1')?.vars['drover_tls_ca_pem'], 'string');
   });
 });

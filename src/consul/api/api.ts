@@ -1,5 +1,5 @@
 import type { HostChannel } from '../../remote/step.js';
-import type { HttpResponse } from '../../ssh/transport.js';
+import type { HttpResponse, HttpTls } from '../../ssh/transport.js';
 import {
   ENDPOINTS,
   parseAgentMembers,
@@ -25,6 +25,8 @@ export interface ConsulApiOptions {
   /** Address of the agent's HTTP listener as reached from the transport's host. */
   host?: string;
   port?: number;
+  /** HTTPS with the cluster's CA (see endpoint.ts); absent: plain HTTP. */
+  tls?: HttpTls;
   /** Upper bound for each request, in seconds. */
   timeoutSeconds?: number;
   /** What times the bound; tests pass a fake clock. */
@@ -43,6 +45,7 @@ export class ConsulUnreachableError extends ConsulOutputError {}
 export class ConsulApi {
   readonly host: string;
   readonly port: number;
+  readonly tls: HttpTls | undefined;
   readonly timeoutSeconds: number;
   readonly clock: Clock;
 
@@ -52,13 +55,14 @@ export class ConsulApi {
   ) {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? DEFAULT_HTTP_PORT;
+    this.tls = options.tls;
     this.timeoutSeconds = options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS;
     this.clock = options.clock ?? systemClock;
   }
 
   /** `via` for messages: which agent, reached through which host's connection. */
   get where(): string {
-    return `${this.host}:${this.port} via ${this.channel.host}`;
+    return `${this.tls ? 'https://' : ''}${this.host}:${this.port} via ${this.channel.host}`;
   }
 
   /** The leader's `ip:port`, or `""` when this agent knows of no leader. */
@@ -126,6 +130,7 @@ export class ConsulApi {
         port: this.port,
         path,
         timeoutSeconds: seconds,
+        ...(this.tls && { tls: this.tls }),
       });
       return await withDeadline(
         request,

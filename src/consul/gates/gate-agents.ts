@@ -1,3 +1,4 @@
+import { agentEndpoint, clusterTlsFromVars, type ClusterTls } from '../api/endpoint.js';
 import { ConfigError } from '../../errors.js';
 import type { Vars } from '../../inventory/types.js';
 import type { HostChannel } from '../../remote/step.js';
@@ -24,6 +25,8 @@ export class GateAgents {
     readonly httpPort: number = DEFAULT_HTTP_PORT,
     /** Upper bound per HTTP request, in seconds. */
     readonly requestTimeout: number = DEFAULT_HTTP_TIMEOUT_SECONDS,
+    /** The cluster's TLS: which agents are asked over HTTPS, with which CA (endpoint.ts). */
+    readonly tls?: ClusterTls,
   ) {
     this.servers = nodes.filter((n) => n.role === 'server');
     this.clients = nodes.filter((n) => n.role === 'client');
@@ -41,6 +44,7 @@ export class GateAgents {
       expectedNodesFromVars(vars, options),
       options.httpPort ?? portVar(vars['consul_http_port']),
       options.requestTimeout,
+      clusterTlsFromVars(vars),
     );
   }
 
@@ -83,7 +87,14 @@ export class GateAgents {
         },
       ]);
     }
-    const narrowed = new GateAgents(this.channel, this.here, nodes, this.httpPort, this.requestTimeout);
+    const narrowed = new GateAgents(
+      this.channel,
+      this.here,
+      nodes,
+      this.httpPort,
+      this.requestTimeout,
+      this.tls,
+    );
     narrowed.datacenter = datacenter;
     return narrowed;
   }
@@ -96,11 +107,17 @@ export class GateAgents {
   /** A client for `node`'s agent; `secondsLeft` caps each request so a poll cannot overrun its budget. */
   api(node: ExpectedNode, secondsLeft?: number): ConsulApi {
     const timeoutSeconds = Math.min(this.requestTimeout, secondsLeft ?? this.requestTimeout);
-    return new ConsulApi(this.channel, {
-      host: node.host === this.here ? '127.0.0.1' : node.address,
-      port: this.httpPort,
-      timeoutSeconds,
-    });
+    const endpoint = agentEndpoint(
+      {
+        here: node.host === this.here,
+        address: node.address,
+        role: node.role,
+        datacenter: node.datacenter,
+        httpPort: this.httpPort,
+      },
+      this.tls,
+    );
+    return new ConsulApi(this.channel, { ...endpoint, timeoutSeconds });
   }
 
   /**
@@ -129,10 +146,11 @@ export function datacenterKey(node: ExpectedNode): string {
 /** A datacenter key for messages. */
 export const dcName = (key: string): string => (key === '' ? '(default)' : key);
 
-/** `consul_http_port` when it is a usable port (templated vars may be strings); else Consul's default. */
-export function portVar(value: unknown): number {
+/**
+ * A port var of the deploy playbook (`consul_http_port`, `consul_dns_port`) when it is a usable
+ * port (templated vars may be strings); else `fallback`, Consul's default HTTP port unless said.
+ */
+export function portVar(value: unknown, fallback: number = DEFAULT_HTTP_PORT): number {
   const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536
-    ? port
-    : DEFAULT_HTTP_PORT;
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : fallback;
 }

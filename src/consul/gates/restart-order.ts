@@ -1,3 +1,4 @@
+import { tlsVarsOf } from '../api/endpoint.js';
 import { GateError } from '../../errors.js';
 import type { Vars } from '../../inventory/types.js';
 import type { HostChannel } from '../../remote/step.js';
@@ -133,7 +134,12 @@ export async function orderLeaderLast(remaining: readonly string[], ctx: OrderCo
 }
 
 export async function planLeaderLast(remaining: readonly string[], ctx: OrderContext): Promise<OrderResult> {
-  const vars: Vars = { groups: ctx.groups, hostvars: ctx.hostvars };
+  // The cluster's TLS as the connecting host sees it: peers are asked over HTTPS when it is on.
+  const vars: Vars = {
+    ...tlsVarsOf(ctx.hostvars[ctx.via] ?? {}),
+    groups: ctx.groups,
+    hostvars: ctx.hostvars,
+  };
   const all = GateAgents.fromVars(vars, ctx.channel, ctx.via, {
     ...(ctx.serversGroup !== undefined ? { serversGroup: ctx.serversGroup } : {}),
     ...(ctx.clientsGroup !== undefined ? { clientsGroup: ctx.clientsGroup } : {}),

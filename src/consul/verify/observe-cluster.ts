@@ -1,4 +1,5 @@
 import type { HostChannel } from '../../remote/step.js';
+import type { HttpTls } from '../../ssh/transport.js';
 import { mapLimit } from '../../util/limit.js';
 import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
 import { observeNode } from '../gates/observe-node.js';
@@ -8,7 +9,20 @@ import type { ExpectedNode, NodeObservation, Observations } from './cluster-mode
 export interface AgentRoute {
   channel: HostChannel;
   host: string;
+  /** The agent's HTTPS port and CA when the route is HTTPS (endpoint.ts agentEndpoint); absent: plain HTTP on ObserveOptions.httpPort. */
+  port?: number;
+  tls?: HttpTls;
 }
+
+/** The ConsulApi options of a route: its own port and TLS when it has them, else plain `httpPort`. */
+export const routeEndpoint = (
+  target: AgentRoute,
+  httpPort: number,
+): { host: string; port: number; tls?: HttpTls } => ({
+  host: target.host,
+  port: target.port ?? httpPort,
+  ...(target.tls && { tls: target.tls }),
+});
 export type RouteToAgent = (node: ExpectedNode) => Promise<AgentRoute>;
 
 export interface ObserveOptions {
@@ -44,8 +58,7 @@ async function observeOne(
     return { reachable: false, error: err instanceof Error ? err.message : String(err) };
   }
   const api = new ConsulApi(target.channel, {
-    host: target.host,
-    port: options.httpPort ?? DEFAULT_HTTP_PORT,
+    ...routeEndpoint(target, options.httpPort ?? DEFAULT_HTTP_PORT),
     timeoutSeconds: options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS,
   });
   return observeNode(api);

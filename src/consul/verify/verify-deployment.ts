@@ -4,6 +4,7 @@ import { DEFAULT_DNS_PORT, lookupA, RCODE_NAMES } from '../api/dns.js';
 import type { ExpectedService } from './expected-services.js';
 import {
   observeCluster,
+  routeEndpoint,
   type AgentRoute,
   type ObserveOptions,
   type RouteToAgent,
@@ -88,8 +89,7 @@ export async function verifyDeployment(
     return {
       target,
       api: new ConsulApi(target.channel, {
-        host: target.host,
-        port: options.httpPort ?? DEFAULT_HTTP_PORT,
+        ...routeEndpoint(target, options.httpPort ?? DEFAULT_HTTP_PORT),
         timeoutSeconds: options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS,
       }),
     };

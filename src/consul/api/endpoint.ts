@@ -1,0 +1,72 @@
+import type { Vars } from '../../inventory/types.js';
+import type { HttpTls } from '../../ssh/transport.js';
+import { DEFAULT_DOMAIN, serverName } from '../../tls/consul-conventions.js';
+
+/** Where drover sends an agent's API requests, as seen from the host whose connection carries them. */
+export interface AgentEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** HTTPS, checked against the cluster's CA; absent: plain HTTP. */
+  readonly tls?: HttpTls;
+}
+
+/** A TLS cluster as drover's own calls need it (the deploy playbook's vars and the session's CA). */
+export interface ClusterTls {
+  readonly ca: string;
+  readonly httpsPort: number;
+  /** consul_tls_http: plain HTTP on 127.0.0.1 only, none, or everywhere as before TLS. */
+  readonly http: 'loopback' | 'off' | 'on';
+}
+
+const DEFAULT_HTTPS_PORT = 8501;
+
+/**
+ * The cluster's TLS from a host's vars: `consul_tls_enable: true` and the CA the session put in
+ * `drover_tls_ca_pem`. Undefined: the agents speak plain HTTP, as before TLS.
+ */
+export function clusterTlsFromVars(vars: Vars): ClusterTls | undefined {
+  const ca = vars['drover_tls_ca_pem'];
+  if (vars['consul_tls_enable'] !== true || typeof ca !== 'string') return undefined;
+  const port = vars['consul_tls_https_port'];
+  const http = vars['consul_tls_http'];
+  return {
+    ca,
+    httpsPort: typeof port === 'number' ? port : DEFAULT_HTTPS_PORT,
+    http: http === 'off' || http === 'on' ? http : 'loopback',
+  };
+}
+
+const TLS_VARS = ['consul_tls_enable', 'consul_tls_https_port', 'consul_tls_http', 'drover_tls_ca_pem'];
+
+/** The vars clusterTlsFromVars reads, from one host's: for callers that build a view of their own. */
+export const tlsVarsOf = (vars: Vars): Vars =>
+  Object.fromEntries(TLS_VARS.filter((k) => vars[k] !== undefined).map((k) => [k, vars[k]]));
+
+export interface EndpointTarget {
+  /** The agent runs on the host whose connection carries the request. */
+  readonly here: boolean;
+  /** Its address from elsewhere (bind_addr). */
+  readonly address: string;
+  readonly role: 'server' | 'client';
+  readonly datacenter?: string | undefined;
+  readonly httpPort: number;
+}
+
+/**
+ * How to reach an agent: plain HTTP as before TLS, or while its plain listener is reachable (the
+ * agent on this very host in loopback mode, everywhere in "on" mode); otherwise HTTPS on its
+ * address, a server checked as `server.<dc>.consul` (what verify_server_hostname checks too) and
+ * the agent of this host as `localhost` (every server certificate carries it).
+ */
+export function agentEndpoint(target: EndpointTarget, tls: ClusterTls | undefined): AgentEndpoint {
+  const plainHost = target.here ? '127.0.0.1' : target.address;
+  if (!tls || tls.http === 'on' || (tls.http === 'loopback' && target.here)) {
+    return { host: plainHost, port: target.httpPort };
+  }
+  const servername =
+    target.here || target.role !== 'server'
+      ? 'localhost'
+      : // dc1 is Consul's own default, and the deploy playbook's.
+        serverName(target.datacenter ?? 'dc1', DEFAULT_DOMAIN);
+  return { host: plainHost, port: tls.httpsPort, tls: { ca: tls.ca, servername } };
+}

@@ -1,0 +1,273 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { posix } from 'node:path';
+import { TaskFailedError } from '../errors.js';
+import { factStep } from '../facts/fact.js';
+import { fileState, type FileState } from '../facts/file-state.js';
+import { isSecret } from '../shell/secret.js';
+import { normaliseIp } from '../tls/certificate-facts.js';
+import {
+  caFileNames,
+  DAY_MS,
+  DEFAULT_DOMAIN,
+  serverCertFileNames,
+  serverName,
+} from '../tls/consul-conventions.js';
+import { RENEW_WITHIN_DAYS } from '../tls/renewal.js';
+import {
+  createServerCert,
+  serverCertSans,
+  type IssuedCertificate,
+  type ServerCertRequest,
+} from '../tls/server-certificate.js';
+import { describeFileWrite, fileWriteSteps, type DesiredFile } from './file-write.js';
+import type { Change, LocalContext, ModuleData, PlannedModule } from './module.js';
+import { absolutePathSchema, groupSchema, ownerSchema } from './schema-parts.js';
+
+/** The session puts the CA certificate here (public) and its key in `consul_tls_ca_key` (a Secret). */
+export const TLS_CA_PEM_VAR = 'drover_tls_ca_pem';
+export const TLS_CA_KEY_VAR = 'consul_tls_ca_key';
+
+export interface ConsulTlsCertArgs {
+  /** The host's TLS directory; the agent reads it at `/consul/config/tls`. */
+  dir: string;
+  role: 'server' | 'client';
+  datacenter: string;
+  /** The server's bind_addr: its certificate names it, so peers can dial it by address. */
+  address: string;
+  owner?: string;
+  group?: string;
+}
+
+export interface TlsCertWant {
+  readonly args: ConsulTlsCertArgs;
+  readonly caPem: string;
+  readonly request: ServerCertRequest;
+  /** A certificate ready to be written, made only when drover has the CA key; used only if the host's must go. */
+  readonly fresh?: IssuedCertificate;
+  /** Judged against this instant: plan itself reads no clock. */
+  readonly now: Date;
+}
+
+export interface TlsCertFacts {
+  ca: FileState;
+  cert?: FileState;
+  key?: FileState;
+}
+
+/**
+ * The agent's TLS files: on every agent the CA certificate, on a server also its certificate and
+ * key, named as `consul tls cert create -server` names them. A server's certificate stays while
+ * it is issued by the current CA for `server.<dc>.consul` with exactly the SANs the node needs
+ * (its bind_addr, localhost, 127.0.0.1), matches its key and has more than 30 days left; else a
+ * new one is issued. Consul 1.4.4+ reloads certificates on `consul reload` (hashicorp/consul#5419)
+ * when TLS is already on, so new files are a reload-class change; turning TLS on is the config's
+ * (restart-class) change.
+ */
+export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, TlsCertFacts> = {
+  kind: 'planned',
+  name: 'consul_tls_cert',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dir', 'role', 'datacenter', 'address'],
+    properties: {
+      dir: absolutePathSchema,
+      role: { enum: ['server', 'client'] },
+      datacenter: { type: 'string', minLength: 1 },
+      address: { type: 'string', minLength: 1 },
+      owner: ownerSchema,
+      group: groupSchema,
+    },
+  },
+
+  async desired(args, ctx: LocalContext): Promise<TlsCertWant> {
+    const caPem = ctx.vars[TLS_CA_PEM_VAR];
+    if (typeof caPem !== 'string') {
+      throw new TaskFailedError(
+        `${ctx.host}: no CA for TLS: consul_tls_cert runs in the Consul playbooks, whose session resolves the CA`,
+      );
+    }
+    const caKey = ctx.vars[TLS_CA_KEY_VAR];
+    const request: ServerCertRequest = {
+      dc: args.datacenter,
+      domain: DEFAULT_DOMAIN,
+      ipAddresses: [args.address],
+    };
+    // Certificates hold whole seconds: a new one's 365 days count as 365, not 364.
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    if (args.role !== 'server' || !isSecret(caKey)) return { args, caPem, request, now };
+    return {
+      args,
+      caPem,
+      request,
+      now,
+      fresh: await createServerCert({ certPem: caPem, key: caKey }, request, { now }),
+    };
+  },
+
+  facts: ({ args }) => {
+    const files = tlsFiles(args);
+    return {
+      ca: factStep(fileState(files.ca)),
+      ...(files.server && {
+        cert: factStep(fileState(files.server.cert)),
+        key: factStep(fileState(files.server.key)),
+      }),
+    };
+  },
+
+  plan(want, facts, ctx): Change {
+    const files = tlsFiles(want.args);
+    const owned = {
+      ...(want.args.owner && { owner: want.args.owner }),
+      ...(want.args.group && { group: want.args.group }),
+    };
+    const wanted: { file: DesiredFile; have: FileState }[] = [
+      {
+        file: { dest: files.ca, content: want.caPem, shown: want.caPem, mode: '0644', ...owned },
+        have: facts.ca,
+      },
+    ];
+    const data: ModuleData = {};
+    let certLine: string | undefined;
+    if (files.server && facts.cert && facts.key) {
+      const reasons = renewalReasons(facts.cert, facts.key, want);
+      const kept = reasons.length === 0 && facts.cert.exists && facts.key.exists;
+      if (!kept && !want.fresh) {
+        throw new TaskFailedError(
+          `${ctx.host}: its server certificate must be replaced (${reasons.join('; ')}), but drover has the ` +
+            'CA certificate without its key: set consul_tls_ca_key or DROVER_TLS_CA_KEY',
+        );
+      }
+      const certPem = kept ? contentOf(facts.cert) : (want.fresh as IssuedCertificate).certPem;
+      const keyPem = kept ? contentOf(facts.key) : (want.fresh as IssuedCertificate).key.reveal();
+      const expires = notAfterOf(certPem);
+      const days = wholeDays(expires, want.now);
+      certLine = kept
+        ? `certificate for ${ctx.host} expires ${isoDay(expires)} (${days} days)`
+        : `new certificate for ${ctx.host}, expires ${isoDay(expires)} (${days} days): ${reasons.join('; ')}`;
+      Object.assign(data, { expires: isoDay(expires), days_left: days, renew_reasons: reasons });
+      wanted.push(
+        {
+          file: { dest: files.server.cert, content: certPem, shown: certPem, mode: '0644', ...owned },
+          have: facts.cert,
+        },
+        {
+          // The key is never shown: no diff, and its summary names the file only.
+          file: {
+            dest: files.server.key,
+            content: keyPem,
+            shown: '',
+            mode: '0600',
+            ...owned,
+            extraSecrets: [keyPem],
+          },
+          have: facts.key,
+        },
+      );
+    }
+    const writes = wanted.map(({ file, have }) => ({
+      described: describeFileWrite(file, have, { ...ctx, diff: ctx.diff && file.mode !== '0600' }),
+      steps: fileWriteSteps(file, have),
+    }));
+    const changed = writes.some((w) => w.described.changed);
+    const summary = [
+      ...(certLine ? [certLine] : []),
+      ...writes.filter((w) => w.described.changed).map((w) => w.described.summary),
+    ].join('; ');
+    return {
+      changed,
+      summary: summary || `TLS files in ${want.args.dir} are up to date`,
+      diff: writes.flatMap((w) => w.described.diff ?? []),
+      data: { ...data, changed, dir: want.args.dir },
+      ...(changed && { steps: writes.filter((w) => w.described.changed).flatMap((w) => w.steps) }),
+    };
+  },
+};
+
+/** The files on the host, and their names as the agent's config gives them (under `/consul/config/tls`). */
+export function tlsFiles(args: Pick<ConsulTlsCertArgs, 'dir' | 'role' | 'datacenter'>): {
+  ca: string;
+  server?: { cert: string; key: string };
+} {
+  const ca = posix.join(args.dir, caFileNames(DEFAULT_DOMAIN).cert);
+  if (args.role !== 'server') return { ca };
+  const names = serverCertFileNames(args.datacenter, DEFAULT_DOMAIN);
+  return { ca, server: { cert: posix.join(args.dir, names.cert), key: posix.join(args.dir, names.key) } };
+}
+
+/**
+ * renewal.ts's rules, judged synchronously with Node's own X.509 (plan is pure and synchronous):
+ * the name, the issuer's signature, the validity, the SANs, and that the key on the host is the
+ * certificate's (a run cut short between the two writes leaves a pair Consul cannot load).
+ * Empty: the certificate stays.
+ */
+function renewalReasons(cert: FileState, key: FileState, want: TlsCertWant): string[] {
+  if (!cert.exists) return ['there is no certificate yet'];
+  if (!key.exists) return ['its key is missing'];
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert.content);
+  } catch {
+    return ['the file on the host is not a PEM certificate'];
+  }
+  const ca = new X509Certificate(want.caPem);
+  const name = serverName(want.request.dc, want.request.domain);
+  const notAfter = new Date(leaf.validTo);
+  const daysLeft = wholeDays(notAfter, want.now);
+  const reasons: string[] = [];
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(leaf.subject)?.[1];
+  if (cn !== name) reasons.push(`it is for ${cn ?? 'no name'}, not ${name}`);
+  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey))
+    reasons.push('it was not issued by the current CA');
+  if (want.now < new Date(leaf.validFrom))
+    reasons.push(`it is not valid before ${isoDay(new Date(leaf.validFrom))}`);
+  if (daysLeft < 0) reasons.push(`it expired on ${isoDay(notAfter)}`);
+  else if (daysLeft < RENEW_WITHIN_DAYS) reasons.push(`it expires in ${daysLeft} days (${isoDay(notAfter)})`);
+  const sanChange = sanDifference(leaf, want.request);
+  if (sanChange) reasons.push(sanChange);
+  if (!keyMatches(leaf, key.content)) reasons.push("its key on the host is not the certificate's");
+  return reasons;
+}
+
+function keyMatches(leaf: X509Certificate, keyPem: string): boolean {
+  try {
+    return leaf.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    // The parser's message is dropped: it may quote the key.
+    return false;
+  }
+}
+
+/** `DNS:a, IP Address:b` as Node prints SANs, against the names the node needs. */
+function sanDifference(leaf: X509Certificate, request: ServerCertRequest): string | undefined {
+  const have = new Set(
+    (leaf.subjectAltName ?? '')
+      .split(', ')
+      .filter(Boolean)
+      .map((entry) =>
+        entry.startsWith('IP Address:')
+          ? normaliseIp(entry.slice('IP Address:'.length))
+          : entry.replace(/^DNS:/, '').toLowerCase(),
+      ),
+  );
+  const want = serverCertSans(request);
+  const needed = new Set([...want.dnsNames, ...want.ipAddresses]);
+  const missing = [...needed].filter((n) => !have.has(n));
+  const extra = [...have].filter((n) => !needed.has(n));
+  if (missing.length === 0 && extra.length === 0) return undefined;
+  const parts = [
+    ...(missing.length > 0 ? [`lacks ${missing.join(', ')}`] : []),
+    ...(extra.length > 0 ? [`still names ${extra.join(', ')}`] : []),
+  ];
+  return `its SANs differ: it ${parts.join(' and ')}`;
+}
+
+const contentOf = (file: FileState): string => (file.exists ? file.content : '');
+
+const notAfterOf = (certPem: string): Date => new Date(new X509Certificate(certPem).validTo);
+
+/** Whole days from `now` to `then`; negative once past. */
+const wholeDays = (then: Date, now: Date): number => Math.floor((then.getTime() - now.getTime()) / DAY_MS);
+
+const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
