@@ -1,14 +1,13 @@
-import { constants } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { generateGossipKey, isValidGossipKey } from '../consul/agent/gossip-key.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { exists } from '../remote/fs.js';
 import { gather } from '../facts/fact.js';
 import { gossipKeyring, nodeIdPath } from '../facts/gossip-keyring.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { isSecret, Secret } from '../shell/secret.js';
 import type { Transport } from '../ssh/transport.js';
+import { readPrivateFile, writePrivateFile } from './private-file.js';
 
 /**
  * The gossip key's life cycle on the control machine (ansible-consul#160/#109: a key lost or
@@ -120,52 +119,20 @@ function checkKey(key: string, where: string): void {
 
 /** The key in `file`, or undefined when there is none. A file others can read is refused. */
 export async function readKeyFile(file: string): Promise<Secret | undefined> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new ConfigError([
-      {
-        file,
-        message: `gossip key file is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-      },
-    ]);
-  }
-  const key = (await readFile(file, 'utf8')).trim();
+  const text = await readPrivateFile(file, 'gossip key');
+  if (text === undefined) return undefined;
+  const key = text.trim();
   checkKey(key, file);
   return new Secret(key);
 }
 
 /** Creates `file` with mode 0600; never overwrites (a key is never regenerated behind anyone's back). */
-export async function writeKeyFile(
-  file: string,
-  key: Secret,
-  options: { replace?: boolean } = {},
-): Promise<void> {
-  const flags = options.replace
-    ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC
-    : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-  let handle;
-  try {
-    handle = await open(file, flags, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UsageError(
-        `${file} already exists; drover never replaces a gossip key (rotate with \`drover rotate-gossip-key\`)`,
-      );
-    }
-    throw err;
-  }
-  try {
-    await handle.chmod(0o600);
-    await handle.writeFile(`${key.reveal()}\n`);
-  } finally {
-    await handle.close();
-  }
+export function writeKeyFile(file: string, key: Secret, options: { replace?: boolean } = {}): Promise<void> {
+  return writePrivateFile(file, `${key.reveal()}\n`, {
+    mode: 0o600,
+    refusal: 'drover never replaces a gossip key (rotate with `drover rotate-gossip-key`)',
+    ...(options.replace !== undefined ? { replace: options.replace } : {}),
+  });
 }
 
 type ClusterKey =

@@ -1,7 +1,6 @@
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { isSecret, Secret } from '../shell/secret.js';
 import { checkCaMaterial, type CaOrigin } from '../tls/ca-material-check.js';
@@ -11,6 +10,7 @@ import { caFileNames, DEFAULT_DOMAIN } from '../tls/consul-conventions.js';
 import type { RandomSource } from '../tls/random-source.js';
 import { loadX509 } from '../tls/x509-library.js';
 import { withHostVars } from './gossip-key-source.js';
+import { readPrivateFile, writePrivateFile } from './private-file.js';
 
 /**
  * Where the cluster's CA comes from, kept like the gossip key (a CA regenerated on a re-run
@@ -216,40 +216,13 @@ async function readIfExists(file: string): Promise<string | undefined> {
 
 /** The key in `file`, or undefined when there is none. A file others can read is refused. */
 export async function readCaKeyFile(file: string): Promise<Secret | undefined> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw problem(
-      file,
-      `CA key file is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-    );
-  }
-  return new Secret(await readFile(file, 'utf8'));
+  const text = await readPrivateFile(file, 'CA key');
+  return text === undefined ? undefined : new Secret(text);
 }
 
 /** Creates `file` with `mode`; never overwrites (a CA is never replaced behind anyone's back). */
-async function writeNewFile(file: string, text: string, mode: number): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UsageError(`${file} already exists; drover never replaces a CA`);
-    }
-    throw err;
-  }
-  try {
-    await handle.chmod(mode);
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
-  }
-}
+const writeNewFile = (file: string, text: string, mode: number): Promise<void> =>
+  writePrivateFile(file, text, { mode, refusal: 'drover never replaces a CA' });
 
 const problem = (file: string, message: string): ConfigError => new ConfigError([{ file, message }]);
 
