@@ -126,6 +126,30 @@ describe('a restart owed survives an interrupted, killed or refused deploy', () 
     await converges(true);
   });
 
+  /**
+   * A healed server is back only when it votes and autopilot says so: until autopilot's cleanup
+   * has run, list-peers may still show the partitioned server as a voter that is about to be
+   * removed and re-added as a non-voter. So: three voters and a healthy autopilot with a failure
+   * tolerance of one, twice in a row, 5 s apart (past the 2 s autopilot refresh).
+   */
+  async function healedAndVoting(): Promise<void> {
+    const settled = async (): Promise<boolean> => {
+      const peers = await ssh(servers[0]!.name, 'docker exec consul consul operator raft list-peers');
+      const voters = peers.stdout.split('\n').filter((l) => /\b(leader|follower)\s+true\b/.test(l)).length;
+      const health = await ssh(
+        servers[0]!.name,
+        'curl -s -m 3 http://127.0.0.1:8500/v1/operator/autopilot/health',
+      );
+      const h = JSON.parse(health.stdout || '{}') as { Healthy?: boolean; FailureTolerance?: number };
+      return voters === 3 && h.Healthy === true && (h.FailureTolerance ?? 0) >= 1;
+    };
+    await waitFor('the healed server to rejoin, vote again and be healthy', 150, async () => {
+      if (!(await settled())) return false;
+      await new Promise((r) => setTimeout(r, 5000));
+      return settled();
+    });
+  }
+
   it('a pre-flight refusal after the files were written (a server partitioned): healed, the next deploy converges', async () => {
     setRetryInterval('5s');
     const victim = servers[2]!;
@@ -143,10 +167,7 @@ describe('a restart owed survives an interrupted, killed or refused deploy', () 
     }
     // Autopilot removed the partitioned server as dead; healed, it refutes that, rejoins and is
     // promoted to voter again, as Consul's agents do. Only then can a roll pass its pre-flight.
-    await waitFor('the healed server to rejoin and vote again', 120, async () => {
-      const peers = await ssh(servers[0]!.name, 'docker exec consul consul operator raft list-peers');
-      return peers.stdout.split('\n').filter((l) => /\b(leader|follower)\s+true\b/.test(l)).length === 3;
-    });
+    await healedAndVoting();
     await converges(true);
   });
 
@@ -169,10 +190,7 @@ describe('a restart owed survives an interrupted, killed or refused deploy', () 
     } finally {
       await fault('heal', victim.name);
     }
-    await waitFor('the healed server to rejoin and vote again', 120, async () => {
-      const peers = await ssh(servers[0]!.name, 'docker exec consul consul operator raft list-peers');
-      return peers.stdout.split('\n').filter((l) => /\b(leader|follower)\s+true\b/.test(l)).length === 3;
-    });
+    await healedAndVoting();
     await converges(true);
   });
 });
