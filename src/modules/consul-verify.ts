@@ -1,11 +1,11 @@
-import { DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../consul/api/api.js';
+import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../consul/api/api.js';
 import {
   expectedNodesFromVars,
   DEFAULT_CLIENTS_GROUP,
   DEFAULT_SERVERS_GROUP,
 } from '../consul/verify/expected-nodes.js';
 import { DEFAULT_DNS_PORT } from '../consul/api/dns.js';
-import { agentEndpoint, clusterTlsFromVars } from '../consul/api/endpoint.js';
+import { agentEndpoint, clusterTlsFromVars, type ClusterTls } from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedServices } from '../consul/verify/expected-services.js';
 import { formatDeploymentReport } from '../consul/verify/verify-deployment-format.js';
@@ -96,6 +96,7 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
     const services = args.services === false ? [] : expectedServices(nodes, (h) => hostvars[h]);
     const httpPort = args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT);
     const tls = clusterTlsFromVars(ctx.vars);
+    const clientTls = tls && (await withConnectRoots(tls, ctx, httpPort));
     const report = await verifyDeployment(
       nodes,
       services,
@@ -109,7 +110,7 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
             datacenter: node.datacenter,
             httpPort,
           },
-          tls,
+          node.role === 'client' ? clientTls : tls,
         ),
       }),
       {
@@ -139,4 +140,19 @@ function summarize(report: DeploymentReport): string {
     parts.push(`${names.length} service${names.length === 1 ? '' : 's'} in catalog and DNS`);
   }
   return `Consul cluster OK: ${parts.join(', ')}`;
+}
+
+/**
+ * The cluster's TLS for HTTPS to clients: their certificates come from auto_encrypt, signed by
+ * the Connect CA, so the Connect CA's roots (asked of this host's own agent, which reaches the
+ * servers) are trusted besides the agent CA.
+ */
+async function withConnectRoots(
+  tls: ClusterTls,
+  ctx: ConversationContext,
+  httpPort: number,
+): Promise<ClusterTls> {
+  const own = agentEndpoint({ here: true, address: '127.0.0.1', role: 'server', httpPort }, tls);
+  const roots = await new ConsulApi(ctx.steps.channel, own).connectCaRoots().catch(() => []);
+  return roots.length === 0 ? tls : { ...tls, ca: [tls.ca, ...roots].join('\n') };
 }

@@ -98,7 +98,7 @@ class NodeSshTransport implements Transport {
 
   async http(req: HttpRequest): Promise<HttpResponse> {
     const timeoutMs = (req.timeoutSeconds ?? 30) * 1000;
-    const what = `${req.method ?? 'GET'} http://${req.host}:${req.port}${req.path}`;
+    const what = `${req.method ?? 'GET'} ${req.tls ? 'https' : 'http'}://${req.host}:${req.port}${req.path}`;
     return this.#slots.run(() =>
       overForwardedChannel(this.#connection, req, what, timeoutMs, (channel) =>
         httpOverChannel(channel, req, timeoutMs),

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
+  parseConnectCaRoots,
   parseAgentMembers,
   parseAgentSelf,
   parseAutopilotHealth,
@@ -170,5 +171,31 @@ test('/v1/operator/raft/configuration: servers with leader and voter flags', () 
   rejects(
     () => parseRaftConfiguration('{"Servers": null}'),
     /raft\/configuration: Servers: expected a list, got null/,
+  );
+});
+
+test('/v1/connect/ca/roots: the root certificates, and a wrong shape named by its field', () => {
+  const body = JSON.stringify({
+    ActiveRootID: 'ab:cd',
+    TrustDomain: '11111111-2222-3333-4444-555555555555.consul',
+    Roots: [
+      {
+        ID: 'ab:cd',
+        Name: 'Consul CA Primary Cert',
+        RootCert: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+        Active: true,
+      },
+    ],
+  });
+  assert.deepEqual(parseConnectCaRoots(body), [
+    '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  ]);
+  assert.deepEqual(parseConnectCaRoots('{"ActiveRootID":"","Roots":[]}'), []);
+  assert.throws(
+    () => parseConnectCaRoots('{"Roots":[{"Name":"x"}]}'),
+    (e: unknown) =>
+      e instanceof ConsulOutputError &&
+      /GET \/v1\/connect\/ca\/roots/.test(e.message) &&
+      /Roots\[0\]/.test(e.message),
   );
 });

@@ -26,6 +26,7 @@ export const ENDPOINTS = {
   agentMembers: '/v1/agent/members',
   autopilotHealth: '/v1/operator/autopilot/health',
   raftConfiguration: '/v1/operator/raft/configuration',
+  connectCaRoots: '/v1/connect/ca/roots',
 } as const;
 
 const src = (path: string): string => `GET ${path}`;
@@ -46,6 +47,19 @@ export function parseStatusPeers(body: string): string[] {
     if (typeof p !== 'string') throw new ConsulOutputError(source, `[${i}]: expected an "ip:port" string`);
     return p;
   });
+}
+
+/**
+ * The Connect CA's root certificates (PEM), from `{"ActiveRootID", "Roots": [{"RootCert"...}]}`:
+ * they sign the certificates clients get through auto_encrypt, so HTTPS to a client checks
+ * against them, not against the agent CA that signs the servers'.
+ */
+export function parseConnectCaRoots(body: string): string[] {
+  const source = src(ENDPOINTS.connectCaRoots);
+  const roots = asArray(asObject(parseJsonBody(body, source), source, '')['Roots'], source, 'Roots');
+  return roots.map((r, i) =>
+    getString(asObject(r, source, `Roots[${i}]`), 'RootCert', source, `Roots[${i}]`),
+  );
 }
 
 export type MemberRole = 'server' | 'client' | 'unknown';

@@ -6,6 +6,7 @@ import {
   parseAgentSelf,
   parseAutopilotHealth,
   parseRaftConfiguration,
+  parseConnectCaRoots,
   parseStatusLeader,
   parseStatusPeers,
   type AgentMember,
@@ -76,6 +77,11 @@ export class ConsulApi {
 
   async self(): Promise<AgentSelf> {
     return parseAgentSelf(await this.#getOk(ENDPOINTS.agentSelf));
+  }
+
+  /** The Connect CA's roots (PEM), which sign the clients' auto_encrypt certificates. */
+  async connectCaRoots(): Promise<string[]> {
+    return parseConnectCaRoots(await this.#getOk(ENDPOINTS.connectCaRoots));
   }
 
   async members(): Promise<AgentMember[]> {

@@ -1,0 +1,105 @@
+/**
+ * TLS end to end on the lab: with `consul_tls_enable: true` a first deploy makes a CA beside the
+ * inventory (key 0600, never printed), gives every server a certificate for
+ * server.<dc>.consul and its address (checked with openssl against that CA), clients get theirs
+ * through auto_encrypt, the HTTPS API answers on 8501 with the CA while plain HTTP is left on
+ * 127.0.0.1 only, verify passes, and a second deploy changes nothing. Hosts come from pickHosts().
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pickHosts, ssh, sshOk } from '../lab/lab.js';
+import { CONFIG_DIR, cleanUp, drover, parseRecap, writeLabInventory } from './drover-cli.js';
+
+describe('a deploy with TLS on', () => {
+  const hosts = pickHosts(5);
+  const servers = hosts.slice(0, 3);
+  const clients = hosts.slice(3);
+  const inventory = writeLabInventory({ servers, clients, vars: { consul_tls_enable: true } });
+  const tlsDir = join(dirname(inventory), 'inventory.tls');
+  const caFile = join(tlsDir, 'consul-agent-ca.pem');
+  const caKeyFile = join(tlsDir, 'consul-agent-ca-key.pem');
+  const s1 = servers[0]!;
+  let firstOutput = '';
+
+  before(() => cleanUp(hosts));
+  after(async () => {
+    await cleanUp(hosts);
+    rmSync(dirname(inventory), { recursive: true, force: true });
+  });
+
+  it('deploys: a CA is made beside the inventory, its key 0600 and never printed', async () => {
+    const r = await drover(['deploy', '-i', inventory]);
+    firstOutput = r.stdout + r.stderr;
+    assert.equal(r.code, 0, firstOutput);
+    assert.equal(statSync(caKeyFile).mode & 0o777, 0o600);
+    const keyBody = readFileSync(caKeyFile, 'utf8').split('\n')[1]!;
+    assert.ok(keyBody.length > 20);
+    assert.ok(!firstOutput.includes(keyBody), 'the CA key is in the output');
+    assert.doesNotMatch(firstOutput, /PRIVATE KEY/);
+    assert.match(firstOutput, /CA .*consul-agent-ca\.pem .*expires \d{4}-\d\d-\d\d \(\d+ days\)/);
+    const recap = parseRecap(r.stdout);
+    for (const h of hosts) assert.ok(recap[h.name]!['changed']! > 0, `${h.name} changed`);
+  });
+
+  it('gives each server a certificate for server.lab.consul and its address, signed by the CA', async () => {
+    const tls = `${CONFIG_DIR}/tls`;
+    for (const s of servers) {
+      const listing = await sshOk(
+        s.name,
+        `stat -c '%n %a %u:%g' ${tls}/lab-server-consul-0.pem ${tls}/lab-server-consul-0-key.pem`,
+      );
+      assert.match(listing, /lab-server-consul-0\.pem 644 100:1000/, listing);
+      assert.match(listing, /lab-server-consul-0-key\.pem 600 100:1000/, listing);
+      const cert = join(dirname(inventory), `${s.name}.pem`);
+      writeFileSync(cert, await sshOk(s.name, `cat ${tls}/lab-server-consul-0.pem`));
+      const verified = execFileSync(
+        'openssl',
+        ['verify', '-CAfile', caFile, '-verify_hostname', 'server.lab.consul', '-verify_ip', s.address, cert],
+        { encoding: 'utf8' },
+      );
+      assert.match(verified, /: OK$/m);
+    }
+    // The CA's key never leaves the operator's machine.
+    const keyBody = readFileSync(caKeyFile, 'utf8').split('\n')[1]!;
+    for (const h of hosts) {
+      const found = await ssh(h.name, `grep -rlF '${keyBody}' /opt/platform 2>/dev/null`);
+      assert.equal(found.stdout.trim(), '', `${h.name} holds the CA key`);
+    }
+  });
+
+  it('serves HTTPS on 8501 with the CA, and plain HTTP only on 127.0.0.1', async () => {
+    await ssh(s1.name, `cat > /tmp/drover-ca.pem <<'EOF'\n${readFileSync(caFile, 'utf8')}EOF`);
+    const leader = await sshOk(
+      s1.name,
+      `curl -s -m 5 --cacert /tmp/drover-ca.pem --resolve server.lab.consul:8501:${s1.address} https://server.lab.consul:8501/v1/status/leader`,
+    );
+    assert.match(leader, /^"10\.213\.0\.\d+:8300"$/);
+    const insecure = await ssh(
+      s1.name,
+      `curl -s -m 5 -o /dev/null https://${s1.address}:8501/v1/status/leader`,
+    );
+    assert.notEqual(insecure.code, 0, 'an HTTPS client without the CA must not trust the agent');
+    const plainOutside = await ssh(s1.name, `curl -s -m 5 http://${s1.address}:8500/v1/status/leader`);
+    assert.notEqual(plainOutside.code, 0, 'plain HTTP answers on the cluster address');
+    assert.match(await sshOk(s1.name, 'curl -s -m 5 http://127.0.0.1:8500/v1/status/leader'), /8300/);
+  });
+
+  it('clients join through auto_encrypt, and verify passes', async () => {
+    const v = await drover(['verify', '-i', inventory]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const members = await sshOk(s1.name, 'docker exec consul consul members');
+    for (const c of clients) assert.match(members, new RegExp(`^${c.name}\\s+\\S+\\s+alive\\s+client`, 'm'));
+  });
+
+  it('a second deploy changes nothing and keeps every certificate', async () => {
+    const before = await sshOk(s1.name, `sha256sum ${CONFIG_DIR}/tls/lab-server-consul-0.pem`);
+    const r = await drover(['deploy', '-i', inventory]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const [h, counts] of Object.entries(parseRecap(r.stdout)))
+      assert.equal(counts['changed'], 0, `${h} changed`);
+    assert.equal(await sshOk(s1.name, `sha256sum ${CONFIG_DIR}/tls/lab-server-consul-0.pem`), before);
+  });
+});
