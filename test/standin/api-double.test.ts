@@ -39,6 +39,7 @@ import { Agent, cleanup, tempDir, waitFor, type HttpResult } from './harness.js'
 import {
   parseAgentMembers,
   parseAgentSelf,
+  parseConnectCaRoots,
   parseAutopilotHealth,
   parseRaftConfiguration,
   parseStatusLeader,
@@ -159,7 +160,11 @@ function render(template: string, req: DoubleRequest, seed: number): string {
     http: { headers: {}, body: {}, method: req.method, cookies: {} },
     env: (_name: string, def?: unknown) => (def === undefined ? null : def),
   };
-  const fn = new Function(...Object.keys(vars), `return \`${template}\`;`) as (...a: unknown[]) => string;
+  // String.raw keeps the JSON escapes of the text as written ("\n" inside a PEM string stays an
+  // escape, as the file means it), where a plain template literal would turn them into characters.
+  const fn = new Function(...Object.keys(vars), `return String.raw\`${template}\`;`) as (
+    ...a: unknown[]
+  ) => string;
   return fn(...Object.values(vars));
 }
 
@@ -291,6 +296,30 @@ interface Allowed {
  */
 const ALLOWED: readonly Allowed[] = [
   {
+    endpoint: 'GET /v1/connect/ca/roots',
+    kind: 'extra',
+    path: '.TrustDomain',
+    why: 'structs.IndexedCARoots.TrustDomain (Consul 1.2+, the SPIFFE trust domain) is always written; the double leaves it out',
+  },
+  {
+    endpoint: 'GET /v1/connect/ca/roots',
+    kind: 'extra',
+    path: '.Roots[].ExternalTrustDomain',
+    why: 'structs.CARoot.ExternalTrustDomain (1.4+) has no omitempty: always written, usually ""; the double predates it',
+  },
+  {
+    endpoint: 'GET /v1/connect/ca/roots',
+    kind: 'extra',
+    path: '.Roots[].PrivateKeyType',
+    why: 'structs.CARoot.PrivateKeyType (1.6+) is always written ("ec"); the double predates it',
+  },
+  {
+    endpoint: 'GET /v1/connect/ca/roots',
+    kind: 'extra',
+    path: '.Roots[].PrivateKeyBits',
+    why: 'structs.CARoot.PrivateKeyBits (1.6+) is always written (256); the double predates it',
+  },
+  {
     endpoint: 'GET /v1/health/service/:name',
     kind: 'extra',
     path: '[].Service.Weights',
@@ -374,10 +403,11 @@ const DROVER_CALLS: readonly { call: string; where: string }[] = [
   { call: 'PUT /v1/operator/keyring', where: 'src/consul/api/keyring.ts use' },
   { call: 'DELETE /v1/operator/keyring', where: 'src/consul/api/keyring.ts remove' },
   { call: 'PUT /v1/agent/force-leave/_', where: 'src/modules/consul-member.ts (?prune=1)' },
+  { call: 'GET /v1/connect/ca/roots', where: 'src/consul/api/api-responses.ts ENDPOINTS.connectCaRoots' },
 ];
 
 /** Those the package describes with a non-empty template (the rest have no file, or an empty one). */
-const DESCRIBED_BY_DOUBLE = ['GET /v1/status/leader'];
+const DESCRIBED_BY_DOUBLE = ['GET /v1/status/leader', 'GET /v1/connect/ca/roots'];
 /** Those with a file that is empty: described as "exists", not as a shape. */
 const EMPTY_IN_DOUBLE = ['GET /v1/catalog/service/_'];
 
@@ -431,7 +461,15 @@ describe(`stand-in HTTP answers against @hashicorp/consul-api-double ${DOUBLE_VE
     const root = tempDir('standin-apidouble-');
     const encrypt = randomBytes(32).toString('base64');
     server = new Agent(
-      { ip: '127.0.0.90', name: 'dbl-server', server: true, bootstrapExpect: 1, encrypt },
+      // Connect on, so that the server has the CA /v1/connect/ca/roots describes.
+      {
+        ip: '127.0.0.90',
+        name: 'dbl-server',
+        server: true,
+        bootstrapExpect: 1,
+        encrypt,
+        extra: { connect: { enabled: true } },
+      },
       root,
     ).start();
     client = new Agent(
@@ -491,6 +529,22 @@ describe(`stand-in HTTP answers against @hashicorp/consul-api-double ${DOUBLE_VE
         show(check('GET /v1/status/leader', { method: 'GET', path: '/v1/status/leader' }, r.body)),
         '',
       );
+    }
+  });
+
+  it('GET /v1/connect/ca/roots (drover): the shape of the double, and the roots drover reads', async () => {
+    await waitFor('the Connect CA', async () =>
+      (await get(server, '/v1/connect/ca/roots')).body.includes('RootCert'),
+    );
+    for (const a of [server, client]) {
+      const r = await get(a, '/v1/connect/ca/roots');
+      assert.equal(
+        show(check('GET /v1/connect/ca/roots', { method: 'GET', path: '/v1/connect/ca/roots' }, r.body)),
+        '',
+      );
+      const roots = parseConnectCaRoots(r.body);
+      assert.equal(roots.length, 1);
+      assert.match(roots[0]!, /^-----BEGIN CERTIFICATE-----\n/);
     }
   });
 

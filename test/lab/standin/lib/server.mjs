@@ -24,6 +24,31 @@ export function isServerMember(m, dc) {
   return m.tags?.role === 'consul' && m.tags?.dc === dc;
 }
 
+/**
+ * A structs.CARoot as /v1/connect/ca/roots writes it (IndexedCARoots.Roots): every field, from
+ * the certificate itself; SerialNumber is a uint64 in Consul, so the serial's low 52 bits here.
+ */
+function caRootJson(ca, index) {
+  const x = new crypto.X509Certificate(ca.cert);
+  const keyId = crypto.createHash('sha256').update(x.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return {
+    ID: ca.id,
+    Name: ca.name,
+    SerialNumber: Number(BigInt(`0x${x.serialNumber}`) & ((1n << 52n) - 1n)),
+    SigningKeyID: keyId.match(/../g).join(':'),
+    ExternalTrustDomain: '',
+    NotBefore: new Date(x.validFrom).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    NotAfter: new Date(x.validTo).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    RootCert: ca.cert,
+    IntermediateCerts: null,
+    Active: true,
+    PrivateKeyType: 'ec',
+    PrivateKeyBits: 256,
+    CreateIndex: index,
+    ModifyIndex: index,
+  };
+}
+
 export class ServerRole {
   constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined, agentCaRoots = () => [] }) {
     Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan, agentCaRoots });
@@ -353,7 +378,7 @@ export class ServerRole {
       }
       case 'connect.roots': {
         const ca = store.connectCa;
-        const roots = ca ? [{ ID: ca.id, Name: ca.name, RootCert: ca.cert, Active: true }] : [];
+        const roots = ca ? [caRootJson(ca, store.index.connectCa ?? 0)] : [];
         return ok({ ActiveRootID: ca?.id ?? '', TrustDomain: ca?.trustDomain ?? '', Roots: roots });
       }
       case 'acl.resolve': return ok(store.acl.resolve(params.secret, this.rt.datacenter), store.index.acl);

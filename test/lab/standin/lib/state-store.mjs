@@ -29,7 +29,7 @@ export class StateStore {
     this.autopilot = null;
     this.acl = new AclTable();
     this.connectCa = null;
-    this.index = { kvs: 0, tombstones: 0, nodes: 0, services: 0, checks: 0, autopilot: 0, acl: 0 };
+    this.index = { kvs: 0, tombstones: 0, nodes: 0, services: 0, checks: 0, autopilot: 0, acl: 0, connectCa: 0 };
   }
 
   // --- applying committed entries -----------------------------------------------------------
@@ -43,7 +43,10 @@ export class StateStore {
       case 'autopilot': return this.setAutopilot(idx, cmd.config);
       // Written once by the first leader with auto_encrypt.allow_tls (or Connect) on.
       case 'connect-ca':
-        if (!this.connectCa) this.connectCa = cmd.ca;
+        if (!this.connectCa) {
+          this.connectCa = cmd.ca;
+          this.index.connectCa = idx;
+        }
         return this.connectCa.id;
       case 'acl': {
         const r = this.acl.apply(idx, cmd);
