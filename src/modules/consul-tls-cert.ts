@@ -12,7 +12,7 @@ import {
   serverCertFileNames,
   serverName,
 } from '../tls/consul-conventions.js';
-import { RENEW_WITHIN_DAYS } from '../tls/renewal.js';
+import { RENEW_WITHIN_DAYS, sanDifference } from '../tls/renewal.js';
 import {
   createServerCert,
   serverCertSans,
@@ -224,8 +224,8 @@ function renewalReasons(cert: FileState, key: FileState, want: TlsCertWant): str
     reasons.push(`it is not valid before ${isoDay(new Date(leaf.validFrom))}`);
   if (daysLeft < 0) reasons.push(`it expired on ${isoDay(notAfter)}`);
   else if (daysLeft < RENEW_WITHIN_DAYS) reasons.push(`it expires in ${daysLeft} days (${isoDay(notAfter)})`);
-  const sanChange = sanDifference(leaf, want.request);
-  if (sanChange) reasons.push(sanChange);
+  const sans = sansChangedFrom(leaf, want.request);
+  if (sans) reasons.push(sans);
   if (!keyMatches(leaf, key.content)) reasons.push("its key on the host is not the certificate's");
   return reasons;
 }
@@ -240,27 +240,16 @@ function keyMatches(leaf: X509Certificate, keyPem: string): boolean {
 }
 
 /** `DNS:a, IP Address:b` as Node prints SANs, against the names the node needs. */
-function sanDifference(leaf: X509Certificate, request: ServerCertRequest): string | undefined {
-  const have = new Set(
-    (leaf.subjectAltName ?? '')
-      .split(', ')
-      .filter(Boolean)
-      .map((entry) =>
-        entry.startsWith('IP Address:')
-          ? normaliseIp(entry.slice('IP Address:'.length))
-          : entry.replace(/^DNS:/, '').toLowerCase(),
-      ),
-  );
-  const want = serverCertSans(request);
-  const needed = new Set([...want.dnsNames, ...want.ipAddresses]);
-  const missing = [...needed].filter((n) => !have.has(n));
-  const extra = [...have].filter((n) => !needed.has(n));
-  if (missing.length === 0 && extra.length === 0) return undefined;
-  const parts = [
-    ...(missing.length > 0 ? [`lacks ${missing.join(', ')}`] : []),
-    ...(extra.length > 0 ? [`still names ${extra.join(', ')}`] : []),
-  ];
-  return `its SANs differ: it ${parts.join(' and ')}`;
+function sansChangedFrom(leaf: X509Certificate, request: ServerCertRequest): string | undefined {
+  const have = (leaf.subjectAltName ?? '')
+    .split(', ')
+    .filter(Boolean)
+    .map((entry) =>
+      entry.startsWith('IP Address:')
+        ? normaliseIp(entry.slice('IP Address:'.length))
+        : entry.replace(/^DNS:/, '').toLowerCase(),
+    );
+  return sanDifference(have, serverCertSans(request));
 }
 
 const contentOf = (file: FileState): string => (file.exists ? file.content : '');

@@ -54,19 +54,23 @@ export async function assessServerCert(
   else if (daysLeft < (o.renewWithinDays ?? RENEW_WITHIN_DAYS)) {
     reasons.push(`it expires in ${daysLeft} days (${day(facts.notAfter)})`);
   }
-  const sanChange = sanDifference(facts, serverCertSans(want));
+  const sanChange = sanDifference([...facts.dnsNames, ...facts.ipAddresses], serverCertSans(want));
   if (sanChange) reasons.push(sanChange);
   return { facts, daysLeft, reasons };
 }
 
-function sanDifference(
-  has: CertificateFacts,
+/**
+ * Why a certificate's SANs are not the ones wanted (`lacks ..., still names ...`), or undefined
+ * when they are the same set: the one wording for deploy's plan and the renewal decision.
+ */
+export function sanDifference(
+  have: Iterable<string>,
   want: { dnsNames: readonly string[]; ipAddresses: readonly string[] },
-) {
-  const have = new Set([...has.dnsNames, ...has.ipAddresses]);
+): string | undefined {
+  const present = new Set(have);
   const needed = new Set([...want.dnsNames, ...want.ipAddresses]);
-  const missing = [...needed].filter((n) => !have.has(n));
-  const extra = [...have].filter((n) => !needed.has(n));
+  const missing = [...needed].filter((n) => !present.has(n));
+  const extra = [...present].filter((n) => !needed.has(n));
   if (missing.length === 0 && extra.length === 0) return undefined;
   const parts = [
     ...(missing.length > 0 ? [`lacks ${missing.join(', ')}`] : []),
