@@ -13,8 +13,19 @@ export interface Converging<T> {
   readonly write: Step<T>;
 }
 
-/** How one fact is learnt: a read step, a converging write, or not at all (undefined). */
-export type FactRequest<T> = Step<T> | Converging<T> | undefined;
+/**
+ * A fact whose count the want decides (one file per service): its read steps, run in order,
+ * their answers a list in the same order.
+ */
+export interface Each<T> {
+  readonly kind: 'each';
+  readonly steps: readonly Step<T>[];
+}
+
+type EachOf<T> = T extends readonly (infer E)[] ? Each<E> : never;
+
+/** How one fact is learnt: a read step, a converging write, several reads, or not at all (undefined). */
+export type FactRequest<T> = Step<T> | Converging<T> | EachOf<T> | undefined;
 
 /**
  * The facts a planned module needs, by name, gathered in this order. A request may be a
@@ -30,6 +41,10 @@ export function converging<T>(read: Step<T> | undefined, write: Step<T>): Conver
   return { kind: 'converging', ...(read && { read }), write };
 }
 
+export function each<T>(steps: readonly Step<T>[]): Each<T> {
+  return { kind: 'each', steps };
+}
+
 /**
  * Learns a planned module's facts, one request after the other, through the executor: in
  * check mode a converging fact is read, otherwise its write runs and reports what it found.
@@ -42,7 +57,14 @@ export async function gatherFacts<F>(
   const facts: Partial<Record<keyof F, unknown>> = {};
   for (const name of Object.keys(requests) as (keyof F)[]) {
     const entry = requests[name];
-    const request: FactRequest<unknown> = typeof entry === 'function' ? entry(facts as Partial<F>) : entry;
+    const request: Step<unknown> | Converging<unknown> | Each<unknown> | undefined =
+      typeof entry === 'function' ? entry(facts as Partial<F>) : entry;
+    if (request?.kind === 'each') {
+      const answers: unknown[] = [];
+      for (const step of request.steps) answers.push(await steps.run(step));
+      facts[name] = answers;
+      continue;
+    }
     const step = request?.kind === 'converging' ? (check ? request.read : request.write) : request;
     facts[name] = step && (await steps.run(step));
   }

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { removeStaleValidations, VALIDATE_CONTAINER_PREFIX, validateWithImage } from '../remote/consul.js';
+import {
+  removeStaleValidations,
+  thenRemoveDir,
+  VALIDATE_CONTAINER_PREFIX,
+  validateDir,
+  validateWithImage,
+} from '../remote/consul.js';
 import { setAttributes, writeFileAtomic } from '../remote/fs.js';
 import {
   classifyConfigChange,
@@ -8,14 +14,13 @@ import {
 } from '../consul/agent/config-change.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
-import { execStep } from '../remote/step.js';
-import { fileState } from '../facts/file-state.js';
-import { and, exec, render, type Cmd } from '../shell/cmd.js';
-import type { ExecOptions } from '../ssh/transport.js';
+import { effectOnly, execStep, mapStep, type Step } from '../remote/step.js';
+import { fileState, type FileState } from '../facts/file-state.js';
+import { and, exec, render } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
-import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+import type { Change, ModuleData, PlannedModule } from './module.js';
 import { absolutePathSchema, groupSchema, ownerSchema } from './schema-parts.js';
 
 export interface ConsulConfigCheckArgs {
@@ -38,6 +43,20 @@ export interface ConsulConfigCheckArgs {
 /** A dangerous config change without force. Exit 5; nothing was written. */
 export class DangerousConfigChangeError extends GateError {}
 
+/** What the task wants: the rendered config, and where a validation of it would be staged. */
+interface ConfigCheckWant {
+  args: ConsulConfigCheckArgs;
+  /** The rendered config, secrets in clear text. Never shown. */
+  content: string;
+  after: Record<string, unknown>;
+  /** A fresh name per run, so no one can prepare the dir or container beforehand. */
+  scratch: { dir: string; container: string };
+}
+
+interface ConfigCheckFacts {
+  current: FileState;
+}
+
 /**
  * consul_config_check: renders the agent config the template task is about to write, compares
  * it with the file on the host key by key and classifies the change (src/consul/agent/config-change.ts):
@@ -45,8 +64,12 @@ export class DangerousConfigChangeError extends GateError {}
  * without `force`, and (outside check mode) validates a changed config with `consul validate`
  * inside the target image, from a private temp dir, before the live config is touched.
  */
-export const consulConfigCheckModule: ConversationModule<ConsulConfigCheckArgs> = {
-  kind: 'conversation',
+export const consulConfigCheckModule: PlannedModule<
+  ConsulConfigCheckArgs,
+  ConfigCheckWant,
+  ConfigCheckFacts
+> = {
+  kind: 'planned',
   name: 'consul_config_check',
   argsSchema: {
     type: 'object',
@@ -64,12 +87,24 @@ export const consulConfigCheckModule: ConversationModule<ConsulConfigCheckArgs> 
       group: { ...groupSchema, description: 'Group (name or gid) consul validate runs as.' },
     },
   },
-  async run(args: ConsulConfigCheckArgs, ctx: ConversationContext): Promise<Outcome> {
-    const host = ctx.steps.host;
+  async desired(args, ctx): Promise<ConfigCheckWant> {
     const source = await readTemplateFile(ctx.baseDir, args.src);
     const content = renderTemplate(source, ctx.vars, { name: args.src, reveal: true });
-    const after = parseObject(content, `${host}: template ${args.src}`);
-    const current = await ctx.steps.run(factStep(fileState(args.dest), { timeoutSeconds: 30 }));
+    const after = parseObject(content, `${ctx.host}: template ${args.src}`);
+    const suffix = randomBytes(6).toString('hex');
+    return {
+      args,
+      content,
+      after,
+      scratch: { dir: validateDir(suffix), container: `${VALIDATE_CONTAINER_PREFIX}${suffix}` },
+    };
+  },
+  facts(want) {
+    return { current: factStep(fileState(want.args.dest), { timeoutSeconds: 30 }) };
+  },
+  plan(want, facts, ctx): Change {
+    const { args } = want;
+    const { current } = facts;
     // An unparsable file on the host is replaced as a whole: treat it as a restart.
     const before = current.exists ? tryParseObject(current.content) : undefined;
     const change: ConfigChange =
@@ -78,32 +113,37 @@ export const consulConfigCheckModule: ConversationModule<ConsulConfigCheckArgs> 
             class: 'restart',
             changes: [{ key: '*', class: 'restart', note: 'the file on the host is not a JSON object' }],
           }
-        : classifyConfigChange(before, after);
+        : classifyConfigChange(before, want.after);
     const summary = `config change: ${describeConfigChange(change)}`;
     if (change.class === 'dangerous' && !args.force) {
       const dangerous = change.changes.filter((c) => c.class === 'dangerous');
       throw new DangerousConfigChangeError(
-        `${host}: refusing a dangerous Consul config change (nothing was written; --force applies it):\n` +
+        `${ctx.host}: refusing a dangerous Consul config change (nothing was written; --force applies it):\n` +
           dangerous.map((c) => `  - ${c.key}: ${c.note}`).join('\n'),
       );
     }
-    let validated = false;
-    if (!ctx.check && args.validate_image && change.class !== 'noop' && change.class !== 'ignored') {
-      await validateInImage(ctx, args, args.validate_image, content);
-      validated = true;
+    const data: ModuleData = {
+      class: change.class,
+      changes: change.changes,
+      reload: change.class === 'reload',
+      // `new`: a running agent without a config file on the host (or a first deploy, where the
+      // container is created anyway and the roll's `not consul_container.changed` skips the restart).
+      restart: change.class === 'restart' || change.class === 'dangerous' || change.class === 'new',
+      // Its validation step registers true once consul validate passed.
+      validated: false,
+    };
+    const image = args.validate_image;
+    if (!image || change.class === 'noop' || change.class === 'ignored') {
+      return { changed: false, summary, data };
     }
     return {
+      // Validating changes nothing: the check only reads the host's config and its scratch
+      // copy is gone when the step ends. Its steps write (a temp dir, a throwaway container), so
+      // they run outside check mode only.
       changed: false,
-      summary: validated ? `${summary}; consul validate passed in ${args.validate_image}` : summary,
-      data: {
-        class: change.class,
-        changes: change.changes,
-        reload: change.class === 'reload',
-        // `new`: a running agent without a config file on the host (or a first deploy, where the
-        // container is created anyway and the roll's `not consul_container.changed` skips the restart).
-        restart: change.class === 'restart' || change.class === 'dangerous' || change.class === 'new',
-        validated,
-      },
+      summary: ctx.check ? summary : `${summary}; consul validate passed in ${image}`,
+      data,
+      steps: validationSteps(want, image, ctx.host),
     };
   },
 };
@@ -114,58 +154,39 @@ export const consulConfigCheckModule: ConversationModule<ConsulConfigCheckArgs> 
  * binary as entrypoint: the image's own entrypoint would try to chown the read-only mount and
  * fail (as hashicorp/consul's does), and as root any file would be readable.
  */
-async function validateInImage(
-  ctx: ConversationContext,
-  who: Pick<ConsulConfigCheckArgs, 'owner' | 'group'>,
-  image: string,
-  content: string,
-): Promise<void> {
-  const host = ctx.steps.host;
-  // Best effort: a leftover never blocks this validation, which has a name of its own.
-  // Every step writes (a temp dir, a throwaway container), so validation runs outside check mode only.
-  const run = (cmd: Cmd, options: ExecOptions) => ctx.steps.run(execStep('write', cmd, options));
-  await run(removeStaleValidations(), { timeoutSeconds: 30 }).catch(() => undefined);
-  const mk = await run(exec('mktemp', '-d', '/tmp/drover-validate.XXXXXX'), { timeoutSeconds: 30 });
-  const dir = mk.stdout.trim();
-  if (mk.code !== 0 || !dir.startsWith('/tmp/drover-validate.')) {
-    throw new TaskFailedError(`${host}: cannot make a temp dir for consul validate: ${mk.stderr.trim()}`);
-  }
-  try {
-    const ownership = {
-      ...(who.owner !== undefined && { owner: who.owner }),
-      ...(who.group !== undefined && { group: who.group }),
-    };
-    const write = writeFileAtomic(`${dir}/consul.json`, { mode: '0600', ...ownership });
-    const chownDir = setAttributes(dir, ownership);
-    const stage = await run(chownDir ? and(chownDir, write) : write, {
-      stdin: content,
-      timeoutSeconds: 30,
-    });
-    if (stage.code !== 0)
-      throw new TaskFailedError(
-        `${host}: cannot stage the config for consul validate: ${stage.stderr.trim()}`,
-      );
-    const cmd = validateWithImage(
-      image,
-      dir,
-      `${VALIDATE_CONTAINER_PREFIX}${randomBytes(6).toString('hex')}`,
-      {
-        ...(who.owner !== undefined && {
-          user: who.group !== undefined ? `${who.owner}:${who.group}` : who.owner,
-        }),
-      },
-    );
-    const r = await run(cmd, { timeoutSeconds: 120 });
-    if (r.code !== 0) {
-      const secrets = ctx.secrets();
+function validationSteps(want: ConfigCheckWant, image: string, host: string): Step<ModuleData | void>[] {
+  const { owner, group } = want.args;
+  const { dir, container } = want.scratch;
+  const ownership = {
+    ...(owner !== undefined && { owner }),
+    ...(group !== undefined && { group }),
+  };
+  const chownDir = setAttributes(dir, ownership);
+  const stage = and(
+    // mkdir, never -p: a dir someone else made under this name is refused, not used.
+    exec('mkdir', '-m', '0700', '--', dir),
+    ...(chownDir ? [chownDir] : []),
+    writeFileAtomic(`${dir}/consul.json`, { mode: '0600', ...ownership }),
+  );
+  const validate = validateWithImage(image, dir, container, {
+    ...(owner !== undefined && { user: group !== undefined ? `${owner}:${group}` : owner }),
+  });
+  return [
+    // Best effort: a leftover never blocks this validation, which has names of its own.
+    effectOnly(execStep('write', removeStaleValidations(), { timeoutSeconds: 30 })),
+    mapStep(execStep('write', stage, { stdin: want.content, timeoutSeconds: 30 }), (r) => {
+      if (r.code === 0) return;
+      throw new TaskFailedError(`${host}: cannot stage the config for consul validate: ${r.stderr.trim()}`);
+    }),
+    mapStep(execStep('write', thenRemoveDir(validate, dir), { timeoutSeconds: 120 }), (r, site) => {
+      if (r.code === 0) return { validated: true };
+      const output = redactText(`${r.stdout}${r.stderr}`, site.secrets()).trim();
       throw new TaskFailedError(
         `${host}: the new config fails \`consul validate\` in ${image} (nothing was written): ` +
-          `${render(cmd, { redact: true })}\n${redactText(`${r.stdout}${r.stderr}`, secrets).trim().split('\n').slice(-8).join('\n')}`,
+          `${render(validate, { redact: true })}\n${output.split('\n').slice(-8).join('\n')}`,
       );
-    }
-  } finally {
-    await run(exec('rm', '-rf', '--', dir), { timeoutSeconds: 30 }).catch(() => undefined);
-  }
+    }),
+  ];
 }
 
 function tryParseObject(text: string): Record<string, unknown> | undefined {

@@ -1,8 +1,17 @@
 import { portVar } from '../consul/gates/gate-agents.js';
-import { KeyringClient, standingOf, type KeyringOp, type KeyStanding } from '../consul/api/keyring.js';
+import {
+  keyringChangeStep,
+  keyringListStep,
+  standingOf,
+  type KeyringOp,
+  type KeyringPool,
+  type KeyringTarget,
+  type KeyStanding,
+} from '../consul/api/keyring.js';
 import { TaskFailedError } from '../errors.js';
+import { mapStep } from '../remote/step.js';
 import { isSecret, Secret } from '../shell/secret.js';
-import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+import type { Change, ModuleData, PlannedModule } from './module.js';
 
 export interface ConsulKeyringArgs {
   /** install: on every member; use: make it primary everywhere; remove: from every member; check: read only. */
@@ -16,14 +25,28 @@ export interface ConsulKeyringArgs {
   http_port?: number;
 }
 
+/** What the task wants: the key as a Secret, the member count as a number. */
+interface KeyringWant {
+  op: ConsulKeyringArgs['op'];
+  key: Secret;
+  expectMembers: number | undefined;
+  target: KeyringTarget;
+}
+
+interface KeyringFacts {
+  /** The keyring before the change, as every member reports it. */
+  pools: KeyringPool[];
+}
+
 /**
  * consul_keyring: one step of a gossip key rotation through the local agent's
- * `/v1/operator/keyring` (Consul fans it out to every alive member): install, use, remove. Each
- * is idempotent: the keyring is read first and the step is skipped when already done. Restarts
- * nothing. Keys are never printed; registered data is counts only. Run it with `run_once`.
+ * `/v1/operator/keyring` (Consul fans it out to every alive member): install, use, remove. The
+ * keyring is the one fact; a step already done changes nothing. The change is the keyring call,
+ * then a second read whose standing is registered. Restarts nothing. Keys are never printed;
+ * registered data is counts only. Run it with `run_once`.
  */
-export const consulKeyringModule: ConversationModule<ConsulKeyringArgs> = {
-  kind: 'conversation',
+export const consulKeyringModule: PlannedModule<ConsulKeyringArgs, KeyringWant, KeyringFacts> = {
+  kind: 'planned',
   name: 'consul_keyring',
   argsSchema: {
     type: 'object',
@@ -41,30 +64,29 @@ export const consulKeyringModule: ConversationModule<ConsulKeyringArgs> = {
       http_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'HTTP port of the agent.' },
     },
   },
-  async run(args: ConsulKeyringArgs, ctx: ConversationContext): Promise<Outcome> {
-    const key = asSecret(args.key, ctx.steps.host);
-    const client = new KeyringClient(ctx.steps.channel, {
-      port: args.http_port ?? portVar(ctx.vars['consul_http_port']),
+  desired(args, ctx) {
+    return Promise.resolve({
+      op: args.op,
+      key: asSecret(args.key, ctx.host),
+      expectMembers: args.expect_members === undefined ? undefined : Number(args.expect_members),
+      target: { port: args.http_port ?? portVar(ctx.vars['consul_http_port']) },
     });
-    const before = standingOf(await client.list(), key);
-    const expected = args.expect_members === undefined ? undefined : Number(args.expect_members);
-    if (expected !== undefined && before.members < expected) {
+  },
+  facts(want) {
+    return { pools: keyringListStep(want.target) };
+  },
+  plan(want, facts, ctx): Change {
+    const before = standingOf(facts.pools, want.key);
+    if (want.expectMembers !== undefined && before.members < want.expectMembers) {
       throw new TaskFailedError(
-        `${ctx.steps.host}: only ${before.members} of ${expected} Consul members answered the keyring query; ` +
+        `${ctx.host}: only ${before.members} of ${want.expectMembers} Consul members answered the keyring query; ` +
           'a member that misses a key change cannot gossip once the old key is removed. Bring every node back first (drover members)',
       );
     }
-    const data = (s: KeyStanding) => ({
-      members: s.members,
-      installed_everywhere: s.installedEverywhere,
-      primary_everywhere: s.primaryEverywhere,
-      installed_anywhere: s.installedAnywhere,
-      primaries: s.primaries,
-    });
-    if (args.op === 'check') {
-      return { changed: false, summary: describe(before), data: data(before) };
+    if (want.op === 'check') {
+      return { changed: false, summary: describe(before), data: standingData(before) };
     }
-    const op: KeyringOp = args.op;
+    const op: KeyringOp = want.op;
     const done =
       op === 'install'
         ? before.installedEverywhere
@@ -75,22 +97,38 @@ export const consulKeyringModule: ConversationModule<ConsulKeyringArgs> = {
       return {
         changed: false,
         summary: `keyring ${op}: already done (${describe(before)})`,
-        data: data(before),
+        data: standingData(before),
       };
     if (op === 'remove' && before.primaryEverywhere) {
-      throw new TaskFailedError(`${ctx.steps.host}: refusing to remove the primary gossip key`);
+      throw new TaskFailedError(`${ctx.host}: refusing to remove the primary gossip key`);
     }
     if (op === 'use' && !before.installedEverywhere) {
       throw new TaskFailedError(
-        `${ctx.steps.host}: the new key is not installed on every member; install it first`,
+        `${ctx.host}: the new key is not installed on every member; install it first`,
       );
     }
-    const summary = `keyring ${op} on ${before.members} members`;
-    if (ctx.check) return { changed: true, summary, data: data(before) };
-    await client.apply(op, key);
-    return { changed: true, summary, data: data(standingOf(await client.list(), key)) };
+    return {
+      changed: true,
+      summary: `keyring ${op} on ${before.members} members`,
+      data: standingData(before),
+      steps: [
+        keyringChangeStep(op, want.key, want.target),
+        // What every member reports after the change replaces the standing before it.
+        mapStep(keyringListStep(want.target), (pools) => standingData(standingOf(pools, want.key))),
+      ],
+    };
   },
 };
+
+function standingData(s: KeyStanding): ModuleData {
+  return {
+    members: s.members,
+    installed_everywhere: s.installedEverywhere,
+    primary_everywhere: s.primaryEverywhere,
+    installed_anywhere: s.installedAnywhere,
+    primaries: s.primaries,
+  };
+}
 
 function asSecret(value: unknown, host: string): Secret {
   if (isSecret(value) && value.reveal().trim() !== '') return value;

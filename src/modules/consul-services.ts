@@ -3,13 +3,14 @@ import { listFiles, removeFiles } from '../remote/fs.js';
 import { describeAjvErrors, schemaValidator } from '../config/schema.js';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
-import { checkedStep, type Step } from '../remote/step.js';
-import { fileState } from '../facts/file-state.js';
+import { each, type FactRequests } from '../facts/gather.js';
+import { checkedStep, effectOnly, mapStep } from '../remote/step.js';
+import { fileState, type FileState } from '../facts/file-state.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
-import { describeFileWrite, fileWriteSteps } from './file-write.js';
-import type { ConversationContext, ConversationModule, FileDiff, ModuleData, Outcome } from './module.js';
+import { describeFileWrite, fileWriteSteps, type DesiredFile } from './file-write.js';
+import type { Change, FileDiff, LocalContext, ModuleData, PlannedModule } from './module.js';
 import { absolutePathSchema, groupSchema, modeSchema, ownerSchema } from './schema-parts.js';
 
 /** One entry of an inventory's `consul_services` list. */
@@ -46,6 +47,21 @@ export const DEFAULT_SERVICE_SCHEMA = 'schemas/consul-service.schema.json';
 export const serviceFileName = (s: Pick<ServiceEntry, 'name' | 'id'>): string =>
   `${SERVICE_FILE_PREFIX}${s.id || s.name}${SERVICE_FILE_SUFFIX}`;
 
+/** Every definition rendered and checked: what the dir should hold. */
+interface ServicesWant {
+  dir: string;
+  definitions: { name: string; file: string; want: DesiredFile }[];
+}
+
+interface ServicesFacts {
+  /** Each definition's file on the host, in the order of `definitions`. */
+  files: FileState[];
+  /** The names of the files in the dir (drover's are picked from them). */
+  present: string[];
+  /** The stale files' contents, read for the diff only. */
+  stale?: FileState[];
+}
+
 const CHECK_KINDS = ['http', 'tcp', 'ttl', 'args'] as const;
 
 const entrySchema = {
@@ -76,8 +92,8 @@ const entrySchema = {
  * file was written or removed, so a `consul reload` handler picks the change up: services never
  * need an agent restart.
  */
-export const consulServicesModule: ConversationModule<ConsulServicesArgs> = {
-  kind: 'conversation',
+export const consulServicesModule: PlannedModule<ConsulServicesArgs, ServicesWant, ServicesFacts> = {
+  kind: 'planned',
   name: 'consul_services',
   argsSchema: {
     type: 'object',
@@ -102,10 +118,9 @@ export const consulServicesModule: ConversationModule<ConsulServicesArgs> = {
       },
     },
   },
-  async run(args: ConsulServicesArgs, ctx: ConversationContext): Promise<Outcome> {
-    const host = ctx.steps.host;
-    const entries = args.services.map((s) => normalizeEntry(s, args, host));
-    checkUnique(entries, host);
+  async desired(args, ctx): Promise<ServicesWant> {
+    const entries = args.services.map((s) => normalizeEntry(s, args, ctx.host));
+    checkUnique(entries, ctx.host);
     const templatePath = args.template ?? DEFAULT_SERVICE_TEMPLATE;
     const source = await readTemplateFile(ctx.baseDir, templatePath);
     const dir = args.dir.replace(/\/+$/, '') || '/';
@@ -114,34 +129,40 @@ export const consulServicesModule: ConversationModule<ConsulServicesArgs> = {
       ...(args.owner !== undefined && { owner: args.owner }),
       ...(args.group !== undefined && { group: args.group }),
     };
-
-    const writes: { name: string; file: string; change: Outcome; steps: readonly Step<unknown>[] }[] = [];
-    for (const entry of entries) {
+    const definitions = entries.map((entry) => {
       const vars = { ...ctx.vars, service: entry };
       const content = renderTemplate(source, vars, { name: templatePath, reveal: true });
       const shown = renderTemplate(source, vars, { name: templatePath, reveal: false });
       validateDefinition(content, entry.name, args.validate_schema ?? DEFAULT_SERVICE_SCHEMA, ctx);
       const file = serviceFileName(entry);
-      const want = { dest: `${dir}/${file}`, content, shown, ...ownership };
-      const have = await ctx.steps.run(factStep(fileState(want.dest)));
-      const change = describeFileWrite(want, have, ctx);
-      writes.push({
-        name: entry.name,
-        file,
-        change,
-        steps: change.changed ? fileWriteSteps(want, have) : [],
-      });
-    }
-
-    const wanted = new Set(writes.map((w) => w.file));
-    const listing = await ctx.steps.run(
-      checkedStep('read', listFiles(dir, SERVICE_FILE_PREFIX, SERVICE_FILE_SUFFIX)),
-    );
-    const stale = listing.stdout
-      .split('\n')
-      .filter((f) => f.startsWith(SERVICE_FILE_PREFIX) && f.endsWith(SERVICE_FILE_SUFFIX) && !wanted.has(f))
-      .sort();
-
+      return { name: entry.name, file, want: { dest: `${dir}/${file}`, content, shown, ...ownership } };
+    });
+    return { dir, definitions };
+  },
+  facts(want, ctx): FactRequests<ServicesFacts> {
+    return {
+      files: each(want.definitions.map((d) => factStep(fileState(d.want.dest)))),
+      present: mapStep(
+        checkedStep('read', listFiles(want.dir, SERVICE_FILE_PREFIX, SERVICE_FILE_SUFFIX)),
+        (r) => r.stdout.split('\n'),
+      ),
+      // What a removal takes away, for the diff only.
+      stale: (earlier) => {
+        const stale = staleFiles(want, earlier.present ?? []);
+        return ctx.diff && stale.length > 0
+          ? each(stale.map((f) => factStep(fileState(`${want.dir}/${f}`))))
+          : undefined;
+      },
+    };
+  },
+  plan(want, facts, ctx): Change {
+    const dir = want.dir;
+    const writes = want.definitions.map((d, i) => {
+      const have: FileState = facts.files[i] ?? { exists: false };
+      const change = describeFileWrite(d.want, have, ctx);
+      return { ...d, change, steps: change.changed ? fileWriteSteps(d.want, have) : [] };
+    });
+    const stale = staleFiles(want, facts.present);
     const changedWrites = writes.filter((w) => w.change.changed);
     const data: ModuleData = {
       dir,
@@ -157,18 +178,38 @@ export const consulServicesModule: ConversationModule<ConsulServicesArgs> = {
         data: { ...data, changed: false },
       };
     }
-
-    const diff: FileDiff[] = changedWrites.flatMap((w) => w.change.diff ?? []);
-    if (ctx.diff) diff.push(...(await removalDiffs(dir, stale, ctx)));
+    const secrets = ctx.secrets();
+    const diff: FileDiff[] = [
+      ...changedWrites.flatMap((w) => w.change.diff ?? []),
+      ...(facts.stale ?? []).map((have, i) => ({
+        path: `${dir}/${stale[i] ?? ''}`,
+        before: have.exists ? redactText(have.content, secrets) : null,
+        after: '',
+      })),
+    ];
     const parts = [...changedWrites.map((w) => w.change.summary), ...stale.map((f) => `remove ${dir}/${f}`)];
-    if (!ctx.check) {
-      for (const step of changedWrites.flatMap((w) => w.steps)) await ctx.steps.run(step);
-      if (stale.length > 0)
-        await ctx.steps.run(checkedStep('write', removeFiles(...stale.map((f) => `${dir}/${f}`))));
-    }
-    return { changed: true, summary: parts.join('; '), diff, data: { ...data, changed: true } };
+    return {
+      changed: true,
+      summary: parts.join('; '),
+      diff,
+      data: { ...data, changed: true },
+      steps: [
+        ...changedWrites.flatMap((w) => w.steps),
+        ...(stale.length > 0
+          ? [effectOnly(checkedStep('write', removeFiles(...stale.map((f) => `${dir}/${f}`))))]
+          : []),
+      ],
+    };
   },
 };
+
+/** drover's service files in the dir that no entry asks for any more, sorted. */
+function staleFiles(want: ServicesWant, present: readonly string[]): string[] {
+  const wanted = new Set(want.definitions.map((d) => d.file));
+  return present
+    .filter((f) => f.startsWith(SERVICE_FILE_PREFIX) && f.endsWith(SERVICE_FILE_SUFFIX) && !wanted.has(f))
+    .sort();
+}
 
 /** The entry as the template sees it: every key present, checks checked for their kind. */
 function normalizeEntry(s: ServiceEntry, args: ConsulServicesArgs, host: string): Required<ServiceEntry> {
@@ -222,13 +263,8 @@ function checkUnique(entries: readonly Required<ServiceEntry>[], host: string): 
 }
 
 /** The rendered definition must be JSON the schema accepts; problems name the service and key. */
-function validateDefinition(
-  content: string,
-  name: string,
-  schemaFile: string,
-  ctx: ConversationContext,
-): void {
-  const host = ctx.steps.host;
+function validateDefinition(content: string, name: string, schemaFile: string, ctx: LocalContext): void {
+  const host = ctx.host;
   let doc: unknown;
   try {
     doc = JSON.parse(content);
@@ -253,24 +289,6 @@ function validateDefinition(
   throw new TaskFailedError(
     `${host}: service "${name}" rendered a definition that ${schemaFile} rejects:\n  ${problems.join('\n  ')}`,
   );
-}
-
-async function removalDiffs(
-  dir: string,
-  files: readonly string[],
-  ctx: ConversationContext,
-): Promise<FileDiff[]> {
-  const secrets = ctx.secrets();
-  const out: FileDiff[] = [];
-  for (const f of files) {
-    const have = await ctx.steps.run(factStep(fileState(`${dir}/${f}`)));
-    out.push({
-      path: `${dir}/${f}`,
-      before: have.exists ? redactText(have.content, secrets) : null,
-      after: '',
-    });
-  }
-  return out;
 }
 
 function serviceCount(n: number, what: string): string {

@@ -17,14 +17,13 @@ import type { Clock } from '../util/clock.js';
  *
  * - conversation: `run` talks with the host step by step, each step chosen by the answers
  *   before it: a poll until a deadline (wait_for, consul_gate, consul_member alive), a read of
- *   the cluster through each server's API in turn (consul_preflight, consul_verify, consul_member
- *   reset_safe), a write whose answer names the next one (consul_config_check's temp dir,
- *   consul_member's force-leave through the first server that takes it, consul_keyring's change
- *   and the keyring read after it), a clock read timed against this machine's
- *   (consul_host_preflight), and the directory listing that decides which files to remove
- *   (consul_services). None has a fixed set of facts to gather before planning, so none can be
- *   a one-shot pure plan. A conversation reaches the host through `ctx.steps` only, and in check
- *   mode that executor refuses every write step: it may ask, never change.
+ *   the cluster through each server's API in turn, each answer deciding what is asked next
+ *   (consul_preflight, consul_verify, consul_member reset_safe), a write sent to one server after
+ *   the other until one takes it (consul_member's force-leave), and a clock read timed against
+ *   this machine's (consul_host_preflight). None has a fixed set of facts to gather before
+ *   planning, so none can be a one-shot pure plan. A conversation reaches the host through
+ *   `ctx.steps` only, and in check mode that executor refuses every write step: it may ask,
+ *   never change.
  *
  * AnyModule is a module of any args, as registries and the runner hold them: each module
  * narrows its own args type, and the runner validates args against argsSchema first.
@@ -125,9 +124,11 @@ export interface Outcome {
 /** A planned module's outcome and the steps that make it. */
 export interface Change extends Outcome {
   /**
-   * Run in order after plan, when the change is to be made (or, when every one only reads, in
-   * check mode too: a read-only command); what each answers joins the registered data. Absent
-   * when nothing changes, and when a converging fact already made the change.
+   * Run in order after plan, outside check mode (in check mode too when every one only reads: a
+   * read-only command); what each answers joins the registered data. Absent when there is
+   * nothing to do, and when a converging fact already made the change. Steps that change
+   * nothing lasting may come with `changed: false` (consul_config_check's validation in a
+   * scratch dir).
    */
   steps?: readonly Step<ModuleData | void>[];
 }

@@ -87,16 +87,38 @@ export const validateWithImage = (
 
 /** Name prefix of the throwaway validation containers. */
 export const VALIDATE_CONTAINER_PREFIX = 'drover-validate-';
+/** Where a validation stages its config: /tmp/, this prefix and a random name, made with mkdir (never -p). */
+const VALIDATE_DIR_NAME_PREFIX = 'drover-validate.';
+export const validateDir = (suffix: string): string => `/tmp/${VALIDATE_DIR_NAME_PREFIX}${suffix}`;
 
 /**
- * Removes validation containers an abandoned run left behind: a docker CLI that dies between
- * creating and starting a `--rm` container (its drover killed, its connection gone) leaves it
- * `created` for good. Running ones are left alone.
+ * Removes what an abandoned validation left behind: a docker CLI that dies between creating and
+ * starting a `--rm` container (its drover killed, its connection gone) leaves it `created` for
+ * good, and a drover killed mid-validation leaves its staging dir. Running containers, and dirs
+ * younger than an hour (another run's validation in progress), are left alone.
  */
 const REMOVE_STALE_VALIDATIONS_SCRIPT = [
   `ids=$(docker ps -aq --filter "name=^$1" --filter status=created --filter status=exited)`,
   'if [ -n "$ids" ]; then docker rm -f $ids >/dev/null; fi',
+  `find /tmp -maxdepth 1 -type d -name "$2*" -mmin +60 -exec rm -rf -- {} + 2>/dev/null`,
+  'exit 0',
 ].join('\n');
 
 export const removeStaleValidations = (): Cmd =>
-  exec('sh', '-c', REMOVE_STALE_VALIDATIONS_SCRIPT, 'sh', VALIDATE_CONTAINER_PREFIX);
+  exec(
+    'sh',
+    '-c',
+    REMOVE_STALE_VALIDATIONS_SCRIPT,
+    'sh',
+    VALIDATE_CONTAINER_PREFIX,
+    VALIDATE_DIR_NAME_PREFIX,
+  );
+
+/**
+ * `cmd`, then the removal of `dir` whatever `cmd`'s exit, with `cmd`'s exit code: one round trip
+ * that leaves no scratch dir behind when the command fails.
+ */
+export function thenRemoveDir(cmd: Cmd, dir: string): Cmd {
+  if (cmd.kind !== 'exec') throw new Error('thenRemoveDir runs a single program');
+  return exec('sh', '-c', 'dir=$1; shift; "$@"; rc=$?; rm -rf -- "$dir"; exit $rc', 'sh', dir, ...cmd.argv);
+}

@@ -207,9 +207,8 @@ export interface Performed {
 
 /**
  * Runs one module the way a task does: a conversation converses; a planned module has its facts
- * gathered, is planned, and has its Change's steps run when the change is to be made. In check
- * mode a Change's steps run only when every one reads (a read-only command), and the executor
- * refuses any write anyway.
+ * gathered, is planned, and has its Change's steps run. In check mode they run only when every
+ * one reads (a read-only command), and the executor refuses any write anyway.
  */
 export async function performModule(
   module: AnyModule,
@@ -225,7 +224,7 @@ export async function performModule(
   const steps = change.steps ?? [];
   const onlyReads = steps.length > 0 && steps.every((s) => s.effect === 'read');
   const data: ModuleData = { ...change.data };
-  const run = ctx.check ? onlyReads : change.changed || onlyReads;
+  const run = ctx.check ? onlyReads : steps.length > 0;
   if (run) for (const step of steps) Object.assign(data, await ctx.steps.run(step));
   return { outcome: change, data, pendingWrite: ctx.check && change.changed && !onlyReads };
 }

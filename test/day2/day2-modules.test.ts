@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,8 +9,10 @@ import { GateError, TaskFailedError } from '../../src/errors.js';
 import { consulConfigCheckModule } from '../../src/modules/consul-config-check.js';
 import { consulKeyringModule } from '../../src/modules/consul-keyring.js';
 import { consulMemberModule } from '../../src/modules/consul-member.js';
+import { thenRemoveDir } from '../../src/remote/consul.js';
+import { exec } from '../../src/shell/cmd.js';
 import { Secret } from '../../src/shell/secret.js';
-import { moduleContext } from '../modules/context.js';
+import { moduleContext, perform } from '../modules/context.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drover-cfg-'));
 writeFileSync(
@@ -27,20 +30,21 @@ describe('consul_config_check', () => {
   it('classifies a log_level change as reload-safe and validates it in the image first', async () => {
     const ctx = moduleContext({ vars: vars('dc1', 'debug'), baseDir: dir });
     ctx.transport
-      .onExec('cat /opt/c/consul.json', {})
       .onExec(
         /^sh -c .*READ|^sh -c 'if \[ -f/,
         current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }),
       )
       .onExec(/^sh -c 'ids=\$\(docker ps -aq .*status=created/s, {})
-      .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.abc\n' })
-      .onExec(/^chown 100:1000 -- \/tmp\/drover-validate\.abc && sh -c 'set -e/, {})
       .onExec(
-        /^docker run --rm --name drover-validate-[0-9a-f]{12} --network host --user 100:1000 --entrypoint consul -v \/tmp\/drover-validate\.abc:\/consul\/config:ro img:1 validate \/consul\/config$/,
+        /^mkdir -m 0700 -- \/tmp\/drover-validate\.[0-9a-f]{12} && chown 100:1000 -- \/tmp\/drover-validate\.[0-9a-f]{12} && sh -c 'set -e/,
         {},
       )
-      .onExec(/^rm -rf/, {});
-    const c = await consulConfigCheckModule.run(
+      .onExec(
+        /^sh -c 'dir=\$1; shift; "\$@"; rc=\$\?; rm -rf -- "\$dir"; exit \$rc' sh \/tmp\/drover-validate\.[0-9a-f]{12} docker run --rm --name drover-validate-[0-9a-f]{12} --network host --user 100:1000 --entrypoint consul -v \/tmp\/drover-validate\.[0-9a-f]{12}:\/consul\/config:ro img:1 validate \/consul\/config$/,
+        {},
+      );
+    const c = await perform(
+      consulConfigCheckModule,
       {
         src: 'agent.json.hbs',
         dest: '/opt/c/consul.json',
@@ -50,24 +54,25 @@ describe('consul_config_check', () => {
       },
       ctx,
     );
-    assert.equal(c.data?.['class'], 'reload');
-    assert.equal(c.data?.['reload'], true);
-    assert.equal(c.data?.['restart'], false);
-    assert.equal(c.data?.['validated'], true);
-    const cleanup = ctx.transport.commands.findIndex((x) => /^sh -c 'ids=.*docker rm -f/s.test(x));
-    const stage = ctx.transport.commands.findIndex((x) => x.startsWith('mktemp'));
-    assert.ok(
-      cleanup >= 0 && cleanup < stage,
-      'validation containers an abandoned run left are removed first',
-    );
+    assert.equal(c.data['class'], 'reload');
+    assert.equal(c.data['reload'], true);
+    assert.equal(c.data['restart'], false);
+    assert.equal(c.data['validated'], true);
+    assert.equal(c.outcome.changed, false, 'validating changes nothing');
+    assert.match(c.outcome.summary, /consul validate passed in img:1$/);
+    const commands = ctx.transport.commands;
+    const cleanup = commands.findIndex((x) => /^sh -c 'ids=.*docker rm -f/s.test(x));
+    const stage = commands.findIndex((x) => x.startsWith('mkdir -m 0700'));
+    assert.ok(cleanup >= 0 && cleanup < stage, 'what an abandoned validation left is removed first');
+    assert.match(commands[cleanup] ?? '', /find \/tmp -maxdepth 1 -type d -name "\$2\*" -mmin \+60/);
+    // One dir, named afresh for this run, in every step that uses it.
+    const dirs = new Set(commands.join('\n').match(/\/tmp\/drover-validate\.[0-9a-f]+/g));
+    assert.equal(dirs.size, 1);
     // Staged as the agent's user, so consul validate (run as that user) reads what the agent would.
-    const staged = ctx.transport.calls.find((x) => x.command.startsWith('chown 100:1000'));
+    const staged = ctx.transport.calls[stage];
     assert.ok(staged?.stdin?.includes('"debug"'));
-    assert.match(staged?.command ?? '', /drover-validate\.abc\/consul\.json 0600 100 1000$/);
-    assert.ok(
-      !ctx.transport.commands.join('\n').includes(key.reveal()),
-      'the key never appears in a command',
-    );
+    assert.match(staged?.command ?? '', /drover-validate\.[0-9a-f]{12}\/consul\.json 0600 100 1000$/);
+    assert.ok(!commands.join('\n').includes(key.reveal()), 'the key never appears in a command');
   });
 
   it('refuses a dangerous change unless forced; check mode validates nothing', async () => {
@@ -77,32 +82,38 @@ describe('consul_config_check', () => {
       current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }),
     );
     await assert.rejects(
-      consulConfigCheckModule.run(
+      perform(
+        consulConfigCheckModule,
         { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
         ctx,
       ),
       (err: Error) =>
         err instanceof GateError && /datacenter: the agent would join another datacenter/.test(err.message),
     );
-    const forced = await consulConfigCheckModule.run(
+    const forced = await perform(
+      consulConfigCheckModule,
       { src: 'agent.json.hbs', dest: '/opt/c/consul.json', force: true, validate_image: 'img:1' },
       ctx,
     );
-    assert.equal(forced.data?.['class'], 'dangerous');
-    assert.equal(forced.data?.['validated'], false);
+    assert.equal(forced.data['class'], 'dangerous');
+    assert.equal(forced.data['validated'], false);
+    assert.doesNotMatch(forced.outcome.summary, /validate passed/);
+    assert.equal(ctx.transport.commands.length, 2, 'only the config was read, twice');
   });
 
-  it('fails, redacted, when consul validate rejects the new config', async () => {
+  it('fails, redacted, when consul validate rejects the new config, leaving no scratch dir', async () => {
     const ctx = moduleContext({ vars: vars('dc1', 'loud'), baseDir: dir });
     ctx.transport
       .onExec(/^sh -c 'if \[ -f/, current({ datacenter: 'dc1', log_level: 'info', encrypt: key.reveal() }))
       .onExec(/^sh -c 'ids=/, {})
-      .onExec(/^mktemp/, { stdout: '/tmp/drover-validate.x\n' })
-      .onExec(/^sh -c 'set -e/, {})
-      .onExec(/^docker run/, { code: 1, stderr: `Invalid log level: loud (encrypt ${key.reveal()})` })
-      .onExec(/^rm -rf/, {});
+      .onExec(/^mkdir -m 0700/, {})
+      .onExec(/^sh -c 'dir=\$1; shift; "\$@"; rc=\$\?; rm -rf -- "\$dir"; exit \$rc' .* docker run/, {
+        code: 1,
+        stderr: `Invalid log level: loud (encrypt ${key.reveal()})`,
+      });
     await assert.rejects(
-      consulConfigCheckModule.run(
+      perform(
+        consulConfigCheckModule,
         { src: 'agent.json.hbs', dest: '/opt/c/consul.json', validate_image: 'img:1' },
         ctx,
       ),
@@ -111,7 +122,22 @@ describe('consul_config_check', () => {
         /Invalid log level/.test(err.message) &&
         !err.message.includes(key.reveal()),
     );
-    assert.match(ctx.transport.commands.at(-1) ?? '', /^rm -rf -- \/tmp\/drover-validate\.x$/);
+  });
+
+  it('removes the scratch dir whatever the validation exits with', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'drover-scratch-'));
+    const run = (argv: readonly string[]) => {
+      try {
+        execFileSync(argv[0]!, argv.slice(1));
+        return 0;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    };
+    const cmd = thenRemoveDir(exec('sh', '-c', 'exit 7'), scratch);
+    assert.ok(cmd.kind === 'exec');
+    assert.equal(run(cmd.argv.map(String)), 7);
+    assert.equal(existsSync(scratch), false);
   });
 });
 
@@ -136,13 +162,32 @@ describe('consul_keyring', () => {
       installed = true;
       return { status: 200, body: '' };
     });
-    const c = await consulKeyringModule.run({ op: 'install', key: newKey, expect_members: 3 }, ctx);
-    assert.equal(c.changed, true);
-    const data = c.data;
-    assert.equal(data?.['installed_everywhere'], true);
-    const again = await consulKeyringModule.run({ op: 'install', key: newKey }, ctx);
-    assert.equal(again.changed, false);
-    assert.ok(!JSON.stringify({ s: c.summary, d: data }).includes(newKey.reveal()));
+    const c = await perform(consulKeyringModule, { op: 'install', key: newKey, expect_members: 3 }, ctx);
+    assert.equal(c.outcome.changed, true);
+    // Registered: the standing after the change, read again.
+    assert.equal(c.data['installed_everywhere'], true);
+    assert.deepEqual(
+      ctx.transport.httpCalls.map((x) => x.method),
+      ['GET', 'POST', 'GET'],
+    );
+    const again = await perform(consulKeyringModule, { op: 'install', key: newKey }, ctx);
+    assert.equal(again.outcome.changed, false);
+    assert.ok(!JSON.stringify({ s: c.outcome.summary, d: c.data }).includes(newKey.reveal()));
+  });
+
+  it('plans the change in check mode without sending it', async () => {
+    const ctx = moduleContext({ check: true });
+    ctx.transport.onHttp(/^GET/, {
+      status: 200,
+      body: pools({ [oldKey.reveal()]: 3 }, { [oldKey.reveal()]: 3 }),
+    });
+    const c = await perform(consulKeyringModule, { op: 'install', key: newKey }, ctx);
+    assert.equal(c.outcome.changed, true);
+    assert.equal(c.pendingWrite, true);
+    assert.deepEqual(
+      ctx.transport.httpCalls.map((x) => x.method),
+      ['GET'],
+    );
   });
 
   it('refuses when fewer members answer than the inventory has', async () => {
@@ -152,7 +197,7 @@ describe('consul_keyring', () => {
       body: pools({ [oldKey.reveal()]: 2 }, { [oldKey.reveal()]: 2 }, 2),
     });
     await assert.rejects(
-      consulKeyringModule.run({ op: 'install', key: newKey, expect_members: 3 }, ctx),
+      perform(consulKeyringModule, { op: 'install', key: newKey, expect_members: 3 }, ctx),
       /only 2 of 3/,
     );
   });

@@ -5,7 +5,7 @@ import { listFiles, readFile, removeFiles } from '../../src/remote/fs.js';
 import { TaskFailedError } from '../../src/errors.js';
 import { consulServicesModule, type ConsulServicesArgs } from '../../src/modules/consul-services.js';
 import { render } from '../../src/shell/cmd.js';
-import { moduleContext } from './context.js';
+import { changeOn, moduleContext } from './context.js';
 import { FakeFiles } from './fake-files.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -45,7 +45,7 @@ function host(options: { check?: boolean } = {}) {
 }
 
 async function run(h: ReturnType<typeof host>, args: Partial<ConsulServicesArgs>) {
-  return consulServicesModule.run({ dir: DIR, services: [], ...args }, h.ctx);
+  return changeOn(consulServicesModule, { dir: DIR, services: [], ...args }, h.ctx);
 }
 
 describe('consul_services', () => {

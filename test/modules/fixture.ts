@@ -1,5 +1,5 @@
 import type { Vars } from '../../src/inventory/types.js';
-import type { FactRequest } from '../../src/facts/gather.js';
+import type { Each, FactRequest } from '../../src/facts/gather.js';
 import type { LocalContext, PlannedModule } from '../../src/modules/module.js';
 import type { Step } from '../../src/remote/step.js';
 import { render } from '../../src/shell/cmd.js';
@@ -47,9 +47,12 @@ export function shown(step: Step<unknown>): ShownStep {
   }
 }
 
-/** What a fact request asks: its read step and, for a converging fact, its write. */
-export function asked(request: FactRequest<unknown>): { read?: ShownStep; write?: ShownStep } | undefined {
+/** What a fact request asks: its read step (each, for several) and, for a converging fact, its write. */
+export function asked(
+  request: FactRequest<unknown> | Each<unknown>,
+): { read?: ShownStep; write?: ShownStep; each?: ShownStep[] } | undefined {
   if (request === undefined) return undefined;
+  if (request.kind === 'each') return { each: request.steps.map(shown) };
   if (request.kind !== 'converging') return { read: shown(request) };
   return { ...(request.read && { read: shown(request.read) }), write: shown(request.write) };
 }

@@ -30,7 +30,10 @@ describe('builtin modules', () => {
     assert.deepEqual(of('planned').sort(), [
       'command',
       'consul_agent_state',
+      'consul_config_check',
       'consul_gossip_key',
+      'consul_keyring',
+      'consul_services',
       'consul_tls_cert',
       'copy',
       'docker_container',

@@ -60,10 +60,14 @@ describe('consul command builders', () => {
     );
   });
 
-  it('removes only created or exited validation containers, by name prefix', () => {
+  it('removes only created or exited validation containers, by name prefix, and scratch dirs over an hour old', () => {
     const c = consul.removeStaleValidations();
     assert.ok(c.kind === 'exec');
-    assert.equal(c.argv.at(-1), 'drover-validate-');
+    assert.deepEqual(c.argv.slice(-2), ['drover-validate-', 'drover-validate.']);
+    assert.match(
+      String(c.argv[2]),
+      /find \/tmp -maxdepth 1 -type d -name "\$2\*" -mmin \+60 -exec rm -rf -- \{\} \+/,
+    );
     assert.match(String(c.argv[2]), /--filter "name=\^\$1" --filter status=created --filter status=exited/);
   });
 });

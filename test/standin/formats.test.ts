@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { Agent, cleanup, parseTable, runCli, tempDir, waitFor } from './harness.js';
 import { LoopbackTransport } from './loopback-transport.js';
 import { parseRaftPeersTable } from '../../src/consul/parse/raft-peers-table.js';
-import { KeyringClient, parseKeyringList } from '../../src/consul/api/keyring.js';
+import { keyringChangeStep, parseKeyringList } from '../../src/consul/api/keyring.js';
+import { StepExecutor } from '../../src/runner/step-executor.js';
 import { Secret } from '../../src/shell/secret.js';
 import type { HttpRequest, HttpResponse } from '../../src/ssh/transport.js';
 // @ts-expect-error plain ESM JavaScript without type declarations
@@ -347,10 +348,12 @@ describe('live: list-peers and keyring -remove against a cluster on 127.0.0.95-9
     assert.deepEqual(r, { status: 400, body: 'Request decode failed: EOF' });
   });
 
-  it("drover's KeyringClient removes a key through the stand-in, framed as its SSH transport frames it", async () => {
+  it("drover's keyring remove step removes a key through the stand-in, framed as its SSH transport frames it", async () => {
     await install(keys[4]!);
-    const k = new KeyringClient(new FramedLoopbackTransport(), { host: '127.0.0.96', timeoutSeconds: 15 });
-    await k.apply('remove', new Secret(keys[4]!));
+    const steps = new StepExecutor(new FramedLoopbackTransport(), false, () => []);
+    await steps.run(
+      keyringChangeStep('remove', new Secret(keys[4]!), { host: '127.0.0.96', timeoutSeconds: 15 }),
+    );
     assert.deepEqual(await lanKeys(), { [keys[0]!]: '4/4' });
   });
 

@@ -1,8 +1,7 @@
-import type { HostChannel } from '../../remote/step.js';
+import { httpStep, mapStep, type Step } from '../../remote/step.js';
 import { Secret } from '../../shell/secret.js';
+import type { HttpRequest, HttpResponse } from '../../ssh/transport.js';
 import { ConsulOutputError } from './output-error.js';
-import type { Clock } from '../../util/clock.js';
-import { withDeadline } from '../../util/deadline.js';
 
 /**
  * Gossip keyring operations over Consul's HTTP API (`/v1/operator/keyring`), the same calls
@@ -83,54 +82,52 @@ export function standingOf(pools: readonly KeyringPool[], key: Secret): KeyStand
 export type KeyringOp = 'install' | 'use' | 'remove';
 const METHOD = { install: 'POST', use: 'PUT', remove: 'DELETE' } as const;
 
-export interface KeyringClientOptions {
+/** The agent a keyring call goes to, as seen from the host whose connection carries it. */
+export interface KeyringTarget {
+  /** 127.0.0.1 by default: the host's own agent, which fans the call out. */
   host?: string;
   port?: number;
   timeoutSeconds?: number;
-  /** What times the bound; tests pass a fake clock. */
-  clock?: Clock;
 }
 
-/** The keyring calls, through one host's transport to its agent (127.0.0.1 by default). */
-export class KeyringClient {
-  constructor(
-    readonly channel: HostChannel,
-    readonly o: KeyringClientOptions = {},
-  ) {}
+/** The keyring as every member reports it (`consul keyring -list`): a read step. */
+export function keyringListStep(target: KeyringTarget = {}): Step<KeyringPool[]> {
+  return mapStep(httpStep(keyringRequest('GET', target)), (res, site) =>
+    parseKeyringList(answerBody('GET', res, site.host)),
+  );
+}
 
-  async list(): Promise<KeyringPool[]> {
-    return parseKeyringList(await this.#call('GET'));
-  }
+/** install / use / remove of `key` on every alive member: a write step. The key is in the body only. */
+export function keyringChangeStep(op: KeyringOp, key: Secret, target: KeyringTarget = {}): Step<void> {
+  const method = METHOD[op];
+  const request = keyringRequest(method, target, JSON.stringify({ Key: key.reveal() }));
+  return mapStep(httpStep(request), (res, site) => {
+    answerBody(method, res, site.host, key);
+  });
+}
 
-  async apply(op: KeyringOp, key: Secret): Promise<void> {
-    await this.#call(METHOD[op], JSON.stringify({ Key: key.reveal() }), key);
-  }
+function keyringRequest(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  target: KeyringTarget,
+  body?: string,
+): HttpRequest {
+  return {
+    method,
+    host: target.host ?? '127.0.0.1',
+    port: target.port ?? 8500,
+    path: KEYRING_PATH,
+    ...(body !== undefined && { body }),
+    // The transport bounds every request by this.
+    timeoutSeconds: target.timeoutSeconds ?? 30,
+  };
+}
 
-  async #call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', body?: string, key?: Secret): Promise<string> {
-    const seconds = this.o.timeoutSeconds ?? 30;
-    const where = `${method} ${KEYRING_PATH}`;
-    const request = this.channel.http({
-      method,
-      host: this.o.host ?? '127.0.0.1',
-      port: this.o.port ?? 8500,
-      path: KEYRING_PATH,
-      ...(body !== undefined ? { body } : {}),
-      timeoutSeconds: seconds,
-    });
-    const res = await withDeadline(
-      request,
-      seconds * 1000,
-      () => new ConsulOutputError(where, `no answer within ${seconds}s`),
-      this.o.clock,
-    );
-    if (res.status !== 200) {
-      // Consul's errors name members, not keys; scrub anyway.
-      const text = key ? res.body.split(key.reveal()).join('<redacted>') : res.body;
-      throw new ConsulOutputError(
-        where,
-        `HTTP ${res.status} from ${this.channel.host}: ${text.trim().slice(0, 400)}`,
-      );
-    }
-    return res.body;
-  }
+function answerBody(method: string, res: HttpResponse, host: string, key?: Secret): string {
+  if (res.status === 200) return res.body;
+  // Consul's errors name members, not keys; scrub anyway.
+  const text = key ? res.body.split(key.reveal()).join('<redacted>') : res.body;
+  throw new ConsulOutputError(
+    `${method} ${KEYRING_PATH}`,
+    `HTTP ${res.status} from ${host}: ${text.trim().slice(0, 400)}`,
+  );
 }
