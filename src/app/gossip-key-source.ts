@@ -2,11 +2,11 @@ import { basename, dirname, extname, join } from 'node:path';
 import { generateGossipKey, isValidGossipKey } from '../consul/agent/gossip-key.js';
 import { ConfigError } from '../errors.js';
 import { exists } from '../remote/fs.js';
-import { gather } from '../facts/fact.js';
+import { factStep } from '../facts/fact.js';
 import { gossipKeyring, nodeIdPath } from '../facts/gossip-keyring.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { isSecret, Secret } from '../shell/secret.js';
-import type { Transport } from '../ssh/transport.js';
+import { execStep, type StepRunner } from '../remote/step.js';
 import { readPrivateFile, writePrivateFile } from './private-file.js';
 
 /**
@@ -47,8 +47,8 @@ export interface ResolveOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** True for runs that change hosts: a missing key is adopted or created and written to the file. */
   create: boolean;
-  /** SSH to an inventory host, for reading a server's keyring when no key is known locally. */
-  connect?: (host: Host) => Promise<Transport>;
+  /** An inventory host as read steps, for reading a server's keyring when no key is known locally. */
+  connect?: (host: Host) => Promise<StepRunner>;
   serversGroup?: string;
 }
 
@@ -145,7 +145,7 @@ type ClusterKey =
  */
 async function keyFromCluster(
   inventory: Inventory,
-  connect: (host: Host) => Promise<Transport>,
+  connect: (host: Host) => Promise<StepRunner>,
   serversGroup: string,
 ): Promise<ClusterKey> {
   const names = inventory.groups.get(serversGroup)?.hosts ?? [];
@@ -155,15 +155,19 @@ async function keyFromCluster(
     if (!host) continue;
     const dataDir =
       typeof host.vars['consul_data_dir'] === 'string' ? host.vars['consul_data_dir'] : DEFAULT_DATA_DIR;
-    let t: Transport;
+    let steps: StepRunner;
     try {
-      t = await connect(host);
+      steps = await connect(host);
     } catch {
       continue;
     }
-    const ring = await gather(t, gossipKeyring(dataDir), { timeoutSeconds: 20 }).catch(() => undefined);
+    const ring = await steps
+      .run(factStep(gossipKeyring(dataDir), { timeoutSeconds: 20 }))
+      .catch(() => undefined);
     if (ring && ring[0]) return { state: 'found', key: ring[0], host: name };
-    const state = await t.exec(exists(nodeIdPath(dataDir)), { timeoutSeconds: 20 }).catch(() => undefined);
+    const state = await steps
+      .run(execStep('read', exists(nodeIdPath(dataDir)), { timeoutSeconds: 20 }))
+      .catch(() => undefined);
     if (state?.code === 0) unencrypted ??= name;
   }
   return unencrypted ? { state: 'unencrypted', host: unencrypted } : { state: 'none' };

@@ -3,10 +3,10 @@ import { ConsulApi } from '../consul/api/api.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
 import { reconcileMembers, type MembershipReport } from '../consul/verify/membership.js';
-import { CommandFailedError, InterruptedError, UnreachableError } from '../errors.js';
+import { InterruptedError, UnreachableError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { forceLeave } from '../remote/consul.js';
-import { render } from '../shell/cmd.js';
+import { checkedStep } from '../remote/step.js';
 import { poll } from '../util/poll.js';
 import type { Session } from './session.js';
 
@@ -22,8 +22,10 @@ export async function observeMembers(session: Session, inventory: Inventory): Pr
   const errors: string[] = [];
   for (const s of nodes.filter((n) => n.role === 'server')) {
     try {
-      const t = await session.connections.get(s.host);
-      const api = new ConsulApi(t, { port: portVar(inventory.hosts.get(s.host)?.vars['consul_http_port']) });
+      const steps = await session.reader(s.host);
+      const api = new ConsulApi(steps.channel, {
+        port: portVar(inventory.hosts.get(s.host)?.vars['consul_http_port']),
+      });
       const members = await api.members();
       const entries = members.map((m) => ({ name: m.name, address: m.addr, status: m.status, role: m.role }));
       return { report: reconcileMembers(nodes, entries, `${s.host}'s agent`), server: s.host };
@@ -48,16 +50,14 @@ export async function pruneGhosts(
   const prunable = seen.report.ghosts.filter((g) => g.prunable);
   const { server } = seen;
   await session.mutate(async (m) => {
-    const t = await session.connections.get(server);
+    const steps = await m.steps(server);
     for (const g of prunable) {
       const cmd = forceLeave(
         g.name,
         { prune: true },
         { container: agentContainerName(inventory.hosts.get(server)?.vars) },
       );
-      const r = await t.exec(cmd, { timeoutSeconds: 30 });
-      if (r.code !== 0)
-        throw new CommandFailedError(server, render(cmd, { redact: true }), r.code, r.stdout, r.stderr);
+      await steps.run(checkedStep('write', cmd, { timeoutSeconds: 30 }));
       m.changed(server, `force-leave -prune ${g.name}`);
       onPruned(`pruned ${g.name} (${g.address}) via ${server}`);
     }

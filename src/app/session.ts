@@ -12,6 +12,8 @@ import type { DroverEvent } from '../report/events.js';
 import { builtinOrderers } from '../consul/gates/leader-last-orderer.js';
 import { createReporter } from '../runner/create-reporter.js';
 import { runPlaybook, type RunResult } from '../runner/run-playbook.js';
+import { StepExecutor } from '../runner/step-executor.js';
+import type { StepRunner } from '../remote/step.js';
 import { checkBeforeConnecting } from './check-before-connecting.js';
 import type { ConnectionDefaults } from './connection-spec.js';
 import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } from './connection-pool.js';
@@ -76,6 +78,8 @@ export interface RunReport {
 export interface Mutation {
   /** `what` changed on (or through) `host`: one entry of that host's audit line. */
   changed(host: string, what: string): void;
+  /** The host as steps that may write: the one way a mutation changes it. */
+  steps(host: string): Promise<StepRunner>;
 }
 
 const DEFAULT_CONNECTION: ConnectionDefaults = { acceptNewHostKeys: false, connectTimeoutSeconds: 10 };
@@ -141,6 +145,21 @@ export class Session {
     return this.#pool as ConnectionPool;
   }
 
+  /**
+   * A host as read-only steps, for drover's own reads of a cluster (verify, members, the keyring
+   * a key is adopted from): through the runner's executor, so they can never change a host.
+   */
+  async reader(host: Host | string): Promise<StepRunner> {
+    return this.#stepsOn(host, true);
+  }
+
+  async #stepsOn(host: Host | string, readsOnly: boolean): Promise<StepRunner> {
+    const inventory = this.#loaded();
+    return new StepExecutor(await this.connections.get(host), readsOnly, () =>
+      RunArtifacts.secretsOf(inventory),
+    );
+  }
+
   /** The playbook in check mode: every host is read, nothing changes, no lock is taken. */
   plan(run: PlaybookRun): Promise<RunReport> {
     return this.#runPlaybook(run, true);
@@ -170,6 +189,7 @@ export class Session {
     let how: ConcludeOptions = {};
     try {
       return await change({
+        steps: (host) => this.#stepsOn(host, false),
         changed: (host, what) => {
           if (!run.hosts.includes(host)) run.hosts.push(host);
           const time = new Date().toISOString();
@@ -266,7 +286,7 @@ export class Session {
         ? await applyTlsCa(
             await applyGossipKey(loaded, {
               create: !check,
-              connect: (h: Host) => pool.get(h),
+              connect: (h: Host) => this.reader(h),
               warn: out.warn,
             }),
             { create: !check, warn: out.warn },

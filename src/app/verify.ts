@@ -13,7 +13,7 @@ import type { Session } from './session.js';
  */
 export async function verifyCluster(session: Session): Promise<DeploymentReport> {
   const inventory = await session.load({ consul: true });
-  return verifyInventoryDeployment(inventory, (host) => session.connections.get(host));
+  return verifyInventoryDeployment(inventory, (host) => session.reader(host));
 }
 
 /**
@@ -35,5 +35,5 @@ export async function deepVerifyCluster(session: Session): Promise<DeepReport> {
   const expectEncrypted = ![...inventory.hosts.values()].some(
     (h) => h.vars['consul_gossip_encryption'] === false,
   );
-  return deepVerify(nodes, (h) => session.connections.get(h), { expectEncrypted });
+  return deepVerify(nodes, (h) => session.reader(h), { expectEncrypted });
 }

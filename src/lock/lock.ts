@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../util/clock.js';
+import { poll } from '../util/poll.js';
 import { CommandFailedError, InterruptedError, LockHeldError } from '../errors.js';
 import { serversByDatacenter } from '../inventory/consul-checks.js';
 import type { Inventory } from '../inventory/types.js';
@@ -107,40 +108,49 @@ export async function acquireLock(
 ): Promise<LockHandle> {
   const dir = options.dir ?? DEFAULT_LOCK_DIR;
   const clock = options.clock ?? systemClock;
-  const waitMs = Math.max(0, options.waitSeconds ?? 0) * 1000;
-  const pollMs = Math.max(1, options.pollSeconds ?? 10) * 1000;
+  const waitSeconds = Math.max(0, options.waitSeconds ?? 0);
   const startedAt = clock.now();
   const body = `${JSON.stringify(details, null, 2)}\n`;
-  let races = 0;
 
-  for (;;) {
-    const cmd = takeLock(dir);
-    const r = await transport.exec(cmd, { stdin: body, timeoutSeconds: TIMEOUT_SECONDS });
-    if (r.code === 0) return { host: transport.host, dir, token: details.token, details };
-    if (r.code !== 1) throw failed(transport, cmd, r);
-    const state = parseState(transport.host, dir, r.stdout);
-    // Released between our mkdir and our look: try again at once, a few times.
-    if (!state.held && ++races <= 3) continue;
-    if (!state.held) throw failed(transport, cmd, r);
-
-    const waited = clock.now() - startedAt;
-    if (waited >= waitMs) {
-      const waitedText = waitMs > 0 ? `; still held after waiting ${formatAge(waited / 1000)}` : '';
-      throw new DeployLockHeldError(
-        `deploy lock on ${state.host} (${dir}) is ${state.description}${waitedText}. ` +
-          `If that run is gone, release the lock with \`drover lock release\`` +
-          (waitMs > 0 ? '.' : ', or wait for it with --lock-wait SECONDS.'),
-        state,
-      );
+  /** One try: taken, or held by another run (a release between our mkdir and our look is retried at once). */
+  const tryTake = async (): Promise<{ taken: true } | { taken: false; state: HeldLockState }> => {
+    for (let races = 0; ; races++) {
+      const cmd = takeLock(dir);
+      const r = await transport.exec(cmd, { stdin: body, timeoutSeconds: TIMEOUT_SECONDS });
+      if (r.code === 0) return { taken: true };
+      if (r.code !== 1) throw failed(transport, cmd, r);
+      const state = parseState(transport.host, dir, r.stdout);
+      if (state.held) return { taken: false, state };
+      if (races >= 3) throw failed(transport, cmd, r);
     }
-    options.onWait?.(state, Math.floor(waited / 1000));
-    try {
-      await clock.sleep(Math.min(pollMs, waitMs - waited), options.signal);
-    } catch (err) {
-      if (!options.signal?.aborted) throw err;
-    }
-    if (options.signal?.aborted) throw new InterruptedError('interrupted while waiting for the deploy lock');
-  }
+  };
+  const outcome = await poll(
+    async () => {
+      const answer = await tryTake();
+      const waited = clock.now() - startedAt;
+      if (!answer.taken && waited < waitSeconds * 1000)
+        options.onWait?.(answer.state, Math.floor(waited / 1000));
+      return answer;
+    },
+    (answer) => (answer.taken ? 'done' : 'again'),
+    {
+      timeoutSeconds: waitSeconds,
+      intervalSeconds: Math.max(1, options.pollSeconds ?? 10),
+      clock,
+      ...(options.signal && { signal: options.signal }),
+      interrupted: () => new InterruptedError('interrupted while waiting for the deploy lock'),
+    },
+  );
+  if (outcome.last.taken) return { host: transport.host, dir, token: details.token, details };
+  const { state } = outcome.last;
+  const waited = clock.now() - startedAt;
+  const waitedText = waitSeconds > 0 ? `; still held after waiting ${formatAge(waited / 1000)}` : '';
+  throw new DeployLockHeldError(
+    `deploy lock on ${state.host} (${dir}) is ${state.description}${waitedText}. ` +
+      `If that run is gone, release the lock with \`drover lock release\`` +
+      (waitSeconds > 0 ? '.' : ', or wait for it with --lock-wait SECONDS.'),
+    state,
+  );
 }
 
 export type ReleaseResult =

@@ -26,7 +26,7 @@ export interface PollOutcome<T> {
 
 /**
  * Tries until an answer is done or hopeless, or the time is up: the one poll-until-deadline loop
- * behind wait_for, the Consul health gates and the membership waits. Bounded twice: by the clock
+ * behind wait_for, the Consul health gates, the membership waits and the deploy lock's wait. Bounded twice: by the clock
  * and by a count (timeout / interval + 1), so tries that fail instantly cannot spin. `attempt`
  * gets the seconds left (at least half a second), to cap its own requests.
  */

@@ -8,6 +8,9 @@ import { after, describe, it } from 'node:test';
 import type { Output } from '../../src/app/output.js';
 import { Session, type SessionOptions } from '../../src/app/session.js';
 import { TaskFailedError } from '../../src/errors.js';
+import { checkedStep } from '../../src/remote/step.js';
+import { WriteRefusedError } from '../../src/runner/step-executor.js';
+import { exec } from '../../src/shell/cmd.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { CLUSTER, scratch } from '../cli/argv/harness.js';
 import { auditLines, freeLock, RELEASE, TAKE } from '../cli/argv/lock-host.js';
@@ -79,5 +82,23 @@ describe('Session.mutate', () => {
       /load\(\) it first/,
     );
     assert.equal(ts.size, 0);
+  });
+});
+
+describe("Session.reader and a mutation's steps", () => {
+  it("drover's own reads (verify, members) cannot change a host; a mutation's steps can", async () => {
+    const ts = new Map<string, RecordingTransport>();
+    await Session.with(options(ts), async (s) => {
+      await s.load({ consul: true });
+      const reader = await s.reader('s2');
+      ts.get('s2')?.onExec('touch /tmp/x', {});
+      await assert.rejects(reader.run(checkedStep('write', exec('touch', '/tmp/x'))), WriteRefusedError);
+      assert.ok(!ts.get('s2')?.commands.includes('touch /tmp/x'), 'refused before anything was sent');
+      await s.mutate(async (m) => {
+        await (await m.steps('s2')).run(checkedStep('write', exec('touch', '/tmp/x')));
+        m.changed('s2', 'touched');
+      });
+      assert.ok(ts.get('s2')?.commands.includes('touch /tmp/x'));
+    });
   });
 });

@@ -4,6 +4,7 @@ import { verifyCluster } from '../../src/consul/verify/verify-cluster.js';
 import { formatVerifyReport } from '../../src/consul/verify/verify-report-format.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { Group, Host, Inventory } from '../../src/inventory/types.js';
+import { StepExecutor } from '../../src/runner/step-executor.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { scriptAgent, type FakeCluster } from './scripted-agents.js';
 
@@ -51,7 +52,7 @@ test('drover verify asks each node its own agent on 127.0.0.1 through its own co
     assert.ok(node);
     scriptAgent(t, '127.0.0.1', node, cluster);
     transports.set(host, t);
-    return t;
+    return new StepExecutor(t, true, () => []);
   });
   assert.equal(report.ok, true, report.problems.join('\n'));
   assert.deepEqual(
@@ -79,7 +80,7 @@ test('a host that cannot be reached over SSH is reported, and the others are sti
       if (host === 's2') throw new UnreachableError('s2', 'connect ETIMEDOUT 192.168.0.2:22');
       const t = new RecordingTransport(host);
       scriptAgent(t, '127.0.0.1', cluster.nodes.find((n) => n.name === host) ?? cluster.nodes[0]!, cluster);
-      return t;
+      return new StepExecutor(t, true, () => []);
     },
     { concurrency: 2, timeoutSeconds: 1 },
   );

@@ -19,6 +19,7 @@ import { ConfigError, GateError, UsageError } from '../../src/errors.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import { consulGossipKeyModule } from '../../src/modules/consul-gossip-key.js';
 import { Secret } from '../../src/shell/secret.js';
+import { StepExecutor } from '../../src/runner/step-executor.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import { changeOn, moduleContext } from '../modules/context.js';
 
@@ -117,7 +118,7 @@ describe('gossip key source', () => {
     const t = new RecordingTransport('s1').onExec(/local\.keyring/, {
       stdout: `present 600 0 root 0 root\n${JSON.stringify([K2])}`,
     });
-    const r = await resolveGossipKey(inv, { create: true, env: {}, connect: async () => t });
+    const r = await resolveGossipKey(inv, { create: true, env: {}, connect: async () => readsOf(t) });
     assert.equal(r.source, 'cluster');
     assert.equal((await readKeyFile(gossipKeyFile(inv.file)))?.reveal(), K2);
   });
@@ -127,7 +128,7 @@ describe('gossip key source', () => {
     const t = new RecordingTransport('s1')
       .onExec(/local\.keyring/, { stdout: 'absent\n' })
       .onExec(/node-id/, { code: 0 });
-    const r = await resolveGossipKey(inv, { create: true, env: {}, connect: async () => t });
+    const r = await resolveGossipKey(inv, { create: true, env: {}, connect: async () => readsOf(t) });
     assert.equal(r.source, 'unencrypted-cluster');
     assert.equal(r.key, undefined);
     assert.match(r.notes.join(''), /gossip encryption is off/);
@@ -177,3 +178,6 @@ describe('consul_gossip_key module', () => {
     await assert.rejects(changeOn(consulGossipKeyModule, { data_dir: '/d' }, ctx), /half done/);
   });
 });
+
+/** The host as the session's reader offers it: read steps only. */
+const readsOf = (t: RecordingTransport) => new StepExecutor(t, true, () => []);

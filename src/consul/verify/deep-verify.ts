@@ -1,4 +1,4 @@
-import type { Transport } from '../../ssh/transport.js';
+import type { StepRunner } from '../../remote/step.js';
 import { ConsulApi } from '../api/api.js';
 import type { ExpectedNode } from './cluster-model.js';
 import { lookupA } from '../api/dns.js';
@@ -34,14 +34,14 @@ export interface DeepNode extends ExpectedNode {
 
 export async function deepVerify(
   nodes: readonly DeepNode[],
-  transportFor: (host: string) => Promise<Transport>,
+  stepsFor: (host: string) => Promise<StepRunner>,
   options: { expectEncrypted: boolean; timeoutSeconds?: number },
 ): Promise<DeepReport> {
   const servers = nodes
     .filter((n) => n.role === 'server')
     .map((n) => n.address)
     .sort();
-  const results = await Promise.all(nodes.map((n) => checkNode(n, servers, transportFor, options)));
+  const results = await Promise.all(nodes.map((n) => checkNode(n, servers, stepsFor, options)));
   const problems = results.flatMap((r) => r.problems.map((p) => `${r.host}: ${p}`));
   const versions = new Set(results.map((r) => r.version).filter((v): v is string => v !== undefined));
   if (versions.size > 1) {
@@ -63,13 +63,13 @@ export async function deepVerify(
 async function checkNode(
   node: DeepNode,
   servers: readonly string[],
-  transportFor: (host: string) => Promise<Transport>,
+  stepsFor: (host: string) => Promise<StepRunner>,
   options: { expectEncrypted: boolean; timeoutSeconds?: number },
 ): Promise<DeepNodeResult> {
   const r: DeepNodeResult = { host: node.host, http: 'unreachable', problems: [] };
-  let t: Transport;
+  let t: StepRunner['channel'];
   try {
-    t = await transportFor(node.host);
+    t = (await stepsFor(node.host)).channel;
   } catch (err) {
     r.problems.push(`no SSH connection: ${err instanceof Error ? err.message : String(err)}`);
     return r;

@@ -1,7 +1,7 @@
 import { agentMarks } from '../../facts/agent-marks.js';
-import { gather } from '../../facts/fact.js';
+import { factStep } from '../../facts/fact.js';
 import type { Inventory } from '../../inventory/types.js';
-import type { Transport } from '../../ssh/transport.js';
+import type { StepRunner } from '../../remote/step.js';
 import { owedWork } from '../agent/agent-owed.js';
 import { DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
 import { agentContainerName } from '../agent/container-name.js';
@@ -23,7 +23,7 @@ export interface VerifyDeploymentOptions extends DeploymentOptions, ClusterGroup
  */
 export async function verifyInventoryDeployment(
   inventory: Inventory,
-  transportFor: (host: string) => Promise<Transport>,
+  stepsFor: (host: string) => Promise<StepRunner>,
   options: VerifyDeploymentOptions = {},
 ): Promise<DeploymentReport> {
   const nodes = expectedNodesFromInventory(inventory, options);
@@ -31,12 +31,10 @@ export async function verifyInventoryDeployment(
   const report = await verifyDeployment(
     nodes,
     services,
-    async (node) => ({ channel: await transportFor(node.host), host: '127.0.0.1' }),
+    async (node) => ({ channel: (await stepsFor(node.host)).channel, host: '127.0.0.1' }),
     options,
   );
-  const owed = await owedByAgents(nodes, transportFor, (h) =>
-    agentContainerName(inventory.hosts.get(h)?.vars),
-  );
+  const owed = await owedByAgents(nodes, stepsFor, (h) => agentContainerName(inventory.hosts.get(h)?.vars));
   if (owed.length > 0) {
     report.owed = owed;
     report.problems.push(...owed);
@@ -51,15 +49,16 @@ export async function verifyInventoryDeployment(
  */
 async function owedByAgents(
   nodes: readonly ExpectedNode[],
-  transportFor: (host: string) => Promise<Transport>,
+  stepsFor: (host: string) => Promise<StepRunner>,
   containerOf: (host: string) => string,
 ): Promise<string[]> {
   const answers = await Promise.all(
     nodes.map(async (node) => {
       try {
-        const facts = await gather(await transportFor(node.host), agentMarks(containerOf(node.host)), {
-          timeoutSeconds: DEFAULT_HTTP_TIMEOUT_SECONDS,
-        });
+        const steps = await stepsFor(node.host);
+        const facts = await steps.run(
+          factStep(agentMarks(containerOf(node.host)), { timeoutSeconds: DEFAULT_HTTP_TIMEOUT_SECONDS }),
+        );
         return owedWork(facts).reasons.map((why) => `${node.host}: ${why} (drover deploy finishes it)`);
       } catch {
         return [];
@@ -77,13 +76,13 @@ async function owedByAgents(
  */
 export async function verifyCluster(
   inventory: Inventory,
-  transportFor: (host: string) => Promise<Transport>,
+  stepsFor: (host: string) => Promise<StepRunner>,
   options: VerifyClusterOptions = {},
 ): Promise<VerifyReport> {
   const nodes = expectedNodesFromInventory(inventory, options);
   const observations = await observeCluster(
     nodes,
-    async (node) => ({ channel: await transportFor(node.host), host: '127.0.0.1' }),
+    async (node) => ({ channel: (await stepsFor(node.host)).channel, host: '127.0.0.1' }),
     options,
   );
   return assessCluster(nodes, observations);
