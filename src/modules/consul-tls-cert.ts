@@ -4,18 +4,10 @@ import { TaskFailedError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
 import { fileState, type FileState } from '../facts/file-state.js';
 import { isSecret } from '../shell/secret.js';
-import { normaliseIp } from '../tls/certificate-facts.js';
-import {
-  caFileNames,
-  DAY_MS,
-  DEFAULT_DOMAIN,
-  serverCertFileNames,
-  serverName,
-} from '../tls/consul-conventions.js';
-import { RENEW_WITHIN_DAYS, sanDifference } from '../tls/renewal.js';
+import { caFileNames, DEFAULT_DOMAIN, serverCertFileNames } from '../tls/consul-conventions.js';
+import { renewalReasons, wholeDays } from '../tls/renewal.js';
 import {
   createServerCert,
-  serverCertSans,
   type IssuedCertificate,
   type ServerCertRequest,
 } from '../tls/server-certificate.js';
@@ -131,7 +123,7 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
     const data: ModuleData = {};
     let certLine: string | undefined;
     if (files.server && facts.cert && facts.key) {
-      const reasons = renewalReasons(facts.cert, facts.key, want);
+      const reasons = certReasons(facts.cert, facts.key, want);
       const kept = reasons.length === 0 && facts.cert.exists && facts.key.exists;
       if (!kept && !want.fresh) {
         throw new TaskFailedError(
@@ -197,12 +189,11 @@ export function tlsFiles(args: Pick<ConsulTlsCertArgs, 'dir' | 'role' | 'datacen
 }
 
 /**
- * renewal.ts's rules, judged synchronously with Node's own X.509 (plan is pure and synchronous):
- * the name, the issuer's signature, the validity, the SANs, and that the key on the host is the
- * certificate's (a run cut short between the two writes leaves a pair Consul cannot load).
- * Empty: the certificate stays.
+ * renewal.ts's rules (the name, the issuer, the validity, the SANs), and that the key on the
+ * host is the certificate's: a run cut short between the two writes leaves a pair Consul cannot
+ * load. Empty: the certificate stays.
  */
-function renewalReasons(cert: FileState, key: FileState, want: TlsCertWant): string[] {
+function certReasons(cert: FileState, key: FileState, want: TlsCertWant): string[] {
   if (!cert.exists) return ['there is no certificate yet'];
   if (!key.exists) return ['its key is missing'];
   let leaf: X509Certificate;
@@ -211,21 +202,7 @@ function renewalReasons(cert: FileState, key: FileState, want: TlsCertWant): str
   } catch {
     return ['the file on the host is not a PEM certificate'];
   }
-  const ca = new X509Certificate(want.caPem);
-  const name = serverName(want.request.dc, want.request.domain);
-  const notAfter = new Date(leaf.validTo);
-  const daysLeft = wholeDays(notAfter, want.now);
-  const reasons: string[] = [];
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(leaf.subject)?.[1];
-  if (cn !== name) reasons.push(`it is for ${cn ?? 'no name'}, not ${name}`);
-  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey))
-    reasons.push('it was not issued by the current CA');
-  if (want.now < new Date(leaf.validFrom))
-    reasons.push(`it is not valid before ${isoDay(new Date(leaf.validFrom))}`);
-  if (daysLeft < 0) reasons.push(`it expired on ${isoDay(notAfter)}`);
-  else if (daysLeft < RENEW_WITHIN_DAYS) reasons.push(`it expires in ${daysLeft} days (${isoDay(notAfter)})`);
-  const sans = sansChangedFrom(leaf, want.request);
-  if (sans) reasons.push(sans);
+  const reasons = renewalReasons(cert.content, want.caPem, want.request, { now: want.now });
   if (!keyMatches(leaf, key.content)) reasons.push("its key on the host is not the certificate's");
   return reasons;
 }
@@ -239,24 +216,8 @@ function keyMatches(leaf: X509Certificate, keyPem: string): boolean {
   }
 }
 
-/** `DNS:a, IP Address:b` as Node prints SANs, against the names the node needs. */
-function sansChangedFrom(leaf: X509Certificate, request: ServerCertRequest): string | undefined {
-  const have = (leaf.subjectAltName ?? '')
-    .split(', ')
-    .filter(Boolean)
-    .map((entry) =>
-      entry.startsWith('IP Address:')
-        ? normaliseIp(entry.slice('IP Address:'.length))
-        : entry.replace(/^DNS:/, '').toLowerCase(),
-    );
-  return sanDifference(have, serverCertSans(request));
-}
-
 const contentOf = (file: FileState): string => (file.exists ? file.content : '');
 
 const notAfterOf = (certPem: string): Date => new Date(new X509Certificate(certPem).validTo);
-
-/** Whole days from `now` to `then`; negative once past. */
-const wholeDays = (then: Date, now: Date): number => Math.floor((then.getTime() - now.getTime()) / DAY_MS);
 
 const isoDay = (d: Date): string => d.toISOString().slice(0, 10);

@@ -1,6 +1,7 @@
-import { parseCertificate, type CertificateFacts } from './certificate-facts.js';
+import { X509Certificate } from 'node:crypto';
+import { normaliseIp, parseCertificate, type CertificateFacts } from './certificate-facts.js';
 import { DAY_MS, DEFAULT_DOMAIN, serverName } from './consul-conventions.js';
-import { isIssuedBy, namesOutsideConstraints } from './issuer-checks.js';
+import { namesOutsideConstraints } from './issuer-checks.js';
 import { serverCertSans, type ServerCertRequest } from './server-certificate.js';
 import { loadX509 } from './x509-library.js';
 
@@ -21,10 +22,46 @@ export interface AssessOptions {
 }
 
 /**
- * Whether a server's certificate still fits: issued by the current CA (for the name it must
- * carry, within the CA's constraints), valid for more than `renewWithinDays`, and with exactly
- * the SANs the server needs now (an address that changed, or a certificate of another datacenter,
- * makes it unfit).
+ * Why a server's certificate must be replaced, empty when it can stay: it must be for the name
+ * the server needs, issued by the current CA, valid now and for more than `renewWithinDays`, with
+ * exactly the SANs the server needs now (an address that changed, or a certificate of another
+ * datacenter, makes it unfit). Synchronous, on Node's own X.509, so a module's pure plan and
+ * assessServerCert judge by the same rules.
+ */
+export function renewalReasons(
+  certPem: string,
+  caPem: string,
+  want: ServerCertRequest,
+  o: AssessOptions = {},
+): string[] {
+  const leaf = new X509Certificate(certPem);
+  const ca = new X509Certificate(caPem);
+  const name = serverName(want.dc, want.domain ?? DEFAULT_DOMAIN);
+  const now = o.now ?? new Date();
+  const notBefore = new Date(leaf.validFrom);
+  const notAfter = new Date(leaf.validTo);
+  const daysLeft = wholeDays(notAfter, now);
+  const reasons: string[] = [];
+  const cn = commonNameOf(leaf.subject);
+  if (cn !== name) reasons.push(`it is for ${cn ?? 'no name'}, not ${name}`);
+  // A renewed CA with the same name but a new key does not count: agents given only the new CA
+  // do not trust what the old key signed.
+  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) {
+    reasons.push(`it was not issued by the current CA (${commonNameOf(ca.subject) ?? ca.fingerprint256})`);
+  }
+  if (now < notBefore) reasons.push(`it is not valid before ${day(notBefore)}`);
+  if (daysLeft < 0) reasons.push(`it expired on ${day(notAfter)}`);
+  else if (daysLeft < (o.renewWithinDays ?? RENEW_WITHIN_DAYS)) {
+    reasons.push(`it expires in ${daysLeft} days (${day(notAfter)})`);
+  }
+  const sanChange = sanDifference(sansOf(leaf), serverCertSans(want));
+  if (sanChange) reasons.push(sanChange);
+  return reasons;
+}
+
+/**
+ * renewalReasons, plus what only a full X.509 parser sees (names outside the CA's name
+ * constraints), with the certificate's facts: for reports that show a certificate in detail.
  */
 export async function assessServerCert(
   certPem: string,
@@ -37,26 +74,28 @@ export async function assessServerCert(
   const leaf = await parseCertificate(lib, certPem, `server certificate ${name}`);
   const ca = await parseCertificate(lib, caPem, 'the CA certificate');
   const { facts } = leaf;
-  const now = o.now ?? new Date();
-  const daysLeft = Math.floor((facts.notAfter.getTime() - now.getTime()) / DAY_MS);
-  const reasons: string[] = [];
-
-  if (facts.commonName !== name) reasons.push(`it is for ${facts.commonName ?? 'no name'}, not ${name}`);
-  if (!(await isIssuedBy(leaf, ca))) {
-    reasons.push(
-      `it was not issued by the current CA (${ca.facts.commonName ?? ca.facts.fingerprintSha256})`,
-    );
-  }
+  const reasons = renewalReasons(certPem, caPem, want, o);
   const outside = namesOutsideConstraints(facts.dnsNames, ca.facts);
   if (outside.length > 0) reasons.push(`${outside.join(', ')} outside the CA's name constraints`);
-  if (now < facts.notBefore) reasons.push(`it is not valid before ${day(facts.notBefore)}`);
-  if (daysLeft < 0) reasons.push(`it expired on ${day(facts.notAfter)}`);
-  else if (daysLeft < (o.renewWithinDays ?? RENEW_WITHIN_DAYS)) {
-    reasons.push(`it expires in ${daysLeft} days (${day(facts.notAfter)})`);
-  }
-  const sanChange = sanDifference([...facts.dnsNames, ...facts.ipAddresses], serverCertSans(want));
-  if (sanChange) reasons.push(sanChange);
-  return { facts, daysLeft, reasons };
+  return { facts, daysLeft: wholeDays(facts.notAfter, o.now ?? new Date()), reasons };
+}
+
+/** Whole days from `now` to `then`; negative once past. */
+export const wholeDays = (then: Date, now: Date): number =>
+  Math.floor((then.getTime() - now.getTime()) / DAY_MS);
+
+const commonNameOf = (subject: string): string | undefined => /(?:^|\n)CN=([^\n]*)/.exec(subject)?.[1];
+
+/** `DNS:a, IP Address:b` as Node prints SANs, as the names themselves. */
+function sansOf(leaf: X509Certificate): string[] {
+  return (leaf.subjectAltName ?? '')
+    .split(', ')
+    .filter(Boolean)
+    .map((entry) =>
+      entry.startsWith('IP Address:')
+        ? normaliseIp(entry.slice('IP Address:'.length))
+        : entry.replace(/^DNS:/, '').toLowerCase(),
+    );
 }
 
 /**
