@@ -8,6 +8,8 @@ import type { HttpRequest, HttpResponse, HttpTls } from './transport.js';
  * An HTTP/1.1 exchange over a direct-tcpip channel, parsed by Node's own HTTP client; with
  * `req.tls`, inside TLS over that channel (the agent's HTTPS port, its certificate checked
  * against the cluster's CA and the expected name), so HTTPS needs no port opened to drover.
+ * `req.token` travels as the `X-Consul-Token` header and nowhere else: not in the path, and not
+ * in any error, which names the request by method and URL only.
  */
 export function httpOverChannel(channel: Duplex, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
   return exchange(req.tls ? secured(channel, req.tls) : socketLike(channel), req, timeoutMs);
@@ -40,6 +42,8 @@ function exchange(socket: Socket, req: HttpRequest, timeoutMs: number): Promise<
         headers: {
           host: `${req.host}:${req.port}`,
           connection: 'close',
+          // Consul reads the header before Authorization: Bearer; the clear text goes only here.
+          ...(req.token && { 'x-consul-token': req.token.reveal() }),
           ...(req.body !== undefined && {
             'content-type': 'application/json',
             'content-length': String(Buffer.byteLength(body)),

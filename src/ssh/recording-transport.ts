@@ -18,6 +18,11 @@ export interface RecordedCall {
 
 export class RecordingTransport implements Transport {
   readonly calls: RecordedCall[] = [];
+  /**
+   * Every HTTP request as sent. An ACL token stays the Secret it was given, so a test can check
+   * which token went out (`reveal()`) while any rendering of the record (JSON, inspect, an
+   * assertion's message) shows `<redacted>`.
+   */
   readonly httpCalls: HttpRequest[] = [];
   readonly #exec: [RegExp | string, ExecReply][] = [];
   readonly #http: [RegExp | string, HttpReply][] = [];

@@ -25,6 +25,11 @@ export interface HttpRequest {
   timeoutSeconds?: number;
   /** HTTPS: TLS over the forwarded channel, the server checked against this CA and name. */
   tls?: HttpTls;
+  /**
+   * A Consul ACL token, sent as `X-Consul-Token` (never `?token=`, which lands in access logs).
+   * A Secret, so the request can be logged, recorded or put in an error and still show none.
+   */
+  token?: Secret;
 }
 
 /** What an HTTPS request trusts: the cluster's CA, and the name the agent's certificate must carry. */

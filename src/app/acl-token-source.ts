@@ -1,0 +1,318 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { ConfigError, UsageError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { quote } from '../shell/cmd.js';
+import { isSecret, redactText, Secret } from '../shell/secret.js';
+import { readPrivateFile, writePrivateFile } from './private-file.js';
+
+/**
+ * Where the cluster's ACL management token comes from: the one ACL secret drover keeps (agent
+ * and operator tokens it reads back from Consul with this one, see consul/api/acl.ts). One
+ * token per inventory, from the first of:
+ *   1. the var `consul_acl_management_token`: the token (a string, so a Secret by its name), or
+ *      `{ env: NAME }`, or `{ command: "..." }`, run locally through `sh -c` with a bounded
+ *      time, whose first line of output is the token (a secret manager's CLI, e.g.
+ *      `vault kv get -field=token secret/consul`);
+ *   2. the environment variable DROVER_ACL_TOKEN;
+ *   3. the file beside the inventory, `INVENTORY-STEM.acl/management.token` (mode 0600, its
+ *      folder 0700), refused when anyone but its owner may read it. Only this source is written
+ *      to (`keep`, after a bootstrap), atomically, and never over a different token.
+ * A token never appears in a message; neither does the command, which may name a credential.
+ *
+ * ansible-consul's vars, for its users: `consul_acl_master_token` (Consul's pre-1.11 name for
+ * the initial management token, which that role generates and writes into every server's
+ * config) is `consul_acl_management_token` here, but drover bootstraps through the API and puts
+ * the token in no config file; `consul_acl_master_token_display` (print the generated token) has
+ * no counterpart, drover never prints a token; `consul_acl_agent_token` (one token for every
+ * agent) becomes one token per node with a node identity, made and read back by drover, never
+ * stored; `consul_acl_token` (the agents' default token) is drover's DNS token;
+ * `consul_acl_agent_master_token` (agent_recovery) and `consul_acl_replication_token` drover
+ * does not make.
+ */
+export const ACL_TOKEN_VAR = 'consul_acl_management_token';
+export const ACL_TOKEN_ENV = 'DROVER_ACL_TOKEN';
+export const DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS = 30;
+
+/** `inventories/lab.yaml` -> `inventories/lab.acl`. */
+export function aclDir(inventoryFile: string): string {
+  const stem = basename(inventoryFile, extname(inventoryFile));
+  return join(dirname(inventoryFile), `${stem}.acl`);
+}
+
+/** `inventories/lab.yaml` -> `inventories/lab.acl/management.token`. */
+export const managementTokenFile = (inventoryFile: string): string =>
+  join(aclDir(inventoryFile), 'management.token');
+
+export type AclTokenOrigin =
+  | { readonly kind: 'inventory'; readonly where: string; readonly token: Secret }
+  | { readonly kind: 'env'; readonly where: string; readonly name: string }
+  | { readonly kind: 'command'; readonly where: string; readonly command: string }
+  | { readonly kind: 'file'; readonly where: string; readonly file: string };
+
+export interface AclTokenSourceOptions {
+  /** For DROVER_ACL_TOKEN and `{ env: NAME }`; process.env unless given. The command gets process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Upper bound for `{ command }`. */
+  readonly commandTimeoutSeconds?: number;
+}
+
+/** Consul's SecretIDs are UUIDs; anything else is a paste gone wrong, said without quoting it. */
+const TOKEN_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class AclTokenSource {
+  readonly origin: AclTokenOrigin;
+  /** The token file beside the inventory, whichever source is in use. */
+  readonly file: string;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #timeoutSeconds: number;
+  #value: Promise<Secret | undefined> | undefined;
+
+  constructor(inventory: Inventory, o: AclTokenSourceOptions = {}) {
+    this.#env = o.env ?? process.env;
+    this.#timeoutSeconds = o.commandTimeoutSeconds ?? DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS;
+    this.file = managementTokenFile(inventory.file);
+    this.origin = originOf(inventory, this.#env, this.file);
+  }
+
+  /** The management token, or undefined when none is set anywhere (the file does not exist yet). */
+  read(): Promise<Secret | undefined> {
+    // Once per source: the command may be slow, or ask a secret manager that counts requests.
+    this.#value ??= this.#resolve();
+    return this.#value;
+  }
+
+  /**
+   * Keeps a token drover was just given (the bootstrap's): written to the file when the file is
+   * the source; for any other source only confirmed to be what that source already says, since
+   * drover writes nowhere but its own file. Never replaces a different token.
+   */
+  async keep(token: Secret): Promise<'written' | 'unchanged'> {
+    checkToken(token.reveal(), 'the token to keep');
+    if (this.origin.kind !== 'file') {
+      const current = await this.read();
+      if (current?.reveal() === token.reveal()) return 'unchanged';
+      throw new UsageError(
+        `the ACL management token comes from ${this.origin.where}, which holds another token; ` +
+          `drover writes only ${this.file}: put the new token where the current one lives`,
+      );
+    }
+    const outcome = await writeTokenFile(this.file, token);
+    this.#value = Promise.resolve(token);
+    return outcome;
+  }
+
+  async #resolve(): Promise<Secret | undefined> {
+    const o = this.origin;
+    switch (o.kind) {
+      case 'inventory':
+        return checked(o.token.reveal(), o.where);
+      case 'env': {
+        const value = this.#env[o.name];
+        // CI systems pass an unset secret as an empty string, so empty counts as missing.
+        if (value === undefined || value === '') throw problem(o.where, 'is not set or empty');
+        return checked(value.trim(), o.where);
+      }
+      case 'command':
+        return checked(await runTokenCommand(o.command, this.#timeoutSeconds, o.where), o.where);
+      case 'file':
+        return readTokenFile(o.file);
+    }
+  }
+}
+
+function originOf(
+  inventory: Inventory,
+  env: Readonly<Record<string, string | undefined>>,
+  file: string,
+): AclTokenOrigin {
+  const where = `${inventory.file}: ${ACL_TOKEN_VAR}`;
+  const value = oneValue(inventory, where);
+  if (value !== undefined) {
+    if (isSecret(value)) return { kind: 'inventory', where, token: value };
+    if (typeof value === 'string') return { kind: 'inventory', where, token: new Secret(value) };
+    const ref = singleKey(value);
+    if (ref?.key === 'env')
+      return { kind: 'env', where: `environment variable ${ref.value} (${where})`, name: ref.value };
+    if (ref?.key === 'command')
+      return { kind: 'command', where: `${where} (its command)`, command: ref.value };
+    throw problem(where, 'must be the token, { env: NAME } or { command: "..." }');
+  }
+  if (env[ACL_TOKEN_ENV])
+    return { kind: 'env', where: `environment variable ${ACL_TOKEN_ENV}`, name: ACL_TOKEN_ENV };
+  return { kind: 'file', where: file, file };
+}
+
+/** `{ env: NAME }` / `{ command: "..." }`: exactly one key, a non-empty string. */
+function singleKey(value: unknown): { key: string; value: string } | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  const [key, v] = entries[0] ?? [];
+  return entries.length === 1 && key !== undefined && typeof v === 'string' && v.trim() !== ''
+    ? { key, value: v }
+    : undefined;
+}
+
+/** The one value every host that sets the var gives it: one management token serves the cluster. */
+function oneValue(inventory: Inventory, where: string): unknown {
+  const values = [...inventory.hosts.values()]
+    .map((h) => h.vars[ACL_TOKEN_VAR])
+    .filter((v) => v !== undefined);
+  const shown = (v: unknown): string => (isSecret(v) ? `secret:${v.reveal()}` : JSON.stringify(v));
+  if (new Set(values.map(shown)).size > 1)
+    throw problem(where, 'differs between hosts; one management token serves the whole cluster');
+  return values[0];
+}
+
+const problem = (where: string, message: string): ConfigError => new ConfigError([{ file: where, message }]);
+
+function checkToken(text: string, where: string): void {
+  if (!TOKEN_SHAPE.test(text)) throw problem(where, 'is not a Consul ACL token (a SecretID is a UUID)');
+}
+
+function checked(text: string, where: string): Secret {
+  const token = text.trim();
+  checkToken(token, where);
+  return new Secret(token);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file beside the inventory
+
+async function readTokenFile(file: string): Promise<Secret | undefined> {
+  let mode: number;
+  try {
+    mode = (await stat(file)).mode;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  // private-file.ts refuses this too; here the message carries the command to run.
+  if ((mode & 0o077) !== 0) {
+    throw problem(
+      file,
+      `group or others have access to the ACL management token (mode ${(mode & 0o777).toString(8)}): ` +
+        `run chmod 600 ${quote(file)}`,
+    );
+  }
+  const text = await readPrivateFile(file, 'ACL management token');
+  return text === undefined ? undefined : checked(text, file);
+}
+
+/**
+ * Writes the token atomically: a new 0600 file beside it, then a hard link to the final name,
+ * which fails rather than replace a file another run made in the meantime. A cut-short run
+ * leaves at most the temp file, never a half-written token.
+ */
+async function writeTokenFile(file: string, token: Secret): Promise<'written' | 'unchanged'> {
+  const existing = await readTokenFile(file);
+  if (existing) return sameOrRefuse(file, existing, token);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writePrivateFile(tmp, `${token.reveal()}\n`, {
+    mode: 0o600,
+    refusal: 'a temp file of this name exists',
+  });
+  try {
+    // On disk before it has its name: a crash must not leave an empty token file behind.
+    await syncFile(tmp);
+    await link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const raced = await readTokenFile(file);
+    if (!raced) throw err;
+    return sameOrRefuse(file, raced, token);
+  } finally {
+    await unlink(tmp);
+  }
+  return 'written';
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameOrRefuse(file: string, existing: Secret, token: Secret): 'unchanged' {
+  if (existing.reveal() === token.reveal()) return 'unchanged';
+  throw new UsageError(
+    `${file} holds another ACL management token; drover never replaces it ` +
+      '(if that token is truly lost: remove the file, then bootstrap again through the reset index)',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `{ command: "..." }`
+
+const MAX_STDOUT = 64 * 1024;
+const MAX_STDERR = 4 * 1024;
+
+/**
+ * Runs `command` with `sh -c` in a process group of its own (killed whole at the time limit, so
+ * a CLI it started does not linger), and returns the first line of its output. On failure only
+ * the first line of stderr is shown, cut short and scrubbed of what stdout held.
+ */
+function runTokenCommand(command: string, timeoutSeconds: number, where: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    child.stdout.on('data', (c: Buffer) => {
+      if (stdout.length < MAX_STDOUT) stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < MAX_STDERR) stderr += c.toString('utf8');
+    });
+    // The bound holds even if something the command started left the group and keeps the pipes
+    // open: the answer does not wait for them to close.
+    const timer = setTimeout(() => {
+      killGroup(child.pid);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      settle(() => reject(problem(where, `did not finish within ${timeoutSeconds}s`)));
+    }, timeoutSeconds * 1000);
+    child.on('error', (err) => settle(() => reject(problem(where, `could not be run: ${err.message}`))));
+    child.on('close', (code, signal) =>
+      settle(() => {
+        // The first line, as `vault kv get -field=...` and `op read` print the value alone on it.
+        const token = (stdout.split('\n')[0] ?? '').trim();
+        if (code !== 0) {
+          const said = redactText(firstSaid(stderr), token ? [token] : []).slice(0, 200);
+          const how = code === null ? `was killed (${signal ?? 'signal'})` : `exited with ${code}`;
+          return reject(problem(where, `${how}${said ? `: ${said}` : ''}`));
+        }
+        if (!token) return reject(problem(where, 'printed no token'));
+        resolve(token);
+      }),
+    );
+  });
+}
+
+/** The first line with something on it: what a failing CLI says first is what it failed of. */
+const firstSaid = (text: string): string =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '') ?? '';
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * Where the ACL management token comes from (src/app/acl-token-source.ts): the var (a Secret,
+ * `{ env: NAME }`, `{ command }`), DROVER_ACL_TOKEN, the 0600 file beside the inventory; and
+ * how a bootstrap's token is kept, in temp dirs.
+ */
+import assert from 'node:assert/strict';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { inspect } from 'node:util';
+import {
+  ACL_TOKEN_ENV,
+  aclDir,
+  AclTokenSource,
+  managementTokenFile,
+} from '../../src/app/acl-token-source.js';
+import { ConfigError, UsageError } from '../../src/errors.js';
+import type { Host, Inventory } from '../../src/inventory/types.js';
+import { Secret } from '../../src/shell/secret.js';
+
+const TOKEN = '8f14e45f-ceea-467f-a0e6-0b5d8c2a1f30';
+const OTHER = '1679091c-5a88-4faf-8fb1-0c9f3e2d4b17';
+
+function inventory(
+  file: string,
+  s1: Record<string, unknown> = {},
+  s2: Record<string, unknown> = s1,
+): Inventory {
+  const host = (name: string, vars: Record<string, unknown>): Host => ({
+    name,
+    address: name,
+    groups: ['all'],
+    vars: { address: name, ...vars },
+  });
+  return {
+    file,
+    hosts: new Map([
+      ['s1', host('s1', s1)],
+      ['s2', host('s2', s2)],
+    ]),
+    groups: new Map(),
+    warnings: [],
+  };
+}
+
+const made: string[] = [];
+/** A temp dir of this file's, removed when the file's tests end. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const freshInventoryFile = (): string => join(tempDir('drover-acl-src-'), 'prod.yaml');
+const mode = (path: string): number => statSync(path).mode & 0o777;
+const NO_ENV = {};
+const source = (
+  vars: Record<string, unknown> = {},
+  env: Record<string, string> = NO_ENV,
+  file = freshInventoryFile(),
+) => new AclTokenSource(inventory(file, vars), { env, commandTimeoutSeconds: 5 });
+
+/** A ConfigError whose message matches `re` and holds no token text. */
+const configError = (re: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof ConfigError, String(err));
+  assert.match(err.message, re);
+  assert.ok(!err.message.includes(TOKEN) && !err.message.includes(OTHER), err.message);
+  return true;
+};
+
+describe('the ACL management token: where it comes from', () => {
+  it('names the file beside the inventory', () => {
+    assert.equal(aclDir('inventories/lab.yaml'), 'inventories/lab.acl');
+    assert.equal(managementTokenFile('inventories/lab.yaml'), 'inventories/lab.acl/management.token');
+  });
+
+  it('takes the var first, then DROVER_ACL_TOKEN, then the file', async () => {
+    const file = freshInventoryFile();
+    mkdirSync(aclDir(file), { mode: 0o700 });
+    writeFileSync(managementTokenFile(file), `${OTHER}\n`, { mode: 0o600 });
+    const fromVar = source(
+      { consul_acl_management_token: new Secret(TOKEN) },
+      { [ACL_TOKEN_ENV]: OTHER },
+      file,
+    );
+    assert.equal(fromVar.origin.kind, 'inventory');
+    assert.equal((await fromVar.read())?.reveal(), TOKEN);
+    const fromEnv = source({}, { [ACL_TOKEN_ENV]: ` ${TOKEN}\n` }, file);
+    assert.deepEqual(
+      [fromEnv.origin.kind, fromEnv.origin.where],
+      ['env', 'environment variable DROVER_ACL_TOKEN'],
+    );
+    assert.equal((await fromEnv.read())?.reveal(), TOKEN);
+    // CI passes an unset secret as an empty string: that is no token, so the file is next.
+    const fromFile = source({}, { [ACL_TOKEN_ENV]: '' }, file);
+    assert.equal(fromFile.origin.kind, 'file');
+    assert.equal((await fromFile.read())?.reveal(), OTHER);
+    assert.equal(inspect(await fromFile.read()), '<redacted>');
+  });
+
+  it('reads { env: NAME } as given in the var, and refuses it unset', async () => {
+    const file = freshInventoryFile();
+    const ok = source({ consul_acl_management_token: { env: 'MY_TOKEN' } }, { MY_TOKEN: TOKEN }, file);
+    assert.equal(ok.origin.where, `environment variable MY_TOKEN (${file}: consul_acl_management_token)`);
+    assert.equal((await ok.read())?.reveal(), TOKEN);
+    await assert.rejects(
+      source({ consul_acl_management_token: { env: 'MY_TOKEN' } }).read(),
+      configError(/MY_TOKEN .*is not set or empty/),
+    );
+  });
+
+  it('refuses a value that is no token, a var that differs between hosts, and a var of another shape', async () => {
+    await assert.rejects(
+      source({ consul_acl_management_token: new Secret('not-a-uuid') }).read(),
+      configError(/consul_acl_management_token: is not a Consul ACL token \(a SecretID is a UUID\)/),
+    );
+    const file = freshInventoryFile();
+    assert.throws(
+      () =>
+        new AclTokenSource(
+          inventory(
+            file,
+            { consul_acl_management_token: new Secret(TOKEN) },
+            { consul_acl_management_token: new Secret(OTHER) },
+          ),
+          { env: NO_ENV },
+        ),
+      configError(/differs between hosts; one management token serves the whole cluster/),
+    );
+    assert.throws(
+      () => source({ consul_acl_management_token: { file: '/x' } }),
+      configError(/must be the token, \{ env: NAME \} or \{ command: "\.\.\." \}/),
+    );
+  });
+});
+
+/** `gone`, or the process's state letter (`Z` for a zombie) once it is no longer running, polled for 2 s. */
+async function waitForExit(pid: number): Promise<string> {
+  let state = '';
+  for (let i = 0; i < 20; i++) {
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .slice(0, 1);
+    } catch {
+      return 'gone';
+    }
+    if (state === 'Z' || state === 'X') return state;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return state;
+}
+
+describe('the ACL management token from a command', () => {
+  const fromCommand = (command: string, timeout = 5) =>
+    new AclTokenSource(inventory(freshInventoryFile(), { consul_acl_management_token: { command } }), {
+      env: NO_ENV,
+      commandTimeoutSeconds: timeout,
+    });
+
+  it('takes the first line of its output, once', async () => {
+    const dir = tempDir('drover-acl-cmd-');
+    const count = join(dir, 'runs');
+    const s = fromCommand(`echo run >> ${count}; printf '%s\\n%s\\n' ${TOKEN} trailing-noise`);
+    assert.equal(s.origin.kind, 'command');
+    assert.ok(!s.origin.where.includes('printf'), 'the command itself is never shown');
+    assert.equal((await s.read())?.reveal(), TOKEN);
+    assert.equal((await s.read())?.reveal(), TOKEN);
+    assert.equal(readFileSync(count, 'utf8'), 'run\n');
+  });
+
+  it('on failure shows the exit and the first line of stderr only, cut short and scrubbed', async () => {
+    const s = fromCommand(
+      `echo ${TOKEN}; echo "vault: permission denied for ${TOKEN} $(printf 'x%.0s' $(seq 300))" >&2; echo "second line" >&2; exit 3`,
+    );
+    await assert.rejects(s.read(), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(
+        err.message,
+        /\(its command\): exited with 3: vault: permission denied for <redacted> x+$/,
+      );
+      assert.ok(!err.message.includes('second line'));
+      assert.ok(err.message.length < 400, err.message);
+      return true;
+    });
+    await assert.rejects(fromCommand('true').read(), configError(/printed no token/));
+    await assert.rejects(fromCommand('echo not-a-token').read(), configError(/is not a Consul ACL token/));
+  });
+
+  it('is bounded in time, and what it started is killed with it', async () => {
+    const dir = tempDir('drover-acl-cmd-');
+    const pidFile = join(dir, 'pid');
+    const started = Date.now();
+    await assert.rejects(
+      fromCommand(`sleep 30 & echo $! > ${pidFile}; wait`, 0.5).read(),
+      configError(/did not finish within 0\.5s/),
+    );
+    assert.ok(Date.now() - started < 5000);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // Gone, or a zombie until whoever inherited it reaps it: killed either way.
+    const state = await waitForExit(pid);
+    assert.ok(state === 'gone' || state === 'Z', `the sleep the command started is ${state}`);
+  });
+
+  it('is bounded even when something it started leaves its group and holds the output open', async () => {
+    const dir = tempDir('drover-acl-cmd-');
+    const pidFile = join(dir, 'pid');
+    const started = Date.now();
+    try {
+      await assert.rejects(
+        fromCommand(`setsid sleep 30 & echo $! > ${pidFile}; wait`, 0.5).read(),
+        configError(/did not finish within 0\.5s/),
+      );
+      assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
+    } finally {
+      // That one escaped the group on purpose: this test ends it, by its pid.
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
+
+describe('the ACL management token file', () => {
+  it('is absent at first; keep writes it 0600 in a 0700 folder, atomically, and reads it back', async () => {
+    const s = source();
+    assert.equal(await s.read(), undefined);
+    assert.equal(await s.keep(new Secret(TOKEN)), 'written');
+    assert.equal(readFileSync(s.file, 'utf8'), `${TOKEN}\n`);
+    assert.equal(mode(s.file), 0o600);
+    assert.equal(mode(join(s.file, '..')), 0o700);
+    assert.deepEqual(readdirSync(join(s.file, '..')), ['management.token'], 'no temp file is left');
+    assert.equal((await s.read())?.reveal(), TOKEN);
+    assert.equal(await s.keep(new Secret(TOKEN)), 'unchanged');
+  });
+
+  it('never replaces a different token, not even when two runs keep theirs at once', async () => {
+    const file = freshInventoryFile();
+    const a = source({}, NO_ENV, file);
+    const b = source({}, NO_ENV, file);
+    const outcomes = await Promise.allSettled([a.keep(new Secret(TOKEN)), b.keep(new Secret(OTHER))]);
+    assert.deepEqual(outcomes.map((o) => o.status).sort(), ['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected');
+    assert.ok(refused?.status === 'rejected' && refused.reason instanceof UsageError, String(refused));
+    assert.match(
+      String(refused.reason.message),
+      /holds another ACL management token; drover never replaces it/,
+    );
+    const kept = readFileSync(a.file, 'utf8').trim();
+    assert.ok(kept === TOKEN || kept === OTHER);
+    await assert.rejects(
+      source({}, NO_ENV, file).keep(new Secret(kept === TOKEN ? OTHER : TOKEN)),
+      UsageError,
+    );
+    assert.deepEqual(readdirSync(join(a.file, '..')), ['management.token']);
+  });
+
+  it('refuses a file others may read, with the chmod to run', async () => {
+    const file = freshInventoryFile();
+    mkdirSync(aclDir(file), { mode: 0o700 });
+    const tokenFile = managementTokenFile(file);
+    writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+    chmodSync(tokenFile, 0o640);
+    await assert.rejects(
+      source({}, NO_ENV, file).read(),
+      configError(
+        new RegExp(
+          `group or others have access to the ACL management token \\(mode 640\\): run chmod 600 ${tokenFile}$`,
+        ),
+      ),
+    );
+    chmodSync(tokenFile, 0o600);
+    assert.equal((await source({}, NO_ENV, file).read())?.reveal(), TOKEN);
+    writeFileSync(tokenFile, 'garbage\n');
+    await assert.rejects(source({}, NO_ENV, file).read(), configError(/is not a Consul ACL token/));
+  });
+
+  it('keeps nothing on disk when the token comes from elsewhere: the same is fine, another refused', async () => {
+    const s = source({}, { [ACL_TOKEN_ENV]: TOKEN });
+    assert.equal(await s.keep(new Secret(TOKEN)), 'unchanged');
+    await assert.rejects(s.keep(new Secret(OTHER)), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(
+        err.message,
+        /comes from environment variable DROVER_ACL_TOKEN, which holds another token/,
+      );
+      assert.ok(!err.message.includes(OTHER) && !err.message.includes(TOKEN));
+      return true;
+    });
+    assert.equal(existsSync(s.file), false);
+    await assert.rejects(source().keep(new Secret('nope')), configError(/not a Consul ACL token/));
+  });
+});
