@@ -7,6 +7,9 @@ import type { Inventory } from '../inventory/types.js';
 import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
 import { readPrivateFile, writePrivateFile } from './private-file.js';
+import { ACL_TOKEN_VAR_OF_SESSION } from '../consul/api/endpoint.js';
+import { ACL_MANAGEMENT_TOKEN_VAR } from '../inventory/var-values.js';
+import { withHostVars } from './gossip-key-source.js';
 
 /**
  * Where the cluster's ACL management token comes from: the one ACL secret drover keeps (agent
@@ -32,7 +35,7 @@ import { readPrivateFile, writePrivateFile } from './private-file.js';
  * `consul_acl_agent_master_token` (agent_recovery) and `consul_acl_replication_token` drover
  * does not make.
  */
-export const ACL_TOKEN_VAR = 'consul_acl_management_token';
+export const ACL_TOKEN_VAR = ACL_MANAGEMENT_TOKEN_VAR;
 export const ACL_TOKEN_ENV = 'DROVER_ACL_TOKEN';
 export const DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS = 30;
 
@@ -121,6 +124,17 @@ export class AclTokenSource {
         return readTokenFile(o.file);
     }
   }
+}
+
+/**
+ * The inventory with the management token, when there is one, in every host's
+ * `drover_acl_token`: drover's own calls (gates, verify, members, keyring) carry it, so drover
+ * operates a cluster whose ACLs someone else set up. Read before the first connection, so a bad
+ * source stops the command touching nothing.
+ */
+export async function applyAclToken(inventory: Inventory, o: AclTokenSourceOptions = {}): Promise<Inventory> {
+  const token = await new AclTokenSource(inventory, o).read();
+  return token ? withHostVars(inventory, { [ACL_TOKEN_VAR_OF_SESSION]: token }) : inventory;
 }
 
 function originOf(

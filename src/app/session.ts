@@ -18,6 +18,7 @@ import { checkBeforeConnecting } from './check-before-connecting.js';
 import type { ConnectionDefaults } from './connection-spec.js';
 import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } from './connection-pool.js';
 import { DeployLock } from './deploy-lock.js';
+import { applyAclToken } from './acl-token-source.js';
 import { applyGossipKey } from './gossip-key-source.js';
 import { applyTlsCa } from './tls-material-source.js';
 import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
@@ -124,12 +125,13 @@ export class Session {
   async load(o: { consul: boolean }): Promise<Inventory> {
     if (this.#inventory && this.#loadedAs === o.consul) return this.#inventory;
     this.#loadedAs = o.consul;
-    const inventory = await loadCheckedInventory(this.o.inventoryFile, {
+    const loaded = await loadCheckedInventory(this.o.inventoryFile, {
       consul: o.consul,
       limit: this.o.limit,
       warn: this.o.output.warn,
       signal: this.#signal,
     });
+    const inventory = o.consul ? await applyAclToken(loaded) : loaded;
     this.#use(inventory);
     return inventory;
   }
@@ -243,7 +245,7 @@ export class Session {
     let lock: DeployLock | undefined;
     try {
       const { file, consul } = run.playbook;
-      const loaded = forPlaybook(
+      const read = forPlaybook(
         await loadCheckedInventory(this.o.inventoryFile, {
           consul,
           limit: this.o.limit,
@@ -252,6 +254,8 @@ export class Session {
         }),
         consul,
       );
+      // The ACL token is read before any connection: a source that fails touches no host.
+      const loaded = consul ? await applyAclToken(read) : read;
       artifacts.learnSecrets(loaded);
       const modules = builtinModules();
       const playbook = await loadPlaybook(file, modules);

@@ -1,3 +1,4 @@
+import { aclTokenFromVars } from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { deepVerify, type DeepNode, type DeepReport } from '../consul/verify/deep-verify.js';
 import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
@@ -35,5 +36,6 @@ export async function deepVerifyCluster(session: Session): Promise<DeepReport> {
   const expectEncrypted = ![...inventory.hosts.values()].some(
     (h) => h.vars['consul_gossip_encryption'] === false,
   );
-  return deepVerify(nodes, (h) => session.reader(h), { expectEncrypted });
+  const token = [...inventory.hosts.values()].map((h) => aclTokenFromVars(h.vars)).find(Boolean);
+  return deepVerify(nodes, (h) => session.reader(h), { expectEncrypted, ...(token && { token }) });
 }

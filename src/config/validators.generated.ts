@@ -6188,455 +6188,18 @@ validate27.errors = vErrors;
 return errors === 0;
 }
 
-export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate28;
-const schema48 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
-const pattern46 = new RegExp("^[0-9]+$", "u");
-
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.key === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((key0 === "op") || (key0 === "key")) || (key0 === "expect_members")) || (key0 === "http_port"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data0 = data.op;
-if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
-const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema48.properties.op.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.expect_members !== undefined){
-let data1 = data.expect_members;
-if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema48.properties.expect_members.type},message:"must be integer,string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(typeof data1 === "string"){
-if(!pattern46.test(data1)){
-const err6 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\""};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-if(data.http_port !== undefined){
-let data2 = data.http_port;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 > 65535 || isNaN(data2)){
-const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-validate28.errors = vErrors;
-return errors === 0;
-}
-
-export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate29;
-const schema49 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
-
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((((key0 === "argv") || (key0 === "cmd")) || (key0 === "creates")) || (key0 === "timeout")) || (key0 === "read_only"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.argv !== undefined){
-let data0 = data.argv;
-if(Array.isArray(data0)){
-if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.creates !== undefined){
-let data1 = data.creates;
-if(typeof data1 === "string"){
-if(!pattern0.test(data1)){
-const err3 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.timeout !== undefined){
-let data2 = data.timeout;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 <= 0 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.read_only !== undefined){
-if(typeof data.read_only !== "boolean"){
-const err7 = {instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-}
-else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-validate29.errors = vErrors;
-return errors === 0;
-}
-
-export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate30;
-const schema50 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+export const v_5ea7b0e7b57fcfeca8d006d72d6b3515cc618555d797d5cb394815d868896eb9 = validate28;
+const schema48 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
+const schema49 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
+const schema50 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
+const schema51 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
+const pattern58 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
 
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(((key0 === "name") || (key0 === "force_pull")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data0 = data.name;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.force_pull !== undefined){
-if(typeof data.force_pull !== "boolean"){
-const err4 = {instancePath:instancePath+"/force_pull",schemaPath:"#/properties/force_pull/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.timeout !== undefined){
-let data2 = data.timeout;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 <= 0 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-validate30.errors = vErrors;
-return errors === 0;
-}
-
-export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate31;
-const schema51 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
-const pattern48 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
-
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.key === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(key0 === "key")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.key !== undefined){
-let data0 = data.key;
-if(typeof data0 === "string"){
-if(!pattern48.test(data0)){
-const err2 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-validate31.errors = vErrors;
-return errors === 0;
-}
-
-export const v_85f2f5048922faba0968964499ef32167ebaac9a22f9ffa607e12a63ef8d23ff = validate32;
-const schema52 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
-const schema53 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
-const schema54 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
-const schema55 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
-const pattern60 = new RegExp("_(token|password|secret)$", "u");
-
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema54.type},message:"must be object,null"};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema50.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6699,7 +6262,7 @@ errors++;
 if(data.ssh_user !== undefined){
 let data2 = data.ssh_user;
 if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
-const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6833,7 +6396,7 @@ errors++;
 if(data.ssh_key !== undefined){
 let data7 = data.ssh_key;
 if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
-const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6895,7 +6458,7 @@ errors++;
 if(data.ssh_known_hosts !== undefined){
 let data9 = data.ssh_known_hosts;
 if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
-const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6957,7 +6520,7 @@ errors++;
 if(data.consul_datacenter !== undefined){
 let data11 = data.consul_datacenter;
 if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
-const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -7019,7 +6582,7 @@ errors++;
 if(data.consul_image !== undefined){
 let data13 = data.consul_image;
 if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
-const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7081,7 +6644,7 @@ errors++;
 if(data.consul_config_dir !== undefined){
 let data15 = data.consul_config_dir;
 if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
-const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7143,7 +6706,7 @@ errors++;
 if(data.consul_data_dir !== undefined){
 let data17 = data.consul_data_dir;
 if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
-const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7205,7 +6768,7 @@ errors++;
 if(data.consul_retry_interval !== undefined){
 let data19 = data.consul_retry_interval;
 if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
-const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7362,7 +6925,7 @@ errors++;
 if(data.consul_encrypt !== undefined){
 let data24 = data.consul_encrypt;
 if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
-const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7573,7 +7136,7 @@ errors++;
 if(data.consul_tls_http !== undefined){
 let data34 = data.consul_tls_http;
 if(!(((data34 === "loopback") || (data34 === "off")) || (data34 === "on"))){
-const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema54.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
+const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema50.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -7586,7 +7149,7 @@ errors++;
 if(data.consul_tls_ca_crt !== undefined){
 let data35 = data.consul_tls_ca_crt;
 if((typeof data35 !== "string") && (!(data35 && typeof data35 == "object" && !Array.isArray(data35)))){
-const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -7648,7 +7211,7 @@ errors++;
 if(data.consul_tls_ca_key !== undefined){
 let data37 = data.consul_tls_ca_key;
 if((typeof data37 !== "string") && (!(data37 && typeof data37 == "object" && !Array.isArray(data37)))){
-const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -7707,15 +7270,14 @@ errors++;
 }
 }
 }
-if(data.consul_retry_join_wan !== undefined){
-let data39 = data.consul_retry_join_wan;
-if(Array.isArray(data39)){
-const len1 = data39.length;
-for(let i1=0; i1<len1; i1++){
-let data40 = data39[i1];
-if(typeof data40 === "string"){
-if(func2(data40) < 1){
-const err87 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.consul_acl_management_token !== undefined){
+let data39 = data.consul_acl_management_token;
+const _errs102 = errors;
+let valid26 = false;
+let passing0 = null;
+const _errs103 = errors;
+if((typeof data39 !== "string") && (!(data39 && typeof data39 == "object" && !Array.isArray(data39)))){
+const err87 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -7724,9 +7286,9 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.env === undefined){
+const err88 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -7735,10 +7297,9 @@ vErrors.push(err88);
 }
 errors++;
 }
-}
-}
-else {
-const err89 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key11 in data39){
+if(!(key11 === "env")){
+const err89 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -7748,11 +7309,11 @@ vErrors.push(err89);
 errors++;
 }
 }
-for(const key11 in data){
-if(pattern60.test(key11)){
-let data41 = data[key11];
-if((typeof data41 !== "string") && (!(data41 && typeof data41 == "object" && !Array.isArray(data41)))){
-const err90 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema55.type},message:"must be string,object"};
+if(data39.env !== undefined){
+let data40 = data39.env;
+if(typeof data40 === "string"){
+if(!pattern37.test(data40)){
+const err90 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -7761,9 +7322,9 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-if(data41.env === undefined){
-const err91 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+}
+else {
+const err91 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -7772,9 +7333,17 @@ vErrors.push(err91);
 }
 errors++;
 }
-for(const key12 in data41){
-if(!(key12 === "env")){
-const err92 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+}
+}
+var _valid0 = _errs103 === errors;
+if(_valid0){
+valid26 = true;
+passing0 = 0;
+}
+const _errs109 = errors;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.command === undefined){
+const err92 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -7783,12 +7352,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data41.env !== undefined){
-let data42 = data41.env;
-if(typeof data42 === "string"){
-if(!pattern37.test(data42)){
-const err93 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+for(const key12 in data39){
+if(!(key12 === "command")){
+const err93 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -7798,8 +7364,11 @@ vErrors.push(err93);
 errors++;
 }
 }
-else {
-const err94 = {instancePath:instancePath+"/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data39.command !== undefined){
+let data41 = data39.command;
+if(typeof data41 === "string"){
+if(func2(data41) < 1){
+const err94 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -7809,34 +7378,191 @@ vErrors.push(err94);
 errors++;
 }
 }
+else {
+const err95 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+}
+else {
+const err96 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+var _valid0 = _errs109 === errors;
+if(_valid0 && valid26){
+valid26 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid26 = true;
+passing0 = 1;
+}
+}
+if(!valid26){
+const err97 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+else {
+errors = _errs102;
+if(vErrors !== null){
+if(_errs102){
+vErrors.length = _errs102;
+}
+else {
+vErrors = null;
 }
 }
 }
 }
-validate34.errors = vErrors;
+if(data.consul_retry_join_wan !== undefined){
+let data42 = data.consul_retry_join_wan;
+if(Array.isArray(data42)){
+const len1 = data42.length;
+for(let i1=0; i1<len1; i1++){
+let data43 = data42[i1];
+if(typeof data43 === "string"){
+if(func2(data43) < 1){
+const err98 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+for(const key13 in data){
+if(pattern58.test(key13)){
+let data44 = data[key13];
+if((typeof data44 !== "string") && (!(data44 && typeof data44 == "object" && !Array.isArray(data44)))){
+const err101 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.env === undefined){
+const err102 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+for(const key14 in data44){
+if(!(key14 === "env")){
+const err103 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data44.env !== undefined){
+let data45 = data44.env;
+if(typeof data45 === "string"){
+if(!pattern37.test(data45)){
+const err104 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+validate30.errors = vErrors;
 return errors === 0;
 }
 
-const schema67 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
+const schema64 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
-if(!(validate34(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
-validate36.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
 
-const wrapper0 = {validate: validate33};
+const wrapper0 = {validate: validate29};
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema53.type},message:"must be object,null"};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema49.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7859,15 +7585,15 @@ errors++;
 }
 }
 if(data.vars !== undefined){
-if(!(validate34(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+if(!(validate30(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
 if(data.hosts !== undefined){
 let data1 = data.hosts;
 if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
-const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema53.properties.hosts.type},message:"must be object,null"};
+const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema49.properties.hosts.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7878,8 +7604,8 @@ errors++;
 }
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
-if(!(validate36(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+if(!(validate32(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
 }
@@ -7888,7 +7614,7 @@ errors = vErrors.length;
 if(data.children !== undefined){
 let data3 = data.children;
 if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
-const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema53.properties.children.type},message:"must be object,null"};
+const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema49.properties.children.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7907,12 +7633,12 @@ errors = vErrors.length;
 }
 }
 }
-validate33.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -7940,8 +7666,8 @@ errors++;
 }
 }
 if(data.all !== undefined){
-if(!(validate33(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+if(!(validate29(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
 errors = vErrors.length;
 }
 }
@@ -7956,13 +7682,450 @@ vErrors.push(err2);
 }
 errors++;
 }
-validate32.errors = vErrors;
+validate28.errors = vErrors;
+return errors === 0;
+}
+
+export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate36;
+const schema65 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
+const pattern60 = new RegExp("^[0-9]+$", "u");
+
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.key === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "op") || (key0 === "key")) || (key0 === "expect_members")) || (key0 === "http_port"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data0 = data.op;
+if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
+const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema65.properties.op.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.expect_members !== undefined){
+let data1 = data.expect_members;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema65.properties.expect_members.type},message:"must be integer,string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 0 || isNaN(data1)){
+const err5 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(typeof data1 === "string"){
+if(!pattern60.test(data1)){
+const err6 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+validate36.errors = vErrors;
+return errors === 0;
+}
+
+export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate37;
+const schema66 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
+
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((key0 === "argv") || (key0 === "cmd")) || (key0 === "creates")) || (key0 === "timeout")) || (key0 === "read_only"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.argv !== undefined){
+let data0 = data.argv;
+if(Array.isArray(data0)){
+if(data0.length < 1){
+const err1 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.creates !== undefined){
+let data1 = data.creates;
+if(typeof data1 === "string"){
+if(!pattern0.test(data1)){
+const err3 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 <= 0 || isNaN(data2)){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.read_only !== undefined){
+if(typeof data.read_only !== "boolean"){
+const err7 = {instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+else {
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+validate37.errors = vErrors;
+return errors === 0;
+}
+
+export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate38;
+const schema67 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "name") || (key0 === "force_pull")) || (key0 === "timeout"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.force_pull !== undefined){
+if(typeof data.force_pull !== "boolean"){
+const err4 = {instancePath:instancePath+"/force_pull",schemaPath:"#/properties/force_pull/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 <= 0 || isNaN(data2)){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+validate38.errors = vErrors;
+return errors === 0;
+}
+
+export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate39;
+const schema68 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
+const pattern62 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.key === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "key")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.key !== undefined){
+let data0 = data.key;
+if(typeof data0 === "string"){
+if(!pattern62.test(data0)){
+const err2 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+validate39.errors = vErrors;
 return errors === 0;
 }
 
 export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate40;
-const schema68 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
-const pattern62 = new RegExp("^\\s*[0-9]*\\s*$", "u");
+const schema69 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
+const pattern63 = new RegExp("^\\s*[0-9]*\\s*$", "u");
 
 function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -8115,7 +8278,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data5 = data.min_failure_tolerance;
 if((!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))) && (typeof data5 !== "string")){
-const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema68.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema69.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8137,7 +8300,7 @@ errors++;
 }
 }
 if(typeof data5 === "string"){
-if(!pattern62.test(data5)){
+if(!pattern63.test(data5)){
 const err14 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -8177,11 +8340,11 @@ return errors === 0;
 }
 
 export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate41;
-const schema69 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
-const schema70 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
-const schema71 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
-const schema72 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const pattern63 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
+const schema70 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
+const schema71 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
+const schema72 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
+const schema73 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const pattern64 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -8309,7 +8472,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -8395,8 +8558,8 @@ validate42.errors = vErrors;
 return errors === 0;
 }
 
-const schema73 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
-const schema76 = {"type":"array","items":{"type":"string"}};
+const schema74 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
+const schema77 = {"type":"array","items":{"type":"string"}};
 
 function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -8504,7 +8667,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -8581,7 +8744,7 @@ validate44.errors = vErrors;
 return errors === 0;
 }
 
-const schema77 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
+const schema78 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
 
 function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -8709,7 +8872,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -8836,7 +8999,7 @@ validate46.errors = vErrors;
 return errors === 0;
 }
 
-const schema81 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
+const schema82 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -8964,7 +9127,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -9049,8 +9212,8 @@ validate48.errors = vErrors;
 return errors === 0;
 }
 
-const schema84 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
-const schema87 = {"enum":["ok","changed","failed","skipped","unreachable"]};
+const schema85 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema88 = {"enum":["ok","changed","failed","skipped","unreachable"]};
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -9167,7 +9330,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema84.properties, key0))){
+if(!(func12.call(schema85.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -9218,7 +9381,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -9291,7 +9454,7 @@ errors++;
 if(data.status !== undefined){
 let data7 = data.status;
 if(!(((((data7 === "ok") || (data7 === "changed")) || (data7 === "failed")) || (data7 === "skipped")) || (data7 === "unreachable"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema87.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema88.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9365,7 +9528,7 @@ errors++;
 if(data.started_at !== undefined){
 let data12 = data.started_at;
 if(typeof data12 === "string"){
-if(!pattern63.test(data12)){
+if(!pattern64.test(data12)){
 const err27 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -9390,7 +9553,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data13 = data.ended_at;
 if(typeof data13 === "string"){
-if(!pattern63.test(data13)){
+if(!pattern64.test(data13)){
 const err29 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err29];
@@ -9427,7 +9590,7 @@ validate50.errors = vErrors;
 return errors === 0;
 }
 
-const schema90 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
+const schema91 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -9525,7 +9688,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -9586,8 +9749,8 @@ validate52.errors = vErrors;
 return errors === 0;
 }
 
-const schema93 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
-const schema96 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema94 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
+const schema97 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -9674,7 +9837,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema93.properties, key0))){
+if(!(func12.call(schema94.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -9725,7 +9888,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern63.test(data2)){
+if(!pattern64.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -9750,7 +9913,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(!(((((((data3 === "ok") || (data3 === "failed")) || (data3 === "unreachable")) || (data3 === "aborted")) || (data3 === "interrupted")) || (data3 === "lock_held")) || (data3 === "error"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema93.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10245,7 +10408,7 @@ return errors === 0;
 }
 
 export const v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59 = validate56;
-const schema98 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
+const schema99 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -10331,7 +10494,7 @@ errors++;
 if(data.role !== undefined){
 let data1 = data.role;
 if(!((data1 === "server") || (data1 === "client"))){
-const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema98.properties.role.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema99.properties.role.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10457,12 +10620,12 @@ return errors === 0;
 }
 
 export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate57;
-const schema99 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
-const schema100 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const schema102 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
-const schema103 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
-const schema106 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
-const schema107 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema100 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
+const schema101 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const schema103 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema104 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
+const schema107 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
+const schema108 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -10523,7 +10686,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((((data0 === "ok") || (data0 === "changed")) || (data0 === "failed")) || (data0 === "skipped")) || (data0 === "unreachable"))){
-const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema107.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema108.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10597,7 +10760,7 @@ errors++;
 if(data.started_at !== undefined){
 let data5 = data.started_at;
 if(typeof data5 === "string"){
-if(!pattern63.test(data5)){
+if(!pattern64.test(data5)){
 const err11 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -10622,7 +10785,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data6 = data.ended_at;
 if(typeof data6 === "string"){
-if(!pattern63.test(data6)){
+if(!pattern64.test(data6)){
 const err13 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -10925,7 +11088,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema99.properties, key0))){
+if(!(func12.call(schema100.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -10987,7 +11150,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(!(((((((data4 === "ok") || (data4 === "failed")) || (data4 === "unreachable")) || (data4 === "aborted")) || (data4 === "interrupted")) || (data4 === "lock_held")) || (data4 === "error"))){
-const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema99.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema100.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -11025,7 +11188,7 @@ errors++;
 if(data.started_at !== undefined){
 let data7 = data.started_at;
 if(typeof data7 === "string"){
-if(!pattern63.test(data7)){
+if(!pattern64.test(data7)){
 const err21 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err21];
@@ -11050,7 +11213,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data8 = data.ended_at;
 if(typeof data8 === "string"){
-if(!pattern63.test(data8)){
+if(!pattern64.test(data8)){
 const err23 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -11569,7 +11732,7 @@ errors++;
 if(data27.time !== undefined){
 let data28 = data27.time;
 if(typeof data28 === "string"){
-if(!pattern63.test(data28)){
+if(!pattern64.test(data28)){
 const err61 = {instancePath:instancePath+"/notes/" + i7+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -11655,7 +11818,7 @@ return errors === 0;
 }
 
 export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate62;
-const schema111 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
+const schema112 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
 
 function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -11859,18 +12022,18 @@ return errors === 0;
 }
 
 export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate63;
-const schema112 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
-const pattern80 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
-const pattern81 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
-const pattern82 = new RegExp("^\\S+$", "u");
-const pattern83 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
-const pattern84 = new RegExp("^consul-", "u");
-const pattern85 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern86 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
-const pattern87 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
-const pattern89 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
-const pattern90 = new RegExp("^0+(?:[a-zµ]*)$", "u");
-const pattern95 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
+const schema113 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
+const pattern81 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
+const pattern82 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern83 = new RegExp("^\\S+$", "u");
+const pattern84 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
+const pattern85 = new RegExp("^consul-", "u");
+const pattern86 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern87 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
+const pattern88 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
+const pattern90 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
+const pattern91 = new RegExp("^0+(?:[a-zµ]*)$", "u");
+const pattern96 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-service.schema.json" */;
@@ -11927,7 +12090,7 @@ errors++;
 if(data0.name !== undefined){
 let data1 = data0.name;
 if(typeof data1 === "string"){
-if(!pattern80.test(data1)){
+if(!pattern81.test(data1)){
 const err4 = {instancePath:instancePath+"/service/name",schemaPath:"#/properties/service/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -11962,7 +12125,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern81.test(data2)){
+if(!pattern82.test(data2)){
 const err7 = {instancePath:instancePath+"/service/id",schemaPath:"#/properties/service/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -12022,7 +12185,7 @@ errors++;
 if(data0.address !== undefined){
 let data4 = data0.address;
 if(typeof data4 === "string"){
-if(!pattern82.test(data4)){
+if(!pattern83.test(data4)){
 const err12 = {instancePath:instancePath+"/service/address",schemaPath:"#/properties/service/properties/address/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -12061,7 +12224,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!pattern83.test(data6)){
+if(!pattern84.test(data6)){
 const err15 = {instancePath:instancePath+"/service/tags/" + i0,schemaPath:"#/properties/service/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:=-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.:=-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -12137,7 +12300,7 @@ const _errs19 = errors;
 const _errs20 = errors;
 const _errs21 = errors;
 if(typeof key2 === "string"){
-if(!pattern84.test(key2)){
+if(!pattern85.test(key2)){
 const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
@@ -12171,7 +12334,7 @@ vErrors = null;
 }
 }
 if(typeof key2 === "string"){
-if(!pattern85.test(key2)){
+if(!pattern86.test(key2)){
 const err22 = {instancePath:instancePath+"/service/meta",schemaPath:"#/properties/service/properties/meta/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err22];
@@ -12275,7 +12438,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -12334,7 +12497,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern86.test(data13)){
+if(!pattern87.test(data13)){
 const err35 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -12384,7 +12547,7 @@ errors++;
 if(data11.status !== undefined){
 let data15 = data11.status;
 if(!(((data15 === "passing") || (data15 === "warning")) || (data15 === "critical"))){
-const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -12397,7 +12560,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data16 = data11.timeout;
 if(typeof data16 === "string"){
-if(!pattern87.test(data16)){
+if(!pattern88.test(data16)){
 const err40 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -12422,7 +12585,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data17 = data11.deregister_critical_service_after;
 if(typeof data17 === "string"){
-if(!pattern87.test(data17)){
+if(!pattern88.test(data17)){
 const err42 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -12497,7 +12660,7 @@ errors++;
 if(data11.http !== undefined){
 let data20 = data11.http;
 if(typeof data20 === "string"){
-if(!pattern89.test(data20)){
+if(!pattern90.test(data20)){
 const err48 = {instancePath:instancePath+"/service/checks/" + i2+"/http",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/http/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/]+(?:/\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/]+(?:/\\S*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -12522,7 +12685,7 @@ errors++;
 if(data11.method !== undefined){
 let data21 = data11.method;
 if(!((((data21 === "GET") || (data21 === "HEAD")) || (data21 === "POST")) || (data21 === "PUT"))){
-const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
+const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -12592,7 +12755,7 @@ let data26 = data11.interval;
 const _errs63 = errors;
 const _errs64 = errors;
 if(typeof data26 === "string"){
-if(!pattern90.test(data26)){
+if(!pattern91.test(data26)){
 const err55 = {};
 if(vErrors === null){
 vErrors = [err55];
@@ -12626,7 +12789,7 @@ vErrors = null;
 }
 }
 if(typeof data26 === "string"){
-if(!pattern87.test(data26)){
+if(!pattern88.test(data26)){
 const err57 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -12687,7 +12850,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -12746,7 +12909,7 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern86.test(data28)){
+if(!pattern87.test(data28)){
 const err67 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -12796,7 +12959,7 @@ errors++;
 if(data11.status !== undefined){
 let data30 = data11.status;
 if(!(((data30 === "passing") || (data30 === "warning")) || (data30 === "critical"))){
-const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -12809,7 +12972,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data31 = data11.timeout;
 if(typeof data31 === "string"){
-if(!pattern87.test(data31)){
+if(!pattern88.test(data31)){
 const err72 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -12834,7 +12997,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data32 = data11.deregister_critical_service_after;
 if(typeof data32 === "string"){
-if(!pattern87.test(data32)){
+if(!pattern88.test(data32)){
 const err74 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
@@ -12909,7 +13072,7 @@ errors++;
 if(data11.tcp !== undefined){
 let data35 = data11.tcp;
 if(typeof data35 === "string"){
-if(!pattern95.test(data35)){
+if(!pattern96.test(data35)){
 const err80 = {instancePath:instancePath+"/service/checks/" + i2+"/tcp",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/tcp/pattern",keyword:"pattern",params:{pattern: "^\\S+:[0-9]{1,5}$"},message:"must match pattern \""+"^\\S+:[0-9]{1,5}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
@@ -12936,7 +13099,7 @@ let data36 = data11.interval;
 const _errs87 = errors;
 const _errs88 = errors;
 if(typeof data36 === "string"){
-if(!pattern90.test(data36)){
+if(!pattern91.test(data36)){
 const err82 = {};
 if(vErrors === null){
 vErrors = [err82];
@@ -12970,7 +13133,7 @@ vErrors = null;
 }
 }
 if(typeof data36 === "string"){
-if(!pattern87.test(data36)){
+if(!pattern88.test(data36)){
 const err84 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
@@ -13026,7 +13189,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -13085,7 +13248,7 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern86.test(data38)){
+if(!pattern87.test(data38)){
 const err93 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
@@ -13135,7 +13298,7 @@ errors++;
 if(data11.status !== undefined){
 let data40 = data11.status;
 if(!(((data40 === "passing") || (data40 === "warning")) || (data40 === "critical"))){
-const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -13148,7 +13311,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data41 = data11.timeout;
 if(typeof data41 === "string"){
-if(!pattern87.test(data41)){
+if(!pattern88.test(data41)){
 const err98 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err98];
@@ -13173,7 +13336,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data42 = data11.deregister_critical_service_after;
 if(typeof data42 === "string"){
-if(!pattern87.test(data42)){
+if(!pattern88.test(data42)){
 const err100 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err100];
@@ -13250,7 +13413,7 @@ let data45 = data11.ttl;
 const _errs109 = errors;
 const _errs110 = errors;
 if(typeof data45 === "string"){
-if(!pattern90.test(data45)){
+if(!pattern91.test(data45)){
 const err106 = {};
 if(vErrors === null){
 vErrors = [err106];
@@ -13284,7 +13447,7 @@ vErrors = null;
 }
 }
 if(typeof data45 === "string"){
-if(!pattern87.test(data45)){
+if(!pattern88.test(data45)){
 const err108 = {instancePath:instancePath+"/service/checks/" + i2+"/ttl",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/ttl/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err108];
@@ -13350,7 +13513,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func12.call(schema112.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -13409,7 +13572,7 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern86.test(data47)){
+if(!pattern87.test(data47)){
 const err118 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err118];
@@ -13459,7 +13622,7 @@ errors++;
 if(data11.status !== undefined){
 let data49 = data11.status;
 if(!(((data49 === "passing") || (data49 === "warning")) || (data49 === "critical"))){
-const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema112.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -13472,7 +13635,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data50 = data11.timeout;
 if(typeof data50 === "string"){
-if(!pattern87.test(data50)){
+if(!pattern88.test(data50)){
 const err123 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
@@ -13497,7 +13660,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data51 = data11.deregister_critical_service_after;
 if(typeof data51 === "string"){
-if(!pattern87.test(data51)){
+if(!pattern88.test(data51)){
 const err125 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
@@ -13612,7 +13775,7 @@ let data56 = data11.interval;
 const _errs135 = errors;
 const _errs136 = errors;
 if(typeof data56 === "string"){
-if(!pattern90.test(data56)){
+if(!pattern91.test(data56)){
 const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
@@ -13646,7 +13809,7 @@ vErrors = null;
 }
 }
 if(typeof data56 === "string"){
-if(!pattern87.test(data56)){
+if(!pattern88.test(data56)){
 const err136 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err136];
@@ -13754,7 +13917,7 @@ return errors === 0;
 }
 
 export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate64;
-const schema113 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
+const schema114 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -13771,7 +13934,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema113.properties, key0))){
+if(!(func12.call(schema114.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -13905,7 +14068,7 @@ errors++;
 if(data.wait !== undefined){
 let data4 = data.wait;
 if(!(((data4 === "ready") || (data4 === "server")) || (data4 === "client"))){
-const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema113.properties.wait.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema114.properties.wait.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -13943,7 +14106,7 @@ errors++;
 if(data.baseline_failure_tolerance !== undefined){
 let data6 = data.baseline_failure_tolerance;
 if((!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))) && (typeof data6 !== "string")){
-const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema113.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
+const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema114.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -13965,7 +14128,7 @@ errors++;
 }
 }
 if(typeof data6 === "string"){
-if(!pattern62.test(data6)){
+if(!pattern63.test(data6)){
 const err17 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -13980,7 +14143,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data7 = data.min_failure_tolerance;
 if((!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))) && (typeof data7 !== "string")){
-const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema113.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema114.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -14002,7 +14165,7 @@ errors++;
 }
 }
 if(typeof data7 === "string"){
-if(!pattern62.test(data7)){
+if(!pattern63.test(data7)){
 const err20 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -14125,7 +14288,7 @@ return errors === 0;
 }
 
 export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate65;
-const schema114 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
+const schema115 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
 
 function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -14194,7 +14357,7 @@ return errors === 0;
 }
 
 export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate66;
-const schema115 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
+const schema116 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
 
 function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -14264,7 +14427,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern80.test(data2)){
+if(!pattern81.test(data2)){
 const err5 = {instancePath:instancePath+"/services/" + i0+"/name",schemaPath:"#/properties/services/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -14299,7 +14462,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern81.test(data3)){
+if(!pattern82.test(data3)){
 const err8 = {instancePath:instancePath+"/services/" + i0+"/id",schemaPath:"#/properties/services/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -14654,7 +14817,7 @@ return errors === 0;
 }
 
 export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate67;
-const schema116 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
+const schema117 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
 
 function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -14883,7 +15046,7 @@ return errors === 0;
 }
 
 export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate68;
-const schema117 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
+const schema118 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -14939,7 +15102,7 @@ errors++;
 if(data.mark !== undefined){
 let data1 = data.mark;
 if(!((((data1 === "restart") || (data1 === "reload")) || (data1 === "reloaded")) || (data1 === ""))){
-const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema117.properties.mark.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema118.properties.mark.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -14985,6 +15148,8 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053', v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053],
   // module docker_container
   ['55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49', v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49],
+  // schemas/inventory.schema.json
+  ['5ea7b0e7b57fcfeca8d006d72d6b3515cc618555d797d5cb394815d868896eb9', v_5ea7b0e7b57fcfeca8d006d72d6b3515cc618555d797d5cb394815d868896eb9],
   // module consul_keyring
   ['6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6', v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6],
   // module command
@@ -14993,8 +15158,6 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88', v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88],
   // module group_by
   ['82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301', v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301],
-  // schemas/inventory.schema.json
-  ['85f2f5048922faba0968964499ef32167ebaac9a22f9ffa607e12a63ef8d23ff', v_85f2f5048922faba0968964499ef32167ebaac9a22f9ffa607e12a63ef8d23ff],
   // module consul_preflight
   ['96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe', v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe],
   // schemas/events.schema.json

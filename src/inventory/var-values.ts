@@ -73,6 +73,10 @@ export function prepareVar(name: string, raw: unknown, path: DocPath, ctx: VarCo
     }
     value = resolvePath(value, ctx);
   }
+  if (name === ACL_MANAGEMENT_TOKEN_VAR && isCommandRef(value)) {
+    // Run by the ACL token source (app/acl-token-source.ts) when the token is needed, not here.
+    return value;
+  }
   if (isSecretVarName(name)) {
     if (typeof value !== 'string') {
       ctx.problem(path, `must be a string (quoted) or { env: NAME }: ${name} is a secret`);
@@ -87,6 +91,17 @@ export function prepareVar(name: string, raw: unknown, path: DocPath, ctx: VarCo
     );
   }
   return value;
+}
+
+/** The ACL management token may also come from a command (a secret manager's CLI): `{ command: "..." }`. */
+export const ACL_MANAGEMENT_TOKEN_VAR = 'consul_acl_management_token';
+
+function isCommandRef(value: unknown): value is { command: string } {
+  return (
+    isPlainObject(value) &&
+    Object.keys(value).length === 1 &&
+    typeof (value as { command?: unknown }).command === 'string'
+  );
 }
 
 function resolvePath(value: string, ctx: VarContext): string {

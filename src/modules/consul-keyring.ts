@@ -8,6 +8,7 @@ import {
   type KeyringTarget,
   type KeyStanding,
 } from '../consul/api/keyring.js';
+import { aclTokenFromVars } from '../consul/api/endpoint.js';
 import { TaskFailedError } from '../errors.js';
 import { mapStep } from '../remote/step.js';
 import { isSecret, Secret } from '../shell/secret.js';
@@ -69,7 +70,10 @@ export const consulKeyringModule: PlannedModule<ConsulKeyringArgs, KeyringWant, 
       op: args.op,
       key: asSecret(args.key, ctx.host),
       expectMembers: args.expect_members === undefined ? undefined : Number(args.expect_members),
-      target: { port: args.http_port ?? portVar(ctx.vars['consul_http_port']) },
+      target: {
+        port: args.http_port ?? portVar(ctx.vars['consul_http_port']),
+        ...withToken(aclTokenFromVars(ctx.vars)),
+      },
     });
   },
   facts(want) {
@@ -119,6 +123,8 @@ export const consulKeyringModule: PlannedModule<ConsulKeyringArgs, KeyringWant, 
     };
   },
 };
+
+const withToken = (token: Secret | undefined) => (token ? { token } : {});
 
 function standingData(s: KeyStanding): ModuleData {
   return {

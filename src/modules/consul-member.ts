@@ -123,13 +123,13 @@ async function forceLeave(
     .filter((s) => s.host !== here)
     .concat(agents.servers.filter((s) => s.host === here));
   for (const s of others) {
-    const host = s.host === here ? '127.0.0.1' : s.address;
+    // Through each server's endpoint: HTTPS where plain HTTP is not reachable, with the token.
+    const endpoint = agents.endpoint(s);
     try {
       const res = await ctx.steps.run(
         httpStep({
           method: 'PUT',
-          host,
-          port: agents.httpPort,
+          ...endpoint,
           path: `/v1/agent/force-leave/${encodeURIComponent(node.nodeName)}?prune=1`,
           timeoutSeconds: agents.requestTimeout,
         }),

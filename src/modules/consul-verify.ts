@@ -5,7 +5,12 @@ import {
   DEFAULT_SERVERS_GROUP,
 } from '../consul/verify/expected-nodes.js';
 import { DEFAULT_DNS_PORT } from '../consul/api/dns.js';
-import { agentEndpoint, clusterTlsFromVars, type ClusterTls } from '../consul/api/endpoint.js';
+import {
+  aclTokenFromVars,
+  agentEndpoint,
+  clusterTlsFromVars,
+  type ClusterTls,
+} from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedServices } from '../consul/verify/expected-services.js';
 import { formatDeploymentReport } from '../consul/verify/verify-deployment-format.js';
@@ -111,6 +116,7 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
             httpPort,
           },
           node.role === 'client' ? clientTls : tls,
+          aclTokenFromVars(ctx.vars),
         ),
       }),
       {
@@ -152,7 +158,11 @@ async function withConnectRoots(
   ctx: ConversationContext,
   httpPort: number,
 ): Promise<ClusterTls> {
-  const own = agentEndpoint({ here: true, address: '127.0.0.1', role: 'server', httpPort }, tls);
+  const own = agentEndpoint(
+    { here: true, address: '127.0.0.1', role: 'server', httpPort },
+    tls,
+    aclTokenFromVars(ctx.vars),
+  );
   const roots = await new ConsulApi(ctx.steps.channel, own).connectCaRoots().catch(() => []);
   return roots.length === 0 ? tls : { ...tls, ca: [tls.ca, ...roots].join('\n') };
 }

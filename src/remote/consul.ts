@@ -10,8 +10,6 @@ import { execIn } from './docker.js';
 export interface ConsulExecOptions {
   /** Container name; `consul` unless the inventory says otherwise. */
   container?: string;
-  /** ACL token, passed as CONSUL_HTTP_TOKEN in the exec environment, never as a CLI flag. */
-  token?: Secret;
   /**
    * The agent's HTTPS port, when it serves no plain HTTP (`consul_tls_http: off`): the CLI then
    * talks to https://127.0.0.1:PORT and trusts the CA drover put beside the config. Absent: the
@@ -24,8 +22,9 @@ export interface ConsulExecOptions {
 export const CONTAINER_CA_FILE = '/consul/config/tls/consul-agent-ca.pem';
 
 function consul(argv: readonly Arg[], o: ConsulExecOptions): Cmd {
+  // No ACL token here: `docker exec -e` would put it in the docker CLI's argv, which `ps` on the
+  // host shows. A token for the CLI must reach the exec'd process another way (its stdin).
   const env: Record<string, string | Secret> = {
-    ...(o.token && { CONSUL_HTTP_TOKEN: o.token }),
     ...(o.httpsPort !== undefined && {
       CONSUL_HTTP_ADDR: `https://127.0.0.1:${o.httpsPort}`,
       CONSUL_CACERT: CONTAINER_CA_FILE,

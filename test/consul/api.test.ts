@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsulApi, ConsulUnreachableError } from '../../src/consul/api/api.js';
 import { ConsulOutputError } from '../../src/consul/api/output-error.js';
+import { Secret } from '../../src/shell/secret.js';
 import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import type { HttpRequest, HttpResponse, Transport } from '../../src/ssh/transport.js';
 import { FakeClock } from '../../src/util/fake-clock.js';
@@ -48,6 +49,21 @@ test('autopilot health answers 429 when unhealthy; that is data, not an error', 
   assert.equal(health.healthy, false);
 });
 
+test('every request carries the ACL token it was given; a 403 then says the token lacks the right', async () => {
+  const token = new Secret('6a1f0c6e-2b8d-4c59-9d3a-51c9b7e2f4a0');
+  const t = new RecordingTransport('s1').onHttp('GET 127.0.0.1:8500/v1/agent/self', {
+    status: 403,
+    body: 'Permission denied\n',
+  });
+  await assert.rejects(new ConsulApi(t, { token }).self(), (e: unknown) => {
+    assert.ok(e instanceof ConsulOutputError);
+    assert.match(e.message, /\(drover's ACL token lacks the right; see docs\/security\.md\)/);
+    assert.ok(!e.message.includes(token.reveal()));
+    return true;
+  });
+  assert.equal(t.httpCalls[0]?.token, token);
+});
+
 test('an unexpected status names the endpoint, the agent and the reason', async () => {
   const t = new RecordingTransport('s1')
     .onHttp('GET 127.0.0.1:8500/v1/agent/self', { status: 403, body: 'Permission denied\n' })
@@ -57,7 +73,7 @@ test('an unexpected status names the endpoint, the agent and the reason', async 
     assert.ok(e instanceof ConsulOutputError);
     assert.equal(
       e.message,
-      'GET /v1/agent/self: HTTP 403 from 127.0.0.1:8500 via s1 (the agent wants an ACL token): Permission denied',
+      'GET /v1/agent/self: HTTP 403 from 127.0.0.1:8500 via s1 (the agent wants an ACL token: set consul_acl_management_token or DROVER_ACL_TOKEN): Permission denied',
     );
     return true;
   });

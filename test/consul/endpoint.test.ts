@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agentEndpoint, clusterTlsFromVars, type ClusterTls } from '../../src/consul/api/endpoint.js';
+import {
+  aclTokenFromVars,
+  agentEndpoint,
+  clusterTlsFromVars,
+  type ClusterTls,
+} from '../../src/consul/api/endpoint.js';
 import { GateAgents } from '../../src/consul/gates/gate-agents.js';
 import { observeCluster } from '../../src/consul/verify/observe-cluster.js';
 import type { HostChannel } from '../../src/remote/step.js';
+import { Secret } from '../../src/shell/secret.js';
+import { RecordingTransport } from '../../src/ssh/recording-transport.js';
 import type { HttpRequest } from '../../src/ssh/transport.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -115,5 +122,42 @@ describe("the endpoint of drover's own API calls", () => {
     assert.ok(sent.length > 0);
     for (const r of sent)
       assert.deepEqual([r.host, r.port, r.tls?.servername], ['10.0.0.12', 8501, 'server.dc1.consul']);
+  });
+});
+
+describe("the ACL token on an agent's endpoint", () => {
+  const token = new Secret('6a1f0c6e-2b8d-4c59-9d3a-51c9b7e2f4a0');
+  const target = {
+    here: false,
+    address: '10.0.0.2',
+    role: 'server' as const,
+    datacenter: 'dc1',
+    httpPort: 8500,
+  };
+
+  it('comes from the session var, only as a Secret, and travels on plain and HTTPS endpoints alike', () => {
+    assert.equal(aclTokenFromVars({ drover_acl_token: token }), token);
+    assert.equal(
+      aclTokenFromVars({ drover_acl_token: token.reveal() }),
+      undefined,
+      'a bare string is never used',
+    );
+    assert.equal(agentEndpoint(target, undefined, token).token, token);
+    const https = agentEndpoint(target, { ca: 'PEM', httpsPort: 8501, http: 'off' }, token);
+    assert.equal(https.port, 8501);
+    assert.equal(https.token, token);
+    assert.equal('token' in agentEndpoint(target, undefined), false);
+  });
+
+  it('reaches every gate call through GateAgents.fromVars', () => {
+    const vars = {
+      inventory_hostname: 's1',
+      groups: { all: ['s1'], servers: ['s1'], clients: [] },
+      hostvars: { s1: { bind_addr: '10.0.0.1' } },
+      drover_acl_token: token,
+    };
+    const t = new RecordingTransport('s1');
+    const agents = GateAgents.fromVars(vars, t, 's1');
+    assert.equal(agents.api(agents.node('s1')).token, token);
   });
 });

@@ -34,16 +34,6 @@ describe('consul command builders', () => {
     );
   });
 
-  it('passes the ACL token through the environment, redacted for people', () => {
-    const token = secret('b1e2c3d4-0000-1111-2222-333344445555');
-    const c = consul.members({ token });
-    assert.equal(shown(c), 'docker exec -e <redacted> consul consul members');
-    assert.equal(
-      render(c, { redact: false }),
-      'docker exec -e CONSUL_HTTP_TOKEN=b1e2c3d4-0000-1111-2222-333344445555 consul consul members',
-    );
-  });
-
   it('validates a host config dir with the target image, read-only, in a named throwaway container', () => {
     // The consul binary as entrypoint: the image's entrypoint would chown the read-only mount.
     assert.equal(

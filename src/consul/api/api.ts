@@ -1,4 +1,5 @@
 import type { HostChannel } from '../../remote/step.js';
+import type { Secret } from '../../shell/secret.js';
 import type { HttpResponse, HttpTls } from '../../ssh/transport.js';
 import {
   ENDPOINTS,
@@ -28,6 +29,8 @@ export interface ConsulApiOptions {
   port?: number;
   /** HTTPS with the cluster's CA (see endpoint.ts); absent: plain HTTP. */
   tls?: HttpTls;
+  /** The ACL token every request carries (X-Consul-Token); absent: none. */
+  token?: Secret;
   /** Upper bound for each request, in seconds. */
   timeoutSeconds?: number;
   /** What times the bound; tests pass a fake clock. */
@@ -47,6 +50,7 @@ export class ConsulApi {
   readonly host: string;
   readonly port: number;
   readonly tls: HttpTls | undefined;
+  readonly token: Secret | undefined;
   readonly timeoutSeconds: number;
   readonly clock: Clock;
 
@@ -57,6 +61,7 @@ export class ConsulApi {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? DEFAULT_HTTP_PORT;
     this.tls = options.tls;
+    this.token = options.token;
     this.timeoutSeconds = options.timeoutSeconds ?? DEFAULT_HTTP_TIMEOUT_SECONDS;
     this.clock = options.clock ?? systemClock;
   }
@@ -118,7 +123,12 @@ export class ConsulApi {
   async #getOk(path: string, name: string = path): Promise<string> {
     const res = await this.#get(path, name);
     if (res.status !== 200) {
-      const hint = res.status === 403 ? ' (the agent wants an ACL token)' : '';
+      const hint =
+        res.status !== 403
+          ? ''
+          : this.token
+            ? " (drover's ACL token lacks the right; see docs/security.md)"
+            : ' (the agent wants an ACL token: set consul_acl_management_token or DROVER_ACL_TOKEN)';
       throw new ConsulOutputError(
         `GET ${name}`,
         `HTTP ${res.status} from ${this.where}${hint}: ${res.body.trim().slice(0, 200)}`,
@@ -137,6 +147,7 @@ export class ConsulApi {
         path,
         timeoutSeconds: seconds,
         ...(this.tls && { tls: this.tls }),
+        ...(this.token && { token: this.token }),
       });
       return await withDeadline(
         request,

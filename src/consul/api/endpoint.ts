@@ -1,4 +1,5 @@
 import type { Vars } from '../../inventory/types.js';
+import { isSecret, type Secret } from '../../shell/secret.js';
 import type { HttpTls } from '../../ssh/transport.js';
 import { DEFAULT_DOMAIN, serverName } from '../../tls/consul-conventions.js';
 
@@ -8,6 +9,8 @@ export interface AgentEndpoint {
   readonly port: number;
   /** HTTPS, checked against the cluster's CA; absent: plain HTTP. */
   readonly tls?: HttpTls;
+  /** The ACL token drover's calls carry, when the cluster has ACLs. */
+  readonly token?: Secret;
 }
 
 /** A TLS cluster as drover's own calls need it (the deploy playbook's vars and the session's CA). */
@@ -36,11 +39,29 @@ export function clusterTlsFromVars(vars: Vars): ClusterTls | undefined {
   };
 }
 
-const TLS_VARS = ['consul_tls_enable', 'consul_tls_https_port', 'consul_tls_http', 'drover_tls_ca_pem'];
+/** Where the session puts the ACL token drover's own calls carry (the management token, a Secret). */
+export const ACL_TOKEN_VAR_OF_SESSION = 'drover_acl_token';
 
-/** The vars clusterTlsFromVars reads, from one host's: for callers that build a view of their own. */
-export const tlsVarsOf = (vars: Vars): Vars =>
-  Object.fromEntries(TLS_VARS.filter((k) => vars[k] !== undefined).map((k) => [k, vars[k]]));
+/** The token drover's calls carry, from a host's vars; undefined: the cluster has no ACLs for drover. */
+export function aclTokenFromVars(vars: Vars): Secret | undefined {
+  const token = vars[ACL_TOKEN_VAR_OF_SESSION];
+  return isSecret(token) ? token : undefined;
+}
+
+const ACCESS_VARS = [
+  'consul_tls_enable',
+  'consul_tls_https_port',
+  'consul_tls_http',
+  'drover_tls_ca_pem',
+  ACL_TOKEN_VAR_OF_SESSION,
+];
+
+/**
+ * The vars that say how drover reaches the agents (clusterTlsFromVars, aclTokenFromVars), from
+ * one host's: for callers that build a view of their own.
+ */
+export const accessVarsOf = (vars: Vars): Vars =>
+  Object.fromEntries(ACCESS_VARS.filter((k) => vars[k] !== undefined).map((k) => [k, vars[k]]));
 
 export interface EndpointTarget {
   /** The agent runs on the host whose connection carries the request. */
@@ -58,15 +79,20 @@ export interface EndpointTarget {
  * address, a server checked as `server.<dc>.consul` (what verify_server_hostname checks too) and
  * the agent of this host as `localhost` (every server certificate carries it).
  */
-export function agentEndpoint(target: EndpointTarget, tls: ClusterTls | undefined): AgentEndpoint {
+export function agentEndpoint(
+  target: EndpointTarget,
+  tls: ClusterTls | undefined,
+  token?: Secret,
+): AgentEndpoint {
   const plainHost = target.here ? '127.0.0.1' : target.address;
+  const withToken = token ? { token } : {};
   if (!tls || tls.http === 'on' || (tls.http === 'loopback' && target.here)) {
-    return { host: plainHost, port: target.httpPort };
+    return { host: plainHost, port: target.httpPort, ...withToken };
   }
   const servername =
     target.here || target.role !== 'server'
       ? 'localhost'
       : // dc1 is Consul's own default, and the deploy playbook's.
         serverName(target.datacenter ?? 'dc1', DEFAULT_DOMAIN);
-  return { host: plainHost, port: tls.httpsPort, tls: { ca: tls.ca, servername } };
+  return { host: plainHost, port: tls.httpsPort, tls: { ca: tls.ca, servername }, ...withToken };
 }

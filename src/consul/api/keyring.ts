@@ -88,6 +88,8 @@ export interface KeyringTarget {
   host?: string;
   port?: number;
   timeoutSeconds?: number;
+  /** The ACL token the call carries (keyring:read to list, keyring:write to change). */
+  token?: Secret;
 }
 
 /** The keyring as every member reports it (`consul keyring -list`): a read step. */
@@ -117,6 +119,7 @@ function keyringRequest(
     port: target.port ?? 8500,
     path: KEYRING_PATH,
     ...(body !== undefined && { body }),
+    ...(target.token && { token: target.token }),
     // The transport bounds every request by this.
     timeoutSeconds: target.timeoutSeconds ?? 30,
   };

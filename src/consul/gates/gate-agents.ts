@@ -1,4 +1,11 @@
-import { agentEndpoint, clusterTlsFromVars, type ClusterTls } from '../api/endpoint.js';
+import {
+  aclTokenFromVars,
+  agentEndpoint,
+  clusterTlsFromVars,
+  type AgentEndpoint,
+  type ClusterTls,
+} from '../api/endpoint.js';
+import type { Secret } from '../../shell/secret.js';
 import { ConfigError } from '../../errors.js';
 import type { Vars } from '../../inventory/types.js';
 import type { HostChannel } from '../../remote/step.js';
@@ -27,6 +34,8 @@ export class GateAgents {
     readonly requestTimeout: number = DEFAULT_HTTP_TIMEOUT_SECONDS,
     /** The cluster's TLS: which agents are asked over HTTPS, with which CA (endpoint.ts). */
     readonly tls?: ClusterTls,
+    /** The ACL token every request carries, when the cluster has ACLs. */
+    readonly token?: Secret,
   ) {
     this.servers = nodes.filter((n) => n.role === 'server');
     this.clients = nodes.filter((n) => n.role === 'client');
@@ -45,6 +54,7 @@ export class GateAgents {
       options.httpPort ?? portVar(vars['consul_http_port']),
       options.requestTimeout,
       clusterTlsFromVars(vars),
+      aclTokenFromVars(vars),
     );
   }
 
@@ -94,6 +104,7 @@ export class GateAgents {
       this.httpPort,
       this.requestTimeout,
       this.tls,
+      this.token,
     );
     narrowed.datacenter = datacenter;
     return narrowed;
@@ -107,7 +118,12 @@ export class GateAgents {
   /** A client for `node`'s agent; `secondsLeft` caps each request so a poll cannot overrun its budget. */
   api(node: ExpectedNode, secondsLeft?: number): ConsulApi {
     const timeoutSeconds = Math.min(this.requestTimeout, secondsLeft ?? this.requestTimeout);
-    const endpoint = agentEndpoint(
+    return new ConsulApi(this.channel, { ...this.endpoint(node), timeoutSeconds });
+  }
+
+  /** Where `node`'s agent answers from this host, and with what (TLS, token): endpoint.ts's rule. */
+  endpoint(node: ExpectedNode): AgentEndpoint {
+    return agentEndpoint(
       {
         here: node.host === this.here,
         address: node.address,
@@ -116,8 +132,8 @@ export class GateAgents {
         httpPort: this.httpPort,
       },
       this.tls,
+      this.token,
     );
-    return new ConsulApi(this.channel, { ...endpoint, timeoutSeconds });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { tlsVarsOf } from '../api/endpoint.js';
+import { accessVarsOf } from '../api/endpoint.js';
 import { GateError } from '../../errors.js';
 import type { Vars } from '../../inventory/types.js';
 import type { HostChannel } from '../../remote/step.js';
@@ -136,7 +136,7 @@ export async function orderLeaderLast(remaining: readonly string[], ctx: OrderCo
 export async function planLeaderLast(remaining: readonly string[], ctx: OrderContext): Promise<OrderResult> {
   // The cluster's TLS as the connecting host sees it: peers are asked over HTTPS when it is on.
   const vars: Vars = {
-    ...tlsVarsOf(ctx.hostvars[ctx.via] ?? {}),
+    ...accessVarsOf(ctx.hostvars[ctx.via] ?? {}),
     groups: ctx.groups,
     hostvars: ctx.hostvars,
   };

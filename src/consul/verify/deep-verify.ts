@@ -1,4 +1,5 @@
 import type { StepRunner } from '../../remote/step.js';
+import type { Secret } from '../../shell/secret.js';
 import { ConsulApi } from '../api/api.js';
 import type { ExpectedNode } from './cluster-model.js';
 import { lookupA } from '../api/dns.js';
@@ -32,10 +33,17 @@ export interface DeepNode extends ExpectedNode {
   dnsPort: number;
 }
 
+export interface DeepOptions {
+  expectEncrypted: boolean;
+  timeoutSeconds?: number;
+  /** The ACL token the requests carry, when the cluster has ACLs. */
+  token?: Secret;
+}
+
 export async function deepVerify(
   nodes: readonly DeepNode[],
   stepsFor: (host: string) => Promise<StepRunner>,
-  options: { expectEncrypted: boolean; timeoutSeconds?: number },
+  options: DeepOptions,
 ): Promise<DeepReport> {
   const servers = nodes
     .filter((n) => n.role === 'server')
@@ -64,7 +72,7 @@ async function checkNode(
   node: DeepNode,
   servers: readonly string[],
   stepsFor: (host: string) => Promise<StepRunner>,
-  options: { expectEncrypted: boolean; timeoutSeconds?: number },
+  options: DeepOptions,
 ): Promise<DeepNodeResult> {
   const r: DeepNodeResult = { host: node.host, http: 'unreachable', problems: [] };
   let t: StepRunner['channel'];
@@ -75,7 +83,8 @@ async function checkNode(
     return r;
   }
   const timeoutSeconds = options.timeoutSeconds ?? 5;
-  const api = new ConsulApi(t, { host: node.address, port: node.httpPort, timeoutSeconds });
+  const token = options.token ? { token: options.token } : {};
+  const api = new ConsulApi(t, { host: node.address, port: node.httpPort, timeoutSeconds, ...token });
   try {
     const self = await api.self();
     r.http = `ok at ${node.address}:${node.httpPort}`;
@@ -97,6 +106,7 @@ async function checkNode(
         port: node.httpPort,
         path: '/ui/',
         timeoutSeconds,
+        ...token,
       });
       r.ui = `HTTP ${res.status}`;
       if (res.status !== 200) r.problems.push(`UI: GET /ui/ answered HTTP ${res.status}`);

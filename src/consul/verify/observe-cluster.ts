@@ -1,4 +1,5 @@
 import type { HostChannel } from '../../remote/step.js';
+import type { Secret } from '../../shell/secret.js';
 import type { HttpTls } from '../../ssh/transport.js';
 import { mapLimit } from '../../util/limit.js';
 import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
@@ -12,16 +13,19 @@ export interface AgentRoute {
   /** The agent's HTTPS port and CA when the route is HTTPS (endpoint.ts agentEndpoint); absent: plain HTTP on ObserveOptions.httpPort. */
   port?: number;
   tls?: HttpTls;
+  /** The ACL token the requests carry. */
+  token?: Secret;
 }
 
 /** The ConsulApi options of a route: its own port and TLS when it has them, else plain `httpPort`. */
 export const routeEndpoint = (
   target: AgentRoute,
   httpPort: number,
-): { host: string; port: number; tls?: HttpTls } => ({
+): { host: string; port: number; tls?: HttpTls; token?: Secret } => ({
   host: target.host,
   port: target.port ?? httpPort,
   ...(target.tls && { tls: target.tls }),
+  ...(target.token && { token: target.token }),
 });
 export type RouteToAgent = (node: ExpectedNode) => Promise<AgentRoute>;
 

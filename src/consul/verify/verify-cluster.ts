@@ -1,6 +1,8 @@
 import { agentMarks } from '../../facts/agent-marks.js';
 import { factStep } from '../../facts/fact.js';
-import type { Inventory } from '../../inventory/types.js';
+import type { Inventory, Vars } from '../../inventory/types.js';
+import type { Secret } from '../../shell/secret.js';
+import { aclTokenFromVars } from '../api/endpoint.js';
 import type { StepRunner } from '../../remote/step.js';
 import { owedWork } from '../agent/agent-owed.js';
 import { DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
@@ -31,7 +33,11 @@ export async function verifyInventoryDeployment(
   const report = await verifyDeployment(
     nodes,
     services,
-    async (node) => ({ channel: (await stepsFor(node.host)).channel, host: '127.0.0.1' }),
+    async (node) => ({
+      channel: (await stepsFor(node.host)).channel,
+      host: '127.0.0.1',
+      ...tokenOf(inventory.hosts.get(node.host)?.vars),
+    }),
     options,
   );
   const owed = await owedByAgents(nodes, stepsFor, (h) => agentContainerName(inventory.hosts.get(h)?.vars));
@@ -41,6 +47,12 @@ export async function verifyInventoryDeployment(
     report.ok = false;
   }
   return report;
+}
+
+/** The ACL token a node's requests carry, from its vars (the session's `drover_acl_token`). */
+function tokenOf(vars: Vars | undefined): { token?: Secret } {
+  const token = vars && aclTokenFromVars(vars);
+  return token ? { token } : {};
 }
 
 /**
@@ -82,7 +94,11 @@ export async function verifyCluster(
   const nodes = expectedNodesFromInventory(inventory, options);
   const observations = await observeCluster(
     nodes,
-    async (node) => ({ channel: (await stepsFor(node.host)).channel, host: '127.0.0.1' }),
+    async (node) => ({
+      channel: (await stepsFor(node.host)).channel,
+      host: '127.0.0.1',
+      ...tokenOf(inventory.hosts.get(node.host)?.vars),
+    }),
     options,
   );
   return assessCluster(nodes, observations);

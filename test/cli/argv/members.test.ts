@@ -73,3 +73,37 @@ describe('drover members', () => {
     assert.equal(entry?.['command'], `drover members -i ${inv} --prune --yes -o json`);
   });
 });
+
+describe('drover members on a cluster with ACLs set up elsewhere', () => {
+  const TOKEN = '6a1f0c6e-2b8d-4c59-9d3a-51c9b7e2f4a0';
+  const secured = scratch({
+    'secured.yaml': CLUSTER.replace(
+      'vars: { consul_gossip_encryption: false }',
+      `vars: { consul_gossip_encryption: false, consul_acl_management_token: "${TOKEN}" }`,
+    ),
+    // The same cluster, its token from a secret manager's command.
+    'by-command.yaml': CLUSTER.replace(
+      'vars: { consul_gossip_encryption: false }',
+      `vars: { consul_gossip_encryption: false, consul_acl_management_token: { command: "echo ${TOKEN}" } }`,
+    ),
+  });
+  after(secured.remove);
+
+  for (const file of ['secured.yaml', 'by-command.yaml']) {
+    it(`every API call carries the inventory's token, which no output shows (${file})`, async () => {
+      const hosts = new Hosts((t) =>
+        t.onHttp(/\/v1\/agent\/members$/, (req) =>
+          req.token?.reveal() === TOKEN
+            ? { body: JSON.stringify(NODES) }
+            : { status: 403, body: 'Permission denied: anonymous token lacks permission' },
+        ),
+      );
+      const r = await hosts.drover(['members', '-i', secured.path(file), '-o', 'json']);
+      assert.equal(r.code, ExitCode.ok, r.stderr);
+      const calls = hosts.transport('s1').httpCalls;
+      assert.ok(calls.length > 0);
+      assert.ok(calls.every((c) => c.token?.reveal() === TOKEN));
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(TOKEN), 'the token is never printed');
+    });
+  }
+});
