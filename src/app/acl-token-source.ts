@@ -163,7 +163,9 @@ function originOf(
 function singleKey(value: unknown): { key: string; value: string } | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const entries = Object.entries(value);
-  const [key, v] = entries[0] ?? [];
+  const [key, raw] = entries[0] ?? [];
+  // The inventory loader keeps a command as a Secret (it may name a credential).
+  const v: unknown = isSecret(raw) ? raw.reveal() : raw;
   return entries.length === 1 && key !== undefined && typeof v === 'string' && v.trim() !== ''
     ? { key, value: v }
     : undefined;
@@ -186,9 +188,14 @@ function checkToken(text: string, where: string): void {
   if (!TOKEN_SHAPE.test(text)) throw problem(where, 'is not a Consul ACL token (a SecretID is a UUID)');
 }
 
+/**
+ * A token an operator gives: Consul still accepts a non-UUID initial management token (with a
+ * deprecation warning), so any single word is taken; what drover keeps must be a SecretID.
+ */
 function checked(text: string, where: string): Secret {
   const token = text.trim();
-  checkToken(token, where);
+  if (token === '' || /\s/.test(token))
+    throw problem(where, 'is not a Consul ACL token (one word, no spaces)');
   return new Secret(token);
 }
 

@@ -74,8 +74,9 @@ export function prepareVar(name: string, raw: unknown, path: DocPath, ctx: VarCo
     value = resolvePath(value, ctx);
   }
   if (name === ACL_MANAGEMENT_TOKEN_VAR && isCommandRef(value)) {
-    // Run by the ACL token source (app/acl-token-source.ts) when the token is needed, not here.
-    return value;
+    // Run by the ACL token source (app/acl-token-source.ts) when the token is needed, not here;
+    // a Secret, since the command line may name a credential (inventory --list shows <redacted>).
+    return { command: new Secret(value.command) };
   }
   if (isSecretVarName(name)) {
     if (typeof value !== 'string') {

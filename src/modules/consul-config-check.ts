@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import {
-  removeStaleValidations,
-  thenRemoveDir,
+  STAGE_FAILED_CODES,
   VALIDATE_CONTAINER_PREFIX,
   validateDir,
+  validateInScratchDir,
   validateWithImage,
 } from '../remote/consul.js';
-import { setAttributes, writeFileAtomic } from '../remote/fs.js';
 import {
   classifyConfigChange,
   describeConfigChange,
@@ -14,9 +13,9 @@ import {
 } from '../consul/agent/config-change.js';
 import { GateError, TaskFailedError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
-import { effectOnly, execStep, mapStep, type Step } from '../remote/step.js';
+import { execStep, mapStep, type Step } from '../remote/step.js';
 import { fileState, type FileState } from '../facts/file-state.js';
-import { and, exec, render } from '../shell/cmd.js';
+import { render } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { readTemplateFile } from '../template/template-file.js';
@@ -149,38 +148,30 @@ export const consulConfigCheckModule: PlannedModule<
 };
 
 /**
- * Writes the config to a private temp dir on the host, validates it there, removes the dir. The
- * dir and file belong to the agent's user, and consul validate runs as that user with the consul
+ * Writes the config to a private temp dir on the host, validates it there, removes the dir, in
+ * one step (remote/consul.ts validateInScratchDir). The dir and file belong to the agent's user, and consul validate runs as that user with the consul
  * binary as entrypoint: the image's own entrypoint would try to chown the read-only mount and
  * fail (as hashicorp/consul's does), and as root any file would be readable.
  */
 function validationSteps(want: ConfigCheckWant, image: string, host: string): Step<ModuleData | void>[] {
   const { owner, group } = want.args;
   const { dir, container } = want.scratch;
+  const validate = validateWithImage(image, dir, container, {
+    ...(owner !== undefined && { user: group !== undefined ? `${owner}:${group}` : owner }),
+  });
   const ownership = {
     ...(owner !== undefined && { owner }),
     ...(group !== undefined && { group }),
   };
-  const chownDir = setAttributes(dir, ownership);
-  const stage = and(
-    // mkdir, never -p: a dir someone else made under this name is refused, not used.
-    exec('mkdir', '-m', '0700', '--', dir),
-    ...(chownDir ? [chownDir] : []),
-    writeFileAtomic(`${dir}/consul.json`, { mode: '0600', ...ownership }),
-  );
-  const validate = validateWithImage(image, dir, container, {
-    ...(owner !== undefined && { user: group !== undefined ? `${owner}:${group}` : owner }),
-  });
+  const cmd = validateInScratchDir(validate, dir, ownership);
   return [
-    // Best effort: a leftover never blocks this validation, which has names of its own.
-    effectOnly(execStep('write', removeStaleValidations(), { timeoutSeconds: 30 })),
-    mapStep(execStep('write', stage, { stdin: want.content, timeoutSeconds: 30 }), (r) => {
-      if (r.code === 0) return;
-      throw new TaskFailedError(`${host}: cannot stage the config for consul validate: ${r.stderr.trim()}`);
-    }),
-    mapStep(execStep('write', thenRemoveDir(validate, dir), { timeoutSeconds: 120 }), (r, site) => {
+    mapStep(execStep('write', cmd, { stdin: want.content, timeoutSeconds: 120 }), (r, site) => {
       if (r.code === 0) return { validated: true };
       const output = redactText(`${r.stdout}${r.stderr}`, site.secrets()).trim();
+      if (r.code === STAGE_FAILED_CODES.mkdir || r.code === STAGE_FAILED_CODES.stage) {
+        const what = r.code === STAGE_FAILED_CODES.mkdir ? `make the temp dir ${dir}` : 'stage the config';
+        throw new TaskFailedError(`${host}: cannot ${what} for consul validate: ${output}`);
+      }
       throw new TaskFailedError(
         `${host}: the new config fails \`consul validate\` in ${image} (nothing was written): ` +
           `${render(validate, { redact: true })}\n${output.split('\n').slice(-8).join('\n')}`,

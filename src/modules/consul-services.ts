@@ -133,7 +133,7 @@ export const consulServicesModule: PlannedModule<ConsulServicesArgs, ServicesWan
       const vars = { ...ctx.vars, service: entry };
       const content = renderTemplate(source, vars, { name: templatePath, reveal: true });
       const shown = renderTemplate(source, vars, { name: templatePath, reveal: false });
-      validateDefinition(content, entry.name, args.validate_schema ?? DEFAULT_SERVICE_SCHEMA, ctx);
+      validateDefinition(content, shown, entry.name, args.validate_schema ?? DEFAULT_SERVICE_SCHEMA, ctx);
       const file = serviceFileName(entry);
       return { name: entry.name, file, want: { dest: `${dir}/${file}`, content, shown, ...ownership } };
     });
@@ -263,13 +263,30 @@ function checkUnique(entries: readonly Required<ServiceEntry>[], host: string): 
 }
 
 /** The rendered definition must be JSON the schema accepts; problems name the service and key. */
-function validateDefinition(content: string, name: string, schemaFile: string, ctx: LocalContext): void {
+function parseProblem(text: string): string | undefined {
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+function validateDefinition(
+  content: string,
+  shown: string,
+  name: string,
+  schemaFile: string,
+  ctx: LocalContext,
+): void {
   const host = ctx.host;
   let doc: unknown;
   try {
     doc = JSON.parse(content);
-  } catch (err) {
-    const why = redactText(err instanceof Error ? err.message : String(err), ctx.secrets());
+  } catch {
+    // The parser quotes part of its input, which may cut a secret in two: whole-secret
+    // redaction would miss the half. Its message on the redacted rendering quotes no secret.
+    const why = redactText(parseProblem(shown) ?? 'invalid JSON', ctx.secrets());
     throw new TaskFailedError(`${host}: service "${name}": the template did not render valid JSON: ${why}`);
   }
   let validate;

@@ -91,33 +91,51 @@ const VALIDATE_DIR_NAME_PREFIX = 'drover-validate.';
 export const validateDir = (suffix: string): string => `/tmp/${VALIDATE_DIR_NAME_PREFIX}${suffix}`;
 
 /**
- * Removes what an abandoned validation left behind: a docker CLI that dies between creating and
- * starting a `--rm` container (its drover killed, its connection gone) leaves it `created` for
- * good, and a drover killed mid-validation leaves its staging dir. Running containers, and dirs
- * younger than an hour (another run's validation in progress), are left alone.
+ * One round trip for a whole validation: sweep what an abandoned one left (best effort: a docker
+ * CLI that dies between creating and starting a `--rm` container leaves it `created` for good; a
+ * drover killed mid-validation leaves its dir, swept once it is an hour old, so another run's
+ * validation in progress is left alone), make the scratch dir (mkdir, never -p: a dir someone
+ * else made under this name is refused, not used), write the config from stdin into it, give
+ * both to the agent's user, run the validation, and remove the dir whatever happened after it
+ * was made. Exit 121: the dir could not be made; 122: the config could not be staged; otherwise
+ * the validation's own exit code.
  */
-const REMOVE_STALE_VALIDATIONS_SCRIPT = [
-  `ids=$(docker ps -aq --filter "name=^$1" --filter status=created --filter status=exited)`,
-  'if [ -n "$ids" ]; then docker rm -f $ids >/dev/null; fi',
-  `find /tmp -maxdepth 1 -type d -name "$2*" -mmin +60 -exec rm -rf -- {} + 2>/dev/null`,
-  'exit 0',
+const VALIDATE_IN_SCRATCH_SCRIPT = [
+  'cprefix=$1 dprefix=$2 dir=$3 owner=$4 group=$5',
+  'shift 5',
+  `ids=$(docker ps -aq --filter "name=^$cprefix" --filter status=created --filter status=exited </dev/null 2>/dev/null)`,
+  'if [ -n "$ids" ]; then docker rm -f $ids </dev/null >/dev/null 2>&1; fi',
+  'find /tmp -maxdepth 1 -type d -name "$dprefix*" -mmin +60 -exec rm -rf -- {} + </dev/null 2>/dev/null',
+  'mkdir -m 0700 -- "$dir" || exit 121',
+  `trap 'rm -rf -- "$dir"' EXIT`,
+  '(umask 077 && cat > "$dir/consul.json") || exit 122',
+  'if [ -n "$owner$group" ]; then',
+  '  chown -- "$owner${group:+:$group}" "$dir" "$dir/consul.json" || exit 122',
+  'fi',
+  '"$@" </dev/null',
+  'rc=$?',
+  'exit $rc',
 ].join('\n');
 
-export const removeStaleValidations = (): Cmd =>
-  exec(
+export const STAGE_FAILED_CODES = { mkdir: 121, stage: 122 } as const;
+
+/** `validate` (validateWithImage's command) run in a scratch dir `dir`, as VALIDATE_IN_SCRATCH_SCRIPT says. */
+export function validateInScratchDir(
+  validate: Cmd,
+  dir: string,
+  o: { owner?: string; group?: string } = {},
+): Cmd {
+  if (validate.kind !== 'exec') throw new Error('validateInScratchDir runs a single program');
+  return exec(
     'sh',
     '-c',
-    REMOVE_STALE_VALIDATIONS_SCRIPT,
+    VALIDATE_IN_SCRATCH_SCRIPT,
     'sh',
     VALIDATE_CONTAINER_PREFIX,
     VALIDATE_DIR_NAME_PREFIX,
+    dir,
+    o.owner ?? '',
+    o.group ?? '',
+    ...validate.argv,
   );
-
-/**
- * `cmd`, then the removal of `dir` whatever `cmd`'s exit, with `cmd`'s exit code: one round trip
- * that leaves no scratch dir behind when the command fails.
- */
-export function thenRemoveDir(cmd: Cmd, dir: string): Cmd {
-  if (cmd.kind !== 'exec') throw new Error('thenRemoveDir runs a single program');
-  return exec('sh', '-c', 'dir=$1; shift; "$@"; rc=$?; rm -rf -- "$dir"; exit $rc', 'sh', dir, ...cmd.argv);
 }

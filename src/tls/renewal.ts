@@ -88,14 +88,17 @@ const commonNameOf = (subject: string): string | undefined => /(?:^|\n)CN=([^\n]
 
 /** `DNS:a, IP Address:b` as Node prints SANs, as the names themselves. */
 function sansOf(leaf: X509Certificate): string[] {
-  return (leaf.subjectAltName ?? '')
-    .split(', ')
-    .filter(Boolean)
-    .map((entry) =>
-      entry.startsWith('IP Address:')
-        ? normaliseIp(entry.slice('IP Address:'.length))
-        : entry.replace(/^DNS:/, '').toLowerCase(),
-    );
+  return (
+    (leaf.subjectAltName ?? '')
+      .split(', ')
+      // Consul's certificates carry DNS names and addresses only; other types are not compared.
+      .filter((entry) => entry.startsWith('DNS:') || entry.startsWith('IP Address:'))
+      .map((entry) =>
+        entry.startsWith('IP Address:')
+          ? normaliseIp(entry.slice('IP Address:'.length))
+          : entry.replace(/^DNS:/, '').toLowerCase(),
+      )
+  );
 }
 
 /**

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as consul from '../../src/remote/consul.js';
-import { render } from '../../src/shell/cmd.js';
+import { exec, render, type Cmd } from '../../src/shell/cmd.js';
 import { secret } from '../../src/shell/secret.js';
 
 const shown = (c: Parameters<typeof render>[0]) => render(c, { redact: true });
@@ -50,14 +52,49 @@ describe('consul command builders', () => {
     );
   });
 
-  it('removes only created or exited validation containers, by name prefix, and scratch dirs over an hour old', () => {
-    const c = consul.removeStaleValidations();
-    assert.ok(c.kind === 'exec');
-    assert.deepEqual(c.argv.slice(-2), ['drover-validate-', 'drover-validate.']);
-    assert.match(
-      String(c.argv[2]),
-      /find \/tmp -maxdepth 1 -type d -name "\$2\*" -mmin \+60 -exec rm -rf -- \{\} \+/,
+  it('validates in a scratch dir made afresh, swept when abandoned, and removed whatever happens (run in sh)', () => {
+    const run = (cmd: Cmd, stdin = '') => {
+      assert.ok(cmd.kind === 'exec');
+      const argv = cmd.argv.map(String);
+      // No docker here: the sweep's docker calls fail quietly, as best effort may.
+      const r = spawnSync(argv[0]!, argv.slice(1), { input: stdin, env: { PATH: '/usr/bin:/bin' } });
+      return { code: r.status, err: r.stderr.toString() };
+    };
+    const name = () => consul.validateDir(`t${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    // The validation sees the staged config, private to it, and its exit code is the step's.
+    const dir = name();
+    const sees = exec(
+      'sh',
+      '-c',
+      'grep -q "\\"ok\\"" "$0/consul.json" && [ "$(stat -c %a "$0")" = 700 ] && exit 7',
+      dir,
     );
-    assert.match(String(c.argv[2]), /--filter "name=\^\$1" --filter status=created --filter status=exited/);
+    assert.deepEqual(run(consul.validateInScratchDir(sees, dir), '{"ok": 1}'), { code: 7, err: '' });
+    assert.equal(existsSync(dir), false, 'removed after the validation');
+    // A stage that fails (an owner the host does not know) exits 122 and leaves no dir.
+    const bad = name();
+    const r = run(consul.validateInScratchDir(exec('true'), bad, { owner: 'no-such-user-here' }), '{}');
+    assert.equal(r.code, consul.STAGE_FAILED_CODES.stage);
+    assert.equal(existsSync(bad), false);
+    // A dir someone else made under the name is refused (121) and left alone.
+    const theirs = name();
+    mkdirSync(theirs);
+    assert.equal(
+      run(consul.validateInScratchDir(exec('true'), theirs)).code,
+      consul.STAGE_FAILED_CODES.mkdir,
+    );
+    assert.equal(existsSync(theirs), true);
+    rmSync(theirs, { recursive: true });
+    // What an abandoned validation left: swept once an hour old, a younger one kept.
+    const old = name();
+    const young = name();
+    mkdirSync(old);
+    mkdirSync(young);
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(old, hoursAgo, hoursAgo);
+    assert.equal(run(consul.validateInScratchDir(exec('true'), name()), '{}').code, 0);
+    assert.equal(existsSync(old), false);
+    assert.equal(existsSync(young), true);
+    rmSync(young, { recursive: true });
   });
 });
