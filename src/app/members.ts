@@ -1,6 +1,6 @@
 import { agentContainerName } from '../consul/agent/container-name.js';
 import { ConsulApi } from '../consul/api/api.js';
-import { aclTokenFromVars } from '../consul/api/endpoint.js';
+import { aclTokenOption } from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
 import { reconcileMembers, type MembershipReport } from '../consul/verify/membership.js';
@@ -25,10 +25,9 @@ export async function observeMembers(session: Session, inventory: Inventory): Pr
     try {
       const steps = await session.reader(s.host);
       const vars = inventory.hosts.get(s.host)?.vars ?? {};
-      const token = aclTokenFromVars(vars);
       const api = new ConsulApi(steps.channel, {
         port: portVar(vars['consul_http_port']),
-        ...(token && { token }),
+        ...aclTokenOption(vars),
       });
       const members = await api.members();
       const entries = members.map((m) => ({ name: m.name, address: m.addr, status: m.status, role: m.role }));

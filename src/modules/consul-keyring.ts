@@ -8,7 +8,7 @@ import {
   type KeyringTarget,
   type KeyStanding,
 } from '../consul/api/keyring.js';
-import { aclTokenFromVars } from '../consul/api/endpoint.js';
+import { aclTokenOption } from '../consul/api/endpoint.js';
 import { TaskFailedError } from '../errors.js';
 import { mapStep } from '../remote/step.js';
 import { isSecret, Secret } from '../shell/secret.js';
@@ -72,7 +72,7 @@ export const consulKeyringModule: PlannedModule<ConsulKeyringArgs, KeyringWant, 
       expectMembers: args.expect_members === undefined ? undefined : Number(args.expect_members),
       target: {
         port: args.http_port ?? portVar(ctx.vars['consul_http_port']),
-        ...withToken(aclTokenFromVars(ctx.vars)),
+        ...aclTokenOption(ctx.vars),
       },
     });
   },
@@ -123,8 +123,6 @@ export const consulKeyringModule: PlannedModule<ConsulKeyringArgs, KeyringWant, 
     };
   },
 };
-
-const withToken = (token: Secret | undefined) => (token ? { token } : {});
 
 function standingData(s: KeyStanding): ModuleData {
   return {

@@ -48,6 +48,12 @@ export function aclTokenFromVars(vars: Vars): Secret | undefined {
   return isSecret(token) ? token : undefined;
 }
 
+/** `{ token }` for a request's options when a host's vars give one, `{}` otherwise. */
+export function aclTokenOption(vars: Vars | undefined): { token?: Secret } {
+  const token = vars && aclTokenFromVars(vars);
+  return token ? { token } : {};
+}
+
 const ACCESS_VARS = [
   'consul_tls_enable',
   'consul_tls_https_port',

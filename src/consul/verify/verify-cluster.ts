@@ -1,8 +1,7 @@
 import { agentMarks } from '../../facts/agent-marks.js';
 import { factStep } from '../../facts/fact.js';
-import type { Inventory, Vars } from '../../inventory/types.js';
-import type { Secret } from '../../shell/secret.js';
-import { aclTokenFromVars } from '../api/endpoint.js';
+import type { Inventory } from '../../inventory/types.js';
+import { aclTokenOption } from '../api/endpoint.js';
 import type { StepRunner } from '../../remote/step.js';
 import { owedWork } from '../agent/agent-owed.js';
 import { DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
@@ -36,7 +35,7 @@ export async function verifyInventoryDeployment(
     async (node) => ({
       channel: (await stepsFor(node.host)).channel,
       host: '127.0.0.1',
-      ...tokenOf(inventory.hosts.get(node.host)?.vars),
+      ...aclTokenOption(inventory.hosts.get(node.host)?.vars),
     }),
     options,
   );
@@ -47,12 +46,6 @@ export async function verifyInventoryDeployment(
     report.ok = false;
   }
   return report;
-}
-
-/** The ACL token a node's requests carry, from its vars (the session's `drover_acl_token`). */
-function tokenOf(vars: Vars | undefined): { token?: Secret } {
-  const token = vars && aclTokenFromVars(vars);
-  return token ? { token } : {};
 }
 
 /**
@@ -97,7 +90,7 @@ export async function verifyCluster(
     async (node) => ({
       channel: (await stepsFor(node.host)).channel,
       host: '127.0.0.1',
-      ...tokenOf(inventory.hosts.get(node.host)?.vars),
+      ...aclTokenOption(inventory.hosts.get(node.host)?.vars),
     }),
     options,
   );
