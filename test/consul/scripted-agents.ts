@@ -72,4 +72,32 @@ export function scriptAgent(
       Index: 10,
     }),
   });
+  if (!node.server) return;
+  // Autopilot's view, forwarded from the leader: a server is healthy while Serf has it alive.
+  const health = servers.map((s) => ({
+    ID: `id-${s.name}`,
+    Name: s.name,
+    Address: `${s.ip}:8300`,
+    SerfStatus: (s.status ?? 1) === 1 ? 'alive' : 'failed',
+    Version: '1.20.1',
+    Leader: `${s.ip}:8300` === cluster.leader,
+    LastContact: '0s',
+    LastTerm: 2,
+    LastIndex: 120,
+    Healthy: (s.status ?? 1) === 1,
+    Voter: true,
+    StableSince: '2026-12-07T08:00:00Z',
+  }));
+  const healthy = health.every((s) => s.Healthy);
+  t.onHttp(`${at}/v1/operator/autopilot/health`, {
+    status: healthy ? 200 : 429,
+    body: JSON.stringify({
+      Healthy: healthy,
+      FailureTolerance: Math.max(
+        0,
+        health.filter((s) => s.Healthy).length - (Math.floor(servers.length / 2) + 1),
+      ),
+      Servers: health,
+    }),
+  });
 }

@@ -6,6 +6,7 @@ import type {
   NodeObservation,
   PeerView,
 } from '../../src/consul/verify/cluster-model.js';
+import type { AutopilotHealth } from '../../src/consul/api/api-responses.js';
 import { assessCluster } from '../../src/consul/verify/verify.js';
 import { formatVerifyReport } from '../../src/consul/verify/verify-report-format.js';
 
@@ -24,6 +25,27 @@ const allPeers = (): PeerView[] =>
     .filter((n) => n.role === 'server')
     .map((n) => ({ address: `${n.address}:8300`, voter: true, node: n.host }));
 
+/** Autopilot's answer (as every server forwards it from the leader), each server healthy or not. */
+const autopilot = (isHealthy: (host: string) => boolean): AutopilotHealth => {
+  const servers = expected
+    .filter((n) => n.role === 'server')
+    .map((n) => ({
+      id: `id-${n.host}`,
+      name: n.nodeName,
+      address: `${n.address}:8300`,
+      serfStatus: isHealthy(n.host) ? 'alive' : 'failed',
+      version: '1.20.1',
+      lastTerm: 2,
+      stableSince: '2026-12-07T08:00:00Z',
+      healthy: isHealthy(n.host),
+      voter: true,
+      lastContactMs: 0,
+      lastIndex: isHealthy(n.host) ? 120 : 0,
+      leader: n.host === 's1',
+    }));
+  return { healthy: servers.every((s) => s.healthy), failureTolerance: 1, servers };
+};
+
 /** What a healthy cluster reports, with s1 leading; tests change one thing each. */
 function healthy(): Record<string, NodeObservation> {
   return Object.fromEntries(
@@ -35,7 +57,10 @@ function healthy(): Record<string, NodeObservation> {
         members: allMembers(),
         errors: [],
       };
-      if (n.role === 'server') obs.peers = allPeers();
+      if (n.role === 'server') {
+        obs.peers = allPeers();
+        obs.autopilot = autopilot(() => true);
+      }
       return [n.host, obs];
     }),
   );
@@ -231,5 +256,30 @@ test('a partial read is reported against the node it came from', () => {
   const report = assessCluster(expected, obs);
   assert.deepEqual(report.problems, [
     's2: GET /v1/operator/raft/configuration: HTTP 403 from 127.0.0.1:8500 via s2',
+  ]);
+});
+
+test('a server alive in every member list but not yet healthy in autopilot fails verify, as it would fail a roll', () => {
+  // Autopilot looks every 2 s: just after a server rejoins, gossip says alive and autopilot not yet.
+  const obs = healthy();
+  for (const s of ['s1', 's2', 's3']) reachable(obs[s]).autopilot = autopilot((h) => h !== 's3');
+  const report = assessCluster(expected, obs);
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.problems, [
+    'autopilot reports the cluster unhealthy (HTTP 429); unhealthy servers: s3 (10.0.0.13:8300: serf failed, last contact 0ms, index 0)',
+  ]);
+});
+
+test('autopilot health that cannot be read is a warning, not a failure', () => {
+  const obs = healthy();
+  for (const s of ['s1', 's2', 's3']) {
+    const o = reachable(obs[s]);
+    delete o.autopilot;
+    o.autopilotError = 'HTTP 403: Permission denied: token lacks operator:read';
+  }
+  const report = assessCluster(expected, obs);
+  assert.equal(report.ok, true);
+  assert.deepEqual(report.warnings, [
+    'autopilot health could not be read, so it is unverified: HTTP 403: Permission denied: token lacks operator:read',
   ]);
 });

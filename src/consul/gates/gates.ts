@@ -379,7 +379,8 @@ function describeServer(s: AutopilotServer): string {
   return `${s.address}: serf ${s.serfStatus}, last contact ${s.lastContactMs}ms, index ${s.lastIndex}${s.voter ? '' : ', non-voter'}`;
 }
 
-function autopilotUnhealthy(servers: readonly AutopilotServer[]): string {
+/** The pre-flight's and verify's words for a 429 from autopilot: which servers, and why. */
+export function autopilotUnhealthy(servers: readonly AutopilotServer[]): string {
   const sick = servers.filter((s) => !s.healthy);
   const detail = sick.map((s) => `${s.name} (${describeServer(s)})`).join(', ');
   return `autopilot reports the cluster unhealthy (HTTP 429)${detail ? `; unhealthy servers: ${detail}` : ''}`;

@@ -4,7 +4,7 @@ import type { MemberView, NodeObservation, PeerView } from '../verify/cluster-mo
 
 /**
  * Asks one agent what it sees: itself first (if that fails the node counts as unreachable),
- * then the leader, its members and, on servers, its Raft configuration. Later failures are
+ * then the leader, its members and, on servers, its Raft configuration and autopilot's health. Later failures are
  * recorded, not thrown, so one missing answer never hides the rest of the picture.
  */
 export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
@@ -24,10 +24,19 @@ export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
       return undefined;
     }
   };
-  const [leader, members, peers] = await Promise.all([
+  let autopilotError: string | undefined;
+  const [leader, members, peers, autopilot] = await Promise.all([
     attempt(() => api.leader()),
     attempt(() => api.members()),
     role === 'server' ? readPeers(api, errors) : Promise.resolve(undefined),
+    // Its own slot, not `errors`: without a leader or operator:read it cannot answer, and what
+    // that means is for the verdict to say (the leader check already names a missing leader).
+    role === 'server'
+      ? api.autopilotHealth().catch((err: unknown) => {
+          autopilotError = message(err);
+          return undefined;
+        })
+      : Promise.resolve(undefined),
   ]);
   const obs: NodeObservation = {
     reachable: true,
@@ -37,6 +46,8 @@ export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
   if (leader !== undefined) obs.leader = leader;
   if (members !== undefined) obs.members = members.map(toMemberView);
   if (peers !== undefined) obs.peers = peers;
+  if (autopilot !== undefined) obs.autopilot = autopilot;
+  if (autopilotError !== undefined) obs.autopilotError = autopilotError;
   return obs;
 }
 

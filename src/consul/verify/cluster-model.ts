@@ -1,4 +1,4 @@
-import type { MemberRole } from '../api/api-responses.js';
+import type { AutopilotHealth, MemberRole } from '../api/api-responses.js';
 import type { MemberStatus } from '../parse/members-table.js';
 
 /**
@@ -50,6 +50,10 @@ export type NodeObservation =
       /** Servers only: the Raft configuration as this server holds it. */
       peers?: PeerView[];
       members?: MemberView[];
+      /** Servers only: autopilot's last look at the servers (the leader's, forwarded). */
+      autopilot?: AutopilotHealth;
+      /** Servers only: why autopilot health could not be read (403 without operator:read, no leader). */
+      autopilotError?: string;
       /** Reads that failed after the agent answered /v1/agent/self. */
       errors: string[];
     };

@@ -1,3 +1,4 @@
+import { autopilotUnhealthy } from '../gates/gates.js';
 import type { MemberStatus } from '../parse/members-table.js';
 import {
   hostOf,
@@ -44,7 +45,8 @@ type Answering = { node: ExpectedNode; obs: Extract<NodeObservation, { reachable
  * answered with the role, node name and datacenter the inventory gives it; all of them agree on
  * one leader and it is an inventory server; every inventory server is a Raft voter in every
  * answering server's configuration (and no unknown server is); every inventory node is an alive
- * member in every answering agent's gossip view. Everything else is listed in plain words.
+ * member in every answering agent's gossip view; autopilot finds every server healthy. Everything
+ * else is listed in plain words.
  */
 export function assessCluster(expected: readonly ExpectedNode[], observations: Observations): VerifyReport {
   const problems: string[] = [];
@@ -63,6 +65,7 @@ export function assessCluster(expected: readonly ExpectedNode[], observations: O
   const leader = assessLeader(expected, answering, problems);
   const raft = assessRaft(expected, answering, problems);
   const members = assessMembers(expected, answering, observations, problems, warnings);
+  assessAutopilot(answering, problems, warnings);
 
   const nodes = expected.map((node): NodeVerdict => {
     const obs = observations[node.host];
@@ -147,6 +150,24 @@ function assessLeader(
     return { address };
   }
   return { address, host: owner.host };
+}
+
+/**
+ * Autopilot's last look, as any server forwards it from the leader. It lags gossip by up to its
+ * 2 s health interval: a server that just rejoined is alive in every member list yet still
+ * unhealthy here, and the pre-flight of a roll refuses it. Verify says so too, so that a passing
+ * verify means a roll may start. Unreadable (no leader, no operator:read) is only a warning: the
+ * leader and Raft checks already judge the cluster without it.
+ */
+function assessAutopilot(answering: readonly Answering[], problems: string[], warnings: string[]): void {
+  const servers = answering.filter((a) => a.obs.self.role === 'server');
+  const health = servers.find((a) => a.obs.autopilot !== undefined)?.obs.autopilot;
+  if (health) {
+    if (!health.healthy) problems.push(autopilotUnhealthy(health.servers));
+    return;
+  }
+  const why = servers.map((a) => a.obs.autopilotError).find((e) => e !== undefined);
+  if (why !== undefined) warnings.push(`autopilot health could not be read, so it is unverified: ${why}`);
 }
 
 type RaftPlace = NonNullable<NodeVerdict['raft']>['peer'];
