@@ -168,6 +168,14 @@ describe('stand-in ACLs', () => {
       `Permission denied: anonymous token lacks permission 'agent:read' on "acl-server". The anonymous token is used implicitly when a request does not specify a token.`,
     );
     assert.equal((await call(server, '/v1/status/leader')).status, 200);
+    // Status.Leader and Status.Peers take no token in Consul: an unknown one (an agent's default
+    // token before drover has created it) does not fail them, which the deploy's leader wait needs.
+    for (const path of ['/v1/status/leader', '/v1/status/peers'])
+      assert.equal(
+        (await call(server, path, { token: '5e1b0f7c-0000-4000-8000-000000000000' })).status,
+        200,
+        path,
+      );
     const members = JSON.parse(
       (await call(server, '/v1/agent/members', { token: BOOTSTRAP_SECRET })).body,
     ) as { Name: string; Tags: Record<string, string> }[];

@@ -100,7 +100,8 @@ const serviceOk = (a, name) => a.allowed('service', 'read', name);
 /** The filter of each server read the HTTP API serves (agent/consul/acl.go filterACL). */
 export async function filterQuery(ctx, kind, r) {
   if (!ctx.acl || r.status !== 200) return { r, headers: {} };
-  const a = await ctx.acl.authz();
+  // Only the reads below resolve the token: status/leader and status/peers check no ACL in
+  // Consul (Status.Leader takes no token), so an unknown default token must not fail them.
   const mark = (before, after) =>
     before !== after && ctx.acl.explicit ? { 'X-Consul-Results-Filtered-By-ACLs': 'true' } : {};
   const list = async (fn) => {
@@ -117,12 +118,14 @@ export async function filterQuery(ctx, kind, r) {
     case 'health.node':
       return list((x, c) => nodeOk(x, c.Node) && (!c.ServiceName || serviceOk(x, c.ServiceName)));
     case 'catalog.services': {
+      const a = await ctx.acl.authz();
       const names = Object.keys(r.body);
       const body = Object.fromEntries(Object.entries(r.body).filter(([name]) => serviceOk(a, name)));
       return { r: { ...r, body }, headers: mark(names.length, Object.keys(body).length) };
     }
     case 'catalog.node': {
       if (!r.body) return { r, headers: {} };
+      const a = await ctx.acl.authz();
       if (!nodeOk(a, r.body.Node.Node)) return { r: { ...r, body: null }, headers: mark(1, 0) };
       const services = Object.fromEntries(
         Object.entries(r.body.Services).filter(([, s]) => serviceOk(a, s.Service)),
