@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
@@ -7,13 +7,14 @@ import type { Inventory } from '../inventory/types.js';
 import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
 import { readPrivateFile, writePrivateFile } from './private-file.js';
-import { ACL_TOKEN_VAR_OF_SESSION } from '../consul/api/endpoint.js';
+import { derivedTokenSecret } from '../consul/api/acl.js';
+import { ACL_AGENT_TOKEN_VAR, ACL_DNS_TOKEN_VAR, ACL_TOKEN_VAR_OF_SESSION } from '../consul/api/endpoint.js';
 import { ACL_MANAGEMENT_TOKEN_VAR } from '../inventory/var-values.js';
 import { withHostVars } from './gossip-key-source.js';
 
 /**
- * Where the cluster's ACL management token comes from: the one ACL secret drover keeps (agent
- * and operator tokens it reads back from Consul with this one, see consul/api/acl.ts). One
+ * Where the cluster's ACL management token comes from: the one ACL secret drover keeps (the
+ * agent, DNS and operator tokens are derived from it, see consul/api/acl.ts). One
  * token per inventory, from the first of:
  *   1. the var `consul_acl_management_token`: the token (a string, so a Secret by its name), or
  *      `{ env: NAME }`, or `{ command: "..." }`, run locally through `sh -c` with a bounded
@@ -22,7 +23,7 @@ import { withHostVars } from './gossip-key-source.js';
  *   2. the environment variable DROVER_ACL_TOKEN;
  *   3. the file beside the inventory, `INVENTORY-STEM.acl/management.token` (mode 0600, its
  *      folder 0700), refused when anyone but its owner may read it. Only this source is written
- *      to (`keep`, after a bootstrap), atomically, and never over a different token.
+ *      to (`keep`, a token made for the bootstrap), atomically, and never over a different token.
  * A token never appears in a message; neither does the command, which may name a credential.
  *
  * ansible-consul's vars, for its users: `consul_acl_master_token` (Consul's pre-1.11 name for
@@ -30,8 +31,8 @@ import { withHostVars } from './gossip-key-source.js';
  * config) is `consul_acl_management_token` here, but drover bootstraps through the API and puts
  * the token in no config file; `consul_acl_master_token_display` (print the generated token) has
  * no counterpart, drover never prints a token; `consul_acl_agent_token` (one token for every
- * agent) becomes one token per node with a node identity, made and read back by drover, never
- * stored; `consul_acl_token` (the agents' default token) is drover's DNS token;
+ * agent) becomes one token per node with a node identity, derived from the management token,
+ * kept nowhere but that node's config; `consul_acl_token` (the agents' default token) is drover's DNS token;
  * `consul_acl_agent_master_token` (agent_recovery) and `consul_acl_replication_token` drover
  * does not make.
  */
@@ -126,15 +127,98 @@ export class AclTokenSource {
   }
 }
 
+/** Some host asks for ACLs drover sets up (`consul_acl_enable: true`). */
+export const aclWanted = (inventory: Inventory): boolean =>
+  [...inventory.hosts.values()].some((h) => h.vars['consul_acl_enable'] === true);
+
+export interface PreparedAclTokens {
+  readonly inventory: Inventory;
+  /**
+   * Set when no management token existed and one was made for ACLs drover sets up: writes it
+   * to the file beside the inventory (the bootstrap then uses it as its SecretID) and says so.
+   * The caller runs it once the run may change things (after the lock), never in check mode.
+   */
+  readonly keepNew?: () => Promise<string>;
+  /** For `plan`: a new token will be made; nothing was written. */
+  readonly note?: string;
+}
+
 /**
  * The inventory with the management token, when there is one, in every host's
  * `drover_acl_token`: drover's own calls (gates, verify, members, keyring) carry it, so drover
- * operates a cluster whose ACLs someone else set up. Read before the first connection, so a bad
- * source stops the command touching nothing.
+ * operates a cluster whose ACLs someone else set up. With `consul_acl_enable`, each host also
+ * gets the tokens its agent config names, derived from the management token
+ * (derivedTokenSecret): its agent token and the DNS token (the agents' default token); when
+ * there is no management token yet and `makeIfMissing`, a new random one is made for the
+ * bootstrap. Read before the first connection, so a bad source stops the command touching
+ * nothing, and every rendered config is checked with its tokens in place.
  */
+export async function prepareAclTokens(
+  inventory: Inventory,
+  o: AclTokenSourceOptions & { makeIfMissing?: boolean } = {},
+): Promise<PreparedAclTokens> {
+  const source = new AclTokenSource(inventory, o);
+  const found = await source.read();
+  const wanted = aclWanted(inventory);
+  if (wanted) refuseSeveralDatacenters(inventory);
+  if (!found && !(wanted && o.makeIfMissing)) return { inventory };
+  const token = found ?? new Secret(randomUUID());
+  const withTokens = wanted ? withAgentTokens(inventory, token) : inventory;
+  const prepared = withHostVars(withTokens, { [ACL_TOKEN_VAR_OF_SESSION]: token });
+  if (found) return { inventory: prepared };
+  return {
+    inventory: prepared,
+    note: `note: no ACL management token yet; deploy will make one and write it to ${source.file} (mode 0600)`,
+    keepNew: async () => {
+      await source.keep(token);
+      return (
+        `wrote a new ACL management token to ${source.file} (mode 0600); the ACL bootstrap uses it. ` +
+        `Keep it with the inventory: it is the cluster's master key, and drover derives the agents' tokens from it`
+      );
+    },
+  };
+}
+
+/** `prepareAclTokens` for commands that only read: uses a token, never makes one. */
 export async function applyAclToken(inventory: Inventory, o: AclTokenSourceOptions = {}): Promise<Inventory> {
-  const token = await new AclTokenSource(inventory, o).read();
-  return token ? withHostVars(inventory, { [ACL_TOKEN_VAR_OF_SESSION]: token }) : inventory;
+  return (await prepareAclTokens(inventory, o)).inventory;
+}
+
+/**
+ * Several datacenters share one ACL system only through replication from a primary datacenter
+ * (primary_datacenter, replication tokens), which drover does not set up yet: refused up front
+ * rather than half made.
+ */
+function refuseSeveralDatacenters(inventory: Inventory): void {
+  const dcs = new Set(
+    [...inventory.hosts.values()]
+      .map((h) => h.vars['consul_datacenter'])
+      .filter((d) => typeof d === 'string'),
+  );
+  if (dcs.size > 1) {
+    throw problem(
+      `${inventory.file}: consul_acl_enable`,
+      `is on in an inventory with several datacenters (${[...dcs].join(', ')}); drover sets up ACLs for one datacenter per inventory (ACL replication is not done yet)`,
+    );
+  }
+}
+
+function withAgentTokens(inventory: Inventory, management: Secret): Inventory {
+  const dns = derivedTokenSecret(management, 'dns');
+  const hosts = new Map(
+    [...inventory.hosts].map(([name, h]) => [
+      name,
+      {
+        ...h,
+        vars: {
+          ...h.vars,
+          [ACL_AGENT_TOKEN_VAR]: derivedTokenSecret(management, 'agent', name),
+          [ACL_DNS_TOKEN_VAR]: dns,
+        },
+      },
+    ]),
+  );
+  return { ...inventory, hosts };
 }
 
 function originOf(

@@ -18,7 +18,7 @@ import { checkBeforeConnecting } from './check-before-connecting.js';
 import type { ConnectionDefaults } from './connection-spec.js';
 import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } from './connection-pool.js';
 import { DeployLock } from './deploy-lock.js';
-import { applyAclToken } from './acl-token-source.js';
+import { applyAclToken, prepareAclTokens, type PreparedAclTokens } from './acl-token-source.js';
 import { applyGossipKey } from './gossip-key-source.js';
 import { applyTlsCa } from './tls-material-source.js';
 import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
@@ -254,8 +254,12 @@ export class Session {
         }),
         consul,
       );
-      // The ACL token is read before any connection: a source that fails touches no host.
-      const loaded = consul ? await applyAclToken(read) : read;
+      // The ACL token is read before any connection: a source that fails touches no host. The
+      // agents' tokens derive from it, so their configs are checked below with them in place.
+      const acl: PreparedAclTokens = consul
+        ? await prepareAclTokens(read, { makeIfMissing: true })
+        : { inventory: read };
+      const loaded = acl.inventory;
       artifacts.learnSecrets(loaded);
       const modules = builtinModules();
       const playbook = await loadPlaybook(file, modules);
@@ -286,6 +290,9 @@ export class Session {
           onWait: out.warn,
         });
       }
+      // A management token made for this run is kept only by a run that may change hosts.
+      if (check && acl.note) out.warn(acl.note);
+      if (!check && acl.keepNew) out.warn(await acl.keepNew());
       inventory = consul
         ? await applyTlsCa(
             await applyGossipKey(loaded, {

@@ -5,13 +5,202 @@ import runtime_equal from 'ajv/dist/runtime/equal.js';
 import runtime_ucs2length from 'ajv/dist/runtime/ucs2length.js';
 import type { Validator } from './schema.js';
 
-export const v_0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5 = validate10;
-const schema11 = {"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
-const pattern0 = new RegExp("^/", "u");
-const pattern1 = new RegExp("^[0-7]{3,4}$", "u");
+export const v_06f2ceee1f7f958f6803df8eff8a3e59ac8861d22373389c5f708022ed47868e = validate10;
+const schema11 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to wait for a leader; default 120."}}};
 const func2 = runtime_ucs2length.default;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((key0 === "servers_group") || (key0 === "clients_group")) || (key0 === "http_port")) || (key0 === "request_timeout")) || (key0 === "timeout"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.servers_group !== undefined){
+let data0 = data.servers_group;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err1 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.clients_group !== undefined){
+let data1 = data.clients_group;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err5 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err6 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+if(data.request_timeout !== undefined){
+let data3 = data.request_timeout;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 300 || isNaN(data3)){
+const err8 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data3 <= 0 || isNaN(data3)){
+const err9 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data4 = data.timeout;
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 3600 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data4 <= 0 || isNaN(data4)){
+const err12 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+validate10.errors = vErrors;
+return errors === 0;
+}
+
+export const v_0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5 = validate11;
+const schema12 = {"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
+const pattern0 = new RegExp("^/", "u");
+const pattern1 = new RegExp("^[0-7]{3,4}$", "u");
+
+function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -148,14 +337,14 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate10.errors = vErrors;
+validate11.errors = vErrors;
 return errors === 0;
 }
 
-export const v_103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759 = validate11;
-const schema12 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"force":{"type":"boolean","description":"Allow dangerous changes."},"validate_image":{"type":"string","description":"Image whose consul validates the new config; \"\" skips."},"owner":{"type":"string","minLength":1,"description":"User (name or uid) consul validate runs as."},"group":{"type":"string","minLength":1,"description":"Group (name or gid) consul validate runs as."}}};
+export const v_103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759 = validate12;
+const schema13 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"force":{"type":"boolean","description":"Allow dangerous changes."},"validate_image":{"type":"string","description":"Image whose consul validates the new config; \"\" skips."},"owner":{"type":"string","minLength":1,"description":"User (name or uid) consul validate runs as."},"group":{"type":"string","minLength":1,"description":"Group (name or gid) consul validate runs as."}}};
 
-function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -326,14 +515,14 @@ vErrors.push(err13);
 }
 errors++;
 }
-validate11.errors = vErrors;
+validate12.errors = vErrors;
 return errors === 0;
 }
 
-export const v_310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce = validate12;
-const schema13 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["absent","alive","reset_safe"],"description":"What to ensure or check."},"force":{"type":"boolean","description":"reset_safe: report the problems but pass."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"alive: seconds to wait."}}};
+export const v_310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce = validate13;
+const schema14 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["absent","alive","reset_safe"],"description":"What to ensure or check."},"force":{"type":"boolean","description":"reset_safe: report the problems but pass."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"alive: seconds to wait."}}};
 
-function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -482,7 +671,7 @@ errors++;
 if(data.state !== undefined){
 let data4 = data.state;
 if(!(((data4 === "absent") || (data4 === "alive")) || (data4 === "reset_safe"))){
-const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema13.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema14.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -550,14 +739,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate12.errors = vErrors;
+validate13.errors = vErrors;
 return errors === 0;
 }
 
-export const v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a = validate13;
-const schema14 = {"type":"object","additionalProperties":false,"required":["dest"],"properties":{"content":{"description":"Literal file content (string or secret)."},"src":{"type":"string","minLength":1,"description":"Local file, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
+export const v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a = validate14;
+const schema15 = {"type":"object","additionalProperties":false,"required":["dest"],"properties":{"content":{"description":"Literal file content (string or secret)."},"src":{"type":"string","minLength":1,"description":"Local file, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
 
-function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate14(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -719,15 +908,15 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate13.errors = vErrors;
+validate14.errors = vErrors;
 return errors === 0;
 }
 
-export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate14;
-const schema15 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
-const func12 = Object.prototype.hasOwnProperty;
+export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate15;
+const schema16 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
+const func14 = Object.prototype.hasOwnProperty;
 
-function validate14(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -762,7 +951,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema15.properties, key0))){
+if(!(func14.call(schema16.properties, key0))){
 const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err3];
@@ -1009,2851 +1198,23 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate14.errors = vErrors;
-return errors === 0;
-}
-
-export const v_3e772698744e7ddf39d1d1a4662bd12e879832e47d570f3990722281d75d7328 = validate15;
-const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. Only keys drover knows are allowed, so a typo fails here, before any agent restarts. Consul itself accepts many more keys; add them here when a template starts writing them.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
-const schema17 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
-const schema18 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
-const schema19 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
-const schema21 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
-const schema22 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
-const schema24 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
-const schema26 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
-const schema27 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
-const schema30 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
-const func0 = runtime_equal.default;
-const pattern6 = new RegExp("^[a-z0-9_-]+$", "u");
-const pattern7 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
-const pattern9 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
-const pattern11 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
-const pattern12 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
-const pattern14 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
-const pattern16 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
-const pattern17 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
-const pattern36 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
-
-function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-/*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const _errs1 = errors;
-let valid0 = true;
-const _errs2 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.server !== undefined){
-if(false !== data.server){
-const err0 = {};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs2 === errors;
-errors = _errs1;
-if(vErrors !== null){
-if(_errs1){
-vErrors.length = _errs1;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause0;
-if(_valid0){
-const _errs4 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.bootstrap_expect !== undefined){
-const err1 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/then/properties/bootstrap_expect/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.retry_join_wan !== undefined){
-const err2 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/then/properties/retry_join_wan/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.ui_config !== undefined){
-let data3 = data.ui_config;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.enabled !== undefined){
-if(false !== data3.enabled){
-const err3 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/then/properties/ui_config/properties/enabled/const",keyword:"const",params:{allowedValue: false},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/ui_config",schemaPath:"#/then/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.auto_encrypt !== undefined){
-let data5 = data.auto_encrypt;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-if(data5.allow_tls !== undefined){
-const err5 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/then/properties/auto_encrypt/properties/allow_tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/then/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs4 === errors;
-valid0 = _valid0;
-ifClause0 = "then";
-}
-else {
-const _errs10 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.auto_encrypt !== undefined){
-let data7 = data.auto_encrypt;
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(data7.tls !== undefined){
-const err7 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/else/properties/auto_encrypt/properties/tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/else/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs10 === errors;
-valid0 = _valid0;
-ifClause0 = "else";
-}
-if(!valid0){
-const err9 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.datacenter === undefined){
-const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if(data.node_name === undefined){
-const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_name"},message:"must have required property '"+"node_name"+"'"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data.data_dir === undefined){
-const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "data_dir"},message:"must have required property '"+"data_dir"+"'"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-if(data.server === undefined){
-const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "server"},message:"must have required property '"+"server"+"'"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if(data.bind_addr === undefined){
-const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "bind_addr"},message:"must have required property '"+"bind_addr"+"'"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(data.retry_join === undefined){
-const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "retry_join"},message:"must have required property '"+"retry_join"+"'"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func12.call(schema16.properties, key0))){
-const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.datacenter !== undefined){
-let data9 = data.datacenter;
-if(typeof data9 === "string"){
-if(func2(data9) > 64){
-const err17 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(func2(data9) < 1){
-const err18 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(!pattern6.test(data9)){
-const err19 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-if(data.node_name !== undefined){
-let data10 = data.node_name;
-if(typeof data10 === "string"){
-if(func2(data10) > 128){
-const err21 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-if(!pattern7.test(data10)){
-const err22 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-else {
-const err23 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data.data_dir !== undefined){
-let data11 = data.data_dir;
-if(typeof data11 === "string"){
-if(!pattern0.test(data11)){
-const err24 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-if(data.server !== undefined){
-if(typeof data.server !== "boolean"){
-const err26 = {instancePath:instancePath+"/server",schemaPath:"#/properties/server/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-if(data.bootstrap_expect !== undefined){
-let data13 = data.bootstrap_expect;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err27 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 11 || isNaN(data13)){
-const err28 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 11},message:"must be <= 11"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-if(data13 < 1 || isNaN(data13)){
-const err29 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-}
-if(data.ui_config !== undefined){
-let data14 = data.ui_config;
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(data14.enabled === undefined){
-const err30 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-for(const key1 in data14){
-if(!(key1 === "enabled")){
-const err31 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-if(data14.enabled !== undefined){
-if(typeof data14.enabled !== "boolean"){
-const err32 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/properties/ui_config/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data.bind_addr !== undefined){
-let data16 = data.bind_addr;
-if(typeof data16 === "string"){
-if(!pattern9.test(data16)){
-const err34 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-if(data.advertise_addr !== undefined){
-let data17 = data.advertise_addr;
-if(typeof data17 === "string"){
-if(!pattern9.test(data17)){
-const err36 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-if(data.client_addr !== undefined){
-let data18 = data.client_addr;
-if(typeof data18 === "string"){
-if(!pattern11.test(data18)){
-const err38 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-if(data.retry_join !== undefined){
-let data19 = data.retry_join;
-if(Array.isArray(data19)){
-if(data19.length < 1){
-const err40 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-const len0 = data19.length;
-for(let i0=0; i0<len0; i0++){
-let data20 = data19[i0];
-if(typeof data20 === "string"){
-if(func2(data20) < 1){
-const err41 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(!pattern12.test(data20)){
-const err42 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-else {
-const err43 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-let i1 = data19.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data19[i1], data19[j0])){
-const err44 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-break outer0;
-}
-}
-}
-}
-}
-else {
-const err45 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-if(data.retry_join_wan !== undefined){
-let data21 = data.retry_join_wan;
-if(Array.isArray(data21)){
-if(data21.length < 1){
-const err46 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-const len1 = data21.length;
-for(let i2=0; i2<len1; i2++){
-let data22 = data21[i2];
-if(typeof data22 === "string"){
-if(func2(data22) < 1){
-const err47 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-if(!pattern12.test(data22)){
-const err48 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-else {
-const err49 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-let i3 = data21.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data21[i3], data21[j1])){
-const err50 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-break outer1;
-}
-}
-}
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-if(data.retry_interval_wan !== undefined){
-let data23 = data.retry_interval_wan;
-if(typeof data23 === "string"){
-if(!pattern14.test(data23)){
-const err52 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-if(data.retry_interval !== undefined){
-let data24 = data.retry_interval;
-if(typeof data24 === "string"){
-if(!pattern14.test(data24)){
-const err54 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-}
-else {
-const err55 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-if(data.retry_max !== undefined){
-let data25 = data.retry_max;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err56 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 < 0 || isNaN(data25)){
-const err57 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-}
-if(data.rejoin_after_leave !== undefined){
-if(typeof data.rejoin_after_leave !== "boolean"){
-const err58 = {instancePath:instancePath+"/rejoin_after_leave",schemaPath:"#/properties/rejoin_after_leave/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-if(data.skip_leave_on_interrupt !== undefined){
-if(typeof data.skip_leave_on_interrupt !== "boolean"){
-const err59 = {instancePath:instancePath+"/skip_leave_on_interrupt",schemaPath:"#/properties/skip_leave_on_interrupt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-}
-if(data.leave_on_terminate !== undefined){
-if(typeof data.leave_on_terminate !== "boolean"){
-const err60 = {instancePath:instancePath+"/leave_on_terminate",schemaPath:"#/properties/leave_on_terminate/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-if(data.log_level !== undefined){
-let data29 = data.log_level;
-if(typeof data29 === "string"){
-if(!pattern16.test(data29)){
-const err61 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-if(data.encrypt !== undefined){
-let data30 = data.encrypt;
-if(typeof data30 === "string"){
-if(!pattern17.test(data30)){
-const err63 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-else {
-const err64 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-if(data.disable_update_check !== undefined){
-if(typeof data.disable_update_check !== "boolean"){
-const err65 = {instancePath:instancePath+"/disable_update_check",schemaPath:"#/properties/disable_update_check/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-if(data.ports !== undefined){
-let data32 = data.ports;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key2 in data32){
-if(!((((((((key2 === "dns") || (key2 === "http")) || (key2 === "https")) || (key2 === "grpc")) || (key2 === "grpc_tls")) || (key2 === "serf_lan")) || (key2 === "serf_wan")) || (key2 === "server"))){
-const err66 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-if(data32.dns !== undefined){
-let data33 = data32.dns;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err67 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-const _errs77 = errors;
-const _errs78 = errors;
-if(0 !== data33){
-const err68 = {};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-var valid27 = _errs78 === errors;
-if(valid27){
-const err69 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-else {
-errors = _errs77;
-if(vErrors !== null){
-if(_errs77){
-vErrors.length = _errs77;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 65535 || isNaN(data33)){
-const err70 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-if(data33 < -1 || isNaN(data33)){
-const err71 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-}
-if(data32.http !== undefined){
-let data34 = data32.http;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err72 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-const _errs81 = errors;
-const _errs82 = errors;
-if(0 !== data34){
-const err73 = {};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-var valid28 = _errs82 === errors;
-if(valid28){
-const err74 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-else {
-errors = _errs81;
-if(vErrors !== null){
-if(_errs81){
-vErrors.length = _errs81;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 65535 || isNaN(data34)){
-const err75 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-if(data34 < -1 || isNaN(data34)){
-const err76 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-}
-}
-if(data32.https !== undefined){
-let data35 = data32.https;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err77 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-const _errs85 = errors;
-const _errs86 = errors;
-if(0 !== data35){
-const err78 = {};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-var valid29 = _errs86 === errors;
-if(valid29){
-const err79 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-else {
-errors = _errs85;
-if(vErrors !== null){
-if(_errs85){
-vErrors.length = _errs85;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 65535 || isNaN(data35)){
-const err80 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-if(data35 < -1 || isNaN(data35)){
-const err81 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-}
-}
-if(data32.grpc !== undefined){
-let data36 = data32.grpc;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err82 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-const _errs89 = errors;
-const _errs90 = errors;
-if(0 !== data36){
-const err83 = {};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-var valid30 = _errs90 === errors;
-if(valid30){
-const err84 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-else {
-errors = _errs89;
-if(vErrors !== null){
-if(_errs89){
-vErrors.length = _errs89;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 65535 || isNaN(data36)){
-const err85 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-if(data36 < -1 || isNaN(data36)){
-const err86 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-}
-}
-if(data32.grpc_tls !== undefined){
-let data37 = data32.grpc_tls;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err87 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-const _errs93 = errors;
-const _errs94 = errors;
-if(0 !== data37){
-const err88 = {};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-var valid31 = _errs94 === errors;
-if(valid31){
-const err89 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-else {
-errors = _errs93;
-if(vErrors !== null){
-if(_errs93){
-vErrors.length = _errs93;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 65535 || isNaN(data37)){
-const err90 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-if(data37 < -1 || isNaN(data37)){
-const err91 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-}
-}
-if(data32.serf_lan !== undefined){
-let data38 = data32.serf_lan;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err92 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 65535 || isNaN(data38)){
-const err93 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-if(data38 < 1 || isNaN(data38)){
-const err94 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-}
-}
-if(data32.serf_wan !== undefined){
-let data39 = data32.serf_wan;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err95 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-const _errs99 = errors;
-const _errs100 = errors;
-if(0 !== data39){
-const err96 = {};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-var valid32 = _errs100 === errors;
-if(valid32){
-const err97 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-else {
-errors = _errs99;
-if(vErrors !== null){
-if(_errs99){
-vErrors.length = _errs99;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 65535 || isNaN(data39)){
-const err98 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-if(data39 < -1 || isNaN(data39)){
-const err99 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-}
-}
-if(data32.server !== undefined){
-let data40 = data32.server;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err100 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 65535 || isNaN(data40)){
-const err101 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-if(data40 < 1 || isNaN(data40)){
-const err102 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err103 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-}
-if(data.performance !== undefined){
-let data41 = data.performance;
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-for(const key3 in data41){
-if(!(key3 === "raft_multiplier")){
-const err104 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-}
-if(data41.raft_multiplier !== undefined){
-let data42 = data41.raft_multiplier;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err105 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 10 || isNaN(data42)){
-const err106 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-if(data42 < 1 || isNaN(data42)){
-const err107 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-if(data.autopilot !== undefined){
-let data43 = data.autopilot;
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-for(const key4 in data43){
-if(!(((((key4 === "cleanup_dead_servers") || (key4 === "last_contact_threshold")) || (key4 === "max_trailing_logs")) || (key4 === "min_quorum")) || (key4 === "server_stabilization_time"))){
-const err109 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-}
-if(data43.cleanup_dead_servers !== undefined){
-if(typeof data43.cleanup_dead_servers !== "boolean"){
-const err110 = {instancePath:instancePath+"/autopilot/cleanup_dead_servers",schemaPath:"#/properties/autopilot/properties/cleanup_dead_servers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-}
-if(data43.last_contact_threshold !== undefined){
-let data45 = data43.last_contact_threshold;
-if(typeof data45 === "string"){
-if(!pattern14.test(data45)){
-const err111 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-}
-else {
-const err112 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-}
-if(data43.max_trailing_logs !== undefined){
-let data46 = data43.max_trailing_logs;
-if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
-const err113 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-if((typeof data46 == "number") && (isFinite(data46))){
-if(data46 < 0 || isNaN(data46)){
-const err114 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-}
-}
-if(data43.min_quorum !== undefined){
-let data47 = data43.min_quorum;
-if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
-const err115 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-if((typeof data47 == "number") && (isFinite(data47))){
-if(data47 < 0 || isNaN(data47)){
-const err116 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-}
-}
-if(data43.server_stabilization_time !== undefined){
-let data48 = data43.server_stabilization_time;
-if(typeof data48 === "string"){
-if(!pattern14.test(data48)){
-const err117 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-}
-else {
-const err118 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-}
-}
-else {
-const err119 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-}
-if(data.tls !== undefined){
-let data49 = data.tls;
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-for(const key5 in data49){
-if(!((((key5 === "defaults") || (key5 === "internal_rpc")) || (key5 === "https")) || (key5 === "grpc"))){
-const err120 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-}
-}
-if(data49.defaults !== undefined){
-let data50 = data49.defaults;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-for(const key6 in data50){
-if(!((((((((key6 === "ca_file") || (key6 === "ca_path")) || (key6 === "cert_file")) || (key6 === "key_file")) || (key6 === "verify_incoming")) || (key6 === "verify_outgoing")) || (key6 === "tls_min_version")) || (key6 === "tls_cipher_suites"))){
-const err121 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-}
-if(data50.ca_file !== undefined){
-let data51 = data50.ca_file;
-if(typeof data51 === "string"){
-if(func2(data51) < 1){
-const err122 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-}
-if(!pattern0.test(data51)){
-const err123 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
-}
-errors++;
-}
-}
-else {
-const err124 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-}
-if(data50.ca_path !== undefined){
-let data52 = data50.ca_path;
-if(typeof data52 === "string"){
-if(func2(data52) < 1){
-const err125 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err125];
-}
-else {
-vErrors.push(err125);
-}
-errors++;
-}
-if(!pattern0.test(data52)){
-const err126 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-}
-}
-if(data50.cert_file !== undefined){
-let data53 = data50.cert_file;
-if(typeof data53 === "string"){
-if(func2(data53) < 1){
-const err128 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err128];
-}
-else {
-vErrors.push(err128);
-}
-errors++;
-}
-if(!pattern0.test(data53)){
-const err129 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err129];
-}
-else {
-vErrors.push(err129);
-}
-errors++;
-}
-}
-else {
-const err130 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err130];
-}
-else {
-vErrors.push(err130);
-}
-errors++;
-}
-}
-if(data50.key_file !== undefined){
-let data54 = data50.key_file;
-if(typeof data54 === "string"){
-if(func2(data54) < 1){
-const err131 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err131];
-}
-else {
-vErrors.push(err131);
-}
-errors++;
-}
-if(!pattern0.test(data54)){
-const err132 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err132];
-}
-else {
-vErrors.push(err132);
-}
-errors++;
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err133];
-}
-else {
-vErrors.push(err133);
-}
-errors++;
-}
-}
-if(data50.verify_incoming !== undefined){
-if(typeof data50.verify_incoming !== "boolean"){
-const err134 = {instancePath:instancePath+"/tls/defaults/verify_incoming",schemaPath:"#/properties/tls/properties/defaults/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err134];
-}
-else {
-vErrors.push(err134);
-}
-errors++;
-}
-}
-if(data50.verify_outgoing !== undefined){
-if(typeof data50.verify_outgoing !== "boolean"){
-const err135 = {instancePath:instancePath+"/tls/defaults/verify_outgoing",schemaPath:"#/properties/tls/properties/defaults/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err135];
-}
-else {
-vErrors.push(err135);
-}
-errors++;
-}
-}
-if(data50.tls_min_version !== undefined){
-let data57 = data50.tls_min_version;
-if(!((((data57 === "TLSv1_0") || (data57 === "TLSv1_1")) || (data57 === "TLSv1_2")) || (data57 === "TLSv1_3"))){
-const err136 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err136];
-}
-else {
-vErrors.push(err136);
-}
-errors++;
-}
-}
-if(data50.tls_cipher_suites !== undefined){
-let data58 = data50.tls_cipher_suites;
-if(typeof data58 === "string"){
-if(func2(data58) < 1){
-const err137 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err137];
-}
-else {
-vErrors.push(err137);
-}
-errors++;
-}
-}
-else {
-const err138 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err138];
-}
-else {
-vErrors.push(err138);
-}
-errors++;
-}
-}
-}
-else {
-const err139 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err139];
-}
-else {
-vErrors.push(err139);
-}
-errors++;
-}
-}
-if(data49.internal_rpc !== undefined){
-let data59 = data49.internal_rpc;
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-for(const key7 in data59){
-if(!(func12.call(schema16.properties.tls.properties.internal_rpc.properties, key7))){
-const err140 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err140];
-}
-else {
-vErrors.push(err140);
-}
-errors++;
-}
-}
-if(data59.ca_file !== undefined){
-let data60 = data59.ca_file;
-if(typeof data60 === "string"){
-if(func2(data60) < 1){
-const err141 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err141];
-}
-else {
-vErrors.push(err141);
-}
-errors++;
-}
-if(!pattern0.test(data60)){
-const err142 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err142];
-}
-else {
-vErrors.push(err142);
-}
-errors++;
-}
-}
-else {
-const err143 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err143];
-}
-else {
-vErrors.push(err143);
-}
-errors++;
-}
-}
-if(data59.ca_path !== undefined){
-let data61 = data59.ca_path;
-if(typeof data61 === "string"){
-if(func2(data61) < 1){
-const err144 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err144];
-}
-else {
-vErrors.push(err144);
-}
-errors++;
-}
-if(!pattern0.test(data61)){
-const err145 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err145];
-}
-else {
-vErrors.push(err145);
-}
-errors++;
-}
-}
-else {
-const err146 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err146];
-}
-else {
-vErrors.push(err146);
-}
-errors++;
-}
-}
-if(data59.cert_file !== undefined){
-let data62 = data59.cert_file;
-if(typeof data62 === "string"){
-if(func2(data62) < 1){
-const err147 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err147];
-}
-else {
-vErrors.push(err147);
-}
-errors++;
-}
-if(!pattern0.test(data62)){
-const err148 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-}
-}
-else {
-const err149 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-}
-if(data59.key_file !== undefined){
-let data63 = data59.key_file;
-if(typeof data63 === "string"){
-if(func2(data63) < 1){
-const err150 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err150];
-}
-else {
-vErrors.push(err150);
-}
-errors++;
-}
-if(!pattern0.test(data63)){
-const err151 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err151];
-}
-else {
-vErrors.push(err151);
-}
-errors++;
-}
-}
-else {
-const err152 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err152];
-}
-else {
-vErrors.push(err152);
-}
-errors++;
-}
-}
-if(data59.verify_incoming !== undefined){
-if(typeof data59.verify_incoming !== "boolean"){
-const err153 = {instancePath:instancePath+"/tls/internal_rpc/verify_incoming",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err153];
-}
-else {
-vErrors.push(err153);
-}
-errors++;
-}
-}
-if(data59.verify_outgoing !== undefined){
-if(typeof data59.verify_outgoing !== "boolean"){
-const err154 = {instancePath:instancePath+"/tls/internal_rpc/verify_outgoing",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err154];
-}
-else {
-vErrors.push(err154);
-}
-errors++;
-}
-}
-if(data59.tls_min_version !== undefined){
-let data66 = data59.tls_min_version;
-if(!((((data66 === "TLSv1_0") || (data66 === "TLSv1_1")) || (data66 === "TLSv1_2")) || (data66 === "TLSv1_3"))){
-const err155 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-}
-if(data59.tls_cipher_suites !== undefined){
-let data67 = data59.tls_cipher_suites;
-if(typeof data67 === "string"){
-if(func2(data67) < 1){
-const err156 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-}
-else {
-const err157 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-}
-if(data59.verify_server_hostname !== undefined){
-if(typeof data59.verify_server_hostname !== "boolean"){
-const err158 = {instancePath:instancePath+"/tls/internal_rpc/verify_server_hostname",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-}
-}
-else {
-const err159 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-if(data49.https !== undefined){
-let data69 = data49.https;
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-for(const key8 in data69){
-if(!((((((((key8 === "ca_file") || (key8 === "ca_path")) || (key8 === "cert_file")) || (key8 === "key_file")) || (key8 === "verify_incoming")) || (key8 === "verify_outgoing")) || (key8 === "tls_min_version")) || (key8 === "tls_cipher_suites"))){
-const err160 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-}
-if(data69.ca_file !== undefined){
-let data70 = data69.ca_file;
-if(typeof data70 === "string"){
-if(func2(data70) < 1){
-const err161 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-if(!pattern0.test(data70)){
-const err162 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-}
-if(data69.ca_path !== undefined){
-let data71 = data69.ca_path;
-if(typeof data71 === "string"){
-if(func2(data71) < 1){
-const err164 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-if(!pattern0.test(data71)){
-const err165 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-}
-else {
-const err166 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-}
-if(data69.cert_file !== undefined){
-let data72 = data69.cert_file;
-if(typeof data72 === "string"){
-if(func2(data72) < 1){
-const err167 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-if(!pattern0.test(data72)){
-const err168 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-}
-if(data69.key_file !== undefined){
-let data73 = data69.key_file;
-if(typeof data73 === "string"){
-if(func2(data73) < 1){
-const err170 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-if(!pattern0.test(data73)){
-const err171 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-}
-}
-else {
-const err172 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err172];
-}
-else {
-vErrors.push(err172);
-}
-errors++;
-}
-}
-if(data69.verify_incoming !== undefined){
-if(typeof data69.verify_incoming !== "boolean"){
-const err173 = {instancePath:instancePath+"/tls/https/verify_incoming",schemaPath:"#/properties/tls/properties/https/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
-}
-}
-if(data69.verify_outgoing !== undefined){
-if(typeof data69.verify_outgoing !== "boolean"){
-const err174 = {instancePath:instancePath+"/tls/https/verify_outgoing",schemaPath:"#/properties/tls/properties/https/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err174];
-}
-else {
-vErrors.push(err174);
-}
-errors++;
-}
-}
-if(data69.tls_min_version !== undefined){
-let data76 = data69.tls_min_version;
-if(!((((data76 === "TLSv1_0") || (data76 === "TLSv1_1")) || (data76 === "TLSv1_2")) || (data76 === "TLSv1_3"))){
-const err175 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err175];
-}
-else {
-vErrors.push(err175);
-}
-errors++;
-}
-}
-if(data69.tls_cipher_suites !== undefined){
-let data77 = data69.tls_cipher_suites;
-if(typeof data77 === "string"){
-if(func2(data77) < 1){
-const err176 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err176];
-}
-else {
-vErrors.push(err176);
-}
-errors++;
-}
-}
-else {
-const err177 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err177];
-}
-else {
-vErrors.push(err177);
-}
-errors++;
-}
-}
-}
-else {
-const err178 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err178];
-}
-else {
-vErrors.push(err178);
-}
-errors++;
-}
-}
-if(data49.grpc !== undefined){
-let data78 = data49.grpc;
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-for(const key9 in data78){
-if(!((((((((key9 === "ca_file") || (key9 === "ca_path")) || (key9 === "cert_file")) || (key9 === "key_file")) || (key9 === "verify_incoming")) || (key9 === "tls_min_version")) || (key9 === "tls_cipher_suites")) || (key9 === "use_auto_cert"))){
-const err179 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err179];
-}
-else {
-vErrors.push(err179);
-}
-errors++;
-}
-}
-if(data78.ca_file !== undefined){
-let data79 = data78.ca_file;
-if(typeof data79 === "string"){
-if(func2(data79) < 1){
-const err180 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err180];
-}
-else {
-vErrors.push(err180);
-}
-errors++;
-}
-if(!pattern0.test(data79)){
-const err181 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err181];
-}
-else {
-vErrors.push(err181);
-}
-errors++;
-}
-}
-else {
-const err182 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err182];
-}
-else {
-vErrors.push(err182);
-}
-errors++;
-}
-}
-if(data78.ca_path !== undefined){
-let data80 = data78.ca_path;
-if(typeof data80 === "string"){
-if(func2(data80) < 1){
-const err183 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err183];
-}
-else {
-vErrors.push(err183);
-}
-errors++;
-}
-if(!pattern0.test(data80)){
-const err184 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err184];
-}
-else {
-vErrors.push(err184);
-}
-errors++;
-}
-}
-else {
-const err185 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err185];
-}
-else {
-vErrors.push(err185);
-}
-errors++;
-}
-}
-if(data78.cert_file !== undefined){
-let data81 = data78.cert_file;
-if(typeof data81 === "string"){
-if(func2(data81) < 1){
-const err186 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err186];
-}
-else {
-vErrors.push(err186);
-}
-errors++;
-}
-if(!pattern0.test(data81)){
-const err187 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err187];
-}
-else {
-vErrors.push(err187);
-}
-errors++;
-}
-}
-else {
-const err188 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err188];
-}
-else {
-vErrors.push(err188);
-}
-errors++;
-}
-}
-if(data78.key_file !== undefined){
-let data82 = data78.key_file;
-if(typeof data82 === "string"){
-if(func2(data82) < 1){
-const err189 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err189];
-}
-else {
-vErrors.push(err189);
-}
-errors++;
-}
-if(!pattern0.test(data82)){
-const err190 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err190];
-}
-else {
-vErrors.push(err190);
-}
-errors++;
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err191];
-}
-else {
-vErrors.push(err191);
-}
-errors++;
-}
-}
-if(data78.verify_incoming !== undefined){
-if(typeof data78.verify_incoming !== "boolean"){
-const err192 = {instancePath:instancePath+"/tls/grpc/verify_incoming",schemaPath:"#/properties/tls/properties/grpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err192];
-}
-else {
-vErrors.push(err192);
-}
-errors++;
-}
-}
-if(data78.tls_min_version !== undefined){
-let data84 = data78.tls_min_version;
-if(!((((data84 === "TLSv1_0") || (data84 === "TLSv1_1")) || (data84 === "TLSv1_2")) || (data84 === "TLSv1_3"))){
-const err193 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema16.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err193];
-}
-else {
-vErrors.push(err193);
-}
-errors++;
-}
-}
-if(data78.tls_cipher_suites !== undefined){
-let data85 = data78.tls_cipher_suites;
-if(typeof data85 === "string"){
-if(func2(data85) < 1){
-const err194 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err194];
-}
-else {
-vErrors.push(err194);
-}
-errors++;
-}
-}
-else {
-const err195 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err195];
-}
-else {
-vErrors.push(err195);
-}
-errors++;
-}
-}
-if(data78.use_auto_cert !== undefined){
-if(typeof data78.use_auto_cert !== "boolean"){
-const err196 = {instancePath:instancePath+"/tls/grpc/use_auto_cert",schemaPath:"#/properties/tls/properties/grpc/properties/use_auto_cert/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err196];
-}
-else {
-vErrors.push(err196);
-}
-errors++;
-}
-}
-}
-else {
-const err197 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err197];
-}
-else {
-vErrors.push(err197);
-}
-errors++;
-}
-}
-}
-else {
-const err198 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err198];
-}
-else {
-vErrors.push(err198);
-}
-errors++;
-}
-}
-if(data.auto_encrypt !== undefined){
-let data87 = data.auto_encrypt;
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-for(const key10 in data87){
-if(!((((key10 === "allow_tls") || (key10 === "tls")) || (key10 === "dns_san")) || (key10 === "ip_san"))){
-const err199 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err199];
-}
-else {
-vErrors.push(err199);
-}
-errors++;
-}
-}
-if(data87.allow_tls !== undefined){
-if(typeof data87.allow_tls !== "boolean"){
-const err200 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/properties/auto_encrypt/properties/allow_tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err200];
-}
-else {
-vErrors.push(err200);
-}
-errors++;
-}
-}
-if(data87.tls !== undefined){
-if(typeof data87.tls !== "boolean"){
-const err201 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/properties/auto_encrypt/properties/tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err201];
-}
-else {
-vErrors.push(err201);
-}
-errors++;
-}
-}
-if(data87.dns_san !== undefined){
-let data90 = data87.dns_san;
-if(Array.isArray(data90)){
-const len2 = data90.length;
-for(let i4=0; i4<len2; i4++){
-let data91 = data90[i4];
-if(typeof data91 === "string"){
-if(func2(data91) < 1){
-const err202 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err202];
-}
-else {
-vErrors.push(err202);
-}
-errors++;
-}
-}
-else {
-const err203 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err203];
-}
-else {
-vErrors.push(err203);
-}
-errors++;
-}
-}
-}
-else {
-const err204 = {instancePath:instancePath+"/auto_encrypt/dns_san",schemaPath:"#/properties/auto_encrypt/properties/dns_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err204];
-}
-else {
-vErrors.push(err204);
-}
-errors++;
-}
-}
-if(data87.ip_san !== undefined){
-let data92 = data87.ip_san;
-if(Array.isArray(data92)){
-const len3 = data92.length;
-for(let i5=0; i5<len3; i5++){
-let data93 = data92[i5];
-if(typeof data93 === "string"){
-if(!pattern36.test(data93)){
-const err205 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"+"\""};
-if(vErrors === null){
-vErrors = [err205];
-}
-else {
-vErrors.push(err205);
-}
-errors++;
-}
-}
-else {
-const err206 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err206];
-}
-else {
-vErrors.push(err206);
-}
-errors++;
-}
-}
-}
-else {
-const err207 = {instancePath:instancePath+"/auto_encrypt/ip_san",schemaPath:"#/properties/auto_encrypt/properties/ip_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err207];
-}
-else {
-vErrors.push(err207);
-}
-errors++;
-}
-}
-}
-else {
-const err208 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-}
-if(data.addresses !== undefined){
-let data94 = data.addresses;
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-for(const key11 in data94){
-if(!(((((key11 === "dns") || (key11 === "http")) || (key11 === "https")) || (key11 === "grpc")) || (key11 === "grpc_tls"))){
-const err209 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-}
-if(data94.dns !== undefined){
-let data95 = data94.dns;
-if(typeof data95 === "string"){
-if(func2(data95) < 1){
-const err210 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err210];
-}
-else {
-vErrors.push(err210);
-}
-errors++;
-}
-}
-else {
-const err211 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err211];
-}
-else {
-vErrors.push(err211);
-}
-errors++;
-}
-}
-if(data94.http !== undefined){
-let data96 = data94.http;
-if(typeof data96 === "string"){
-if(func2(data96) < 1){
-const err212 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err212];
-}
-else {
-vErrors.push(err212);
-}
-errors++;
-}
-}
-else {
-const err213 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err213];
-}
-else {
-vErrors.push(err213);
-}
-errors++;
-}
-}
-if(data94.https !== undefined){
-let data97 = data94.https;
-if(typeof data97 === "string"){
-if(func2(data97) < 1){
-const err214 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err214];
-}
-else {
-vErrors.push(err214);
-}
-errors++;
-}
-}
-else {
-const err215 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err215];
-}
-else {
-vErrors.push(err215);
-}
-errors++;
-}
-}
-if(data94.grpc !== undefined){
-let data98 = data94.grpc;
-if(typeof data98 === "string"){
-if(func2(data98) < 1){
-const err216 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err216];
-}
-else {
-vErrors.push(err216);
-}
-errors++;
-}
-}
-else {
-const err217 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err217];
-}
-else {
-vErrors.push(err217);
-}
-errors++;
-}
-}
-if(data94.grpc_tls !== undefined){
-let data99 = data94.grpc_tls;
-if(typeof data99 === "string"){
-if(func2(data99) < 1){
-const err218 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err218];
-}
-else {
-vErrors.push(err218);
-}
-errors++;
-}
-}
-else {
-const err219 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err219];
-}
-else {
-vErrors.push(err219);
-}
-errors++;
-}
-}
-}
-else {
-const err220 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err220];
-}
-else {
-vErrors.push(err220);
-}
-errors++;
-}
-}
-}
-else {
-const err221 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err221];
-}
-else {
-vErrors.push(err221);
-}
-errors++;
-}
 validate15.errors = vErrors;
 return errors === 0;
 }
 
 export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate16;
-const schema31 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
-const schema32 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
-const schema33 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
-const schema35 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
-const schema37 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
-const pattern37 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern39 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
-const pattern41 = new RegExp("\\{\\{", "u");
-const pattern42 = new RegExp("^[a-z][a-z0-9_]*$", "u");
-const schema38 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
-const schema39 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
-const schema40 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+const schema17 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
+const schema18 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
+const schema19 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
+const schema21 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
+const schema23 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
+const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern8 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
+const pattern10 = new RegExp("\\{\\{", "u");
+const pattern11 = new RegExp("^[a-z][a-z0-9_]*$", "u");
+const schema24 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
+const schema25 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
+const schema26 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
 
 function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -4047,7 +1408,7 @@ vErrors = null;
 if(data.register !== undefined){
 let data3 = data.register;
 if(typeof data3 === "string"){
-if(!pattern37.test(data3)){
+if(!pattern6.test(data3)){
 const err12 = {instancePath:instancePath+"/register",schemaPath:"#/properties/register/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -4880,7 +2241,7 @@ validate18.errors = vErrors;
 return errors === 0;
 }
 
-const schema45 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
+const schema31 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -4966,7 +2327,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema32.properties, key0))){
+if(!(func14.call(schema18.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -5020,7 +2381,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 const _errs9 = errors;
 if(typeof key1 === "string"){
-if(!pattern37.test(key1)){
+if(!pattern6.test(key1)){
 const err5 = {instancePath:instancePath+"/defaults",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err5];
@@ -5061,7 +2422,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key2 in data3){
 const _errs13 = errors;
 if(typeof key2 === "string"){
-if(!pattern37.test(key2)){
+if(!pattern6.test(key2)){
 const err8 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err8];
@@ -5131,7 +2492,7 @@ valid7 = valid7 || _valid1;
 if(!valid7){
 const _errs21 = errors;
 if(typeof data4 === "string"){
-if(!pattern39.test(data4)){
+if(!pattern8.test(data4)){
 const err13 = {instancePath:instancePath+"/serial",schemaPath:"#/definitions/serialStep/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?%$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?%$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -5224,7 +2585,7 @@ valid11 = valid11 || _valid2;
 if(!valid11){
 const _errs30 = errors;
 if(typeof data5 === "string"){
-if(!pattern39.test(data5)){
+if(!pattern8.test(data5)){
 const err19 = {instancePath:instancePath+"/serial/" + i0,schemaPath:"#/definitions/serialStep/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?%$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?%$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -5286,7 +2647,7 @@ valid5 = valid5 || _valid0;
 if(!valid5){
 const _errs32 = errors;
 if(typeof data4 === "string"){
-if(!pattern41.test(data4)){
+if(!pattern10.test(data4)){
 const err23 = {instancePath:instancePath+"/serial",schemaPath:"#/properties/serial/anyOf/2/pattern",keyword:"pattern",params:{pattern: "\\{\\{"},message:"must match pattern \""+"\\{\\{"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -5336,7 +2697,7 @@ vErrors = null;
 if(data.order !== undefined){
 let data6 = data.order;
 if(typeof data6 === "string"){
-if(!pattern42.test(data6)){
+if(!pattern11.test(data6)){
 const err26 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err26];
@@ -5597,7 +2958,7 @@ return errors === 0;
 }
 
 export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate26;
-const schema46 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
+const schema32 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -5914,7 +3275,8 @@ return errors === 0;
 }
 
 export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate27;
-const schema47 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
+const schema33 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
+const pattern14 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
 
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -5931,7 +3293,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema47.properties, key0))){
+if(!(func14.call(schema33.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -5945,7 +3307,7 @@ errors++;
 if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
-if(!pattern7.test(data0)){
+if(!pattern14.test(data0)){
 const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -6061,7 +3423,7 @@ errors++;
 if(data.restart !== undefined){
 let data5 = data.restart;
 if(!((((data5 === "no") || (data5 === "always")) || (data5 === "unless-stopped")) || (data5 === "on-failure"))){
-const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema47.properties.restart.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema33.properties.restart.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6138,7 +3500,7 @@ errors++;
 if(data.state !== undefined){
 let data11 = data.state;
 if(!((((data11 === "started") || (data11 === "stopped")) || (data11 === "absent")) || (data11 === "restarted"))){
-const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema47.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema33.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6188,1509 +3550,11 @@ validate27.errors = vErrors;
 return errors === 0;
 }
 
-export const v_5ea7b0e7b57fcfeca8d006d72d6b3515cc618555d797d5cb394815d868896eb9 = validate28;
-const schema48 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
-const schema49 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
-const schema50 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
-const schema51 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
-const pattern58 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
-
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema50.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.address !== undefined){
-let data0 = data.address;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err1 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.bind_addr !== undefined){
-let data1 = data.bind_addr;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.ssh_user !== undefined){
-let data2 = data.ssh_user;
-if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
-const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(data2.env === undefined){
-const err6 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-for(const key0 in data2){
-if(!(key0 === "env")){
-const err7 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data2.env !== undefined){
-let data3 = data2.env;
-if(typeof data3 === "string"){
-if(!pattern37.test(data3)){
-const err8 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-}
-if(data.ssh_port !== undefined){
-let data4 = data.ssh_port;
-if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err10 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 > 65535 || isNaN(data4)){
-const err11 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data4 < 1 || isNaN(data4)){
-const err12 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-if(data.ssh_connect_timeout !== undefined){
-let data5 = data.ssh_connect_timeout;
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 <= 0 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.become !== undefined){
-if(typeof data.become !== "boolean"){
-const err15 = {instancePath:instancePath+"/become",schemaPath:"#/properties/become/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.ssh_key !== undefined){
-let data7 = data.ssh_key;
-if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
-const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(data7.env === undefined){
-const err17 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-for(const key1 in data7){
-if(!(key1 === "env")){
-const err18 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data7.env !== undefined){
-let data8 = data7.env;
-if(typeof data8 === "string"){
-if(!pattern37.test(data8)){
-const err19 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-}
-}
-if(data.ssh_known_hosts !== undefined){
-let data9 = data.ssh_known_hosts;
-if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
-const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.env === undefined){
-const err22 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-for(const key2 in data9){
-if(!(key2 === "env")){
-const err23 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data9.env !== undefined){
-let data10 = data9.env;
-if(typeof data10 === "string"){
-if(!pattern37.test(data10)){
-const err24 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_datacenter !== undefined){
-let data11 = data.consul_datacenter;
-if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
-const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.env === undefined){
-const err27 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-for(const key3 in data11){
-if(!(key3 === "env")){
-const err28 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-if(data11.env !== undefined){
-let data12 = data11.env;
-if(typeof data12 === "string"){
-if(!pattern37.test(data12)){
-const err29 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-else {
-const err30 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_image !== undefined){
-let data13 = data.consul_image;
-if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
-const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-if(data13.env === undefined){
-const err32 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-for(const key4 in data13){
-if(!(key4 === "env")){
-const err33 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data13.env !== undefined){
-let data14 = data13.env;
-if(typeof data14 === "string"){
-if(!pattern37.test(data14)){
-const err34 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_config_dir !== undefined){
-let data15 = data.consul_config_dir;
-if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
-const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.env === undefined){
-const err37 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-for(const key5 in data15){
-if(!(key5 === "env")){
-const err38 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-if(data15.env !== undefined){
-let data16 = data15.env;
-if(typeof data16 === "string"){
-if(!pattern37.test(data16)){
-const err39 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-else {
-const err40 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_data_dir !== undefined){
-let data17 = data.consul_data_dir;
-if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
-const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(data17.env === undefined){
-const err42 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-for(const key6 in data17){
-if(!(key6 === "env")){
-const err43 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-if(data17.env !== undefined){
-let data18 = data17.env;
-if(typeof data18 === "string"){
-if(!pattern37.test(data18)){
-const err44 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-else {
-const err45 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_retry_interval !== undefined){
-let data19 = data.consul_retry_interval;
-if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
-const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.env === undefined){
-const err47 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-for(const key7 in data19){
-if(!(key7 === "env")){
-const err48 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-if(data19.env !== undefined){
-let data20 = data19.env;
-if(typeof data20 === "string"){
-if(!pattern37.test(data20)){
-const err49 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-else {
-const err50 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_bootstrap_expect !== undefined){
-let data21 = data.consul_bootstrap_expect;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err51 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 < 1 || isNaN(data21)){
-const err52 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-}
-if(data.consul_uid !== undefined){
-let data22 = data.consul_uid;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err53 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 4294967294 || isNaN(data22)){
-const err54 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if(data22 < 0 || isNaN(data22)){
-const err55 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-}
-if(data.consul_gid !== undefined){
-let data23 = data.consul_gid;
-if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err56 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 4294967294 || isNaN(data23)){
-const err57 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-if(data23 < 0 || isNaN(data23)){
-const err58 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-}
-if(data.consul_encrypt !== undefined){
-let data24 = data.consul_encrypt;
-if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
-const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.env === undefined){
-const err60 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-for(const key8 in data24){
-if(!(key8 === "env")){
-const err61 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-if(data24.env !== undefined){
-let data25 = data24.env;
-if(typeof data25 === "string"){
-if(!pattern37.test(data25)){
-const err62 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-else {
-const err63 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_services !== undefined){
-let data26 = data.consul_services;
-if(Array.isArray(data26)){
-const len0 = data26.length;
-for(let i0=0; i0<len0; i0++){
-let data27 = data26[i0];
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.name === undefined){
-const err64 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-if(data27.name !== undefined){
-let data28 = data27.name;
-if(typeof data28 === "string"){
-if(func2(data28) < 1){
-const err65 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-else {
-const err66 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/consul_services",schemaPath:"#/properties/consul_services/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data.consul_tls_enable !== undefined){
-if(typeof data.consul_tls_enable !== "boolean"){
-const err69 = {instancePath:instancePath+"/consul_tls_enable",schemaPath:"#/properties/consul_tls_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-if(data.consul_tls_verify_incoming !== undefined){
-if(typeof data.consul_tls_verify_incoming !== "boolean"){
-const err70 = {instancePath:instancePath+"/consul_tls_verify_incoming",schemaPath:"#/properties/consul_tls_verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data.consul_tls_verify_outgoing !== undefined){
-if(typeof data.consul_tls_verify_outgoing !== "boolean"){
-const err71 = {instancePath:instancePath+"/consul_tls_verify_outgoing",schemaPath:"#/properties/consul_tls_verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-if(data.consul_tls_verify_server_hostname !== undefined){
-if(typeof data.consul_tls_verify_server_hostname !== "boolean"){
-const err72 = {instancePath:instancePath+"/consul_tls_verify_server_hostname",schemaPath:"#/properties/consul_tls_verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-if(data.consul_tls_https_port !== undefined){
-let data33 = data.consul_tls_https_port;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err73 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 65535 || isNaN(data33)){
-const err74 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-if(data33 < 1 || isNaN(data33)){
-const err75 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-}
-}
-if(data.consul_tls_http !== undefined){
-let data34 = data.consul_tls_http;
-if(!(((data34 === "loopback") || (data34 === "off")) || (data34 === "on"))){
-const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema50.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-}
-if(data.consul_tls_ca_crt !== undefined){
-let data35 = data.consul_tls_ca_crt;
-if((typeof data35 !== "string") && (!(data35 && typeof data35 == "object" && !Array.isArray(data35)))){
-const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(data35.env === undefined){
-const err78 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-for(const key9 in data35){
-if(!(key9 === "env")){
-const err79 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-}
-if(data35.env !== undefined){
-let data36 = data35.env;
-if(typeof data36 === "string"){
-if(!pattern37.test(data36)){
-const err80 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_tls_ca_key !== undefined){
-let data37 = data.consul_tls_ca_key;
-if((typeof data37 !== "string") && (!(data37 && typeof data37 == "object" && !Array.isArray(data37)))){
-const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.env === undefined){
-const err83 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-for(const key10 in data37){
-if(!(key10 === "env")){
-const err84 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-if(data37.env !== undefined){
-let data38 = data37.env;
-if(typeof data38 === "string"){
-if(!pattern37.test(data38)){
-const err85 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-}
-else {
-const err86 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_acl_management_token !== undefined){
-let data39 = data.consul_acl_management_token;
-const _errs102 = errors;
-let valid26 = false;
-let passing0 = null;
-const _errs103 = errors;
-if((typeof data39 !== "string") && (!(data39 && typeof data39 == "object" && !Array.isArray(data39)))){
-const err87 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(data39.env === undefined){
-const err88 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-for(const key11 in data39){
-if(!(key11 === "env")){
-const err89 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-}
-if(data39.env !== undefined){
-let data40 = data39.env;
-if(typeof data40 === "string"){
-if(!pattern37.test(data40)){
-const err90 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs103 === errors;
-if(_valid0){
-valid26 = true;
-passing0 = 0;
-}
-const _errs109 = errors;
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(data39.command === undefined){
-const err92 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-for(const key12 in data39){
-if(!(key12 === "command")){
-const err93 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-}
-if(data39.command !== undefined){
-let data41 = data39.command;
-if(typeof data41 === "string"){
-if(func2(data41) < 1){
-const err94 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-}
-else {
-const err95 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-}
-}
-else {
-const err96 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-var _valid0 = _errs109 === errors;
-if(_valid0 && valid26){
-valid26 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid26 = true;
-passing0 = 1;
-}
-}
-if(!valid26){
-const err97 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-else {
-errors = _errs102;
-if(vErrors !== null){
-if(_errs102){
-vErrors.length = _errs102;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.consul_retry_join_wan !== undefined){
-let data42 = data.consul_retry_join_wan;
-if(Array.isArray(data42)){
-const len1 = data42.length;
-for(let i1=0; i1<len1; i1++){
-let data43 = data42[i1];
-if(typeof data43 === "string"){
-if(func2(data43) < 1){
-const err98 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-}
-else {
-const err99 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-}
-}
-else {
-const err100 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-}
-for(const key13 in data){
-if(pattern58.test(key13)){
-let data44 = data[key13];
-if((typeof data44 !== "string") && (!(data44 && typeof data44 == "object" && !Array.isArray(data44)))){
-const err101 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema51.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-if(data44.env === undefined){
-const err102 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-for(const key14 in data44){
-if(!(key14 === "env")){
-const err103 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-}
-if(data44.env !== undefined){
-let data45 = data44.env;
-if(typeof data45 === "string"){
-if(!pattern37.test(data45)){
-const err104 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-}
-else {
-const err105 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-}
-}
-}
-}
-validate30.errors = vErrors;
-return errors === 0;
-}
-
-const schema64 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
-
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-validate32.errors = vErrors;
-return errors === 0;
-}
-
-const wrapper0 = {validate: validate29};
-
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema49.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((key0 === "vars") || (key0 === "hosts")) || (key0 === "children"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.vars !== undefined){
-if(!(validate30(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-}
-if(data.hosts !== undefined){
-let data1 = data.hosts;
-if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
-const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema49.properties.hosts.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-for(const key1 in data1){
-if(!(validate32(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
-errors = vErrors.length;
-}
-}
-}
-}
-if(data.children !== undefined){
-let data3 = data.children;
-if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
-const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema49.properties.children.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-for(const key2 in data3){
-if(!(wrapper0.validate(data3[key2], {instancePath:instancePath+"/children/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key2,rootData}))){
-vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
-errors = vErrors.length;
-}
-}
-}
-}
-}
-validate29.errors = vErrors;
-return errors === 0;
-}
-
+export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate28;
+const schema34 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
+const pattern15 = new RegExp("^[0-9]+$", "u");
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-/*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.all === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "all"},message:"must have required property '"+"all"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(key0 === "all")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.all !== undefined){
-if(!(validate29(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-validate28.errors = vErrors;
-return errors === 0;
-}
-
-export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate36;
-const schema65 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
-const pattern60 = new RegExp("^[0-9]+$", "u");
-
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -7729,7 +3593,7 @@ errors++;
 if(data.op !== undefined){
 let data0 = data.op;
 if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
-const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema65.properties.op.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema34.properties.op.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7742,7 +3606,7 @@ errors++;
 if(data.expect_members !== undefined){
 let data1 = data.expect_members;
 if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema65.properties.expect_members.type},message:"must be integer,string"};
+const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema34.properties.expect_members.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7764,7 +3628,7 @@ errors++;
 }
 }
 if(typeof data1 === "string"){
-if(!pattern60.test(data1)){
+if(!pattern15.test(data1)){
 const err6 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err6];
@@ -7822,14 +3686,14 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
 
-export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate37;
-const schema66 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
+export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate29;
+const schema35 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -7943,14 +3807,14 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
 
-export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate38;
-const schema67 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate30;
+const schema36 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8049,15 +3913,15 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate38.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
 
-export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate39;
-const schema68 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
-const pattern62 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
+export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate31;
+const schema37 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
+const pattern17 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8086,7 +3950,7 @@ errors++;
 if(data.key !== undefined){
 let data0 = data.key;
 if(typeof data0 === "string"){
-if(!pattern62.test(data0)){
+if(!pattern17.test(data0)){
 const err2 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -8119,15 +3983,15 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
 
-export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate40;
-const schema69 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
-const pattern63 = new RegExp("^\\s*[0-9]*\\s*$", "u");
+export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate32;
+const schema38 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
+const pattern18 = new RegExp("^\\s*[0-9]*\\s*$", "u");
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8278,7 +4142,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data5 = data.min_failure_tolerance;
 if((!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))) && (typeof data5 !== "string")){
-const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema69.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema38.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8300,7 +4164,7 @@ errors++;
 }
 }
 if(typeof data5 === "string"){
-if(!pattern63.test(data5)){
+if(!pattern18.test(data5)){
 const err14 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -8335,18 +4199,18 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
 
-export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate41;
-const schema70 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
-const schema71 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
-const schema72 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
-const schema73 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const pattern64 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
+export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate33;
+const schema39 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
+const schema40 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
+const schema41 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
+const schema42 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const pattern19 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8472,7 +4336,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -8554,14 +4418,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate42.errors = vErrors;
+validate34.errors = vErrors;
 return errors === 0;
 }
 
-const schema74 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
-const schema77 = {"type":"array","items":{"type":"string"}};
+const schema43 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
+const schema46 = {"type":"array","items":{"type":"string"}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8667,7 +4531,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -8740,13 +4604,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate44.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
 
-const schema78 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
+const schema47 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -8872,7 +4736,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -8995,13 +4859,13 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
 
-const schema82 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
+const schema51 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9127,7 +4991,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -9208,14 +5072,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate48.errors = vErrors;
+validate40.errors = vErrors;
 return errors === 0;
 }
 
-const schema85 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
-const schema88 = {"enum":["ok","changed","failed","skipped","unreachable"]};
+const schema54 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema57 = {"enum":["ok","changed","failed","skipped","unreachable"]};
 
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9330,7 +5194,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema85.properties, key0))){
+if(!(func14.call(schema54.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -9381,7 +5245,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -9454,7 +5318,7 @@ errors++;
 if(data.status !== undefined){
 let data7 = data.status;
 if(!(((((data7 === "ok") || (data7 === "changed")) || (data7 === "failed")) || (data7 === "skipped")) || (data7 === "unreachable"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema88.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema57.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9528,7 +5392,7 @@ errors++;
 if(data.started_at !== undefined){
 let data12 = data.started_at;
 if(typeof data12 === "string"){
-if(!pattern64.test(data12)){
+if(!pattern19.test(data12)){
 const err27 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -9553,7 +5417,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data13 = data.ended_at;
 if(typeof data13 === "string"){
-if(!pattern64.test(data13)){
+if(!pattern19.test(data13)){
 const err29 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err29];
@@ -9586,13 +5450,13 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate50.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
 
-const schema91 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
+const schema60 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9688,7 +5552,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -9745,14 +5609,14 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate52.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
 
-const schema94 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
-const schema97 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema63 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
+const schema66 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9837,7 +5701,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema94.properties, key0))){
+if(!(func14.call(schema63.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -9888,7 +5752,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern64.test(data2)){
+if(!pattern19.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -9913,7 +5777,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(!(((((((data3 === "ok") || (data3 === "failed")) || (data3 === "unreachable")) || (data3 === "aborted")) || (data3 === "interrupted")) || (data3 === "lock_held")) || (data3 === "error"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema63.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10264,12 +6128,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate46.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/events.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -10277,8 +6141,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate42(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate34(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -10287,8 +6151,8 @@ valid0 = true;
 passing0 = 0;
 }
 const _errs2 = errors;
-if(!(validate44(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
+if(!(validate36(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -10302,8 +6166,8 @@ valid0 = true;
 passing0 = 1;
 }
 const _errs3 = errors;
-if(!(validate46(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate38(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -10317,8 +6181,8 @@ valid0 = true;
 passing0 = 2;
 }
 const _errs4 = errors;
-if(!(validate48(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate40(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs4 === errors;
@@ -10332,8 +6196,8 @@ valid0 = true;
 passing0 = 3;
 }
 const _errs5 = errors;
-if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
+if(!(validate42(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs5 === errors;
@@ -10347,8 +6211,8 @@ valid0 = true;
 passing0 = 4;
 }
 const _errs6 = errors;
-if(!(validate52(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
+if(!(validate44(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -10362,8 +6226,8 @@ valid0 = true;
 passing0 = 5;
 }
 const _errs7 = errors;
-if(!(validate54(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+if(!(validate46(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -10403,14 +6267,14 @@ vErrors = null;
 }
 }
 }
-validate41.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
 
-export const v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59 = validate56;
-const schema99 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
+export const v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59 = validate48;
+const schema68 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10494,7 +6358,7 @@ errors++;
 if(data.role !== undefined){
 let data1 = data.role;
 if(!((data1 === "server") || (data1 === "client"))){
-const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema99.properties.role.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema68.properties.role.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10615,19 +6479,19 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
 
-export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate57;
-const schema100 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
-const schema101 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const schema103 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
-const schema104 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
-const schema107 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
-const schema108 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate49;
+const schema69 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
+const schema70 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const schema72 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema73 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
+const schema76 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
+const schema77 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
 
-function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10686,7 +6550,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((((data0 === "ok") || (data0 === "changed")) || (data0 === "failed")) || (data0 === "skipped")) || (data0 === "unreachable"))){
-const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema108.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema77.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10760,7 +6624,7 @@ errors++;
 if(data.started_at !== undefined){
 let data5 = data.started_at;
 if(typeof data5 === "string"){
-if(!pattern64.test(data5)){
+if(!pattern19.test(data5)){
 const err11 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -10785,7 +6649,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data6 = data.ended_at;
 if(typeof data6 === "string"){
-if(!pattern64.test(data6)){
+if(!pattern19.test(data6)){
 const err13 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -10818,12 +6682,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate59.errors = vErrors;
+validate51.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10919,8 +6783,8 @@ if(data.hosts !== undefined){
 let data3 = data.hosts;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
-if(!(validate59(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
+if(!(validate51(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
 errors = vErrors.length;
 }
 }
@@ -10947,12 +6811,12 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate58.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/recap.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -11088,7 +6952,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema100.properties, key0))){
+if(!(func14.call(schema69.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -11150,7 +7014,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(!(((((((data4 === "ok") || (data4 === "failed")) || (data4 === "unreachable")) || (data4 === "aborted")) || (data4 === "interrupted")) || (data4 === "lock_held")) || (data4 === "error"))){
-const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema100.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema69.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -11188,7 +7052,7 @@ errors++;
 if(data.started_at !== undefined){
 let data7 = data.started_at;
 if(typeof data7 === "string"){
-if(!pattern64.test(data7)){
+if(!pattern19.test(data7)){
 const err21 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err21];
@@ -11213,7 +7077,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data8 = data.ended_at;
 if(typeof data8 === "string"){
-if(!pattern64.test(data8)){
+if(!pattern19.test(data8)){
 const err23 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -11673,8 +7537,8 @@ let data24 = data.tasks;
 if(Array.isArray(data24)){
 const len3 = data24.length;
 for(let i6=0; i6<len3; i6++){
-if(!(validate58(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
-vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
+if(!(validate50(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 }
@@ -11732,7 +7596,7 @@ errors++;
 if(data27.time !== undefined){
 let data28 = data27.time;
 if(typeof data28 === "string"){
-if(!pattern64.test(data28)){
+if(!pattern19.test(data28)){
 const err61 = {instancePath:instancePath+"/notes/" + i7+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -11813,12 +7677,1548 @@ vErrors.push(err67);
 }
 errors++;
 }
-validate57.errors = vErrors;
+validate49.errors = vErrors;
+return errors === 0;
+}
+
+export const v_aa483ca36947ccdb9f6ac1f66617a8925386fa15e02c7023b6e484375aeaab71 = validate54;
+const schema81 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
+const schema82 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
+const schema83 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
+const schema84 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
+const pattern46 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
+
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema83.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.address !== undefined){
+let data0 = data.address;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err1 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.bind_addr !== undefined){
+let data1 = data.bind_addr;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.ssh_user !== undefined){
+let data2 = data.ssh_user;
+if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
+const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.env === undefined){
+const err6 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+for(const key0 in data2){
+if(!(key0 === "env")){
+const err7 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data2.env !== undefined){
+let data3 = data2.env;
+if(typeof data3 === "string"){
+if(!pattern6.test(data3)){
+const err8 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+}
+if(data.ssh_port !== undefined){
+let data4 = data.ssh_port;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err10 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 65535 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err12 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+if(data.ssh_connect_timeout !== undefined){
+let data5 = data.ssh_connect_timeout;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 <= 0 || isNaN(data5)){
+const err13 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.become !== undefined){
+if(typeof data.become !== "boolean"){
+const err15 = {instancePath:instancePath+"/become",schemaPath:"#/properties/become/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.ssh_key !== undefined){
+let data7 = data.ssh_key;
+if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
+const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.env === undefined){
+const err17 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!(key1 === "env")){
+const err18 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data7.env !== undefined){
+let data8 = data7.env;
+if(typeof data8 === "string"){
+if(!pattern6.test(data8)){
+const err19 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+}
+if(data.ssh_known_hosts !== undefined){
+let data9 = data.ssh_known_hosts;
+if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
+const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(data9.env === undefined){
+const err22 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+for(const key2 in data9){
+if(!(key2 === "env")){
+const err23 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data9.env !== undefined){
+let data10 = data9.env;
+if(typeof data10 === "string"){
+if(!pattern6.test(data10)){
+const err24 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_datacenter !== undefined){
+let data11 = data.consul_datacenter;
+if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
+const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.env === undefined){
+const err27 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+for(const key3 in data11){
+if(!(key3 === "env")){
+const err28 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data11.env !== undefined){
+let data12 = data11.env;
+if(typeof data12 === "string"){
+if(!pattern6.test(data12)){
+const err29 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_image !== undefined){
+let data13 = data.consul_image;
+if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
+const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.env === undefined){
+const err32 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+for(const key4 in data13){
+if(!(key4 === "env")){
+const err33 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data13.env !== undefined){
+let data14 = data13.env;
+if(typeof data14 === "string"){
+if(!pattern6.test(data14)){
+const err34 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_config_dir !== undefined){
+let data15 = data.consul_config_dir;
+if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
+const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.env === undefined){
+const err37 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+for(const key5 in data15){
+if(!(key5 === "env")){
+const err38 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data15.env !== undefined){
+let data16 = data15.env;
+if(typeof data16 === "string"){
+if(!pattern6.test(data16)){
+const err39 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_data_dir !== undefined){
+let data17 = data.consul_data_dir;
+if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
+const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(data17.env === undefined){
+const err42 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+for(const key6 in data17){
+if(!(key6 === "env")){
+const err43 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data17.env !== undefined){
+let data18 = data17.env;
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err44 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_retry_interval !== undefined){
+let data19 = data.consul_retry_interval;
+if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
+const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(data19.env === undefined){
+const err47 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+for(const key7 in data19){
+if(!(key7 === "env")){
+const err48 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+if(data19.env !== undefined){
+let data20 = data19.env;
+if(typeof data20 === "string"){
+if(!pattern6.test(data20)){
+const err49 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_bootstrap_expect !== undefined){
+let data21 = data.consul_bootstrap_expect;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err51 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 < 1 || isNaN(data21)){
+const err52 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+if(data.consul_uid !== undefined){
+let data22 = data.consul_uid;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err53 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 4294967294 || isNaN(data22)){
+const err54 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(data22 < 0 || isNaN(data22)){
+const err55 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+if(data.consul_gid !== undefined){
+let data23 = data.consul_gid;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err56 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4294967294 || isNaN(data23)){
+const err57 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if(data23 < 0 || isNaN(data23)){
+const err58 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+if(data.consul_encrypt !== undefined){
+let data24 = data.consul_encrypt;
+if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
+const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.env === undefined){
+const err60 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+for(const key8 in data24){
+if(!(key8 === "env")){
+const err61 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data24.env !== undefined){
+let data25 = data24.env;
+if(typeof data25 === "string"){
+if(!pattern6.test(data25)){
+const err62 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_services !== undefined){
+let data26 = data.consul_services;
+if(Array.isArray(data26)){
+const len0 = data26.length;
+for(let i0=0; i0<len0; i0++){
+let data27 = data26[i0];
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.name === undefined){
+const err64 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(data27.name !== undefined){
+let data28 = data27.name;
+if(typeof data28 === "string"){
+if(func2(data28) < 1){
+const err65 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/consul_services",schemaPath:"#/properties/consul_services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data.consul_tls_enable !== undefined){
+if(typeof data.consul_tls_enable !== "boolean"){
+const err69 = {instancePath:instancePath+"/consul_tls_enable",schemaPath:"#/properties/consul_tls_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_incoming !== undefined){
+if(typeof data.consul_tls_verify_incoming !== "boolean"){
+const err70 = {instancePath:instancePath+"/consul_tls_verify_incoming",schemaPath:"#/properties/consul_tls_verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_outgoing !== undefined){
+if(typeof data.consul_tls_verify_outgoing !== "boolean"){
+const err71 = {instancePath:instancePath+"/consul_tls_verify_outgoing",schemaPath:"#/properties/consul_tls_verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_server_hostname !== undefined){
+if(typeof data.consul_tls_verify_server_hostname !== "boolean"){
+const err72 = {instancePath:instancePath+"/consul_tls_verify_server_hostname",schemaPath:"#/properties/consul_tls_verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.consul_tls_https_port !== undefined){
+let data33 = data.consul_tls_https_port;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err73 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 65535 || isNaN(data33)){
+const err74 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(data33 < 1 || isNaN(data33)){
+const err75 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+}
+if(data.consul_tls_http !== undefined){
+let data34 = data.consul_tls_http;
+if(!(((data34 === "loopback") || (data34 === "off")) || (data34 === "on"))){
+const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema83.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data.consul_tls_ca_crt !== undefined){
+let data35 = data.consul_tls_ca_crt;
+if((typeof data35 !== "string") && (!(data35 && typeof data35 == "object" && !Array.isArray(data35)))){
+const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.env === undefined){
+const err78 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+for(const key9 in data35){
+if(!(key9 === "env")){
+const err79 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+if(data35.env !== undefined){
+let data36 = data35.env;
+if(typeof data36 === "string"){
+if(!pattern6.test(data36)){
+const err80 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_tls_ca_key !== undefined){
+let data37 = data.consul_tls_ca_key;
+if((typeof data37 !== "string") && (!(data37 && typeof data37 == "object" && !Array.isArray(data37)))){
+const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.env === undefined){
+const err83 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+for(const key10 in data37){
+if(!(key10 === "env")){
+const err84 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data37.env !== undefined){
+let data38 = data37.env;
+if(typeof data38 === "string"){
+if(!pattern6.test(data38)){
+const err85 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_acl_enable !== undefined){
+if(typeof data.consul_acl_enable !== "boolean"){
+const err87 = {instancePath:instancePath+"/consul_acl_enable",schemaPath:"#/properties/consul_acl_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+if(data.consul_acl_default_policy !== undefined){
+let data40 = data.consul_acl_default_policy;
+if(!((data40 === "allow") || (data40 === "deny"))){
+const err88 = {instancePath:instancePath+"/consul_acl_default_policy",schemaPath:"#/properties/consul_acl_default_policy/enum",keyword:"enum",params:{allowedValues: schema83.properties.consul_acl_default_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data.consul_acl_down_policy !== undefined){
+let data41 = data.consul_acl_down_policy;
+if(!((((data41 === "allow") || (data41 === "deny")) || (data41 === "extend-cache")) || (data41 === "async-cache"))){
+const err89 = {instancePath:instancePath+"/consul_acl_down_policy",schemaPath:"#/properties/consul_acl_down_policy/enum",keyword:"enum",params:{allowedValues: schema83.properties.consul_acl_down_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+if(data.consul_acl_management_token !== undefined){
+let data42 = data.consul_acl_management_token;
+const _errs106 = errors;
+let valid26 = false;
+let passing0 = null;
+const _errs107 = errors;
+if((typeof data42 !== "string") && (!(data42 && typeof data42 == "object" && !Array.isArray(data42)))){
+const err90 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+if(data42.env === undefined){
+const err91 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+for(const key11 in data42){
+if(!(key11 === "env")){
+const err92 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+if(data42.env !== undefined){
+let data43 = data42.env;
+if(typeof data43 === "string"){
+if(!pattern6.test(data43)){
+const err93 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs107 === errors;
+if(_valid0){
+valid26 = true;
+passing0 = 0;
+}
+const _errs113 = errors;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+if(data42.command === undefined){
+const err95 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+for(const key12 in data42){
+if(!(key12 === "command")){
+const err96 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+if(data42.command !== undefined){
+let data44 = data42.command;
+if(typeof data44 === "string"){
+if(func2(data44) < 1){
+const err97 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+else {
+const err98 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+var _valid0 = _errs113 === errors;
+if(_valid0 && valid26){
+valid26 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid26 = true;
+passing0 = 1;
+}
+}
+if(!valid26){
+const err100 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+else {
+errors = _errs106;
+if(vErrors !== null){
+if(_errs106){
+vErrors.length = _errs106;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.consul_retry_join_wan !== undefined){
+let data45 = data.consul_retry_join_wan;
+if(Array.isArray(data45)){
+const len1 = data45.length;
+for(let i1=0; i1<len1; i1++){
+let data46 = data45[i1];
+if(typeof data46 === "string"){
+if(func2(data46) < 1){
+const err101 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+for(const key13 in data){
+if(pattern46.test(key13)){
+let data47 = data[key13];
+if((typeof data47 !== "string") && (!(data47 && typeof data47 == "object" && !Array.isArray(data47)))){
+const err104 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema84.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+if(data47.env === undefined){
+const err105 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+for(const key14 in data47){
+if(!(key14 === "env")){
+const err106 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+if(data47.env !== undefined){
+let data48 = data47.env;
+if(typeof data48 === "string"){
+if(!pattern6.test(data48)){
+const err107 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+validate56.errors = vErrors;
+return errors === 0;
+}
+
+const schema97 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
+
+function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+errors = vErrors.length;
+}
+validate58.errors = vErrors;
+return errors === 0;
+}
+
+const wrapper0 = {validate: validate55};
+
+function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema82.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "vars") || (key0 === "hosts")) || (key0 === "children"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.vars !== undefined){
+if(!(validate56(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+errors = vErrors.length;
+}
+}
+if(data.hosts !== undefined){
+let data1 = data.hosts;
+if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
+const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema82.properties.hosts.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+for(const key1 in data1){
+if(!(validate58(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+if(data.children !== undefined){
+let data3 = data.children;
+if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
+const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema82.properties.children.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+for(const key2 in data3){
+if(!(wrapper0.validate(data3[key2], {instancePath:instancePath+"/children/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key2,rootData}))){
+vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+}
+validate55.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.all === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "all"},message:"must have required property '"+"all"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "all")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.all !== undefined){
+if(!(validate55(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
+vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+validate54.errors = vErrors;
 return errors === 0;
 }
 
 export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate62;
-const schema112 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
+const schema98 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
 
 function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -12022,18 +9422,18 @@ return errors === 0;
 }
 
 export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate63;
-const schema113 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
-const pattern81 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
-const pattern82 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
-const pattern83 = new RegExp("^\\S+$", "u");
-const pattern84 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
-const pattern85 = new RegExp("^consul-", "u");
-const pattern86 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern87 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
-const pattern88 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
-const pattern90 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
-const pattern91 = new RegExp("^0+(?:[a-zµ]*)$", "u");
-const pattern96 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
+const schema99 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
+const pattern50 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
+const pattern51 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern52 = new RegExp("^\\S+$", "u");
+const pattern53 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
+const pattern54 = new RegExp("^consul-", "u");
+const pattern55 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern56 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
+const pattern57 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
+const pattern59 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
+const pattern60 = new RegExp("^0+(?:[a-zµ]*)$", "u");
+const pattern65 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-service.schema.json" */;
@@ -12090,7 +9490,7 @@ errors++;
 if(data0.name !== undefined){
 let data1 = data0.name;
 if(typeof data1 === "string"){
-if(!pattern81.test(data1)){
+if(!pattern50.test(data1)){
 const err4 = {instancePath:instancePath+"/service/name",schemaPath:"#/properties/service/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -12125,7 +9525,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern82.test(data2)){
+if(!pattern51.test(data2)){
 const err7 = {instancePath:instancePath+"/service/id",schemaPath:"#/properties/service/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -12185,7 +9585,7 @@ errors++;
 if(data0.address !== undefined){
 let data4 = data0.address;
 if(typeof data4 === "string"){
-if(!pattern83.test(data4)){
+if(!pattern52.test(data4)){
 const err12 = {instancePath:instancePath+"/service/address",schemaPath:"#/properties/service/properties/address/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -12224,7 +9624,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!pattern84.test(data6)){
+if(!pattern53.test(data6)){
 const err15 = {instancePath:instancePath+"/service/tags/" + i0,schemaPath:"#/properties/service/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:=-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.:=-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -12300,7 +9700,7 @@ const _errs19 = errors;
 const _errs20 = errors;
 const _errs21 = errors;
 if(typeof key2 === "string"){
-if(!pattern85.test(key2)){
+if(!pattern54.test(key2)){
 const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
@@ -12334,7 +9734,7 @@ vErrors = null;
 }
 }
 if(typeof key2 === "string"){
-if(!pattern86.test(key2)){
+if(!pattern55.test(key2)){
 const err22 = {instancePath:instancePath+"/service/meta",schemaPath:"#/properties/service/properties/meta/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err22];
@@ -12438,7 +9838,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func14.call(schema99.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -12497,7 +9897,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern87.test(data13)){
+if(!pattern56.test(data13)){
 const err35 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -12547,7 +9947,7 @@ errors++;
 if(data11.status !== undefined){
 let data15 = data11.status;
 if(!(((data15 === "passing") || (data15 === "warning")) || (data15 === "critical"))){
-const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema99.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -12560,7 +9960,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data16 = data11.timeout;
 if(typeof data16 === "string"){
-if(!pattern88.test(data16)){
+if(!pattern57.test(data16)){
 const err40 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -12585,7 +9985,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data17 = data11.deregister_critical_service_after;
 if(typeof data17 === "string"){
-if(!pattern88.test(data17)){
+if(!pattern57.test(data17)){
 const err42 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -12660,7 +10060,7 @@ errors++;
 if(data11.http !== undefined){
 let data20 = data11.http;
 if(typeof data20 === "string"){
-if(!pattern90.test(data20)){
+if(!pattern59.test(data20)){
 const err48 = {instancePath:instancePath+"/service/checks/" + i2+"/http",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/http/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/]+(?:/\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/]+(?:/\\S*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -12685,7 +10085,7 @@ errors++;
 if(data11.method !== undefined){
 let data21 = data11.method;
 if(!((((data21 === "GET") || (data21 === "HEAD")) || (data21 === "POST")) || (data21 === "PUT"))){
-const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
+const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema99.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -12755,7 +10155,7 @@ let data26 = data11.interval;
 const _errs63 = errors;
 const _errs64 = errors;
 if(typeof data26 === "string"){
-if(!pattern91.test(data26)){
+if(!pattern60.test(data26)){
 const err55 = {};
 if(vErrors === null){
 vErrors = [err55];
@@ -12789,7 +10189,7 @@ vErrors = null;
 }
 }
 if(typeof data26 === "string"){
-if(!pattern88.test(data26)){
+if(!pattern57.test(data26)){
 const err57 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -12850,7 +10250,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func14.call(schema99.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -12909,7 +10309,7 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern87.test(data28)){
+if(!pattern56.test(data28)){
 const err67 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -12959,7 +10359,7 @@ errors++;
 if(data11.status !== undefined){
 let data30 = data11.status;
 if(!(((data30 === "passing") || (data30 === "warning")) || (data30 === "critical"))){
-const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema99.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -12972,7 +10372,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data31 = data11.timeout;
 if(typeof data31 === "string"){
-if(!pattern88.test(data31)){
+if(!pattern57.test(data31)){
 const err72 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -12997,7 +10397,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data32 = data11.deregister_critical_service_after;
 if(typeof data32 === "string"){
-if(!pattern88.test(data32)){
+if(!pattern57.test(data32)){
 const err74 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
@@ -13072,7 +10472,7 @@ errors++;
 if(data11.tcp !== undefined){
 let data35 = data11.tcp;
 if(typeof data35 === "string"){
-if(!pattern96.test(data35)){
+if(!pattern65.test(data35)){
 const err80 = {instancePath:instancePath+"/service/checks/" + i2+"/tcp",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/tcp/pattern",keyword:"pattern",params:{pattern: "^\\S+:[0-9]{1,5}$"},message:"must match pattern \""+"^\\S+:[0-9]{1,5}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
@@ -13099,7 +10499,7 @@ let data36 = data11.interval;
 const _errs87 = errors;
 const _errs88 = errors;
 if(typeof data36 === "string"){
-if(!pattern91.test(data36)){
+if(!pattern60.test(data36)){
 const err82 = {};
 if(vErrors === null){
 vErrors = [err82];
@@ -13133,7 +10533,7 @@ vErrors = null;
 }
 }
 if(typeof data36 === "string"){
-if(!pattern88.test(data36)){
+if(!pattern57.test(data36)){
 const err84 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
@@ -13189,7 +10589,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func14.call(schema99.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -13248,7 +10648,7 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern87.test(data38)){
+if(!pattern56.test(data38)){
 const err93 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
@@ -13298,7 +10698,7 @@ errors++;
 if(data11.status !== undefined){
 let data40 = data11.status;
 if(!(((data40 === "passing") || (data40 === "warning")) || (data40 === "critical"))){
-const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema99.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -13311,7 +10711,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data41 = data11.timeout;
 if(typeof data41 === "string"){
-if(!pattern88.test(data41)){
+if(!pattern57.test(data41)){
 const err98 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err98];
@@ -13336,7 +10736,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data42 = data11.deregister_critical_service_after;
 if(typeof data42 === "string"){
-if(!pattern88.test(data42)){
+if(!pattern57.test(data42)){
 const err100 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err100];
@@ -13413,7 +10813,7 @@ let data45 = data11.ttl;
 const _errs109 = errors;
 const _errs110 = errors;
 if(typeof data45 === "string"){
-if(!pattern91.test(data45)){
+if(!pattern60.test(data45)){
 const err106 = {};
 if(vErrors === null){
 vErrors = [err106];
@@ -13447,7 +10847,7 @@ vErrors = null;
 }
 }
 if(typeof data45 === "string"){
-if(!pattern88.test(data45)){
+if(!pattern57.test(data45)){
 const err108 = {instancePath:instancePath+"/service/checks/" + i2+"/ttl",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/ttl/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err108];
@@ -13513,7 +10913,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func12.call(schema113.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func14.call(schema99.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -13572,7 +10972,7 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern87.test(data47)){
+if(!pattern56.test(data47)){
 const err118 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err118];
@@ -13622,7 +11022,7 @@ errors++;
 if(data11.status !== undefined){
 let data49 = data11.status;
 if(!(((data49 === "passing") || (data49 === "warning")) || (data49 === "critical"))){
-const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema113.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema99.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -13635,7 +11035,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data50 = data11.timeout;
 if(typeof data50 === "string"){
-if(!pattern88.test(data50)){
+if(!pattern57.test(data50)){
 const err123 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
@@ -13660,7 +11060,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data51 = data11.deregister_critical_service_after;
 if(typeof data51 === "string"){
-if(!pattern88.test(data51)){
+if(!pattern57.test(data51)){
 const err125 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
@@ -13775,7 +11175,7 @@ let data56 = data11.interval;
 const _errs135 = errors;
 const _errs136 = errors;
 if(typeof data56 === "string"){
-if(!pattern91.test(data56)){
+if(!pattern60.test(data56)){
 const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
@@ -13809,7 +11209,7 @@ vErrors = null;
 }
 }
 if(typeof data56 === "string"){
-if(!pattern88.test(data56)){
+if(!pattern57.test(data56)){
 const err136 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err136];
@@ -13917,7 +11317,7 @@ return errors === 0;
 }
 
 export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate64;
-const schema114 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
+const schema100 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -13934,7 +11334,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func12.call(schema114.properties, key0))){
+if(!(func14.call(schema100.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -14068,7 +11468,7 @@ errors++;
 if(data.wait !== undefined){
 let data4 = data.wait;
 if(!(((data4 === "ready") || (data4 === "server")) || (data4 === "client"))){
-const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema114.properties.wait.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema100.properties.wait.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -14106,7 +11506,7 @@ errors++;
 if(data.baseline_failure_tolerance !== undefined){
 let data6 = data.baseline_failure_tolerance;
 if((!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))) && (typeof data6 !== "string")){
-const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema114.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
+const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema100.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -14128,7 +11528,7 @@ errors++;
 }
 }
 if(typeof data6 === "string"){
-if(!pattern63.test(data6)){
+if(!pattern18.test(data6)){
 const err17 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -14143,7 +11543,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data7 = data.min_failure_tolerance;
 if((!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))) && (typeof data7 !== "string")){
-const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema114.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema100.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -14165,7 +11565,7 @@ errors++;
 }
 }
 if(typeof data7 === "string"){
-if(!pattern63.test(data7)){
+if(!pattern18.test(data7)){
 const err20 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -14288,7 +11688,7 @@ return errors === 0;
 }
 
 export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate65;
-const schema115 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
+const schema101 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
 
 function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -14357,7 +11757,7 @@ return errors === 0;
 }
 
 export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate66;
-const schema116 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
+const schema102 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
 
 function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -14427,7 +11827,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern81.test(data2)){
+if(!pattern50.test(data2)){
 const err5 = {instancePath:instancePath+"/services/" + i0+"/name",schemaPath:"#/properties/services/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -14462,7 +11862,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern82.test(data3)){
+if(!pattern51.test(data3)){
 const err8 = {instancePath:instancePath+"/services/" + i0+"/id",schemaPath:"#/properties/services/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -14817,7 +12217,7 @@ return errors === 0;
 }
 
 export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate67;
-const schema117 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
+const schema103 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
 
 function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -15046,7 +12446,7 @@ return errors === 0;
 }
 
 export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate68;
-const schema118 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
+const schema104 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -15077,7 +12477,7 @@ errors++;
 if(data.container !== undefined){
 let data0 = data.container;
 if(typeof data0 === "string"){
-if(!pattern7.test(data0)){
+if(!pattern14.test(data0)){
 const err2 = {instancePath:instancePath+"/container",schemaPath:"#/properties/container/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -15102,7 +12502,7 @@ errors++;
 if(data.mark !== undefined){
 let data1 = data.mark;
 if(!((((data1 === "restart") || (data1 === "reload")) || (data1 === "reloaded")) || (data1 === ""))){
-const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema118.properties.mark.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema104.properties.mark.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -15127,9 +12527,3003 @@ validate68.errors = vErrors;
 return errors === 0;
 }
 
+export const v_f7fae6f110c4f1d5ac64ae99e2965c188d8befce1ae1be187ef18f4611d0e584 = validate69;
+const schema105 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. Only keys drover knows are allowed, so a typo fails here, before any agent restarts. Consul itself accepts many more keys; add them here when a template starts writing them.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"default":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
+const schema106 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
+const schema107 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
+const schema108 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
+const schema110 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
+const schema111 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
+const schema113 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
+const schema115 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
+const schema116 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
+const schema119 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
+const schema121 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
+const func0 = runtime_equal.default;
+const pattern86 = new RegExp("^[a-z0-9_-]+$", "u");
+const pattern89 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
+const pattern91 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
+const pattern92 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
+const pattern94 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
+const pattern96 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
+const pattern97 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
+const pattern116 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
+
+function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const _errs1 = errors;
+let valid0 = true;
+const _errs2 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.server !== undefined){
+if(false !== data.server){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs2 === errors;
+errors = _errs1;
+if(vErrors !== null){
+if(_errs1){
+vErrors.length = _errs1;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.bootstrap_expect !== undefined){
+const err1 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/then/properties/bootstrap_expect/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.retry_join_wan !== undefined){
+const err2 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/then/properties/retry_join_wan/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.ui_config !== undefined){
+let data3 = data.ui_config;
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.enabled !== undefined){
+if(false !== data3.enabled){
+const err3 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/then/properties/ui_config/properties/enabled/const",keyword:"const",params:{allowedValue: false},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/ui_config",schemaPath:"#/then/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.auto_encrypt !== undefined){
+let data5 = data.auto_encrypt;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.allow_tls !== undefined){
+const err5 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/then/properties/auto_encrypt/properties/allow_tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/then/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs10 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.auto_encrypt !== undefined){
+let data7 = data.auto_encrypt;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.tls !== undefined){
+const err7 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/else/properties/auto_encrypt/properties/tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/else/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs10 === errors;
+valid0 = _valid0;
+ifClause0 = "else";
+}
+if(!valid0){
+const err9 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.datacenter === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data.node_name === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_name"},message:"must have required property '"+"node_name"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data.data_dir === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "data_dir"},message:"must have required property '"+"data_dir"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.server === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "server"},message:"must have required property '"+"server"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data.bind_addr === undefined){
+const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "bind_addr"},message:"must have required property '"+"bind_addr"+"'"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data.retry_join === undefined){
+const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "retry_join"},message:"must have required property '"+"retry_join"+"'"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func14.call(schema105.properties, key0))){
+const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+let data9 = data.datacenter;
+if(typeof data9 === "string"){
+if(func2(data9) > 64){
+const err17 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(func2(data9) < 1){
+const err18 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(!pattern86.test(data9)){
+const err19 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.node_name !== undefined){
+let data10 = data.node_name;
+if(typeof data10 === "string"){
+if(func2(data10) > 128){
+const err21 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(!pattern14.test(data10)){
+const err22 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data.data_dir !== undefined){
+let data11 = data.data_dir;
+if(typeof data11 === "string"){
+if(!pattern0.test(data11)){
+const err24 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data.server !== undefined){
+if(typeof data.server !== "boolean"){
+const err26 = {instancePath:instancePath+"/server",schemaPath:"#/properties/server/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.bootstrap_expect !== undefined){
+let data13 = data.bootstrap_expect;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err27 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 11 || isNaN(data13)){
+const err28 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 11},message:"must be <= 11"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data13 < 1 || isNaN(data13)){
+const err29 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+if(data.ui_config !== undefined){
+let data14 = data.ui_config;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(data14.enabled === undefined){
+const err30 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+for(const key1 in data14){
+if(!(key1 === "enabled")){
+const err31 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data14.enabled !== undefined){
+if(typeof data14.enabled !== "boolean"){
+const err32 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/properties/ui_config/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data.bind_addr !== undefined){
+let data16 = data.bind_addr;
+if(typeof data16 === "string"){
+if(!pattern89.test(data16)){
+const err34 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data.advertise_addr !== undefined){
+let data17 = data.advertise_addr;
+if(typeof data17 === "string"){
+if(!pattern89.test(data17)){
+const err36 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data.client_addr !== undefined){
+let data18 = data.client_addr;
+if(typeof data18 === "string"){
+if(!pattern91.test(data18)){
+const err38 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data.retry_join !== undefined){
+let data19 = data.retry_join;
+if(Array.isArray(data19)){
+if(data19.length < 1){
+const err40 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+const len0 = data19.length;
+for(let i0=0; i0<len0; i0++){
+let data20 = data19[i0];
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+const err41 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(!pattern92.test(data20)){
+const err42 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+let i1 = data19.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data19[i1], data19[j0])){
+const err44 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data.retry_join_wan !== undefined){
+let data21 = data.retry_join_wan;
+if(Array.isArray(data21)){
+if(data21.length < 1){
+const err46 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+const len1 = data21.length;
+for(let i2=0; i2<len1; i2++){
+let data22 = data21[i2];
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err47 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(!pattern92.test(data22)){
+const err48 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+let i3 = data21.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data21[i3], data21[j1])){
+const err50 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+break outer1;
+}
+}
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.retry_interval_wan !== undefined){
+let data23 = data.retry_interval_wan;
+if(typeof data23 === "string"){
+if(!pattern94.test(data23)){
+const err52 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data.retry_interval !== undefined){
+let data24 = data.retry_interval;
+if(typeof data24 === "string"){
+if(!pattern94.test(data24)){
+const err54 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data.retry_max !== undefined){
+let data25 = data.retry_max;
+if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+const err56 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 < 0 || isNaN(data25)){
+const err57 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+if(data.rejoin_after_leave !== undefined){
+if(typeof data.rejoin_after_leave !== "boolean"){
+const err58 = {instancePath:instancePath+"/rejoin_after_leave",schemaPath:"#/properties/rejoin_after_leave/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data.skip_leave_on_interrupt !== undefined){
+if(typeof data.skip_leave_on_interrupt !== "boolean"){
+const err59 = {instancePath:instancePath+"/skip_leave_on_interrupt",schemaPath:"#/properties/skip_leave_on_interrupt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data.leave_on_terminate !== undefined){
+if(typeof data.leave_on_terminate !== "boolean"){
+const err60 = {instancePath:instancePath+"/leave_on_terminate",schemaPath:"#/properties/leave_on_terminate/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data.log_level !== undefined){
+let data29 = data.log_level;
+if(typeof data29 === "string"){
+if(!pattern96.test(data29)){
+const err61 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.encrypt !== undefined){
+let data30 = data.encrypt;
+if(typeof data30 === "string"){
+if(!pattern97.test(data30)){
+const err63 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data.disable_update_check !== undefined){
+if(typeof data.disable_update_check !== "boolean"){
+const err65 = {instancePath:instancePath+"/disable_update_check",schemaPath:"#/properties/disable_update_check/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data.ports !== undefined){
+let data32 = data.ports;
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+for(const key2 in data32){
+if(!((((((((key2 === "dns") || (key2 === "http")) || (key2 === "https")) || (key2 === "grpc")) || (key2 === "grpc_tls")) || (key2 === "serf_lan")) || (key2 === "serf_wan")) || (key2 === "server"))){
+const err66 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data32.dns !== undefined){
+let data33 = data32.dns;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err67 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+const _errs77 = errors;
+const _errs78 = errors;
+if(0 !== data33){
+const err68 = {};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+var valid27 = _errs78 === errors;
+if(valid27){
+const err69 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+else {
+errors = _errs77;
+if(vErrors !== null){
+if(_errs77){
+vErrors.length = _errs77;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 65535 || isNaN(data33)){
+const err70 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+if(data33 < -1 || isNaN(data33)){
+const err71 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+if(data32.http !== undefined){
+let data34 = data32.http;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err72 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+const _errs81 = errors;
+const _errs82 = errors;
+if(0 !== data34){
+const err73 = {};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+var valid28 = _errs82 === errors;
+if(valid28){
+const err74 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+else {
+errors = _errs81;
+if(vErrors !== null){
+if(_errs81){
+vErrors.length = _errs81;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 65535 || isNaN(data34)){
+const err75 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if(data34 < -1 || isNaN(data34)){
+const err76 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+}
+if(data32.https !== undefined){
+let data35 = data32.https;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err77 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+const _errs85 = errors;
+const _errs86 = errors;
+if(0 !== data35){
+const err78 = {};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+var valid29 = _errs86 === errors;
+if(valid29){
+const err79 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+else {
+errors = _errs85;
+if(vErrors !== null){
+if(_errs85){
+vErrors.length = _errs85;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 65535 || isNaN(data35)){
+const err80 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+if(data35 < -1 || isNaN(data35)){
+const err81 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+if(data32.grpc !== undefined){
+let data36 = data32.grpc;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err82 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+const _errs89 = errors;
+const _errs90 = errors;
+if(0 !== data36){
+const err83 = {};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+var valid30 = _errs90 === errors;
+if(valid30){
+const err84 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+else {
+errors = _errs89;
+if(vErrors !== null){
+if(_errs89){
+vErrors.length = _errs89;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 65535 || isNaN(data36)){
+const err85 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+if(data36 < -1 || isNaN(data36)){
+const err86 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+if(data32.grpc_tls !== undefined){
+let data37 = data32.grpc_tls;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err87 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+const _errs93 = errors;
+const _errs94 = errors;
+if(0 !== data37){
+const err88 = {};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+var valid31 = _errs94 === errors;
+if(valid31){
+const err89 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+else {
+errors = _errs93;
+if(vErrors !== null){
+if(_errs93){
+vErrors.length = _errs93;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 65535 || isNaN(data37)){
+const err90 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(data37 < -1 || isNaN(data37)){
+const err91 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+if(data32.serf_lan !== undefined){
+let data38 = data32.serf_lan;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err92 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 65535 || isNaN(data38)){
+const err93 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+if(data38 < 1 || isNaN(data38)){
+const err94 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+if(data32.serf_wan !== undefined){
+let data39 = data32.serf_wan;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err95 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+const _errs99 = errors;
+const _errs100 = errors;
+if(0 !== data39){
+const err96 = {};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+var valid32 = _errs100 === errors;
+if(valid32){
+const err97 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+else {
+errors = _errs99;
+if(vErrors !== null){
+if(_errs99){
+vErrors.length = _errs99;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 65535 || isNaN(data39)){
+const err98 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+if(data39 < -1 || isNaN(data39)){
+const err99 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+if(data32.server !== undefined){
+let data40 = data32.server;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err100 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 65535 || isNaN(data40)){
+const err101 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+if(data40 < 1 || isNaN(data40)){
+const err102 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data.performance !== undefined){
+let data41 = data.performance;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+for(const key3 in data41){
+if(!(key3 === "raft_multiplier")){
+const err104 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data41.raft_multiplier !== undefined){
+let data42 = data41.raft_multiplier;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err105 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 10 || isNaN(data42)){
+const err106 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if(data42 < 1 || isNaN(data42)){
+const err107 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data.autopilot !== undefined){
+let data43 = data.autopilot;
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+for(const key4 in data43){
+if(!(((((key4 === "cleanup_dead_servers") || (key4 === "last_contact_threshold")) || (key4 === "max_trailing_logs")) || (key4 === "min_quorum")) || (key4 === "server_stabilization_time"))){
+const err109 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+if(data43.cleanup_dead_servers !== undefined){
+if(typeof data43.cleanup_dead_servers !== "boolean"){
+const err110 = {instancePath:instancePath+"/autopilot/cleanup_dead_servers",schemaPath:"#/properties/autopilot/properties/cleanup_dead_servers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data43.last_contact_threshold !== undefined){
+let data45 = data43.last_contact_threshold;
+if(typeof data45 === "string"){
+if(!pattern94.test(data45)){
+const err111 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data43.max_trailing_logs !== undefined){
+let data46 = data43.max_trailing_logs;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err113 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 < 0 || isNaN(data46)){
+const err114 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+if(data43.min_quorum !== undefined){
+let data47 = data43.min_quorum;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err115 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 < 0 || isNaN(data47)){
+const err116 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+}
+if(data43.server_stabilization_time !== undefined){
+let data48 = data43.server_stabilization_time;
+if(typeof data48 === "string"){
+if(!pattern94.test(data48)){
+const err117 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+}
+else {
+const err119 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+if(data.tls !== undefined){
+let data49 = data.tls;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key5 in data49){
+if(!((((key5 === "defaults") || (key5 === "internal_rpc")) || (key5 === "https")) || (key5 === "grpc"))){
+const err120 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+if(data49.defaults !== undefined){
+let data50 = data49.defaults;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+for(const key6 in data50){
+if(!((((((((key6 === "ca_file") || (key6 === "ca_path")) || (key6 === "cert_file")) || (key6 === "key_file")) || (key6 === "verify_incoming")) || (key6 === "verify_outgoing")) || (key6 === "tls_min_version")) || (key6 === "tls_cipher_suites"))){
+const err121 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+if(data50.ca_file !== undefined){
+let data51 = data50.ca_file;
+if(typeof data51 === "string"){
+if(func2(data51) < 1){
+const err122 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+if(!pattern0.test(data51)){
+const err123 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+else {
+const err124 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+if(data50.ca_path !== undefined){
+let data52 = data50.ca_path;
+if(typeof data52 === "string"){
+if(func2(data52) < 1){
+const err125 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+if(!pattern0.test(data52)){
+const err126 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+if(data50.cert_file !== undefined){
+let data53 = data50.cert_file;
+if(typeof data53 === "string"){
+if(func2(data53) < 1){
+const err128 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+if(!pattern0.test(data53)){
+const err129 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+if(data50.key_file !== undefined){
+let data54 = data50.key_file;
+if(typeof data54 === "string"){
+if(func2(data54) < 1){
+const err131 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+if(!pattern0.test(data54)){
+const err132 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+if(data50.verify_incoming !== undefined){
+if(typeof data50.verify_incoming !== "boolean"){
+const err134 = {instancePath:instancePath+"/tls/defaults/verify_incoming",schemaPath:"#/properties/tls/properties/defaults/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+if(data50.verify_outgoing !== undefined){
+if(typeof data50.verify_outgoing !== "boolean"){
+const err135 = {instancePath:instancePath+"/tls/defaults/verify_outgoing",schemaPath:"#/properties/tls/properties/defaults/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+if(data50.tls_min_version !== undefined){
+let data57 = data50.tls_min_version;
+if(!((((data57 === "TLSv1_0") || (data57 === "TLSv1_1")) || (data57 === "TLSv1_2")) || (data57 === "TLSv1_3"))){
+const err136 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema105.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data50.tls_cipher_suites !== undefined){
+let data58 = data50.tls_cipher_suites;
+if(typeof data58 === "string"){
+if(func2(data58) < 1){
+const err137 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+else {
+const err138 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+}
+else {
+const err139 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+}
+if(data49.internal_rpc !== undefined){
+let data59 = data49.internal_rpc;
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+for(const key7 in data59){
+if(!(func14.call(schema105.properties.tls.properties.internal_rpc.properties, key7))){
+const err140 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data59.ca_file !== undefined){
+let data60 = data59.ca_file;
+if(typeof data60 === "string"){
+if(func2(data60) < 1){
+const err141 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+if(!pattern0.test(data60)){
+const err142 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+else {
+const err143 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+if(data59.ca_path !== undefined){
+let data61 = data59.ca_path;
+if(typeof data61 === "string"){
+if(func2(data61) < 1){
+const err144 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+if(!pattern0.test(data61)){
+const err145 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+if(data59.cert_file !== undefined){
+let data62 = data59.cert_file;
+if(typeof data62 === "string"){
+if(func2(data62) < 1){
+const err147 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+if(!pattern0.test(data62)){
+const err148 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+if(data59.key_file !== undefined){
+let data63 = data59.key_file;
+if(typeof data63 === "string"){
+if(func2(data63) < 1){
+const err150 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+if(!pattern0.test(data63)){
+const err151 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data59.verify_incoming !== undefined){
+if(typeof data59.verify_incoming !== "boolean"){
+const err153 = {instancePath:instancePath+"/tls/internal_rpc/verify_incoming",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+}
+if(data59.verify_outgoing !== undefined){
+if(typeof data59.verify_outgoing !== "boolean"){
+const err154 = {instancePath:instancePath+"/tls/internal_rpc/verify_outgoing",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+if(data59.tls_min_version !== undefined){
+let data66 = data59.tls_min_version;
+if(!((((data66 === "TLSv1_0") || (data66 === "TLSv1_1")) || (data66 === "TLSv1_2")) || (data66 === "TLSv1_3"))){
+const err155 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema105.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+if(data59.tls_cipher_suites !== undefined){
+let data67 = data59.tls_cipher_suites;
+if(typeof data67 === "string"){
+if(func2(data67) < 1){
+const err156 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data59.verify_server_hostname !== undefined){
+if(typeof data59.verify_server_hostname !== "boolean"){
+const err158 = {instancePath:instancePath+"/tls/internal_rpc/verify_server_hostname",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+if(data49.https !== undefined){
+let data69 = data49.https;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+for(const key8 in data69){
+if(!((((((((key8 === "ca_file") || (key8 === "ca_path")) || (key8 === "cert_file")) || (key8 === "key_file")) || (key8 === "verify_incoming")) || (key8 === "verify_outgoing")) || (key8 === "tls_min_version")) || (key8 === "tls_cipher_suites"))){
+const err160 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+if(data69.ca_file !== undefined){
+let data70 = data69.ca_file;
+if(typeof data70 === "string"){
+if(func2(data70) < 1){
+const err161 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+if(!pattern0.test(data70)){
+const err162 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+}
+else {
+const err163 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+if(data69.ca_path !== undefined){
+let data71 = data69.ca_path;
+if(typeof data71 === "string"){
+if(func2(data71) < 1){
+const err164 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+if(!pattern0.test(data71)){
+const err165 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+else {
+const err166 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+if(data69.cert_file !== undefined){
+let data72 = data69.cert_file;
+if(typeof data72 === "string"){
+if(func2(data72) < 1){
+const err167 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+if(!pattern0.test(data72)){
+const err168 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+if(data69.key_file !== undefined){
+let data73 = data69.key_file;
+if(typeof data73 === "string"){
+if(func2(data73) < 1){
+const err170 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+if(!pattern0.test(data73)){
+const err171 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+if(data69.verify_incoming !== undefined){
+if(typeof data69.verify_incoming !== "boolean"){
+const err173 = {instancePath:instancePath+"/tls/https/verify_incoming",schemaPath:"#/properties/tls/properties/https/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+if(data69.verify_outgoing !== undefined){
+if(typeof data69.verify_outgoing !== "boolean"){
+const err174 = {instancePath:instancePath+"/tls/https/verify_outgoing",schemaPath:"#/properties/tls/properties/https/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+if(data69.tls_min_version !== undefined){
+let data76 = data69.tls_min_version;
+if(!((((data76 === "TLSv1_0") || (data76 === "TLSv1_1")) || (data76 === "TLSv1_2")) || (data76 === "TLSv1_3"))){
+const err175 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema105.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+if(data69.tls_cipher_suites !== undefined){
+let data77 = data69.tls_cipher_suites;
+if(typeof data77 === "string"){
+if(func2(data77) < 1){
+const err176 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+}
+else {
+const err177 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+}
+else {
+const err178 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+}
+if(data49.grpc !== undefined){
+let data78 = data49.grpc;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+for(const key9 in data78){
+if(!((((((((key9 === "ca_file") || (key9 === "ca_path")) || (key9 === "cert_file")) || (key9 === "key_file")) || (key9 === "verify_incoming")) || (key9 === "tls_min_version")) || (key9 === "tls_cipher_suites")) || (key9 === "use_auto_cert"))){
+const err179 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+}
+if(data78.ca_file !== undefined){
+let data79 = data78.ca_file;
+if(typeof data79 === "string"){
+if(func2(data79) < 1){
+const err180 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+if(!pattern0.test(data79)){
+const err181 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+}
+else {
+const err182 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+}
+if(data78.ca_path !== undefined){
+let data80 = data78.ca_path;
+if(typeof data80 === "string"){
+if(func2(data80) < 1){
+const err183 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+if(!pattern0.test(data80)){
+const err184 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+else {
+const err185 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+if(data78.cert_file !== undefined){
+let data81 = data78.cert_file;
+if(typeof data81 === "string"){
+if(func2(data81) < 1){
+const err186 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+if(!pattern0.test(data81)){
+const err187 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+}
+if(data78.key_file !== undefined){
+let data82 = data78.key_file;
+if(typeof data82 === "string"){
+if(func2(data82) < 1){
+const err189 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+if(!pattern0.test(data82)){
+const err190 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+if(data78.verify_incoming !== undefined){
+if(typeof data78.verify_incoming !== "boolean"){
+const err192 = {instancePath:instancePath+"/tls/grpc/verify_incoming",schemaPath:"#/properties/tls/properties/grpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+}
+if(data78.tls_min_version !== undefined){
+let data84 = data78.tls_min_version;
+if(!((((data84 === "TLSv1_0") || (data84 === "TLSv1_1")) || (data84 === "TLSv1_2")) || (data84 === "TLSv1_3"))){
+const err193 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema105.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+if(data78.tls_cipher_suites !== undefined){
+let data85 = data78.tls_cipher_suites;
+if(typeof data85 === "string"){
+if(func2(data85) < 1){
+const err194 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+else {
+const err195 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+if(data78.use_auto_cert !== undefined){
+if(typeof data78.use_auto_cert !== "boolean"){
+const err196 = {instancePath:instancePath+"/tls/grpc/use_auto_cert",schemaPath:"#/properties/tls/properties/grpc/properties/use_auto_cert/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+}
+else {
+const err197 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+}
+else {
+const err198 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+if(data.acl !== undefined){
+let data87 = data.acl;
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+if(data87.enabled === undefined){
+const err199 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+for(const key10 in data87){
+if(!(((((key10 === "enabled") || (key10 === "default_policy")) || (key10 === "down_policy")) || (key10 === "enable_token_persistence")) || (key10 === "tokens"))){
+const err200 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+if(data87.enabled !== undefined){
+if(typeof data87.enabled !== "boolean"){
+const err201 = {instancePath:instancePath+"/acl/enabled",schemaPath:"#/properties/acl/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+}
+if(data87.default_policy !== undefined){
+let data89 = data87.default_policy;
+if(!((data89 === "allow") || (data89 === "deny"))){
+const err202 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema105.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+}
+if(data87.down_policy !== undefined){
+let data90 = data87.down_policy;
+if(!((((data90 === "allow") || (data90 === "deny")) || (data90 === "extend-cache")) || (data90 === "async-cache"))){
+const err203 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema105.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+if(data87.enable_token_persistence !== undefined){
+if(typeof data87.enable_token_persistence !== "boolean"){
+const err204 = {instancePath:instancePath+"/acl/enable_token_persistence",schemaPath:"#/properties/acl/properties/enable_token_persistence/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+}
+if(data87.tokens !== undefined){
+let data92 = data87.tokens;
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+for(const key11 in data92){
+if(!((key11 === "agent") || (key11 === "default"))){
+const err205 = {instancePath:instancePath+"/acl/tokens",schemaPath:"#/properties/acl/properties/tokens/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+if(data92.agent !== undefined){
+let data93 = data92.agent;
+if(typeof data93 === "string"){
+if(func2(data93) < 1){
+const err206 = {instancePath:instancePath+"/acl/tokens/agent",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+else {
+const err207 = {instancePath:instancePath+"/acl/tokens/agent",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+}
+if(data92.default !== undefined){
+let data94 = data92.default;
+if(typeof data94 === "string"){
+if(func2(data94) < 1){
+const err208 = {instancePath:instancePath+"/acl/tokens/default",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+else {
+const err209 = {instancePath:instancePath+"/acl/tokens/default",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/acl/tokens",schemaPath:"#/properties/acl/properties/tokens/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+}
+else {
+const err211 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+if(data.auto_encrypt !== undefined){
+let data95 = data.auto_encrypt;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+for(const key12 in data95){
+if(!((((key12 === "allow_tls") || (key12 === "tls")) || (key12 === "dns_san")) || (key12 === "ip_san"))){
+const err212 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+if(data95.allow_tls !== undefined){
+if(typeof data95.allow_tls !== "boolean"){
+const err213 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/properties/auto_encrypt/properties/allow_tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+}
+if(data95.tls !== undefined){
+if(typeof data95.tls !== "boolean"){
+const err214 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/properties/auto_encrypt/properties/tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+}
+if(data95.dns_san !== undefined){
+let data98 = data95.dns_san;
+if(Array.isArray(data98)){
+const len2 = data98.length;
+for(let i4=0; i4<len2; i4++){
+let data99 = data98[i4];
+if(typeof data99 === "string"){
+if(func2(data99) < 1){
+const err215 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+}
+else {
+const err217 = {instancePath:instancePath+"/auto_encrypt/dns_san",schemaPath:"#/properties/auto_encrypt/properties/dns_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+if(data95.ip_san !== undefined){
+let data100 = data95.ip_san;
+if(Array.isArray(data100)){
+const len3 = data100.length;
+for(let i5=0; i5<len3; i5++){
+let data101 = data100[i5];
+if(typeof data101 === "string"){
+if(!pattern116.test(data101)){
+const err218 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"+"\""};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+}
+else {
+const err220 = {instancePath:instancePath+"/auto_encrypt/ip_san",schemaPath:"#/properties/auto_encrypt/properties/ip_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+}
+else {
+const err221 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+}
+if(data.addresses !== undefined){
+let data102 = data.addresses;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+for(const key13 in data102){
+if(!(((((key13 === "dns") || (key13 === "http")) || (key13 === "https")) || (key13 === "grpc")) || (key13 === "grpc_tls"))){
+const err222 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+if(data102.dns !== undefined){
+let data103 = data102.dns;
+if(typeof data103 === "string"){
+if(func2(data103) < 1){
+const err223 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+}
+else {
+const err224 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+if(data102.http !== undefined){
+let data104 = data102.http;
+if(typeof data104 === "string"){
+if(func2(data104) < 1){
+const err225 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+}
+else {
+const err226 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+}
+if(data102.https !== undefined){
+let data105 = data102.https;
+if(typeof data105 === "string"){
+if(func2(data105) < 1){
+const err227 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+}
+else {
+const err228 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+}
+if(data102.grpc !== undefined){
+let data106 = data102.grpc;
+if(typeof data106 === "string"){
+if(func2(data106) < 1){
+const err229 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+}
+else {
+const err230 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+}
+if(data102.grpc_tls !== undefined){
+let data107 = data102.grpc_tls;
+if(typeof data107 === "string"){
+if(func2(data107) < 1){
+const err231 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+else {
+const err232 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+}
+}
+else {
+const err233 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+}
+}
+else {
+const err234 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+validate69.errors = vErrors;
+return errors === 0;
+}
+
 
 /** Precompiled validators by schemaKey(schema): sha256 of the schema's JSON text. */
 export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<string, Validator>([
+  // module consul_acl
+  ['06f2ceee1f7f958f6803df8eff8a3e59ac8861d22373389c5f708022ed47868e', v_06f2ceee1f7f958f6803df8eff8a3e59ac8861d22373389c5f708022ed47868e],
   // module mkdir
   ['0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5', v_0b5488b3ad5017b2408cd404258fc29326b823300030ed7acfbadeee7abfc6f5],
   // module consul_config_check
@@ -15140,16 +15534,12 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a', v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a],
   // module consul_host_preflight
   ['38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a', v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a],
-  // schemas/consul-agent.schema.json
-  ['3e772698744e7ddf39d1d1a4662bd12e879832e47d570f3990722281d75d7328', v_3e772698744e7ddf39d1d1a4662bd12e879832e47d570f3990722281d75d7328],
   // schemas/playbook.schema.json
   ['424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412', v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412],
   // module wait_for
   ['510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053', v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053],
   // module docker_container
   ['55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49', v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49],
-  // schemas/inventory.schema.json
-  ['5ea7b0e7b57fcfeca8d006d72d6b3515cc618555d797d5cb394815d868896eb9', v_5ea7b0e7b57fcfeca8d006d72d6b3515cc618555d797d5cb394815d868896eb9],
   // module consul_keyring
   ['6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6', v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6],
   // module command
@@ -15166,6 +15556,8 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59', v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59],
   // schemas/recap.schema.json
   ['a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9', v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9],
+  // schemas/inventory.schema.json
+  ['aa483ca36947ccdb9f6ac1f66617a8925386fa15e02c7023b6e484375aeaab71', v_aa483ca36947ccdb9f6ac1f66617a8925386fa15e02c7023b6e484375aeaab71],
   // module template
   ['ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0', v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0],
   // schemas/consul-service.schema.json
@@ -15180,4 +15572,6 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6', v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6],
   // module consul_agent_state
   ['f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22', v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22],
+  // schemas/consul-agent.schema.json
+  ['f7fae6f110c4f1d5ac64ae99e2965c188d8befce1ae1be187ef18f4611d0e584', v_f7fae6f110c4f1d5ac64ae99e2965c188d8befce1ae1be187ef18f4611d0e584],
 ]);

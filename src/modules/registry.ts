@@ -1,4 +1,5 @@
 import { commandModule } from './command.js';
+import { consulAclModule } from './consul-acl.js';
 import { consulAgentStateModule } from './consul-agent-state.js';
 import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
@@ -39,6 +40,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulServicesModule,
     consulAgentStateModule,
     consulTlsCertModule,
+    consulAclModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

@@ -24,6 +24,7 @@ import {
   aclDir,
   AclTokenSource,
   managementTokenFile,
+  prepareAclTokens,
 } from '../../src/app/acl-token-source.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import type { Host, Inventory } from '../../src/inventory/types.js';
@@ -304,5 +305,71 @@ describe('the ACL management token file', () => {
     });
     assert.equal(existsSync(s.file), false);
     await assert.rejects(source().keep(new Secret('nope')), configError(/not a Consul ACL token/));
+  });
+});
+
+describe('ACLs drover sets up: the management token made once, the agents’ tokens derived from it', () => {
+  const env = {};
+
+  it('makes a management token when there is none, and writes it only when told to keep it', async () => {
+    const dir = tempDir('drover-acl-prepare-');
+    const file = join(dir, 'inv.yaml');
+    const inv = inventory(file, { consul_acl_enable: true });
+    const prepared = await prepareAclTokens(inv, { env, makeIfMissing: true });
+    const token = prepared.inventory.hosts.get('s1')?.vars['drover_acl_token'];
+    assert.ok(token instanceof Secret);
+    assert.match(token.reveal(), /^[0-9a-f-]{36}$/);
+    assert.equal(existsSync(managementTokenFile(file)), false, 'nothing written before keepNew');
+    assert.match(prepared.note ?? '', /deploy will make one and write it to .*management\.token/);
+    assert.ok(prepared.keepNew);
+    assert.match(await prepared.keepNew(), /wrote a new ACL management token/);
+    assert.equal(readFileSync(managementTokenFile(file), 'utf8'), `${token.reveal()}\n`);
+    assert.equal(statSync(managementTokenFile(file)).mode & 0o777, 0o600);
+    // The next run reads it, derives the same tokens, and has nothing new to keep.
+    const again = await prepareAclTokens(inv, { env, makeIfMissing: true });
+    assert.equal(again.keepNew, undefined);
+    const v1 = prepared.inventory.hosts.get('s1')?.vars ?? {};
+    const v2 = again.inventory.hosts.get('s1')?.vars ?? {};
+    for (const k of ['drover_acl_token', 'drover_acl_agent_token', 'drover_acl_dns_token'])
+      assert.equal((v2[k] as Secret).reveal(), (v1[k] as Secret).reveal(), k);
+  });
+
+  it('gives every host its own agent token and all of them one DNS token, none equal to the management token', async () => {
+    const dir = tempDir('drover-acl-derive-');
+    const inv = inventory(join(dir, 'inv.yaml'), {
+      consul_acl_enable: true,
+      consul_acl_management_token: TOKEN,
+    });
+    const { inventory: out } = await prepareAclTokens(inv, { env });
+    const vars = (h: string) => out.hosts.get(h)?.vars ?? {};
+    const secret = (h: string, k: string) => (vars(h)[k] as Secret).reveal();
+    assert.notEqual(secret('s1', 'drover_acl_agent_token'), secret('s2', 'drover_acl_agent_token'));
+    assert.equal(secret('s1', 'drover_acl_dns_token'), secret('s2', 'drover_acl_dns_token'));
+    assert.notEqual(secret('s1', 'drover_acl_agent_token'), TOKEN);
+    assert.equal(inspect(vars('s1')).includes(secret('s1', 'drover_acl_agent_token')), false);
+    // Without consul_acl_enable a given token is only carried, and no agent token is derived.
+    const plain = await prepareAclTokens(
+      inventory(join(dir, 'p.yaml'), { consul_acl_management_token: TOKEN }),
+      { env },
+    );
+    assert.equal(plain.inventory.hosts.get('s1')?.vars['drover_acl_agent_token'], undefined);
+    // A command that only reads never makes a token.
+    const none = await prepareAclTokens(inventory(join(dir, 'n.yaml'), { consul_acl_enable: true }), { env });
+    assert.equal(none.inventory.hosts.get('s1')?.vars['drover_acl_token'], undefined);
+  });
+
+  it('refuses ACLs in an inventory of several datacenters before anything is made', async () => {
+    const dir = tempDir('drover-acl-dcs-');
+    const inv = inventory(
+      join(dir, 'inv.yaml'),
+      { consul_acl_enable: true, consul_datacenter: 'east' },
+      { consul_acl_enable: true, consul_datacenter: 'west' },
+    );
+    await assert.rejects(prepareAclTokens(inv, { env, makeIfMissing: true }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /several datacenters \(east, west\)/);
+      return true;
+    });
+    assert.equal(existsSync(aclDir(join(dir, 'inv.yaml'))), false);
   });
 });

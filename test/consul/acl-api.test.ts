@@ -41,7 +41,8 @@ import {
   setAgentTokenStep,
   SNAPSHOT_POLICY,
   tokenSelfStep,
-  tokenWriteStep,
+  tokenWriteSteps,
+  derivedTokenSecret,
   updatePolicyStep,
   type AclCall,
   type AclPolicy,
@@ -405,6 +406,53 @@ describe('plans, pure', () => {
     assert.equal(dnsTokenWant('dc1').accessorId, ids[3]);
   });
 
+  it('derives SecretIDs from the management token: stable, distinct per purpose, host and management token', () => {
+    const m = new Secret('8f14e45f-ceea-467f-a0e6-0b5d8c2a1f30');
+    const a1 = derivedTokenSecret(m, 'agent', 'h1').reveal();
+    assert.match(a1, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(derivedTokenSecret(m, 'agent', 'h1').reveal(), a1);
+    const others = [
+      derivedTokenSecret(m, 'agent', 'h2'),
+      derivedTokenSecret(m, 'dns'),
+      derivedTokenSecret(m, 'operator'),
+      derivedTokenSecret(new Secret('1679091c-5a88-4faf-8fb1-0c9f3e2d4b17'), 'agent', 'h1'),
+    ].map((x) => x.reveal());
+    assert.equal(new Set([a1, ...others]).size, 5);
+    assert.ok(!others.includes(m.reveal()));
+  });
+
+  it('replaces a token whose SecretID is not the derived one: delete, then create with the SecretID', async () => {
+    const secret = new Secret('9d2e0c1a-0000-4000-8000-00000000000b');
+    const want = agentTokenWant({ nodeName: 's1', datacenter: 'dc1' }, secret);
+    assert.deepEqual(planToken(want, token({ accessorId: want.accessorId })), { action: 'replace', want });
+    // Hidden SecretIDs cannot be compared: the rest of the token decides.
+    const hidden = token({
+      accessorId: want.accessorId,
+      description: want.description,
+      nodeIdentities: want.nodeIdentities,
+    });
+    delete (hidden as { secretId?: Secret }).secretId;
+    assert.deepEqual(planToken(want, hidden), { action: 'none' });
+    const t = new RecordingTransport('s1').onHttp(/DELETE/, { status: 200, body: 'true' }).onHttp(/PUT/, {
+      status: 200,
+      body: JSON.stringify({
+        AccessorID: want.accessorId,
+        SecretID: secret.reveal(),
+        Local: false,
+        CreateIndex: 2,
+        ModifyIndex: 2,
+      }),
+    });
+    const call = { token: new Secret('8f14e45f-ceea-467f-a0e6-0b5d8c2a1f30') };
+    const executor = new StepExecutor(t, false, () => []);
+    for (const step of tokenWriteSteps({ action: 'replace', want }, call)) await executor.run(step);
+    assert.deepEqual(
+      t.httpCalls.map((c) => `${c.method} ${c.path}`),
+      [`DELETE /v1/acl/token/${want.accessorId}`, 'PUT /v1/acl/token'],
+    );
+    assert.equal(JSON.parse(t.httpCalls[1]?.body ?? '').SecretID, secret.reveal());
+  });
+
   it('writes each policy rule after a comment saying which call needs it', () => {
     assert.equal(
       renderRules([{ why: 'x needs it', hcl: 'operator = "read"' }]),
@@ -497,12 +545,13 @@ describe('ACL steps, as a host sees them', () => {
       want,
       token({ accessorId: want.accessorId, unmanaged: { Roles: [{ Name: 'r' }] } }),
     );
-    const step = tokenWriteStep(plan, call);
+    const [step, ...more] = tokenWriteSteps(plan, call);
     assert.ok(step);
+    assert.equal(more.length, 0);
     await run(t, step);
     assert.equal(t.httpCalls[1]?.path, `/v1/acl/token/${want.accessorId}`);
     assert.deepEqual(JSON.parse(t.httpCalls[1]?.body ?? '').Roles, [{ Name: 'r' }]);
-    assert.equal(tokenWriteStep({ action: 'none' }, call), undefined);
+    assert.deepEqual(tokenWriteSteps({ action: 'none' }, call), []);
     assert.equal(policyWriteStep({ action: 'none', id: 'p' }, OPERATOR_POLICY, call), undefined);
   });
 
@@ -605,8 +654,7 @@ describe('live: the ACL set-up against stand-in agents (127.0.0.140, .142, .143)
   /** Ensures a token and reads its SecretID back, as drover will instead of storing it. */
   async function ensureToken(want: TokenWant, o: { shared?: boolean } = {}): Promise<AclToken> {
     const plan = planToken(want, await steps.run(readTokenStep(want.accessorId, at(SERVER))), o);
-    const write = tokenWriteStep(plan, at(SERVER));
-    if (write) await steps.run(write);
+    for (const write of tokenWriteSteps(plan, at(SERVER))) await steps.run(write);
     const back = await steps.run(readTokenStep(want.accessorId, at(SERVER)));
     assert.ok(back?.secretId, `token ${want.accessorId} read back with its SecretID`);
     assert.deepEqual(planToken(want, back, o), { action: 'none' });

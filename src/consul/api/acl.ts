@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { httpStep, mapStep, type Step, type StepSite } from '../../remote/step.js';
 import { redactText, Secret } from '../../shell/secret.js';
 import type { HttpRequest, HttpResponse, HttpTls } from '../../ssh/transport.js';
@@ -20,9 +20,10 @@ import { ConsulOutputError } from './output-error.js';
  * management token it is given, as `X-Consul-Token`.
  *
  * drover keeps one secret of its own, the management token (app/acl-token-source.ts). It never
- * stores agent or operator tokens: it creates each with an AccessorID it can compute again
- * (droverAccessorId) and lets Consul pick a random SecretID, then reads the SecretID back with
- * the management token whenever it needs it.
+ * stores agent, DNS or operator tokens: it creates each with an AccessorID it can compute again
+ * (droverAccessorId) and a SecretID derived from the management token (derivedTokenSecret), so
+ * a config that names an agent's token is rendered and checked before any connection, and a
+ * client with auto_encrypt, which needs its token before it can start, has it in its config.
  *
  * Texts and codes from agent/acl_endpoint.go, agent/agent_endpoint.go and acl/errors.go (see
  * docs/research/consul-tls-and-acls.md §3-4): a missing policy or token is 403 `ACL not found`
@@ -70,7 +71,7 @@ export class AclDisabledError extends AclApiError {}
 // ---------------------------------------------------------------------------------------------
 // Requests and answers
 
-type Method = 'GET' | 'PUT';
+type Method = 'GET' | 'PUT' | 'DELETE';
 
 function aclRequest(
   method: Method,
@@ -360,12 +361,19 @@ export interface TokenWant {
   readonly nodeIdentities: readonly NodeIdentity[];
   /** A datacenter-local token (not replicated); Consul cannot change this on an existing token. */
   readonly local: boolean;
+  /** The SecretID to create it with (derivedTokenSecret); absent: Consul draws one. Never changed by an update. */
+  readonly secret?: Secret;
 }
 
-function tokenBody(want: TokenWant, unmanaged: JsonObject = {}): JsonObject {
+function tokenBody(
+  want: TokenWant,
+  unmanaged: JsonObject = {},
+  o: { withSecret?: boolean } = {},
+): JsonObject {
   return {
     ...unmanaged,
     AccessorID: want.accessorId,
+    ...(o.withSecret && want.secret && { SecretID: want.secret.reveal() }),
     Description: want.description,
     Policies: want.policies.map((Name) => ({ Name })),
     NodeIdentities: want.nodeIdentities.map((n) => ({ NodeName: n.nodeName, Datacenter: n.datacenter })),
@@ -373,10 +381,19 @@ function tokenBody(want: TokenWant, unmanaged: JsonObject = {}): JsonObject {
   };
 }
 
-/** Creates the token with its chosen AccessorID; Consul draws the SecretID (a random UUID). */
+/** Creates the token with its chosen AccessorID, and its SecretID when the want has one. */
 export function createTokenStep(want: TokenWant, call: AclCall): Step<AclToken> {
-  const req = aclRequest('PUT', '/v1/acl/token', call, { token: call.token, body: tokenBody(want) });
-  return aclStep(req, parseAclToken, [call.token]);
+  const req = aclRequest('PUT', '/v1/acl/token', call, {
+    token: call.token,
+    body: tokenBody(want, {}, { withSecret: true }),
+  });
+  return aclStep(req, parseAclToken, [call.token, ...(want.secret ? [want.secret] : [])]);
+}
+
+/** Deletes a token (acl:write); Consul refuses to delete the request's own token. */
+export function deleteTokenStep(accessorId: string, call: AclCall): Step<void> {
+  const req = aclRequest('DELETE', `/v1/acl/token/${seg(accessorId)}`, call, { token: call.token });
+  return aclStep(req, () => undefined, [call.token]);
 }
 
 /** Replaces the token's description, policies and node identities; its SecretID stays. */
@@ -397,6 +414,8 @@ export type TokenPlan =
       readonly changes: readonly string[];
       readonly unmanaged: JsonObject;
     }
+  /** Its SecretID is not the one wanted, which no update can change: delete it, create it again. */
+  | { readonly action: 'replace'; readonly want: TokenWant }
   | { readonly action: 'none' }
   | { readonly action: 'refuse'; readonly reason: string };
 
@@ -429,6 +448,9 @@ export function planToken(
         `${want.local ? 'local' : 'global'}; Consul cannot change that: delete it to have it made again`,
     };
   }
+  // A hidden SecretID (a reader without acl:write) cannot be compared: nothing to replace then.
+  if (want.secret && have.secretId && have.secretId.reveal() !== want.secret.reveal())
+    return { action: 'replace', want };
   const havePolicies = sorted(have.policies.map((p) => p.name).filter((n) => n !== ''));
   const haveIdentities = sorted(have.nodeIdentities.map(identityKey));
   const target: TokenWant = o.shared
@@ -454,15 +476,17 @@ function uniqueIdentities(list: readonly NodeIdentity[]): NodeIdentity[] {
   return [...seen.values()].sort((a, b) => identityKey(a).localeCompare(identityKey(b)));
 }
 
-/** The write a plan calls for, or undefined when there is none (`none`, `refuse`). */
-export function tokenWriteStep(plan: TokenPlan, call: AclCall): Step<AclToken> | undefined {
+/** The writes a plan calls for, in order; none for `none` and `refuse`. */
+export function tokenWriteSteps(plan: TokenPlan, call: AclCall): Step<unknown>[] {
   switch (plan.action) {
     case 'create':
-      return createTokenStep(plan.want, call);
+      return [createTokenStep(plan.want, call)];
     case 'update':
-      return updateTokenStep(plan.want, call, plan.unmanaged);
+      return [updateTokenStep(plan.want, call, plan.unmanaged)];
+    case 'replace':
+      return [deleteTokenStep(plan.want.accessorId, call), createTokenStep(plan.want, call)];
     default:
-      return undefined;
+      return [];
   }
 }
 
@@ -479,11 +503,33 @@ export function droverAccessorId(o: { datacenter: string; purpose: string; nodeN
   const h = createHash('sha256');
   for (const part of ['drover-acl-accessor/v1', o.datacenter, o.purpose, o.nodeName ?? ''])
     h.update(`${part}\0`);
-  const b = h.digest().subarray(0, 16);
+  return uuidV8(h.digest());
+}
+
+/** The first 16 bytes of a digest as an RFC 9562 version 8 (custom) UUID. */
+function uuidV8(digest: Buffer): string {
+  const b = digest.subarray(0, 16);
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x80;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const hex = b.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The tokens drover makes: an agent's own (per host), the agents' default (DNS), its operator token. */
+export type DerivedTokenPurpose = 'agent' | 'dns' | 'operator';
+
+/**
+ * The SecretID of a token drover makes for `purpose` (and `host`, the inventory host, for an
+ * agent's token): HMAC-SHA256 keyed with the management token over the purpose and host, as a
+ * UUID. Anyone holding the management token could mint any token anyway, so deriving from it
+ * adds no power; it means nothing else has to be stored, and every run computes the same
+ * tokens before connecting. A new management token gives new secrets: the next deploy
+ * replaces the tokens (tokenWriteSteps `replace`) and the configs together.
+ */
+export function derivedTokenSecret(management: Secret, purpose: DerivedTokenPurpose, host = ''): Secret {
+  const h = createHmac('sha256', management.reveal());
+  for (const part of ['drover-acl-secret/v1', purpose, host]) h.update(`${part}\0`);
+  return new Secret(uuidV8(h.digest()));
 }
 
 /**
@@ -491,8 +537,9 @@ export function droverAccessorId(o: { datacenter: string; purpose: string; nodeN
  * "write" }` + `service_prefix "" { policy = "read" }` (agent/structs/acl_ce.go): what the agent
  * needs to register itself, run anti-entropy and have its auto_encrypt certificate signed.
  */
-export function agentTokenWant(node: NodeIdentity): TokenWant {
+export function agentTokenWant(node: NodeIdentity, secret?: Secret): TokenWant {
   return {
+    ...(secret && { secret }),
     accessorId: droverAccessorId({ datacenter: node.datacenter, purpose: 'agent', nodeName: node.nodeName }),
     description: `drover: agent token of ${node.nodeName} (${node.datacenter})`,
     policies: [],
@@ -502,8 +549,9 @@ export function agentTokenWant(node: NodeIdentity): TokenWant {
 }
 
 /** The token drover's own calls use once the cluster is set up (OPERATOR_POLICY). */
-export function operatorTokenWant(datacenter: string): TokenWant {
+export function operatorTokenWant(datacenter: string, secret?: Secret): TokenWant {
   return {
+    ...(secret && { secret }),
     accessorId: droverAccessorId({ datacenter, purpose: 'operator' }),
     description: `drover: operator token (${datacenter})`,
     policies: [OPERATOR_POLICY.name],
@@ -513,8 +561,9 @@ export function operatorTokenWant(datacenter: string): TokenWant {
 }
 
 /** A token for the agents' `default` slot, so DNS answers (DNS_POLICY), as Consul 1.20's DNS docs do it. */
-export function dnsTokenWant(datacenter: string): TokenWant {
+export function dnsTokenWant(datacenter: string, secret?: Secret): TokenWant {
   return {
+    ...(secret && { secret }),
     accessorId: droverAccessorId({ datacenter, purpose: 'dns' }),
     description: `drover: DNS lookups, the agents' default token (${datacenter})`,
     policies: [DNS_POLICY.name],

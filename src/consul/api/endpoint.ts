@@ -41,6 +41,10 @@ export function clusterTlsFromVars(vars: Vars): ClusterTls | undefined {
 
 /** Where the session puts the ACL token drover's own calls carry (the management token, a Secret). */
 export const ACL_TOKEN_VAR_OF_SESSION = 'drover_acl_token';
+/** With `consul_acl_enable`: this host's agent token, as its config names it (acl.tokens.agent). */
+export const ACL_AGENT_TOKEN_VAR = 'drover_acl_agent_token';
+/** With `consul_acl_enable`: the DNS token, every agent's default token (acl.tokens.default). */
+export const ACL_DNS_TOKEN_VAR = 'drover_acl_dns_token';
 
 /** The token drover's calls carry, from a host's vars; undefined: the cluster has no ACLs for drover. */
 export function aclTokenFromVars(vars: Vars): Secret | undefined {

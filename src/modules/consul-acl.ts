@@ -1,0 +1,255 @@
+import {
+  agentTokenWant,
+  bootstrapResetAdvice,
+  bootstrapStep,
+  derivedTokenSecret,
+  dnsTokenWant,
+  DNS_POLICY,
+  GLOBAL_MANAGEMENT_POLICY_ID,
+  operatorTokenWant,
+  OPERATOR_POLICY,
+  planPolicy,
+  planToken,
+  policyWriteStep,
+  readPolicyStep,
+  readTokenStep,
+  deleteTokenStep,
+  tokenSelfStep,
+  tokenWriteSteps,
+  type AclCall,
+  type AclTarget,
+  type PolicyWant,
+  type TokenWant,
+} from '../consul/api/acl.js';
+import { ACL_AGENT_TOKEN_VAR, ACL_DNS_TOKEN_VAR, aclTokenFromVars } from '../consul/api/endpoint.js';
+import { GateAgents } from '../consul/gates/gate-agents.js';
+import {
+  gateConnectionSchema,
+  gateOptions,
+  hereOf,
+  type GateConnectionArgs,
+} from '../consul/gates/gate-args.js';
+import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { ConfigError, InterruptedError, TaskFailedError } from '../errors.js';
+import type { Vars } from '../inventory/types.js';
+import { isSecret, type Secret } from '../shell/secret.js';
+import { poll } from '../util/poll.js';
+import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+
+export interface ConsulAclArgs extends GateConnectionArgs {
+  /** Seconds to wait for a leader (a new cluster elects one first); default 120. */
+  timeout?: number;
+}
+
+const DEFAULT_LEADER_TIMEOUT_SECONDS = 120;
+
+/**
+ * consul_acl: sets up the ACL system of the cluster the inventory describes, once, and keeps it
+ * as the inventory says. Run once per deploy (run_once), after the agents run and before drover
+ * or the clients need a token:
+ *   1. waits for a leader (bounded), through the first server that names one;
+ *   2. bootstraps with the management token as BootstrapSecret when the cluster does not know
+ *      that token yet; a cluster bootstrapped before with another token is refused with Consul's
+ *      reset procedure (never a second bootstrap);
+ *   3. the drover-dns and drover-operator policies, created or brought back to their rules;
+ *   4. one agent token per inventory node (a node identity), the DNS token (the agents' default
+ *      token) and the operator token, each with its derived SecretID (derivedTokenSecret), so
+ *      the configs already rendered name tokens that now exist.
+ * Every request carries the management token; in check mode only the reads are sent.
+ */
+export const consulAclModule: ConversationModule<ConsulAclArgs> = {
+  kind: 'conversation',
+  name: 'consul_acl',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...gateConnectionSchema,
+      timeout: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 3600,
+        description: 'Seconds to wait for a leader; default 120.',
+      },
+    },
+  },
+  async run(args: ConsulAclArgs, ctx: ConversationContext): Promise<Outcome> {
+    const management = aclTokenFromVars(ctx.vars);
+    if (!management) {
+      throw new ConfigError([
+        {
+          file: 'playbook',
+          message: 'consul_acl needs the ACL management token (consul_acl_enable sets it up)',
+        },
+      ]);
+    }
+    const here = hereOf(ctx.vars, ctx.host.name);
+    const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
+    const leaderTimeout = args.timeout ?? DEFAULT_LEADER_TIMEOUT_SECONDS;
+    const via = ctx.check
+      ? await answeringServer(agents, 0, ctx)
+      : await answeringServer(agents, leaderTimeout, ctx);
+    if (!via) {
+      if (ctx.check) return { changed: true, summary: 'would bootstrap the ACL system once the servers run' };
+      throw new TaskFailedError(
+        `${here}: no Consul server named a leader within ${leaderTimeout}s, so ACLs cannot be set up`,
+      );
+    }
+    const target: AclTarget = { ...agents.endpoint(via), timeoutSeconds: agents.requestTimeout };
+    const call: AclCall = { ...target, token: management };
+    const done: string[] = [];
+
+    const bootstrapped = await ensureBootstrapped(call, target, ctx, ctx.vars, via);
+    if (bootstrapped) done.push('bootstrapped the ACL system');
+    if (bootstrapped === undefined) return { changed: true, summary: 'would bootstrap the ACL system' };
+
+    for (const policy of [DNS_POLICY, OPERATOR_POLICY]) {
+      const action = await ensurePolicy(policy, call, ctx);
+      if (action) done.push(`${action} policy ${policy.name}`);
+    }
+    for (const want of tokensWanted(agents, ctx.vars, management)) {
+      const action = await ensureToken(want, call, ctx);
+      if (action) done.push(`${action} ${want.description.replace(/^drover: /, '')}`);
+    }
+    const summary =
+      done.length === 0
+        ? 'ACLs as the inventory says: policies and tokens unchanged'
+        : `${ctx.check ? 'would have ' : ''}${done.join('; ')}`;
+    return { changed: done.length > 0, summary, data: { via: via.host, changes: done } };
+  },
+};
+
+/**
+ * The first server that names a leader, asked in turn every second up to `seconds` (0: one
+ * round). Any server forwards ACL writes to the leader; the one that answered is used for all
+ * of them, so a follower that has not applied the bootstrap yet is never asked in between.
+ */
+async function answeringServer(
+  agents: GateAgents,
+  seconds: number,
+  ctx: ConversationContext,
+): Promise<ExpectedNode | undefined> {
+  const round = async (): Promise<ExpectedNode | undefined> => {
+    for (const s of agents.servers) {
+      const leader = await agents
+        .api(s)
+        .leader()
+        .catch(() => '');
+      if (leader !== '') return s;
+    }
+    return undefined;
+  };
+  if (seconds === 0) return round();
+  const outcome = await poll(round, (s) => (s ? 'done' : 'again'), {
+    timeoutSeconds: seconds,
+    intervalSeconds: 1,
+    clock: ctx.clock,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    interrupted: (cause) => new InterruptedError('waiting for a Consul leader: interrupted', { cause }),
+  });
+  return outcome.last;
+}
+
+/**
+ * True when this call bootstrapped, false when the cluster already knows the management token,
+ * undefined in check mode when a bootstrap would be needed. The token is asked about first: an
+ * unknown token is `ACL not found`, which on a new cluster means "not bootstrapped yet".
+ */
+async function ensureBootstrapped(
+  call: AclCall,
+  target: AclTarget,
+  ctx: ConversationContext,
+  vars: Vars,
+  via: ExpectedNode,
+): Promise<boolean | undefined> {
+  const self = await ctx.steps.run(tokenSelfStep(call));
+  if (self) {
+    if (!self.policies.some((p) => p.id === GLOBAL_MANAGEMENT_POLICY_ID)) {
+      throw new TaskFailedError(
+        `the ACL token drover was given (AccessorID ${self.accessorId}) is not a management token: ` +
+          'setting up ACLs needs the global-management policy (give drover the management token)',
+      );
+    }
+    return false;
+  }
+  if (ctx.check) return undefined;
+  const answer = await ctx.steps.run(bootstrapStep({ ...target, bootstrapSecret: call.token }));
+  if (answer.alreadyBootstrapped) {
+    const dataDir =
+      typeof vars['consul_data_dir'] === 'string' ? vars['consul_data_dir'] : '/opt/consul/data';
+    throw new TaskFailedError(`${via.host}: ${bootstrapResetAdvice(answer, dataDir)}`);
+  }
+  // A release that ignored the BootstrapSecret made a token nobody kept: say so, never print it.
+  if (answer.secretId.reveal() !== call.token.reveal()) {
+    throw new TaskFailedError(
+      `the ACL bootstrap ignored the SecretID drover gave it (AccessorID ${answer.accessorId}): this ` +
+        'Consul release cannot be set up by drover; delete that token with `consul acl token delete` and reset the bootstrap',
+    );
+  }
+  return true;
+}
+
+/** `created` / `updated`, or undefined when the policy is as wanted. Check mode only says. */
+async function ensurePolicy(
+  want: PolicyWant,
+  call: AclCall,
+  ctx: ConversationContext,
+): Promise<string | undefined> {
+  const plan = planPolicy(want, await ctx.steps.run(readPolicyStep(want.name, call)));
+  const write = policyWriteStep(plan, want, call);
+  if (!write) return undefined;
+  if (!ctx.check) await ctx.steps.run(write);
+  return plan.action === 'create' ? 'created' : 'updated';
+}
+
+/**
+ * `created` / `updated` / `replaced`, or undefined when the token is as wanted. A token to
+ * create whose SecretID an older token already holds (a node renamed, a datacenter renamed)
+ * takes the SecretID over: Consul refuses two tokens with one SecretID.
+ */
+async function ensureToken(
+  want: TokenWant,
+  call: AclCall,
+  ctx: ConversationContext,
+): Promise<string | undefined> {
+  const plan = planToken(want, await ctx.steps.run(readTokenStep(want.accessorId, call)));
+  if (plan.action === 'refuse') throw new TaskFailedError(plan.reason);
+  if (plan.action === 'none') return undefined;
+  if (ctx.check)
+    return plan.action === 'create' ? 'created' : plan.action === 'replace' ? 'replaced' : 'updated';
+  if (plan.action === 'create' && want.secret) {
+    const holder = await ctx.steps.run(tokenSelfStep({ ...call, token: want.secret }));
+    if (holder && holder.accessorId !== want.accessorId)
+      await ctx.steps.run(deleteTokenStep(holder.accessorId, call));
+  }
+  for (const step of tokenWriteSteps(plan, call)) await ctx.steps.run(step);
+  return plan.action === 'create' ? 'created' : plan.action === 'replace' ? 'replaced' : 'updated';
+}
+
+/** Every inventory node's agent token, then the DNS and operator tokens of the datacenter. */
+function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): TokenWant[] {
+  const hostvars = (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+  const fallbackDc = typeof vars['consul_datacenter'] === 'string' ? vars['consul_datacenter'] : 'dc1';
+  const datacenter = (n: ExpectedNode): string => n.datacenter ?? fallbackDc;
+  const nodes = [...agents.servers, ...agents.clients];
+  const agentTokens = nodes.map((n) => {
+    const secret = hostvars[n.host]?.[ACL_AGENT_TOKEN_VAR];
+    if (!isSecret(secret)) {
+      throw new ConfigError([
+        { file: 'inventory', message: `${n.host}: no ${ACL_AGENT_TOKEN_VAR} (consul_acl_enable sets it)` },
+      ]);
+    }
+    return agentTokenWant({ nodeName: n.nodeName, datacenter: datacenter(n) }, secret);
+  });
+  const dns = vars[ACL_DNS_TOKEN_VAR];
+  if (!isSecret(dns))
+    throw new ConfigError([
+      { file: 'inventory', message: `no ${ACL_DNS_TOKEN_VAR} (consul_acl_enable sets it)` },
+    ]);
+  const dc = nodes[0] ? datacenter(nodes[0]) : fallbackDc;
+  return [
+    ...agentTokens,
+    dnsTokenWant(dc, dns),
+    operatorTokenWant(dc, derivedTokenSecret(management, 'operator')),
+  ];
+}

@@ -1,0 +1,123 @@
+/**
+ * consul_acl with a recording transport: which calls it makes on a new cluster, in check mode
+ * and out of it, and that every write carries the management token and the derived SecretIDs.
+ * The lab e2e (test/e2e/acl.test.ts) runs it against real stand-in agents.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { moduleContext } from './context.js';
+import { consulAclModule } from '../../src/modules/consul-acl.js';
+import { RecordingTransport } from '../../src/ssh/recording-transport.js';
+import { Secret } from '../../src/shell/secret.js';
+import { derivedTokenSecret, droverAccessorId } from '../../src/consul/api/acl.js';
+
+const MANAGEMENT = new Secret('8f14e45f-ceea-467f-a0e6-0b5d8c2a1f30');
+const hostvars = {
+  s1: { bind_addr: '10.0.0.11', drover_acl_agent_token: derivedTokenSecret(MANAGEMENT, 'agent', 's1') },
+  c1: { bind_addr: '10.0.0.21', drover_acl_agent_token: derivedTokenSecret(MANAGEMENT, 'agent', 'c1') },
+};
+const vars = {
+  inventory_hostname: 's1',
+  consul_datacenter: 'dc1',
+  drover_acl_token: MANAGEMENT,
+  drover_acl_dns_token: derivedTokenSecret(MANAGEMENT, 'dns'),
+  groups: { all: ['s1', 'c1'], servers: ['s1'], clients: ['c1'] },
+  hostvars,
+};
+
+/** A new cluster: a leader, and an ACL system that knows no token yet. */
+function newCluster(bootstrap?: { status: number; body: string }): RecordingTransport {
+  const t = new RecordingTransport('s1');
+  t.onHttp(/GET .*\/v1\/status\/leader/, { body: '"10.0.0.11:8300"' });
+  t.onHttp(/GET .*\/v1\/acl\/token\/self/, { status: 403, body: 'ACL not found' });
+  t.onHttp(/GET .*\/v1\/acl\/(token|policy)\//, { status: 403, body: 'ACL not found' });
+  t.onHttp(
+    /PUT .*\/v1\/acl\/bootstrap/,
+    bootstrap ?? {
+      body: JSON.stringify({
+        AccessorID: 'b0000000-0000-4000-8000-000000000001',
+        SecretID: MANAGEMENT.reveal(),
+        Policies: [{ ID: '00000000-0000-0000-0000-000000000001', Name: 'global-management' }],
+        Local: false,
+        CreateIndex: 5,
+        ModifyIndex: 5,
+      }),
+    },
+  );
+  t.onHttp(/PUT .*\/v1\/acl\/policy$/, {
+    body: JSON.stringify({ ID: 'p1', Name: 'x', Rules: '', ModifyIndex: 6 }),
+  });
+  t.onHttp(/PUT .*\/v1\/acl\/token$/, {
+    body: JSON.stringify({ AccessorID: 'a', Local: false, CreateIndex: 7, ModifyIndex: 7 }),
+  });
+  return t;
+}
+
+const context = (t: RecordingTransport, check: boolean) =>
+  moduleContext({
+    transport: t,
+    host: { name: 's1', address: '10.0.0.11', groups: ['all', 'servers'], vars: hostvars.s1 },
+    vars,
+    check,
+    diff: false,
+    baseDir: '/work/main',
+  });
+
+test('on a new cluster: bootstraps with the management token as its secret, then the policies and every token', async () => {
+  const t = newCluster();
+  const out = await consulAclModule.run({}, context(t, false));
+  assert.equal(out.changed, true);
+  assert.match(
+    out.summary,
+    /^bootstrapped the ACL system; created policy drover-dns; created policy drover-operator/,
+  );
+  const writes = t.httpCalls.filter((c) => c.method === 'PUT');
+  assert.deepEqual(
+    writes.map((c) => c.path),
+    [
+      '/v1/acl/bootstrap',
+      '/v1/acl/policy',
+      '/v1/acl/policy',
+      '/v1/acl/token',
+      '/v1/acl/token',
+      '/v1/acl/token',
+      '/v1/acl/token',
+    ],
+  );
+  assert.deepEqual(JSON.parse(writes[0]?.body ?? ''), { BootstrapSecret: MANAGEMENT.reveal() });
+  const tokens = writes.slice(3).map((c) => JSON.parse(c.body ?? '') as Record<string, unknown>);
+  assert.equal(tokens[0]?.['SecretID'], hostvars.s1.drover_acl_agent_token.reveal());
+  assert.equal(
+    tokens[0]?.['AccessorID'],
+    droverAccessorId({ datacenter: 'dc1', purpose: 'agent', nodeName: 's1' }),
+  );
+  assert.deepEqual(tokens[1]?.['NodeIdentities'], [{ NodeName: 'c1', Datacenter: 'dc1' }]);
+  assert.equal(tokens[2]?.['SecretID'], vars.drover_acl_dns_token.reveal());
+  assert.equal(tokens[3]?.['SecretID'], derivedTokenSecret(MANAGEMENT, 'operator').reveal());
+  // Every call but the bootstrap carries the management token.
+  for (const c of t.httpCalls.filter((c) => c.path.startsWith('/v1/acl/') && c.path !== '/v1/acl/bootstrap'))
+    assert.ok(c.token !== undefined, `${c.method} ${c.path} carries a token`);
+});
+
+test('in check mode only reads: a new cluster would be bootstrapped', async () => {
+  const t = newCluster();
+  const out = await consulAclModule.run({}, context(t, true));
+  assert.equal(out.changed, true);
+  assert.equal(out.summary, 'would bootstrap the ACL system');
+  assert.deepEqual(
+    t.httpCalls.filter((c) => c.method !== 'GET'),
+    [],
+  );
+});
+
+test('a cluster bootstrapped with another token is refused with the reset procedure, never bootstrapped again', async () => {
+  const t = newCluster({
+    status: 403,
+    body: 'Permission denied: ACL bootstrap no longer allowed (reset index: 13)',
+  });
+  await assert.rejects(consulAclModule.run({}, context(t, false)), /reset index 13.*acl-bootstrap-reset/s);
+  assert.deepEqual(
+    t.httpCalls.filter((c) => c.method === 'PUT').map((c) => c.path),
+    ['/v1/acl/bootstrap'],
+  );
+});
