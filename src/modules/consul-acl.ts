@@ -202,6 +202,9 @@ async function ensurePolicy(
   return plan.action === 'create' ? 'created' : 'updated';
 }
 
+/** What a token plan that writes did, for the summary. */
+const DONE = { create: 'created', update: 'updated', replace: 'replaced' } as const;
+
 /**
  * `created` / `updated` / `replaced`, or undefined when the token is as wanted. A token to
  * create whose SecretID an older token already holds (a node renamed, a datacenter renamed)
@@ -215,15 +218,15 @@ async function ensureToken(
   const plan = planToken(want, await ctx.steps.run(readTokenStep(want.accessorId, call)));
   if (plan.action === 'refuse') throw new TaskFailedError(plan.reason);
   if (plan.action === 'none') return undefined;
-  if (ctx.check)
-    return plan.action === 'create' ? 'created' : plan.action === 'replace' ? 'replaced' : 'updated';
+  const done = DONE[plan.action];
+  if (ctx.check) return done;
   if (plan.action === 'create' && want.secret) {
     const holder = await ctx.steps.run(tokenSelfStep({ ...call, token: want.secret }));
     if (holder && holder.accessorId !== want.accessorId)
       await ctx.steps.run(deleteTokenStep(holder.accessorId, call));
   }
   for (const step of tokenWriteSteps(plan, call)) await ctx.steps.run(step);
-  return plan.action === 'create' ? 'created' : plan.action === 'replace' ? 'replaced' : 'updated';
+  return done;
 }
 
 /** Every inventory node's agent token, then the DNS and operator tokens of the datacenter. */
