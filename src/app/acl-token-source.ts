@@ -163,8 +163,15 @@ export async function prepareAclTokens(
   if (wanted) refuseSeveralDatacenters(inventory);
   if (!found && !(wanted && o.makeIfMissing)) return { inventory };
   const token = found ?? new Secret(randomUUID());
-  const withTokens = wanted ? withAgentTokens(inventory, token) : inventory;
-  const prepared = withHostVars(withTokens, { [ACL_TOKEN_VAR_OF_SESSION]: token });
+  // With ACLs drover sets up, each host also gets the tokens its config names, derived from this one.
+  const dns = wanted ? derivedTokenSecret(token, 'dns') : undefined;
+  const prepared = withHostVars(inventory, (host) => ({
+    [ACL_TOKEN_VAR_OF_SESSION]: token,
+    ...(dns && {
+      [ACL_AGENT_TOKEN_VAR]: derivedTokenSecret(token, 'agent', host),
+      [ACL_DNS_TOKEN_VAR]: dns,
+    }),
+  }));
   if (found) return { inventory: prepared };
   return {
     inventory: prepared,
@@ -201,24 +208,6 @@ function refuseSeveralDatacenters(inventory: Inventory): void {
       `is on in an inventory with several datacenters (${[...dcs].join(', ')}); drover sets up ACLs for one datacenter per inventory (ACL replication is not done yet)`,
     );
   }
-}
-
-function withAgentTokens(inventory: Inventory, management: Secret): Inventory {
-  const dns = derivedTokenSecret(management, 'dns');
-  const hosts = new Map(
-    [...inventory.hosts].map(([name, h]) => [
-      name,
-      {
-        ...h,
-        vars: {
-          ...h.vars,
-          [ACL_AGENT_TOKEN_VAR]: derivedTokenSecret(management, 'agent', name),
-          [ACL_DNS_TOKEN_VAR]: dns,
-        },
-      },
-    ]),
-  );
-  return { ...inventory, hosts };
 }
 
 function originOf(

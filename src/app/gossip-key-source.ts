@@ -177,11 +177,15 @@ async function keyFromCluster(
 export const withGossipKey = (inventory: Inventory, key: Secret | undefined): Inventory =>
   key ? withHostVars(inventory, { consul_encrypt: key }) : inventory;
 
-/** The inventory with `vars` set on every host, above the inventory's own (like Ansible's -e). */
-export function withHostVars(inventory: Inventory, vars: Readonly<Record<string, unknown>>): Inventory {
-  if (Object.keys(vars).length === 0) return inventory;
+/** The inventory with `vars` (the same for all, or per host name) set on every host, above its own (like Ansible's -e). */
+export function withHostVars(
+  inventory: Inventory,
+  vars: Readonly<Record<string, unknown>> | ((host: string) => Readonly<Record<string, unknown>>),
+): Inventory {
+  const varsOf = typeof vars === 'function' ? vars : () => vars;
+  if (typeof vars !== 'function' && Object.keys(vars).length === 0) return inventory;
   const hosts = new Map<string, Host>();
-  for (const [name, h] of inventory.hosts) hosts.set(name, { ...h, vars: { ...h.vars, ...vars } });
+  for (const [name, h] of inventory.hosts) hosts.set(name, { ...h, vars: { ...h.vars, ...varsOf(name) } });
   return { ...inventory, hosts };
 }
 

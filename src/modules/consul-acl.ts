@@ -17,7 +17,6 @@ import {
   tokenSelfStep,
   tokenWriteSteps,
   type AclCall,
-  type AclTarget,
   type PolicyWant,
   type TokenWant,
 } from '../consul/api/acl.js';
@@ -86,20 +85,22 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const leaderTimeout = args.timeout ?? DEFAULT_LEADER_TIMEOUT_SECONDS;
-    const via = ctx.check
-      ? await answeringServer(agents, 0, ctx)
-      : await answeringServer(agents, leaderTimeout, ctx);
+    // Check mode asks once: nothing was started, so there is nothing to wait for.
+    const via = await answeringServer(agents, ctx.check ? 0 : leaderTimeout, ctx);
     if (!via) {
       if (ctx.check) return { changed: true, summary: 'would bootstrap the ACL system once the servers run' };
       throw new TaskFailedError(
         `${here}: no Consul server named a leader within ${leaderTimeout}s, so ACLs cannot be set up`,
       );
     }
-    const target: AclTarget = { ...agents.endpoint(via), timeoutSeconds: agents.requestTimeout };
-    const call: AclCall = { ...target, token: management };
+    const call: AclCall = {
+      ...agents.endpoint(via),
+      timeoutSeconds: agents.requestTimeout,
+      token: management,
+    };
     const done: string[] = [];
 
-    const bootstrapped = await ensureBootstrapped(call, target, ctx, ctx.vars, via);
+    const bootstrapped = await ensureBootstrapped(call, ctx, via);
     if (bootstrapped) done.push('bootstrapped the ACL system');
     if (bootstrapped === undefined) return { changed: true, summary: 'would bootstrap the ACL system' };
 
@@ -157,9 +158,7 @@ async function answeringServer(
  */
 async function ensureBootstrapped(
   call: AclCall,
-  target: AclTarget,
   ctx: ConversationContext,
-  vars: Vars,
   via: ExpectedNode,
 ): Promise<boolean | undefined> {
   const self = await ctx.steps.run(tokenSelfStep(call));
@@ -173,10 +172,11 @@ async function ensureBootstrapped(
     return false;
   }
   if (ctx.check) return undefined;
-  const answer = await ctx.steps.run(bootstrapStep({ ...target, bootstrapSecret: call.token }));
+  // The bootstrap itself sends no token (ACL required: none); the secret goes in its body.
+  const answer = await ctx.steps.run(bootstrapStep({ ...call, bootstrapSecret: call.token }));
   if (answer.alreadyBootstrapped) {
     const dataDir =
-      typeof vars['consul_data_dir'] === 'string' ? vars['consul_data_dir'] : '/opt/consul/data';
+      typeof ctx.vars['consul_data_dir'] === 'string' ? ctx.vars['consul_data_dir'] : '/opt/consul/data';
     throw new TaskFailedError(`${via.host}: ${bootstrapResetAdvice(answer, dataDir)}`);
   }
   // A release that ignored the BootstrapSecret made a token nobody kept: say so, never print it.
