@@ -504,11 +504,11 @@ describe('ACL steps, as a host sees them', () => {
     await run(t, bootstrapStep({ host: '10.0.0.11', port: 8501 }));
     const calls = t.httpCalls.map((c) => `${c.method} ${c.host}:${c.port}${c.path} ${c.timeoutSeconds}`);
     assert.deepEqual(calls, [
-      'GET 10.0.0.11:8501/v1/acl/policy/name/drover%20operator 7',
+      'GET 10.0.0.11:8501/v1/acl/policy/name/drover%20operator?consistent 7',
       'PUT 10.0.0.11:8501/v1/acl/policy 7',
       'PUT 10.0.0.11:8501/v1/acl/policy/p1 7',
-      `GET 10.0.0.11:8501/v1/acl/token/${want.accessorId} 7`,
-      'GET 10.0.0.11:8501/v1/acl/token/self 7',
+      `GET 10.0.0.11:8501/v1/acl/token/${want.accessorId}?consistent 7`,
+      'GET 10.0.0.11:8501/v1/acl/token/self?consistent 7',
       'PUT 10.0.0.11:8501/v1/acl/token 7',
       'PUT 10.0.0.11:8501/v1/agent/token/agent 7',
       'PUT 10.0.0.11:8501/v1/acl/bootstrap 10',

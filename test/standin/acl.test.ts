@@ -503,8 +503,10 @@ describe('stand-in ACLs across a leader change', () => {
       },
       20000,
     );
+    // ?consistent, as drover reads it: a new leader answers only once its barrier has applied
+    // what the old leader committed (a default read may still see the older state).
     for (const s of rest) {
-      const self = await call(s, '/v1/acl/token/self', { token: mgmt.SecretID });
+      const self = await call(s, '/v1/acl/token/self?consistent', { token: mgmt.SecretID });
       assert.equal(self.status, 200, self.body);
       assert.equal((JSON.parse(self.body) as Token).AccessorID, mgmt.AccessorID);
     }

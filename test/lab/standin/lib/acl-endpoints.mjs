@@ -42,6 +42,7 @@ export function aclRoutes(agent) {
     return a;
   };
   const id = (ctx) => decodeURIComponent(ctx.params[0]);
+  const readMode = (ctx) => ({ stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent') });
   const redact = (a, t) => (t && !a.allowed('acl', 'write') ? { ...t, SecretID: REDACTED } : t);
 
   async function tokenWrite(ctx, update) {
@@ -102,10 +103,11 @@ export function aclRoutes(agent) {
     [
       'GET',
       /^\/v1\/acl\/token\/self$/,
+      // ACL.TokenRead by secret: the request's token is looked up in the state the read mode
+      // names (the leader's by default; ?consistent waits for a new leader's barrier).
       async (ctx) => {
         enabled();
-        const a = await ctx.acl.authz();
-        const t = answer(await agent.query('acl.token', { accessor: a.accessor }));
+        const t = answer(await agent.query('acl.tokenBySecret', { secret: ctx.acl.secret, ...readMode(ctx) }));
         if (!t) throw new AclError('ACL not found');
         return { json: t };
       },
@@ -115,7 +117,7 @@ export function aclRoutes(agent) {
       /^\/v1\/acl\/token\/([^/]+)$/,
       async (ctx) => {
         const a = await authz(ctx, 'read');
-        const t = answer(await agent.query('acl.token', { accessor: id(ctx) }));
+        const t = answer(await agent.query('acl.token', { accessor: id(ctx), ...readMode(ctx) }));
         if (!t) throw new AclError('ACL not found');
         return { json: redact(a, t) };
       },
@@ -157,7 +159,7 @@ export function aclRoutes(agent) {
       /^\/v1\/acl\/policy\/name\/([^/]+)$/,
       async (ctx) => {
         await authz(ctx, 'read');
-        const p = answer(await agent.query('acl.policy', { name: id(ctx) }));
+        const p = answer(await agent.query('acl.policy', { name: id(ctx), ...readMode(ctx) }));
         if (!p) throw new AclError('ACL not found');
         return { json: p };
       },
@@ -167,7 +169,7 @@ export function aclRoutes(agent) {
       /^\/v1\/acl\/policy\/([^/]+)$/,
       async (ctx) => {
         await authz(ctx, 'read');
-        const p = answer(await agent.query('acl.policy', { id: id(ctx) }));
+        const p = answer(await agent.query('acl.policy', { id: id(ctx), ...readMode(ctx) }));
         if (!p) throw new AclError('ACL not found');
         return { json: p };
       },

@@ -51,6 +51,7 @@ export function aclContext(agent, req, query) {
   return {
     // parseToken falls back to the agent's default token, and only a non-empty token gets the header.
     explicit: secret !== '' || Boolean(agent.tokens.userToken()),
+    secret: secret || agent.tokens.userToken() || 'anonymous',
     authz: () => (pending ??= resolveSecret(agent, secret)),
   };
 }

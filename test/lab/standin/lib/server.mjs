@@ -18,6 +18,7 @@ const LOCAL_READS = new Set(['status.leader', 'status.peers', 'catalog.datacente
 /** Always the leader's answer, even with ?stale (Consul resets AllowStale for these). */
 const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer', 'acl.bootstrap', 'autoEncrypt.sign']);
 const NO_LEADER = 'No cluster leader';
+const NOT_READY = 'Not ready to serve consistent reads';
 const FORWARD_TIMEOUT_MS = 30000;
 
 export function isServerMember(m, dc) {
@@ -311,8 +312,22 @@ export class ServerRole {
     if (fwd) return fwd;
     if (params.consistent) {
       try { await this.raft.verifyLeader(); } catch (e) { return { status: 500, body: e.message }; }
+      if (!(await this.readyForConsistentReads())) return { status: 500, body: NOT_READY };
     }
     return this.local(kind, params);
+  }
+
+  /**
+   * rpc.go consistentRead: a new leader serves ?consistent reads only once its barrier has
+   * applied everything the old leader committed; it waits for that up to rpc_hold_timeout.
+   */
+  async readyForConsistentReads() {
+    const start = Date.now();
+    while (!this.leaderReady) {
+      if (this.raft.state !== 'Leader' || Date.now() - start >= this.timing.rpcHoldTimeoutMs) return false;
+      await sleep(Math.random() * (this.timing.rpcHoldTimeoutMs / 16));
+    }
+    return true;
   }
 
   /** A write: committed through the leader's raft log, answered once applied there. */
@@ -382,6 +397,10 @@ export class ServerRole {
         return ok({ ActiveRootID: ca?.id ?? '', TrustDomain: ca?.trustDomain ?? '', Roots: roots });
       }
       case 'acl.resolve': return ok(store.acl.resolve(params.secret, this.rt.datacenter), store.index.acl);
+      case 'acl.tokenBySecret': {
+        const t = [...store.acl.tokens.values()].find((x) => x.SecretID === params.secret);
+        return ok(t ? store.acl.tokenJson(t) : null, store.index.acl);
+      }
       case 'acl.bootstrap': return this.aclBootstrap(params);
       case 'acl.token': {
         const t = store.acl.tokens.get(params.accessor);
