@@ -1,4 +1,3 @@
-import { agentContainerName } from '../consul/agent/container-name.js';
 import { ConsulApi } from '../consul/api/api.js';
 import { aclTokenOption } from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
@@ -6,7 +5,8 @@ import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
 import { reconcileMembers, type MembershipReport } from '../consul/verify/membership.js';
 import { InterruptedError, UnreachableError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { forceLeave } from '../remote/consul.js';
+import { consulCliOptions } from '../modules/consul-cli.js';
+import { callOptions, forceLeave } from '../remote/consul.js';
 import { checkedStep } from '../remote/step.js';
 import { poll } from '../util/poll.js';
 import type { Session } from './session.js';
@@ -54,13 +54,11 @@ export async function pruneGhosts(
   const { server } = seen;
   await session.mutate(async (m) => {
     const steps = await m.steps(server);
+    // The server's token (on stdin) and HTTPS when it serves no plain HTTP, as its vars say.
+    const cli = consulCliOptions(inventory.hosts.get(server)?.vars);
     for (const g of prunable) {
-      const cmd = forceLeave(
-        g.name,
-        { prune: true },
-        { container: agentContainerName(inventory.hosts.get(server)?.vars) },
-      );
-      await steps.run(checkedStep('write', cmd, { timeoutSeconds: 30 }));
+      const call = forceLeave(g.name, { prune: true }, cli);
+      await steps.run(checkedStep('write', call.cmd, callOptions(call, { timeoutSeconds: 30 })));
       m.changed(server, `force-leave -prune ${g.name}`);
       onPruned(`pruned ${g.name} (${g.address}) via ${server}`);
     }

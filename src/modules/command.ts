@@ -3,7 +3,7 @@ import { checkedStep, execStep, mapStep } from '../remote/step.js';
 import { TaskFailedError } from '../errors.js';
 import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { redactText, Secret } from '../shell/secret.js';
-import type { ExecResult } from '../ssh/transport.js';
+import type { ExecOptions, ExecResult } from '../ssh/transport.js';
 import type { Change, LocalContext, PlannedModule } from './module.js';
 
 export type CommandArgs = {
@@ -59,27 +59,39 @@ export const commandModule: PlannedModule<CommandArgs, WantedCommand, { creates:
       };
     }
     const options = args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {};
-    // Whether a command reads or writes is its task's word: read_only says it only reads.
-    const step = mapStep(checkedStep(args.read_only ? 'read' : 'write', cmd, options), (result, site) => {
-      const secrets = [...secretsOf(cmd), ...site.secrets()];
-      return {
-        cmd: shown,
-        rc: result.code,
-        stdout: redactText(chompNewline(result.stdout), secrets),
-        stderr: redactText(chompNewline(result.stderr), secrets),
-      };
-    });
-    if (args.read_only) {
-      return { changed: false, summary: `run ${shown}`, data: { cmd: shown }, steps: [step] };
-    }
-    return {
-      changed: true,
-      summary: ctx.check ? `would run ${shown} (not run in check mode)` : `run ${shown}`,
-      data: { cmd: shown },
-      steps: [step],
-    };
+    return commandRunChange(cmd, options, { readOnly: args.read_only === true, check: ctx.check, title: shown });
   },
 };
+
+/**
+ * Running `cmd` as a task (command, consul_cli): one step that registers cmd, rc, stdout and
+ * stderr (secrets redacted) and fails on a non-zero exit. Whether it reads or writes is the
+ * task's word: a read also runs in check mode and is never a change; a write is reported as a
+ * change and skipped in check mode. `title` is what the summary calls it.
+ */
+export function commandRunChange(
+  cmd: Cmd,
+  options: ExecOptions,
+  o: { readOnly: boolean; check: boolean; title: string },
+): Change {
+  const shown = render(cmd, { redact: true });
+  const step = mapStep(checkedStep(o.readOnly ? 'read' : 'write', cmd, options), (result, site) => {
+    const secrets = [...secretsOf(cmd), ...site.secrets()];
+    return {
+      cmd: shown,
+      rc: result.code,
+      stdout: redactText(chompNewline(result.stdout), secrets),
+      stderr: redactText(chompNewline(result.stderr), secrets),
+    };
+  });
+  if (o.readOnly) return { changed: false, summary: `run ${o.title}`, data: { cmd: shown }, steps: [step] };
+  return {
+    changed: true,
+    summary: o.check ? `would run ${o.title} (not run in check mode)` : `run ${o.title}`,
+    data: { cmd: shown },
+    steps: [step],
+  };
+}
 
 /** The command line the task runs, built once from its args. */
 interface WantedCommand {

@@ -1,5 +1,4 @@
-import { info as consulInfoCmd } from '../remote/consul.js';
-import { agentContainerName } from '../consul/agent/container-name.js';
+import { callOptions, info as consulInfoCmd, type ConsulExecOptions } from '../remote/consul.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import { parseConsulInfo, type ConsulInfo } from '../consul/parse/consul-info.js';
 import {
@@ -24,6 +23,7 @@ import {
 } from '../consul/gates/gates.js';
 import { ConfigError, GateError } from '../errors.js';
 import { execStep, type StepRunner } from '../remote/step.js';
+import { consulCliOptions } from './consul-cli.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
 export type GateWait = 'ready' | 'server' | 'client';
@@ -152,7 +152,7 @@ export const consulGateModule: ConversationModule<ConsulGateArgs> = {
         countArg(args.baseline_failure_tolerance) ?? expectedFailureTolerance(agents.servers.length);
       const consulInfo =
         target.host === here
-          ? consulInfoReader(ctx.steps, args.container ?? agentContainerName(ctx.vars), agents)
+          ? consulInfoReader(ctx.steps, consulCliOptions(ctx.vars, args.container), agents)
           : undefined;
       outcome = await poll(async (left) => {
         // The other servers' view first: the restarted node's own view is the least settled.
@@ -222,15 +222,19 @@ function wrongRole(target: ExpectedNode, wanted: 'server' | 'client'): ConfigErr
   ]);
 }
 
-/** `consul info` in the agent's container on this host: the fallback when Stats lack Raft indexes. */
+/**
+ * `consul info` in the agent's container on this host: the fallback when Stats lack Raft indexes.
+ * `cli` is how the CLI reaches its agent (the session's token, HTTPS when plain HTTP is off).
+ */
 function consulInfoReader(
   steps: StepRunner,
-  container: string,
+  cli: ConsulExecOptions,
   agents: GateAgents,
 ): () => Promise<ConsulInfo> {
+  const call = consulInfoCmd(cli);
   return async () => {
     const res = await steps.run(
-      execStep('read', consulInfoCmd({ container }), { timeoutSeconds: agents.requestTimeout }),
+      execStep('read', call.cmd, callOptions(call, { timeoutSeconds: agents.requestTimeout })),
     );
     if (res.code !== 0) {
       throw new Error(

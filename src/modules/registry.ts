@@ -1,6 +1,7 @@
 import { commandModule } from './command.js';
 import { consulAclModule } from './consul-acl.js';
 import { consulAgentStateModule } from './consul-agent-state.js';
+import { consulCliModule } from './consul-cli.js';
 import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
 import { consulGossipKeyModule } from './consul-gossip-key.js';
@@ -41,6 +42,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulAgentStateModule,
     consulTlsCertModule,
     consulAclModule,
+    consulCliModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

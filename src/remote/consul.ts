@@ -1,5 +1,6 @@
 import { exec, type Arg, type Cmd } from '../shell/cmd.js';
-import type { Secret } from '../shell/secret.js';
+import { Secret } from '../shell/secret.js';
+import type { ExecOptions } from '../ssh/transport.js';
 import { execIn } from './docker.js';
 
 /**
@@ -16,41 +17,83 @@ export interface ConsulExecOptions {
    * CLI's default, http://127.0.0.1:8500 (also the loopback listener of a TLS agent).
    */
   httpsPort?: number;
+  /** The ACL token the CLI carries (its CONSUL_HTTP_TOKEN), fed on stdin: see TOKEN_FROM_STDIN. */
+  token?: Secret;
+}
+
+/**
+ * A consul CLI call: the command, and the stdin it needs. With a token that is the token's line,
+ * a Secret; run the command with `callOptions(call)` so it gets it.
+ */
+export interface ConsulCall {
+  readonly cmd: Cmd;
+  readonly stdin?: Secret;
 }
 
 /** The CA file as the agent's container sees it (consul_tls_cert writes it on the host). */
 export const CONTAINER_CA_FILE = '/consul/config/tls/consul-agent-ca.pem';
 
-function consul(argv: readonly Arg[], o: ConsulExecOptions): Cmd {
-  // No ACL token here: `docker exec -e` would put it in the docker CLI's argv, which `ps` on the
-  // host shows. A token for the CLI must reach the exec'd process another way (its stdin).
+/**
+ * How a token reaches the CLI with no command line holding it: `docker exec -e
+ * CONSUL_HTTP_TOKEN=...` would put it in the docker CLI's argv, which `ps` on the host shows.
+ * Instead a `sh` in the container (the official image is Alpine, so it has one) reads one line
+ * from stdin into CONSUL_HTTP_TOKEN, exports it and execs the CLI with its arguments (`$@`): the
+ * token lives only in that process's environment, which only root and its own user can read.
+ * No line on stdin (a caller that forgot `callOptions`) exits with TOKEN_LINE_MISSING_CODE.
+ */
+export const TOKEN_LINE_MISSING_CODE = 125;
+const TOKEN_FROM_STDIN =
+  'IFS= read -r CONSUL_HTTP_TOKEN || ' +
+  `{ echo "drover: no ACL token line on stdin" >&2; exit ${TOKEN_LINE_MISSING_CODE}; }; ` +
+  'export CONSUL_HTTP_TOKEN; exec "$@"';
+
+function consul(argv: readonly Arg[], o: ConsulExecOptions): ConsulCall {
   const env: Record<string, string | Secret> = {
     ...(o.httpsPort !== undefined && {
       CONSUL_HTTP_ADDR: `https://127.0.0.1:${o.httpsPort}`,
       CONSUL_CACERT: CONTAINER_CA_FILE,
     }),
   };
-  return execIn(o.container ?? 'consul', ['consul', ...argv], Object.keys(env).length > 0 ? { env } : {});
+  const name = o.container ?? 'consul';
+  const envOption = Object.keys(env).length > 0 ? { env } : {};
+  if (!o.token) return { cmd: execIn(name, ['consul', ...argv], envOption) };
+  return {
+    cmd: execIn(name, ['sh', '-c', TOKEN_FROM_STDIN, 'sh', 'consul', ...argv], {
+      ...envOption,
+      interactive: true,
+    }),
+    stdin: new Secret(`${o.token.reveal()}\n`),
+  };
 }
 
-export const info = (o: ConsulExecOptions = {}): Cmd => consul(['info'], o);
+/** The exec options to run `call` with: the caller's own, and the call's stdin when it has one. */
+export const callOptions = (call: ConsulCall, o: ExecOptions = {}): ExecOptions =>
+  call.stdin ? { ...o, stdin: call.stdin } : o;
 
-export const members = (o: ConsulExecOptions = {}): Cmd => consul(['members'], o);
+export const info = (o: ConsulExecOptions = {}): ConsulCall => consul(['info'], o);
 
-export const raftListPeers = (o: ConsulExecOptions = {}): Cmd =>
+export const members = (o: ConsulExecOptions = {}): ConsulCall => consul(['members'], o);
+
+export const raftListPeers = (o: ConsulExecOptions = {}): ConsulCall =>
   consul(['operator', 'raft', 'list-peers'], o);
 
 /** Graceful leave: a server leaves the Raft peer set, which shrinks the quorum size. */
-export const leave = (o: ConsulExecOptions = {}): Cmd => consul(['leave'], o);
+export const leave = (o: ConsulExecOptions = {}): ConsulCall => consul(['leave'], o);
 
 /** Moves a dead member to `left`; `prune` removes it from the member list entirely (1.6.2+). */
-export const forceLeave = (node: string, opts: { prune?: boolean } = {}, o: ConsulExecOptions = {}): Cmd =>
-  consul(['force-leave', ...(opts.prune ? ['-prune'] : []), node], o);
+export const forceLeave = (
+  node: string,
+  opts: { prune?: boolean } = {},
+  o: ConsulExecOptions = {},
+): ConsulCall => consul(['force-leave', ...(opts.prune ? ['-prune'] : []), node], o);
 
-export const reload = (o: ConsulExecOptions = {}): Cmd => consul(['reload'], o);
+export const reload = (o: ConsulExecOptions = {}): ConsulCall => consul(['reload'], o);
 
 /** Validates a config dir as the running agent sees it (a path inside the container). */
-export const validate = (dir: string, o: ConsulExecOptions = {}): Cmd => consul(['validate', dir], o);
+export const validate = (dir: string, o: ConsulExecOptions = {}): ConsulCall => consul(['validate', dir], o);
+
+/** Any consul subcommand and its words (`['reload']`, `['kv', 'get', 'x']`): the consul_cli module's. */
+export const cli = (argv: readonly string[], o: ConsulExecOptions = {}): ConsulCall => consul(argv, o);
 
 /**
  * Validates a host config dir with the consul binary of `image`, in a throwaway container, so a

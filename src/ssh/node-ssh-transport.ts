@@ -1,5 +1,5 @@
 import { render, secretsOf, type Cmd } from '../shell/cmd.js';
-import { redactText } from '../shell/secret.js';
+import { isSecret, redactText } from '../shell/secret.js';
 import { becomeCommand, joinStdin } from './become.js';
 import { Semaphore } from '../util/limit.js';
 import { SshConnection } from './connection.js';
@@ -10,14 +10,15 @@ import { overForwardedChannel } from './forwarding.js';
 import { httpOverChannel } from './http-over-channel.js';
 import { SessionKeeper } from './session-keeper.js';
 import { exchangeOverChannel } from './tcp-exchange.js';
-import type {
-  ConnectionSpec,
-  ExecOptions,
-  ExecResult,
-  HttpRequest,
-  HttpResponse,
-  TcpExchange,
-  Transport,
+import {
+  secretsOfStdin,
+  type ConnectionSpec,
+  type ExecOptions,
+  type ExecResult,
+  type HttpRequest,
+  type HttpResponse,
+  type TcpExchange,
+  type Transport,
 } from './transport.js';
 
 export interface ConnectOptions {
@@ -66,8 +67,11 @@ class NodeSshTransport implements Transport {
 
   async exec(cmd: Cmd, options: ExecOptions = {}): Promise<ExecResult> {
     const timeoutSeconds = options.timeoutSeconds ?? this.#defaultTimeout;
+    // A Secret stdin (a token line) is clear text from here on: on the wire, never in argv.
+    const input = isSecret(options.stdin) ? options.stdin.reveal() : options.stdin;
     const secrets = [
       ...secretsOf(cmd),
+      ...secretsOfStdin(options.stdin),
       ...(this.#spec.becomePassword ? [this.#spec.becomePassword.reveal()] : []),
     ];
     const shown = () => render(cmd, { redact: true });
@@ -79,16 +83,16 @@ class NodeSshTransport implements Transport {
 
     // Commands run in the host's shell session when it is free (see shell-session.ts); large or
     // binary stdin, a become password, and anything while the session is busy get a channel.
-    if (fitsSession(options.stdin)) {
+    if (fitsSession(input)) {
       const session = await this.#session.live();
       if (session?.idle) {
-        const stdin = options.stdin as string | undefined;
+        const stdin = input as string | undefined;
         return redacted(await runInSession(this.#connection, session, { cmd, stdin, timeoutSeconds, shown }));
       }
     }
 
     const wrapped = becomeCommand(render(cmd, { redact: false }), this.#spec);
-    const stdin = joinStdin(wrapped.stdinPrefix, options.stdin);
+    const stdin = joinStdin(wrapped.stdinPrefix, input);
     return this.#slots.run(async () =>
       redacted(
         await runOnChannel(this.#connection, { command: wrapped.command, stdin, timeoutSeconds, shown }),

@@ -1,6 +1,13 @@
 import { render, secretsOf, type Cmd } from '../shell/cmd.js';
-import { redactText } from '../shell/secret.js';
-import type { ExecOptions, ExecResult, HttpRequest, HttpResponse, Transport } from './transport.js';
+import { isSecret, redactText, type Secret } from '../shell/secret.js';
+import {
+  secretsOfStdin,
+  type ExecOptions,
+  type ExecResult,
+  type HttpRequest,
+  type HttpResponse,
+  type Transport,
+} from './transport.js';
 
 /**
  * A Transport for unit tests, after Kamal's printer backend: it records every command as it
@@ -13,7 +20,13 @@ export type HttpReply = Partial<HttpResponse> | ((request: HttpRequest) => Parti
 export interface RecordedCall {
   /** The command as rendered for people (secrets redacted). */
   command: string;
+  /** Its stdin as text; `<redacted>` for a Secret stdin, as `command` shows its secret words. */
   stdin?: string;
+  /**
+   * A Secret stdin as it was given, so a test can check what went out (`reveal()`) while any
+   * rendering of the record (JSON, inspect, an assertion's message) shows `<redacted>`.
+   */
+  secretStdin?: Secret;
 }
 
 export class RecordingTransport implements Transport {
@@ -52,12 +65,17 @@ export class RecordingTransport implements Transport {
 
   async exec(cmd: Cmd, options: ExecOptions = {}): Promise<ExecResult> {
     const command = render(cmd, { redact: true });
+    // String() of a Secret is `<redacted>`: a reply and the record see what people may see.
     const stdin = options.stdin === undefined ? undefined : String(options.stdin);
-    this.calls.push(stdin === undefined ? { command } : { command, stdin });
+    this.calls.push({
+      command,
+      ...(stdin !== undefined && { stdin }),
+      ...(isSecret(options.stdin) && { secretStdin: options.stdin }),
+    });
     const reply = this.#exec.find(([m]) => matches(m, command))?.[1];
     if (reply === undefined) throw new Error(`${this.host}: unscripted command: ${command}`);
     const r = typeof reply === 'function' ? reply(command, stdin) : reply;
-    const secrets = secretsOf(cmd);
+    const secrets = [...secretsOf(cmd), ...secretsOfStdin(options.stdin)];
     return {
       code: r.code === undefined ? 0 : r.code,
       stdout: redactText(r.stdout ?? '', secrets),

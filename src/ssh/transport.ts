@@ -1,5 +1,5 @@
 import type { Cmd } from '../shell/cmd.js';
-import type { Secret } from '../shell/secret.js';
+import { isSecret, type Secret } from '../shell/secret.js';
 
 export interface ExecResult {
   /** Exit status; null when the remote process died from a signal or the channel broke. */
@@ -11,8 +11,17 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Seconds before the remote command is abandoned; every remote call is bounded. */
   timeoutSeconds?: number;
-  /** Bytes fed to the command's stdin (e.g. file content for an atomic write). */
-  stdin?: string | Buffer;
+  /**
+   * Bytes fed to the command's stdin (e.g. file content for an atomic write). A Secret (an ACL
+   * token line) is revealed on the wire only: the step that carries it can be logged, recorded or
+   * put in an error and still show none, and its lines are scrubbed from the command's output.
+   */
+  stdin?: string | Buffer | Secret;
+}
+
+/** What a transport scrubs from a command's output for its stdin: each line of a Secret one. */
+export function secretsOfStdin(stdin: ExecOptions['stdin']): string[] {
+  return isSecret(stdin) ? stdin.reveal().split('\n').filter((line) => line !== '') : [];
 }
 
 export interface HttpRequest {

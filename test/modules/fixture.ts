@@ -3,7 +3,7 @@ import type { Each, FactRequest } from '../../src/facts/gather.js';
 import type { LocalContext, PlannedModule } from '../../src/modules/module.js';
 import type { Step } from '../../src/remote/step.js';
 import { render } from '../../src/shell/cmd.js';
-import { secretTexts } from '../../src/shell/secret.js';
+import { secretTexts, type Secret } from '../../src/shell/secret.js';
 
 /**
  * Fixtures for planned modules, after pyinfra's operation tests: a want and facts in, the
@@ -27,7 +27,7 @@ export function planContext(
 export interface ShownStep {
   effect: 'read' | 'write';
   sends: string;
-  stdin?: string | Buffer;
+  stdin?: string | Buffer | Secret;
   timeoutSeconds?: number;
 }
 

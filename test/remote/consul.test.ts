@@ -1,12 +1,25 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import * as consul from '../../src/remote/consul.js';
 import { exec, render, type Cmd } from '../../src/shell/cmd.js';
-import { secret } from '../../src/shell/secret.js';
+import { REDACTED, secret } from '../../src/shell/secret.js';
+import { sessionCommand, ShellSession } from '../../src/ssh/shell-session.js';
 
-const shown = (c: Parameters<typeof render>[0]) => render(c, { redact: true });
+/** A builder's command as people see it; a call without a token has no stdin to show. */
+const shown = (c: Cmd | consul.ConsulCall) => render('kind' in c ? c : c.cmd, { redact: true });
 
 describe('consul command builders', () => {
   it('runs the CLI inside the consul container', () => {
@@ -27,6 +40,21 @@ describe('consul command builders', () => {
       shown(consul.forceLeave('s3', { prune: true })),
       'docker exec consul consul force-leave -prune s3',
     );
+  });
+
+  it('carries no stdin without a token, so the commands above are all there is', () => {
+    const calls = [
+      consul.info(),
+      consul.members(),
+      consul.raftListPeers(),
+      consul.leave(),
+      consul.forceLeave('s3', { prune: true }),
+      consul.reload({ httpsPort: 8501 }),
+      consul.validate('/consul/config'),
+      consul.cli(['kv', 'get', 'x']),
+    ];
+    for (const call of calls) assert.equal(call.stdin, undefined, shown(call));
+    assert.deepEqual(consul.callOptions(consul.reload(), { timeoutSeconds: 5 }), { timeoutSeconds: 5 });
   });
 
   it('uses another container name when asked', () => {
@@ -96,5 +124,108 @@ describe('consul command builders', () => {
     assert.equal(existsSync(old), false);
     assert.equal(existsSync(young), true);
     rmSync(young, { recursive: true });
+  });
+});
+
+const TOKEN = '3f9c2a71-5d4e-4b8a-9c1f-0e6d7b2a8c45';
+
+/** The wrapper as the builders write it: people see it in logs, plans and errors. */
+const WRAPPER = `sh -c 'IFS= read -r CONSUL_HTTP_TOKEN || { echo "drover: no ACL token line on stdin" >&2; exit 125; }; export CONSUL_HTTP_TOKEN; exec "$@"' sh`;
+
+describe('consul command builders with an ACL token', () => {
+  it('feed the token on stdin, never in argv: not even the clear (wire) rendering holds it', () => {
+    const call = consul.forceLeave('old', { prune: true }, { container: 'consul-s', token: secret(TOKEN) });
+    assert.equal(shown(call), `docker exec -i consul-s ${WRAPPER} consul force-leave -prune old`);
+    assert.ok(!render(call.cmd, { redact: false }).includes(TOKEN));
+    assert.equal(call.stdin?.reveal(), `${TOKEN}\n`);
+    // The stdin is a Secret: any rendering of the call shows none of it.
+    assert.equal(String(call.stdin), REDACTED);
+    assert.ok(!JSON.stringify(call).includes(TOKEN));
+    assert.deepEqual(consul.callOptions(call, { timeoutSeconds: 30 }), {
+      timeoutSeconds: 30,
+      stdin: call.stdin,
+    });
+  });
+
+  it('keep the HTTPS settings in docker exec -e beside the token on stdin', () => {
+    const call = consul.reload({ httpsPort: 8501, token: secret(TOKEN) });
+    assert.equal(
+      shown(call),
+      `docker exec -i -e CONSUL_CACERT=${consul.CONTAINER_CA_FILE} -e CONSUL_HTTP_ADDR=https://127.0.0.1:8501 consul ${WRAPPER} consul reload`,
+    );
+  });
+});
+
+describe('the token wrapper, run for real in a local sh (a fake docker that runs what it would exec)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-cli-token-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const DOCKER_ARGV = join(dir, 'docker-argv');
+  const script = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    chmodSync(join(dir, name), 0o755);
+  };
+  // `docker exec [-i] [-e K=V]... NAME CMD...` minus the container: CMD runs here, env and stdin as given.
+  script(
+    'docker',
+    [
+      '#!/bin/sh',
+      'printf "%s\\n" "$@" > "$DOCKER_ARGV"',
+      'shift',
+      'while :; do case $1 in -i) shift ;; -e) export "$2"; shift 2 ;; *) break ;; esac; done',
+      'shift',
+      'exec "$@"',
+      '',
+    ].join('\n'),
+  );
+  // The CLI: what it got in argv and env, and which processes here show the token in their argv
+  // while it runs (only builtins between reading /proc and matching, so none of them is counted).
+  script(
+    'consul',
+    [
+      '#!/bin/sh',
+      'echo "argv: $*"',
+      'echo "token: $CONSUL_HTTP_TOKEN"',
+      'for f in /proc/[0-9]*/cmdline; do',
+      '  line=$(tr "\\000" " " < "$f" 2>/dev/null) || continue',
+      '  case $line in *"$CONSUL_HTTP_TOKEN"*) echo "in argv: $f $line" ;; esac',
+      'done',
+      '',
+    ].join('\n'),
+  );
+  const env = { PATH: `${dir}:/usr/bin:/bin`, DOCKER_ARGV };
+  const call = consul.forceLeave('old', { prune: true }, { token: secret(TOKEN) });
+
+  const check = (r: { status: number | null; stdout: unknown; stderr: unknown }) => {
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.equal(String(r.stdout), `argv: force-leave -prune old\ntoken: ${TOKEN}\n`);
+    assert.ok(!readFileSync(DOCKER_ARGV, 'utf8').includes(TOKEN), "the token is not in docker's argv");
+  };
+
+  it('on a channel (the stdin piped to the command)', () => {
+    check(spawnSync('sh', ['-c', render(call.cmd, { redact: false })], { input: call.stdin?.reveal(), env }));
+  });
+
+  it('in the shell session (the stdin a here-document of the text the session reads)', async () => {
+    // The session as sshd starts it: `sh` reading drover's lines from its stdin, never argv.
+    const child = spawn('sh', ['-c', sessionCommand()], { stdio: 'pipe', env });
+    const session = new ShellSession({
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      close: () => child.kill('SIGKILL'),
+    });
+    try {
+      const r = await session.run(call.cmd, call.stdin?.reveal(), 10000);
+      check({ status: r.code, stdout: r.stdout, stderr: r.stderr });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('refuses to run the CLI without a token line (a caller that forgot callOptions)', () => {
+    const r = spawnSync('sh', ['-c', render(call.cmd, { redact: false })], { input: '', env });
+    assert.equal(r.status, consul.TOKEN_LINE_MISSING_CODE);
+    assert.equal(String(r.stdout), '', 'the CLI did not run');
+    assert.match(String(r.stderr), /no ACL token line on stdin/);
   });
 });
