@@ -59,7 +59,11 @@ export const commandModule: PlannedModule<CommandArgs, WantedCommand, { creates:
       };
     }
     const options = args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {};
-    return commandRunChange(cmd, options, { readOnly: args.read_only === true, check: ctx.check, title: shown });
+    return commandRunChange(cmd, options, {
+      readOnly: args.read_only === true,
+      check: ctx.check,
+      title: shown,
+    });
   },
 };
 

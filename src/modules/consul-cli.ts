@@ -105,6 +105,10 @@ export const consulCliModule: PlannedModule<ConsulCliArgs, WantedCli, Record<str
   facts: () => ({}),
   plan({ args, call, title }: WantedCli, _facts, ctx): Change {
     const options = callOptions(call, args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {});
-    return commandRunChange(call.cmd, options, { readOnly: args.read_only === true, check: ctx.check, title });
+    return commandRunChange(call.cmd, options, {
+      readOnly: args.read_only === true,
+      check: ctx.check,
+      title,
+    });
   },
 };

@@ -21,7 +21,12 @@ export interface ExecOptions {
 
 /** What a transport scrubs from a command's output for its stdin: each line of a Secret one. */
 export function secretsOfStdin(stdin: ExecOptions['stdin']): string[] {
-  return isSecret(stdin) ? stdin.reveal().split('\n').filter((line) => line !== '') : [];
+  return isSecret(stdin)
+    ? stdin
+        .reveal()
+        .split('\n')
+        .filter((line) => line !== '')
+    : [];
 }
 
 export interface HttpRequest {

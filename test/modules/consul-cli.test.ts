@@ -13,7 +13,9 @@ const WRAPPER = `sh -c 'IFS= read -r CONSUL_HTTP_TOKEN || { echo "drover: no ACL
 describe('consul_cli module', () => {
   it('runs the subcommand in the agent container named by the vars, with no token when there is none', async () => {
     const ctx = moduleContext({ vars: { consul_container_name: 'consul-s1' } });
-    ctx.transport.onExec('docker exec consul-s1 consul reload', { stdout: 'Configuration reload triggered\n' });
+    ctx.transport.onExec('docker exec consul-s1 consul reload', {
+      stdout: 'Configuration reload triggered\n',
+    });
     const change = await planOn(consulCliModule, { argv: ['reload'] }, ctx);
     assert.equal(change.summary, 'run consul reload in consul-s1');
     assert.equal(change.changed, true);
@@ -53,11 +55,16 @@ describe('consul_cli module', () => {
   });
 
   it('fails on a non-zero exit with the redacted command and the agent text', async () => {
-    const off = { consul_tls_enable: true, consul_tls_http: 'off', [ACL_TOKEN_VAR_OF_SESSION]: secret(TOKEN) };
+    const off = {
+      consul_tls_enable: true,
+      consul_tls_http: 'off',
+      [ACL_TOKEN_VAR_OF_SESSION]: secret(TOKEN),
+    };
     const ctx = moduleContext({ vars: off });
     ctx.transport.onExec(/consul reload$/, {
       code: 1,
-      stderr: 'Error reloading: Unexpected response code: 403 (Permission denied: token with AccessorID ...)\n',
+      stderr:
+        'Error reloading: Unexpected response code: 403 (Permission denied: token with AccessorID ...)\n',
     });
     await assert.rejects(perform(consulCliModule, { argv: ['reload'] }, ctx), (err: unknown) => {
       assert.ok(err instanceof CommandFailedError);
@@ -82,9 +89,15 @@ describe('consul_cli module', () => {
   it('refuses a secret word (it would be on the host command line) and a leading "consul"', async () => {
     const ctx = moduleContext();
     await assert.rejects(
-      planOn(consulCliModule, { argv: ['acl', 'token', 'read', '-id', secret(TOKEN) as unknown as string] }, ctx),
+      planOn(
+        consulCliModule,
+        { argv: ['acl', 'token', 'read', '-id', secret(TOKEN) as unknown as string] },
+        ctx,
+      ),
       (err: unknown) =>
-        err instanceof TaskFailedError && /argv\[4\] is a secret/.test(err.message) && !err.message.includes(TOKEN),
+        err instanceof TaskFailedError &&
+        /argv\[4\] is a secret/.test(err.message) &&
+        !err.message.includes(TOKEN),
     );
     await assert.rejects(
       planOn(consulCliModule, { argv: ['consul', 'reload'] }, ctx),
