@@ -131,7 +131,11 @@ export class Session {
       warn: this.o.output.warn,
       signal: this.#signal,
     });
-    const inventory = o.consul ? await applyAclToken(loaded) : loaded;
+    // The token and the CA drover's own calls carry (HTTPS where the agents serve no plain HTTP);
+    // reading them never makes one.
+    const inventory = o.consul
+      ? await applyTlsCa(await applyAclToken(loaded), { create: false, warn: this.o.output.warn })
+      : loaded;
     this.#use(inventory);
     return inventory;
   }

@@ -1,4 +1,12 @@
-import { aclTokenFromVars } from '../consul/api/endpoint.js';
+import { withConnectRoots } from '../consul/api/api.js';
+import {
+  aclTokenFromVars,
+  agentEndpoint,
+  clusterTlsFromVars,
+  type ClusterTls,
+} from '../consul/api/endpoint.js';
+import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import type { Vars } from '../inventory/types.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { deepVerify, type DeepNode, type DeepReport } from '../consul/verify/deep-verify.js';
 import { expectedNodesFromInventory } from '../consul/verify/expected-nodes.js';
@@ -24,11 +32,23 @@ export async function verifyCluster(session: Session): Promise<DeploymentReport>
  */
 export async function deepVerifyCluster(session: Session): Promise<DeepReport> {
   const inventory = await session.load({ consul: true });
-  const nodes: DeepNode[] = expectedNodesFromInventory(inventory).map((n) => {
-    const v = inventory.hosts.get(n.host)?.vars ?? {};
+  const expected = expectedNodesFromInventory(inventory);
+  const varsOf = (host: string) => inventory.hosts.get(host)?.vars ?? {};
+  const clientTls = await clientTlsOf(session, expected, varsOf);
+  const nodes: DeepNode[] = expected.map((n) => {
+    const v = varsOf(n.host);
+    // At its address (here: false), as another node reaches it: HTTPS there on a TLS cluster.
+    const target = {
+      here: false,
+      address: n.address,
+      role: n.role,
+      datacenter: n.datacenter,
+      httpPort: portVar(v['consul_http_port']),
+    };
+    const tls = n.role === 'client' ? clientTls.get(n.host) : clusterTlsFromVars(v);
     return {
       ...n,
-      httpPort: portVar(v['consul_http_port']),
+      api: agentEndpoint(target, tls, aclTokenFromVars(v)),
       dnsPort: portVar(v['consul_dns_port'] ?? 8600),
       ui: v['consul_ui'] !== false && v['consul_ui'] !== 'false',
     };
@@ -36,6 +56,45 @@ export async function deepVerifyCluster(session: Session): Promise<DeepReport> {
   const expectEncrypted = ![...inventory.hosts.values()].some(
     (h) => h.vars['consul_gossip_encryption'] === false,
   );
-  const token = [...inventory.hosts.values()].map((h) => aclTokenFromVars(h.vars)).find(Boolean);
-  return deepVerify(nodes, (h) => session.reader(h), { expectEncrypted, ...(token && { token }) });
+  return deepVerify(nodes, (h) => session.reader(h), { expectEncrypted });
+}
+
+/**
+ * Each TLS client's trust: the agent CA and the Connect CA's roots, which sign the clients'
+ * auto_encrypt certificates, asked once of a server's own agent (in the client's datacenter).
+ */
+async function clientTlsOf(
+  session: Session,
+  nodes: readonly ExpectedNode[],
+  varsOf: (host: string) => Vars,
+): Promise<Map<string, ClusterTls | undefined>> {
+  const out = new Map<string, ClusterTls | undefined>();
+  const byDc = new Map<string | undefined, Promise<ClusterTls | undefined>>();
+  for (const client of nodes.filter((n) => n.role === 'client')) {
+    const tls = clusterTlsFromVars(varsOf(client.host));
+    const server = nodes.find((n) => n.role === 'server' && n.datacenter === client.datacenter);
+    if (!tls || !server) {
+      out.set(client.host, tls);
+      continue;
+    }
+    if (!byDc.has(client.datacenter)) {
+      const v = varsOf(server.host);
+      const own = {
+        here: true,
+        address: server.address,
+        role: 'server',
+        httpPort: portVar(v['consul_http_port']),
+      } as const;
+      const via = agentEndpoint(own, clusterTlsFromVars(v), aclTokenFromVars(v));
+      byDc.set(
+        client.datacenter,
+        session.reader(server.host).then(
+          (steps) => withConnectRoots(tls, steps.channel, via),
+          () => tls,
+        ),
+      );
+    }
+    out.set(client.host, await byDc.get(client.datacenter));
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../consul/api/api.js';
+import { DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS, withConnectRoots } from '../consul/api/api.js';
 import {
   expectedNodesFromVars,
   DEFAULT_CLIENTS_GROUP,
@@ -101,7 +101,11 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
     const services = args.services === false ? [] : expectedServices(nodes, (h) => hostvars[h]);
     const httpPort = args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT);
     const tls = clusterTlsFromVars(ctx.vars);
-    const clientTls = tls && (await withConnectRoots(tls, ctx, httpPort));
+    // This host's own agent reaches the servers, so it is asked for the Connect CA's roots.
+    const own = { here: true, address: '127.0.0.1', role: 'server', httpPort } as const;
+    const clientTls =
+      tls &&
+      (await withConnectRoots(tls, ctx.steps.channel, agentEndpoint(own, tls, aclTokenFromVars(ctx.vars))));
     const report = await verifyDeployment(
       nodes,
       services,
@@ -146,23 +150,4 @@ function summarize(report: DeploymentReport): string {
     parts.push(`${names.length} service${names.length === 1 ? '' : 's'} in catalog and DNS`);
   }
   return `Consul cluster OK: ${parts.join(', ')}`;
-}
-
-/**
- * The cluster's TLS for HTTPS to clients: their certificates come from auto_encrypt, signed by
- * the Connect CA, so the Connect CA's roots (asked of this host's own agent, which reaches the
- * servers) are trusted besides the agent CA.
- */
-async function withConnectRoots(
-  tls: ClusterTls,
-  ctx: ConversationContext,
-  httpPort: number,
-): Promise<ClusterTls> {
-  const own = agentEndpoint(
-    { here: true, address: '127.0.0.1', role: 'server', httpPort },
-    tls,
-    aclTokenFromVars(ctx.vars),
-  );
-  const roots = await new ConsulApi(ctx.steps.channel, own).connectCaRoots().catch(() => []);
-  return roots.length === 0 ? tls : { ...tls, ca: [tls.ca, ...roots].join('\n') };
 }

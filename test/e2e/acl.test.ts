@@ -8,9 +8,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pickHosts, ssh, sshOk } from '../lab/lab.js';
+import { CONSUL_IMAGE_NEXT, pickHosts, ssh, sshOk } from '../lab/lab.js';
 import { CONFIG_DIR, cleanUp, drover, parseRecap, writeLabInventory } from './drover-cli.js';
 
 describe('a deploy with ACLs and TLS on', () => {
@@ -26,6 +26,10 @@ describe('a deploy with ACLs and TLS on', () => {
   const s1 = servers[0]!;
   let output = '';
   const token = (): string => readFileSync(tokenFile, 'utf8').trim();
+  const startedAt = () =>
+    Promise.all(hosts.map((h) => sshOk(h.name, "docker inspect -f '{{.State.StartedAt}}' consul")));
+  const PS_LOG = '/tmp/drover-e2e-ps.log';
+  const STOP = '/tmp/drover-e2e-ps.stop';
 
   before(() => cleanUp(hosts));
   after(async () => {
@@ -87,5 +91,72 @@ describe('a deploy with ACLs and TLS on', () => {
     assert.doesNotMatch(r.stdout, /bootstrapped/);
     assert.match(r.stdout, /ok: \[\w+\] ACL system and tokens/);
     for (const [h, counts] of Object.entries(parseRecap(r.stdout))) assert.equal(counts['changed'], 0, h);
+  });
+
+  it("applies a reload-safe change with consul reload, the session's token never on a process list", async () => {
+    writeFileSync(
+      inventory,
+      readFileSync(inventory, 'utf8').replace('  vars:\n', '  vars:\n    consul_log_level: "debug"\n'),
+    );
+    const started = await startedAt();
+    // Every process list on the servers, sampled while the deploy runs (bounded by `timeout`).
+    const watchers = servers.map((h) =>
+      ssh(
+        h.name,
+        `rm -f ${STOP}; timeout 120 sh -c 'while [ ! -e ${STOP} ]; do ps -eo args; done' > ${PS_LOG}`,
+        150,
+      ),
+    );
+    const r = await drover(['deploy', '-i', inventory]);
+    await Promise.all(servers.map((h) => sshOk(h.name, `touch ${STOP}`)));
+    await Promise.all(watchers);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const h of hosts) assert.match(r.stdout, new RegExp(`changed: \\[${h.name}\\] reload consul`));
+    assert.deepEqual(await startedAt(), started, 'no agent restarted');
+    let sawReload = false;
+    for (const h of servers) {
+      const ps = await sshOk(h.name, `cat ${PS_LOG}; rm -f ${PS_LOG} ${STOP}`);
+      assert.match(ps, /consul agent/, `${h.name}: the sampler ran`);
+      sawReload ||= /consul reload/.test(ps);
+      assert.ok(!ps.includes(token()), `${h.name} showed the management token on its process list`);
+    }
+    assert.ok(sawReload, 'the samplers caught a consul reload while it ran');
+    assert.ok(!(r.stdout + r.stderr).includes(token()));
+  });
+
+  it('verify --deep reaches every agent over HTTPS at its address, clients through the Connect CA', async () => {
+    const r = await drover(['verify', '--deep', '-i', inventory]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const h of hosts)
+      assert.match(
+        r.stdout,
+        new RegExp(`ok   ${h.name}: http ok at https://${h.address.replace(/\./g, '\\.')}:8501, `),
+      );
+  });
+
+  it('rolls, rotates the gossip key, resets a server and upgrades, all under default_policy deny', async () => {
+    const restart = await drover(['restart', '-i', inventory, '--yes'], 300);
+    assert.equal(restart.code, 0, restart.stdout + restart.stderr);
+    const rotate = await drover(['rotate-gossip-key', '-i', inventory, '--yes']);
+    assert.equal(rotate.code, 0, rotate.stdout + rotate.stderr);
+    // reset-node prunes the old entry with the in-container CLI (the token on its stdin) and is
+    // done only once the server votes again: the upgrade's pre-flight right after accepts it.
+    const reset = await drover(['reset-node', '-i', inventory, servers[1]!.name, '--yes'], 300);
+    assert.equal(reset.code, 0, reset.stdout + reset.stderr);
+    assert.match(reset.stdout, /force-leave -prune/);
+    assert.match(reset.stdout, new RegExp(`ok: \\[${servers[1]!.name}\\] the server votes again`));
+    const members = await drover(['members', '-i', inventory]);
+    assert.equal(members.code, 0, members.stdout + members.stderr);
+    const upgrade = await drover(['upgrade', '-i', inventory, '--image', CONSUL_IMAGE_NEXT, '--yes'], 300);
+    assert.equal(upgrade.code, 0, upgrade.stdout + upgrade.stderr);
+    for (const h of hosts)
+      assert.equal(
+        (await sshOk(h.name, "docker inspect -f '{{.Config.Image}}' consul")).trim(),
+        CONSUL_IMAGE_NEXT,
+      );
+    const v = await drover(['verify', '--deep', '-i', inventory]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const all = [restart, rotate, reset, members, upgrade, v].map((x) => x.stdout + x.stderr).join('\n');
+    assert.ok(!all.includes(token()), 'the management token is in the output');
   });
 });

@@ -1,6 +1,7 @@
 import type { HostChannel } from '../../remote/step.js';
 import type { Secret } from '../../shell/secret.js';
 import type { HttpResponse, HttpTls } from '../../ssh/transport.js';
+import type { ClusterTls } from './endpoint.js';
 import {
   ENDPOINTS,
   parseAgentMembers,
@@ -163,4 +164,18 @@ export class ConsulApi {
       });
     }
   }
+}
+
+/**
+ * The cluster's TLS for HTTPS to clients: their certificates come from auto_encrypt, signed by
+ * the Connect CA, so the Connect CA's roots (asked of `via`, an agent that reaches the servers)
+ * are trusted besides the agent CA. Unchanged when the roots cannot be read.
+ */
+export async function withConnectRoots(
+  tls: ClusterTls,
+  channel: HostChannel,
+  via: ConsulApiOptions,
+): Promise<ClusterTls> {
+  const roots = await new ConsulApi(channel, via).connectCaRoots().catch(() => []);
+  return roots.length === 0 ? tls : { ...tls, ca: [tls.ca, ...roots].join('\n') };
 }

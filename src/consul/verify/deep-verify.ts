@@ -1,13 +1,13 @@
 import type { StepRunner } from '../../remote/step.js';
-import type { Secret } from '../../shell/secret.js';
 import { ConsulApi } from '../api/api.js';
+import type { AgentEndpoint } from '../api/endpoint.js';
 import type { ExpectedNode } from './cluster-model.js';
 import { lookupA } from '../api/dns.js';
 
 /**
  * `drover verify --deep`: what `verify` does not look at. Per node, through its own SSH
  * connection: the HTTP API at its bind_addr (what other nodes and tools use, not just
- * 127.0.0.1), the UI on servers that enable it, DNS on 8600 (`consul.service.consul` must
+ * 127.0.0.1; HTTPS with the cluster's CA when the agents serve it there), the UI on servers that enable it, DNS on 8600 (`consul.service.consul` must
  * answer exactly the servers), gossip encryption on, and one Consul version everywhere.
  */
 export interface DeepNodeResult {
@@ -27,7 +27,8 @@ export interface DeepReport {
 }
 
 export interface DeepNode extends ExpectedNode {
-  httpPort: number;
+  /** The agent's API at its address, as other nodes reach it: plain HTTP or HTTPS, and the token. */
+  api: AgentEndpoint;
   /** The UI should be served (servers with consul_ui not false). */
   ui: boolean;
   dnsPort: number;
@@ -36,8 +37,6 @@ export interface DeepNode extends ExpectedNode {
 export interface DeepOptions {
   expectEncrypted: boolean;
   timeoutSeconds?: number;
-  /** The ACL token the requests carry, when the cluster has ACLs. */
-  token?: Secret;
 }
 
 export async function deepVerify(
@@ -83,31 +82,22 @@ async function checkNode(
     return r;
   }
   const timeoutSeconds = options.timeoutSeconds ?? 5;
-  const token = options.token ? { token: options.token } : {};
-  const api = new ConsulApi(t, { host: node.address, port: node.httpPort, timeoutSeconds, ...token });
+  const at = `${node.api.tls ? 'https://' : ''}${node.api.host}:${node.api.port}`;
+  const api = new ConsulApi(t, { ...node.api, timeoutSeconds });
   try {
     const self = await api.self();
-    r.http = `ok at ${node.address}:${node.httpPort}`;
+    r.http = `ok at ${at}`;
     if (self.version) r.version = self.version;
     const encrypted = self.stats?.bool('serf_lan', 'encrypted');
     if (encrypted !== undefined) r.encrypted = encrypted;
     if (options.expectEncrypted && encrypted !== true)
       r.problems.push('gossip encryption is not active (serf_lan.encrypted is not true)');
   } catch (err) {
-    r.problems.push(
-      `HTTP API at ${node.address}:${node.httpPort}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    r.problems.push(`HTTP API at ${at}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (node.role === 'server' && node.ui) {
     try {
-      const res = await t.http({
-        method: 'GET',
-        host: node.address,
-        port: node.httpPort,
-        path: '/ui/',
-        timeoutSeconds,
-        ...token,
-      });
+      const res = await t.http({ method: 'GET', ...node.api, path: '/ui/', timeoutSeconds });
       r.ui = `HTTP ${res.status}`;
       if (res.status !== 200) r.problems.push(`UI: GET /ui/ answered HTTP ${res.status}`);
     } catch (err) {
