@@ -5,6 +5,7 @@ import { consulCliModule } from './consul-cli.js';
 import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
 import { consulGossipKeyModule } from './consul-gossip-key.js';
+import { consulLeaderTransferModule } from './consul-leader-transfer.js';
 import { consulHostPreflightModule } from './consul-host-preflight.js';
 import { consulKeyringModule } from './consul-keyring.js';
 import { consulMemberModule } from './consul-member.js';
@@ -43,6 +44,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulTlsCertModule,
     consulAclModule,
     consulCliModule,
+    consulLeaderTransferModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

@@ -121,6 +121,27 @@ describe('config change classes', () => {
       ).class,
       'reload',
     );
+    // TLS: reloadable once on; turned on at once with a check on, the agent is cut off mid-roll.
+    const tls = (verify: boolean) => ({
+      defaults: { ca_file: 'ca.pem', verify_incoming: verify, verify_outgoing: false },
+      internal_rpc: { verify_server_hostname: false },
+    });
+    assert.equal(
+      classifyConfigChange({ ...base, tls: tls(false) }, { ...base, tls: tls(true) }).class,
+      'reload',
+    );
+    assert.equal(classifyConfigChange(base, { ...base, tls: tls(false) }).class, 'restart');
+    const bigBang = classifyConfigChange(base, { ...base, tls: tls(true) });
+    assert.equal(bigBang.class, 'dangerous');
+    assert.match(bigBang.changes[0]!.note, /turn it on in stages/);
+    assert.equal(
+      classifyConfigChange(base, {
+        ...base,
+        tls: { ...tls(false), internal_rpc: { verify_server_hostname: true } },
+      }).class,
+      'dangerous',
+    );
+    assert.equal(classifyConfigChange({ ...base, tls: tls(true) }, base).class, 'restart');
     assert.ok(
       !JSON.stringify(classifyConfigChange(base, { ...base, encrypt: 'k2' })).includes('k2'),
       'no values in the result',

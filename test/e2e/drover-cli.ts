@@ -1,6 +1,7 @@
 /** Runs the real `drover` command line, as a user or a CI job would, for the e2e tests. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -150,10 +151,24 @@ export const restartedLine = (out: string): string[] =>
     ?.split(', ')
     .filter((h) => h !== 'no host') ?? [];
 
-/** GET /v1/status/leader from this machine; undefined when the agent does not answer within 1s. */
-export function leaderSeenBy(h: LabHost): Promise<string | undefined> {
+/**
+ * GET /v1/status/leader from this machine; undefined when the agent does not answer within 1s.
+ * Plain HTTP on 8500 at the server's address, else, given the cluster's CA, HTTPS on 8501 (a TLS
+ * agent serves plain HTTP on 127.0.0.1 only).
+ */
+export async function leaderSeenBy(h: LabHost, ca?: string): Promise<string | undefined> {
+  const plain = await leaderOver(request, { host: h.address, port: 8500 });
+  return plain !== undefined || ca === undefined
+    ? plain
+    : leaderOver(httpsRequest, { host: h.address, port: 8501, ca });
+}
+
+function leaderOver(
+  send: typeof request,
+  target: { host: string; port: number; ca?: string },
+): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request({ host: h.address, port: 8500, path: '/v1/status/leader', timeout: 1000 }, (res) => {
+    const req = send({ ...target, path: '/v1/status/leader', timeout: 1000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as string) : undefined));
@@ -177,36 +192,64 @@ export async function leaderHost(servers: readonly LabHost[]): Promise<LabHost> 
 
 /**
  * Polls every server's /v1/status/leader about every 200ms until stopped, and records the fewest
- * servers that answered in one round: overall, and per group of `datacenters` (default: all the
- * servers as one). Bounded by `maxSeconds` in any case.
+ * servers that answered in one round (overall, and per group of `datacenters`, default all the
+ * servers as one) and the longest run of rounds in which some datacenter had no leader: no
+ * server named by a majority of its servers while answering itself and naming itself. (A
+ * follower goes on naming a dead leader until its heartbeat timeout, so names alone are not
+ * enough.) The run is timed from its first such round to its last, so one such round counts 0.
+ * Bounded by `maxSeconds` in any case; `ca` lets it ask TLS agents over HTTPS.
  */
 export function watchServers(
   servers: readonly LabHost[],
   maxSeconds = 180,
   datacenters: readonly (readonly LabHost[])[] = [servers],
+  o: { ca?: string } = {},
 ) {
   let stop = false;
   let fewest = servers.length;
   const fewestPer = datacenters.map((dc) => dc.length);
   let rounds = 0;
+  let leaderlessSince: number | undefined;
+  let longestLeaderlessMs = 0;
   const done = (async () => {
     const deadline = Date.now() + maxSeconds * 1000;
     while (!stop && Date.now() < deadline) {
-      const answers = await Promise.all(servers.map(leaderSeenBy));
-      const answered = servers.filter((_, i) => answers[i] !== undefined);
+      const answers = await Promise.all(servers.map((h) => leaderSeenBy(h, o.ca)));
+      const seen = new Map(servers.map((h, i) => [h, answers[i]]));
+      const answered = servers.filter((h) => seen.get(h) !== undefined);
       fewest = Math.min(fewest, answered.length);
       datacenters.forEach((dc, i) => {
         fewestPer[i] = Math.min(fewestPer[i] as number, dc.filter((h) => answered.includes(h)).length);
       });
+      const now = Date.now();
+      if (datacenters.every((dc) => hasLeader(dc, seen))) leaderlessSince = undefined;
+      else {
+        leaderlessSince ??= now;
+        longestLeaderlessMs = Math.max(longestLeaderlessMs, now - leaderlessSince);
+      }
       rounds++;
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
   return {
-    async stop(): Promise<{ fewest: number; fewestPer: number[]; rounds: number }> {
+    async stop(): Promise<{
+      fewest: number;
+      fewestPer: number[];
+      rounds: number;
+      longestLeaderlessMs: number;
+    }> {
       stop = true;
       await done;
-      return { fewest, fewestPer, rounds };
+      return { fewest, fewestPer, rounds, longestLeaderlessMs };
     },
   };
+}
+
+/** A server of `dc` that a majority of `dc` names as leader, and that names itself. */
+function hasLeader(dc: readonly LabHost[], seen: ReadonlyMap<LabHost, string | undefined>): boolean {
+  return dc.some((h) => {
+    const self = `${h.address}:8300`;
+    const naming = dc.filter((x) => seen.get(x) === self).length;
+    return seen.get(h) === self && naming * 2 > dc.length;
+  });
 }

@@ -102,6 +102,10 @@ describe('quorum-safe rolling restarts and upgrades on the lab', () => {
     const order = restartedLine(r.stdout);
     assert.equal(order.length, 5, r.stdout);
     assert.equal(order[2], oldLeader.name, `servers restarted in order ${order.join(', ')}`);
+    // The leader hands over before its restart: no election waits for a heartbeat timeout (1 s
+    // in the lab, consul_raft_multiplier 1).
+    assert.match(r.stdout, new RegExp(`changed: \\[${oldLeader.name}\\] leadership moves away`));
+    assert.ok(seen.longestLeaderlessMs < 500, `no leader for ${seen.longestLeaderlessMs} ms`);
     const afterStart = await startedAt(hosts);
     for (const h of hosts) assert.notEqual(afterStart[h.name], before[h.name], `${h.name} was not restarted`);
     assert.match(r.stdout, /ok: \[\w+\] cluster is healthy/);

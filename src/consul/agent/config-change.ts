@@ -4,7 +4,8 @@
  * documents as reloadable go through `consul reload`; `encrypt` is ignored after the first start
  * (the keyring in the data dir wins: rotate instead); a different datacenter, node name or id,
  * server flag, bootstrap setting or data dir is dangerous (a new node, a split, or lost Raft
- * state); everything else needs a restart.
+ * state), and so is TLS turned on at once with its checks on (see classifyTls); everything else
+ * needs a restart.
  */
 export type ChangeClass = 'noop' | 'reload' | 'ignored' | 'restart' | 'dangerous' | 'new';
 
@@ -88,7 +89,43 @@ function classifyKey(key: string, before: unknown, after: unknown): KeyChange {
   if (RELOAD_SAFE_KEYS.has(key)) return { key, class: 'reload', note: 'applied by consul reload' };
   if (key === 'acl' && onlyTokensDiffer(before, after))
     return { key, class: 'reload', note: 'ACL tokens are reloadable' };
+  if (key === 'tls') return classifyTls(before, after);
   return { key, class: 'restart', note: 'read at start only' };
+}
+
+/** Where Consul 1.12+ reads the verify settings that decide whom an agent still talks to. */
+const TLS_VERIFY_STANZAS = ['defaults', 'internal_rpc'] as const;
+const TLS_VERIFY_KEYS = ['verify_incoming', 'verify_outgoing', 'verify_server_hostname'] as const;
+
+/**
+ * Consul reloads the TLS settings of an agent that already runs TLS (certificates, CA, the
+ * verify flags), but TLS itself is turned on or off only by a restart. Turned on with any
+ * verification on, a restarted agent can no longer talk to the agents still without TLS (it
+ * refuses their plaintext RPC or dials them with TLS they refuse), so in the middle of the roll
+ * servers lose each other: that is refused unless TLS comes on in stages (docs/security.md).
+ */
+function classifyTls(before: unknown, after: unknown): KeyChange {
+  const key = 'tls';
+  if (isObject(before) && isObject(after))
+    return { key, class: 'reload', note: 'TLS settings of an agent that runs TLS are reloadable' };
+  if (!isObject(before) && isObject(after) && verifiesAny(after)) {
+    return {
+      key,
+      class: 'dangerous',
+      note:
+        'TLS turned on with verification on cuts this agent off from the agents without TLS; turn it on in stages ' +
+        '(consul_tls_verify_incoming, consul_tls_verify_outgoing and consul_tls_verify_server_hostname false first: ' +
+        'docs/security.md, "Turning TLS on for a running cluster")',
+    };
+  }
+  return { key, class: 'restart', note: 'TLS is turned on or off by a restart' };
+}
+
+function verifiesAny(tls: Record<string, unknown>): boolean {
+  return TLS_VERIFY_STANZAS.some((stanza) => {
+    const s = tls[stanza];
+    return isObject(s) && TLS_VERIFY_KEYS.some((k) => s[k] === true);
+  });
 }
 
 const DANGER_NOTES: Record<string, string> = {

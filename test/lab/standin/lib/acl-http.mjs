@@ -71,6 +71,7 @@ const GUARDS = [
     (a) => a.enforce('operator', 'read'),
   ],
   ['DELETE', /^\/v1\/operator\/raft\/peer$/, (a) => a.enforce('operator', 'write')],
+  ['POST', /^\/v1\/operator\/raft\/transfer-leader$/, (a) => a.enforce('operator', 'write')],
   ['GET', /^\/v1\/operator\/keyring$/, (a) => a.enforce('keyring', 'read')],
   [/^(POST|PUT|DELETE)$/, /^\/v1\/operator\/keyring$/, (a) => a.enforce('keyring', 'write')],
 ];

@@ -151,6 +151,12 @@ export function createRoutes(agent) {
     ['GET', /^\/v1\/operator\/autopilot\/health$/, q('autopilot.health')],
     ['GET', /^\/v1\/operator\/autopilot\/configuration$/, async (ctx) => fromQuery(await agent.autopilotConfiguration(), false, consistency(ctx.query))],
     ['GET', /^\/v1\/operator\/raft\/configuration$/, q('raft.configuration', true)],
+    // Consul 1.15+: operator_endpoint.go OperatorRaftTransferLeader, answered {"Success": true}.
+    ['POST', /^\/v1\/operator\/raft\/transfer-leader$/, async (ctx) => {
+      const r = await agent.query('raft.transferLeader', { id: ctx.query.get('id') ?? '' });
+      if (r.status !== 200) throw new HttpError(r.status, r.body);
+      return { json: r.body };
+    }],
     ['DELETE', /^\/v1\/operator\/raft\/peer$/, async (ctx) => {
       const r = await agent.query('raft.removePeer', { id: ctx.query.get('id') ?? '', address: ctx.query.get('address') ?? '' });
       if (r.status !== 200) throw new HttpError(r.status, r.body);

@@ -10,11 +10,14 @@ import { formatDuration } from './duration.mjs';
 import { RaftLog } from './raft-log.mjs';
 import { randomTimeout, replicationBackoff } from './raft-timing.mjs';
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 const LOG = 'agent.server.raft';
 const now = () => performance.now();
 const clone = (servers) => servers.map((s) => ({ ...s }));
 export const ERR_NOT_LEADER = 'node is not the leader';
 export const ERR_LEADERSHIP_LOST = 'leadership lost while committing log';
+export const ERR_TRANSFER_IN_PROGRESS = 'leadership transfer in progress';
 
 export class Raft extends EventEmitter {
   constructor({ id, name, address, dataDir, logger, pool, fsm, timing }) {
@@ -41,6 +44,7 @@ export class Raft extends EventEmitter {
     this.fsmPending = 0;
     this.electionRound = 0;
     this.warned = new Set();
+    this.transferring = false;
     this.stopped = false;
     this.hbDeadline = now() + randomTimeout(timing.heartbeatTimeoutMs);
     this.snapshotDeadline = now() + randomTimeout(timing.snapshotIntervalMs);
@@ -139,13 +143,17 @@ export class Raft extends EventEmitter {
     this.emit('leader-change', id, addr, name);
   }
 
-  /** One election round: pre-vote first (no term bump), then the real vote. */
-  async campaign() {
+  /**
+   * One election round: pre-vote first (no term bump), then the real vote. A round the leader
+   * asked for (TimeoutNow, a leadership transfer) skips the pre-vote, and its vote requests say
+   * so: voters grant them although they still know a leader.
+   */
+  async campaign({ transfer = false } = {}) {
     const round = ++this.electionRound;
     this.electionDeadline = now() + randomTimeout(this.timing.electionTimeoutMs);
     this.logger.info(LOG, 'entering candidate state', { node: `Node at ${this.address} [Candidate]`, term: this.term + 1 });
     const alive = () => round === this.electionRound && this.state === 'Candidate' && !this.stopped;
-    const pre = await this.collectVotes(true, alive);
+    const pre = transfer ? { won: true, granted: 0, refused: 0 } : await this.collectVotes(true, alive);
     if (!alive()) return;
     if (!pre.won) {
       this.logger.info(LOG, 'pre-vote campaign failed, waiting for election timeout', { term: this.term + 1, tally: pre.granted, refused: pre.refused, votesNeeded: this.quorum() });
@@ -153,7 +161,7 @@ export class Raft extends EventEmitter {
     }
     this.logger.info(LOG, 'pre-vote successful, starting election', { term: this.term + 1, tally: pre.granted, refused: pre.refused, votesNeeded: this.quorum() });
     this.log.setTerm(this.term + 1, this.id);
-    const vote = await this.collectVotes(false, alive);
+    const vote = await this.collectVotes(false, alive, transfer);
     if (!alive()) return;
     if (vote.won) {
       this.logger.info(LOG, 'election won', { term: this.term, tally: vote.granted });
@@ -162,10 +170,10 @@ export class Raft extends EventEmitter {
   }
 
   /** Asks every other voter; resolves as soon as a quorum granted, or when that became impossible. */
-  collectVotes(pre, alive) {
+  collectVotes(pre, alive, leadershipTransfer = false) {
     const voters = this.voters();
     const need = this.quorum();
-    const params = { pre, term: this.term + (pre ? 1 : 0), candidateId: this.id, candidateAddr: this.address, lastLogIndex: this.log.lastIndex, lastLogTerm: this.log.lastTerm };
+    const params = { pre, term: this.term + (pre ? 1 : 0), candidateId: this.id, candidateAddr: this.address, lastLogIndex: this.log.lastIndex, lastLogTerm: this.log.lastTerm, leadershipTransfer };
     let granted = this.isVoter() ? 1 : 0;
     let refused = 0;
     return new Promise((resolve) => {
@@ -196,7 +204,7 @@ export class Raft extends EventEmitter {
       return reply;
     }
     const leader = this.knownLeaderAddr();
-    if (leader && leader !== p.candidateAddr) {
+    if (leader && leader !== p.candidateAddr && !p.leadershipTransfer) {
       this.logger.warn(LOG, 'rejecting vote request since we have a leader', { from: p.candidateAddr, leader });
       return reply;
     }
@@ -219,6 +227,16 @@ export class Raft extends EventEmitter {
     this.log.setTerm(this.term, p.candidateId);
     this.lastContactAt = now();
     return { term: this.term, granted: true };
+  }
+
+  /** hashicorp/raft timeoutNow: the leader hands over; start an election at once. */
+  handleTimeoutNow(p) {
+    if (p.term < this.term || !this.isVoter()) return { term: this.term, success: false };
+    this.setLeader(null, '', '');
+    this.state = 'Candidate';
+    this.logger.info(LOG, 'received TimeoutNow, starting election (leadership transfer)');
+    this.campaign({ transfer: true });
+    return { term: this.term, success: true };
   }
 
   becomeFollower(term) {
@@ -490,6 +508,43 @@ export class Raft extends EventEmitter {
     }
   }
 
+  // --- leadership transfer ---------------------------------------------------------------------------
+
+  /**
+   * hashicorp/raft LeadershipTransfer(ToServer): new writes are refused while it runs, the target
+   * (`targetId`, else the voter holding most of our log) is brought up to date, then told to start
+   * an election (TimeoutNow) which it wins at once; done when this server is a follower. Bounded
+   * by the election timeout.
+   */
+  async transferLeadership(targetId) {
+    if (this.state !== 'Leader') throw new Error(ERR_NOT_LEADER);
+    if (this.transferring) throw new Error(ERR_TRANSFER_IN_PROGRESS);
+    const peers = this.voters().filter((v) => v.id !== this.id);
+    const target = targetId
+      ? peers.find((v) => v.id === targetId)
+      : peers.sort((a, b) => (this.replicators.get(b.id)?.matchIndex ?? 0) - (this.replicators.get(a.id)?.matchIndex ?? 0))[0];
+    if (!target) throw new Error(targetId ? `cannot find replication state for ${targetId}` : 'cannot find peer');
+    const term = this.term;
+    const deadline = now() + this.timing.electionTimeoutMs;
+    const stillLeading = () => this.state === 'Leader' && this.term === term;
+    this.transferring = true;
+    this.logger.info(LOG, 'starting leadership transfer', { id: target.id, address: target.address });
+    try {
+      while (stillLeading() && (this.replicators.get(target.id)?.matchIndex ?? 0) < this.log.lastIndex) {
+        if (now() >= deadline) throw new Error('leadership transfer timeout');
+        await sleep(5);
+      }
+      if (!stillLeading()) return;
+      await this.pool.call(target.address, 'Raft.TimeoutNow', { term, leaderId: this.id }, this.timing.rpcTimeoutMs);
+      while (stillLeading()) {
+        if (now() >= deadline) throw new Error('leadership transfer timeout');
+        await sleep(5);
+      }
+    } finally {
+      this.transferring = false;
+    }
+  }
+
   // --- writes ----------------------------------------------------------------------------------------
 
   /** Appends a command on the leader; resolves with the FSM's result once it is committed and applied. */
@@ -504,6 +559,7 @@ export class Raft extends EventEmitter {
 
   enqueue(entry) {
     if (this.state !== 'Leader') return Promise.reject(new Error(ERR_NOT_LEADER));
+    if (this.transferring) return Promise.reject(new Error(ERR_TRANSFER_IN_PROGRESS));
     return new Promise((resolve, reject) => {
       const index = this.log.lastIndex + this.pendingAppend.length + 1;
       this.pendingAppend.push({ entry: { index, term: this.term, ...entry }, resolve, reject });

@@ -16,7 +16,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Answered from this server's own state, whatever the consistency mode. */
 const LOCAL_READS = new Set(['status.leader', 'status.peers', 'catalog.datacenters']);
 /** Always the leader's answer, even with ?stale (Consul resets AllowStale for these). */
-const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer', 'acl.bootstrap', 'autoEncrypt.sign']);
+const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer', 'raft.transferLeader', 'acl.bootstrap', 'autoEncrypt.sign']);
 const NO_LEADER = 'No cluster leader';
 const NOT_READY = 'Not ready to serve consistent reads';
 const FORWARD_TIMEOUT_MS = 30000;
@@ -382,6 +382,12 @@ export class ServerRole {
       case 'kvs.get': { const r = store.kvGet(params.key); return ok(r.entries.map(views.kvEntryJson), r.index); }
       case 'kvs.list': { const r = store.kvList(params.key); return ok(r.entries.map(views.kvEntryJson), r.index); }
       case 'kvs.keys': { const r = store.kvKeys(params.key, params.separator); return ok(r.keys, r.index); }
+      // operator_backend.go TransferLeader: an id names the server (serverLookup.ServerAddr).
+      case 'raft.transferLeader': {
+        if (params.id && !raft.latest.servers.some((x) => x.id === params.id)) return { status: 500, body: `Could not find address for server id ${params.id}` };
+        try { await raft.transferLeadership(params.id || undefined); } catch (e) { return { status: 500, body: e.message }; }
+        return ok({ Success: true });
+      }
       case 'raft.removePeer': {
         const s = raft.latest.servers.find((x) => (params.id ? x.id === params.id : x.address === params.address));
         if (!s) return { status: 500, body: params.id ? `id "${params.id}" was not found in the Raft configuration` : `address "${params.address}" was not found in the Raft configuration` };
@@ -453,6 +459,7 @@ export class ServerRole {
       case 'Raft.RequestVote': return this.raft.handleRequestVote(params);
       case 'Raft.AppendEntries': return this.raft.handleAppendEntries(params);
       case 'Raft.InstallSnapshot': return this.raft.handleInstallSnapshot(params);
+      case 'Raft.TimeoutNow': return this.raft.handleTimeoutNow(params);
       case 'Status.RaftStats': return this.raftStats();
       case 'Status.Peers': return this.raft.latest.servers.map((s) => s.address);
       case 'Server.Query': return this.query(params.kind, { ...params.params, forwarded: params.forwarded });
