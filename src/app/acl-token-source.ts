@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, InterruptedError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
@@ -61,6 +61,8 @@ export interface AclTokenSourceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Upper bound for `{ command }`. */
   readonly commandTimeoutSeconds?: number;
+  /** Ctrl-C: a `{ command }` still running is killed with its process group. */
+  readonly signal?: AbortSignal;
 }
 
 /** Consul's SecretIDs are UUIDs; anything else is a paste gone wrong, said without quoting it. */
@@ -72,11 +74,13 @@ export class AclTokenSource {
   readonly file: string;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #timeoutSeconds: number;
+  readonly #signal: AbortSignal | undefined;
   #value: Promise<Secret | undefined> | undefined;
 
   constructor(inventory: Inventory, o: AclTokenSourceOptions = {}) {
     this.#env = o.env ?? process.env;
     this.#timeoutSeconds = o.commandTimeoutSeconds ?? DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS;
+    this.#signal = o.signal;
     this.file = managementTokenFile(inventory.file);
     this.origin = originOf(inventory, this.#env, this.file);
   }
@@ -120,7 +124,14 @@ export class AclTokenSource {
         return checked(value.trim(), o.where);
       }
       case 'command':
-        return checked(await runTokenCommand(o.command, this.#timeoutSeconds, o.where), o.where);
+        return checked(
+          await runTokenCommand(
+            o.command,
+            { timeoutSeconds: this.#timeoutSeconds, signal: this.#signal },
+            o.where,
+          ),
+          o.where,
+        );
       case 'file':
         return readTokenFile(o.file);
     }
@@ -348,11 +359,18 @@ const MAX_STDOUT = 64 * 1024;
 const MAX_STDERR = 4 * 1024;
 
 /**
- * Runs `command` with `sh -c` in a process group of its own (killed whole at the time limit, so
- * a CLI it started does not linger), and returns the first line of its output. On failure only
- * the first line of stderr is shown, cut short and scrubbed of what stdout held.
+ * Runs `command` with `sh -c` in a process group of its own (killed whole at the time limit or
+ * on Ctrl-C, so a CLI it started does not linger: being a group of its own, it does not get the
+ * terminal's SIGINT), and returns the first line of its output. On failure only the first line
+ * of stderr is shown, cut short and scrubbed of what stdout held.
  */
-function runTokenCommand(command: string, timeoutSeconds: number, where: string): Promise<string> {
+function runTokenCommand(
+  command: string,
+  o: { timeoutSeconds: number; signal: AbortSignal | undefined },
+  where: string,
+): Promise<string> {
+  const { timeoutSeconds, signal } = o;
+  if (signal?.aborted) return Promise.reject(new InterruptedError(`${where}: interrupted`));
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
@@ -362,8 +380,19 @@ function runTokenCommand(command: string, timeoutSeconds: number, where: string)
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       outcome();
     };
+    const stop = (): void => {
+      killGroup(child.pid);
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const onAbort = (): void => {
+      stop();
+      settle(() => reject(new InterruptedError(`${where}: interrupted`)));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (c: Buffer) => {
       if (stdout.length < MAX_STDOUT) stdout += c.toString('utf8');
     });
@@ -373,9 +402,7 @@ function runTokenCommand(command: string, timeoutSeconds: number, where: string)
     // The bound holds even if something the command started left the group and keeps the pipes
     // open: the answer does not wait for them to close.
     const timer = setTimeout(() => {
-      killGroup(child.pid);
-      child.stdout.destroy();
-      child.stderr.destroy();
+      stop();
       settle(() => reject(problem(where, `did not finish within ${timeoutSeconds}s`)));
     }, timeoutSeconds * 1000);
     child.on('error', (err) => settle(() => reject(problem(where, `could not be run: ${err.message}`))));

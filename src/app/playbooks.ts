@@ -19,6 +19,7 @@ export const PLAYBOOKS = {
   resetNode: consulPlaybook('consul-reset-node.yaml'),
   restart: consulPlaybook('consul-rolling-restart.yaml'),
   rotateGossipKey: consulPlaybook('consul-rotate-gossip-key.yaml'),
+  rotateTls: consulPlaybook('consul-rotate-tls.yaml'),
   services: consulPlaybook('consul-services.yaml'),
   upgrade: consulPlaybook('consul-upgrade.yaml'),
 } as const satisfies Record<string, PlaybookSpec>;

@@ -134,7 +134,10 @@ export class Session {
     // The token and the CA drover's own calls carry (HTTPS where the agents serve no plain HTTP);
     // reading them never makes one.
     const inventory = o.consul
-      ? await applyTlsCa(await applyAclToken(loaded), { create: false, warn: this.o.output.warn })
+      ? await applyTlsCa(await applyAclToken(loaded, { signal: this.#signal }), {
+          create: false,
+          warn: this.o.output.warn,
+        })
       : loaded;
     this.#use(inventory);
     return inventory;
@@ -261,7 +264,7 @@ export class Session {
       // The ACL token is read before any connection: a source that fails touches no host. The
       // agents' tokens derive from it, so their configs are checked below with them in place.
       const acl: PreparedAclTokens = consul
-        ? await prepareAclTokens(read, { makeIfMissing: true })
+        ? await prepareAclTokens(read, { makeIfMissing: true, signal })
         : { inventory: read };
       const loaded = acl.inventory;
       artifacts.learnSecrets(loaded);

@@ -1057,11 +1057,200 @@ validate15.errors = vErrors;
 return errors === 0;
 }
 
-export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate16;
-const schema17 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
-const func15 = Object.prototype.hasOwnProperty;
+export const v_32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77 = validate16;
+const schema17 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds to wait for a new leader after the transfer; default 30."}}};
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((key0 === "servers_group") || (key0 === "clients_group")) || (key0 === "http_port")) || (key0 === "request_timeout")) || (key0 === "timeout"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.servers_group !== undefined){
+let data0 = data.servers_group;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err1 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.clients_group !== undefined){
+let data1 = data.clients_group;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err5 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err6 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+if(data.request_timeout !== undefined){
+let data3 = data.request_timeout;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 300 || isNaN(data3)){
+const err8 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data3 <= 0 || isNaN(data3)){
+const err9 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data4 = data.timeout;
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 600 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data4 <= 0 || isNaN(data4)){
+const err12 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+validate16.errors = vErrors;
+return errors === 0;
+}
+
+export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate17;
+const schema18 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
+const func17 = Object.prototype.hasOwnProperty;
+
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1096,7 +1285,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema17.properties, key0))){
+if(!(func17.call(schema18.properties, key0))){
 const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err3];
@@ -1343,25 +1532,25 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate16.errors = vErrors;
+validate17.errors = vErrors;
 return errors === 0;
 }
 
-export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate17;
-const schema18 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
-const schema19 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
-const schema20 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
-const schema22 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
-const schema24 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
+export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate18;
+const schema19 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
+const schema20 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
+const schema21 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
+const schema23 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
+const schema25 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
 const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 const pattern8 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
 const pattern10 = new RegExp("\\{\\{", "u");
 const pattern11 = new RegExp("^[a-z][a-z0-9_]*$", "u");
-const schema25 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
-const schema26 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
-const schema27 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+const schema26 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
+const schema27 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
+const schema28 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
 
-function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2360,12 +2549,35 @@ vErrors.push(err65);
 }
 errors++;
 }
+validate21.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(!(data && typeof data == "object" && !Array.isArray(data))){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(!(validate21(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
 validate20.errors = vErrors;
 return errors === 0;
 }
 
+const schema33 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
 
-function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(!(data && typeof data == "object" && !Array.isArray(data))){
@@ -2378,31 +2590,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(validate20(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-validate19.errors = vErrors;
-return errors === 0;
-}
-
-const schema32 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
-
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(!(data && typeof data == "object" && !Array.isArray(data))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(!(validate20(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+if(!(validate21(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2452,12 +2641,12 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate23.errors = vErrors;
+validate24.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2472,7 +2661,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema19.properties, key0))){
+if(!(func17.call(schema20.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -3010,8 +3199,8 @@ let data11 = data.tasks;
 if(Array.isArray(data11)){
 const len2 = data11.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate19(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
+if(!(validate20(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
 }
@@ -3032,8 +3221,8 @@ let data13 = data.handlers;
 if(Array.isArray(data13)){
 const len3 = data13.length;
 for(let i3=0; i3<len3; i3++){
-if(!(validate23(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+if(!(validate24(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
 errors = vErrors.length;
 }
 }
@@ -3060,12 +3249,12 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate18.errors = vErrors;
+validate19.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/playbook.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -3082,8 +3271,8 @@ errors++;
 }
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate18(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
+if(!(validate19(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
 errors = vErrors.length;
 }
 }
@@ -3098,14 +3287,14 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate17.errors = vErrors;
+validate18.errors = vErrors;
 return errors === 0;
 }
 
-export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate27;
-const schema33 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
+export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate28;
+const schema34 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -3415,15 +3604,15 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate27.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
 
-export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate28;
-const schema34 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
+export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate29;
+const schema35 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
 const pattern14 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -3438,7 +3627,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema34.properties, key0))){
+if(!(func17.call(schema35.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -3568,7 +3757,7 @@ errors++;
 if(data.restart !== undefined){
 let data5 = data.restart;
 if(!((((data5 === "no") || (data5 === "always")) || (data5 === "unless-stopped")) || (data5 === "on-failure"))){
-const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema34.properties.restart.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema35.properties.restart.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3645,7 +3834,7 @@ errors++;
 if(data.state !== undefined){
 let data11 = data.state;
 if(!((((data11 === "started") || (data11 === "stopped")) || (data11 === "absent")) || (data11 === "restarted"))){
-const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema34.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema35.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3691,15 +3880,15 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate28.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
 
-export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate29;
-const schema35 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
+export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate30;
+const schema36 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
 const pattern15 = new RegExp("^[0-9]+$", "u");
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -3738,7 +3927,7 @@ errors++;
 if(data.op !== undefined){
 let data0 = data.op;
 if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
-const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema35.properties.op.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema36.properties.op.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3751,7 +3940,7 @@ errors++;
 if(data.expect_members !== undefined){
 let data1 = data.expect_members;
 if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema35.properties.expect_members.type},message:"must be integer,string"};
+const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema36.properties.expect_members.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3831,14 +4020,14 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate29.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
 
-export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate30;
-const schema36 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
+export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate31;
+const schema37 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
 
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -3952,14 +4141,14 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate30.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
 
-export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate31;
-const schema37 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate32;
+const schema38 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4058,15 +4247,15 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
 
-export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate32;
-const schema38 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
+export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate33;
+const schema39 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
 const pattern17 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4128,15 +4317,15 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate32.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
 
-export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate33;
-const schema39 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
+export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate34;
+const schema40 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
 const pattern18 = new RegExp("^\\s*[0-9]*\\s*$", "u");
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4287,7 +4476,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data5 = data.min_failure_tolerance;
 if((!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))) && (typeof data5 !== "string")){
-const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema39.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema40.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4344,18 +4533,18 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate33.errors = vErrors;
+validate34.errors = vErrors;
 return errors === 0;
 }
 
-export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate34;
-const schema40 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
-const schema41 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
-const schema42 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
-const schema43 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate35;
+const schema41 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
+const schema42 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
+const schema43 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
+const schema44 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
 const pattern19 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4563,14 +4752,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
 
-const schema44 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
-const schema47 = {"type":"array","items":{"type":"string"}};
+const schema45 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
+const schema48 = {"type":"array","items":{"type":"string"}};
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4749,13 +4938,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
 
-const schema48 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
+const schema49 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5004,13 +5193,13 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate40.errors = vErrors;
 return errors === 0;
 }
 
-const schema52 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
+const schema53 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5217,14 +5406,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
 
-const schema55 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
-const schema58 = {"enum":["ok","changed","failed","skipped","unreachable"]};
+const schema56 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema59 = {"enum":["ok","changed","failed","skipped","unreachable"]};
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5339,7 +5528,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema55.properties, key0))){
+if(!(func17.call(schema56.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -5463,7 +5652,7 @@ errors++;
 if(data.status !== undefined){
 let data7 = data.status;
 if(!(((((data7 === "ok") || (data7 === "changed")) || (data7 === "failed")) || (data7 === "skipped")) || (data7 === "unreachable"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema58.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema59.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5595,13 +5784,13 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
 
-const schema61 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
+const schema62 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5754,14 +5943,14 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate46.errors = vErrors;
 return errors === 0;
 }
 
-const schema64 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
-const schema67 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema65 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
+const schema68 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5846,7 +6035,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema64.properties, key0))){
+if(!(func17.call(schema65.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -5922,7 +6111,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(!(((((((data3 === "ok") || (data3 === "failed")) || (data3 === "unreachable")) || (data3 === "aborted")) || (data3 === "interrupted")) || (data3 === "lock_held")) || (data3 === "error"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema64.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema65.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6273,12 +6462,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/events.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -6286,8 +6475,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate35(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
+if(!(validate36(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -6296,8 +6485,8 @@ valid0 = true;
 passing0 = 0;
 }
 const _errs2 = errors;
-if(!(validate37(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+if(!(validate38(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -6311,8 +6500,8 @@ valid0 = true;
 passing0 = 1;
 }
 const _errs3 = errors;
-if(!(validate39(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+if(!(validate40(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -6326,8 +6515,8 @@ valid0 = true;
 passing0 = 2;
 }
 const _errs4 = errors;
-if(!(validate41(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+if(!(validate42(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs4 === errors;
@@ -6341,8 +6530,8 @@ valid0 = true;
 passing0 = 3;
 }
 const _errs5 = errors;
-if(!(validate43(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+if(!(validate44(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs5 === errors;
@@ -6356,8 +6545,8 @@ valid0 = true;
 passing0 = 4;
 }
 const _errs6 = errors;
-if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+if(!(validate46(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -6371,8 +6560,8 @@ valid0 = true;
 passing0 = 5;
 }
 const _errs7 = errors;
-if(!(validate47(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+if(!(validate48(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -6412,219 +6601,7 @@ vErrors = null;
 }
 }
 }
-validate34.errors = vErrors;
-return errors === 0;
-}
-
-export const v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59 = validate49;
-const schema69 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
-
-function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.dir === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dir"},message:"must have required property '"+"dir"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.role === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.datacenter === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.address === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((((key0 === "dir") || (key0 === "role")) || (key0 === "datacenter")) || (key0 === "address")) || (key0 === "owner")) || (key0 === "group"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.dir !== undefined){
-let data0 = data.dir;
-if(typeof data0 === "string"){
-if(!pattern0.test(data0)){
-const err5 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.role !== undefined){
-let data1 = data.role;
-if(!((data1 === "server") || (data1 === "client"))){
-const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema69.properties.role.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.datacenter !== undefined){
-let data2 = data.datacenter;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err8 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.address !== undefined){
-let data3 = data.address;
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err10 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data.owner !== undefined){
-let data4 = data.owner;
-if(typeof data4 === "string"){
-if(func2(data4) < 1){
-const err12 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data.group !== undefined){
-let data5 = data.group;
-if(typeof data5 === "string"){
-if(func2(data5) < 1){
-const err14 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-}
-else {
-const err16 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-validate49.errors = vErrors;
+validate35.errors = vErrors;
 return errors === 0;
 }
 
@@ -7097,7 +7074,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema70.properties, key0))){
+if(!(func17.call(schema70.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -7831,7 +7808,7 @@ const schema82 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"htt
 const schema83 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
 const schema84 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
 const schema85 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
-const pattern46 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
+const pattern45 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -9151,7 +9128,7 @@ errors++;
 }
 }
 for(const key13 in data){
-if(pattern46.test(key13)){
+if(pattern45.test(key13)){
 let data47 = data[key13];
 if((typeof data47 !== "string") && (!(data47 && typeof data47 == "object" && !Array.isArray(data47)))){
 const err104 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema85.type},message:"must be string,object"};
@@ -9568,17 +9545,17 @@ return errors === 0;
 
 export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate64;
 const schema100 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
-const pattern50 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
-const pattern51 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
-const pattern52 = new RegExp("^\\S+$", "u");
-const pattern53 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
-const pattern54 = new RegExp("^consul-", "u");
-const pattern55 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern56 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
-const pattern57 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
-const pattern59 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
-const pattern60 = new RegExp("^0+(?:[a-zµ]*)$", "u");
-const pattern65 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
+const pattern49 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
+const pattern50 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern51 = new RegExp("^\\S+$", "u");
+const pattern52 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
+const pattern53 = new RegExp("^consul-", "u");
+const pattern54 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern55 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
+const pattern56 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
+const pattern58 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
+const pattern59 = new RegExp("^0+(?:[a-zµ]*)$", "u");
+const pattern64 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-service.schema.json" */;
@@ -9635,7 +9612,7 @@ errors++;
 if(data0.name !== undefined){
 let data1 = data0.name;
 if(typeof data1 === "string"){
-if(!pattern50.test(data1)){
+if(!pattern49.test(data1)){
 const err4 = {instancePath:instancePath+"/service/name",schemaPath:"#/properties/service/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -9670,7 +9647,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern51.test(data2)){
+if(!pattern50.test(data2)){
 const err7 = {instancePath:instancePath+"/service/id",schemaPath:"#/properties/service/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -9730,7 +9707,7 @@ errors++;
 if(data0.address !== undefined){
 let data4 = data0.address;
 if(typeof data4 === "string"){
-if(!pattern52.test(data4)){
+if(!pattern51.test(data4)){
 const err12 = {instancePath:instancePath+"/service/address",schemaPath:"#/properties/service/properties/address/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -9769,7 +9746,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!pattern53.test(data6)){
+if(!pattern52.test(data6)){
 const err15 = {instancePath:instancePath+"/service/tags/" + i0,schemaPath:"#/properties/service/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:=-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.:=-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -9845,7 +9822,7 @@ const _errs19 = errors;
 const _errs20 = errors;
 const _errs21 = errors;
 if(typeof key2 === "string"){
-if(!pattern54.test(key2)){
+if(!pattern53.test(key2)){
 const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
@@ -9879,7 +9856,7 @@ vErrors = null;
 }
 }
 if(typeof key2 === "string"){
-if(!pattern55.test(key2)){
+if(!pattern54.test(key2)){
 const err22 = {instancePath:instancePath+"/service/meta",schemaPath:"#/properties/service/properties/meta/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err22];
@@ -9983,7 +9960,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func15.call(schema100.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func17.call(schema100.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -10042,7 +10019,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern56.test(data13)){
+if(!pattern55.test(data13)){
 const err35 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -10105,7 +10082,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data16 = data11.timeout;
 if(typeof data16 === "string"){
-if(!pattern57.test(data16)){
+if(!pattern56.test(data16)){
 const err40 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -10130,7 +10107,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data17 = data11.deregister_critical_service_after;
 if(typeof data17 === "string"){
-if(!pattern57.test(data17)){
+if(!pattern56.test(data17)){
 const err42 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -10205,7 +10182,7 @@ errors++;
 if(data11.http !== undefined){
 let data20 = data11.http;
 if(typeof data20 === "string"){
-if(!pattern59.test(data20)){
+if(!pattern58.test(data20)){
 const err48 = {instancePath:instancePath+"/service/checks/" + i2+"/http",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/http/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/]+(?:/\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/]+(?:/\\S*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -10300,7 +10277,7 @@ let data26 = data11.interval;
 const _errs63 = errors;
 const _errs64 = errors;
 if(typeof data26 === "string"){
-if(!pattern60.test(data26)){
+if(!pattern59.test(data26)){
 const err55 = {};
 if(vErrors === null){
 vErrors = [err55];
@@ -10334,7 +10311,7 @@ vErrors = null;
 }
 }
 if(typeof data26 === "string"){
-if(!pattern57.test(data26)){
+if(!pattern56.test(data26)){
 const err57 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -10395,7 +10372,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func15.call(schema100.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func17.call(schema100.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -10454,7 +10431,7 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern56.test(data28)){
+if(!pattern55.test(data28)){
 const err67 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -10517,7 +10494,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data31 = data11.timeout;
 if(typeof data31 === "string"){
-if(!pattern57.test(data31)){
+if(!pattern56.test(data31)){
 const err72 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -10542,7 +10519,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data32 = data11.deregister_critical_service_after;
 if(typeof data32 === "string"){
-if(!pattern57.test(data32)){
+if(!pattern56.test(data32)){
 const err74 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
@@ -10617,7 +10594,7 @@ errors++;
 if(data11.tcp !== undefined){
 let data35 = data11.tcp;
 if(typeof data35 === "string"){
-if(!pattern65.test(data35)){
+if(!pattern64.test(data35)){
 const err80 = {instancePath:instancePath+"/service/checks/" + i2+"/tcp",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/tcp/pattern",keyword:"pattern",params:{pattern: "^\\S+:[0-9]{1,5}$"},message:"must match pattern \""+"^\\S+:[0-9]{1,5}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
@@ -10644,7 +10621,7 @@ let data36 = data11.interval;
 const _errs87 = errors;
 const _errs88 = errors;
 if(typeof data36 === "string"){
-if(!pattern60.test(data36)){
+if(!pattern59.test(data36)){
 const err82 = {};
 if(vErrors === null){
 vErrors = [err82];
@@ -10678,7 +10655,7 @@ vErrors = null;
 }
 }
 if(typeof data36 === "string"){
-if(!pattern57.test(data36)){
+if(!pattern56.test(data36)){
 const err84 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
@@ -10734,7 +10711,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func15.call(schema100.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func17.call(schema100.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -10793,7 +10770,7 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern56.test(data38)){
+if(!pattern55.test(data38)){
 const err93 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
@@ -10856,7 +10833,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data41 = data11.timeout;
 if(typeof data41 === "string"){
-if(!pattern57.test(data41)){
+if(!pattern56.test(data41)){
 const err98 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err98];
@@ -10881,7 +10858,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data42 = data11.deregister_critical_service_after;
 if(typeof data42 === "string"){
-if(!pattern57.test(data42)){
+if(!pattern56.test(data42)){
 const err100 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err100];
@@ -10958,7 +10935,7 @@ let data45 = data11.ttl;
 const _errs109 = errors;
 const _errs110 = errors;
 if(typeof data45 === "string"){
-if(!pattern60.test(data45)){
+if(!pattern59.test(data45)){
 const err106 = {};
 if(vErrors === null){
 vErrors = [err106];
@@ -10992,7 +10969,7 @@ vErrors = null;
 }
 }
 if(typeof data45 === "string"){
-if(!pattern57.test(data45)){
+if(!pattern56.test(data45)){
 const err108 = {instancePath:instancePath+"/service/checks/" + i2+"/ttl",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/ttl/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err108];
@@ -11058,7 +11035,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func15.call(schema100.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func17.call(schema100.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -11117,7 +11094,7 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern56.test(data47)){
+if(!pattern55.test(data47)){
 const err118 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err118];
@@ -11180,7 +11157,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data50 = data11.timeout;
 if(typeof data50 === "string"){
-if(!pattern57.test(data50)){
+if(!pattern56.test(data50)){
 const err123 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
@@ -11205,7 +11182,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data51 = data11.deregister_critical_service_after;
 if(typeof data51 === "string"){
-if(!pattern57.test(data51)){
+if(!pattern56.test(data51)){
 const err125 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
@@ -11320,7 +11297,7 @@ let data56 = data11.interval;
 const _errs135 = errors;
 const _errs136 = errors;
 if(typeof data56 === "string"){
-if(!pattern60.test(data56)){
+if(!pattern59.test(data56)){
 const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
@@ -11354,7 +11331,7 @@ vErrors = null;
 }
 }
 if(typeof data56 === "string"){
-if(!pattern57.test(data56)){
+if(!pattern56.test(data56)){
 const err136 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err136];
@@ -11479,7 +11456,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema101.properties, key0))){
+if(!(func17.call(schema101.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -11832,10 +11809,247 @@ validate65.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate66;
-const schema102 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
+export const v_cd0749de3ee9a908928cec1671d101c5f090e67a47773b620dbbcc81aa048344 = validate66;
+const schema102 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"renew_issued_before":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$","description":"Replace a server certificate issued before this ISO instant (rotate-tls)."}}};
 
 function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.dir === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dir"},message:"must have required property '"+"dir"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.role === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.datacenter === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.address === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "dir") || (key0 === "role")) || (key0 === "datacenter")) || (key0 === "address")) || (key0 === "owner")) || (key0 === "group")) || (key0 === "renew_issued_before"))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.dir !== undefined){
+let data0 = data.dir;
+if(typeof data0 === "string"){
+if(!pattern0.test(data0)){
+const err5 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.role !== undefined){
+let data1 = data.role;
+if(!((data1 === "server") || (data1 === "client"))){
+const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema102.properties.role.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+let data2 = data.datacenter;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err8 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.address !== undefined){
+let data3 = data.address;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err10 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data4 = data.owner;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err12 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.group !== undefined){
+let data5 = data.group;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err14 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.renew_issued_before !== undefined){
+let data6 = data.renew_issued_before;
+if(typeof data6 === "string"){
+if(!pattern19.test(data6)){
+const err16 = {instancePath:instancePath+"/renew_issued_before",schemaPath:"#/properties/renew_issued_before/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/renew_issued_before",schemaPath:"#/properties/renew_issued_before/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+else {
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+validate66.errors = vErrors;
+return errors === 0;
+}
+
+export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate67;
+const schema103 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
+
+function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11897,14 +12111,14 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate67.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate67;
-const schema103 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
+export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate68;
+const schema104 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11972,7 +12186,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern50.test(data2)){
+if(!pattern49.test(data2)){
 const err5 = {instancePath:instancePath+"/services/" + i0+"/name",schemaPath:"#/properties/services/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -12007,7 +12221,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern51.test(data3)){
+if(!pattern50.test(data3)){
 const err8 = {instancePath:instancePath+"/services/" + i0+"/id",schemaPath:"#/properties/services/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -12357,14 +12571,14 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
 
-export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate68;
-const schema104 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
+export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate69;
+const schema105 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12586,14 +12800,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate69.errors = vErrors;
 return errors === 0;
 }
 
-export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate69;
-const schema105 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
+export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate70;
+const schema106 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12647,7 +12861,7 @@ errors++;
 if(data.mark !== undefined){
 let data1 = data.mark;
 if(!((((data1 === "restart") || (data1 === "reload")) || (data1 === "reloaded")) || (data1 === ""))){
-const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema105.properties.mark.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema106.properties.mark.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -12668,33 +12882,33 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
 
-export const v_f7fae6f110c4f1d5ac64ae99e2965c188d8befce1ae1be187ef18f4611d0e584 = validate70;
-const schema106 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. Only keys drover knows are allowed, so a typo fails here, before any agent restarts. Consul itself accepts many more keys; add them here when a template starts writing them.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"default":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
-const schema107 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
-const schema108 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
-const schema109 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
-const schema111 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
-const schema112 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
-const schema114 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
-const schema116 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
-const schema117 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
-const schema120 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
-const schema122 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
+export const v_f7fae6f110c4f1d5ac64ae99e2965c188d8befce1ae1be187ef18f4611d0e584 = validate71;
+const schema107 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. Only keys drover knows are allowed, so a typo fails here, before any agent restarts. Consul itself accepts many more keys; add them here when a template starts writing them.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"default":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
+const schema108 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
+const schema109 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
+const schema110 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
+const schema112 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
+const schema113 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
+const schema115 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
+const schema117 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
+const schema118 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
+const schema121 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
+const schema123 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
 const func0 = runtime_equal.default;
-const pattern86 = new RegExp("^[a-z0-9_-]+$", "u");
-const pattern89 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
-const pattern91 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
-const pattern92 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
-const pattern94 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
-const pattern96 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
-const pattern97 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
-const pattern116 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
+const pattern87 = new RegExp("^[a-z0-9_-]+$", "u");
+const pattern90 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
+const pattern92 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
+const pattern93 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
+const pattern95 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
+const pattern97 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
+const pattern98 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
+const pattern117 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
 
-function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -12911,7 +13125,7 @@ vErrors.push(err15);
 errors++;
 }
 for(const key0 in data){
-if(!(func15.call(schema106.properties, key0))){
+if(!(func17.call(schema107.properties, key0))){
 const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
@@ -12945,7 +13159,7 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(!pattern86.test(data9)){
+if(!pattern87.test(data9)){
 const err19 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -13126,7 +13340,7 @@ errors++;
 if(data.bind_addr !== undefined){
 let data16 = data.bind_addr;
 if(typeof data16 === "string"){
-if(!pattern89.test(data16)){
+if(!pattern90.test(data16)){
 const err34 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err34];
@@ -13151,7 +13365,7 @@ errors++;
 if(data.advertise_addr !== undefined){
 let data17 = data.advertise_addr;
 if(typeof data17 === "string"){
-if(!pattern89.test(data17)){
+if(!pattern90.test(data17)){
 const err36 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err36];
@@ -13176,7 +13390,7 @@ errors++;
 if(data.client_addr !== undefined){
 let data18 = data.client_addr;
 if(typeof data18 === "string"){
-if(!pattern91.test(data18)){
+if(!pattern92.test(data18)){
 const err38 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
 if(vErrors === null){
 vErrors = [err38];
@@ -13225,7 +13439,7 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(!pattern92.test(data20)){
+if(!pattern93.test(data20)){
 const err42 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -13306,7 +13520,7 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(!pattern92.test(data22)){
+if(!pattern93.test(data22)){
 const err48 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -13363,7 +13577,7 @@ errors++;
 if(data.retry_interval_wan !== undefined){
 let data23 = data.retry_interval_wan;
 if(typeof data23 === "string"){
-if(!pattern94.test(data23)){
+if(!pattern95.test(data23)){
 const err52 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err52];
@@ -13388,7 +13602,7 @@ errors++;
 if(data.retry_interval !== undefined){
 let data24 = data.retry_interval;
 if(typeof data24 === "string"){
-if(!pattern94.test(data24)){
+if(!pattern95.test(data24)){
 const err54 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err54];
@@ -13474,7 +13688,7 @@ errors++;
 if(data.log_level !== undefined){
 let data29 = data.log_level;
 if(typeof data29 === "string"){
-if(!pattern96.test(data29)){
+if(!pattern97.test(data29)){
 const err61 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -13499,7 +13713,7 @@ errors++;
 if(data.encrypt !== undefined){
 let data30 = data.encrypt;
 if(typeof data30 === "string"){
-if(!pattern97.test(data30)){
+if(!pattern98.test(data30)){
 const err63 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
 if(vErrors === null){
 vErrors = [err63];
@@ -14136,7 +14350,7 @@ errors++;
 if(data43.last_contact_threshold !== undefined){
 let data45 = data43.last_contact_threshold;
 if(typeof data45 === "string"){
-if(!pattern94.test(data45)){
+if(!pattern95.test(data45)){
 const err111 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err111];
@@ -14211,7 +14425,7 @@ errors++;
 if(data43.server_stabilization_time !== undefined){
 let data48 = data43.server_stabilization_time;
 if(typeof data48 === "string"){
-if(!pattern94.test(data48)){
+if(!pattern95.test(data48)){
 const err117 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err117];
@@ -14442,7 +14656,7 @@ errors++;
 if(data50.tls_min_version !== undefined){
 let data57 = data50.tls_min_version;
 if(!((((data57 === "TLSv1_0") || (data57 === "TLSv1_1")) || (data57 === "TLSv1_2")) || (data57 === "TLSv1_3"))){
-const err136 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema106.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err136 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema107.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -14493,7 +14707,7 @@ if(data49.internal_rpc !== undefined){
 let data59 = data49.internal_rpc;
 if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
 for(const key7 in data59){
-if(!(func15.call(schema106.properties.tls.properties.internal_rpc.properties, key7))){
+if(!(func17.call(schema107.properties.tls.properties.internal_rpc.properties, key7))){
 const err140 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err140];
@@ -14671,7 +14885,7 @@ errors++;
 if(data59.tls_min_version !== undefined){
 let data66 = data59.tls_min_version;
 if(!((((data66 === "TLSv1_0") || (data66 === "TLSv1_1")) || (data66 === "TLSv1_2")) || (data66 === "TLSv1_3"))){
-const err155 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema106.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err155 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema107.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -14912,7 +15126,7 @@ errors++;
 if(data69.tls_min_version !== undefined){
 let data76 = data69.tls_min_version;
 if(!((((data76 === "TLSv1_0") || (data76 === "TLSv1_1")) || (data76 === "TLSv1_2")) || (data76 === "TLSv1_3"))){
-const err175 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema106.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err175 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema107.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -15129,7 +15343,7 @@ errors++;
 if(data78.tls_min_version !== undefined){
 let data84 = data78.tls_min_version;
 if(!((((data84 === "TLSv1_0") || (data84 === "TLSv1_1")) || (data84 === "TLSv1_2")) || (data84 === "TLSv1_3"))){
-const err193 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema106.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err193 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema107.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -15240,7 +15454,7 @@ errors++;
 if(data87.default_policy !== undefined){
 let data89 = data87.default_policy;
 if(!((data89 === "allow") || (data89 === "deny"))){
-const err202 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema106.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
+const err202 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema107.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -15253,7 +15467,7 @@ errors++;
 if(data87.down_policy !== undefined){
 let data90 = data87.down_policy;
 if(!((((data90 === "allow") || (data90 === "deny")) || (data90 === "extend-cache")) || (data90 === "async-cache"))){
-const err203 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema106.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
+const err203 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema107.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -15451,7 +15665,7 @@ const len3 = data100.length;
 for(let i5=0; i5<len3; i5++){
 let data101 = data100[i5];
 if(typeof data101 === "string"){
-if(!pattern116.test(data101)){
+if(!pattern117.test(data101)){
 const err218 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"+"\""};
 if(vErrors === null){
 vErrors = [err218];
@@ -15660,7 +15874,7 @@ vErrors.push(err234);
 }
 errors++;
 }
-validate70.errors = vErrors;
+validate71.errors = vErrors;
 return errors === 0;
 }
 
@@ -15679,6 +15893,8 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce', v_310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce],
   // module copy
   ['31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a', v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a],
+  // module consul_leader_transfer
+  ['32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77', v_32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77],
   // module consul_host_preflight
   ['38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a', v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a],
   // schemas/playbook.schema.json
@@ -15699,8 +15915,6 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe', v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe],
   // schemas/events.schema.json
   ['9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755', v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755],
-  // module consul_tls_cert
-  ['a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59', v_a3f527cb755f61a9247560fccb7851dfa2c98bd970183714350bcee0f81ace59],
   // schemas/recap.schema.json
   ['a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9', v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9],
   // schemas/inventory.schema.json
@@ -15711,6 +15925,8 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d', v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d],
   // module consul_gate
   ['c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba', v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba],
+  // module consul_tls_cert
+  ['cd0749de3ee9a908928cec1671d101c5f090e67a47773b620dbbcc81aa048344', v_cd0749de3ee9a908928cec1671d101c5f090e67a47773b620dbbcc81aa048344],
   // module consul_gossip_key
   ['da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e', v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e],
   // module consul_services

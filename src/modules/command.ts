@@ -5,6 +5,7 @@ import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { redactText, Secret } from '../shell/secret.js';
 import type { ExecOptions, ExecResult } from '../ssh/transport.js';
 import type { Change, LocalContext, PlannedModule } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export type CommandArgs = {
   /** Program and arguments, run without a shell: nothing in them is interpreted. */
@@ -37,11 +38,7 @@ export const commandModule: PlannedModule<CommandArgs, WantedCommand, { creates:
       argv: { type: 'array', minItems: 1, description: 'Program and arguments, no shell.' },
       cmd: { description: 'Shell command line, run by sh -c.' },
       creates: { type: 'string', pattern: '^/', description: 'Skip when this path exists on the host.' },
-      timeout: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        description: 'Seconds before the command is abandoned.',
-      },
+      timeout: secondsSchema('Seconds before the command is abandoned.'),
       read_only: { type: 'boolean', description: 'Only reads: runs in check mode too, never "changed".' },
     },
   },

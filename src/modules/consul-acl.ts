@@ -34,6 +34,7 @@ import type { Vars } from '../inventory/types.js';
 import { isSecret, type Secret } from '../shell/secret.js';
 import { poll } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export interface ConsulAclArgs extends GateConnectionArgs {
   /** Seconds to wait for a leader (a new cluster elects one first); default 120. */
@@ -64,12 +65,7 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     additionalProperties: false,
     properties: {
       ...gateConnectionSchema,
-      timeout: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        maximum: 3600,
-        description: 'Seconds to wait for a leader; default 120.',
-      },
+      timeout: secondsSchema('Seconds to wait for a leader; default 120.', 3600),
     },
   },
   async run(args: ConsulAclArgs, ctx: ConversationContext): Promise<Outcome> {

@@ -7,6 +7,7 @@ import { callOptions, cli, type ConsulCall, type ConsulExecOptions } from '../re
 import { isSecret } from '../shell/secret.js';
 import { commandRunChange } from './command.js';
 import type { Change, LocalContext, PlannedModule } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export interface ConsulCliArgs {
   /** The consul subcommand and its words, e.g. `[reload]` or `[operator, raft, list-peers]`. */
@@ -72,11 +73,7 @@ export const consulCliModule: PlannedModule<ConsulCliArgs, WantedCli, Record<str
         description: 'The consul subcommand and its words, e.g. [reload].',
       },
       container: { type: 'string', minLength: 1, description: "The agent's container." },
-      timeout: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        description: 'Seconds before the command is abandoned.',
-      },
+      timeout: secondsSchema('Seconds before the command is abandoned.'),
       read_only: { type: 'boolean', description: 'Only reads: runs in check mode too, never "changed".' },
     },
   },

@@ -25,6 +25,7 @@ import { ConfigError, GateError } from '../errors.js';
 import { execStep, type StepRunner } from '../remote/step.js';
 import { consulCliOptions } from './consul-cli.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export type GateWait = 'ready' | 'server' | 'client';
 
@@ -93,13 +94,8 @@ export const consulGateModule: ConversationModule<ConsulGateArgs> = {
       min_failure_tolerance: countSchema(
         'wait: ready: least FailureTolerance to stop a healthy server; default 1.',
       ),
-      timeout: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        maximum: 3600,
-        description: 'Seconds to keep checking.',
-      },
-      interval: { type: 'number', exclusiveMinimum: 0, maximum: 600, description: 'Seconds between checks.' },
+      timeout: secondsSchema('Seconds to keep checking.', 3600),
+      interval: secondsSchema('Seconds between checks.', 600),
       container: { type: 'string', minLength: 1, description: 'Container for the `consul info` fallback.' },
     },
   },

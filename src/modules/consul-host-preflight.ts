@@ -3,7 +3,7 @@ import { judgeHostProbe, parseHostProbe, type PreflightCheck } from '../consul/a
 import { GateError, TaskFailedError } from '../errors.js';
 import { execStep } from '../remote/step.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
-import { absolutePathSchema } from './schema-parts.js';
+import { absolutePathSchema, secondsSchema } from './schema-parts.js';
 
 export interface ConsulHostPreflightArgs {
   bind_addr: string;
@@ -55,7 +55,7 @@ export const consulHostPreflightModule: ConversationModule<ConsulHostPreflightAr
         minimum: 0,
         description: 'Least free MiB for the data dir; default 1024.',
       },
-      max_clock_skew: { type: 'number', exclusiveMinimum: 0, description: 'Seconds; default 2.' },
+      max_clock_skew: secondsSchema('Seconds; default 2.'),
       check_image: { type: 'boolean', description: 'Look the image up; default true.' },
     },
   },

@@ -10,6 +10,7 @@ import { InterruptedError } from '../errors.js';
 import { httpStep } from '../remote/step.js';
 import { poll } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export interface ConsulLeaderTransferArgs extends GateConnectionArgs {
   /** Seconds to wait for another server to be named leader after the transfer; default 30. */
@@ -38,12 +39,7 @@ export const consulLeaderTransferModule: ConversationModule<ConsulLeaderTransfer
     additionalProperties: false,
     properties: {
       ...gateConnectionSchema,
-      timeout: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        maximum: 600,
-        description: 'Seconds to wait for a new leader after the transfer; default 30.',
-      },
+      timeout: secondsSchema('Seconds to wait for a new leader after the transfer; default 30.', 600),
     },
   },
   async run(args: ConsulLeaderTransferArgs, ctx: ConversationContext): Promise<Outcome> {

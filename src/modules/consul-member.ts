@@ -12,6 +12,7 @@ import { GateError, InterruptedError, TaskFailedError } from '../errors.js';
 import { httpStep } from '../remote/step.js';
 import { poll, type PollOptions } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, ModuleData, Outcome } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export interface ConsulMemberArgs extends GateConnectionArgs {
   /**
@@ -58,7 +59,7 @@ export const consulMemberModule: ConversationModule<ConsulMemberArgs> = {
       ...gateConnectionSchema,
       state: { enum: ['absent', 'alive', 'reset_safe'], description: 'What to ensure or check.' },
       force: { type: 'boolean', description: 'reset_safe: report the problems but pass.' },
-      timeout: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'alive: seconds to wait.' },
+      timeout: secondsSchema('alive: seconds to wait.', 3600),
     },
   },
   async run(args: ConsulMemberArgs, ctx: ConversationContext): Promise<Outcome> {

@@ -28,6 +28,11 @@ export interface ConsulTlsCertArgs {
   address: string;
   owner?: string;
   group?: string;
+  /**
+   * An ISO instant: a server certificate issued before it is replaced even if it still fits
+   * (`drover rotate-tls` passes its own start, so every server gets a new key and certificate).
+   */
+  renew_issued_before?: string;
 }
 
 export interface TlsCertWant {
@@ -69,6 +74,11 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
       address: { type: 'string', minLength: 1 },
       owner: ownerSchema,
       group: groupSchema,
+      renew_issued_before: {
+        type: 'string',
+        pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$',
+        description: 'Replace a server certificate issued before this ISO instant (rotate-tls).',
+      },
     },
   },
 
@@ -204,6 +214,9 @@ function certReasons(cert: FileState, key: FileState, want: TlsCertWant): string
   }
   const reasons = renewalReasons(cert.content, want.caPem, want.request, { now: want.now });
   if (!keyMatches(leaf, key.content)) reasons.push("its key on the host is not the certificate's");
+  const before = want.args.renew_issued_before;
+  if (before !== undefined && new Date(leaf.validFrom) < new Date(before))
+    reasons.push(`a new one was asked for (issued ${new Date(leaf.validFrom).toISOString().slice(0, 10)})`);
   return reasons;
 }
 

@@ -19,6 +19,7 @@ import type { VerifyReport } from '../consul/verify/verify.js';
 import type { Vars } from '../inventory/types.js';
 import { TaskFailedError } from '../errors.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export interface ConsulVerifyArgs {
   servers_group?: string;
@@ -59,7 +60,7 @@ const argsSchema = {
       description: 'Inventory group of the Consul clients (may be absent).',
     },
     http_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'HTTP port of every agent.' },
-    timeout: { type: 'number', exclusiveMinimum: 0, maximum: 300, description: 'Seconds per HTTP request.' },
+    timeout: secondsSchema('Seconds per HTTP request.', 300),
     skip_hosts: {
       type: 'array',
       items: { type: 'string' },

@@ -3,6 +3,7 @@ import { checkedStep, effectOnly, mapStep } from '../remote/step.js';
 import { factStep } from '../facts/fact.js';
 import { imagePresent, type ImageState } from '../facts/image-present.js';
 import type { Change, PlannedModule } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export type DockerImageArgs = { name: string; force_pull?: boolean; timeout?: number };
 
@@ -17,11 +18,7 @@ export const dockerImageModule: PlannedModule<DockerImageArgs, DockerImageArgs, 
     properties: {
       name: { type: 'string', minLength: 1, description: 'Image reference, e.g. hashicorp/consul:1.19.2.' },
       force_pull: { type: 'boolean', description: 'Pull even when present (a moving tag); always a change.' },
-      timeout: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        description: 'Seconds allowed for the pull (default 600).',
-      },
+      timeout: secondsSchema('Seconds allowed for the pull (default 600).'),
     },
   },
   facts: (args) => ({ image: factStep(imagePresent(args.name)) }),

@@ -1,4 +1,4 @@
-/** JSON Schema pieces shared by modules that manage files and directories. */
+/** JSON Schema pieces shared by modules. */
 export const modeSchema = {
   type: 'string',
   pattern: '^[0-7]{3,4}$',
@@ -21,3 +21,7 @@ export const absolutePathSchema = {
   pattern: '^/',
   description: 'Absolute path on the target host.',
 } as const;
+
+/** A number of seconds above 0 (a timeout, an interval), at most `maximum` when given. */
+export const secondsSchema = (description: string, maximum?: number) =>
+  ({ type: 'number', exclusiveMinimum: 0, ...(maximum !== undefined && { maximum }), description }) as const;

@@ -5,6 +5,7 @@ import { exec } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import { poll } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, ModuleData, Outcome } from './module.js';
+import { secondsSchema } from './schema-parts.js';
 
 export type WaitForArgs = {
   port: number;
@@ -63,14 +64,9 @@ export const waitForModule: ConversationModule<WaitForArgs> = {
         maximum: 599,
         description: 'HTTP status that means ready; default 200.',
       },
-      timeout: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'Seconds to keep trying.' },
+      timeout: secondsSchema('Seconds to keep trying.', 3600),
       delay: { type: 'number', minimum: 0, maximum: 3600, description: 'Seconds before the first try.' },
-      interval: {
-        type: 'number',
-        exclusiveMinimum: 0,
-        maximum: 600,
-        description: 'Seconds between tries; default 1.',
-      },
+      interval: secondsSchema('Seconds between tries; default 1.', 600),
       diagnose: {
         type: 'array',
         minItems: 1,

@@ -26,7 +26,7 @@ import {
   managementTokenFile,
   prepareAclTokens,
 } from '../../src/app/acl-token-source.js';
-import { ConfigError, UsageError } from '../../src/errors.js';
+import { ConfigError, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Host, Inventory } from '../../src/inventory/types.js';
 import { Secret } from '../../src/shell/secret.js';
 
@@ -166,6 +166,15 @@ async function waitForExit(pid: number): Promise<string> {
   return state;
 }
 
+/** Waits (bounded, 5 s) until `file` has content: a command wrote its pid. */
+async function waitForFile(file: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (existsSync(file) && readFileSync(file, 'utf8').trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${file} was never written`);
+}
+
 describe('the ACL management token from a command', () => {
   const fromCommand = (command: string, timeout = 5) =>
     new AclTokenSource(inventory(freshInventoryFile(), { consul_acl_management_token: { command } }), {
@@ -216,6 +225,26 @@ describe('the ACL management token from a command', () => {
     const pid = Number(readFileSync(pidFile, 'utf8'));
     // Gone, or a zombie until whoever inherited it reaps it: killed either way.
     const state = await waitForExit(pid);
+    assert.ok(state === 'gone' || state === 'Z', `the sleep the command started is ${state}`);
+  });
+
+  it('is stopped by Ctrl-C (the abort signal), with what it started', async () => {
+    const dir = tempDir('drover-acl-cmd-');
+    const pidFile = join(dir, 'pid');
+    const ctrlC = new AbortController();
+    const s = new AclTokenSource(
+      inventory(freshInventoryFile(), {
+        consul_acl_management_token: { command: `sleep 30 & echo $! > ${pidFile}; wait` },
+      }),
+      { env: NO_ENV, commandTimeoutSeconds: 20, signal: ctrlC.signal },
+    );
+    const started = Date.now();
+    const reading = s.read();
+    await waitForFile(pidFile);
+    ctrlC.abort();
+    await assert.rejects(reading, (err: unknown) => err instanceof InterruptedError);
+    assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+    const state = await waitForExit(Number(readFileSync(pidFile, 'utf8')));
     assert.ok(state === 'gone' || state === 'Z', `the sleep the command started is ${state}`);
   });
 

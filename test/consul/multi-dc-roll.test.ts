@@ -64,12 +64,22 @@ class FakeDatacenters {
   transport(from: string): RecordingTransport {
     const t = new RecordingTransport(from);
     t.onHttp(/^GET /, (req) => this.answer(from, req));
+    t.onHttp(/^POST .*\/v1\/operator\/raft\/transfer-leader$/, () => this.transfer(from));
     t.onExec('docker restart consul', () => {
       this.restarts.push({ host: from, leaders: `${this.leaders.east}/${this.leaders.west}` });
       this.onRestart(from);
       return { code: 0 };
     });
     return t;
+  }
+
+  /** Consul 1.15+ leadership transfer, asked of `from`'s agent: the next up server of its datacenter leads. */
+  transfer(from: string): { status: number; body: string } {
+    const { dc } = this.agent(from);
+    const next = this.agents.find((a) => a.dc === dc && a.server && a.up && a.name !== this.leaders[dc]);
+    if (!next) return { status: 500, body: 'cannot find peer' };
+    this.leaders[dc] = next.name;
+    return { status: 200, body: '{"Success":true}' };
   }
 
   answer(from: string, req: HttpRequest): { status?: number; body: string } {
@@ -393,11 +403,13 @@ test('consul-rolling-restart.yaml rolls east then west, each leader last, follow
     fake.restarts.map((x) => x.host),
     ['e2', 'e1', 'e3', 'w1', 'w2', 'w4', 'w5', 'w3', 'ec1', 'wc1'],
   );
-  // Each datacenter's leader was restarted only when it was the last server of its datacenter.
+  // Each datacenter's leader went last, and handed over first: e3 to e1, w3 to w1, so no server
+  // was restarted while it led.
   assert.deepEqual(
     fake.restarts.map((x) => x.leaders),
-    ['e1/w3', 'e3/w3', 'e3/w3', 'e1/w3', 'e1/w3', 'e1/w3', 'e1/w3', 'e1/w3', 'e1/w1', 'e1/w1'],
+    ['e1/w3', 'e3/w3', 'e1/w3', 'e1/w3', 'e1/w3', 'e1/w3', 'e1/w3', 'e1/w1', 'e1/w1', 'e1/w1'],
   );
+  for (const { host, leaders } of fake.restarts) assert.ok(!leaders.split('/').includes(host), host);
   const notes = r.reporter.notes.filter((n) => n.startsWith('consul_leader_last'));
   assert.equal(notes.length, 8, notes.join('\n'));
   assert.equal(

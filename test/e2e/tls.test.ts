@@ -8,10 +8,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pickHosts, ssh, sshOk } from '../lab/lab.js';
-import { CONFIG_DIR, cleanUp, drover, parseRecap, writeLabInventory } from './drover-cli.js';
+import { CONFIG_DIR, cleanUp, drover, parseRecap, startedAt, writeLabInventory } from './drover-cli.js';
 
 describe('a deploy with TLS on', () => {
   const hosts = pickHosts(5);
@@ -102,4 +104,48 @@ describe('a deploy with TLS on', () => {
       assert.equal(counts['changed'], 0, `${h} changed`);
     assert.equal(await sshOk(s1.name, `sha256sum ${CONFIG_DIR}/tls/lab-server-consul-0.pem`), before);
   });
+
+  it('rotate-tls gives every server a new key and certificate by reload: served at once, nothing restarted', async () => {
+    const ca = readFileSync(caFile, 'utf8');
+    const fileSerials = () =>
+      Promise.all(
+        servers.map(async (h) => {
+          const pem = await sshOk(h.name, `cat ${CONFIG_DIR}/tls/lab-server-consul-0.pem`);
+          return new X509Certificate(pem).serialNumber;
+        }),
+      );
+    const before = await fileSerials();
+    const started = await startedAt(hosts);
+    assert.deepEqual(await Promise.all(servers.map((h) => servedSerial(h.address, ca))), before);
+    const r = await drover(['rotate-tls', '-i', inventory, '--yes']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const after = await fileSerials();
+    for (let i = 0; i < servers.length; i++)
+      assert.notEqual(after[i], before[i], `${servers[i]!.name} kept its certificate`);
+    // Reloaded: HTTPS now presents the new certificate, and no agent was restarted.
+    assert.deepEqual(await Promise.all(servers.map((h) => servedSerial(h.address, ca))), after);
+    assert.deepEqual(await startedAt(hosts), started);
+    for (const h of servers) assert.match(r.stdout, new RegExp(`changed: \\[${h.name}\\] reload consul`));
+    assert.ok(!(r.stdout + r.stderr).includes('PRIVATE KEY'), 'no key in the output');
+    const again = await drover(['deploy', '-i', inventory]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    for (const [h, counts] of Object.entries(parseRecap(again.stdout)))
+      assert.equal(counts['changed'], 0, `${h} changed after the rotation`);
+  });
 });
+
+/** The serial of the certificate an agent's HTTPS listener presents, checked against `ca`. */
+function servedSerial(address: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: address, port: 8501, ca, servername: 'server.lab.consul', timeout: 5000 },
+      () => {
+        const serial = socket.getPeerX509Certificate()?.serialNumber ?? '';
+        socket.end();
+        resolve(serial);
+      },
+    );
+    socket.on('timeout', () => socket.destroy(new Error(`${address}:8501 did not answer`)));
+    socket.on('error', reject);
+  });
+}

@@ -50,6 +50,7 @@ const KEY = 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=';
 test('the shipped inventories pass every shipped Consul playbook, with the vars their commands add', async () => {
   const extra: Record<string, Vars> = {
     'consul-reset-node.yaml': { drover_reset_force: false },
+    'consul-rotate-tls.yaml': { drover_tls_renew_before: '2026-12-07T10:00:00.000Z' },
     'consul-rotate-gossip-key.yaml': {
       consul_encrypt: new Secret(KEY),
       consul_encrypt_next: new Secret(KEY),
@@ -68,6 +69,7 @@ test('the shipped inventories pass every shipped Consul playbook, with the vars 
       'consul-services.yaml',
       'consul-reset-node.yaml',
       'consul-rotate-gossip-key.yaml',
+      'consul-rotate-tls.yaml',
     ]) {
       const playbook = await loadPlaybook(join(PLAYBOOKS_DIR, name), modules);
       assert.deepEqual(

@@ -171,6 +171,26 @@ describe('consul_tls_cert: the agent TLS files, as facts in and a plan out', asy
     });
   }
 
+  it('renews a fitting certificate issued before renew_issued_before (rotate-tls), and keeps a newer one', async () => {
+    const asked = { ...server, renew_issued_before: new Date(Date.now() - 30_000).toISOString() };
+    const want = await consulTlsCertModule.desired!(asked, withKey);
+    const old = await onHost({ daysAgo: 10 });
+    const change = consulTlsCertModule.plan(want, { ca: present(ca.certPem), ...old }, withKey);
+    assert.equal(change.changed, true);
+    assert.deepEqual(change.data?.['renew_reasons'], [
+      `a new one was asked for (issued ${new Date(Date.now() - 10 * DAY - 60_000).toISOString().slice(0, 10)})`,
+    ]);
+    assert.equal(change.steps?.length, 2);
+    // What this run just issued (after the instant) stays: a second look changes nothing.
+    const fresh = want.fresh!;
+    const again = consulTlsCertModule.plan(
+      want,
+      { ca: present(ca.certPem), cert: present(fresh.certPem), key: present(fresh.key.reveal(), '600') },
+      withKey,
+    );
+    assert.equal(again.changed, false);
+  });
+
   it('renews a certificate whose key on the host is not its own (a write cut short)', async () => {
     const want = await consulTlsCertModule.desired!(server, withKey);
     const { cert } = await onHost();

@@ -30,6 +30,7 @@ describe('builtin modules', () => {
     assert.deepEqual(of('planned').sort(), [
       'command',
       'consul_agent_state',
+      'consul_cli',
       'consul_config_check',
       'consul_gossip_key',
       'consul_keyring',

@@ -403,6 +403,10 @@ const DROVER_CALLS: readonly { call: string; where: string }[] = [
   { call: 'PUT /v1/operator/keyring', where: 'src/consul/api/keyring.ts use' },
   { call: 'DELETE /v1/operator/keyring', where: 'src/consul/api/keyring.ts remove' },
   { call: 'PUT /v1/agent/force-leave/_', where: 'src/modules/consul-member.ts (?prune=1)' },
+  {
+    call: 'POST /v1/operator/raft/transfer-leader',
+    where: 'src/modules/consul-leader-transfer.ts TRANSFER_LEADER_PATH',
+  },
   { call: 'GET /v1/connect/ca/roots', where: 'src/consul/api/api-responses.ts ENDPOINTS.connectCaRoots' },
   { call: 'PUT /v1/acl/bootstrap', where: 'src/consul/api/acl.ts bootstrapStep' },
   { call: 'PUT /v1/acl/policy', where: 'src/consul/api/acl.ts createPolicyStep' },

@@ -3,9 +3,10 @@ import { gossipKeyFile, writeKeyFile } from '../../app/gossip-key-source.js';
 import { loadCheckedInventory } from '../../app/load-checked-inventory.js';
 import { PLAYBOOKS } from '../../app/playbooks.js';
 import { resetNodeTarget } from '../../app/reset-node.js';
+import { tlsWanted } from '../../app/tls-material-source.js';
 import { finishRotation, prepareRotation } from '../../app/rotate-gossip-key.js';
 import { generateGossipKey } from '../../consul/agent/gossip-key.js';
-import { ExitCode, TaskFailedError } from '../../errors.js';
+import { ExitCode, TaskFailedError, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { Secret } from '../../shell/secret.js';
 import { confirm } from '../confirm.js';
@@ -16,7 +17,8 @@ import { addMembersCommand } from './members.js';
 import { runPlaybookFlags, type RunFlags } from './playbook.js';
 
 /**
- * The Consul day-2 commands: keygen, rotate-gossip-key, members, reset-node and preflight.
+ * The Consul day-2 commands: keygen, rotate-gossip-key, rotate-tls, members, reset-node and
+ * preflight.
  * The ones that change hosts are playbooks (playbooks/consul-*.yaml) run by the general engine,
  * under the deploy lock and audit log; flags become extra vars.
  */
@@ -50,12 +52,7 @@ export function addDay2Commands(root: Command, cli: Cli): void {
       .command('rotate-gossip-key')
       .description('rotate the gossip key with consul keyring: install, use, remove; no restarts'),
   ).action(async (o: RunFlags) => {
-    const out = createOutput(cli.io, o.output === 'json');
-    const inventory = await loadCheckedInventory(inventoryPath(o, cli.io), {
-      consul: true,
-      limit: o.limit,
-      warn: out.warn,
-    });
+    const { out, inventory } = await consulInventory(cli, o);
     const rotation = await prepareRotation(inventory, {
       ask: (question) => confirm(question, o, cli.io),
       warn: out.warn,
@@ -66,6 +63,23 @@ export function addDay2Commands(root: Command, cli: Cli): void {
     });
     await finishRotation(rotation, code === ExitCode.ok, out.warn);
     cli.setExit(code);
+  });
+
+  withRun(
+    root
+      .command('rotate-tls')
+      .description(
+        "renew every server's TLS certificate now (new key, the inventory's CA), one server at a time, by reload",
+      ),
+  ).action(async (o: RunFlags) => {
+    const { inventory } = await consulInventory(cli, o);
+    if (!tlsWanted(inventory))
+      throw new UsageError('rotate-tls: TLS is off in this inventory (consul_tls_enable: true turns it on)');
+    const question = "Renew every server's TLS certificate now (a new key each, by reload)?";
+    if (!(await confirm(question, o, cli.io))) throw new TaskFailedError('not renewed: not confirmed');
+    // Its own start: what was issued before is renewed, so a run that stopped halfway runs again.
+    const extraVars = { drover_tls_renew_before: new Date().toISOString() };
+    cli.setExit(await runPlaybookFlags(cli, o, { playbook: PLAYBOOKS.rotateTls, extraVars }));
   });
 
   addMembersCommand(root, cli);
@@ -80,13 +94,7 @@ export function addDay2Commands(root: Command, cli: Cli): void {
   )
     .option('--force', 'reset a server even when quorum would not survive it')
     .action(async (host: string, o: RunFlags & { force?: boolean }) => {
-      const out = createOutput(cli.io, o.output === 'json');
-      const inventoryFile = inventoryPath(o, cli.io);
-      const inventory = await loadCheckedInventory(inventoryFile, {
-        consul: true,
-        limit: o.limit,
-        warn: out.warn,
-      });
+      const { inventory, inventoryFile } = await consulInventory(cli, o);
       const { question } = resetNodeTarget(inventory, host, { limit: o.limit, inventoryFile });
       if (!(await confirm(question, o, cli.io))) throw new TaskFailedError('not reset: not confirmed');
       cli.setExit(
@@ -105,4 +113,16 @@ export function addDay2Commands(root: Command, cli: Cli): void {
   ).action(async (o: RunFlags) =>
     cli.setExit(await runPlaybookFlags(cli, { ...o, check: true }, { playbook: PLAYBOOKS.preflight })),
   );
+}
+
+/** The checked Consul inventory a day-2 command works on (with `--limit`), and its output. */
+async function consulInventory(cli: Cli, o: RunFlags) {
+  const out = createOutput(cli.io, o.output === 'json');
+  const inventoryFile = inventoryPath(o, cli.io);
+  const inventory = await loadCheckedInventory(inventoryFile, {
+    consul: true,
+    limit: o.limit,
+    warn: out.warn,
+  });
+  return { out, inventory, inventoryFile };
 }

@@ -77,13 +77,23 @@ function aclRequest(
   method: Method,
   path: string,
   target: AclTarget,
-  o: { token?: Secret; body?: unknown } = {},
+  o: {
+    token?: Secret;
+    body?: unknown;
+    /**
+     * The ACL reads decide writes (a missing token is created, an unknown management token
+     * leads to the one-time bootstrap), so they are `?consistent`: just after a leader change
+     * the new leader may not have applied what the old one committed, and a default read would
+     * answer from that older state. Consistent reads wait for its barrier (rpc.go consistentRead).
+     */
+    consistent?: boolean;
+  } = {},
 ): HttpRequest {
   return {
     method,
     host: target.host ?? '127.0.0.1',
     port: target.port ?? 8500,
-    path,
+    path: o.consistent ? `${path}?consistent` : path,
     ...(o.body !== undefined && { body: JSON.stringify(o.body) }),
     // The transport bounds every request by this.
     timeoutSeconds: target.timeoutSeconds ?? 10,
@@ -331,18 +341,10 @@ function listOf(o: JsonObject, key: string, source: string): readonly unknown[] 
   return o[key] === undefined || o[key] === null ? [] : asArray(o[key], source, key);
 }
 
-/**
- * The ACL reads decide writes (a missing token is created, an unknown management token leads to
- * the one-time bootstrap), so they are `?consistent`: just after a leader change the new leader
- * may not have applied what the old one committed, and a default read would answer from that
- * older state. Consistent reads wait for the new leader's barrier (rpc.go consistentRead).
- */
-const CONSISTENT = '?consistent';
-
 /** The token behind the request's own token, or undefined when Consul knows no such token. */
 export function tokenSelfStep(call: AclCall): Step<AclToken | undefined> {
   return readStep(
-    aclRequest('GET', `/v1/acl/token/self${CONSISTENT}`, call, { token: call.token }),
+    aclRequest('GET', '/v1/acl/token/self', call, { token: call.token, consistent: true }),
     parseAclToken,
     call.token,
   );
@@ -354,7 +356,10 @@ export function tokenSelfStep(call: AclCall): Step<AclToken | undefined> {
  * way: check the management token once with tokenSelfStep before reading.
  */
 export function readTokenStep(accessorId: string, call: AclCall): Step<AclToken | undefined> {
-  const req = aclRequest('GET', `/v1/acl/token/${seg(accessorId)}${CONSISTENT}`, call, { token: call.token });
+  const req = aclRequest('GET', `/v1/acl/token/${seg(accessorId)}`, call, {
+    token: call.token,
+    consistent: true,
+  });
   return readStep(req, parseAclToken, call.token);
 }
 
@@ -646,7 +651,10 @@ export function parseAclPolicy(body: string, source: string): AclPolicy {
 
 /** A policy by name, or undefined when there is none. */
 export function readPolicyStep(name: string, call: AclCall): Step<AclPolicy | undefined> {
-  const req = aclRequest('GET', `/v1/acl/policy/name/${seg(name)}${CONSISTENT}`, call, { token: call.token });
+  const req = aclRequest('GET', `/v1/acl/policy/name/${seg(name)}`, call, {
+    token: call.token,
+    consistent: true,
+  });
   return readStep(req, parseAclPolicy, call.token);
 }
 

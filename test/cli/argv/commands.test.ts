@@ -39,6 +39,7 @@ describe('drover --help and usage', () => {
       'upgrade',
       'keygen',
       'rotate-gossip-key',
+      'rotate-tls',
       'members',
       'reset-node',
       'preflight',
@@ -246,6 +247,15 @@ describe('the Consul playbook commands: their usage and bad-input paths', () => 
     } finally {
       k.remove();
     }
+  });
+
+  it('rotate-tls: an inventory without TLS is a usage error, before any connection', async () => {
+    const r = await new Hosts().drover(['rotate-tls', '-i', inv, '--yes']);
+    assert.equal(r.code, ExitCode.usage, r.stderr);
+    assert.match(
+      r.stderr,
+      /rotate-tls: TLS is off in this inventory \(consul_tls_enable: true turns it on\)/,
+    );
   });
 
   it('reset-node: a host that is not a Consul node, or --limit, is a usage error', async () => {
