@@ -8,7 +8,12 @@ import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
 import { readPrivateFile, writePrivateFile } from './private-file.js';
 import { derivedTokenSecret } from '../consul/api/acl.js';
-import { ACL_AGENT_TOKEN_VAR, ACL_DNS_TOKEN_VAR, ACL_TOKEN_VAR_OF_SESSION } from '../consul/api/endpoint.js';
+import {
+  ACL_AGENT_TOKEN_VAR,
+  ACL_DNS_TOKEN_VAR,
+  ACL_MANAGEMENT_VAR_OF_SESSION,
+  ACL_TOKEN_VAR_OF_SESSION,
+} from '../consul/api/endpoint.js';
 import { ACL_MANAGEMENT_TOKEN_VAR } from '../inventory/var-values.js';
 import { withHostVars } from './gossip-key-source.js';
 
@@ -171,14 +176,20 @@ export async function prepareAclTokens(
   const source = new AclTokenSource(inventory, o);
   const found = await source.read();
   const wanted = aclWanted(inventory);
-  if (wanted) refuseSeveralDatacenters(inventory);
+  if (wanted) {
+    refuseSeveralDatacenters(inventory);
+    refuseTokenlessDeny(inventory);
+  }
   if (!found && !(wanted && o.makeIfMissing)) return { inventory };
   const token = found ?? new Secret(randomUUID());
   // With ACLs drover sets up, each host also gets the tokens its config names, derived from this one.
   const dns = wanted ? derivedTokenSecret(token, 'dns') : undefined;
-  const prepared = withHostVars(inventory, (host) => ({
-    [ACL_TOKEN_VAR_OF_SESSION]: token,
+  const prepared = withHostVars(inventory, (host, vars) => ({
+    // Before the ACL system is bootstrapped, a server with ACLs on refuses any token it does not
+    // know: while the agents run without tokens, drover's calls carry none either.
+    ...(vars['consul_acl_tokens'] !== false && { [ACL_TOKEN_VAR_OF_SESSION]: token }),
     ...(dns && {
+      [ACL_MANAGEMENT_VAR_OF_SESSION]: token,
       [ACL_AGENT_TOKEN_VAR]: derivedTokenSecret(token, 'agent', host),
       [ACL_DNS_TOKEN_VAR]: dns,
     }),
@@ -207,6 +218,25 @@ export async function applyAclToken(inventory: Inventory, o: AclTokenSourceOptio
  * (primary_datacenter, replication tokens), which drover does not set up yet: refused up front
  * rather than half made.
  */
+/**
+ * `consul_acl_tokens: false` leaves the agents without tokens while ACLs come on: only a default
+ * policy of allow lets them (and drover) work then; under deny they could not even register.
+ */
+function refuseTokenlessDeny(inventory: Inventory): void {
+  const host = [...inventory.hosts.values()].find(
+    (h) =>
+      h.vars['consul_acl_enable'] === true &&
+      h.vars['consul_acl_tokens'] === false &&
+      h.vars['consul_acl_default_policy'] !== 'allow',
+  );
+  if (host) {
+    throw problem(
+      `${inventory.file}: ${host.name}: consul_acl_tokens`,
+      'is false (agents without tokens, the first step of turning ACLs on for a running cluster), which needs consul_acl_default_policy: allow',
+    );
+  }
+}
+
 function refuseSeveralDatacenters(inventory: Inventory): void {
   const dcs = new Set(
     [...inventory.hosts.values()]

@@ -180,12 +180,15 @@ export const withGossipKey = (inventory: Inventory, key: Secret | undefined): In
 /** The inventory with `vars` (the same for all, or per host name) set on every host, above its own (like Ansible's -e). */
 export function withHostVars(
   inventory: Inventory,
-  vars: Readonly<Record<string, unknown>> | ((host: string) => Readonly<Record<string, unknown>>),
+  vars:
+    | Readonly<Record<string, unknown>>
+    | ((host: string, hostVars: Readonly<Record<string, unknown>>) => Readonly<Record<string, unknown>>),
 ): Inventory {
   const varsOf = typeof vars === 'function' ? vars : () => vars;
   if (typeof vars !== 'function' && Object.keys(vars).length === 0) return inventory;
   const hosts = new Map<string, Host>();
-  for (const [name, h] of inventory.hosts) hosts.set(name, { ...h, vars: { ...h.vars, ...varsOf(name) } });
+  for (const [name, h] of inventory.hosts)
+    hosts.set(name, { ...h, vars: { ...h.vars, ...varsOf(name, h.vars) } });
   return { ...inventory, hosts };
 }
 

@@ -1,4 +1,5 @@
 import {
+  AclDisabledError,
   agentTokenWant,
   bootstrapResetAdvice,
   bootstrapStep,
@@ -20,7 +21,11 @@ import {
   type PolicyWant,
   type TokenWant,
 } from '../consul/api/acl.js';
-import { ACL_AGENT_TOKEN_VAR, ACL_DNS_TOKEN_VAR, aclTokenFromVars } from '../consul/api/endpoint.js';
+import {
+  ACL_AGENT_TOKEN_VAR,
+  ACL_DNS_TOKEN_VAR,
+  ACL_MANAGEMENT_VAR_OF_SESSION,
+} from '../consul/api/endpoint.js';
 import { GateAgents } from '../consul/gates/gate-agents.js';
 import {
   gateConnectionSchema,
@@ -69,8 +74,8 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     },
   },
   async run(args: ConsulAclArgs, ctx: ConversationContext): Promise<Outcome> {
-    const management = aclTokenFromVars(ctx.vars);
-    if (!management) {
+    const management = ctx.vars[ACL_MANAGEMENT_VAR_OF_SESSION];
+    if (!isSecret(management)) {
       throw new ConfigError([
         {
           file: 'playbook',
@@ -84,7 +89,12 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     // Check mode asks once: nothing was started, so there is nothing to wait for.
     const via = await answeringServer(agents, ctx.check ? 0 : leaderTimeout, ctx);
     if (!via) {
-      if (ctx.check) return { changed: true, summary: 'would bootstrap the ACL system once the servers run' };
+      if (ctx.check)
+        return {
+          changed: true,
+          summary: 'would bootstrap the ACL system once the servers run',
+          data: { acl_off: false },
+        };
       throw new TaskFailedError(
         `${here}: no Consul server named a leader within ${leaderTimeout}s, so ACLs cannot be set up`,
       );
@@ -96,9 +106,26 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     };
     const done: string[] = [];
 
-    const bootstrapped = await ensureBootstrapped(call, ctx, via);
+    const bootstrapped = await ensureBootstrapped(call, ctx, via).catch((err: unknown) => {
+      if (err instanceof AclDisabledError) return 'acl off' as const;
+      throw err;
+    });
+    // Turning ACLs on for a running cluster: the servers still run without them until their
+    // roll, after which the deploy asks again. Every outcome registers `acl_off` for that.
+    if (bootstrapped === 'acl off') {
+      return {
+        changed: false,
+        summary: `ACLs are not on yet on ${via.host}'s agent: the ACL system is set up once the servers run with them`,
+        data: { via: via.host, acl_off: true },
+      };
+    }
     if (bootstrapped) done.push('bootstrapped the ACL system');
-    if (bootstrapped === undefined) return { changed: true, summary: 'would bootstrap the ACL system' };
+    if (bootstrapped === undefined)
+      return {
+        changed: true,
+        summary: 'would bootstrap the ACL system',
+        data: { via: via.host, acl_off: false },
+      };
 
     for (const policy of [DNS_POLICY, OPERATOR_POLICY]) {
       const action = await ensurePolicy(policy, call, ctx);
@@ -112,7 +139,7 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
       done.length === 0
         ? 'ACLs as the inventory says: policies and tokens unchanged'
         : `${ctx.check ? 'would have ' : ''}${done.join('; ')}`;
-    return { changed: done.length > 0, summary, data: { via: via.host, changes: done } };
+    return { changed: done.length > 0, summary, data: { via: via.host, changes: done, acl_off: false } };
   },
 };
 

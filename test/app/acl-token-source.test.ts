@@ -387,6 +387,30 @@ describe('ACLs drover sets up: the management token made once, the agents’ tok
     assert.equal(none.inventory.hosts.get('s1')?.vars['drover_acl_token'], undefined);
   });
 
+  it("with consul_acl_tokens false, keeps the token for the set-up only: drover's calls carry none", async () => {
+    const dir = tempDir('drover-acl-tokenless-');
+    const inv = inventory(join(dir, 'inv.yaml'), {
+      consul_acl_enable: true,
+      consul_acl_default_policy: 'allow',
+      consul_acl_tokens: false,
+      consul_acl_management_token: TOKEN,
+    });
+    const vars = (await prepareAclTokens(inv, { env })).inventory.hosts.get('s1')?.vars ?? {};
+    assert.equal(vars['drover_acl_token'], undefined);
+    assert.equal((vars['drover_acl_management_token'] as Secret).reveal(), TOKEN);
+    // Agents without tokens under deny could not even register themselves: refused up front.
+    const deny = inventory(join(dir, 'deny.yaml'), {
+      consul_acl_enable: true,
+      consul_acl_tokens: false,
+      consul_acl_management_token: TOKEN,
+    });
+    await assert.rejects(prepareAclTokens(deny, { env }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /s1: consul_acl_tokens.*needs consul_acl_default_policy: allow/);
+      return true;
+    });
+  });
+
   it('refuses ACLs in an inventory of several datacenters before anything is made', async () => {
     const dir = tempDir('drover-acl-dcs-');
     const inv = inventory(

@@ -19,7 +19,8 @@ const hostvars = {
 const vars = {
   inventory_hostname: 's1',
   consul_datacenter: 'dc1',
-  drover_acl_token: MANAGEMENT,
+  // The set-up's own token (drover's other calls may carry none: consul_acl_tokens false).
+  drover_acl_management_token: MANAGEMENT,
   drover_acl_dns_token: derivedTokenSecret(MANAGEMENT, 'dns'),
   groups: { all: ['s1', 'c1'], servers: ['s1'], clients: ['c1'] },
   hostvars,
@@ -119,5 +120,22 @@ test('a cluster bootstrapped with another token is refused with the reset proced
   assert.deepEqual(
     t.httpCalls.filter((c) => c.method === 'PUT').map((c) => c.path),
     ['/v1/acl/bootstrap'],
+  );
+});
+
+test('servers still without ACLs (a running cluster, before its roll): nothing is set up, and it says so', async () => {
+  const t = new RecordingTransport('s1');
+  t.onHttp(/GET .*\/v1\/status\/leader/, { body: '"10.0.0.11:8300"' });
+  t.onHttp(/GET .*\/v1\/acl\/token\/self/, { status: 401, body: 'ACL support disabled' });
+  const out = await consulAclModule.run({}, context(t, false));
+  assert.equal(out.changed, false);
+  assert.equal(
+    out.summary,
+    "ACLs are not on yet on s1's agent: the ACL system is set up once the servers run with them",
+  );
+  assert.deepEqual(out.data, { via: 's1', acl_off: true });
+  assert.deepEqual(
+    t.httpCalls.filter((c) => c.method !== 'GET'),
+    [],
   );
 });

@@ -41,6 +41,12 @@ export function clusterTlsFromVars(vars: Vars): ClusterTls | undefined {
 
 /** Where the session puts the ACL token drover's own calls carry (the management token, a Secret). */
 export const ACL_TOKEN_VAR_OF_SESSION = 'drover_acl_token';
+/**
+ * With `consul_acl_enable`: the management token for the ACL set-up itself (consul_acl), also
+ * while drover's other calls carry none (`consul_acl_tokens: false`, the first step of turning
+ * ACLs on for a running cluster).
+ */
+export const ACL_MANAGEMENT_VAR_OF_SESSION = 'drover_acl_management_token';
 /** With `consul_acl_enable`: this host's agent token, as its config names it (acl.tokens.agent). */
 export const ACL_AGENT_TOKEN_VAR = 'drover_acl_agent_token';
 /** With `consul_acl_enable`: the DNS token, every agent's default token (acl.tokens.default). */
