@@ -1,5 +1,5 @@
 import { agentContainerName } from '../consul/agent/container-name.js';
-import { aclTokenOption } from '../consul/api/endpoint.js';
+import { aclTokenOption, DEFAULT_HTTPS_PORT } from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { TaskFailedError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
@@ -19,9 +19,6 @@ export interface ConsulCliArgs {
   /** The subcommand only reads: it also runs in check mode and never counts as a change. */
   read_only?: boolean;
 }
-
-/** Consul's default `ports.https`, for an inventory that turns plain HTTP off without naming a port. */
-const DEFAULT_HTTPS_PORT = 8501;
 
 /**
  * How the CLI in a host's agent container reaches that agent, from the host's vars: with the

@@ -21,7 +21,8 @@ export interface ClusterTls {
   readonly http: 'loopback' | 'off' | 'on';
 }
 
-const DEFAULT_HTTPS_PORT = 8501;
+/** Consul's default `ports.https`. */
+export const DEFAULT_HTTPS_PORT = 8501;
 
 /**
  * The cluster's TLS from a host's vars: `consul_tls_enable: true` and the CA the session put in
