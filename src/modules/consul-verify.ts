@@ -16,6 +16,7 @@ import { expectedServices } from '../consul/verify/expected-services.js';
 import { formatDeploymentReport } from '../consul/verify/verify-deployment-format.js';
 import { verifyDeployment, type DeploymentReport } from '../consul/verify/verify-deployment.js';
 import type { VerifyReport } from '../consul/verify/verify.js';
+import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import type { Vars } from '../inventory/types.js';
 import { TaskFailedError } from '../errors.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
@@ -102,27 +103,34 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
     const services = args.services === false ? [] : expectedServices(nodes, (h) => hostvars[h]);
     const httpPort = args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT);
     const tls = clusterTlsFromVars(ctx.vars);
-    // This host's own agent reaches the servers, so it is asked for the Connect CA's roots.
-    const own = { here: true, address: '127.0.0.1', role: 'server', httpPort } as const;
+    const endpointOf = (node: ExpectedNode, nodeTls: ClusterTls | undefined) =>
+      agentEndpoint(
+        {
+          here: node.host === here,
+          address: node.address,
+          role: node.role,
+          datacenter: node.datacenter,
+          httpPort,
+        },
+        nodeTls,
+        aclTokenFromVars(ctx.vars),
+      );
+    // The Connect CA's roots are asked of a server (this host's agent when it is one), which the
+    // agent CA vouches for: a client's own HTTPS certificate is the one that needs those roots.
+    const me = nodes.find((n) => n.host === here);
+    const rootsFrom =
+      me?.role === 'server'
+        ? me
+        : (nodes.find((n) => n.role === 'server' && n.datacenter === me?.datacenter) ??
+          nodes.find((n) => n.role === 'server'));
     const clientTls =
-      tls &&
-      (await withConnectRoots(tls, ctx.steps.channel, agentEndpoint(own, tls, aclTokenFromVars(ctx.vars))));
+      tls && rootsFrom ? await withConnectRoots(tls, ctx.steps.channel, endpointOf(rootsFrom, tls)) : tls;
     const report = await verifyDeployment(
       nodes,
       services,
       async (node) => ({
         channel: ctx.steps.channel,
-        ...agentEndpoint(
-          {
-            here: node.host === here,
-            address: node.address,
-            role: node.role,
-            datacenter: node.datacenter,
-            httpPort,
-          },
-          node.role === 'client' ? clientTls : tls,
-          aclTokenFromVars(ctx.vars),
-        ),
+        ...endpointOf(node, node.role === 'client' ? clientTls : tls),
       }),
       {
         httpPort,

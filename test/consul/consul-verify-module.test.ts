@@ -147,3 +147,40 @@ test("the args schema compiles under drover's strict ajv and rejects unknown or 
   assert.equal(validate({ server_group: 'servers' }), false);
   assert.equal(validate.errors?.[0]?.keyword, 'additionalProperties');
 });
+
+test('with plain HTTP off, run on a client: the Connect roots come from a server over HTTPS, and vouch for the client', async () => {
+  const AGENT_CA = '-----BEGIN CERTIFICATE-----\nagent-ca\n-----END CERTIFICATE-----';
+  const CONNECT_ROOT = '-----BEGIN CERTIFICATE-----\nconnect-root\n-----END CERTIFICATE-----';
+  const t = new RecordingTransport('c1');
+  for (const n of cluster.nodes) scriptAgent(t, n.name === 'c1' ? '127.0.0.1' : n.ip, n, cluster, 8501);
+  t.onHttp('GET 10.0.0.11:8501/v1/connect/ca/roots', {
+    body: JSON.stringify({ ActiveRootID: 'r1', Roots: [{ ID: 'r1', RootCert: CONNECT_ROOT, Active: true }] }),
+  });
+  const offVars = {
+    ...vars,
+    inventory_hostname: 'c1',
+    consul_tls_enable: true,
+    consul_tls_http: 'off',
+    drover_tls_ca_pem: AGENT_CA,
+  };
+  const change = await consulVerifyModule.run(
+    {},
+    moduleContext({
+      transport: t,
+      host: { name: 'c1', address: '192.168.0.21', groups: ['all', 'clients'], vars: {} },
+      vars: offVars,
+      diff: false,
+    }),
+  );
+  assert.equal(change.summary, 'Consul cluster OK: leader s2, 3 servers, 1 clients');
+  const roots = t.httpCalls.filter((c) => c.path === '/v1/connect/ca/roots');
+  // Asked of s1 at its address, checked as a server against the agent CA only.
+  assert.deepEqual(
+    roots.map((c) => [c.host, c.tls?.servername, c.tls?.ca]),
+    [['10.0.0.11', 'server.dc1.consul', AGENT_CA]],
+  );
+  // The client's own agent (its auto_encrypt certificate) is checked against both.
+  const own = t.httpCalls.filter((c) => c.host === '127.0.0.1');
+  assert.ok(own.length > 0);
+  for (const c of own) assert.equal(c.tls?.ca, `${AGENT_CA}\n${CONNECT_ROOT}`);
+});
