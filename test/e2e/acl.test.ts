@@ -10,7 +10,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CONSUL_IMAGE_NEXT, pickHosts, ssh, sshOk } from '../lab/lab.js';
+import {
+  CONSUL_IMAGE,
+  CONSUL_IMAGE_NEXT,
+  pickHosts,
+  run,
+  SSH_CONFIG,
+  ssh,
+  sshOk,
+  waitFor,
+} from '../lab/lab.js';
 import { CONFIG_DIR, cleanUp, drover, parseRecap, writeLabInventory } from './drover-cli.js';
 
 describe('a deploy with ACLs and TLS on', () => {
@@ -158,5 +167,55 @@ describe('a deploy with ACLs and TLS on', () => {
     assert.equal(v.code, 0, v.stdout + v.stderr);
     const all = [restart, rotate, reset, members, upgrade, v].map((x) => x.stdout + x.stderr).join('\n');
     assert.ok(!all.includes(token()), 'the management token is in the output');
+  });
+
+  it('members --prune removes a ghost through the in-container CLI, the token on its stdin', async () => {
+    const c2 = clients[1]!;
+    const GHOST = '4f1c2a9e7b3d';
+    // The inventory follows the upgrade, so the deploy below only repairs c2.
+    writeFileSync(inventory, readFileSync(inventory, 'utf8').replace(CONSUL_IMAGE, CONSUL_IMAGE_NEXT));
+    // c2's agent replaced by hand by one under another name, as an operator's mistake would be:
+    // its own data dir (a new node id), the cluster's current gossip key, and a token that may
+    // name that node (auto_encrypt signs only for a node the token can write). The extra config
+    // file goes over scp from a 0600 file here, so the token is on no command line.
+    const extra = join(dirname(inventory), 'ghost.json');
+    writeFileSync(
+      extra,
+      JSON.stringify({
+        encrypt: readFileSync(join(dirname(inventory), 'inventory.gossip.key'), 'utf8').trim(),
+        acl: { tokens: { agent: token() } },
+      }),
+      { mode: 0o600 },
+    );
+    await sshOk(c2.name, 'mkdir -p /opt/platform/ghost/data && chmod 0700 /opt/platform/ghost');
+    const copy = await run('scp', [
+      '-F',
+      SSH_CONFIG,
+      '-q',
+      extra,
+      `${c2.name}:/opt/platform/ghost/ghost.json`,
+    ]);
+    assert.equal(copy.code, 0, copy.stderr);
+    await sshOk(
+      c2.name,
+      'chown -R 100:1000 /opt/platform/ghost && docker rm -f consul >/dev/null && docker run -d --name consul --net=host ' +
+        `-v ${CONFIG_DIR}:/consul/config -v /opt/platform/ghost/data:/consul/data -v /opt/platform/ghost/ghost.json:/ghost.json ` +
+        `${CONSUL_IMAGE_NEXT} agent -node=${GHOST} -config-file=/ghost.json`,
+    );
+    const members = (...extraArgs: string[]) => drover(['members', '-i', inventory, ...extraArgs]);
+    await waitFor('the ghost listed', 60, async () => (await members()).stdout.includes(GHOST));
+    const repaired = await drover(['deploy', '-i', inventory]);
+    assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+    await waitFor('the ghost not alive', 60, async () =>
+      new RegExp(`${GHOST}\\s+\\S+\\s+(failed|left)`).test((await members()).stdout),
+    );
+    const seen = await members();
+    assert.equal(seen.code, 2, seen.stdout + seen.stderr);
+    assert.match(seen.stdout, new RegExp(`${GHOST}.*not in the inventory\\s+yes \\(--prune\\)`));
+    const pruned = await members('--prune', '--yes');
+    assert.equal(pruned.code, 0, pruned.stdout + pruned.stderr);
+    assert.match(pruned.stdout + pruned.stderr, new RegExp(`pruned ${GHOST}`));
+    assert.match(pruned.stdout, /ghosts: none/);
+    assert.ok(!(pruned.stdout + pruned.stderr).includes(token()));
   });
 });
