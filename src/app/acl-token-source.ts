@@ -214,11 +214,6 @@ export async function applyAclToken(inventory: Inventory, o: AclTokenSourceOptio
 }
 
 /**
- * Several datacenters share one ACL system only through replication from a primary datacenter
- * (primary_datacenter, replication tokens), which drover does not set up yet: refused up front
- * rather than half made.
- */
-/**
  * `consul_acl_tokens: false` leaves the agents without tokens while ACLs come on: only a default
  * policy of allow lets them (and drover) work then; under deny they could not even register.
  */
@@ -237,6 +232,11 @@ function refuseTokenlessDeny(inventory: Inventory): void {
   }
 }
 
+/**
+ * Several datacenters share one ACL system only through replication from a primary datacenter
+ * (primary_datacenter, replication tokens), which drover does not set up yet: refused up front
+ * rather than half made.
+ */
 function refuseSeveralDatacenters(inventory: Inventory): void {
   const dcs = new Set(
     [...inventory.hosts.values()]

@@ -5,7 +5,8 @@ import {
   type GateConnectionArgs,
 } from '../consul/gates/gate-args.js';
 import { GateAgents } from '../consul/gates/gate-agents.js';
-import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { leaderOf } from '../consul/gates/gates.js';
+import { isLeader } from '../consul/gates/restart-order.js';
 import { InterruptedError } from '../errors.js';
 import { httpStep } from '../remote/step.js';
 import { poll } from '../util/poll.js';
@@ -49,7 +50,7 @@ export const consulLeaderTransferModule: ConversationModule<ConsulLeaderTransfer
     if (me.role !== 'server') return { changed: false, summary: `${here} is a client: it leads nothing` };
     const own = agents.api(me);
     const leader = await own.leader();
-    if (!leads(me, leader)) {
+    if (!isLeader(me, leader)) {
       return { changed: false, summary: `${here} does not lead (leader: ${nameOf(agents, leader)})` };
     }
     if (ctx.check) return { changed: true, summary: `would move the leadership away from ${here}` };
@@ -75,7 +76,7 @@ export const consulLeaderTransferModule: ConversationModule<ConsulLeaderTransfer
     const timeout = args.timeout ?? 30;
     const outcome = await poll(
       () => own.leader().catch(() => ''),
-      (l) => (l !== '' && !leads(me, l) ? 'done' : 'again'),
+      (l) => (l !== '' && !isLeader(me, l) ? 'done' : 'again'),
       {
         timeoutSeconds: timeout,
         intervalSeconds: 0.2,
@@ -101,12 +102,8 @@ export const consulLeaderTransferModule: ConversationModule<ConsulLeaderTransfer
   },
 };
 
-/** `10.213.0.11:8300` is `me`'s Raft address: the host part is its address. */
-const leads = (me: ExpectedNode, leader: string): boolean =>
-  leader !== '' && leader.slice(0, leader.lastIndexOf(':')) === me.address;
-
 /** The inventory host behind a Raft address, else the address; `none` when there is no leader. */
 function nameOf(agents: GateAgents, leader: string): string {
   if (leader === '') return 'none';
-  return agents.servers.find((s) => leads(s, leader))?.host ?? leader;
+  return leaderOf(agents.servers, leader)?.host ?? leader;
 }

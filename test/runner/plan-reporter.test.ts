@@ -164,6 +164,16 @@ describe('a config change and a restart owed show in every view, though their ta
     }
     // Only an ok result announces: a failure already shows its message, a change is a change.
     assert.ok(!announcesChange({ ...announced, status: 'changed' }));
+    // A leader that could not hand over before its restart is said too (an election follows).
+    const kept = outcome('s1', 'leadership moves away', 'ok', {
+      message:
+        'no transfer: s1 leads and keeps it (this Consul has no leadership transfer (1.15+)); stopping it forces an election',
+    });
+    assert.equal(formatOutcome(kept), `ok: [s1] leadership moves away - ${kept.message}`);
+    const follower = outcome('s2', 'leadership moves away', 'ok', {
+      message: 's2 does not lead (leader: s1)',
+    });
+    assert.equal(formatOutcome(follower), 'ok: [s2] leadership moves away');
   });
 
   it('in the live list', async () => {
