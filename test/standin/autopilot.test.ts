@@ -59,12 +59,17 @@ describe('stand-in autopilot', () => {
       },
       15000,
     );
-    const members = parseTable((await b.cli('members')).stdout, ['Node', 'Address', 'Status', 'Type']);
-    assert.equal(
-      members.find((m) => m.Node === c.name)?.Status,
-      'left',
-      'cleanup force-leaves the dead server',
-    );
+    // The force-leave happens on the leader; another server learns it by gossip, moments later.
+    const statusOnB = async () =>
+      parseTable((await b.cli('members')).stdout, ['Node', 'Address', 'Status', 'Type']).find(
+        (m) => m.Node === c.name,
+      )?.Status;
+    await waitFor(
+      'the dead server left, as another server sees it',
+      async () => (await statusOnB()) === 'left',
+      10000,
+    ).catch(() => undefined);
+    assert.equal(await statusOnB(), 'left', 'cleanup force-leaves the dead server');
     assert.match(await a.leader(), /^127\.0\.0\.5[12]:8300$/);
 
     c.start();
