@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { ConfigError, InterruptedError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
-import { readPrivateFile, writePrivateFile } from './private-file.js';
+import { readPrivateFile, syncFile, writePrivateFile } from './private-file.js';
 import { derivedTokenSecret } from '../consul/api/acl.js';
 import {
   ACL_AGENT_TOKEN_VAR,
@@ -363,15 +363,6 @@ async function writeTokenFile(file: string, token: Secret): Promise<'written' | 
     await unlink(tmp);
   }
   return 'written';
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function sameOrRefuse(file: string, existing: Secret, token: Secret): 'unchanged' {

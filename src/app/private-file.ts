@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { ConfigError, UsageError } from '../errors.js';
 
 /**
@@ -51,6 +52,41 @@ export async function writePrivateFile(
     // open()'s mode is only used when the file is created, and the umask narrows it.
     await handle.chmod(o.mode);
     await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The text of a file others may read (a certificate), or undefined when there is none. */
+export async function readFileIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Replaces `file` atomically: the new text goes to a temp file beside it, on disk, then takes
+ * the name. A run cut short leaves the old file or the new one, never half of either.
+ */
+export async function replacePrivateFile(file: string, text: string, mode: number): Promise<void> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writePrivateFile(tmp, text, { mode, refusal: 'a temp file of this name exists' });
+  try {
+    await syncFile(tmp);
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
   } finally {
     await handle.close();
   }

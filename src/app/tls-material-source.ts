@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
@@ -10,7 +10,10 @@ import { caFileNames, DEFAULT_DOMAIN } from '../tls/consul-conventions.js';
 import type { RandomSource } from '../tls/random-source.js';
 import { loadX509 } from '../tls/x509-library.js';
 import { withHostVars } from './gossip-key-source.js';
-import { readPrivateFile, writePrivateFile } from './private-file.js';
+import { TLS_CA_KEY_VAR, TLS_CA_PEM_VAR, TLS_ISSUER_PEM_VAR } from '../modules/consul-tls-cert.js';
+import { trustBundle } from '../tls/ca-bundle.js';
+import { readFileIfExists, readPrivateFile, writePrivateFile } from './private-file.js';
+import { caRotationFiles, readCaRotation, removeFiles, type CaRotationStage } from './tls-ca-rotation.js';
 
 /**
  * Where the cluster's CA comes from, kept like the gossip key (a CA regenerated on a re-run
@@ -47,8 +50,17 @@ export type TlsCaSource = 'inventory' | 'env' | 'file' | 'new' | 'ca-only' | 'di
 
 export interface ResolvedTlsCa {
   readonly source: TlsCaSource;
-  /** Absent only when TLS is off. The key is absent for "CA only". */
+  /**
+   * Absent only when TLS is off. With a key, the certificate is the issuer's alone; "CA only"
+   * has no key, and its certificate is the whole file.
+   */
   readonly ca?: CaMaterial;
+  /**
+   * What every agent's CA file holds and what drover's calls trust: the CA file's certificates,
+   * plus the other CA of a rotation under way (tls-ca-rotation.ts).
+   */
+  readonly trusted?: string;
+  readonly rotation?: CaRotationStage;
   /** The CA certificate's expiry, name and fingerprint, for `plan`. */
   readonly caFacts?: CertificateFacts;
   readonly certFile?: string;
@@ -81,7 +93,7 @@ export async function resolveTlsCa(inventory: Inventory, o: ResolveTlsOptions): 
   const beside = caFilesBeside(inventory.file, o.domain);
   const certFile = certVar !== undefined ? resolve(dirname(inventory.file), certVar) : beside.cert;
   const key = await findKey(inventory, o, certVar === undefined ? beside.key : undefined);
-  const certPem = await readIfExists(certFile);
+  const certPem = await readFileIfExists(certFile);
 
   if (certPem === undefined) {
     if (certVar !== undefined) {
@@ -98,13 +110,26 @@ export async function resolveTlsCa(inventory: Inventory, o: ResolveTlsOptions): 
     }
     return newCa(o, beside);
   }
-  const ca: CaMaterial = key ? { certPem, key: key.pem } : { certPem };
   const origin: CaOrigin = { cert: certFile, key: key?.where ?? '' };
-  const checked = await checkCaMaterial(loadX509(), ca, origin);
-  const found = { ca, caFacts: checked.parsed.facts, certFile, ...(key?.file ? { keyFile: key.file } : {}) };
+  const checked = await checkCaMaterial(loadX509(), key ? { certPem, key: key.pem } : { certPem }, origin);
+  // A rotation is drover's own, so only for the CA it keeps beside the inventory.
+  const rotation =
+    key?.source === 'file' && certVar === undefined
+      ? await readCaRotation(caRotationFiles(beside), { certificates: checked.certificates, key: key.pem })
+      : undefined;
+  if (rotation && o.create) await removeFiles(rotation.leftovers);
+  const found = {
+    caFacts: checked.parsed.facts,
+    certFile,
+    // The file as it is unless a rotation adds a CA: an agent's CA file changes only with its trust.
+    trusted: rotation?.alsoTrusted.length ? trustBundle([certPem, ...rotation.alsoTrusted]) : certPem,
+    ...(key?.file ? { keyFile: key.file } : {}),
+    ...(rotation?.stage ? { rotation: rotation.stage } : {}),
+  };
   if (!key) {
     return {
       source: 'ca-only',
+      ca: { certPem },
       ...found,
       notes: [
         `note: drover has the CA certificate ${certFile} but not its key: it trusts this CA and makes no certificates ` +
@@ -112,8 +137,20 @@ export async function resolveTlsCa(inventory: Inventory, o: ResolveTlsOptions): 
       ],
     };
   }
-  return { source: key.source, ...found, notes: [] };
+  const notes = rotation?.stage
+    ? [
+        `note: a CA rotation is under way (${CA_ROTATION_STEPS[rotation.stage]}); drover rotate-tls --ca finishes it`,
+      ]
+    : [];
+  return { source: key.source, ca: { certPem: checked.issuerPem, key: key.pem }, ...found, notes };
 }
+
+/** What each step of a CA rotation does, as the operator is told. */
+export const CA_ROTATION_STEPS: Readonly<Record<CaRotationStage, string>> = {
+  trust: 'step 1 of 3: every agent trusts the old CA and the new one',
+  issue: 'step 2 of 3: the servers get certificates from the new CA',
+  drop: 'step 3 of 3: every agent trusts only the new CA',
+};
 
 interface FoundKey {
   readonly pem: Secret;
@@ -169,6 +206,7 @@ async function newCa(o: ResolveTlsOptions, files: { cert: string; key: string })
     return {
       source: 'new',
       ca,
+      trusted: ca.certPem,
       caFacts,
       certFile: files.cert,
       keyFile: files.key,
@@ -183,6 +221,7 @@ async function newCa(o: ResolveTlsOptions, files: { cert: string; key: string })
   return {
     source: 'new',
     ca,
+    trusted: ca.certPem,
     caFacts,
     certFile: files.cert,
     keyFile: files.key,
@@ -204,15 +243,6 @@ function oneValue(inventory: Inventory, name: string): unknown {
 }
 
 const isPem = (text: string): boolean => text.trimStart().startsWith('-----BEGIN ');
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** The key in `file`, or undefined when there is none. A file others can read is refused. */
 export async function readCaKeyFile(file: string): Promise<Secret | undefined> {
@@ -236,8 +266,9 @@ export const tlsWanted = (inventory: Inventory): boolean =>
 /**
  * For the Consul playbook commands, beside the gossip key: resolves the CA (see resolveTlsCa;
  * created on a run that changes hosts, announced by `plan`) and returns the inventory with
- * `drover_tls_ca_pem` (the certificate) and, when drover has it, `consul_tls_ca_key` as a Secret
- * on every host, for consul_tls_cert. The key is a secret by name: redacted in every output.
+ * `drover_tls_ca_pem` (what agents and drover trust) and, when drover has the key, the issuer's
+ * certificate and `consul_tls_ca_key` as a Secret on every host, for consul_tls_cert. The key is
+ * a secret by name: redacted in every output.
  */
 export async function applyTlsCa(
   inventory: Inventory,
@@ -246,11 +277,11 @@ export async function applyTlsCa(
   if (!tlsWanted(inventory)) return inventory;
   const resolved = await resolveTlsCa(inventory, o);
   for (const note of resolved.notes) o.warn(note);
-  if (!resolved.ca) return inventory;
+  if (!resolved.ca || resolved.trusted === undefined) return inventory;
   if (resolved.caFacts) o.warn(caExpiryNote(resolved.caFacts, resolved.certFile, o.now ?? new Date()));
   return withHostVars(inventory, {
-    drover_tls_ca_pem: resolved.ca.certPem,
-    ...(resolved.ca.key && { consul_tls_ca_key: resolved.ca.key }),
+    [TLS_CA_PEM_VAR]: resolved.trusted,
+    ...(resolved.ca.key && { [TLS_ISSUER_PEM_VAR]: resolved.ca.certPem, [TLS_CA_KEY_VAR]: resolved.ca.key }),
   });
 }
 

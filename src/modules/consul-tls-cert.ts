@@ -15,8 +15,13 @@ import { describeFileWrite, fileWriteSteps, type DesiredFile } from './file-writ
 import type { Change, LocalContext, ModuleData, PlannedModule } from './module.js';
 import { absolutePathSchema, groupSchema, ownerSchema } from './schema-parts.js';
 
-/** The session puts the CA certificate here (public) and its key in `consul_tls_ca_key` (a Secret). */
+/**
+ * The session puts what the agents trust here (public; several CAs while one is replaced), the
+ * issuing CA's certificate in `drover_tls_issuer_pem` and its key in `consul_tls_ca_key` (a
+ * Secret). Without the key (a CA drover only trusts) there is no issuer.
+ */
 export const TLS_CA_PEM_VAR = 'drover_tls_ca_pem';
+export const TLS_ISSUER_PEM_VAR = 'drover_tls_issuer_pem';
 export const TLS_CA_KEY_VAR = 'consul_tls_ca_key';
 
 export interface ConsulTlsCertArgs {
@@ -37,7 +42,10 @@ export interface ConsulTlsCertArgs {
 
 export interface TlsCertWant {
   readonly args: ConsulTlsCertArgs;
+  /** The agent's CA file: every CA it trusts. */
   readonly caPem: string;
+  /** A server certificate must come from this CA: the issuer, else (no key) any trusted one. */
+  readonly issuerPem: string;
   readonly request: ServerCertRequest;
   /** A certificate ready to be written, made only when drover has the CA key; used only if the host's must go. */
   readonly fresh?: IssuedCertificate;
@@ -52,11 +60,11 @@ export interface TlsCertFacts {
 }
 
 /**
- * The agent's TLS files: on every agent the CA certificate, on a server also its certificate and
- * key, named as `consul tls cert create -server` names them. A server's certificate stays while
- * it is issued by the current CA for `server.<dc>.consul` with exactly the SANs the node needs
- * (its bind_addr, localhost, 127.0.0.1), matches its key and has more than 30 days left; else a
- * new one is issued. Consul 1.4.4+ reloads certificates on `consul reload` (hashicorp/consul#5419)
+ * The agent's TLS files: on every agent the CA certificate (every CA it trusts), on a server also
+ * its certificate and key, named as `consul tls cert create -server` names them. A server's
+ * certificate stays while it is issued by the issuing CA for `server.<dc>.consul` with exactly
+ * the SANs the node needs (its bind_addr, localhost, 127.0.0.1), matches its key and has more
+ * than 30 days left; else a new one is issued. Consul 1.4.4+ reloads certificates on `consul reload` (hashicorp/consul#5419)
  * when TLS is already on, so new files are a reload-class change; turning TLS on is the config's
  * (restart-class) change.
  */
@@ -90,6 +98,8 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
       );
     }
     const caKey = ctx.vars[TLS_CA_KEY_VAR];
+    const issuer = ctx.vars[TLS_ISSUER_PEM_VAR];
+    const issuerPem = isSecret(caKey) && typeof issuer === 'string' ? issuer : caPem;
     const request: ServerCertRequest = {
       dc: args.datacenter,
       domain: DEFAULT_DOMAIN,
@@ -97,13 +107,14 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
     };
     // Certificates hold whole seconds: a new one's 365 days count as 365, not 364.
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-    if (args.role !== 'server' || !isSecret(caKey)) return { args, caPem, request, now };
+    if (args.role !== 'server' || !isSecret(caKey)) return { args, caPem, issuerPem, request, now };
     return {
       args,
       caPem,
+      issuerPem,
       request,
       now,
-      fresh: await createServerCert({ certPem: caPem, key: caKey }, request, { now }),
+      fresh: await createServerCert({ certPem: issuerPem, key: caKey }, request, { now }),
     };
   },
 
@@ -212,7 +223,7 @@ function certReasons(cert: FileState, key: FileState, want: TlsCertWant): string
   } catch {
     return ['the file on the host is not a PEM certificate'];
   }
-  const reasons = renewalReasons(cert.content, want.caPem, want.request, { now: want.now });
+  const reasons = renewalReasons(cert.content, want.issuerPem, want.request, { now: want.now });
   if (!keyMatches(leaf, key.content)) reasons.push("its key on the host is not the certificate's");
   const before = want.args.renew_issued_before;
   if (before !== undefined && new Date(leaf.validFrom) < new Date(before))

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { certificatesOf } from './ca-bundle.js';
 import { normaliseIp, parseCertificate, type CertificateFacts } from './certificate-facts.js';
 import { DAY_MS, DEFAULT_DOMAIN, serverName } from './consul-conventions.js';
 import { namesOutsideConstraints } from './issuer-checks.js';
@@ -23,7 +24,8 @@ export interface AssessOptions {
 
 /**
  * Why a server's certificate must be replaced, empty when it can stay: it must be for the name
- * the server needs, issued by the current CA, valid now and for more than `renewWithinDays`, with
+ * the server needs, issued by the current CA (by one of `caPem`'s certificates when it is a
+ * bundle: a CA drover only trusts and does not issue with), valid now and for more than `renewWithinDays`, with
  * exactly the SANs the server needs now (an address that changed, or a certificate of another
  * datacenter, makes it unfit). Synchronous, on Node's own X.509, so a module's pure plan and
  * assessServerCert judge by the same rules.
@@ -35,7 +37,7 @@ export function renewalReasons(
   o: AssessOptions = {},
 ): string[] {
   const leaf = new X509Certificate(certPem);
-  const ca = new X509Certificate(caPem);
+  const cas = certificatesOf(caPem).map((pem) => new X509Certificate(pem));
   const name = serverName(want.dc, want.domain ?? DEFAULT_DOMAIN);
   const now = o.now ?? new Date();
   const notBefore = new Date(leaf.validFrom);
@@ -46,8 +48,9 @@ export function renewalReasons(
   if (cn !== name) reasons.push(`it is for ${cn ?? 'no name'}, not ${name}`);
   // A renewed CA with the same name but a new key does not count: agents given only the new CA
   // do not trust what the old key signed.
-  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) {
-    reasons.push(`it was not issued by the current CA (${commonNameOf(ca.subject) ?? ca.fingerprint256})`);
+  if (!cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
+    const names = cas.map((ca) => commonNameOf(ca.subject) ?? ca.fingerprint256).join(', ');
+    reasons.push(`it was not issued by the current CA (${names})`);
   }
   if (now < notBefore) reasons.push(`it is not valid before ${day(notBefore)}`);
   if (daysLeft < 0) reasons.push(`it expired on ${day(notAfter)}`);

@@ -197,13 +197,14 @@ export async function leaderHost(servers: readonly LabHost[]): Promise<LabHost> 
  * server named by a majority of its servers while answering itself and naming itself. (A
  * follower goes on naming a dead leader until its heartbeat timeout, so names alone are not
  * enough.) The run is timed from its first such round to its last, so one such round counts 0.
- * Bounded by `maxSeconds` in any case; `ca` lets it ask TLS agents over HTTPS.
+ * Bounded by `maxSeconds` in any case; `ca` lets it ask TLS agents over HTTPS (a function: read
+ * again each round, for a CA that changes while it watches).
  */
 export function watchServers(
   servers: readonly LabHost[],
   maxSeconds = 180,
   datacenters: readonly (readonly LabHost[])[] = [servers],
-  o: { ca?: string } = {},
+  o: { ca?: string | (() => string) } = {},
 ) {
   let stop = false;
   let fewest = servers.length;
@@ -214,7 +215,8 @@ export function watchServers(
   const done = (async () => {
     const deadline = Date.now() + maxSeconds * 1000;
     while (!stop && Date.now() < deadline) {
-      const answers = await Promise.all(servers.map((h) => leaderSeenBy(h, o.ca)));
+      const ca = typeof o.ca === 'function' ? o.ca() : o.ca;
+      const answers = await Promise.all(servers.map((h) => leaderSeenBy(h, ca)));
       const seen = new Map(servers.map((h, i) => [h, answers[i]]));
       const answered = servers.filter((h) => seen.get(h) !== undefined);
       fewest = Math.min(fewest, answered.length);

@@ -10,10 +10,19 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pickHosts, ssh, sshOk } from '../lab/lab.js';
-import { CONFIG_DIR, cleanUp, drover, parseRecap, startedAt, writeLabInventory } from './drover-cli.js';
+import { trustBundle } from '../../src/tls/ca-bundle.js';
+import {
+  CONFIG_DIR,
+  cleanUp,
+  drover,
+  parseRecap,
+  startedAt,
+  watchServers,
+  writeLabInventory,
+} from './drover-cli.js';
 
 describe('a deploy with TLS on', () => {
   const hosts = pickHosts(5);
@@ -131,6 +140,54 @@ describe('a deploy with TLS on', () => {
     assert.equal(again.code, 0, again.stdout + again.stderr);
     for (const [h, counts] of Object.entries(parseRecap(again.stdout)))
       assert.equal(counts['changed'], 0, `${h} changed after the rotation`);
+  });
+
+  it('rotate-tls --ca replaces the CA in three rolls of reloads: a leader throughout, nothing restarted, the old CA trusted nowhere', async () => {
+    const oldCa = readFileSync(caFile, 'utf8');
+    const nextCaFile = join(tlsDir, 'consul-agent-ca.next.pem');
+    const started = await startedAt(hosts);
+    // The watcher trusts what drover trusts at each moment, as an operator's tools would.
+    const trustedNow = () =>
+      trustBundle([
+        oldCa,
+        ...[caFile, nextCaFile].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8')),
+      ]);
+    const watch = watchServers(servers, 300, [servers], { ca: trustedNow });
+    const r = await drover(['rotate-tls', '--ca', '-i', inventory, '--yes']);
+    const seen = await watch.stop();
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 0, out);
+    for (const step of ['step 1 of 3', 'step 2 of 3', 'step 3 of 3', 'CA rotation done'])
+      assert.ok(out.includes(step), `${step} is not in the output`);
+    assert.ok(!out.includes('PRIVATE KEY'), 'a key is in the output');
+    const newCa = readFileSync(caFile, 'utf8');
+    assert.notEqual(newCa, oldCa);
+    // Servers and clients kept trusting each other: no election (the lab's heartbeat timeout is 1 s).
+    assert.ok(seen.rounds > 10, `${seen.rounds} rounds`);
+    assert.ok(seen.fewest >= 2, `only ${seen.fewest} servers answered in a round`);
+    assert.ok(seen.longestLeaderlessMs < 1000, `${seen.longestLeaderlessMs} ms without a leader`);
+    assert.deepEqual(await startedAt(hosts), started, 'an agent was restarted');
+    for (const h of hosts) {
+      const onHost = await sshOk(h.name, `cat ${CONFIG_DIR}/tls/consul-agent-ca.pem`);
+      assert.equal(onHost, newCa, `${h.name} does not trust exactly the new CA`);
+    }
+    for (const s of servers) {
+      await servedSerial(s.address, newCa);
+      await assert.rejects(
+        servedSerial(s.address, oldCa),
+        `${s.name} still presents the old CA's certificate`,
+      );
+    }
+    // A client reaches the servers over RPC, checking their new certificates.
+    await sshOk(clients[0]!.name, 'docker exec consul consul kv put drover/ca-rotated yes');
+    const members = await sshOk(s1.name, 'docker exec consul consul members');
+    for (const h of hosts) assert.match(members, new RegExp(`^${h.name}\\s+\\S+\\s+alive`, 'm'));
+    for (const leftover of ['next', 'previous', 'retired'])
+      assert.equal(existsSync(join(tlsDir, `consul-agent-ca.${leftover}.pem`)), false, leftover);
+    const again = await drover(['deploy', '-i', inventory]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    for (const [h, counts] of Object.entries(parseRecap(again.stdout)))
+      assert.equal(counts['changed'], 0, `${h} changed after the CA rotation`);
   });
 });
 

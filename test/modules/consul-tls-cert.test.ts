@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { FileState } from '../../src/facts/file-state.js';
 import {
   consulTlsCertModule,
   TLS_CA_KEY_VAR,
   TLS_CA_PEM_VAR,
+  TLS_ISSUER_PEM_VAR,
   type ConsulTlsCertArgs,
   type TlsCertFacts,
 } from '../../src/modules/consul-tls-cert.js';
 import { readFile, writeFileAtomic } from '../../src/remote/fs.js';
 import { render } from '../../src/shell/cmd.js';
 import { Secret } from '../../src/shell/secret.js';
+import { trustBundle } from '../../src/tls/ca-bundle.js';
 import { createCa } from '../../src/tls/certificate-authority.js';
 import { createServerCert } from '../../src/tls/server-certificate.js';
 import { OpensslDir } from '../tls/openssl.js';
@@ -214,6 +217,35 @@ describe('consul_tls_cert: the agent TLS files, as facts in and a plan out', asy
     assert.equal(change.summary, `create ${DIR}/consul-agent-ca.pem (mode 0644, owner 100:1000)`);
     assert.equal(change.steps?.length, 1);
     assert.equal(consulTlsCertModule.plan(want, { ca: present(ca.certPem) }, withKey).changed, false);
+  });
+
+  it('during a CA rotation: every agent gets both CAs, and a server certificate must come from the issuer', async () => {
+    const bundle = trustBundle([ca.certPem, otherCa.certPem]);
+    const rotating = (issuer: typeof ca) =>
+      planContext({
+        vars: {
+          [TLS_CA_PEM_VAR]: bundle,
+          [TLS_ISSUER_PEM_VAR]: issuer.certPem,
+          [TLS_CA_KEY_VAR]: issuer.key,
+        },
+      });
+    const clientWant = await consulTlsCertModule.desired!(client, rotating(ca));
+    const toBoth = consulTlsCertModule.plan(clientWant, { ca: present(ca.certPem) }, rotating(ca));
+    assert.equal(toBoth.changed, true);
+    assert.match(toBoth.summary, /^update .*consul-agent-ca\.pem/);
+    const fromOld = await onHost();
+    // Step 1: the old CA still issues; its certificate stays, only the CA file changes.
+    const step1 = consulTlsCertModule.plan(
+      await consulTlsCertModule.desired!(server, rotating(ca)),
+      { ca: present(ca.certPem), ...fromOld },
+      rotating(ca),
+    );
+    assert.equal(step1.steps?.length, 1);
+    // Step 2: the new CA issues; the server gets a certificate from it.
+    const want = await consulTlsCertModule.desired!(server, rotating(otherCa));
+    const step2 = consulTlsCertModule.plan(want, { ca: present(bundle), ...fromOld }, rotating(otherCa));
+    assert.match((step2.data?.['renew_reasons'] as string[]).join(), /not issued by the current CA/);
+    assert.ok(new X509Certificate(want.fresh!.certPem).checkIssued(new X509Certificate(otherCa.certPem)));
   });
 
   it('needs the CA the session resolves', async () => {

@@ -3,6 +3,8 @@ import { gossipKeyFile, writeKeyFile } from '../../app/gossip-key-source.js';
 import { loadCheckedInventory } from '../../app/load-checked-inventory.js';
 import { PLAYBOOKS } from '../../app/playbooks.js';
 import { resetNodeTarget } from '../../app/reset-node.js';
+import { rotateCa } from '../../app/rotate-tls-ca.js';
+import { Session } from '../../app/session.js';
 import { tlsWanted } from '../../app/tls-material-source.js';
 import { finishRotation, prepareRotation } from '../../app/rotate-gossip-key.js';
 import { generateGossipKey } from '../../consul/agent/gossip-key.js';
@@ -12,7 +14,7 @@ import { Secret } from '../../shell/secret.js';
 import { confirm } from '../confirm.js';
 import { withRun, type Cli } from '../cli.js';
 import { createOutput } from '../io.js';
-import { inventoryPath } from '../options.js';
+import { inventoryPath, sessionOptions } from '../options.js';
 import { addMembersCommand } from './members.js';
 import { runPlaybookFlags, type RunFlags } from './playbook.js';
 
@@ -71,16 +73,39 @@ export function addDay2Commands(root: Command, cli: Cli): void {
       .description(
         "renew every server's TLS certificate now (new key, the inventory's CA), one server at a time, by reload",
       ),
-  ).action(async (o: RunFlags) => {
-    const { inventory } = await consulInventory(cli, o);
-    if (!tlsWanted(inventory))
-      throw new UsageError('rotate-tls: TLS is off in this inventory (consul_tls_enable: true turns it on)');
-    const question = "Renew every server's TLS certificate now (a new key each, by reload)?";
-    if (!(await confirm(question, o, cli.io))) throw new TaskFailedError('not renewed: not confirmed');
-    // Its own start: what was issued before is renewed, so a run that stopped halfway runs again.
-    const extraVars = { drover_tls_renew_before: new Date().toISOString() };
-    cli.setExit(await runPlaybookFlags(cli, o, { playbook: PLAYBOOKS.rotateTls, extraVars }));
-  });
+  )
+    .option(
+      '--ca',
+      'replace the CA itself: trust both, issue from the new one, drop the old one; reloads only',
+    )
+    .action(async (o: RunFlags & { ca?: boolean }) => {
+      const { inventory, out } = await consulInventory(cli, o);
+      if (!tlsWanted(inventory))
+        throw new UsageError(
+          'rotate-tls: TLS is off in this inventory (consul_tls_enable: true turns it on)',
+        );
+      if (o.ca) {
+        if (o.limit)
+          throw new UsageError('rotate-tls --ca: a new CA must reach every agent; --limit is refused');
+        // The epoch: the step's trust and issuer alone decide which certificates are replaced.
+        const extraVars = { drover_tls_renew_before: new Date(0).toISOString() };
+        const code = await Session.with(sessionOptions(o, cli.io, cli.argv), (session) =>
+          rotateCa({
+            inventory,
+            ask: (question) => confirm(question, o, cli.io),
+            warn: out.warn,
+            runStep: () => runPlaybookFlags(cli, o, { playbook: PLAYBOOKS.rotateTls, extraVars }, session),
+          }),
+        );
+        cli.setExit(code);
+        return;
+      }
+      const question = "Renew every server's TLS certificate now (a new key each, by reload)?";
+      if (!(await confirm(question, o, cli.io))) throw new TaskFailedError('not renewed: not confirmed');
+      // Its own start: what was issued before is renewed, so a run that stopped halfway runs again.
+      const extraVars = { drover_tls_renew_before: new Date().toISOString() };
+      cli.setExit(await runPlaybookFlags(cli, o, { playbook: PLAYBOOKS.rotateTls, extraVars }));
+    });
 
   addMembersCommand(root, cli);
 
