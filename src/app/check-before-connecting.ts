@@ -5,6 +5,7 @@ import type { ModuleMap } from '../playbook/module-map.js';
 import type { Playbook } from '../playbook/types.js';
 import { isSecret } from '../shell/secret.js';
 import { GOSSIP_KEY_ENV, resolveGossipKey, withGossipKey } from './gossip-key-source.js';
+import { tlsUndecided, withTlsDefault } from './tls-default.js';
 
 /**
  * The last step before a playbook command opens a connection: everything checkable from the
@@ -40,9 +41,16 @@ export async function checkBeforeConnecting(o: {
       problems.push(...err.problems);
     }
   }
-  problems.push(
-    ...(await checkRunInput({
-      inventory,
+  // Where consul_tls_enable is left to drover, the servers decide it later (tls-default.ts):
+  // both configs are checked now, before anything is known of the hosts.
+  const variants =
+    o.consul && tlsUndecided(inventory).length > 0
+      ? [withTlsDefault(inventory, true), withTlsDefault(inventory, false)]
+      : [inventory];
+  const seen = new Set<string>();
+  for (const variant of variants) {
+    const found = await checkRunInput({
+      inventory: variant,
       playbook: o.playbook,
       modules: o.modules,
       baseDir: o.baseDir,
@@ -50,7 +58,12 @@ export async function checkBeforeConnecting(o: {
       origins,
       ...(o.extraVars ? { extraVars: o.extraVars } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
-    })),
-  );
+    });
+    for (const p of found) {
+      const key = JSON.stringify(p);
+      if (!seen.has(key)) problems.push(p);
+      seen.add(key);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 }

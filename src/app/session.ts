@@ -20,6 +20,7 @@ import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } fro
 import { DeployLock } from './deploy-lock.js';
 import { applyAclToken, prepareAclTokens, type PreparedAclTokens } from './acl-token-source.js';
 import { applyGossipKey } from './gossip-key-source.js';
+import { readClusterTls } from './tls-default.js';
 import { applyTlsCa } from './tls-material-source.js';
 import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
 import type { Output } from './output.js';
@@ -133,11 +134,9 @@ export class Session {
     });
     // The token and the CA drover's own calls carry (HTTPS where the agents serve no plain HTTP);
     // reading them never makes one.
+    this.#use(loaded);
     const inventory = o.consul
-      ? await applyTlsCa(await applyAclToken(loaded, { signal: this.#signal }), {
-          create: false,
-          warn: this.o.output.warn,
-        })
+      ? await this.#withClusterTls(await applyAclToken(loaded, { signal: this.#signal }), false)
       : loaded;
     this.#use(inventory);
     return inventory;
@@ -152,6 +151,16 @@ export class Session {
   get connections(): HostConnections {
     this.#loaded();
     return this.#pool as ConnectionPool;
+  }
+
+  /**
+   * TLS as the servers run it (tls-default.ts decides it where the inventory does not), then the
+   * CA it needs; `create`: a run that changes hosts may make the CA of a new cluster.
+   */
+  async #withClusterTls(inventory: Inventory, create: boolean): Promise<Inventory> {
+    const warn = this.o.output.warn;
+    const cluster = await readClusterTls(inventory, { connect: (h: Host) => this.reader(h), warn });
+    return applyTlsCa(cluster.inventory, { create, warn, serversWithTls: cluster.serversWithTls });
   }
 
   /**
@@ -301,13 +310,13 @@ export class Session {
       if (check && acl.note) out.warn(acl.note);
       if (!check && acl.keepNew) out.warn(await acl.keepNew());
       inventory = consul
-        ? await applyTlsCa(
+        ? await this.#withClusterTls(
             await applyGossipKey(loaded, {
               create: !check,
               connect: (h: Host) => this.reader(h),
               warn: out.warn,
             }),
-            { create: !check, warn: out.warn },
+            !check,
           )
         : loaded;
       artifacts.learnSecrets(inventory);

@@ -272,10 +272,26 @@ export const tlsWanted = (inventory: Inventory): boolean =>
  */
 export async function applyTlsCa(
   inventory: Inventory,
-  o: ResolveTlsOptions & { warn: (line: string) => void },
+  o: ResolveTlsOptions & {
+    warn: (line: string) => void;
+    /** Servers that run TLS now (tls-default.ts): with them, a missing CA is refused, never made. */
+    serversWithTls?: readonly string[];
+  },
 ): Promise<Inventory> {
   if (!tlsWanted(inventory)) return inventory;
-  const resolved = await resolveTlsCa(inventory, o);
+  const resolved = await resolveTlsCa(inventory, { ...o, create: o.create && !runningWithTls(o) });
+  if (resolved.source === 'new' && runningWithTls(o)) {
+    const { cert } = caFilesBeside(inventory.file, o.domain);
+    throw new ConfigError([
+      {
+        file: cert,
+        message:
+          `does not exist, but ${o.serversWithTls?.join(', ')} already run TLS with a CA: a new one would be ` +
+          `trusted by none of them. Bring the CA that made their certificates (the ${tlsDir(inventory.file)} folder ` +
+          'beside the inventory that deployed them, or consul_tls_ca_crt and consul_tls_ca_key)',
+      },
+    ]);
+  }
   for (const note of resolved.notes) o.warn(note);
   if (!resolved.ca || resolved.trusted === undefined) return inventory;
   if (resolved.caFacts) o.warn(caExpiryNote(resolved.caFacts, resolved.certFile, o.now ?? new Date()));
@@ -284,6 +300,9 @@ export async function applyTlsCa(
     ...(resolved.ca.key && { [TLS_ISSUER_PEM_VAR]: resolved.ca.certPem, [TLS_CA_KEY_VAR]: resolved.ca.key }),
   });
 }
+
+const runningWithTls = (o: { serversWithTls?: readonly string[] }): boolean =>
+  (o.serversWithTls?.length ?? 0) > 0;
 
 /** `CA inventories/lab.tls/consul-agent-ca.pem (Consul Agent CA 123) expires 2031-12-06 (1825 days)`. */
 function caExpiryNote(facts: CertificateFacts, file: string | undefined, now: Date): string {

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fault, labHosts, ssh, sshOk, STATE_DIR } from '../lab/lab.js';
@@ -13,12 +13,20 @@ import { drover, LAB_INVENTORY, parseRecap, ROOT } from './drover-cli.js';
 const CONFIG = '/opt/platform/consul/config/consul.json';
 const NODES = ['h1', 'h2', 'h3', 'h4', 'h5'];
 
-/** A copy of the lab inventory beside the original (so its relative key paths still work), edited. */
+/**
+ * A copy of the lab inventory beside the original (so its relative key paths still work),
+ * edited, with the lab's CA beside it as an operator would copy it: drover refuses to make a
+ * new CA for servers that run TLS.
+ */
 function editedInventory(name: string, edit: (text: string) => string): string {
   const file = join(ROOT, 'inventories', `.e2e-${name}.yaml`);
   writeFileSync(file, edit(readFileSync(LAB_INVENTORY, 'utf8')));
+  cpSync(LAB_TLS, join(ROOT, 'inventories', `.e2e-${name}.tls`), { recursive: true });
   return file;
 }
+
+/** The CA a first deploy of inventories/lab.yaml makes beside it (TLS is on for a new cluster). */
+const LAB_TLS = join(ROOT, 'inventories', 'lab.tls');
 
 const containerIds = async () =>
   Object.fromEntries(
@@ -49,14 +57,24 @@ describe('drover deploy on the lab', () => {
     for (const h of NODES) await ssh(h, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform');
   });
   after(async () => {
-    const { rmSync } = await import('node:fs');
-    for (const f of created) rmSync(f, { force: true });
+    for (const f of created) {
+      rmSync(f, { force: true });
+      rmSync(f.replace(/\.yaml$/, '.tls'), { recursive: true, force: true });
+    }
     await fault('heal', 'h5').catch(() => undefined);
   });
 
   it('deploys 3 servers + 2 clients, then verify passes and a server reports a leader and 2 peers', async () => {
     const r = await drover(['deploy', '-i', LAB_INVENTORY]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The lab inventory leaves TLS to drover: a new cluster gets it.
+    assert.match(r.stdout + r.stderr, /TLS on, as for every new cluster/);
+    const leader = await sshOk(
+      'h1',
+      `cat > /tmp/lab-ca.pem <<'EOF'\n${readFileSync(join(LAB_TLS, 'consul-agent-ca.pem'), 'utf8')}EOF\n` +
+        'curl -s -m 5 --cacert /tmp/lab-ca.pem https://10.213.0.11:8501/v1/status/leader',
+    );
+    assert.match(leader, /^"10\.213\.0\.1[123]:8300"$/);
     const recap = parseRecap(r.stdout);
     assert.deepEqual(Object.keys(recap).sort(), NODES);
     for (const h of NODES) assert.ok(recap[h]!['changed']! > 0 && recap[h]!['failed'] === 0);
@@ -118,6 +136,21 @@ describe('drover deploy on the lab', () => {
     for (const h of NODES) assert.match(apply.stdout, new RegExp(`changed: \\[${h}\\] reload consul`));
     assert.doesNotMatch(apply.stdout, /changed: \[h\d\] restart consul/);
     assert.match(await sshOk('h1', 'docker logs consul 2>&1'), /Reloading configuration/);
+  });
+
+  it('refuses, exit 3, to make a new CA for servers that run TLS: an inventory copied without its CA', async () => {
+    const inv = editedInventory('no-ca', (t) => t);
+    created.push(inv);
+    rmSync(inv.replace(/\.yaml$/, '.tls'), { recursive: true });
+    const ids = await containerIds();
+    const r = await drover(['deploy', '-i', inv]);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /\.e2e-no-ca\.tls\/consul-agent-ca\.pem: does not exist, but h1, h2, h3 already run TLS/,
+    );
+    assert.equal(existsSync(inv.replace(/\.yaml$/, '.tls')), false, 'a CA was made');
+    assert.deepEqual(await containerIds(), ids);
   });
 
   it('--limit narrows where tasks run, not what is known: retry_join still lists every server', async () => {

@@ -34,13 +34,21 @@ export function parseRecap(output: string): Record<string, Record<string, number
 }
 
 /**
+ * TLS off unless a test turns it on: most tests are about something else, and speak plain HTTP
+ * to the agents. drover's default (TLS on for a new cluster) is tested through
+ * inventories/lab.yaml (deploy.test.ts), the production example and consul-defaults.test.ts.
+ */
+const PINNED_LAB_VARS = { consul_tls_enable: false };
+
+/**
  * Writes an inventory for a cluster on the given lab hosts (like inventories/lab.yaml, with
  * absolute key paths) to a temp file, and returns its path.
  */
 export function writeLabInventory(o: {
   servers: readonly LabHost[];
   clients: readonly LabHost[];
-  vars?: Record<string, string | number | boolean>;
+  /** `consul_tls_enable: undefined` leaves TLS to drover's default (PINNED_LAB_VARS). */
+  vars?: Record<string, string | number | boolean | undefined>;
 }): string {
   const hostLines = (hosts: readonly LabHost[]) =>
     hosts.map((h) => `        ${h.name}:\n          address: ${h.address}`).join('\n');
@@ -54,10 +62,12 @@ export function writeLabInventory(o: {
     consul_data_dir: '/opt/platform/consul/data',
     consul_retry_interval: '2s',
     consul_raft_multiplier: 1,
+    ...PINNED_LAB_VARS,
     ...o.vars,
   };
   const text =
     `all:\n  vars:\n${Object.entries(vars)
+      .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
       .join('\n')}\n` +
     `  children:\n    servers:\n      hosts:\n${hostLines(o.servers)}\n` +
@@ -89,6 +99,7 @@ export function writeInventory(groups: string, vars: Record<string, string | num
     consul_retry_interval: '2s',
     consul_raft_multiplier: 1,
     consul_datacenter: 'lab',
+    ...PINNED_LAB_VARS,
     ...vars,
   };
   const text = `all:\n  vars:\n${Object.entries(all)

@@ -65,6 +65,8 @@ describe('inventories/prod.example.yaml on the lab (non-root login, /etc/consul.
     const r = await run(['deploy', '-i', inv, ...LOCK_WAIT]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.ok(!(r.stdout + r.stderr).includes(GOSSIP_KEY), 'the gossip key never appears in output');
+    // The example leaves TLS to drover: a new cluster gets it, under a non-root login too.
+    assert.match(r.stdout + r.stderr, /TLS on, as for every new cluster/);
     for (const h of hosts) {
       // The agent process, seen from the host: the image dropped to its consul user.
       const agents = await sshOk(h.name, "ps -eo uid=,args= | grep '[c]onsul agent'");

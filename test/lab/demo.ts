@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { labHosts, labUp, SSH_CONFIG, sshOk } from './lab.js';
+import { labHosts, labUp, SSH_CONFIG, ssh, sshOk } from './lab.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const INVENTORY = join(ROOT, 'inventories', 'lab.yaml');
@@ -34,8 +34,16 @@ async function main(): Promise<number> {
   console.log('\n== consul members (from h1)');
   console.log(await sshOk(h1.name, 'docker exec consul consul members'));
   console.log('== where to look');
-  console.log(`  UI:        http://${h1.address}:8500/ui/  (also on h2, h3)`);
-  console.log(`  API:       curl http://${h1.address}:8500/v1/status/leader`);
+  // TLS is on for a new cluster; a lab cluster deployed plain before stays plain.
+  const tls = (await ssh(h1.name, `grep -q '"tls"' /opt/platform/consul/config/consul.json`)).code === 0;
+  if (tls) {
+    const ca = 'inventories/lab.tls/consul-agent-ca.pem';
+    console.log(`  UI:        https://${h1.address}:8501/ui/  (trust ${ca}; also on h2, h3)`);
+    console.log(`  API:       curl --cacert ${ca} https://${h1.address}:8501/v1/status/leader`);
+  } else {
+    console.log(`  UI:        http://${h1.address}:8500/ui/  (also on h2, h3)`);
+    console.log(`  API:       curl http://${h1.address}:8500/v1/status/leader`);
+  }
   console.log(`  a node:    ssh -F ${SSH_CONFIG} h1 'docker exec consul consul info'`);
   console.log(`  again:     node bin/drover.js deploy -i inventories/lab.yaml   (changes nothing)`);
   console.log(`  preview:   node bin/drover.js plan -i inventories/lab.yaml`);

@@ -80,31 +80,39 @@ export function addDay2Commands(root: Command, cli: Cli): void {
     )
     .action(async (o: RunFlags & { ca?: boolean }) => {
       const { inventory, out } = await consulInventory(cli, o);
-      if (!tlsWanted(inventory))
-        throw new UsageError(
-          'rotate-tls: TLS is off in this inventory (consul_tls_enable: true turns it on)',
-        );
-      if (o.ca) {
-        if (o.limit)
-          throw new UsageError('rotate-tls --ca: a new CA must reach every agent; --limit is refused');
-        // The epoch: the step's trust and issuer alone decide which certificates are replaced.
-        const extraVars = { drover_tls_renew_before: new Date(0).toISOString() };
-        const code = await Session.with(sessionOptions(o, cli.io, cli.argv), (session) =>
-          rotateCa({
+      if (o.ca && o.limit)
+        throw new UsageError('rotate-tls --ca: a new CA must reach every agent; --limit is refused');
+      const code = await Session.with(sessionOptions(o, cli.io, cli.argv), async (session) => {
+        // Where the inventory leaves TLS to drover, the servers say whether it is on.
+        if (!tlsWanted(await session.load({ consul: true })))
+          throw new UsageError(
+            'rotate-tls: TLS is off in this inventory (consul_tls_enable: true turns it on)',
+          );
+        const run = (renewBefore: Date) =>
+          runPlaybookFlags(
+            cli,
+            o,
+            {
+              playbook: PLAYBOOKS.rotateTls,
+              extraVars: { drover_tls_renew_before: renewBefore.toISOString() },
+            },
+            session,
+          );
+        if (o.ca) {
+          return rotateCa({
             inventory,
             ask: (question) => confirm(question, o, cli.io),
             warn: out.warn,
-            runStep: () => runPlaybookFlags(cli, o, { playbook: PLAYBOOKS.rotateTls, extraVars }, session),
-          }),
-        );
-        cli.setExit(code);
-        return;
-      }
-      const question = "Renew every server's TLS certificate now (a new key each, by reload)?";
-      if (!(await confirm(question, o, cli.io))) throw new TaskFailedError('not renewed: not confirmed');
-      // Its own start: what was issued before is renewed, so a run that stopped halfway runs again.
-      const extraVars = { drover_tls_renew_before: new Date().toISOString() };
-      cli.setExit(await runPlaybookFlags(cli, o, { playbook: PLAYBOOKS.rotateTls, extraVars }));
+            // The epoch: the step's trust and issuer alone decide which certificates are replaced.
+            runStep: () => run(new Date(0)),
+          });
+        }
+        const question = "Renew every server's TLS certificate now (a new key each, by reload)?";
+        if (!(await confirm(question, o, cli.io))) throw new TaskFailedError('not renewed: not confirmed');
+        // Its own start: what was issued before is renewed, so a run that stopped halfway runs again.
+        return run(new Date());
+      });
+      cli.setExit(code);
     });
 
   addMembersCommand(root, cli);

@@ -75,10 +75,14 @@ export function scratch(files: Record<string, string>): {
   };
 }
 
-/** Three servers and a client on addresses nothing listens on: the transports are recorded. */
+/**
+ * Three servers and a client on addresses nothing listens on: the transports are recorded. Gossip
+ * encryption and TLS are off outright, so no read of the hosts decides them (tls-default.ts has
+ * its own tests).
+ */
 export const CLUSTER = [
   'all:',
-  '  vars: { consul_gossip_encryption: false }',
+  '  vars: { consul_gossip_encryption: false, consul_tls_enable: false }',
   '  children:',
   '    servers:',
   '      hosts:',

@@ -78,13 +78,13 @@ describe('drover members on a cluster with ACLs set up elsewhere', () => {
   const TOKEN = '6a1f0c6e-2b8d-4c59-9d3a-51c9b7e2f4a0';
   const secured = scratch({
     'secured.yaml': CLUSTER.replace(
-      'vars: { consul_gossip_encryption: false }',
-      `vars: { consul_gossip_encryption: false, consul_acl_management_token: "${TOKEN}" }`,
+      'vars: { consul_gossip_encryption: false, consul_tls_enable: false }',
+      `vars: { consul_gossip_encryption: false, consul_tls_enable: false, consul_acl_management_token: "${TOKEN}" }`,
     ),
     // The same cluster, its token from a secret manager's command.
     'by-command.yaml': CLUSTER.replace(
-      'vars: { consul_gossip_encryption: false }',
-      `vars: { consul_gossip_encryption: false, consul_acl_management_token: { command: "echo ${TOKEN}" } }`,
+      'vars: { consul_gossip_encryption: false, consul_tls_enable: false }',
+      `vars: { consul_gossip_encryption: false, consul_tls_enable: false, consul_acl_management_token: { command: "echo ${TOKEN}" } }`,
     ),
   });
   after(secured.remove);
