@@ -117,20 +117,32 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
       );
     // The Connect CA's roots are asked of a server (this host's agent when it is one), which the
     // agent CA vouches for: a client's own HTTPS certificate is the one that needs those roots.
+    // Each datacenter has a Connect CA of its own, so a client's come from its own datacenter.
     const me = nodes.find((n) => n.host === here);
-    const rootsFrom =
-      me?.role === 'server'
-        ? me
-        : (nodes.find((n) => n.role === 'server' && n.datacenter === me?.datacenter) ??
-          nodes.find((n) => n.role === 'server'));
-    const clientTls =
-      tls && rootsFrom ? await withConnectRoots(tls, ctx.steps.channel, endpointOf(rootsFrom, tls)) : tls;
+    const rootsByDc = new Map<string | undefined, Promise<ClusterTls | undefined>>();
+    const clientTlsOf = (client: ExpectedNode): Promise<ClusterTls | undefined> => {
+      const dc = client.datacenter;
+      let roots = rootsByDc.get(dc);
+      if (!roots) {
+        const rootsFrom =
+          me?.role === 'server' && me.datacenter === dc
+            ? me
+            : (nodes.find((n) => n.role === 'server' && n.datacenter === dc) ??
+              nodes.find((n) => n.role === 'server'));
+        roots =
+          tls && rootsFrom
+            ? withConnectRoots(tls, ctx.steps.channel, endpointOf(rootsFrom, tls))
+            : Promise.resolve(tls);
+        rootsByDc.set(dc, roots);
+      }
+      return roots;
+    };
     const report = await verifyDeployment(
       nodes,
       services,
       async (node) => ({
         channel: ctx.steps.channel,
-        ...endpointOf(node, node.role === 'client' ? clientTls : tls),
+        ...endpointOf(node, node.role === 'client' ? await clientTlsOf(node) : tls),
       }),
       {
         httpPort,

@@ -36,7 +36,8 @@ export function parseRecap(output: string): Record<string, Record<string, number
 /**
  * TLS off unless a test turns it on: most tests are about something else, and speak plain HTTP
  * to the agents. drover's default (TLS on for a new cluster) is tested through
- * inventories/lab.yaml (deploy.test.ts), the production example and consul-defaults.test.ts.
+ * inventories/lab.yaml (deploy.test.ts), the production example, two datacenters
+ * (services.test.ts), and a running plain cluster keeping it off (servers-only.test.ts).
  */
 const PINNED_LAB_VARS = { consul_tls_enable: false };
 
@@ -88,7 +89,10 @@ export const yamlRefs = (hosts: readonly LabHost[]): string => hosts.map((h) => 
  * An inventory file with the lab's connection vars (plus `vars`); `groups` is YAML under
  * `children:` (indented 4). Returns its path, in a temp dir of its own.
  */
-export function writeInventory(groups: string, vars: Record<string, string | number | boolean> = {}): string {
+export function writeInventory(
+  groups: string,
+  vars: Record<string, string | number | boolean | undefined> = {},
+): string {
   const all = {
     ssh_user: 'root',
     ssh_key: SSH_KEY,
@@ -103,6 +107,7 @@ export function writeInventory(groups: string, vars: Record<string, string | num
     ...vars,
   };
   const text = `all:\n  vars:\n${Object.entries(all)
+    .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
     .join('\n')}\n  children:\n${groups}\n`;
   const file = join(mkdtempSync(join(tmpdir(), 'drover-inv-')), 'inventory.yaml');

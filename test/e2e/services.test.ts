@@ -153,6 +153,8 @@ describe('two datacenters on one inventory', () => {
         westClients: [westClient],
         clientVars: `        consul_services: [${WEB}]`,
       }),
+      // TLS as drover's default gives it: on, for two new datacenters under one CA.
+      { consul_tls_enable: undefined },
     );
   });
   after(async () => {

@@ -127,7 +127,9 @@ export class Agent {
     });
     this.gossip.on('keyring', (msg, out) => this.applyKeyringOp(msg, out));
     this.pool = new RpcPool(() => this.rpcClientTls());
-    this.closers.push(() => this.pool.closeAll());
+    // Another datacenter's servers are dialled with its name checked (tlsutil's DC wrapper).
+    this.wanPools = new Map();
+    this.closers.push(() => this.closePools());
 
     this.timing = raftTiming(rt);
     if (rt.server) {
@@ -139,6 +141,7 @@ export class Agent {
       this.serverRole = new ServerRole({
         rt, nodeId: this.id, gossip: this.gossip, raft: this.raft, store: this.store, pool: this.pool,
         logger: this.logger, build: this.build, timing: this.timing, wan: () => this.wan,
+        poolFor: (dc) => this.poolFor(dc),
         agentCaRoots: () => this.tlsMaterial.internal_rpc.ca,
       });
       const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params), undefined, {
@@ -326,7 +329,7 @@ export class Agent {
     this.rt.tls = tlsRt;
     this.tlsMaterial = material;
     // Open connections were made with the old settings: close them, the next call dials with the new ones.
-    this.pool.closeAll();
+    this.closePools();
     if (!wasVerifying && material.internal_rpc.verifyIncoming) this.rpcServer?.dropPlaintext();
     const https = serverOptions(material.https, this.autoTls());
     for (const srv of this.httpsServers) {
@@ -350,16 +353,29 @@ export class Agent {
    * Outgoing RPC is TLS with verify_outgoing or auto_encrypt (outgoingRPCTLSEnabled); the server
    * name is checked only with verify_server_hostname.
    */
-  rpcClientTls() {
+  rpcClientTls(dc = this.rt.datacenter) {
     const p = this.tlsMaterial.internal_rpc;
     if (!p.verifyOutgoing && !this.autoCert) return null;
     const auto = this.autoTls();
     const pair = p.pair ?? auto.pair;
     const out = { ca: [...p.ca, ...(auto.extraCa ?? [])], minVersion: p.minVersion };
     if (pair) Object.assign(out, { cert: pair.cert, key: pair.key });
-    if (p.verifyServerHostname) out.servername = `server.${this.rt.datacenter}.${this.rt.domain}`;
+    if (p.verifyServerHostname) out.servername = `server.${dc}.${this.rt.domain}`;
     else out.checkServerIdentity = () => undefined;
     return out;
+  }
+
+  /** The pool for RPC to the servers of `dc`: this datacenter's own, or one per other datacenter. */
+  poolFor(dc) {
+    if (dc === this.rt.datacenter) return this.pool;
+    let pool = this.wanPools.get(dc);
+    if (!pool) this.wanPools.set(dc, (pool = new RpcPool(() => this.rpcClientTls(dc))));
+    return pool;
+  }
+
+  closePools() {
+    this.pool.closeAll();
+    for (const pool of this.wanPools.values()) pool.closeAll();
   }
 
   /** The authorizer of a token this agent writes its own catalog entries with ('' is the default token, else anonymous). */

@@ -51,8 +51,8 @@ function caRootJson(ca, index) {
 }
 
 export class ServerRole {
-  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined, agentCaRoots = () => [] }) {
-    Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan, agentCaRoots });
+  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined, poolFor = () => pool, agentCaRoots = () => [] }) {
+    Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan, poolFor, agentCaRoots });
     this.bootstrapBusy = false;
     this.bootstrapDisabled = false;
     this.expectConflictLogged = new Set();
@@ -349,7 +349,7 @@ export class ServerRole {
     let last = '';
     for (const m of servers.slice(0, 3)) {
       try {
-        return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params: { ...params, forwarded: false } }, FORWARD_TIMEOUT_MS);
+        return await this.poolFor(params.dc).call(`${m.addr}:${m.tags.port}`, 'Server.Query', { kind, params: { ...params, forwarded: false } }, FORWARD_TIMEOUT_MS);
       } catch (e) { last = e.message; }
     }
     return { status: 500, body: `rpc error making call: ${last}` };
