@@ -4,7 +4,12 @@ import { TaskFailedError } from '../errors.js';
 import { factStep } from '../facts/fact.js';
 import { fileState, type FileState } from '../facts/file-state.js';
 import { isSecret } from '../shell/secret.js';
-import { caFileNames, DEFAULT_DOMAIN, serverCertFileNames } from '../tls/consul-conventions.js';
+import {
+  caFileNames,
+  DEFAULT_DOMAIN,
+  DNS_NAME_PATTERN,
+  serverCertFileNames,
+} from '../tls/consul-conventions.js';
 import { renewalReasons, wholeDays } from '../tls/renewal.js';
 import {
   createServerCert,
@@ -31,6 +36,8 @@ export interface ConsulTlsCertArgs {
   datacenter: string;
   /** The server's bind_addr: its certificate names it, so peers can dial it by address. */
   address: string;
+  /** Consul's DNS domain: the certificate is for `server.<dc>.<domain>`. File names keep `consul`. */
+  domain?: string;
   owner?: string;
   group?: string;
   /**
@@ -80,6 +87,12 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
       role: { enum: ['server', 'client'] },
       datacenter: { type: 'string', minLength: 1 },
       address: { type: 'string', minLength: 1 },
+      domain: {
+        type: 'string',
+        pattern: DNS_NAME_PATTERN,
+        title: 'a DNS name in lower case, like consul or example.internal',
+        description: "Consul's DNS domain (consul_domain); the certificate is for server.<dc>.<domain>.",
+      },
       owner: ownerSchema,
       group: groupSchema,
       renew_issued_before: {
@@ -102,7 +115,7 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
     const issuerPem = isSecret(caKey) && typeof issuer === 'string' ? issuer : caPem;
     const request: ServerCertRequest = {
       dc: args.datacenter,
-      domain: DEFAULT_DOMAIN,
+      domain: args.domain ?? DEFAULT_DOMAIN,
       ipAddresses: [args.address],
     };
     // Certificates hold whole seconds: a new one's 365 days count as 365, not 364.
@@ -198,7 +211,11 @@ export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, 
   },
 };
 
-/** The files on the host, and their names as the agent's config gives them (under `/consul/config/tls`). */
+/**
+ * The files on the host, and their names as the agent's config gives them (under
+ * `/consul/config/tls`): the names `consul tls` gives for the default domain, whatever the
+ * domain, so a changed domain replaces what the files hold, never where the config points.
+ */
 export function tlsFiles(args: Pick<ConsulTlsCertArgs, 'dir' | 'role' | 'datacenter'>): {
   ca: string;
   server?: { cert: string; key: string };

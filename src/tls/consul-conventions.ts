@@ -5,6 +5,10 @@
  */
 export const DEFAULT_DOMAIN = 'consul';
 
+/** A DNS name in lower case (`consul`, `example.internal`): what Consul's `domain` may be. */
+export const DNS_NAME_PATTERN =
+  '^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$';
+
 /** `-days` defaults: "approximately 5 years" for the CA, one year for a certificate. */
 export const CA_VALIDITY_DAYS = 1825;
 export const SERVER_CERT_VALIDITY_DAYS = 365;

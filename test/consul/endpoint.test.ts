@@ -16,7 +16,7 @@ import type { HttpRequest } from '../../src/ssh/transport.js';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const server = { address: '10.0.0.12', role: 'server' as const, datacenter: 'dc1', httpPort: 8500 };
 const client = { ...server, address: '10.0.0.21', role: 'client' as const };
-const tls = (http: ClusterTls['http']): ClusterTls => ({ ca: CA, httpsPort: 8501, http });
+const tls = (http: ClusterTls['http']): ClusterTls => ({ ca: CA, domain: 'consul', httpsPort: 8501, http });
 
 describe("the endpoint of drover's own API calls", () => {
   it('is plain HTTP as before when the cluster has no TLS, or keeps plain HTTP everywhere ("on")', () => {
@@ -36,6 +36,14 @@ describe("the endpoint of drover's own API calls", () => {
       port: 8501,
       tls: { ca: CA, servername: 'server.dc1.consul' },
     });
+  });
+
+  it("checks a peer server by the cluster's domain", () => {
+    assert.equal(
+      agentEndpoint({ ...server, here: false }, { ...tls('loopback'), domain: 'example.internal' }).tls
+        ?.servername,
+      'server.dc1.example.internal',
+    );
   });
 
   it('off: HTTPS everywhere, the agent on this host checked as localhost', () => {
@@ -61,8 +69,9 @@ describe("the endpoint of drover's own API calls", () => {
         drover_tls_ca_pem: CA,
         consul_tls_https_port: 9501,
         consul_tls_http: 'off',
+        consul_domain: 'example.internal',
       }),
-      { ca: CA, httpsPort: 9501, http: 'off' },
+      { ca: CA, domain: 'example.internal', httpsPort: 9501, http: 'off' },
     );
   });
 
@@ -143,7 +152,7 @@ describe("the ACL token on an agent's endpoint", () => {
       'a bare string is never used',
     );
     assert.equal(agentEndpoint(target, undefined, token).token, token);
-    const https = agentEndpoint(target, { ca: 'PEM', httpsPort: 8501, http: 'off' }, token);
+    const https = agentEndpoint(target, { ca: 'PEM', domain: 'consul', httpsPort: 8501, http: 'off' }, token);
     assert.equal(https.port, 8501);
     assert.equal(https.token, token);
     assert.equal('token' in agentEndpoint(target, undefined), false);

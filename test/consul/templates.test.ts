@@ -43,6 +43,29 @@ function varsFor(host: string, extra: Vars = {}): Vars {
 const render = (source: string, vars: Vars, reveal = true): string =>
   renderTemplate(source, vars, { name: 'templates/consul/test.json.hbs', reveal });
 
+test("consul_domain: Consul's domain in every agent's config, left out for the default", () => {
+  for (const [template, host] of [
+    [SERVER, 's1'],
+    [CLIENT, 'c1'],
+  ] as const) {
+    const custom = assertAgentConfig(
+      render(template, varsFor(host, { consul_domain: 'example.internal' })),
+      host,
+    );
+    assert.equal(custom['domain'], 'example.internal');
+    assert.equal(
+      'domain' in assertAgentConfig(render(template, varsFor(host, { consul_domain: 'consul' })), host),
+      false,
+    );
+    assert.equal('domain' in assertAgentConfig(render(template, varsFor(host)), host), false);
+  }
+  assert.throws(
+    () => assertAgentConfig(render(SERVER, varsFor('s1', { consul_domain: 'Not A Domain' })), 's1'),
+    (e: unknown) =>
+      e instanceof ConfigError && /domain/.test(e.message) && /a DNS name in lower case/.test(e.message),
+  );
+});
+
 test('server template: the agent JSON drover writes, valid against the schema', () => {
   const text = render(SERVER, varsFor('s2'));
   assert.deepEqual(assertAgentConfig(text, 's2 consul.json'), {

@@ -121,6 +121,15 @@ describe('config change classes', () => {
       ).class,
       'reload',
     );
+    // A new domain: a restart, but dangerous where servers are checked by name.
+    assert.equal(classifyConfigChange(base, { ...base, domain: 'example.internal' }).class, 'restart');
+    const named = { defaults: { verify_incoming: true }, internal_rpc: { verify_server_hostname: true } };
+    const renamed = classifyConfigChange(
+      { ...base, tls: named },
+      { ...base, tls: named, domain: 'example.internal' },
+    );
+    assert.equal(renamed.class, 'dangerous');
+    assert.match(renamed.changes[0]?.note ?? '', /server\.<dc>\.<domain>/);
     // TLS: reloadable once on; turned on at once with a check on, the agent is cut off mid-roll.
     const tls = (verify: boolean) => ({
       defaults: { ca_file: 'ca.pem', verify_incoming: verify, verify_outgoing: false },

@@ -1,7 +1,7 @@
 /**
  * TLS end to end on the lab: with `consul_tls_enable: true` a first deploy makes a CA beside the
  * inventory (key 0600, never printed), gives every server a certificate for
- * server.<dc>.consul and its address (checked with openssl against that CA), clients get theirs
+ * server.<dc>.<domain> (a domain of its own here: example.internal) and its address (checked with openssl against that CA), clients get theirs
  * through auto_encrypt, the HTTPS API answers on 8501 with the CA while plain HTTP is left on
  * 127.0.0.1 only, verify passes, and a second deploy changes nothing. Hosts come from pickHosts().
  */
@@ -28,7 +28,12 @@ describe('a deploy with TLS on', () => {
   const hosts = pickHosts(5);
   const servers = hosts.slice(0, 3);
   const clients = hosts.slice(3);
-  const inventory = writeLabInventory({ servers, clients, vars: { consul_tls_enable: true } });
+  // A domain of its own: the servers' name, the certificates, drover's HTTPS checks and DNS follow it.
+  const inventory = writeLabInventory({
+    servers,
+    clients,
+    vars: { consul_tls_enable: true, consul_domain: 'example.internal' },
+  });
   const tlsDir = join(dirname(inventory), 'inventory.tls');
   const caFile = join(tlsDir, 'consul-agent-ca.pem');
   const caKeyFile = join(tlsDir, 'consul-agent-ca-key.pem');
@@ -55,7 +60,7 @@ describe('a deploy with TLS on', () => {
     for (const h of hosts) assert.ok(recap[h.name]!['changed']! > 0, `${h.name} changed`);
   });
 
-  it('gives each server a certificate for server.lab.consul and its address, signed by the CA', async () => {
+  it('gives each server a certificate for server.lab.example.internal and its address, signed by the CA', async () => {
     const tls = `${CONFIG_DIR}/tls`;
     for (const s of servers) {
       const listing = await sshOk(
@@ -68,7 +73,16 @@ describe('a deploy with TLS on', () => {
       writeFileSync(cert, await sshOk(s.name, `cat ${tls}/lab-server-consul-0.pem`));
       const verified = execFileSync(
         'openssl',
-        ['verify', '-CAfile', caFile, '-verify_hostname', 'server.lab.consul', '-verify_ip', s.address, cert],
+        [
+          'verify',
+          '-CAfile',
+          caFile,
+          '-verify_hostname',
+          'server.lab.example.internal',
+          '-verify_ip',
+          s.address,
+          cert,
+        ],
         { encoding: 'utf8' },
       );
       assert.match(verified, /: OK$/m);
@@ -85,7 +99,7 @@ describe('a deploy with TLS on', () => {
     await ssh(s1.name, `cat > /tmp/drover-ca.pem <<'EOF'\n${readFileSync(caFile, 'utf8')}EOF`);
     const leader = await sshOk(
       s1.name,
-      `curl -s -m 5 --cacert /tmp/drover-ca.pem --resolve server.lab.consul:8501:${s1.address} https://server.lab.consul:8501/v1/status/leader`,
+      `curl -s -m 5 --cacert /tmp/drover-ca.pem --resolve server.lab.example.internal:8501:${s1.address} https://server.lab.example.internal:8501/v1/status/leader`,
     );
     assert.match(leader, /^"10\.213\.0\.\d+:8300"$/);
     const insecure = await ssh(
@@ -98,9 +112,12 @@ describe('a deploy with TLS on', () => {
     assert.match(await sshOk(s1.name, 'curl -s -m 5 http://127.0.0.1:8500/v1/status/leader'), /8300/);
   });
 
-  it('clients join through auto_encrypt, and verify passes', async () => {
-    const v = await drover(['verify', '-i', inventory]);
+  it('clients join through auto_encrypt, and verify --deep passes, DNS on the cluster domain', async () => {
+    const v = await drover(['verify', '--deep', '-i', inventory]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.match(await sshOk(s1.name, `cat ${CONFIG_DIR}/consul.json`), /"domain": "example\.internal"/);
+    const dns = await sshOk(s1.name, 'dig +short -p 8600 @127.0.0.1 consul.service.example.internal');
+    assert.deepEqual(dns.trim().split('\n').sort(), servers.map((s) => s.address).sort());
     const members = await sshOk(s1.name, 'docker exec consul consul members');
     for (const c of clients) assert.match(members, new RegExp(`^${c.name}\\s+\\S+\\s+alive\\s+client`, 'm'));
   });
@@ -195,7 +212,7 @@ describe('a deploy with TLS on', () => {
 function servedSerial(address: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(
-      { host: address, port: 8501, ca, servername: 'server.lab.consul', timeout: 5000 },
+      { host: address, port: 8501, ca, servername: 'server.lab.example.internal', timeout: 5000 },
       () => {
         const serial = socket.getPeerX509Certificate()?.serialNumber ?? '';
         socket.end();

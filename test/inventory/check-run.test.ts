@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseYaml } from '../../src/config/yaml-file.js';
 import { formatProblem } from '../../src/errors.js';
+import { checkBeforeConnecting } from '../../src/app/check-before-connecting.js';
 import { checkRunInput } from '../../src/input-check/check-run.js';
 import { withConsulRoleGroups } from '../../src/inventory/consul-checks.js';
 import { loadInventory } from '../../src/inventory/load.js';
@@ -186,6 +187,45 @@ test('a bad TLS value from elsewhere (the command line, a play) is found before 
   assert.deepEqual(problems, [
     'the command line consul_tls_http: consul_tls_http must be "loopback" (plain HTTP on 127.0.0.1 only), "off" or "on", for host s1',
   ]);
+});
+
+test('TLS left to the servers (consul_tls_enable unset): what only TLS would run is checked too, before connecting', async () => {
+  const text = [
+    'all:',
+    '  children:',
+    '    servers:',
+    '      hosts:',
+    '        s1: { address: 10.0.0.1 }',
+    '',
+  ].join('\n');
+  const inventory = withConsulRoleGroups(inventoryAt(join(scratch, 'undecided.yaml'), text));
+  const { dir, playbook } = project(
+    'undecided',
+    [
+      '- name: p',
+      '  hosts: servers',
+      '  tasks:',
+      '    - name: only with TLS',
+      '      mkdir: { path: "{{tls_dir}}" }',
+      '      when: consul_tls_enable',
+      '',
+    ].join('\n'),
+  );
+  const run = (vars: Vars) =>
+    checkBeforeConnecting({
+      inventory,
+      playbook,
+      modules,
+      baseDir: dir,
+      check: true,
+      consul: true,
+      extraVars: vars,
+    });
+  await run({ consul_tls_enable: false });
+  await assert.rejects(
+    run({}),
+    (err: unknown) => /only with TLS/.test(String(err)) && /path/.test(String(err)),
+  );
 });
 
 test('TLS turned on, with the playbook defaults: nothing to complain about', async () => {

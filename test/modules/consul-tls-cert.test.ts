@@ -248,6 +248,17 @@ describe('consul_tls_cert: the agent TLS files, as facts in and a plan out', asy
     assert.ok(new X509Certificate(want.fresh!.certPem).checkIssued(new X509Certificate(otherCa.certPem)));
   });
 
+  it("names the cluster's domain in a server's certificate, under the usual file names", async () => {
+    const want = await consulTlsCertModule.desired!({ ...server, domain: 'example.internal' }, withKey);
+    const leaf = new X509Certificate(want.fresh!.certPem);
+    assert.match(leaf.subject, /CN=server\.dc1\.example\.internal/);
+    assert.match(leaf.subjectAltName ?? '', /DNS:server\.dc1\.example\.internal/);
+    const fromDefault = await onHost();
+    const change = consulTlsCertModule.plan(want, { ca: present(ca.certPem), ...fromDefault }, withKey);
+    assert.match((change.data?.['renew_reasons'] as string[]).join(), /not server\.dc1\.example\.internal/);
+    assert.ok(change.summary.includes(`${DIR}/dc1-server-consul-0.pem`), change.summary);
+  });
+
   it('needs the CA the session resolves', async () => {
     await assert.rejects(consulTlsCertModule.desired!(server, planContext()), /s1: no CA for TLS/);
   });

@@ -4,8 +4,8 @@
  * documents as reloadable go through `consul reload`; `encrypt` is ignored after the first start
  * (the keyring in the data dir wins: rotate instead); a different datacenter, node name or id,
  * server flag, bootstrap setting or data dir is dangerous (a new node, a split, or lost Raft
- * state), and so is TLS turned on at once with its checks on (see classifyTls); everything else
- * needs a restart.
+ * state), and so is TLS turned on at once with its checks on (see classifyTls), and a new domain
+ * where servers are checked by name; everything else needs a restart.
  */
 export type ChangeClass = 'noop' | 'reload' | 'ignored' | 'restart' | 'dangerous' | 'new';
 
@@ -70,13 +70,18 @@ export function classifyConfigChange(
   const changes: KeyChange[] = [];
   for (const key of keys) {
     if (canonical(before[key]) === canonical(after[key])) continue;
-    changes.push(classifyKey(key, before[key], after[key]));
+    changes.push(classifyKey(key, before[key], after[key], after));
   }
   const top = changes.reduce<ChangeClass>((acc, c) => (RANK[c.class] > RANK[acc] ? c.class : acc), 'noop');
   return { class: top, changes };
 }
 
-function classifyKey(key: string, before: unknown, after: unknown): KeyChange {
+function classifyKey(
+  key: string,
+  before: unknown,
+  after: unknown,
+  config: Readonly<Record<string, unknown>>,
+): KeyChange {
   if (DANGEROUS_KEYS.has(key))
     return { key, class: 'dangerous', note: DANGER_NOTES[key] ?? 'changes the node itself' };
   if (FIRST_START_KEYS.has(key)) {
@@ -90,7 +95,24 @@ function classifyKey(key: string, before: unknown, after: unknown): KeyChange {
   if (key === 'acl' && onlyTokensDiffer(before, after))
     return { key, class: 'reload', note: 'ACL tokens are reloadable' };
   if (key === 'tls') return classifyTls(before, after);
+  if (key === 'domain' && checksServerNames(config))
+    return {
+      key,
+      class: 'dangerous',
+      note:
+        'the servers are checked by name (server.<dc>.<domain>): mid-roll, agents on the old domain and on the new one ' +
+        'would refuse each other',
+    };
   return { key, class: 'restart', note: 'read at start only' };
+}
+
+/** verify_server_hostname on: agents check that a server's certificate names `server.<dc>.<domain>`. */
+function checksServerNames(config: Readonly<Record<string, unknown>>): boolean {
+  const tls = config['tls'];
+  return (
+    isObject(tls) &&
+    TLS_VERIFY_STANZAS.some((s) => isObject(tls[s]) && tls[s]['verify_server_hostname'] === true)
+  );
 }
 
 /** Where Consul 1.12+ reads the verify settings that decide whom an agent still talks to. */

@@ -16,6 +16,8 @@ export interface AgentEndpoint {
 /** A TLS cluster as drover's own calls need it (the deploy playbook's vars and the session's CA). */
 export interface ClusterTls {
   readonly ca: string;
+  /** Consul's DNS domain: servers present `server.<dc>.<domain>`. */
+  readonly domain: string;
   readonly httpsPort: number;
   /** consul_tls_http: plain HTTP on 127.0.0.1 only, none, or everywhere as before TLS. */
   readonly http: 'loopback' | 'off' | 'on';
@@ -33,8 +35,10 @@ export function clusterTlsFromVars(vars: Vars): ClusterTls | undefined {
   if (vars['consul_tls_enable'] !== true || typeof ca !== 'string') return undefined;
   const port = vars['consul_tls_https_port'];
   const http = vars['consul_tls_http'];
+  const domain = vars['consul_domain'];
   return {
     ca,
+    domain: typeof domain === 'string' && domain !== '' ? domain : DEFAULT_DOMAIN,
     httpsPort: typeof port === 'number' ? port : DEFAULT_HTTPS_PORT,
     http: http === 'off' || http === 'on' ? http : 'loopback',
   };
@@ -67,6 +71,7 @@ export function aclTokenOption(vars: Vars | undefined): { token?: Secret } {
 
 const ACCESS_VARS = [
   'consul_tls_enable',
+  'consul_domain',
   'consul_tls_https_port',
   'consul_tls_http',
   'drover_tls_ca_pem',
@@ -93,7 +98,7 @@ export interface EndpointTarget {
 /**
  * How to reach an agent: plain HTTP as before TLS, or while its plain listener is reachable (the
  * agent on this very host in loopback mode, everywhere in "on" mode); otherwise HTTPS on its
- * address, a server checked as `server.<dc>.consul` (what verify_server_hostname checks too) and
+ * address, a server checked as `server.<dc>.<domain>` (what verify_server_hostname checks too) and
  * the agent of this host as `localhost` (every server certificate carries it).
  */
 export function agentEndpoint(
@@ -110,6 +115,6 @@ export function agentEndpoint(
     target.here || target.role !== 'server'
       ? 'localhost'
       : // dc1 is Consul's own default, and the deploy playbook's.
-        serverName(target.datacenter ?? 'dc1', DEFAULT_DOMAIN);
+        serverName(target.datacenter ?? 'dc1', tls.domain);
   return { host: plainHost, port: tls.httpsPort, tls: { ca: tls.ca, servername }, ...withToken };
 }

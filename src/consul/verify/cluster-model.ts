@@ -17,6 +17,8 @@ export interface ExpectedNode {
   address: string;
   role: ConsulRole;
   datacenter?: string;
+  /** Consul's DNS domain (`consul_domain`), when not `consul`. */
+  domain?: string;
 }
 
 /** One member as seen in some agent's gossip view. */

@@ -3,11 +3,12 @@ import { ConsulApi } from '../api/api.js';
 import type { AgentEndpoint } from '../api/endpoint.js';
 import type { ExpectedNode } from './cluster-model.js';
 import { lookupA } from '../api/dns.js';
+import { DEFAULT_DOMAIN } from '../../tls/consul-conventions.js';
 
 /**
  * `drover verify --deep`: what `verify` does not look at. Per node, through its own SSH
  * connection: the HTTP API at its bind_addr (what other nodes and tools use, not just
- * 127.0.0.1; HTTPS with the cluster's CA when the agents serve it there), the UI on servers that enable it, DNS on 8600 (`consul.service.consul` must
+ * 127.0.0.1; HTTPS with the cluster's CA when the agents serve it there), the UI on servers that enable it, DNS on 8600 (`consul.service.<domain>` must
  * answer exactly the servers), gossip encryption on, and one Consul version everywhere.
  */
 export interface DeepNodeResult {
@@ -106,17 +107,16 @@ async function checkNode(
     }
   }
   // DNS over TCP through the SSH connection (src/consul/api/dns.ts): nothing needed on the host.
+  const query = `consul.service.${node.domain ?? DEFAULT_DOMAIN}`;
   try {
     const answer = await lookupA(
       { channel: t, host: '127.0.0.1', port: node.dnsPort, timeoutSeconds },
-      'consul.service.consul',
+      query,
     );
     const ips = [...answer.addresses].sort();
     r.dns = ips.join(' ') || 'no answer';
     if (ips.join(',') !== servers.join(',')) {
-      r.problems.push(
-        `DNS: consul.service.consul answered ${r.dns}, expected the servers ${servers.join(' ')}`,
-      );
+      r.problems.push(`DNS: ${query} answered ${r.dns}, expected the servers ${servers.join(' ')}`);
     }
   } catch (err) {
     r.dns = 'no answer';

@@ -80,6 +80,8 @@ function build(
     const out: ExpectedNode = { host, nodeName: str(v['consul_node_name']) ?? host, address, role };
     const dc = str(v['consul_datacenter']);
     if (dc) out.datacenter = dc;
+    const domain = str(v['consul_domain']);
+    if (domain) out.domain = domain;
     return out;
   };
   return [...servers.map((h) => node(h, 'server')), ...clients.map((h) => node(h, 'client'))];

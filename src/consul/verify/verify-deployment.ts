@@ -1,5 +1,6 @@
 import { ConsulApi, DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS } from '../api/api.js';
 import type { ExpectedNode, Observations } from './cluster-model.js';
+import { DEFAULT_DOMAIN } from '../../tls/consul-conventions.js';
 import { DEFAULT_DNS_PORT, lookupA, RCODE_NAMES } from '../api/dns.js';
 import type { ExpectedService } from './expected-services.js';
 import {
@@ -252,9 +253,10 @@ async function checkServices(
       );
     }
     const want = [...new Set(instances.map((i) => i.address))].sort();
-    const queries: [ExpectedNode, string][] = [[asker, `${name}.service.consul`]];
+    const domain = asker.domain ?? DEFAULT_DOMAIN;
+    const queries: [ExpectedNode, string][] = [[asker, `${name}.service.${domain}`]];
     for (const [otherDc, other] of askers)
-      if (otherDc !== dc && dc) queries.push([other, `${name}.service.${dc}.consul`]);
+      if (otherDc !== dc && dc) queries.push([other, `${name}.service.${dc}.${domain}`]);
     for (const [from, query] of queries) {
       try {
         const check = await lookup(from, query, want);
