@@ -34,7 +34,7 @@ export const withTlsDefault = (inventory: Inventory, on: boolean): Inventory =>
  */
 type ServerTls = 'tls' | 'plain' | 'new' | 'unreachable';
 
-export const DEFAULT_CONFIG_DIR = '/opt/consul/config';
+const DEFAULT_CONFIG_DIR = '/opt/consul/config';
 const DEFAULT_CONFIG_FILE = 'consul.json';
 
 export interface ClusterTls {
@@ -73,7 +73,7 @@ export async function readClusterTls(
   if (plain.length > 0) {
     o.warn(
       `note: TLS stays off: consul_tls_enable is not set and the servers run without it (${plain.join(', ')}); ` +
-        'turning it on for a running cluster is a migration (docs/security.md)',
+        'turning it on for a running cluster is a migration (docs/security.md); consul_tls_enable: false says so without this note',
     );
     return { inventory: withTlsDefault(inventory, false), serversWithTls };
   }

@@ -258,6 +258,12 @@ describe('the Consul playbook commands: their usage and bad-input paths', () => 
     );
   });
 
+  it('rotate-tls --ca: --limit is a usage error (a new CA must reach every agent)', async () => {
+    const r = await new Hosts().drover(['rotate-tls', '--ca', '-i', inv, '--limit', 's1', '--yes']);
+    assert.equal(r.code, ExitCode.usage, r.stderr);
+    assert.match(r.stderr, /rotate-tls --ca: a new CA must reach every agent; --limit is refused/);
+  });
+
   it('reset-node: a host that is not a Consul node, or --limit, is a usage error', async () => {
     const r = await new Hosts().drover(['reset-node', 'nobody', '-i', inv]);
     assert.equal(r.code, ExitCode.usage);
