@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { link, mkdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { ConfigError, InterruptedError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
-import { readPrivateFile, syncFile, writePrivateFile } from './private-file.js';
+import { readPrivateFile, syncedTempBeside } from './private-file.js';
 import { derivedTokenSecret } from '../consul/api/acl.js';
 import {
   ACL_AGENT_TOKEN_VAR,
@@ -345,14 +345,8 @@ async function writeTokenFile(file: string, token: Secret): Promise<'written' | 
   const existing = await readTokenFile(file);
   if (existing) return sameOrRefuse(file, existing, token);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writePrivateFile(tmp, `${token.reveal()}\n`, {
-    mode: 0o600,
-    refusal: 'a temp file of this name exists',
-  });
+  const tmp = await syncedTempBeside(file, `${token.reveal()}\n`, 0o600);
   try {
-    // On disk before it has its name: a crash must not leave an empty token file behind.
-    await syncFile(tmp);
     await link(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -68,14 +68,29 @@ export async function readFileIfExists(file: string): Promise<string | undefined
 }
 
 /**
- * Replaces `file` atomically: the new text goes to a temp file beside it, on disk, then takes
- * the name. A run cut short leaves the old file or the new one, never half of either.
+ * `text` in a new temp file beside `file`, with `mode`, on disk before the caller gives it its
+ * final name (rename to replace, link to refuse a file made meanwhile): a crash must not leave
+ * a half-written or empty file under that name. Returns the temp file's path.
  */
-export async function replacePrivateFile(file: string, text: string, mode: number): Promise<void> {
+export async function syncedTempBeside(file: string, text: string, mode: number): Promise<string> {
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await writePrivateFile(tmp, text, { mode, refusal: 'a temp file of this name exists' });
   try {
     await syncFile(tmp);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return tmp;
+}
+
+/**
+ * Replaces `file` atomically: the new text goes to a temp file beside it, on disk, then takes
+ * the name. A run cut short leaves the old file or the new one, never half of either.
+ */
+export async function replacePrivateFile(file: string, text: string, mode: number): Promise<void> {
+  const tmp = await syncedTempBeside(file, text, mode);
+  try {
     await rename(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -83,7 +98,7 @@ export async function replacePrivateFile(file: string, text: string, mode: numbe
   }
 }
 
-export async function syncFile(file: string): Promise<void> {
+async function syncFile(file: string): Promise<void> {
   const handle = await open(file, 'r');
   try {
     await handle.sync();

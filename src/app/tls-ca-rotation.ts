@@ -77,7 +77,7 @@ export async function readCaRotation(files: CaRotationFiles, current: CurrentCa)
     if (promoted)
       return { stage: 'issue', alsoTrusted: previousCerts, leftovers: [files.nextCert, files.nextKey] };
     if (nextKey === undefined) {
-      // A promotion removes the certificate before the key, so a lone certificate is a stray.
+      // Its key already moved to the CA's own file: a promotion's stray. Any other has lost its key.
       if (inCurrent(nextCert)) return issueOrNone(previousCerts, [files.nextCert]);
       throw inconsistent(files.nextCert, `has no key beside it (${files.nextKey})`);
     }

@@ -7,6 +7,7 @@ import type { Host, Inventory } from '../inventory/types.js';
 import { exists } from '../remote/fs.js';
 import { execStep, type StepRunner } from '../remote/step.js';
 import { DEFAULT_DATA_DIR, withHostVars } from './gossip-key-source.js';
+import { tlsOff } from './tls-material-source.js';
 
 /**
  * `consul_tls_enable` when the inventory does not say: on for a new cluster, and for a running
@@ -53,8 +54,7 @@ export async function readClusterTls(
   inventory: Inventory,
   o: { connect: (host: Host) => Promise<StepRunner>; warn: (line: string) => void; serversGroup?: string },
 ): Promise<ClusterTls> {
-  const hosts = [...inventory.hosts.values()];
-  if (hosts.every((h) => h.vars['consul_tls_enable'] === false)) return { inventory, serversWithTls: [] };
+  if (tlsOff(inventory)) return { inventory, serversWithTls: [] };
   const servers = (inventory.groups.get(o.serversGroup ?? 'servers')?.hosts ?? []).flatMap((name) => {
     const host = inventory.hosts.get(name);
     return host ? [host] : [];

@@ -81,7 +81,8 @@ export interface ResolveTlsOptions {
   readonly random?: RandomSource;
 }
 
-const tlsOff = (inv: Inventory): boolean =>
+/** `consul_tls_enable: false` on every host: nothing of TLS is resolved or read. */
+export const tlsOff = (inv: Inventory): boolean =>
   inv.hosts.size > 0 && [...inv.hosts.values()].every((h) => h.vars['consul_tls_enable'] === false);
 
 export async function resolveTlsCa(inventory: Inventory, o: ResolveTlsOptions): Promise<ResolvedTlsCa> {

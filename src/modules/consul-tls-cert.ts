@@ -69,11 +69,11 @@ export interface TlsCertFacts {
 /**
  * The agent's TLS files: on every agent the CA certificate (every CA it trusts), on a server also
  * its certificate and key, named as `consul tls cert create -server` names them. A server's
- * certificate stays while it is issued by the issuing CA for `server.<dc>.consul` with exactly
+ * certificate stays while it is issued by the issuing CA for `server.<dc>.<domain>` with exactly
  * the SANs the node needs (its bind_addr, localhost, 127.0.0.1), matches its key and has more
- * than 30 days left; else a new one is issued. Consul 1.4.4+ reloads certificates on `consul reload` (hashicorp/consul#5419)
- * when TLS is already on, so new files are a reload-class change; turning TLS on is the config's
- * (restart-class) change.
+ * than 30 days left; else a new one is issued. Consul 1.4.4+ reloads certificates on `consul
+ * reload` (hashicorp/consul#5419) when TLS is already on, so new files are a reload-class
+ * change; turning TLS on is the config's (restart-class) change.
  */
 export const consulTlsCertModule: PlannedModule<ConsulTlsCertArgs, TlsCertWant, TlsCertFacts> = {
   kind: 'planned',

@@ -25,9 +25,9 @@ export interface AssessOptions {
 /**
  * Why a server's certificate must be replaced, empty when it can stay: it must be for the name
  * the server needs, issued by the current CA (by one of `caPem`'s certificates when it is a
- * bundle: a CA drover only trusts and does not issue with), valid now and for more than `renewWithinDays`, with
- * exactly the SANs the server needs now (an address that changed, or a certificate of another
- * datacenter, makes it unfit). Synchronous, on Node's own X.509, so a module's pure plan and
+ * bundle: a CA drover only trusts and does not issue with), valid now and for more than
+ * `renewWithinDays`, with exactly the SANs the server needs now (an address that changed, or a
+ * certificate of another datacenter, makes it unfit). Synchronous, on Node's own X.509, so a module's pure plan and
  * assessServerCert judge by the same rules.
  */
 export function renewalReasons(

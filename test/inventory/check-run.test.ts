@@ -172,16 +172,18 @@ test('bad TLS values in the inventory stop the load, each where it is written', 
   );
 });
 
+/** One server and nothing else set: what the playbook's defaults and the command line decide. */
+const ONE_SERVER = [
+  'all:',
+  '  children:',
+  '    servers:',
+  '      hosts:',
+  '        s1: { address: 10.0.0.1 }',
+  '',
+].join('\n');
+
 test('a bad TLS value from elsewhere (the command line, a play) is found before connecting', async () => {
-  const text = [
-    'all:',
-    '  children:',
-    '    servers:',
-    '      hosts:',
-    '        s1: { address: 10.0.0.1 }',
-    '',
-  ].join('\n');
-  const problems = await check(withConsulRoleGroups(inventoryAt('/inv/p.yaml', text)), await deploy(), {
+  const problems = await check(withConsulRoleGroups(inventoryAt('/inv/p.yaml', ONE_SERVER)), await deploy(), {
     extraVars: { consul_tls_enable: true, consul_tls_http: 'loopbak' },
   });
   assert.deepEqual(problems, [
@@ -190,15 +192,7 @@ test('a bad TLS value from elsewhere (the command line, a play) is found before 
 });
 
 test('TLS left to the servers (consul_tls_enable unset): what only TLS would run is checked too, before connecting', async () => {
-  const text = [
-    'all:',
-    '  children:',
-    '    servers:',
-    '      hosts:',
-    '        s1: { address: 10.0.0.1 }',
-    '',
-  ].join('\n');
-  const inventory = withConsulRoleGroups(inventoryAt(join(scratch, 'undecided.yaml'), text));
+  const inventory = withConsulRoleGroups(inventoryAt(join(scratch, 'undecided.yaml'), ONE_SERVER));
   const { dir, playbook } = project(
     'undecided',
     [

@@ -109,10 +109,7 @@ function classifyKey(
 /** verify_server_hostname on: agents check that a server's certificate names `server.<dc>.<domain>`. */
 function checksServerNames(config: Readonly<Record<string, unknown>>): boolean {
   const tls = config['tls'];
-  return (
-    isObject(tls) &&
-    TLS_VERIFY_STANZAS.some((s) => isObject(tls[s]) && tls[s]['verify_server_hostname'] === true)
-  );
+  return isObject(tls) && verifiesAny(tls, ['verify_server_hostname']);
 }
 
 /** Where Consul 1.12+ reads the verify settings that decide whom an agent still talks to. */
@@ -143,10 +140,11 @@ function classifyTls(before: unknown, after: unknown): KeyChange {
   return { key, class: 'restart', note: 'TLS is turned on or off by a restart' };
 }
 
-function verifiesAny(tls: Record<string, unknown>): boolean {
+/** Some of `keys` (by default every verify flag) is on in a stanza Consul reads them from. */
+function verifiesAny(tls: Record<string, unknown>, keys: readonly string[] = TLS_VERIFY_KEYS): boolean {
   return TLS_VERIFY_STANZAS.some((stanza) => {
     const s = tls[stanza];
-    return isObject(s) && TLS_VERIFY_KEYS.some((k) => s[k] === true);
+    return isObject(s) && keys.some((k) => s[k] === true);
   });
 }
 

@@ -8,8 +8,9 @@ import { DEFAULT_DOMAIN } from '../../tls/consul-conventions.js';
 /**
  * `drover verify --deep`: what `verify` does not look at. Per node, through its own SSH
  * connection: the HTTP API at its bind_addr (what other nodes and tools use, not just
- * 127.0.0.1; HTTPS with the cluster's CA when the agents serve it there), the UI on servers that enable it, DNS on 8600 (`consul.service.<domain>` must
- * answer exactly the servers), gossip encryption on, and one Consul version everywhere.
+ * 127.0.0.1; HTTPS with the cluster's CA when the agents serve it there), the UI on servers
+ * that enable it, DNS on 8600 (`consul.service.<domain>` must answer exactly the servers),
+ * gossip encryption on, and one Consul version everywhere.
  */
 export interface DeepNodeResult {
   host: string;
