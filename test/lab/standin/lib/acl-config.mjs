@@ -10,6 +10,8 @@ export function buildAclRuntime(cfg) {
     defaultPolicy: a.default_policy ?? 'allow',
     downPolicy: a.down_policy ?? 'extend-cache',
     enableTokenPersistence: a.enable_token_persistence === true,
+    // Only the key turns replication on (acl.tokens.replication alone does not).
+    tokenReplication: a.enable_token_replication === true,
     tokens: {
       initialManagement: t.initial_management ?? '',
       agent: t.agent ?? '',

@@ -44,6 +44,8 @@ export function aclRoutes(agent) {
   const id = (ctx) => decodeURIComponent(ctx.params[0]);
   const readMode = (ctx) => ({ stale: ctx.query.has('stale'), consistent: ctx.query.has('consistent') });
   const redact = (a, t) => (t && !a.allowed('acl', 'write') ? { ...t, SecretID: REDACTED } : t);
+  // Through this datacenter's leader, which sends what lives in the primary there (server.mjs aclApply).
+  const write = (cmd) => agent.query('acl.apply', { cmd });
 
   async function tokenWrite(ctx, update) {
     const a = await authz(ctx, 'write');
@@ -60,7 +62,7 @@ export function aclRoutes(agent) {
       Local: body.Local === true,
       CreateTime: now(),
     };
-    const out = answer(await agent.apply({ type: 'acl', op: 'token-set', token, update }));
+    const out = answer(await write({ type: 'acl', op: 'token-set', token, update }));
     agent.logger.info('agent.http', update ? 'Updated ACL token' : 'Created ACL token', {
       accessorID: accessor,
     });
@@ -79,7 +81,7 @@ export function aclRoutes(agent) {
       Datacenters: body.Datacenters,
       update,
     };
-    return { json: answer(await agent.apply({ type: 'acl', op: 'policy-set', policy })) };
+    return { json: answer(await write({ type: 'acl', op: 'policy-set', policy })) };
   }
 
   return [
@@ -98,6 +100,15 @@ export function aclRoutes(agent) {
         );
         agent.logger.info('agent.http', 'ACL bootstrap completed', { accessorID: out.AccessorID });
         return { json: out };
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/acl\/replication$/,
+      // ACL required: none; answered by the datacenter's leader (zero in the primary).
+      async () => {
+        enabled();
+        return { json: answer(await agent.query('acl.replication', {})) };
       },
     ],
     [
@@ -142,7 +153,7 @@ export function aclRoutes(agent) {
           throw new HttpError(500, 'Delete operation not permitted on the anonymous token');
         if (accessor === a.accessor)
           throw new HttpError(500, "Deletion of the request's authorization token is not permitted");
-        answer(await agent.apply({ type: 'acl', op: 'token-delete', accessorId: accessor }));
+        answer(await write({ type: 'acl', op: 'token-delete', accessorId: accessor }));
         return { json: true };
       },
     ],
@@ -181,7 +192,7 @@ export function aclRoutes(agent) {
       /^\/v1\/acl\/policy\/([^/]+)$/,
       async (ctx) => {
         await authz(ctx, 'write');
-        answer(await agent.apply({ type: 'acl', op: 'policy-delete', id: id(ctx) }));
+        answer(await write({ type: 'acl', op: 'policy-delete', id: id(ctx) }));
         return { json: true };
       },
     ],

@@ -4,6 +4,7 @@
 // filtered, with `X-Consul-Results-Filtered-By-ACLs: true` when something was left out and the
 // request named a token).
 import { Authorizer, notFound } from './acl-authorizer.mjs';
+import { primaryDownIdentity } from './acl-replication.mjs';
 
 /** The request's own token: ?token=, then X-Consul-Token, then Authorization: Bearer. */
 export function requestToken(req, query) {
@@ -17,8 +18,8 @@ export function requestToken(req, query) {
 /**
  * An authorizer for a secret ('' means the agent's default token, else the anonymous token).
  * Servers answer from their replicated state; an unknown secret is `ACL not found`. When no
- * server can be asked, acl.down_policy decides (allow, deny, or the default policy for the
- * cache modes, which start with nothing cached here).
+ * server can be asked (or a secondary's servers cannot ask the primary), acl.down_policy
+ * decides (allow, deny, or the default policy for the cache modes, after a secondary's cache).
  */
 export async function resolveSecret(agent, secret) {
   const acl = agent.rt.acl;
@@ -37,7 +38,7 @@ export async function resolveSecret(agent, secret) {
       'Failed to resolve token, using the down policy',
       { down_policy: acl.downPolicy, error: String(r.body) },
     );
-    return new Authorizer({ accessor: '', defaultPolicy: policy });
+    return new Authorizer({ accessor: primaryDownIdentity(r.body), defaultPolicy: policy });
   }
   if (!r.body) throw notFound();
   return new Authorizer({ ...r.body, defaultPolicy: acl.defaultPolicy });

@@ -43,6 +43,8 @@ export class AclTable {
     this.tokens = new Map();
     this.policies = new Map();
     this.bootstrapIndex = 0;
+    // A secondary's tables once its leader has copied the primary's global tokens.
+    this.tokensReplicated = false;
   }
 
   apply(idx, cmd) {
@@ -59,6 +61,8 @@ export class AclTable {
         return this.policySet(idx, cmd.policy);
       case 'policy-delete':
         return this.policyDelete(cmd.id);
+      case 'replicate':
+        return this.replicate(cmd);
       default:
         throw new Error(`unknown ACL operation ${cmd.op}`);
     }
@@ -174,6 +178,20 @@ export class AclTable {
     return true;
   }
 
+  /**
+   * A secondary takes the primary's policies whole and, with token replication, its global
+   * tokens: global tokens the primary does not have are dropped (Consul's warning: "global
+   * tokens present in the secondary datacenter are lost"); local tokens stay.
+   */
+  replicate({ policies, tokens }) {
+    this.policies = new Map(policies.map((p) => [p.ID, p]));
+    if (!tokens) return true;
+    for (const [id, t] of this.tokens) if (!t.Local) this.tokens.delete(id);
+    for (const t of tokens) this.tokens.set(t.AccessorID, t);
+    this.tokensReplicated = true;
+    return true;
+  }
+
   /** The API's view of a token: policy links carry their current names; empty lists are left out. */
   tokenJson(t) {
     const out = { AccessorID: t.AccessorID, SecretID: t.SecretID, Description: t.Description ?? '' };
@@ -213,6 +231,7 @@ export class AclTable {
       tokens: [...this.tokens.values()],
       policies: [...this.policies.values()],
       bootstrapIndex: this.bootstrapIndex,
+      tokensReplicated: this.tokensReplicated,
     };
   }
 
@@ -221,5 +240,6 @@ export class AclTable {
     for (const t of s.tokens) this.tokens.set(t.AccessorID, t);
     for (const p of s.policies) this.policies.set(p.ID, p);
     this.bootstrapIndex = s.bootstrapIndex;
+    this.tokensReplicated = s.tokensReplicated === true;
   }
 }

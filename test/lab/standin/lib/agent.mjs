@@ -143,6 +143,7 @@ export class Agent {
         logger: this.logger, build: this.build, timing: this.timing, wan: () => this.wan,
         poolFor: (dc) => this.poolFor(dc),
         agentCaRoots: () => this.tlsMaterial.internal_rpc.ca,
+        replicationToken: () => this.tokens.tokens.replication,
       });
       const rpc = createRpcServer((method, params) => this.serverRole.handleRpc(method, params), undefined, {
         tlsState: () => ({ options: serverOptions(this.tlsMaterial.internal_rpc, this.autoTls()), verifyIncoming: this.tlsMaterial.internal_rpc.verifyIncoming }),

@@ -48,14 +48,15 @@ export function signPrecheck(rt, params) {
 }
 
 /**
- * On the leader: the agent token must have node:write on the client's own node (a node
- * identity gives exactly that), then the Connect CA signs the client's public key.
+ * On the leader: the agent token (identity: what it resolves to in this datacenter, null when
+ * unknown) must have node:write on the client's own node (a node identity gives exactly
+ * that), then the Connect CA signs the client's public key.
  */
-export function signAgentCertificate({ rt, store, params, manualRoots }) {
+export function signAgentCertificate({ rt, store, params, identity, manualRoots }) {
   const ca = store.connectCa;
   if (!ca) throw new Error('internal error: CA provider is nil');
   if (rt.acl.enabled) {
-    const r = store.acl.resolve(params.token || 'anonymous', rt.datacenter);
+    const r = identity;
     if (!r) throw notFound();
     const a = new Authorizer({ ...r, defaultPolicy: rt.acl.defaultPolicy });
     if (!a.allowed('node', 'write', params.node))

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Autopilot } from './autopilot.mjs';
 import { CatalogReconciler } from './catalog-reconcile.mjs';
 import { newConnectCa, signAgentCertificate, signPrecheck } from './auto-encrypt.mjs';
+import { inPrimaryDatacenter, replicationData, SecondaryAcls, zeroReplicationStatus } from './acl-replication.mjs';
 import * as views from './catalog-views.mjs';
 
 const LOG = 'agent.server';
@@ -16,7 +17,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Answered from this server's own state, whatever the consistency mode. */
 const LOCAL_READS = new Set(['status.leader', 'status.peers', 'catalog.datacenters']);
 /** Always the leader's answer, even with ?stale (Consul resets AllowStale for these). */
-const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer', 'raft.transferLeader', 'acl.bootstrap', 'autoEncrypt.sign']);
+const LEADER_ONLY = new Set(['autopilot.health', 'raft.removePeer', 'raft.transferLeader', 'acl.bootstrap', 'autoEncrypt.sign', 'acl.replication']);
 const NO_LEADER = 'No cluster leader';
 const NOT_READY = 'Not ready to serve consistent reads';
 const FORWARD_TIMEOUT_MS = 30000;
@@ -51,8 +52,9 @@ function caRootJson(ca, index) {
 }
 
 export class ServerRole {
-  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined, poolFor = () => pool, agentCaRoots = () => [] }) {
+  constructor({ rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan = () => undefined, poolFor = () => pool, agentCaRoots = () => [], replicationToken = () => '' }) {
     Object.assign(this, { rt, nodeId, gossip, raft, store, pool, logger, build, timing, wan, poolFor, agentCaRoots });
+    this.secondaryAcls = inPrimaryDatacenter(rt) ? null : new SecondaryAcls({ rt, server: this, logger, replicationToken });
     this.bootstrapBusy = false;
     this.bootstrapDisabled = false;
     this.expectConflictLogged = new Set();
@@ -83,6 +85,7 @@ export class ServerRole {
 
   stop() {
     clearInterval(this.timer);
+    this.secondaryAcls?.stop();
     this.autopilot.stop();
     this.catalog.stop();
   }
@@ -106,6 +109,7 @@ export class ServerRole {
     this.leaderReady = false;
     this.autopilot.stop();
     this.catalog.onLeadership(false);
+    this.secondaryAcls?.stop();
     if (!leader) { this.logger.info(LOG, 'cluster leadership lost'); return; }
     this.logger.info(LOG, 'cluster leadership acquired');
     const term = this.raft.term;
@@ -114,7 +118,9 @@ export class ServerRole {
       if (this.raft.state !== 'Leader' || this.raft.term !== term) return;
       // The agent's autopilot settings only seed the cluster's: later changes go through the API.
       if (!this.store.autopilot) await this.raft.apply({ type: 'autopilot', config: this.rt.autopilot });
-      if (this.rt.acl.enabled) await this.initializeAcls();
+      // leader.go initializeACLs: the primary makes the builtin ACLs; a secondary replicates them.
+      if (this.rt.acl.enabled && this.secondaryAcls) this.secondaryAcls.start();
+      else if (this.rt.acl.enabled) await this.initializeAcls();
       // leader_connect_ca.go initializeCA: auto_encrypt.allow_tls turns Connect (and its CA) on.
       if ((this.rt.tls.autoEncrypt.allowTls || this.rt.raw.connect?.enabled === true) && !this.store.connectCa) {
         await this.raft.apply({ type: 'connect-ca', ca: newConnectCa() });
@@ -155,6 +161,8 @@ export class ServerRole {
    */
   async aclBootstrap({ accessor, secret, createTime }) {
     if (!this.rt.acl.enabled) return { status: 401, body: 'ACL support disabled' };
+    // ACL.BootstrapTokens is never forwarded: a secondary answers acl.ErrDisabled (HTTP 500).
+    if (this.secondaryAcls) return { status: 500, body: 'ACL support disabled' };
     const file = path.join(this.rt.dataDir, 'acl-bootstrap-reset');
     let resetIndex;
     try {
@@ -395,24 +403,29 @@ export class ServerRole {
         return ok(null);
       }
       case 'autoEncrypt.sign': {
-        try { return ok(signAgentCertificate({ rt: this.rt, store, params, manualRoots: this.agentCaRoots() })); } catch (e) { return { status: 403, body: e.message }; }
+        const identity = this.rt.acl.enabled ? await this.resolveAcl(params.token || 'anonymous') : undefined;
+        if (identity && identity.status !== 200) return identity;
+        try { return ok(signAgentCertificate({ rt: this.rt, store, params, identity: identity?.body, manualRoots: this.agentCaRoots() })); } catch (e) { return { status: 403, body: e.message }; }
       }
       case 'connect.roots': {
         const ca = store.connectCa;
         const roots = ca ? [caRootJson(ca, store.index.connectCa ?? 0)] : [];
         return ok({ ActiveRootID: ca?.id ?? '', TrustDomain: ca?.trustDomain ?? '', Roots: roots });
       }
-      case 'acl.resolve': return ok(store.acl.resolve(params.secret, this.rt.datacenter), store.index.acl);
-      case 'acl.tokenBySecret': {
-        const t = [...store.acl.tokens.values()].find((x) => x.SecretID === params.secret);
-        return ok(t ? store.acl.tokenJson(t) : null, store.index.acl);
+      case 'acl.resolve': {
+        if (this.secondaryAcls) return { ...(await this.secondaryAcls.resolve(params.secret)), meta: this.meta(store.index.acl) };
+        return ok(store.acl.resolve(params.secret, params.forDc ?? this.rt.datacenter), store.index.acl);
       }
+      case 'acl.replicationData': return this.secondaryAcls ? { status: 500, body: 'ACL replication data is kept by the primary datacenter' } : replicationData(this.rt, store, params);
+      case 'acl.replication': return ok(this.secondaryAcls?.statusJson() ?? zeroReplicationStatus());
+      case 'acl.apply': return this.aclApply(params.cmd);
+      case 'acl.tokenBySecret':
+      case 'acl.token':
+      case 'acl.tokens':
+        // Without tokens of its own a secondary reads them in the primary (ACL.TokenRead forwarding).
+        if (this.secondaryAcls && !this.secondaryAcls.localTokensEnabled()) return this.forwardToDatacenter(kind, { ...params, dc: this.rt.primaryDatacenter });
+        return this.localTokenRead(kind, params);
       case 'acl.bootstrap': return this.aclBootstrap(params);
-      case 'acl.token': {
-        const t = store.acl.tokens.get(params.accessor);
-        return ok(t ? store.acl.tokenJson(t) : null, store.index.acl);
-      }
-      case 'acl.tokens': return ok([...store.acl.tokens.values()].map((t) => store.acl.tokenJson(t)), store.index.acl);
       case 'acl.policy': {
         const p = params.id ? store.acl.policies.get(params.id) : [...store.acl.policies.values()].find((x) => x.Name === params.name);
         return ok(p ?? null, store.index.acl);
@@ -420,6 +433,35 @@ export class ServerRole {
       case 'acl.policies': return ok([...store.acl.policies.values()], store.index.acl);
       default: return { status: 404, body: `unknown query ${kind}` };
     }
+  }
+
+  localTokenRead(kind, params) {
+    const { store } = this;
+    const ok = (body) => ({ status: 200, body, meta: this.meta(store.index.acl) });
+    const json = (t) => (t ? store.acl.tokenJson(t) : null);
+    if (kind === 'acl.tokens') return ok([...store.acl.tokens.values()].map(json));
+    if (kind === 'acl.token') return ok(json(store.acl.tokens.get(params.accessor)));
+    return ok(json([...store.acl.tokens.values()].find((x) => x.SecretID === params.secret)));
+  }
+
+  /** What a token grants here: the primary answers from its own tables, a secondary as SecondaryAcls says. */
+  async resolveAcl(secret) {
+    if (this.secondaryAcls) return this.secondaryAcls.resolve(secret);
+    return { status: 200, body: this.store.acl.resolve(secret, this.rt.datacenter) };
+  }
+
+  /**
+   * An ACL write on this datacenter's leader. Global tokens and every policy live in the
+   * primary, so a secondary forwards them there; a local token is written here, which a
+   * secondary allows only with token replication and its token.
+   */
+  async aclApply(cmd) {
+    if (!this.secondaryAcls) return this.apply(cmd);
+    const token = cmd.op === 'token-delete' ? this.store.acl.tokens.get(cmd.accessorId) : cmd.token;
+    const local = cmd.op.startsWith('token-') && token?.Local === true;
+    if (!local) return this.forwardToDatacenter('acl.apply', { dc: this.rt.primaryDatacenter, cmd });
+    if (!this.secondaryAcls.localTokensEnabled()) return { status: 500, body: 'Local tokens are disabled' };
+    return this.apply(cmd);
   }
 
   /**
