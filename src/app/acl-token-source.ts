@@ -12,6 +12,7 @@ import {
   ACL_AGENT_TOKEN_VAR,
   ACL_DNS_TOKEN_VAR,
   ACL_MANAGEMENT_VAR_OF_SESSION,
+  ACL_REPLICATION_TOKEN_VAR,
   ACL_TOKEN_VAR_OF_SESSION,
 } from '../consul/api/endpoint.js';
 import { ACL_MANAGEMENT_TOKEN_VAR } from '../inventory/var-values.js';
@@ -38,8 +39,9 @@ import { withHostVars } from './gossip-key-source.js';
  * no counterpart, drover never prints a token; `consul_acl_agent_token` (one token for every
  * agent) becomes one token per node with a node identity, derived from the management token,
  * kept nowhere but that node's config; `consul_acl_token` (the agents' default token) is drover's DNS token;
- * `consul_acl_agent_master_token` (agent_recovery) and `consul_acl_replication_token` drover
- * does not make.
+ * `consul_acl_agent_master_token` (agent_recovery) drover does not make;
+ * `consul_acl_replication_token` is derived too, for the servers outside
+ * `consul_acl_datacenter` (the role's name for the primary datacenter).
  */
 export const ACL_TOKEN_VAR = ACL_MANAGEMENT_TOKEN_VAR;
 export const ACL_TOKEN_ENV = 'DROVER_ACL_TOKEN';
@@ -164,7 +166,8 @@ export interface PreparedAclTokens {
  * `drover_acl_token`: drover's own calls (gates, verify, members, keyring) carry it, so drover
  * operates a cluster whose ACLs someone else set up. With `consul_acl_enable`, each host also
  * gets the tokens its agent config names, derived from the management token
- * (derivedTokenSecret): its agent token and the DNS token (the agents' default token); when
+ * (derivedTokenSecret): its agent token and the DNS token (the agents' default token), and on
+ * a server outside the primary datacenter (`consul_acl_datacenter`) the replication token; when
  * there is no management token yet and `makeIfMissing`, a new random one is made for the
  * bootstrap. Read before the first connection, so a bad source stops the command touching
  * nothing, and every rendered config is checked with its tokens in place.
@@ -176,14 +179,21 @@ export async function prepareAclTokens(
   const source = new AclTokenSource(inventory, o);
   const found = await source.read();
   const wanted = aclWanted(inventory);
-  if (wanted) {
-    refuseSeveralDatacenters(inventory);
-    refuseTokenlessDeny(inventory);
+  const primary = wanted ? aclPrimaryDatacenter(inventory) : undefined;
+  if (wanted) refuseTokenlessDeny(inventory);
+  if (wanted && !found && primary && !datacentersOf(inventory).has(primary)) {
+    throw problem(
+      `${inventory.file}: ${ACL_TOKEN_VAR}`,
+      `is not given, and the ACL system lives in ${primary} (consul_acl_datacenter), which this inventory does not describe: ` +
+        `give drover the management token of ${primary}'s ACL system (the token, { env: NAME } or { command: ... })`,
+    );
   }
   if (!found && !(wanted && o.makeIfMissing)) return { inventory };
   const token = found ?? new Secret(randomUUID());
   // With ACLs drover sets up, each host also gets the tokens its config names, derived from this one.
   const dns = wanted ? derivedTokenSecret(token, 'dns') : undefined;
+  const replication = primary ? derivedTokenSecret(token, 'replication') : undefined;
+  const servers = new Set(inventory.groups.get('servers')?.hosts ?? []);
   const prepared = withHostVars(inventory, (host, vars) => ({
     // Before the ACL system is bootstrapped, a server with ACLs on refuses any token it does not
     // know: while the agents run without tokens, drover's calls carry none either.
@@ -193,6 +203,9 @@ export async function prepareAclTokens(
       [ACL_AGENT_TOKEN_VAR]: derivedTokenSecret(token, 'agent', host),
       [ACL_DNS_TOKEN_VAR]: dns,
     }),
+    ...(replication &&
+      servers.has(host) &&
+      datacenterOf(vars) !== primary && { [ACL_REPLICATION_TOKEN_VAR]: replication }),
   }));
   if (found) return { inventory: prepared };
   return {
@@ -232,23 +245,43 @@ function refuseTokenlessDeny(inventory: Inventory): void {
   }
 }
 
+/** A host's datacenter as its agent config gets it (the deploy playbook's default is dc1). */
+const datacenterOf = (vars: Readonly<Record<string, unknown>>): string =>
+  typeof vars['consul_datacenter'] === 'string' ? vars['consul_datacenter'] : 'dc1';
+
+const datacentersOf = (inventory: Inventory): Set<string> =>
+  new Set([...inventory.hosts.values()].map((h) => datacenterOf(h.vars)));
+
 /**
- * Several datacenters share one ACL system only through replication from a primary datacenter
- * (primary_datacenter, replication tokens), which drover does not set up yet: refused up front
- * rather than half made.
+ * The primary datacenter of ACLs, `consul_acl_datacenter` (Consul's primary_datacenter):
+ * only there is the ACL system bootstrapped, and the other datacenters' servers replicate
+ * from it. It must be the same on every agent (Consul would otherwise run several ACL
+ * systems, each its own primary), and an inventory with several datacenters must name it.
+ * Undefined for one datacenter that names none: it is its own primary, and nothing is rendered.
  */
-function refuseSeveralDatacenters(inventory: Inventory): void {
-  const dcs = new Set(
-    [...inventory.hosts.values()]
-      .map((h) => h.vars['consul_datacenter'])
-      .filter((d) => typeof d === 'string'),
+export function aclPrimaryDatacenter(inventory: Inventory): string | undefined {
+  const hosts = [...inventory.hosts.values()].filter((h) => h.vars['consul_acl_enable'] === true);
+  const named = new Set(
+    hosts.map((h) =>
+      typeof h.vars['consul_acl_datacenter'] === 'string' ? h.vars['consul_acl_datacenter'] : '',
+    ),
   );
-  if (dcs.size > 1) {
+  if (named.size > 1) {
     throw problem(
-      `${inventory.file}: consul_acl_enable`,
-      `is on in an inventory with several datacenters (${[...dcs].join(', ')}); drover sets up ACLs for one datacenter per inventory (ACL replication is not done yet)`,
+      `${inventory.file}: consul_acl_datacenter`,
+      `differs between hosts (${[...named].map((n) => JSON.stringify(n)).join(', ')}): every agent must name the same primary datacenter`,
     );
   }
+  const primary = [...named][0] || undefined;
+  const dcs = new Set(hosts.map((h) => datacenterOf(h.vars)));
+  if (!primary && dcs.size > 1) {
+    throw problem(
+      `${inventory.file}: consul_acl_datacenter`,
+      `is not set, and ACLs are on in several datacenters (${[...dcs].join(', ')}): name the primary one, ` +
+        'where the ACL system is bootstrapped and which the others replicate from',
+    );
+  }
+  return primary;
 }
 
 function originOf(

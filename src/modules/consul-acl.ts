@@ -12,6 +12,8 @@ import {
   planPolicy,
   planToken,
   policyWriteStep,
+  REPLICATION_POLICY,
+  replicationTokenWant,
   readPolicyStep,
   readTokenStep,
   deleteTokenStep,
@@ -25,6 +27,7 @@ import {
   ACL_AGENT_TOKEN_VAR,
   ACL_DNS_TOKEN_VAR,
   ACL_MANAGEMENT_VAR_OF_SESSION,
+  ACL_REPLICATION_TOKEN_VAR,
 } from '../consul/api/endpoint.js';
 import { GateAgents } from '../consul/gates/gate-agents.js';
 import {
@@ -52,14 +55,19 @@ const DEFAULT_LEADER_TIMEOUT_SECONDS = 120;
  * consul_acl: sets up the ACL system of the cluster the inventory describes, once, and keeps it
  * as the inventory says. Run once per deploy (run_once), after the agents run and before drover
  * or the clients need a token:
- *   1. waits for a leader (bounded), through the first server that names one;
+ *   1. waits for a leader (bounded), through the first server that names one, in the primary
+ *      datacenter (`consul_acl_datacenter`) when the inventory has servers there;
  *   2. bootstraps with the management token as BootstrapSecret when the cluster does not know
  *      that token yet; a cluster bootstrapped before with another token is refused with Consul's
- *      reset procedure (never a second bootstrap);
- *   3. the drover-dns and drover-operator policies, created or brought back to their rules;
- *   4. one agent token per inventory node (a node identity), the DNS token (the agents' default
- *      token) and the operator token, each with its derived SecretID (derivedTokenSecret), so
- *      the configs already rendered name tokens that now exist.
+ *      reset procedure (never a second bootstrap). Only the primary bootstraps: through a
+ *      secondary's server the token must already be known there;
+ *   3. the drover-dns and drover-operator policies (and drover-replication when servers of
+ *      other datacenters replicate), created or brought back to their rules;
+ *   4. one agent token per inventory node (a node identity in its datacenter), the DNS token
+ *      (the agents' default token), the operator token and the replication token, each with
+ *      its derived SecretID (derivedTokenSecret), so the configs already rendered name tokens
+ *      that now exist. All are global tokens: they live in the primary, which a secondary's
+ *      server forwards the writes to, and reach the other datacenters by replication.
  * Every request carries the management token; in check mode only the reads are sent.
  */
 export const consulAclModule: ConversationModule<ConsulAclArgs> = {
@@ -86,8 +94,13 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const leaderTimeout = args.timeout ?? DEFAULT_LEADER_TIMEOUT_SECONDS;
+    const primary = primaryOf(ctx.vars);
+    const inPrimary = agents.servers.filter(
+      (s) => primary === undefined || datacenterOf(s, ctx.vars) === primary,
+    );
+    const candidates = inPrimary.length > 0 ? inPrimary : agents.servers;
     // Check mode asks once: nothing was started, so there is nothing to wait for.
-    const via = await answeringServer(agents, ctx.check ? 0 : leaderTimeout, ctx);
+    const via = await answeringServer(agents, candidates, ctx.check ? 0 : leaderTimeout, ctx);
     if (!via) {
       if (ctx.check)
         return {
@@ -106,7 +119,12 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     };
     const done: string[] = [];
 
-    const bootstrapped = await ensureBootstrapped(call, ctx, via).catch((err: unknown) => {
+    const bootstrapped = await ensureBootstrapped(
+      call,
+      ctx,
+      via,
+      inPrimary.length > 0 ? undefined : primary,
+    ).catch((err: unknown) => {
       if (err instanceof AclDisabledError) return 'acl off' as const;
       throw err;
     });
@@ -127,11 +145,13 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
         data: { via: via.host, acl_off: false },
       };
 
-    for (const policy of [DNS_POLICY, OPERATOR_POLICY]) {
+    const wanted = tokensWanted(agents, ctx.vars, management);
+    const replicating = wanted.some((w) => w.policies.includes(REPLICATION_POLICY.name));
+    for (const policy of [DNS_POLICY, OPERATOR_POLICY, ...(replicating ? [REPLICATION_POLICY] : [])]) {
       const action = await ensurePolicy(policy, call, ctx);
       if (action) done.push(`${action} policy ${policy.name}`);
     }
-    for (const want of tokensWanted(agents, ctx.vars, management)) {
+    for (const want of wanted) {
       const action = await ensureToken(want, call, ctx);
       if (action) done.push(`${action} ${want.description.replace(/^drover: /, '')}`);
     }
@@ -150,11 +170,12 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
  */
 async function answeringServer(
   agents: GateAgents,
+  servers: readonly ExpectedNode[],
   seconds: number,
   ctx: ConversationContext,
 ): Promise<ExpectedNode | undefined> {
   const round = async (): Promise<ExpectedNode | undefined> => {
-    for (const s of agents.servers) {
+    for (const s of servers) {
       const leader = await agents
         .api(s)
         .leader()
@@ -178,11 +199,14 @@ async function answeringServer(
  * True when this call bootstrapped, false when the cluster already knows the management token,
  * undefined in check mode when a bootstrap would be needed. The token is asked about first: an
  * unknown token is `ACL not found`, which on a new cluster means "not bootstrapped yet".
+ * `elsewhere`: the primary datacenter, when `via` is a server of another one, where a
+ * bootstrap is refused (Consul answers `ACL support disabled`): the token must be known.
  */
 async function ensureBootstrapped(
   call: AclCall,
   ctx: ConversationContext,
   via: ExpectedNode,
+  elsewhere?: string,
 ): Promise<boolean | undefined> {
   const self = await ctx.steps.run(tokenSelfStep(call));
   if (self) {
@@ -193,6 +217,12 @@ async function ensureBootstrapped(
       );
     }
     return false;
+  }
+  if (elsewhere !== undefined) {
+    throw new TaskFailedError(
+      `${via.host}: the ACL management token drover was given is not known to the ACL system of ${elsewhere} ` +
+        `(consul_acl_datacenter), or ${elsewhere}'s servers cannot be reached over the WAN: bootstrap ${elsewhere} first, with its own inventory, and give this one the same token`,
+    );
   }
   if (ctx.check) return undefined;
   // The bootstrap itself sends no token (ACL required: none); the secret goes in its body.
@@ -252,11 +282,25 @@ async function ensureToken(
   return done;
 }
 
-/** Every inventory node's agent token, then the DNS and operator tokens of the datacenter. */
+/** `consul_acl_datacenter`, when set: the datacenter whose servers hold the ACL system. */
+function primaryOf(vars: Vars): string | undefined {
+  const v = vars['consul_acl_datacenter'];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A node's datacenter; this host's (the deploy playbook's default, dc1) for one that names none. */
+function datacenterOf(n: ExpectedNode | undefined, vars: Vars): string {
+  return n?.datacenter ?? (typeof vars['consul_datacenter'] === 'string' ? vars['consul_datacenter'] : 'dc1');
+}
+
+/**
+ * Every inventory node's agent token, then the DNS and operator tokens of the ACL system (of
+ * the primary datacenter, else this one), and the replication token when some server is
+ * outside the primary.
+ */
 function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): TokenWant[] {
   const hostvars = (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
-  const fallbackDc = typeof vars['consul_datacenter'] === 'string' ? vars['consul_datacenter'] : 'dc1';
-  const datacenter = (n: ExpectedNode): string => n.datacenter ?? fallbackDc;
+  const datacenter = (n: ExpectedNode): string => datacenterOf(n, vars);
   const nodes = [...agents.servers, ...agents.clients];
   const agentTokens = nodes.map((n) => {
     const secret = hostvars[n.host]?.[ACL_AGENT_TOKEN_VAR];
@@ -272,10 +316,21 @@ function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): Token
     throw new ConfigError([
       { file: 'inventory', message: `no ${ACL_DNS_TOKEN_VAR} (consul_acl_enable sets it)` },
     ]);
-  const dc = nodes[0] ? datacenter(nodes[0]) : fallbackDc;
+  const primary = primaryOf(vars);
+  const dc = primary ?? datacenterOf(nodes[0], vars);
+  const secondary = primary === undefined ? undefined : agents.servers.find((s) => datacenter(s) !== primary);
+  const replication = secondary && hostvars[secondary.host]?.[ACL_REPLICATION_TOKEN_VAR];
+  if (secondary && !isSecret(replication))
+    throw new ConfigError([
+      {
+        file: 'inventory',
+        message: `${secondary.host}: no ${ACL_REPLICATION_TOKEN_VAR} (consul_acl_datacenter sets it)`,
+      },
+    ]);
   return [
     ...agentTokens,
     dnsTokenWant(dc, dns),
     operatorTokenWant(dc, derivedTokenSecret(management, 'operator')),
+    ...(isSecret(replication) ? [replicationTokenWant(dc, replication)] : []),
   ];
 }

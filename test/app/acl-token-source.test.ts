@@ -29,6 +29,7 @@ import {
 import { ConfigError, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Host, Inventory } from '../../src/inventory/types.js';
 import { Secret } from '../../src/shell/secret.js';
+import { derivedTokenSecret } from '../../src/consul/api/acl.js';
 
 const TOKEN = '8f14e45f-ceea-467f-a0e6-0b5d8c2a1f30';
 const OTHER = '1679091c-5a88-4faf-8fb1-0c9f3e2d4b17';
@@ -50,7 +51,12 @@ function inventory(
       ['s1', host('s1', s1)],
       ['s2', host('s2', s2)],
     ]),
-    groups: new Map(),
+    groups: new Map([
+      [
+        'servers',
+        { name: 'servers', vars: {}, children: [], directHosts: ['s1', 's2'], hosts: ['s1', 's2'] },
+      ],
+    ]),
     warnings: [],
   };
 }
@@ -411,18 +417,67 @@ describe('ACLs drover sets up: the management token made once, the agents’ tok
     });
   });
 
-  it('refuses ACLs in an inventory of several datacenters before anything is made', async () => {
+  it('with several datacenters, wants the primary named, the same everywhere, before anything is made', async () => {
     const dir = tempDir('drover-acl-dcs-');
+    const file = join(dir, 'inv.yaml');
+    const refused = async (inv: Inventory, message: RegExp): Promise<void> => {
+      await assert.rejects(prepareAclTokens(inv, { env, makeIfMissing: true }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, message);
+        return true;
+      });
+      assert.equal(existsSync(aclDir(file)), false);
+    };
+    const east = { consul_acl_enable: true, consul_datacenter: 'east' };
+    const west = { consul_acl_enable: true, consul_datacenter: 'west' };
+    await refused(
+      inventory(file, east, west),
+      /consul_acl_datacenter: is not set, and ACLs are on in several datacenters \(east, west\)/,
+    );
+    await refused(
+      inventory(file, { ...east, consul_acl_datacenter: 'east' }, west),
+      /consul_acl_datacenter: differs between hosts \("east", ""\)/,
+    );
+  });
+
+  it('gives the servers outside the primary datacenter the replication token, derived from the management token', async () => {
+    const dir = tempDir('drover-acl-replication-');
+    const both = {
+      consul_acl_enable: true,
+      consul_acl_datacenter: 'east',
+      consul_acl_management_token: TOKEN,
+    };
     const inv = inventory(
       join(dir, 'inv.yaml'),
-      { consul_acl_enable: true, consul_datacenter: 'east' },
-      { consul_acl_enable: true, consul_datacenter: 'west' },
+      { ...both, consul_datacenter: 'east' },
+      { ...both, consul_datacenter: 'west' },
     );
-    await assert.rejects(prepareAclTokens(inv, { env, makeIfMissing: true }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /several datacenters \(east, west\)/);
-      return true;
+    const hosts = (await prepareAclTokens(inv, { env })).inventory.hosts;
+    assert.equal(hosts.get('s1')?.vars['drover_acl_replication_token'], undefined);
+    const replication = hosts.get('s2')?.vars['drover_acl_replication_token'] as Secret;
+    assert.equal(replication.reveal(), derivedTokenSecret(new Secret(TOKEN), 'replication').reveal());
+    assert.notEqual(replication.reveal(), TOKEN);
+  });
+
+  it('with the primary in another inventory, needs its management token: no bootstrap can happen here', async () => {
+    const dir = tempDir('drover-acl-elsewhere-');
+    const file = join(dir, 'inv.yaml');
+    const west = { consul_acl_enable: true, consul_datacenter: 'west', consul_acl_datacenter: 'east' };
+    await assert.rejects(
+      prepareAclTokens(inventory(file, west), { env, makeIfMissing: true }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(
+          err.message,
+          /the ACL system lives in east \(consul_acl_datacenter\), which this inventory does not describe/,
+        );
+        return true;
+      },
+    );
+    assert.equal(existsSync(aclDir(file)), false);
+    const given = await prepareAclTokens(inventory(file, { ...west, consul_acl_management_token: TOKEN }), {
+      env,
     });
-    assert.equal(existsSync(aclDir(join(dir, 'inv.yaml'))), false);
+    assert.ok(given.inventory.hosts.get('s1')?.vars['drover_acl_replication_token'] instanceof Secret);
   });
 });

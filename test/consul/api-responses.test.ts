@@ -5,6 +5,7 @@ import {
   parseConnectCaRoots,
   parseAgentMembers,
   parseAgentSelf,
+  parseAclReplication,
   parseAutopilotHealth,
   parseRaftConfiguration,
   parseStatusLeader,
@@ -198,4 +199,31 @@ test('/v1/connect/ca/roots: the root certificates, and a wrong shape named by it
       /GET \/v1\/connect\/ca\/roots/.test(e.message) &&
       /Roots\[0\]/.test(e.message),
   );
+});
+
+test('/v1/acl/replication: a secondary status read as Consul writes it; none without ACLs', () => {
+  // The shape of agent/structs ACLReplicationStatus (docs: api-docs/acl/index.mdx).
+  const body = JSON.stringify({
+    Enabled: true,
+    Running: true,
+    SourceDatacenter: 'dc1',
+    ReplicationType: 'tokens',
+    ReplicatedIndex: 1976,
+    ReplicatedRoleIndex: 1,
+    ReplicatedTokenIndex: 2018,
+    LastSuccess: '2018-11-03T06:28:58Z',
+    LastError: '2016-11-03T06:28:28Z',
+    LastErrorMessage: 'failed to retrieve remote ACL policies: rpc error making call: ACL not found',
+  });
+  assert.deepEqual(parseAclReplication(200, body), {
+    enabled: true,
+    running: true,
+    sourceDatacenter: 'dc1',
+    replicationType: 'tokens',
+    lastSuccess: '2018-11-03T06:28:58Z',
+    lastError: '2016-11-03T06:28:28Z',
+    lastErrorMessage: 'failed to retrieve remote ACL policies: rpc error making call: ACL not found',
+  });
+  assert.equal(parseAclReplication(401, 'ACL support disabled'), undefined);
+  assert.throws(() => parseAclReplication(500, 'No cluster leader'), ConsulOutputError);
 });

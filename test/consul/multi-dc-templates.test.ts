@@ -99,3 +99,37 @@ test('hosts that name no datacenter count as one (the single-datacenter inventor
   assert.equal(s1['bootstrap_expect'], 3);
   assert.equal('retry_join_wan' in s1, false);
 });
+
+test('ACLs across datacenters: every agent names the primary; only servers elsewhere replicate, with their token', () => {
+  const acl: Vars = {
+    consul_acl_enable: true,
+    consul_acl_default_policy: 'deny',
+    consul_acl_down_policy: 'extend-cache',
+    consul_acl_tokens: true,
+    consul_acl_datacenter: 'east',
+    drover_acl_agent_token: '6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
+    drover_acl_dns_token: '7a2e3d4c-5b6f-4a71-9b8c-0d1e2f3a4b5c',
+  };
+  const replication = '8b3f4e5d-6c7a-4b82-8c9d-1e2f3a4b5c6d';
+  const a1 = config(SERVER, 'a1', acl);
+  const b1 = config(SERVER, 'b1', { ...acl, drover_acl_replication_token: replication });
+  const cb = config(CLIENT, 'cb', acl);
+  for (const c of [a1, b1, cb]) assert.equal(c['primary_datacenter'], 'east');
+  const aclOf = (c: Record<string, unknown>) => c['acl'] as Record<string, unknown>;
+  assert.equal('enable_token_replication' in aclOf(a1), false);
+  assert.equal('replication' in (aclOf(a1)['tokens'] as object), false);
+  assert.equal(aclOf(b1)['enable_token_replication'], true);
+  assert.equal((aclOf(b1)['tokens'] as Record<string, unknown>)['replication'], replication);
+  assert.equal('enable_token_replication' in aclOf(cb), false);
+  // Replication is on from the first start, even before the agents carry tokens.
+  const tokenless = config(SERVER, 'b1', {
+    ...acl,
+    consul_acl_tokens: false,
+    consul_acl_default_policy: 'allow',
+  });
+  assert.equal(aclOf(tokenless)['enable_token_replication'], true);
+  assert.equal('tokens' in aclOf(tokenless), false);
+  // One datacenter that names no primary renders none: its own is the primary.
+  assert.equal('primary_datacenter' in config(SERVER, 'a1', { ...acl, consul_acl_datacenter: '' }), false);
+  assert.equal('primary_datacenter' in config(SERVER, 'b1', { consul_acl_datacenter: 'east' }), false);
+});

@@ -283,3 +283,35 @@ test('autopilot health that cannot be read is a warning, not a failure', () => {
     'autopilot health could not be read, so it is unverified: HTTP 403: Permission denied: token lacks operator:read',
   ]);
 });
+
+test('a datacenter that replicates ACLs fails verify until replication has succeeded, and while it fails', () => {
+  const never = '0001-01-01T00:00:00Z';
+  const status = (lastSuccess: string, lastError: string, lastErrorMessage = '') => ({
+    enabled: true,
+    running: true,
+    sourceDatacenter: 'east',
+    replicationType: 'tokens',
+    lastSuccess,
+    lastError,
+    lastErrorMessage,
+  });
+  const verdict = (r: ReturnType<typeof status>) => {
+    const obs = healthy();
+    for (const s of ['s1', 's2', 's3']) reachable(obs[s]).aclReplication = r;
+    return assessCluster(expected, obs);
+  };
+  const notFound = 'failed to retrieve remote ACL policies: rpc error making call: ACL not found';
+  assert.deepEqual(verdict(status(never, '2026-12-07T10:00:00Z', notFound)).problems, [
+    `dc1: ACL replication from east has not completed yet: ${notFound}`,
+  ]);
+  assert.deepEqual(verdict(status('2026-12-07T10:00:00Z', '2026-12-07T10:00:05Z', notFound)).problems, [
+    `dc1: ACL replication from east is failing: ${notFound}`,
+  ]);
+  // An error before the last success is history: replication recovered.
+  assert.equal(verdict(status('2026-12-07T10:00:05Z', '2026-12-07T10:00:00Z', notFound)).ok, true);
+  // The primary answers a zero status: nothing to judge there.
+  assert.equal(
+    verdict({ ...status(never, never), enabled: false, running: false, sourceDatacenter: '' }).ok,
+    true,
+  );
+});

@@ -139,3 +139,96 @@ test('servers still without ACLs (a running cluster, before its roll): nothing i
     [],
   );
 });
+
+test('several datacenters: bootstraps in the primary, makes every token there, and the replication token for the others', async () => {
+  const replication = derivedTokenSecret(MANAGEMENT, 'replication');
+  const multi = {
+    ...vars,
+    consul_datacenter: 'west',
+    consul_acl_datacenter: 'east',
+    groups: { all: ['w1', 'e1'], servers: ['w1', 'e1'], clients: [] },
+    hostvars: {
+      w1: {
+        bind_addr: '10.0.2.11',
+        consul_datacenter: 'west',
+        drover_acl_agent_token: derivedTokenSecret(MANAGEMENT, 'agent', 'w1'),
+        drover_acl_replication_token: replication,
+      },
+      e1: {
+        bind_addr: '10.0.1.11',
+        consul_datacenter: 'east',
+        drover_acl_agent_token: derivedTokenSecret(MANAGEMENT, 'agent', 'e1'),
+      },
+    },
+  };
+  const t = newCluster();
+  t.onHttp(/GET .*\/v1\/status\/leader/, { body: '"10.0.0.11:8300"' });
+  const out = await consulAclModule.run(
+    {},
+    moduleContext({
+      transport: t,
+      host: { name: 'w1', address: '10.0.2.11', groups: ['all', 'servers'], vars: multi.hostvars.w1 },
+      vars: { ...multi, inventory_hostname: 'w1' },
+      check: false,
+      diff: false,
+      baseDir: '/work/main',
+    }),
+  );
+  assert.match(out.summary, /created policy drover-replication/);
+  const writes = t.httpCalls.filter((c) => c.method === 'PUT');
+  // The run's first host is in the other datacenter: the ACL system is still set up through the primary's server.
+  assert.deepEqual([...new Set(writes.map((c) => c.host))], ['10.0.1.11']);
+  const tokens = writes
+    .filter((c) => c.path === '/v1/acl/token')
+    .map((c) => JSON.parse(c.body ?? '') as Record<string, unknown>);
+  assert.deepEqual(
+    tokens.map((x) => ((x['NodeIdentities'] as unknown[]).length > 0 ? x['NodeIdentities'] : x['Policies'])),
+    [
+      [{ NodeName: 'w1', Datacenter: 'west' }],
+      [{ NodeName: 'e1', Datacenter: 'east' }],
+      [{ Name: 'drover-dns' }],
+      [{ Name: 'drover-operator' }],
+      [{ Name: 'drover-replication' }],
+    ],
+  );
+  const [replicationToken] = tokens.slice(-1);
+  assert.equal(replicationToken?.['SecretID'], replication.reveal());
+  assert.equal(
+    replicationToken?.['AccessorID'],
+    droverAccessorId({ datacenter: 'east', purpose: 'replication' }),
+  );
+  const policy = writes.find((c) => (c.body ?? '').includes('drover-replication'));
+  assert.match(
+    JSON.parse(policy?.body ?? '{}').Rules,
+    /acl = "write"[\s\S]*operator = "write"[\s\S]*intentions = "read"/,
+  );
+});
+
+test('a secondary without its primary in the inventory never bootstraps: the management token must be known there', async () => {
+  const t = newCluster();
+  const secondary = {
+    ...vars,
+    consul_datacenter: 'west',
+    consul_acl_datacenter: 'east',
+    groups: { all: ['s1'], servers: ['s1'], clients: [] },
+    hostvars: { s1: { ...hostvars.s1, consul_datacenter: 'west' } },
+  };
+  await assert.rejects(
+    consulAclModule.run(
+      {},
+      moduleContext({
+        transport: t,
+        host: { name: 's1', address: '10.0.0.11', groups: ['all', 'servers'], vars: secondary.hostvars.s1 },
+        vars: secondary,
+        check: false,
+        diff: false,
+        baseDir: '/work/main',
+      }),
+    ),
+    /not known to the ACL system of east \(consul_acl_datacenter\)/,
+  );
+  assert.deepEqual(
+    t.httpCalls.filter((c) => c.method === 'PUT'),
+    [],
+  );
+});

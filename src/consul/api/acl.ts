@@ -528,8 +528,11 @@ function uuidV8(digest: Buffer): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The tokens drover makes: an agent's own (per host), the agents' default (DNS), its operator token. */
-export type DerivedTokenPurpose = 'agent' | 'dns' | 'operator';
+/**
+ * The tokens drover makes: an agent's own (per host), the agents' default (DNS), its operator
+ * token, and the replication token of the servers outside the primary datacenter.
+ */
+export type DerivedTokenPurpose = 'agent' | 'dns' | 'operator' | 'replication';
 
 /**
  * The SecretID of a token drover makes for `purpose` (and `host`, the inventory host, for an
@@ -580,6 +583,21 @@ export function dnsTokenWant(datacenter: string, secret?: Secret): TokenWant {
     accessorId: droverAccessorId({ datacenter, purpose: 'dns' }),
     description: `drover: DNS lookups, the agents' default token (${datacenter})`,
     policies: [DNS_POLICY.name],
+    nodeIdentities: [],
+    local: false,
+  };
+}
+
+/**
+ * The token the servers of the other datacenters replicate ACLs with (acl.tokens.replication),
+ * made in the primary like every global token.
+ */
+export function replicationTokenWant(primary: string, secret?: Secret): TokenWant {
+  return {
+    ...(secret && { secret }),
+    accessorId: droverAccessorId({ datacenter: primary, purpose: 'replication' }),
+    description: `drover: ACL replication from ${primary}`,
+    policies: [REPLICATION_POLICY.name],
     nodeIdentities: [],
     local: false,
   };
@@ -791,6 +809,25 @@ export const SNAPSHOT_RULES: readonly PolicyRule[] = [
   },
 ];
 
+/**
+ * What a secondary datacenter's servers need to replicate from the primary, as Consul's docs
+ * give it (secure/acl/token/replication.mdx; docs/research/consul-acl-replication.md §2).
+ */
+export const REPLICATION_RULES: readonly PolicyRule[] = [
+  {
+    why: 'policies, roles and (acl:write: with their secrets) tokens; with acl:read only, token replication stops',
+    hcl: 'acl = "write"',
+  },
+  {
+    why: 'the proxy-defaults config entry, and the secondary Connect CA (its intermediate is signed in the primary)',
+    hcl: 'operator = "write"',
+  },
+  {
+    why: 'the service-defaults config entries and intentions',
+    hcl: 'service_prefix "" {\n  policy = "read"\n  intentions = "read"\n}',
+  },
+];
+
 export const DNS_POLICY: PolicyWant = {
   name: 'drover-dns',
   description: 'drover: DNS lookups of nodes and services (the default or anonymous token)',
@@ -801,6 +838,12 @@ export const OPERATOR_POLICY: PolicyWant = {
   name: 'drover-operator',
   description: 'drover: its health gates, verify, members, reset-node and gossip key rotation',
   rules: renderRules(OPERATOR_RULES),
+};
+
+export const REPLICATION_POLICY: PolicyWant = {
+  name: 'drover-replication',
+  description: "drover: ACL replication by the other datacenters' servers",
+  rules: renderRules(REPLICATION_RULES),
 };
 
 export const SNAPSHOT_POLICY: PolicyWant = {

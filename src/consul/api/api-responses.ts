@@ -27,6 +27,7 @@ export const ENDPOINTS = {
   autopilotHealth: '/v1/operator/autopilot/health',
   raftConfiguration: '/v1/operator/raft/configuration',
   connectCaRoots: '/v1/connect/ca/roots',
+  aclReplication: '/v1/acl/replication',
 } as const;
 
 const src = (path: string): string => `GET ${path}`;
@@ -153,6 +154,38 @@ export interface AutopilotServer {
   voter: boolean;
   /** RFC 3339 timestamp, as sent. */
   stableSince: string;
+}
+
+/**
+ * `/v1/acl/replication` of a datacenter outside the primary (docs/research/consul-acl-replication.md
+ * §6): answered by its leader, no token needed. Times are RFC 3339; Go's zero time
+ * (`0001-01-01T00:00:00Z`) means never.
+ */
+export interface AclReplication {
+  enabled: boolean;
+  running: boolean;
+  sourceDatacenter: string;
+  replicationType: string;
+  lastSuccess: string;
+  lastError: string;
+  lastErrorMessage: string;
+}
+
+/** undefined when the agent runs without ACLs (401 `ACL support disabled`). */
+export function parseAclReplication(status: number, body: string): AclReplication | undefined {
+  const source = src(ENDPOINTS.aclReplication);
+  if (status === 401) return undefined;
+  if (status !== 200) throw new ConsulOutputError(source, `HTTP ${status}: ${body.trim().slice(0, 200)}`);
+  const o = asObject(parseJsonBody(body, source), source, '');
+  return {
+    enabled: getBoolean(o, 'Enabled', source),
+    running: getBoolean(o, 'Running', source),
+    sourceDatacenter: getString(o, 'SourceDatacenter', source),
+    replicationType: getString(o, 'ReplicationType', source),
+    lastSuccess: getString(o, 'LastSuccess', source),
+    lastError: getString(o, 'LastError', source),
+    lastErrorMessage: optionalString(o, 'LastErrorMessage', source) ?? '',
+  };
 }
 
 export interface AutopilotHealth {

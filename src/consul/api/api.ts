@@ -6,6 +6,7 @@ import {
   ENDPOINTS,
   parseAgentMembers,
   parseAgentSelf,
+  parseAclReplication,
   parseAutopilotHealth,
   parseRaftConfiguration,
   parseConnectCaRoots,
@@ -13,6 +14,7 @@ import {
   parseStatusPeers,
   type AgentMember,
   type AgentSelf,
+  type AclReplication,
   type AutopilotHealth,
   type RaftConfiguration,
 } from './api-responses.js';
@@ -107,6 +109,12 @@ export class ConsulApi {
   }
 
   /** 200 and 429 are both answers here (healthy / unhealthy). */
+  /** How this datacenter replicates ACLs from the primary; undefined without ACLs. */
+  async aclReplication(): Promise<AclReplication | undefined> {
+    const res = await this.#get(ENDPOINTS.aclReplication);
+    return parseAclReplication(res.status, res.body);
+  }
+
   async autopilotHealth(): Promise<AutopilotHealth> {
     const res = await this.#get(ENDPOINTS.autopilotHealth);
     return parseAutopilotHealth(res.status, res.body);

@@ -56,6 +56,11 @@ export const ACL_MANAGEMENT_VAR_OF_SESSION = 'drover_acl_management_token';
 export const ACL_AGENT_TOKEN_VAR = 'drover_acl_agent_token';
 /** With `consul_acl_enable`: the DNS token, every agent's default token (acl.tokens.default). */
 export const ACL_DNS_TOKEN_VAR = 'drover_acl_dns_token';
+/**
+ * With `consul_acl_enable` and `consul_acl_datacenter`: on the servers of every other
+ * datacenter, the token they replicate the primary's ACLs with (acl.tokens.replication).
+ */
+export const ACL_REPLICATION_TOKEN_VAR = 'drover_acl_replication_token';
 
 /** The token drover's calls carry, from a host's vars; undefined: the cluster has no ACLs for drover. */
 export function aclTokenFromVars(vars: Vars): Secret | undefined {

@@ -4,8 +4,9 @@ import type { MemberView, NodeObservation, PeerView } from '../verify/cluster-mo
 
 /**
  * Asks one agent what it sees: itself first (if that fails the node counts as unreachable),
- * then the leader, its members and, on servers, its Raft configuration and autopilot's health. Later failures are
- * recorded, not thrown, so one missing answer never hides the rest of the picture.
+ * then the leader, its members and, on servers, its Raft configuration, autopilot's health and
+ * ACL replication. Later failures are recorded, not thrown, so one missing answer never hides
+ * the rest of the picture.
  */
 export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
   let self;
@@ -25,7 +26,7 @@ export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
     }
   };
   let autopilotError: string | undefined;
-  const [leader, members, peers, autopilot] = await Promise.all([
+  const [leader, members, peers, autopilot, aclReplication] = await Promise.all([
     attempt(() => api.leader()),
     attempt(() => api.members()),
     role === 'server' ? readPeers(api, errors) : Promise.resolve(undefined),
@@ -37,6 +38,8 @@ export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
           return undefined;
         })
       : Promise.resolve(undefined),
+    // Unreadable only without a leader, which the leader check already names.
+    role === 'server' ? api.aclReplication().catch(() => undefined) : Promise.resolve(undefined),
   ]);
   const obs: NodeObservation = {
     reachable: true,
@@ -48,6 +51,7 @@ export async function observeNode(api: ConsulApi): Promise<NodeObservation> {
   if (peers !== undefined) obs.peers = peers;
   if (autopilot !== undefined) obs.autopilot = autopilot;
   if (autopilotError !== undefined) obs.autopilotError = autopilotError;
+  if (aclReplication !== undefined) obs.aclReplication = aclReplication;
   return obs;
 }
 

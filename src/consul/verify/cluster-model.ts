@@ -1,4 +1,4 @@
-import type { AutopilotHealth, MemberRole } from '../api/api-responses.js';
+import type { AclReplication, AutopilotHealth, MemberRole } from '../api/api-responses.js';
 import type { MemberStatus } from '../parse/members-table.js';
 
 /**
@@ -56,6 +56,8 @@ export type NodeObservation =
       autopilot?: AutopilotHealth;
       /** Servers only: why autopilot health could not be read (403 without operator:read, no leader). */
       autopilotError?: string;
+      /** Servers with ACLs only: how their datacenter replicates ACLs from the primary. */
+      aclReplication?: AclReplication;
       /** Reads that failed after the agent answered /v1/agent/self. */
       errors: string[];
     };

@@ -66,6 +66,7 @@ export function assessCluster(expected: readonly ExpectedNode[], observations: O
   const raft = assessRaft(expected, answering, problems);
   const members = assessMembers(expected, answering, observations, problems, warnings);
   assessAutopilot(answering, problems, warnings);
+  assessAclReplication(answering, problems);
 
   const nodes = expected.map((node): NodeVerdict => {
     const obs = observations[node.host];
@@ -168,6 +169,27 @@ function assessAutopilot(answering: readonly Answering[], problems: string[], wa
   }
   const why = servers.map((a) => a.obs.autopilotError).find((e) => e !== undefined);
   if (why !== undefined) warnings.push(`autopilot health could not be read, so it is unverified: ${why}`);
+}
+
+const NEVER = '0001-01-01T00:00:00Z';
+
+/**
+ * A datacenter outside the primary copies the primary's ACL policies and tokens; until it has,
+ * or when it fails (a wrong replication token, no WAN path), every token is asked of the
+ * primary and the cluster stops resolving tokens when the primary is away. Consul's rule for
+ * its status: a LastError later than LastSuccess means replication is not in a good state.
+ */
+function assessAclReplication(answering: readonly Answering[], problems: string[]): void {
+  const server = answering.find((a) => a.obs.self.role === 'server' && a.obs.aclReplication?.enabled);
+  const r = server?.obs.aclReplication;
+  if (!server || !r) return;
+  const dc = server.obs.self.datacenter;
+  const why = r.lastErrorMessage ? `: ${r.lastErrorMessage}` : '';
+  if (!r.running) problems.push(`${dc}: ACL replication from ${r.sourceDatacenter} is not running${why}`);
+  else if (r.lastSuccess === NEVER)
+    problems.push(`${dc}: ACL replication from ${r.sourceDatacenter} has not completed yet${why}`);
+  else if (r.lastError !== NEVER && Date.parse(r.lastError) > Date.parse(r.lastSuccess))
+    problems.push(`${dc}: ACL replication from ${r.sourceDatacenter} is failing${why}`);
 }
 
 type RaftPlace = NonNullable<NodeVerdict['raft']>['peer'];
