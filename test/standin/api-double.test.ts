@@ -416,6 +416,7 @@ const DROVER_CALLS: readonly { call: string; where: string }[] = [
   { call: 'GET /v1/acl/token/_', where: 'src/consul/api/acl.ts readTokenStep (also PUT: updateTokenStep)' },
   { call: 'GET /v1/acl/token/self', where: 'src/consul/api/acl.ts tokenSelfStep' },
   { call: 'PUT /v1/agent/token/_', where: 'src/consul/api/acl.ts setAgentTokenStep' },
+  { call: 'GET /v1/acl/replication', where: 'src/consul/api/api-responses.ts ENDPOINTS.aclReplication' },
 ];
 
 /** Those the package describes with a non-empty template (the rest have no file, or an empty one). */
@@ -432,6 +433,7 @@ const DESCRIBED_BY_DOUBLE = [
   'PUT /v1/acl/token',
   'GET /v1/acl/token/_',
   'GET /v1/acl/token/self',
+  'GET /v1/acl/replication',
 ];
 /** Those with a file that is empty: described as "exists", not as a shape. */
 const EMPTY_IN_DOUBLE = ['GET /v1/catalog/service/_'];
