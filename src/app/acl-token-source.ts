@@ -14,6 +14,8 @@ import {
   ACL_MANAGEMENT_VAR_OF_SESSION,
   ACL_REPLICATION_TOKEN_VAR,
   ACL_TOKEN_VAR_OF_SESSION,
+  aclPrimaryFromVars,
+  datacenterFromVars,
 } from '../consul/api/endpoint.js';
 import { ACL_MANAGEMENT_TOKEN_VAR } from '../inventory/var-values.js';
 import { withHostVars } from './gossip-key-source.js';
@@ -205,7 +207,7 @@ export async function prepareAclTokens(
     }),
     ...(replication &&
       servers.has(host) &&
-      datacenterOf(vars) !== primary && { [ACL_REPLICATION_TOKEN_VAR]: replication }),
+      datacenterFromVars(vars) !== primary && { [ACL_REPLICATION_TOKEN_VAR]: replication }),
   }));
   if (found) return { inventory: prepared };
   return {
@@ -245,12 +247,8 @@ function refuseTokenlessDeny(inventory: Inventory): void {
   }
 }
 
-/** A host's datacenter as its agent config gets it (the deploy playbook's default is dc1). */
-const datacenterOf = (vars: Readonly<Record<string, unknown>>): string =>
-  typeof vars['consul_datacenter'] === 'string' ? vars['consul_datacenter'] : 'dc1';
-
 const datacentersOf = (inventory: Inventory): Set<string> =>
-  new Set([...inventory.hosts.values()].map((h) => datacenterOf(h.vars)));
+  new Set([...inventory.hosts.values()].map((h) => datacenterFromVars(h.vars)));
 
 /**
  * The primary datacenter of ACLs, `consul_acl_datacenter` (Consul's primary_datacenter):
@@ -261,11 +259,7 @@ const datacentersOf = (inventory: Inventory): Set<string> =>
  */
 export function aclPrimaryDatacenter(inventory: Inventory): string | undefined {
   const hosts = [...inventory.hosts.values()].filter((h) => h.vars['consul_acl_enable'] === true);
-  const named = new Set(
-    hosts.map((h) =>
-      typeof h.vars['consul_acl_datacenter'] === 'string' ? h.vars['consul_acl_datacenter'] : '',
-    ),
-  );
+  const named = new Set(hosts.map((h) => aclPrimaryFromVars(h.vars) ?? ''));
   if (named.size > 1) {
     throw problem(
       `${inventory.file}: consul_acl_datacenter`,
@@ -273,7 +267,7 @@ export function aclPrimaryDatacenter(inventory: Inventory): string | undefined {
     );
   }
   const primary = [...named][0] || undefined;
-  const dcs = new Set(hosts.map((h) => datacenterOf(h.vars)));
+  const dcs = new Set(hosts.map((h) => datacenterFromVars(h.vars)));
   if (!primary && dcs.size > 1) {
     throw problem(
       `${inventory.file}: consul_acl_datacenter`,

@@ -28,6 +28,8 @@ import {
   ACL_DNS_TOKEN_VAR,
   ACL_MANAGEMENT_VAR_OF_SESSION,
   ACL_REPLICATION_TOKEN_VAR,
+  aclPrimaryFromVars,
+  datacenterFromVars,
 } from '../consul/api/endpoint.js';
 import { GateAgents } from '../consul/gates/gate-agents.js';
 import {
@@ -94,7 +96,7 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const leaderTimeout = args.timeout ?? DEFAULT_LEADER_TIMEOUT_SECONDS;
-    const primary = primaryOf(ctx.vars);
+    const primary = aclPrimaryFromVars(ctx.vars);
     const inPrimary = agents.servers.filter(
       (s) => primary === undefined || datacenterOf(s, ctx.vars) === primary,
     );
@@ -282,16 +284,9 @@ async function ensureToken(
   return done;
 }
 
-/** `consul_acl_datacenter`, when set: the datacenter whose servers hold the ACL system. */
-function primaryOf(vars: Vars): string | undefined {
-  const v = vars['consul_acl_datacenter'];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** A node's datacenter; this host's (the deploy playbook's default, dc1) for one that names none. */
-function datacenterOf(n: ExpectedNode | undefined, vars: Vars): string {
-  return n?.datacenter ?? (typeof vars['consul_datacenter'] === 'string' ? vars['consul_datacenter'] : 'dc1');
-}
+/** A node's datacenter; this host's for one that names none. */
+const datacenterOf = (n: ExpectedNode | undefined, vars: Vars): string =>
+  n?.datacenter ?? datacenterFromVars(vars);
 
 /**
  * Every inventory node's agent token, then the DNS and operator tokens of the ACL system (of
@@ -316,7 +311,7 @@ function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): Token
     throw new ConfigError([
       { file: 'inventory', message: `no ${ACL_DNS_TOKEN_VAR} (consul_acl_enable sets it)` },
     ]);
-  const primary = primaryOf(vars);
+  const primary = aclPrimaryFromVars(vars);
   const dc = primary ?? datacenterOf(nodes[0], vars);
   const secondary = primary === undefined ? undefined : agents.servers.find((s) => datacenter(s) !== primary);
   const replication = secondary && hostvars[secondary.host]?.[ACL_REPLICATION_TOKEN_VAR];

@@ -7,8 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { Agent, cleanup, tempDir, waitFor } from './harness.js';
+import { Agent, cleanup, consulCall, tempDir, waitFor } from './harness.js';
 
 const S1 = '127.0.0.191';
 const S2 = '127.0.0.194';
@@ -18,31 +17,7 @@ const REPLICATION = '7a2b9c4d-1e3f-4a5b-8c6d-2e4f6a8b0c12';
 const READ_ONLY = '9c4d1e3f-7a2b-4c5d-8e6f-0a2b4c6d8e14';
 const C2_AGENT = '1e3f7a2b-9c4d-4e5f-8a6b-4c6d8e0a2b16';
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function call(
-  ip: string,
-  path: string,
-  o: { method?: string; token?: string; body?: unknown } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = o.token ? { 'X-Consul-Token': o.token } : {};
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: ip, port: 8500, path, method: o.method ?? 'GET', headers, timeout: 15000 },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(o.body === undefined ? undefined : JSON.stringify(o.body));
-  });
-}
+const call = (ip: string, path: string, o: Parameters<typeof consulCall>[2] = {}) => consulCall(ip, path, o);
 
 interface ReplicationStatus {
   Enabled: boolean;

@@ -8,15 +8,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
-import { Agent, cleanup, dnsQuery, runCli, tempDir, waitFor } from './harness.js';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+import {
+  Agent,
+  cleanup,
+  consulCall,
+  dnsQuery,
+  runCli,
+  tempDir,
+  waitFor,
+  type HttpResult,
+} from './harness.js';
 
 interface Token {
   AccessorID: string;
@@ -31,30 +33,8 @@ const ANONYMOUS = '00000000-0000-0000-0000-000000000002';
 const MANAGEMENT_POLICY = '00000000-0000-0000-0000-000000000001';
 const BOOTSTRAP_SECRET = '2c0f4a8e-6b6d-4f55-9d2c-1b7f3f0e9a11';
 
-function call(
-  agent: Agent,
-  path: string,
-  o: { method?: string; token?: string; bearer?: string; body?: unknown } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (o.token) headers['X-Consul-Token'] = o.token;
-  if (o.bearer) headers.Authorization = `Bearer ${o.bearer}`;
-  const payload =
-    o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: agent.ip, port: 8500, path, method: o.method ?? 'GET', headers, timeout: 15000 },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const call = (agent: Agent, path: string, o: Parameters<typeof consulCall>[2] = {}): Promise<HttpResult> =>
+  consulCall(agent.ip, path, o);
 
 const denied = (accessor: string, permission: string, on?: string): string =>
   `Permission denied: token with AccessorID '${accessor}' lacks permission '${permission}'${on === undefined ? '' : ` on ${JSON.stringify(on)}`}`;

@@ -242,9 +242,10 @@ export function httpRequest(
   method = 'GET',
   body?: string,
   timeoutMs = 15000,
+  headers: Record<string, string> = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method, timeout: timeoutMs }, (res) => {
+    const req = http.request({ host, port, path, method, headers, timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -253,6 +254,23 @@ export function httpRequest(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * A call to an agent's HTTP API on port 8500 with an ACL token (X-Consul-Token) or a bearer
+ * token (Authorization), and a JSON body (a string is sent as it is).
+ */
+export function consulCall(
+  ip: string,
+  path: string,
+  o: { method?: string; token?: string; bearer?: string; body?: unknown } = {},
+): Promise<HttpResult> {
+  const headers: Record<string, string> = {};
+  if (o.token) headers['X-Consul-Token'] = o.token;
+  if (o.bearer) headers.Authorization = `Bearer ${o.bearer}`;
+  const payload =
+    o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+  return httpRequest(ip, 8500, path, o.method ?? 'GET', payload, 15000, headers);
 }
 
 export interface CliResult {

@@ -108,13 +108,13 @@ export class ConsulApi {
     return parseCatalogService(await this.#getOk(`${path}${query}`, path), path);
   }
 
-  /** 200 and 429 are both answers here (healthy / unhealthy). */
   /** How this datacenter replicates ACLs from the primary; undefined without ACLs. */
   async aclReplication(): Promise<AclReplication | undefined> {
     const res = await this.#get(ENDPOINTS.aclReplication);
     return parseAclReplication(res.status, res.body);
   }
 
+  /** 200 and 429 are both answers here (healthy / unhealthy). */
   async autopilotHealth(): Promise<AutopilotHealth> {
     const res = await this.#get(ENDPOINTS.autopilotHealth);
     return parseAutopilotHealth(res.status, res.body);

@@ -62,6 +62,18 @@ export const ACL_DNS_TOKEN_VAR = 'drover_acl_dns_token';
  */
 export const ACL_REPLICATION_TOKEN_VAR = 'drover_acl_replication_token';
 
+/** A host's datacenter as its agent config gets it: `consul_datacenter`, the deploy playbook's dc1 when unset. */
+export function datacenterFromVars(vars: Readonly<Vars>): string {
+  const dc = vars['consul_datacenter'];
+  return typeof dc === 'string' ? dc : 'dc1';
+}
+
+/** `consul_acl_datacenter`, the primary datacenter of ACLs; undefined when unset or "". */
+export function aclPrimaryFromVars(vars: Readonly<Vars>): string | undefined {
+  const dc = vars['consul_acl_datacenter'];
+  return typeof dc === 'string' && dc !== '' ? dc : undefined;
+}
+
 /** The token drover's calls carry, from a host's vars; undefined: the cluster has no ACLs for drover. */
 export function aclTokenFromVars(vars: Vars): Secret | undefined {
   const token = vars[ACL_TOKEN_VAR_OF_SESSION];
