@@ -142,10 +142,16 @@ export function twoDatacenterGroups(o: {
   ].join('\n');
 }
 
-/** Removes the agent container and everything drover wrote, on every host. */
+/**
+ * Removes the agent container and everything drover wrote, on every host, the deploy lock
+ * included: a run that a test killed (its own timeout, or SIGKILL on purpose) cannot release
+ * it, and a test file must not start on hosts another file's run still holds.
+ */
 export async function cleanUp(hosts: readonly LabHost[]): Promise<void> {
   await Promise.all(
-    hosts.map((h) => ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform')),
+    hosts.map((h) =>
+      ssh(h.name, 'docker rm -f consul >/dev/null 2>&1; rm -rf /opt/platform /var/lib/drover/lock'),
+    ),
   );
 }
 
