@@ -47,8 +47,10 @@ describe('stand-in ACLs', () => {
   let mgmt: Token;
   let ops: Token;
   let nodeToken: Token;
+  let filesToken: Token;
   const secrets: string[] = [BOOTSTRAP_SECRET];
   const aclConfig = { acl: { enabled: true, default_policy: 'deny', enable_token_persistence: true } };
+  const reload = async () => assert.equal((await client.cli('reload', `-token=${BOOTSTRAP_SECRET}`)).code, 0);
 
   async function create<T>(path: string, body: unknown): Promise<T> {
     const r = await call(server, path, { method: 'PUT', token: BOOTSTRAP_SECRET, body });
@@ -377,6 +379,99 @@ describe('stand-in ACLs', () => {
     await waitFor('client back', () => client.out.includes('Consul agent running!'), 15000);
     await new Promise((r) => setTimeout(r, 3000));
     assert.ok(!client.out.includes('blocked by ACLs'), client.out);
+  });
+
+  it('registers config-file services with config_file_service_registration (a service identity); a reload does not retry what ACLs refused', async () => {
+    const invalid = await call(server, '/v1/acl/token', {
+      method: 'PUT',
+      token: BOOTSTRAP_SECRET,
+      body: { ServiceIdentities: [{ ServiceName: 'Api' }] },
+    });
+    assert.deepEqual(
+      [invalid.status, invalid.body.trim()],
+      [
+        500,
+        `Service identity "Api" has an invalid name. Only lowercase alphanumeric characters, '-' and '_' are allowed`,
+      ],
+    );
+    // It covers every service in this agent's files: all of them register with it, none with the default token.
+    filesToken = await create<Token>('/v1/acl/token', {
+      ServiceIdentities: [{ ServiceName: 'web' }, { ServiceName: 'api' }],
+    });
+    secrets.push(filesToken.SecretID);
+    const inCatalog = async (name: string) =>
+      (
+        JSON.parse(
+          (await call(server, `/v1/catalog/service/${name}`, { token: BOOTSTRAP_SECRET })).body,
+        ) as unknown[]
+      ).length === 1;
+
+    // A new service file: the default token (web only) may not register it, and the reload's sync says so.
+    client.writeConfig({
+      ...aclConfig,
+      services: [
+        { name: 'web', port: 80 },
+        { name: 'api', port: 81 },
+      ],
+    });
+    await reload();
+    await waitFor(
+      'api refused',
+      () => client.out.includes('Service registration blocked by ACLs: service=api'),
+      15000,
+    );
+    // The token comes with a reload; the refused service stays "in sync" until the next full sync.
+    client.writeConfig({
+      acl: { ...aclConfig.acl, tokens: { config_file_service_registration: filesToken.SecretID } },
+      services: [
+        { name: 'web', port: 80 },
+        { name: 'api', port: 81 },
+      ],
+    });
+    await reload();
+    // Setting the agent token to the value it has is no change, so it asks for no full sync either.
+    const same = await call(client, '/v1/agent/token/agent', {
+      method: 'PUT',
+      token: BOOTSTRAP_SECRET,
+      body: { Token: nodeToken.SecretID },
+    });
+    assert.equal(same.status, 200);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await inCatalog('api'), false);
+    // A full sync (here the one a start makes) registers it with the service identity's token.
+    client.kill('SIGTERM');
+    await client.stopped();
+    client.start();
+    await waitFor(
+      'api and web registered',
+      async () => (await inCatalog('api')) && (await inCatalog('web')),
+      15000,
+    );
+  });
+
+  it('a token the servers do not know blocks a registration as a refusal does: no AccessorID, and no failed sync to retry', async () => {
+    const withFilesToken = (secret: string, services: unknown[]) => ({
+      acl: { ...aclConfig.acl, tokens: { config_file_service_registration: secret } },
+      services,
+    });
+    const kept = [
+      { name: 'web', port: 80 },
+      { name: 'api', port: 81 },
+    ];
+    // Not created yet, as on a first start before drover has made the agents' tokens.
+    const from = client.out.length;
+    client.writeConfig(
+      withFilesToken('5b0c7a0e-9d7e-4c1f-8a2b-3c4d5e6f7a8b', [...kept, { name: 'db', port: 82 }]),
+    );
+    await reload();
+    await waitFor(
+      'db refused',
+      () => client.out.slice(from).includes('Service registration blocked by ACLs: service=db accessorID=""'),
+      15000,
+    );
+    assert.doesNotMatch(client.out.slice(from), /failed to sync remote state/);
+    client.writeConfig(withFilesToken(filesToken.SecretID, kept));
+    await reload();
   });
 
   it('answers DNS with what the anonymous token may read', async () => {

@@ -58,6 +58,7 @@ export function aclRoutes(agent) {
       SecretID: body.SecretID || crypto.randomUUID(),
       Description: body.Description ?? '',
       Policies: body.Policies ?? [],
+      ServiceIdentities: body.ServiceIdentities ?? [],
       NodeIdentities: body.NodeIdentities ?? [],
       Local: body.Local === true,
       CreateTime: now(),
@@ -207,10 +208,11 @@ export function aclRoutes(agent) {
         const kind = AgentTokens.kind(target);
         if (!kind) throw new HttpError(404, `Token ${JSON.stringify(target)} is unknown`);
         const body = (await readJson(ctx.req)) ?? {};
-        agent.tokens.set(kind, String(body.Token ?? ''));
+        const changed = agent.tokens.set(kind, String(body.Token ?? ''));
         agent.logger.info('agent', "Updated agent's ACL token", { token: target });
-        // The agent token is what anti-entropy writes with: a new one may unblock the sync.
-        agent.ae?.trigger();
+        // AgentToken: only a changed agent or default token asks for a full sync (what it
+        // writes with may now be allowed); config_file_service_registration waits for the next one.
+        if (changed && (kind === 'agent' || kind === 'default')) agent.ae?.trigger({ full: true });
         return { empty: true };
       },
     ],

@@ -164,6 +164,13 @@ export function parseRules(text) {
   }
 }
 
+/** ACLServiceIdentity.SyntheticPolicy (agent/structs/acl_ce.go aclPolicyTemplateServiceIdentity). */
+export function serviceIdentityRules(serviceName) {
+  const s = JSON.stringify(serviceName);
+  const proxy = JSON.stringify(`${serviceName}-sidecar-proxy`);
+  return `service ${s} {\n  policy = "write"\n}\nservice ${proxy} {\n  policy = "write"\n}\nservice_prefix "" {\n  policy = "read"\n}\nnode_prefix "" {\n  policy = "read"\n}\n`;
+}
+
 /** The policy a node identity stands for (agent/structs/acl_ce.go aclPolicyTemplateNodeIdentity). */
 export function nodeIdentityRules(nodeName) {
   return `node ${JSON.stringify(nodeName)} {\n  policy = "write"\n}\nservice_prefix "" {\n  policy = "read"\n}\n`;

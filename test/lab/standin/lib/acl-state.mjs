@@ -4,7 +4,7 @@
 // command texts below are the errors Consul's ACL endpoints return.
 import crypto from 'node:crypto';
 import { ANONYMOUS_ID, GLOBAL_MANAGEMENT_ID } from './acl-authorizer.mjs';
-import { nodeIdentityRules, parseRules } from './acl-rules.mjs';
+import { nodeIdentityRules, parseRules, serviceIdentityRules } from './acl-rules.mjs';
 
 const GLOBAL_MANAGEMENT_RULES = `
 acl = "write"
@@ -36,6 +36,8 @@ session_prefix "" {
 }`;
 
 const POLICY_NAME = /^[A-Za-z0-9\-_]{1,128}$/;
+// acl/validation.go validServiceIdentityName, at most 256 characters.
+const SERVICE_IDENTITY_NAME = /^[a-z0-9]([a-z0-9\-_]*[a-z0-9])?$/;
 const hash = (o) => crypto.createHash('sha256').update(JSON.stringify(o)).digest('base64');
 
 export class AclTable {
@@ -127,6 +129,14 @@ export class AclTable {
         );
       return { ID: p.ID };
     });
+    // auth/token_writer.go normalizeServiceIdentities.
+    for (const s of token.ServiceIdentities ?? []) {
+      if (!s.ServiceName) throw new Error('Service identity is missing the service name field on this token');
+      if (token.Local && s.Datacenters?.length)
+        throw new Error(`Service identity ${JSON.stringify(s.ServiceName)} cannot specify a list of datacenters on a local token`);
+      if (s.ServiceName.length > 256 || !SERVICE_IDENTITY_NAME.test(s.ServiceName))
+        throw new Error(`Service identity ${JSON.stringify(s.ServiceName)} has an invalid name. Only lowercase alphanumeric characters, '-' and '_' are allowed`);
+    }
     for (const n of token.NodeIdentities ?? []) {
       if (!n.NodeName) throw new Error('node identity is missing the node name field on this token');
       if (!n.Datacenter) throw new Error('node identity is missing the datacenter field on this token');
@@ -197,11 +207,13 @@ export class AclTable {
     const out = { AccessorID: t.AccessorID, SecretID: t.SecretID, Description: t.Description ?? '' };
     if (t.Policies?.length)
       out.Policies = t.Policies.map((l) => ({ ID: l.ID, Name: this.policies.get(l.ID)?.Name ?? '' }));
+    if (t.ServiceIdentities?.length)
+      out.ServiceIdentities = t.ServiceIdentities.map((s) => ({ ServiceName: s.ServiceName, ...(s.Datacenters?.length && { Datacenters: s.Datacenters }) }));
     if (t.NodeIdentities?.length) out.NodeIdentities = t.NodeIdentities;
     Object.assign(out, {
       Local: t.Local ?? false,
       CreateTime: t.CreateTime,
-      Hash: hash([t.Description, t.Policies, t.NodeIdentities]),
+      Hash: hash([t.Description, t.Policies, t.ServiceIdentities, t.NodeIdentities]),
       CreateIndex: t.CreateIndex,
       ModifyIndex: t.ModifyIndex,
     });
@@ -221,6 +233,8 @@ export class AclTable {
       const p = this.policies.get(l.ID);
       if (p && (!p.Datacenters || p.Datacenters.includes(dc))) rulesTexts.push(p.Rules);
     }
+    for (const s of t.ServiceIdentities ?? [])
+      if (!s.Datacenters?.length || s.Datacenters.includes(dc)) rulesTexts.push(serviceIdentityRules(s.ServiceName));
     for (const n of t.NodeIdentities ?? [])
       if (n.Datacenter === dc) rulesTexts.push(nodeIdentityRules(n.NodeName));
     return { accessor: t.AccessorID, management, rulesTexts };

@@ -1,6 +1,7 @@
 // The agent's own ACL tokens (agent/token/store.go): from acl.tokens in the config, replaced
 // through `PUT /v1/agent/token/<type>`, and kept in <data_dir>/acl-tokens.json (mode 0600)
-// only with acl.enable_token_persistence, as Consul does. Persisted tokens win over the config's.
+// only with acl.enable_token_persistence, as Consul does. Persisted tokens win over the config's,
+// at start and on reload (tokens.Load); each token remembers whether it came from the config or the API.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -20,8 +21,13 @@ const TARGETS = {
 
 export class AgentTokens {
   constructor(acl, dataDir) {
-    this.persist = acl.enableTokenPersistence;
     this.file = path.join(dataDir, 'acl-tokens.json');
+    this.load(acl);
+  }
+
+  /** The config's tokens, unless persistence kept one set through the API. */
+  load(acl) {
+    this.persist = acl.enableTokenPersistence;
     const t = acl.tokens;
     this.tokens = {
       default: t.default,
@@ -30,6 +36,7 @@ export class AgentTokens {
       replication: t.replication,
       config_file_service_registration: t.configFileServiceRegistration,
     };
+    this.sources = Object.fromEntries(Object.keys(this.tokens).map((k) => [k, 'config']));
     if (this.persist) {
       let saved = {};
       try {
@@ -37,7 +44,11 @@ export class AgentTokens {
       } catch {
         /* nothing persisted yet */
       }
-      for (const k of Object.keys(this.tokens)) if (saved[k]) this.tokens[k] = saved[k];
+      for (const k of Object.keys(this.tokens))
+        if (saved[k]) {
+          this.tokens[k] = saved[k];
+          this.sources[k] = 'api';
+        }
     }
   }
 
@@ -55,13 +66,24 @@ export class AgentTokens {
     return this.tokens.default;
   }
 
+  /** acl.tokens.config_file_service_registration (Consul 1.15+): services from config files register with it. */
+  configFileRegistrationToken() {
+    return this.tokens.config_file_service_registration;
+  }
+
+  /** Sets a token from the API; true when its value or its source changed (Consul's Update* result). */
   set(kind, secret) {
+    const changed = this.tokens[kind] !== secret || this.sources[kind] !== 'api';
     this.tokens[kind] = secret;
-    if (!this.persist) return;
+    this.sources[kind] = 'api';
+    if (!this.persist) return changed;
+    // Only what the API set is saved (persistence.go saveToFile checks TokenSourceAPI): a
+    // token from the config stays the config's, and a later config change still applies.
     const out = {};
-    for (const [k, v] of Object.entries(this.tokens)) if (v) out[k] = v;
+    for (const [k, v] of Object.entries(this.tokens)) if (v && this.sources[k] === 'api') out[k] = v;
     const tmp = `${this.file}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(out), { mode: 0o600 });
     fs.renameSync(tmp, this.file);
+    return changed;
   }
 }

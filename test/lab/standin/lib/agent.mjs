@@ -118,7 +118,7 @@ export class Agent {
     // A check's new status reaches the catalog through anti-entropy (a raft write), not gossip.
     this.checks = new CheckRunner((c) => {
       this.logger.info('agent', `Check status changed to ${c.status}`, { check: c.id });
-      this.ae?.trigger();
+      this.ae?.trigger({ full: false });
     });
     this.closers.push(() => this.checks.stop());
     this.gossip = new Gossip({
@@ -322,7 +322,9 @@ export class Agent {
     this.rt.nodeMeta = next.nodeMeta;
     // Only seeds a new cluster's autopilot settings; a running cluster keeps the ones in raft.
     this.rt.autopilot = next.autopilot;
-    this.ae?.trigger();
+    // acl.tokens are reloadable (tokens.Load); the reload asks only for a partial sync.
+    if (this.tokens) this.tokens.load(next.acl);
+    this.ae?.trigger({ full: false });
   }
 
   applyTls(tlsRt, material) {

@@ -2,11 +2,14 @@
 // entry, services and checks in line with the local definitions. A full sync reads the node's
 // catalog state (a leader read), then writes only what differs, one raft write per item:
 // node info, each service (with its checks), each stray check; remote leftovers are
-// deregistered. It runs when a server becomes known (ServerUp), after a reload or a check
-// status change, and every ae_interval (1m) plus a random stagger; a failed sync is retried
-// after 15s plus up to 15s more (retryFailIntv), or sooner when a server joins.
+// deregistered. A full sync runs when a server becomes known (ServerUp), when the agent or
+// default token changes through the API, and every ae_interval (1m) plus a random stagger; a
+// failed sync is retried after 15s plus up to 15s more (retryFailIntv), or sooner when a server
+// joins. A reload or a check status change asks only for a partial sync (SyncChanges), which
+// skips what is in sync, and an item ACLs refused counts as in sync (agent/local/state.go marks
+// it so) until the next full sync or until its definition changes.
 
-import { ANONYMOUS_ID } from './acl-authorizer.mjs';
+import { AclError, ANONYMOUS_ID, Authorizer } from './acl-authorizer.mjs';
 import { formatDuration } from './duration.mjs';
 
 const LOG = 'agent';
@@ -19,7 +22,10 @@ export class AntiEntropy {
     this.agent = agent;
     this.logger = logger;
     this.wanted = false;
+    this.wantFull = false;
     this.running = false;
+    // What ACLs refused, by item, with the definition it had then: skipped by partial syncs.
+    this.refused = new Map();
   }
 
   start() {
@@ -29,10 +35,11 @@ export class AntiEntropy {
 
   stop() { this.stopped = true; clearTimeout(this.timer); }
 
-  /** Asks for a sync now (coalesced with one that is running). */
-  trigger() {
+  /** Asks for a sync now (coalesced with one that is running); full unless told partial. */
+  trigger({ full = true } = {}) {
     if (this.stopped) return;
     this.wanted = true;
+    this.wantFull ||= full;
     clearTimeout(this.timer);
     if (!this.running) setImmediate(() => this.run());
   }
@@ -47,8 +54,10 @@ export class AntiEntropy {
     if (this.running || this.stopped || !this.wanted) return;
     this.running = true;
     this.wanted = false;
+    const full = this.wantFull;
+    this.wantFull = false;
     try {
-      await this.syncFull();
+      await this.sync(full);
       if (!this.wanted) this.schedule(AE_INTERVAL_MS + Math.random() * AE_INTERVAL_MS);
     } catch (e) {
       this.logger.error('agent.anti_entropy', 'failed to sync remote state', { error: e.message });
@@ -84,24 +93,48 @@ export class AntiEntropy {
   /**
    * With ACLs each write needs its token's permission (agent/local/state.go): the node info
    * node:write with the agent token (else the default token); a service and its checks
-   * service:write with the service's own `token` (else the default token). A blocked write is
-   * logged with the token's AccessorID (never its secret) and skipped; an unknown token fails
-   * the whole sync.
+   * service:write with the service's own `token`, else (services from config files) the
+   * config_file_service_registration token, else the default token; a deregistration goes with
+   * the agent token, which node:write on this node allows (catalog vetDeregisterWithAuthorizer).
+   * A blocked write is logged with the token's AccessorID (never its secret) and skipped. A
+   * token the servers do not know (`ACL not found`, e.g. one not created yet) blocks the same
+   * way, with an empty AccessorID: state.go handles IsErrNotFound with IsErrPermissionDenied,
+   * so the sync still counts as done and nothing is retried before the next full sync.
    */
   async permits(services) {
-    if (!this.agent.rt.acl.enabled) return { node: () => true, service: () => true };
+    if (!this.agent.rt.acl.enabled) return { node: () => true, service: () => true, deregister: () => true };
     const alias = (a) => (a.accessor === ANONYMOUS_ID ? 'anonymous token' : a.accessor);
-    const agentAuthz = await this.agent.authorizer(this.agent.tokens.agentToken());
+    const authorize = (secret) =>
+      this.agent.authorizer(secret).catch((e) => {
+        if (e instanceof AclError && e.message === 'ACL not found') return new Authorizer({ accessor: '', defaultPolicy: 'deny' });
+        throw e;
+      });
+    const agentAuthz = await authorize(this.agent.tokens.agentToken());
     const byService = new Map();
-    for (const s of services) byService.set(s.id, await this.agent.authorizer(s.token));
-    const fallback = await this.agent.authorizer('');
+    for (const s of services) byService.set(s.id, await authorize(s.token || this.agent.tokens.configFileRegistrationToken()));
+    const nodeName = this.agent.rt.nodeName;
     return {
-      node: () => agentAuthz.allowed('node', 'write', this.agent.rt.nodeName) || this.blocked('Node info update blocked by ACLs', { node: this.agent.id, accessorID: alias(agentAuthz) }),
+      node: () => agentAuthz.allowed('node', 'write', nodeName) || this.blocked('Node info update blocked by ACLs', { node: this.agent.id, accessorID: alias(agentAuthz) }),
       service: (id, name, what, field) => {
-        const a = byService.get(id) ?? fallback;
+        const a = byService.get(id);
         return a.allowed('service', 'write', name) || this.blocked(what, { [field[0]]: field[1], accessorID: alias(a) });
       },
+      deregister: (id, name) =>
+        agentAuthz.allowed('node', 'write', nodeName) || agentAuthz.allowed('service', 'write', name) ||
+        this.blocked('Service deregistration blocked by ACLs', { service: id, accessorID: alias(agentAuthz) }),
     };
+  }
+
+  /**
+   * Whether an item may be written now: not when a partial sync finds it refused before with
+   * the same definition; a refusal now is remembered.
+   */
+  attempt(full, key, definition, allowed) {
+    const fingerprint = JSON.stringify(definition);
+    if (!full && this.refused.get(key) === fingerprint) return false;
+    if (allowed()) { this.refused.delete(key); return true; }
+    this.refused.set(key, fingerprint);
+    return false;
   }
 
   blocked(msg, fields) {
@@ -109,7 +142,8 @@ export class AntiEntropy {
     return false;
   }
 
-  async syncFull() {
+  async sync(full) {
+    if (full) this.refused.clear();
     const { node, services, checks } = this.local();
     const allow = await this.permits(this.agent.rt.services);
     const r = await this.agent.query('catalog.nodeState', { name: this.agent.rt.nodeName });
@@ -119,7 +153,7 @@ export class AntiEntropy {
     const remoteNode = remote.node;
     const nodeInSync = remoteNode && same([remoteNode.id, remoteNode.address, remoteNode.taggedAddresses, remoteNode.meta], [node.id, node.address, node.taggedAddresses, node.meta]);
     // A blocked node update is skipped and the services are still synced, as syncNodeInfo does.
-    if (!nodeInSync && allow.node()) {
+    if (!nodeInSync && this.attempt(full, 'node', node, allow.node)) {
       await this.write({ type: 'register', node });
       this.logger.info(LOG, 'Synced node info');
     }
@@ -135,14 +169,14 @@ export class AntiEntropy {
       const mine = checks.filter((c) => c.serviceId === s.id);
       const inSync = rs && same([rs.service, rs.tags, rs.address, rs.meta, rs.port], [s.service, s.tags, s.address, s.meta, s.port]);
       if (inSync && mine.every(checkInSync)) continue;
-      if (!allow.service(s.id, s.service, 'Service registration blocked by ACLs', ['service', s.id])) { for (const c of mine) synced.add(c.checkId); continue; }
+      if (!this.attempt(full, `service:${s.id}`, [s, mine], () => allow.service(s.id, s.service, 'Service registration blocked by ACLs', ['service', s.id]))) { for (const c of mine) synced.add(c.checkId); continue; }
       await this.write({ type: 'register', node, skipNodeUpdate: true, service: s, checks: mine });
       for (const c of mine) synced.add(c.checkId);
       this.logger.info(LOG, 'Synced service', { service: s.id });
     }
     for (const c of checks) {
       if (synced.has(c.checkId) || checkInSync(c)) continue;
-      if (!allow.service(c.serviceId, serviceName.get(c.serviceId) ?? '', 'Check registration blocked by ACLs', ['check', c.checkId])) continue;
+      if (!this.attempt(full, `check:${c.checkId}`, c, () => allow.service(c.serviceId, serviceName.get(c.serviceId) ?? '', 'Check registration blocked by ACLs', ['check', c.checkId]))) continue;
       await this.write({ type: 'register', node, skipNodeUpdate: true, checks: [c] });
       this.logger.info(LOG, 'Synced check', { check: c.checkId });
     }
@@ -150,7 +184,7 @@ export class AntiEntropy {
     for (const id of remoteServices.keys()) {
       // The "consul" service of a server is the leader's to manage.
       if (wanted.has(id) || id === 'consul') continue;
-      if (!allow.service(id, remoteServices.get(id).service, 'Service deregistration blocked by ACLs', ['service', id])) continue;
+      if (!this.attempt(full, `deregister:${id}`, id, () => allow.deregister(id, remoteServices.get(id).service))) continue;
       await this.write({ type: 'deregister', node: node.node, serviceId: id });
       this.logger.info(LOG, 'Deregistered service', { service: id });
     }
