@@ -10,6 +10,7 @@ import { readPrivateFile, syncedTempBeside } from './private-file.js';
 import { derivedTokenSecret } from '../consul/api/acl.js';
 import {
   ACL_AGENT_TOKEN_VAR,
+  ACL_SERVICES_TOKEN_VAR,
   ACL_DNS_TOKEN_VAR,
   ACL_MANAGEMENT_VAR_OF_SESSION,
   ACL_REPLICATION_TOKEN_VAR,
@@ -168,7 +169,8 @@ export interface PreparedAclTokens {
  * `drover_acl_token`: drover's own calls (gates, verify, members, keyring) carry it, so drover
  * operates a cluster whose ACLs someone else set up. With `consul_acl_enable`, each host also
  * gets the tokens its agent config names, derived from the management token
- * (derivedTokenSecret): its agent token and the DNS token (the agents' default token), and on
+ * (derivedTokenSecret): its agent token, its services token (the one that registers the
+ * services of its config files) and the DNS token (the agents' default token), and on
  * a server outside the primary datacenter (`consul_acl_datacenter`) the replication token; when
  * there is no management token yet and `makeIfMissing`, a new random one is made for the
  * bootstrap. Read before the first connection, so a bad source stops the command touching
@@ -182,7 +184,10 @@ export async function prepareAclTokens(
   const found = await source.read();
   const wanted = aclWanted(inventory);
   const primary = wanted ? aclPrimaryDatacenter(inventory) : undefined;
-  if (wanted) refuseTokenlessDeny(inventory);
+  if (wanted) {
+    refuseTokenlessDeny(inventory);
+    refuseTemplatedServiceNames(inventory);
+  }
   if (wanted && !found && primary && !datacentersOf(inventory).has(primary)) {
     throw problem(
       `${inventory.file}: ${ACL_TOKEN_VAR}`,
@@ -203,6 +208,7 @@ export async function prepareAclTokens(
     ...(dns && {
       [ACL_MANAGEMENT_VAR_OF_SESSION]: token,
       [ACL_AGENT_TOKEN_VAR]: derivedTokenSecret(token, 'agent', host),
+      [ACL_SERVICES_TOKEN_VAR]: derivedTokenSecret(token, 'services', host),
       [ACL_DNS_TOKEN_VAR]: dns,
     }),
     ...(replication &&
@@ -244,6 +250,27 @@ function refuseTokenlessDeny(inventory: Inventory): void {
       `${inventory.file}: ${host.name}: consul_acl_tokens`,
       'is false (agents without tokens, the first step of turning ACLs on for a running cluster), which needs consul_acl_default_policy: allow',
     );
+  }
+}
+
+/**
+ * Each host's services token names its services (consul_acl, from the inventory as written):
+ * a name that is still a template would get no identity, and under deny its service would
+ * never register. Refused before connecting instead.
+ */
+function refuseTemplatedServiceNames(inventory: Inventory): void {
+  for (const h of inventory.hosts.values()) {
+    const services = h.vars['consul_services'];
+    if (h.vars['consul_acl_enable'] !== true || !Array.isArray(services)) continue;
+    services.forEach((s: unknown, i) => {
+      const name = s !== null && typeof s === 'object' ? (s as Record<string, unknown>)['name'] : undefined;
+      if (typeof name === 'string' && name.includes('{{')) {
+        throw problem(
+          `${inventory.file}: ${h.name}: consul_services[${i}].name`,
+          "is a template: with consul_acl_enable each service is named in its host's services token (a service identity) before anything is rendered; write the name out",
+        );
+      }
+    });
   }
 }
 

@@ -15,10 +15,13 @@ import {
   REPLICATION_POLICY,
   replicationTokenWant,
   readPolicyStep,
+  servicesTokenWant,
+  setAgentTokenStep,
   readTokenStep,
   deleteTokenStep,
   tokenSelfStep,
   tokenWriteSteps,
+  AclApiError,
   type AclCall,
   type PolicyWant,
   type TokenWant,
@@ -28,6 +31,7 @@ import {
   ACL_DNS_TOKEN_VAR,
   ACL_MANAGEMENT_VAR_OF_SESSION,
   ACL_REPLICATION_TOKEN_VAR,
+  ACL_SERVICES_TOKEN_VAR,
   aclPrimaryFromVars,
   datacenterFromVars,
 } from '../consul/api/endpoint.js';
@@ -39,6 +43,7 @@ import {
   type GateConnectionArgs,
 } from '../consul/gates/gate-args.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { expectedServices } from '../consul/verify/expected-services.js';
 import { ConfigError, InterruptedError, TaskFailedError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import { isSecret, type Secret } from '../shell/secret.js';
@@ -65,11 +70,15 @@ const DEFAULT_LEADER_TIMEOUT_SECONDS = 120;
  *      secondary's server the token must already be known there;
  *   3. the drover-dns and drover-operator policies (and drover-replication when servers of
  *      other datacenters replicate), created or brought back to their rules;
- *   4. one agent token per inventory node (a node identity in its datacenter), the DNS token
- *      (the agents' default token), the operator token and the replication token, each with
- *      its derived SecretID (derivedTokenSecret), so the configs already rendered name tokens
- *      that now exist. All are global tokens: they live in the primary, which a secondary's
- *      server forwards the writes to, and reach the other datacenters by replication.
+ *   4. per inventory node a services token (a service identity per service it declares) and an
+ *      agent token (a node identity in its datacenter), then the DNS token (the agents' default
+ *      token), the operator token and the replication token, each with its derived SecretID
+ *      (derivedTokenSecret), so the configs already rendered name tokens that now exist. All
+ *      are global tokens: they live in the primary, which a secondary's server forwards the
+ *      writes to, and reach the other datacenters by replication;
+ *   5. every running agent whose tokens were just written is told to sync now (nudgeAgent):
+ *      what it registered before they existed was refused, and Consul would only try again at
+ *      its next full anti-entropy sync, a minute or two later.
  * Every request carries the management token; in check mode only the reads are sent.
  */
 export const consulAclModule: ConversationModule<ConsulAclArgs> = {
@@ -148,14 +157,22 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
       };
 
     const wanted = tokensWanted(agents, ctx.vars, management);
-    const replicating = wanted.some((w) => w.policies.includes(REPLICATION_POLICY.name));
+    const replicating = wanted.some((w) => w.want.policies.includes(REPLICATION_POLICY.name));
     for (const policy of [DNS_POLICY, OPERATOR_POLICY, ...(replicating ? [REPLICATION_POLICY] : [])]) {
       const action = await ensurePolicy(policy, call, ctx);
       if (action) done.push(`${action} policy ${policy.name}`);
     }
-    for (const want of wanted) {
+    const written = new Set<ExpectedNode>();
+    for (const { want, node } of wanted) {
       const action = await ensureToken(want, call, ctx);
       if (action) done.push(`${action} ${want.description.replace(/^drover: /, '')}`);
+      if (action && node) written.add(node);
+    }
+    if (!ctx.check) {
+      for (const node of written) {
+        const refused = await nudgeAgent(agents, node, ctx.vars, management, ctx);
+        if (refused) done.push(refused);
+      }
     }
     const summary =
       done.length === 0
@@ -284,27 +301,77 @@ async function ensureToken(
   return done;
 }
 
+/**
+ * Makes `node`'s agent run a full anti-entropy sync now: `PUT /v1/agent/token/agent` with the
+ * token its config already names. Consul triggers a full sync when the agent or default token
+ * changes in value or source (agent_endpoint.go AgentToken), and this one moves from config to
+ * API; the next reload or restart takes it from the config again. An agent that does not
+ * answer is not running yet and syncs when it starts; a refusal is reported, as the agent then
+ * registers only at its next periodic full sync.
+ */
+async function nudgeAgent(
+  agents: GateAgents,
+  node: ExpectedNode,
+  vars: Vars,
+  management: Secret,
+  ctx: ConversationContext,
+): Promise<string | undefined> {
+  const agentToken = hostvarsOf(vars)[node.host]?.[ACL_AGENT_TOKEN_VAR];
+  if (!isSecret(agentToken)) return undefined;
+  const call: AclCall = {
+    ...agents.endpoint(node),
+    timeoutSeconds: agents.requestTimeout,
+    token: management,
+  };
+  try {
+    await ctx.steps.run(setAgentTokenStep('agent', agentToken, call));
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof AclApiError)) return undefined;
+    return `${node.host}: its agent refused the new tokens (${err.message}); it registers with them at its next full sync`;
+  }
+}
+
+const hostvarsOf = (vars: Vars): Record<string, Vars | undefined> =>
+  (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+
 /** A node's datacenter; this host's for one that names none. */
 const datacenterOf = (n: ExpectedNode | undefined, vars: Vars): string =>
   n?.datacenter ?? datacenterFromVars(vars);
 
+/** A token to keep, and the node whose agent uses it (none for the shared ones). */
+interface WantedToken {
+  readonly want: TokenWant;
+  readonly node?: ExpectedNode;
+}
+
 /**
- * Every inventory node's agent token, then the DNS and operator tokens of the ACL system (of
- * the primary datacenter, else this one), and the replication token when some server is
- * outside the primary.
+ * Per inventory node its services token, then its agent token: a new client with auto_encrypt
+ * starts once its agent token exists, and finds the other one there already. Then the DNS and
+ * operator tokens of the ACL system (of the primary datacenter, else this one), and the
+ * replication token when some server is outside the primary.
  */
-function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): TokenWant[] {
-  const hostvars = (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): WantedToken[] {
+  const hostvars = hostvarsOf(vars);
   const datacenter = (n: ExpectedNode): string => datacenterOf(n, vars);
   const nodes = [...agents.servers, ...agents.clients];
-  const agentTokens = nodes.map((n) => {
-    const secret = hostvars[n.host]?.[ACL_AGENT_TOKEN_VAR];
+  const secretOf = (n: ExpectedNode, name: string): Secret => {
+    const secret = hostvars[n.host]?.[name];
     if (!isSecret(secret)) {
       throw new ConfigError([
-        { file: 'inventory', message: `${n.host}: no ${ACL_AGENT_TOKEN_VAR} (consul_acl_enable sets it)` },
+        { file: 'inventory', message: `${n.host}: no ${name} (consul_acl_enable sets it)` },
       ]);
     }
-    return agentTokenWant({ nodeName: n.nodeName, datacenter: datacenter(n) }, secret);
+    return secret;
+  };
+  const services = expectedServices(nodes, (h) => hostvars[h]);
+  const nodeTokens = nodes.flatMap((n) => {
+    const identity = { nodeName: n.nodeName, datacenter: datacenter(n) };
+    const names = services.filter((s) => s.host === n.host).map((s) => s.name);
+    return [
+      { node: n, want: servicesTokenWant(identity, names, secretOf(n, ACL_SERVICES_TOKEN_VAR)) },
+      { node: n, want: agentTokenWant(identity, secretOf(n, ACL_AGENT_TOKEN_VAR)) },
+    ];
   });
   const dns = vars[ACL_DNS_TOKEN_VAR];
   if (!isSecret(dns))
@@ -323,9 +390,9 @@ function tokensWanted(agents: GateAgents, vars: Vars, management: Secret): Token
       },
     ]);
   return [
-    ...agentTokens,
-    dnsTokenWant(dc, dns),
-    operatorTokenWant(dc, derivedTokenSecret(management, 'operator')),
-    ...(isSecret(replication) ? [replicationTokenWant(dc, replication)] : []),
+    ...nodeTokens,
+    { want: dnsTokenWant(dc, dns) },
+    { want: operatorTokenWant(dc, derivedTokenSecret(management, 'operator')) },
+    ...(isSecret(replication) ? [{ want: replicationTokenWant(dc, replication) }] : []),
   ];
 }

@@ -365,11 +365,16 @@ describe('ACLs drover sets up: the management token made once, the agents’ tok
     assert.equal(again.keepNew, undefined);
     const v1 = prepared.inventory.hosts.get('s1')?.vars ?? {};
     const v2 = again.inventory.hosts.get('s1')?.vars ?? {};
-    for (const k of ['drover_acl_token', 'drover_acl_agent_token', 'drover_acl_dns_token'])
+    for (const k of [
+      'drover_acl_token',
+      'drover_acl_agent_token',
+      'drover_acl_services_token',
+      'drover_acl_dns_token',
+    ])
       assert.equal((v2[k] as Secret).reveal(), (v1[k] as Secret).reveal(), k);
   });
 
-  it('gives every host its own agent token and all of them one DNS token, none equal to the management token', async () => {
+  it('gives every host its own agent and services tokens and all of them one DNS token, none equal to the management token', async () => {
     const dir = tempDir('drover-acl-derive-');
     const inv = inventory(join(dir, 'inv.yaml'), {
       consul_acl_enable: true,
@@ -379,6 +384,8 @@ describe('ACLs drover sets up: the management token made once, the agents’ tok
     const vars = (h: string) => out.hosts.get(h)?.vars ?? {};
     const secret = (h: string, k: string) => (vars(h)[k] as Secret).reveal();
     assert.notEqual(secret('s1', 'drover_acl_agent_token'), secret('s2', 'drover_acl_agent_token'));
+    assert.notEqual(secret('s1', 'drover_acl_services_token'), secret('s2', 'drover_acl_services_token'));
+    assert.notEqual(secret('s1', 'drover_acl_services_token'), secret('s1', 'drover_acl_agent_token'));
     assert.equal(secret('s1', 'drover_acl_dns_token'), secret('s2', 'drover_acl_dns_token'));
     assert.notEqual(secret('s1', 'drover_acl_agent_token'), TOKEN);
     assert.equal(inspect(vars('s1')).includes(secret('s1', 'drover_acl_agent_token')), false);
@@ -415,6 +422,23 @@ describe('ACLs drover sets up: the management token made once, the agents’ tok
       assert.match(err.message, /s1: consul_acl_tokens.*needs consul_acl_default_policy: allow/);
       return true;
     });
+  });
+
+  it('refuses a service name that is still a template: its services token could not name it', async () => {
+    const dir = tempDir('drover-acl-svc-');
+    const templated = inventory(join(dir, 'inv.yaml'), {
+      consul_acl_enable: true,
+      consul_acl_management_token: TOKEN,
+      consul_services: [{ name: 'web' }, { name: '{{app_name}}' }],
+    });
+    await assert.rejects(prepareAclTokens(templated, { env }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /inv\.yaml: s1: consul_services\[1\]\.name: is a template/);
+      return true;
+    });
+    // Without ACLs drover sets up, the name is rendered later as before.
+    const plain = inventory(join(dir, 'plain.yaml'), { consul_services: [{ name: '{{app_name}}' }] });
+    await prepareAclTokens(plain, { env });
   });
 
   it('with several datacenters, wants the primary named, the same everywhere, before anything is made', async () => {

@@ -29,6 +29,7 @@ import {
   OPERATOR_POLICY,
   OPERATOR_RULES,
   operatorTokenWant,
+  servicesTokenWant,
   parseAclPolicy,
   parseAclToken,
   parseBootstrapAnswer,
@@ -279,6 +280,18 @@ describe('ACL answers, parsed', () => {
     assert.equal(hidden.secretId, undefined);
     assert.deepEqual([hidden.policies, hidden.nodeIdentities], [[], []]);
     assert.deepEqual(hidden.unmanaged, { Roles: [{ ID: 'r1', Name: 'ops' }] });
+    assert.deepEqual(hidden.serviceIdentities, []);
+    // Service identities are drover's to keep (services tokens): read, not passed through.
+    const withServices = parseAclToken(
+      '{"AccessorID":"a","Local":false,"CreateIndex":1,"ModifyIndex":2,' +
+        '"ServiceIdentities":[{"ServiceName":"web","Datacenters":["dc1"]},{"ServiceName":"db"}]}',
+      'GET',
+    );
+    assert.deepEqual(withServices.serviceIdentities, [
+      { serviceName: 'web', datacenters: ['dc1'] },
+      { serviceName: 'db', datacenters: [] },
+    ]);
+    assert.deepEqual(withServices.unmanaged, {});
     assert.throws(
       () => parseAclToken('{"SecretID":"x"}', 'GET /v1/acl/token/x'),
       /AccessorID: expected a string/,
@@ -319,6 +332,7 @@ const token = (o: Partial<AclToken> = {}): AclToken => ({
   description: 'd',
   policies: [],
   nodeIdentities: [],
+  serviceIdentities: [],
   local: false,
   createIndex: 1,
   modifyIndex: 1,
@@ -367,6 +381,36 @@ describe('plans, pure', () => {
     assert.match(refused.action === 'refuse' ? refused.reason : '', /local token and should be global/);
   });
 
+  it('plans a services token: service identities compared as a set, with their datacenters', () => {
+    const want = servicesTokenWant({ nodeName: 'c1', datacenter: 'dc1' }, ['web', 'api', 'web']);
+    assert.deepEqual(want.serviceIdentities, [
+      { serviceName: 'api', datacenters: ['dc1'] },
+      { serviceName: 'web', datacenters: ['dc1'] },
+    ]);
+    const have = token({
+      accessorId: want.accessorId,
+      description: want.description,
+      // Consul may store them in another order (Deduplicate rebuilds the list from a map).
+      serviceIdentities: [
+        { serviceName: 'web', datacenters: ['dc1'] },
+        { serviceName: 'api', datacenters: ['dc1'] },
+      ],
+    });
+    assert.deepEqual(planToken(want, have), { action: 'none' });
+    const drifted = token({
+      ...have,
+      serviceIdentities: [
+        { serviceName: 'web', datacenters: [] },
+        { serviceName: 'old', datacenters: ['dc1'] },
+      ],
+    });
+    const plan = planToken(want, drifted);
+    assert.equal(plan.action, 'update');
+    assert.deepEqual(plan.action === 'update' && plan.changes, [
+      'service identities: +api@dc1 +web@dc1 -old@dc1 -web',
+    ]);
+  });
+
   it('plans a shared token (the anonymous one) by adding, never removing, and keeps its description', () => {
     const want = anonymousDnsWant();
     const anon = token({
@@ -379,6 +423,11 @@ describe('plans, pure', () => {
     assert.deepEqual(plan.action === 'update' && plan.want.policies, ['drover-dns', 'web-read']);
     assert.deepEqual(plan.action === 'update' && plan.changes, ['policies: +drover-dns']);
     assert.equal(plan.action === 'update' && plan.want.description, 'Anonymous Token (ours)');
+    const withService = token({ ...anon, serviceIdentities: [{ serviceName: 'web', datacenters: [] }] });
+    const kept = planToken(want, withService, { shared: true });
+    assert.deepEqual(kept.action === 'update' && kept.want.serviceIdentities, [
+      { serviceName: 'web', datacenters: [] },
+    ]);
     const done = token({ ...anon, policies: [...anon.policies, { id: 'y', name: 'drover-dns' }] });
     assert.deepEqual(planToken(want, done, { shared: true }), { action: 'none' });
   });
@@ -526,6 +575,7 @@ describe('ACL steps, as a host sees them', () => {
       Description: 'drover: operator token (dc1)',
       Policies: [{ Name: 'drover-operator' }],
       NodeIdentities: [],
+      ServiceIdentities: [],
       Local: false,
     });
     assert.deepEqual(JSON.parse(t.httpCalls[6]?.body ?? ''), {
@@ -736,6 +786,7 @@ describe('live: the ACL set-up against stand-in agents (127.0.0.140, .142, .143)
       description: 'web registration',
       policies: ['web-write'],
       nodeIdentities: [],
+      serviceIdentities: [],
       local: false,
     });
     webOnly = web.secretId ?? assert.fail('no SecretID');
@@ -870,6 +921,7 @@ describe('live: the ACL set-up against stand-in agents (127.0.0.140, .142, .143)
       description: 'drover: snapshots (dc1)',
       policies: [SNAPSHOT_POLICY.name],
       nodeIdentities: [],
+      serviceIdentities: [],
       local: false,
     });
     const readBootstrap = await raw(SERVER, `/v1/acl/token/${bootstrapAccessor}`, operator);

@@ -109,6 +109,7 @@ test('ACLs across datacenters: every agent names the primary; only servers elsew
     consul_acl_datacenter: 'east',
     drover_acl_agent_token: '6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
     drover_acl_dns_token: '7a2e3d4c-5b6f-4a71-9b8c-0d1e2f3a4b5c',
+    drover_acl_services_token: '9c4a5f6e-7d8b-4c93-8dae-2f3a4b5c6d7e',
   };
   const replication = '8b3f4e5d-6c7a-4b82-8c9d-1e2f3a4b5c6d';
   const a1 = config(SERVER, 'a1', acl);
@@ -121,6 +122,12 @@ test('ACLs across datacenters: every agent names the primary; only servers elsew
   assert.equal(aclOf(b1)['enable_token_replication'], true);
   assert.equal((aclOf(b1)['tokens'] as Record<string, unknown>)['replication'], replication);
   assert.equal('enable_token_replication' in aclOf(cb), false);
+  // Every agent registers its config files' services with its services token.
+  for (const c of [a1, b1, cb])
+    assert.equal(
+      (aclOf(c)['tokens'] as Record<string, unknown>)['config_file_service_registration'],
+      acl['drover_acl_services_token'],
+    );
   // Replication is on from the first start, even before the agents carry tokens.
   const tokenless = config(SERVER, 'b1', {
     ...acl,

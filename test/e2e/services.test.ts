@@ -1,21 +1,25 @@
 /**
  * Services from the inventory and multi-datacenter clusters, end to end on the lab:
- *   - two services declared on the clients are in the catalog and answer over DNS after deploy;
- *     removing one from the inventory and applying again removes it, and no agent restarts;
- *   - two datacenters of 3 servers each (+ a client each): deploy, verify with WAN members, and
- *     a cross-datacenter DNS lookup (NAME.service.OTHER-DC.consul).
+ *   - under ACLs (default_policy deny), two services declared on the clients are in the catalog
+ *     and answer over DNS after deploy; removing one from the inventory and deploying again
+ *     removes it, adding it back with the services playbook registers it, and no agent restarts;
+ *   - two datacenters of 3 servers each (+ a client each), with drover's default TLS and ACLs
+ *     whose primary is east: deploy, verify with WAN members and west's ACL replication, a
+ *     cross-datacenter DNS lookup (NAME.service.OTHER-DC.consul) through the agents' DNS token,
+ *     one ACL system (bootstrapped in east only), and a second deploy that changes nothing.
  * Hosts come from pickHosts() (LAB_FIRST_HOST moves them while developing).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pickHosts, sshOk, type LabHost } from '../lab/lab.js';
+import { pickHosts, ssh, sshOk, type LabHost } from '../lab/lab.js';
 import {
   cleanUp as clean,
   CONFIG_DIR,
   drover,
   parseRecap,
+  ROOT,
   twoDatacenterGroups,
   writeInventory,
   yamlHosts,
@@ -70,22 +74,32 @@ async function verifyJson(inventory: string): Promise<VerifyJson> {
   return JSON.parse(r.stdout) as VerifyJson;
 }
 
-describe('services from the inventory', () => {
+describe('services from the inventory, under ACLs with default_policy deny', () => {
   const hosts = pickHosts(5);
   const servers = hosts.slice(0, 3);
   const clients = hosts.slice(3);
-  const files: string[] = [];
+  let file = '';
+  /**
+   * The inventory with these services on the clients, always written to the same file: the
+   * management token drover keeps beside it must stay the cluster's.
+   */
   const inventory = (services: string) => {
-    const file = writeInventory(
+    const variant = writeInventory(
       `    servers:\n      hosts:\n${yamlHosts(servers, '        ')}\n` +
         `    clients:\n      vars:\n        consul_services: [${services}]\n      hosts:\n${yamlHosts(clients, '        ')}`,
+      { consul_acl_enable: true },
     );
-    files.push(file);
+    if (file === '') file = variant;
+    else {
+      writeFileSync(file, readFileSync(variant, 'utf8'));
+      rmSync(join(variant, '..'), { recursive: true, force: true });
+    }
     return file;
   };
   before(() => clean(hosts));
-  after(() => {
-    for (const f of files) rmSync(join(f, '..'), { recursive: true, force: true });
+  after(async () => {
+    rmSync(join(file, '..'), { recursive: true, force: true });
+    await clean(hosts);
   });
 
   it('deploys two services on the clients: files, catalog, and DNS answers from every client', async () => {
@@ -96,6 +110,8 @@ describe('services from the inventory', () => {
       assert.match(listing, /^drover-service-api\.json$/m);
       assert.match(listing, /^drover-service-web\.json$/m);
     }
+    // Registered with each client's services token: the agents started before drover made
+    // it, and were told to sync again at once rather than at their next full sync.
     assert.deepEqual(Object.keys(await catalogServices(servers[0]!.name)).sort(), ['api', 'consul', 'web']);
     const report = await verifyJson(inv);
     assert.equal(report.ok, true, report.problems.join('\n'));
@@ -112,9 +128,16 @@ describe('services from the inventory', () => {
   it('removing a service from the inventory removes it everywhere, with a reload and no restart', async () => {
     const before = await startTimes(hosts);
     const inv = inventory(WEB);
-    const recap = await deploy(inv);
+    const r = await drover(['deploy', '-i', inv]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const recap = parseRecap(r.stdout);
     for (const c of clients) assert.ok(recap[c.name]!['changed']! > 0, `${c.name} changed`);
-    for (const s of servers) assert.equal(recap[s.name]?.['changed'] ?? 0, 0, `${s.name} changed`);
+    // On the servers only the ACL set-up (run once, through the first) changed: the clients'
+    // services tokens lost the service identity.
+    for (const c of clients)
+      assert.match(r.stdout, new RegExp(`updated services token of ${c.name} \\(lab\\)`));
+    assert.equal(recap[servers[0]!.name]?.['changed'], 1);
+    for (const s of servers.slice(1)) assert.equal(recap[s.name]?.['changed'] ?? 0, 0, `${s.name} changed`);
     for (const c of clients) {
       const listing = await sshOk(c.name, `ls ${CONFIG_DIR}`);
       assert.doesNotMatch(listing, /drover-service-api\.json/);
@@ -129,8 +152,19 @@ describe('services from the inventory', () => {
     assert.deepEqual(await startTimes(hosts), before, 'no agent was restarted or recreated');
   });
 
+  it('adds a service back with the services playbook: its token first, then a reload, no restart', async () => {
+    const before = await startTimes(hosts);
+    const inv = inventory(`${WEB}, ${API}`);
+    const r = await drover(['run', '-i', inv, join(ROOT, 'playbooks', 'consul-services.yaml')]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const c of clients)
+      assert.match(r.stdout, new RegExp(`updated services token of ${c.name} \\(lab\\)`));
+    assert.deepEqual(Object.keys(await catalogServices(servers[0]!.name)).sort(), ['api', 'consul', 'web']);
+    assert.deepEqual(await startTimes(hosts), before, 'no agent was restarted or recreated');
+  });
+
   it('deploying the same services again changes nothing', async () => {
-    for (const [h, counts] of Object.entries(await deploy(inventory(WEB)))) {
+    for (const [h, counts] of Object.entries(await deploy(inventory(`${WEB}, ${API}`)))) {
       assert.equal(counts['changed'], 0, `${h} changed`);
     }
   });
@@ -153,17 +187,38 @@ describe('two datacenters on one inventory', () => {
         westClients: [westClient],
         clientVars: `        consul_services: [${WEB}]`,
       }),
-      // TLS as drover's default gives it: on, for two new datacenters under one CA.
-      { consul_tls_enable: undefined },
+      // TLS as drover's default gives it: on, for two new datacenters under one CA. One ACL
+      // system, whose primary is east.
+      { consul_tls_enable: undefined, consul_acl_enable: true, consul_acl_datacenter: 'east' },
     );
   });
+  const token = (): string =>
+    readFileSync(join(inv, '..', 'inventory.acl', 'management.token'), 'utf8').trim();
+  /** GET on a host's own agent (plain HTTP stays on 127.0.0.1), with the management token from a 0600 header file. */
+  const apiGet = async (
+    host: string,
+    path: string,
+    withToken = true,
+  ): Promise<{ code: string; body: string }> => {
+    const header = withToken ? '-H @/tmp/drover-e2e-header' : '';
+    const r = await ssh(
+      host,
+      `umask 077; cat > /tmp/drover-e2e-header <<'EOF'\nX-Consul-Token: ${token()}\nEOF\n` +
+        `curl -s -m 5 -w '\\n%{http_code}' ${header} http://127.0.0.1:8500${path}; rm -f /tmp/drover-e2e-header`,
+    );
+    const lines = r.stdout.trimEnd().split('\n');
+    return { code: lines.pop() ?? '', body: lines.join('\n') };
+  };
   after(async () => {
     rmSync(join(inv, '..'), { recursive: true, force: true });
     await clean(hosts);
   });
 
+  let firstDeploy = '';
   it('deploys 2 x 3 servers: each datacenter elects its own leader, and the WAN joins them', async () => {
-    await deploy(inv);
+    const r = await drover(['deploy', '-i', inv]);
+    firstDeploy = r.stdout + r.stderr;
+    assert.equal(r.code, 0, firstDeploy);
     const config = JSON.parse(await sshOk(west[0]!.name, `cat ${CONFIG_DIR}/consul.json`)) as Record<
       string,
       unknown
@@ -190,17 +245,65 @@ describe('two datacenters on one inventory', () => {
     );
     assert.equal(report.wan?.ok, true);
     assert.equal(report.wan?.checkedFrom.length, 6);
-    const wan = await sshOk(east[0]!.name, 'docker exec consul consul members -wan');
-    for (const h of east)
-      assert.match(
-        wan,
-        new RegExp(`^${h.name}\\.east\\s+${h.address.replace(/\./g, '\\.')}:8302\\s+alive\\s+server`, 'm'),
-      );
-    for (const h of west)
-      assert.match(
-        wan,
-        new RegExp(`^${h.name}\\.west\\s+${h.address.replace(/\./g, '\\.')}:8302\\s+alive\\s+server`, 'm'),
-      );
+    const wan = JSON.parse((await apiGet(east[0]!.name, '/v1/agent/members?wan=1')).body) as {
+      Name: string;
+      Addr: string;
+      Port: number;
+      Status: number;
+    }[];
+    assert.deepEqual(
+      wan.map((m) => [m.Name, `${m.Addr}:${m.Port}`, m.Status]).sort(),
+      [
+        ...east.map((h) => [`${h.name}.east`, `${h.address}:8302`, 1]),
+        ...west.map((h) => [`${h.name}.west`, `${h.address}:8302`, 1]),
+      ].sort(),
+    );
+  });
+
+  it('keeps one ACL system: bootstrapped in east only, replicated to west, no request without a token', async () => {
+    assert.equal(firstDeploy.match(/bootstrapped the ACL system/g)?.length, 1, firstDeploy);
+    const aclOf = async (h: LabHost) =>
+      JSON.parse(await sshOk(h.name, `cat ${CONFIG_DIR}/consul.json`)) as {
+        primary_datacenter: string;
+        acl: { enable_token_replication?: boolean; tokens: { replication?: string } };
+      };
+    for (const h of [...east, eastClient, westClient]) {
+      const c = await aclOf(h);
+      assert.equal(c.primary_datacenter, 'east', h.name);
+      assert.equal(c.acl.enable_token_replication, undefined, h.name);
+    }
+    const replicationTokens = new Set<string>();
+    for (const h of west) {
+      const c = await aclOf(h);
+      assert.equal(c.primary_datacenter, 'east');
+      assert.equal(c.acl.enable_token_replication, true);
+      replicationTokens.add(c.acl.tokens.replication ?? '');
+    }
+    const [replication] = [...replicationTokens];
+    assert.equal(replicationTokens.size, 1);
+    assert.match(replication ?? '', /^[0-9a-f-]{36}$/);
+    for (const secret of [token(), replication!])
+      assert.ok(!firstDeploy.includes(secret), 'a token is in the output');
+
+    const status = JSON.parse((await apiGet(west[0]!.name, '/v1/acl/replication', false)).body) as {
+      Enabled: boolean;
+      SourceDatacenter: string;
+      ReplicationType: string;
+      ReplicatedTokenIndex: number;
+    };
+    assert.deepEqual(
+      [status.Enabled, status.SourceDatacenter, status.ReplicationType],
+      [true, 'east', 'tokens'],
+    );
+    assert.ok(status.ReplicatedTokenIndex > 0);
+    // The same tokens in both datacenters: drover made them all in east.
+    const accessors = async (h: LabHost) =>
+      (JSON.parse((await apiGet(h.name, '/v1/acl/tokens')).body) as { AccessorID: string }[])
+        .map((t) => t.AccessorID)
+        .sort();
+    assert.deepEqual(await accessors(west[0]!), await accessors(east[0]!));
+    assert.equal((await apiGet(westClient.name, '/v1/kv/drover-e2e', false)).code, '403');
+    assert.equal((await apiGet(westClient.name, '/v1/kv/drover-e2e')).code, '404');
   });
 
   it('resolves a service of one datacenter from the other (web.service.west.consul)', async () => {
@@ -219,5 +322,12 @@ describe('two datacenters on one inventory', () => {
     assert.match(text.stdout, /^=== datacenter east$/m);
     assert.match(text.stdout, /^WAN OK: every server of every datacenter is an alive WAN member/m);
     assert.match(text.stdout, /^Deployment OK\.$/m);
+  });
+
+  it('deploying the two datacenters again changes nothing and bootstraps nothing', async () => {
+    const r = await drover(['deploy', '-i', inv]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /bootstrapped/);
+    for (const [h, counts] of Object.entries(parseRecap(r.stdout))) assert.equal(counts['changed'], 0, h);
   });
 });

@@ -276,6 +276,16 @@ export interface NodeIdentity {
   readonly datacenter: string;
 }
 
+/**
+ * A service identity: Consul expands it to `service "<name>"` and `"<name>-sidecar-proxy"`
+ * write, plus `service_prefix ""` and `node_prefix ""` read (agent/structs/acl_ce.go), valid only
+ * in `datacenters` (all of them when empty).
+ */
+export interface ServiceIdentity {
+  readonly serviceName: string;
+  readonly datacenters: readonly string[];
+}
+
 export interface PolicyLink {
   readonly id: string;
   readonly name: string;
@@ -288,18 +298,19 @@ export interface AclToken {
   readonly description: string;
   readonly policies: readonly PolicyLink[];
   readonly nodeIdentities: readonly NodeIdentity[];
+  readonly serviceIdentities: readonly ServiceIdentity[];
   readonly local: boolean;
   readonly createIndex: number;
   readonly modifyIndex: number;
   /**
-   * What drover does not manage (Roles, ServiceIdentities, TemplatedPolicies), as Consul sent
+   * What drover does not manage (Roles, TemplatedPolicies), as Consul sent
    * it: an update sends it back, since Consul replaces a token whole and would otherwise drop it.
    */
   readonly unmanaged: JsonObject;
 }
 
 const HIDDEN_SECRET = '<hidden>';
-const UNMANAGED_TOKEN_FIELDS = ['Roles', 'ServiceIdentities', 'TemplatedPolicies'];
+const UNMANAGED_TOKEN_FIELDS = ['Roles', 'TemplatedPolicies'];
 
 /** Consul's ACLToken JSON (`GET /v1/acl/token/:id`, and every token write's answer). */
 export function parseAclToken(body: string, source: string): AclToken {
@@ -325,6 +336,18 @@ export function parseAclToken(body: string, source: string): AclToken {
       return {
         nodeName: getString(ident, 'NodeName', source, `NodeIdentities[${i}]`),
         datacenter: getString(ident, 'Datacenter', source, `NodeIdentities[${i}]`),
+      };
+    }),
+    serviceIdentities: listOf(o, 'ServiceIdentities', source).map((n, i) => {
+      const where = `ServiceIdentities[${i}]`;
+      const ident = asObject(n, source, where);
+      return {
+        serviceName: getString(ident, 'ServiceName', source, where),
+        datacenters: listOf(ident, 'Datacenters', source).map((d, j) => {
+          if (typeof d !== 'string')
+            throw new ConsulOutputError(source, `${where}.Datacenters[${j}]: expected a string`);
+          return d;
+        }),
       };
     }),
     local: getBoolean(o, 'Local', source),
@@ -372,6 +395,7 @@ export interface TokenWant {
   /** Policy names. */
   readonly policies: readonly string[];
   readonly nodeIdentities: readonly NodeIdentity[];
+  readonly serviceIdentities: readonly ServiceIdentity[];
   /** A datacenter-local token (not replicated); Consul cannot change this on an existing token. */
   readonly local: boolean;
   /** The SecretID to create it with (derivedTokenSecret); absent: Consul draws one. Never changed by an update. */
@@ -390,6 +414,10 @@ function tokenBody(
     Description: want.description,
     Policies: want.policies.map((Name) => ({ Name })),
     NodeIdentities: want.nodeIdentities.map((n) => ({ NodeName: n.nodeName, Datacenter: n.datacenter })),
+    ServiceIdentities: want.serviceIdentities.map((s) => ({
+      ServiceName: s.serviceName,
+      ...(s.datacenters.length > 0 && { Datacenters: s.datacenters }),
+    })),
     Local: want.local,
   };
 }
@@ -409,7 +437,7 @@ export function deleteTokenStep(accessorId: string, call: AclCall): Step<void> {
   return aclStep(req, () => undefined, [call.token]);
 }
 
-/** Replaces the token's description, policies and node identities; its SecretID stays. */
+/** Replaces the token's description, policies and identities; its SecretID stays. */
 export function updateTokenStep(want: TokenWant, call: AclCall, unmanaged: JsonObject = {}): Step<AclToken> {
   const req = aclRequest('PUT', `/v1/acl/token/${seg(want.accessorId)}`, call, {
     token: call.token,
@@ -433,6 +461,9 @@ export type TokenPlan =
   | { readonly action: 'refuse'; readonly reason: string };
 
 const identityKey = (n: NodeIdentity): string => `${n.nodeName}:${n.datacenter}`;
+/** Consul sorts and merges a service identity's datacenters (Deduplicate): compared as a set. */
+const serviceKey = (s: ServiceIdentity): string =>
+  s.datacenters.length === 0 ? s.serviceName : `${s.serviceName}@${sorted(s.datacenters).join(',')}`;
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
 /** `+a -b` for what a list gains and loses. */
@@ -466,27 +497,30 @@ export function planToken(
     return { action: 'replace', want };
   const havePolicies = sorted(have.policies.map((p) => p.name).filter((n) => n !== ''));
   const haveIdentities = sorted(have.nodeIdentities.map(identityKey));
+  const haveServices = sorted(have.serviceIdentities.map(serviceKey));
   const target: TokenWant = o.shared
     ? {
         ...want,
         description: have.description,
         policies: sorted([...havePolicies, ...want.policies]),
-        nodeIdentities: uniqueIdentities([...have.nodeIdentities, ...want.nodeIdentities]),
+        nodeIdentities: uniqueBy([...have.nodeIdentities, ...want.nodeIdentities], identityKey),
+        serviceIdentities: uniqueBy([...have.serviceIdentities, ...want.serviceIdentities], serviceKey),
       }
     : want;
   const changes = [
     ...(have.description !== target.description ? ['description'] : []),
     ...listChange('policies', havePolicies, sorted(target.policies)),
     ...listChange('node identities', haveIdentities, sorted(target.nodeIdentities.map(identityKey))),
+    ...listChange('service identities', haveServices, sorted(target.serviceIdentities.map(serviceKey))),
   ];
   if (changes.length === 0) return { action: 'none' };
   return { action: 'update', want: target, changes, unmanaged: have.unmanaged };
 }
 
-function uniqueIdentities(list: readonly NodeIdentity[]): NodeIdentity[] {
-  const seen = new Map<string, NodeIdentity>();
-  for (const n of list) seen.set(identityKey(n), n);
-  return [...seen.values()].sort((a, b) => identityKey(a).localeCompare(identityKey(b)));
+function uniqueBy<T>(list: readonly T[], key: (x: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const x of list) seen.set(key(x), x);
+  return [...seen.values()].sort((a, b) => key(a).localeCompare(key(b)));
 }
 
 /** The writes a plan calls for, in order; none for `none` and `refuse`. */
@@ -529,10 +563,11 @@ function uuidV8(digest: Buffer): string {
 }
 
 /**
- * The tokens drover makes: an agent's own (per host), the agents' default (DNS), its operator
- * token, and the replication token of the servers outside the primary datacenter.
+ * The tokens drover makes: an agent's own and its services' (per host), the agents' default
+ * (DNS), its operator token, and the replication token of the servers outside the primary
+ * datacenter.
  */
-export type DerivedTokenPurpose = 'agent' | 'dns' | 'operator' | 'replication';
+export type DerivedTokenPurpose = 'agent' | 'services' | 'dns' | 'operator' | 'replication';
 
 /**
  * The SecretID of a token drover makes for `purpose` (and `host`, the inventory host, for an
@@ -560,6 +595,38 @@ export function agentTokenWant(node: NodeIdentity, secret?: Secret): TokenWant {
     description: `drover: agent token of ${node.nodeName} (${node.datacenter})`,
     policies: [],
     nodeIdentities: [node],
+    serviceIdentities: [],
+    local: false,
+  };
+}
+
+/**
+ * The token an agent registers the services of its config files with
+ * (acl.tokens.config_file_service_registration, Consul 1.15+): a service identity per service
+ * name the host declares, valid in the node's datacenter only. A host with no services still
+ * has one, with no identities, so adding its first service changes the token, never the
+ * config. Consul wants identity names as `^[a-z0-9]([a-z0-9\-_]*[a-z0-9])?$`; the
+ * consul_services module already holds names to one DNS label, which always fits.
+ */
+export function servicesTokenWant(
+  node: NodeIdentity,
+  services: readonly string[],
+  secret?: Secret,
+): TokenWant {
+  return {
+    ...(secret && { secret }),
+    accessorId: droverAccessorId({
+      datacenter: node.datacenter,
+      purpose: 'services',
+      nodeName: node.nodeName,
+    }),
+    description: `drover: services token of ${node.nodeName} (${node.datacenter})`,
+    policies: [],
+    nodeIdentities: [],
+    serviceIdentities: sorted(services).map((serviceName) => ({
+      serviceName,
+      datacenters: [node.datacenter],
+    })),
     local: false,
   };
 }
@@ -572,6 +639,7 @@ export function operatorTokenWant(datacenter: string, secret?: Secret): TokenWan
     description: `drover: operator token (${datacenter})`,
     policies: [OPERATOR_POLICY.name],
     nodeIdentities: [],
+    serviceIdentities: [],
     local: false,
   };
 }
@@ -584,6 +652,7 @@ export function dnsTokenWant(datacenter: string, secret?: Secret): TokenWant {
     description: `drover: DNS lookups, the agents' default token (${datacenter})`,
     policies: [DNS_POLICY.name],
     nodeIdentities: [],
+    serviceIdentities: [],
     local: false,
   };
 }
@@ -599,6 +668,7 @@ export function replicationTokenWant(primary: string, secret?: Secret): TokenWan
     description: `drover: ACL replication from ${primary}`,
     policies: [REPLICATION_POLICY.name],
     nodeIdentities: [],
+    serviceIdentities: [],
     local: false,
   };
 }
@@ -609,6 +679,7 @@ export const anonymousDnsWant = (): TokenWant => ({
   description: 'Anonymous Token',
   policies: [DNS_POLICY.name],
   nodeIdentities: [],
+  serviceIdentities: [],
   local: false,
 });
 

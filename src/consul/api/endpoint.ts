@@ -54,6 +54,11 @@ export const ACL_TOKEN_VAR_OF_SESSION = 'drover_acl_token';
 export const ACL_MANAGEMENT_VAR_OF_SESSION = 'drover_acl_management_token';
 /** With `consul_acl_enable`: this host's agent token, as its config names it (acl.tokens.agent). */
 export const ACL_AGENT_TOKEN_VAR = 'drover_acl_agent_token';
+/**
+ * With `consul_acl_enable`: the token this host's agent registers the services of its config
+ * files with (acl.tokens.config_file_service_registration), its service identities.
+ */
+export const ACL_SERVICES_TOKEN_VAR = 'drover_acl_services_token';
 /** With `consul_acl_enable`: the DNS token, every agent's default token (acl.tokens.default). */
 export const ACL_DNS_TOKEN_VAR = 'drover_acl_dns_token';
 /**
