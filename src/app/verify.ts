@@ -6,6 +6,7 @@ import {
   type ClusterTls,
 } from '../consul/api/endpoint.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { clientTrustByDatacenter } from '../consul/verify/client-trust.js';
 import type { Vars } from '../inventory/types.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { deepVerify, type DeepNode, type DeepReport } from '../consul/verify/deep-verify.js';
@@ -60,24 +61,18 @@ export async function deepVerifyCluster(session: Session): Promise<DeepReport> {
 }
 
 /**
- * Each TLS client's trust: the agent CA and the Connect CA's roots, which sign the clients'
- * auto_encrypt certificates, asked once of a server's own agent (in the client's datacenter).
+ * Each TLS client's trust (clientTrustByDatacenter), the Connect CA's roots asked of a server's
+ * own agent through that server's connection.
  */
 async function clientTlsOf(
   session: Session,
   nodes: readonly ExpectedNode[],
   varsOf: (host: string) => Vars,
 ): Promise<Map<string, ClusterTls | undefined>> {
-  const out = new Map<string, ClusterTls | undefined>();
-  const byDc = new Map<string | undefined, Promise<ClusterTls | undefined>>();
-  for (const client of nodes.filter((n) => n.role === 'client')) {
-    const tls = clusterTlsFromVars(varsOf(client.host));
-    const server = nodes.find((n) => n.role === 'server' && n.datacenter === client.datacenter);
-    if (!tls || !server) {
-      out.set(client.host, tls);
-      continue;
-    }
-    if (!byDc.has(client.datacenter)) {
+  const trustOf = clientTrustByDatacenter(
+    nodes,
+    (client) => clusterTlsFromVars(varsOf(client.host)),
+    (server, tls) => {
       const v = varsOf(server.host);
       const own = {
         here: true,
@@ -86,15 +81,13 @@ async function clientTlsOf(
         httpPort: portVar(v['consul_http_port']),
       } as const;
       const via = agentEndpoint(own, clusterTlsFromVars(v), aclTokenFromVars(v));
-      byDc.set(
-        client.datacenter,
-        session.reader(server.host).then(
-          (steps) => withConnectRoots(tls, steps.channel, via),
-          () => tls,
-        ),
+      return session.reader(server.host).then(
+        (steps) => withConnectRoots(tls, steps.channel, via),
+        () => tls,
       );
-    }
-    out.set(client.host, await byDc.get(client.datacenter));
-  }
+    },
+  );
+  const out = new Map<string, ClusterTls | undefined>();
+  for (const client of nodes.filter((n) => n.role === 'client')) out.set(client.host, await trustOf(client));
   return out;
 }

@@ -13,6 +13,7 @@ import {
 } from '../consul/api/endpoint.js';
 import { portVar } from '../consul/gates/gate-agents.js';
 import { expectedServices } from '../consul/verify/expected-services.js';
+import { clientTrustByDatacenter } from '../consul/verify/client-trust.js';
 import { formatDeploymentReport } from '../consul/verify/verify-deployment-format.js';
 import { verifyDeployment, type DeploymentReport } from '../consul/verify/verify-deployment.js';
 import type { VerifyReport } from '../consul/verify/verify.js';
@@ -117,26 +118,12 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
       );
     // The Connect CA's roots are asked of a server (this host's agent when it is one), which the
     // agent CA vouches for: a client's own HTTPS certificate is the one that needs those roots.
-    // Each datacenter has a Connect CA of its own, so a client's come from its own datacenter.
-    const me = nodes.find((n) => n.host === here);
-    const rootsByDc = new Map<string | undefined, Promise<ClusterTls | undefined>>();
-    const clientTlsOf = (client: ExpectedNode): Promise<ClusterTls | undefined> => {
-      const dc = client.datacenter;
-      let roots = rootsByDc.get(dc);
-      if (!roots) {
-        const rootsFrom =
-          me?.role === 'server' && me.datacenter === dc
-            ? me
-            : (nodes.find((n) => n.role === 'server' && n.datacenter === dc) ??
-              nodes.find((n) => n.role === 'server'));
-        roots =
-          tls && rootsFrom
-            ? withConnectRoots(tls, ctx.steps.channel, endpointOf(rootsFrom, tls))
-            : Promise.resolve(tls);
-        rootsByDc.set(dc, roots);
-      }
-      return roots;
-    };
+    const clientTlsOf = clientTrustByDatacenter(
+      nodes,
+      () => tls,
+      (server, agentCa) => withConnectRoots(agentCa, ctx.steps.channel, endpointOf(server, agentCa)),
+      nodes.find((n) => n.host === here),
+    );
     const report = await verifyDeployment(
       nodes,
       services,
