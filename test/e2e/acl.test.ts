@@ -3,8 +3,11 @@
  * management token beside the inventory (0600, never printed), bootstraps the ACL system once
  * with it, and gives every agent its own token in its config; the cluster then refuses a
  * request without a token, answers one with the token over HTTPS, resolves DNS with the
- * agents' default (DNS) token, verifies, and a second deploy changes nothing. No token is in
- * drover's output or on any host's process list. Hosts come from pickHosts().
+ * agents' default (DNS) token, verifies, and a second deploy changes nothing. drover's
+ * operator token (derived from the management token) reads what drover needs over HTTPS, and
+ * drover runs with it alone. restart, rotate-gossip-key, rotate-tls, reset-node, upgrade and
+ * members --prune pass under deny. No token is in drover's output, its events, the hosts' audit
+ * lines or any host's process list. Hosts come from pickHosts().
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +23,8 @@ import {
   sshOk,
   waitFor,
 } from '../lab/lab.js';
+import { derivedTokenSecret } from '../../src/consul/api/acl.js';
+import { Secret } from '../../src/shell/secret.js';
 import { CONFIG_DIR, cleanUp, drover, parseRecap, writeLabInventory } from './drover-cli.js';
 
 describe('a deploy with ACLs and TLS on', () => {
@@ -32,6 +37,9 @@ describe('a deploy with ACLs and TLS on', () => {
     vars: { consul_tls_enable: true, consul_acl_enable: true },
   });
   const tokenFile = join(dirname(inventory), 'inventory.acl', 'management.token');
+  const eventsFile = join(dirname(inventory), 'deploy.ndjson');
+  /** The operator token as an operator finds it (`consul acl token read`): derived, never stored. */
+  const operatorToken = () => derivedTokenSecret(new Secret(token()), 'operator').reveal();
   const s1 = servers[0]!;
   let output = '';
   const token = (): string => readFileSync(tokenFile, 'utf8').trim();
@@ -47,7 +55,7 @@ describe('a deploy with ACLs and TLS on', () => {
   });
 
   it('deploys: the management token is made beside the inventory, 0600, and the ACL system bootstrapped with it', async () => {
-    const r = await drover(['deploy', '-i', inventory]);
+    const r = await drover(['deploy', '-i', inventory, '--events', eventsFile]);
     output = r.stdout + r.stderr;
     assert.equal(r.code, 0, output);
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
@@ -73,21 +81,58 @@ describe('a deploy with ACLs and TLS on', () => {
       `curl -s -m 5 -o /dev/null -w '%{http_code}' -H @/tmp/drover-e2e-header --cacert ${ca} --resolve server.lab.consul:8501:${s1.address} https://server.lab.consul:8501/v1/kv/drover-e2e; rm -f /tmp/drover-e2e-header`,
     );
     assert.equal(withToken.stdout, '404', withToken.stderr);
+    // The operator token reads the Raft configuration over 8501, and has no right to the KV store.
+    await sshOk(
+      s1.name,
+      `umask 077; cat > /tmp/drover-e2e-header <<'EOF'\nX-Consul-Token: ${operatorToken()}\nEOF`,
+    );
+    const https = `https://server.lab.consul:8501`;
+    const asOperator = await ssh(
+      s1.name,
+      `for p in /v1/operator/raft/configuration /v1/kv/drover-e2e; do curl -s -m 5 -o /dev/null -w '%{http_code} ' -H @/tmp/drover-e2e-header --cacert ${ca} --resolve server.lab.consul:8501:${s1.address} ${https}$p; done; rm -f /tmp/drover-e2e-header`,
+    );
+    assert.equal(asOperator.stdout.trim(), '200 403', asOperator.stderr);
   });
 
-  it('gives each agent its own token in its config, never on a process list', async () => {
+  it('runs with the operator token alone (DROVER_ACL_TOKEN): verify --deep and members pass', async () => {
+    const env = { DROVER_ACL_TOKEN: operatorToken() };
+    for (const args of [['verify', '--deep'], ['members']]) {
+      const r = await drover([...args, '-i', inventory], 240, env);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.ok(!(r.stdout + r.stderr).includes(env.DROVER_ACL_TOKEN), 'the operator token is in the output');
+    }
+  });
+
+  it('gives each agent its own tokens in its config, never in output, events, audit lines or a process list', async () => {
     const agentTokens = new Set<string>();
+    const events = readFileSync(eventsFile, 'utf8');
     for (const h of hosts) {
       const config = JSON.parse(await sshOk(h.name, `cat ${CONFIG_DIR}/consul.json`)) as {
-        acl: { enabled: boolean; default_policy: string; tokens: { agent: string; default: string } };
+        acl: {
+          enabled: boolean;
+          default_policy: string;
+          tokens: { agent: string; default: string; config_file_service_registration: string };
+        };
       };
       assert.equal(config.acl.enabled, true);
       assert.equal(config.acl.default_policy, 'deny');
       agentTokens.add(config.acl.tokens.agent);
-      assert.ok(!output.includes(config.acl.tokens.agent), `${h.name}'s agent token is in the output`);
+      const secrets = [
+        token(),
+        operatorToken(),
+        config.acl.tokens.agent,
+        config.acl.tokens.default,
+        config.acl.tokens.config_file_service_registration,
+      ];
       const ps = await sshOk(h.name, 'ps -eo args');
-      for (const secret of [token(), config.acl.tokens.agent, config.acl.tokens.default])
+      const audit = await sshOk(h.name, 'cat /var/log/drover/audit.log');
+      assert.match(audit, /"command":"drover deploy/);
+      for (const secret of secrets) {
+        assert.ok(!output.includes(secret), `a token of ${h.name} is in the output`);
+        assert.ok(!events.includes(secret), `a token of ${h.name} is in the events`);
+        assert.ok(!audit.includes(secret), `${h.name}'s audit log holds a token`);
         assert.ok(!ps.includes(secret), `${h.name} shows a token on its process list`);
+      }
     }
     assert.equal(agentTokens.size, hosts.length, 'one agent token per node');
   });
@@ -143,11 +188,13 @@ describe('a deploy with ACLs and TLS on', () => {
       );
   });
 
-  it('rolls, rotates the gossip key, resets a server and upgrades, all under default_policy deny', async () => {
+  it('rolls, rotates the gossip key and the TLS certificates, resets a server and upgrades, all under default_policy deny', async () => {
     const restart = await drover(['restart', '-i', inventory, '--yes'], 300);
     assert.equal(restart.code, 0, restart.stdout + restart.stderr);
     const rotate = await drover(['rotate-gossip-key', '-i', inventory, '--yes']);
     assert.equal(rotate.code, 0, rotate.stdout + rotate.stderr);
+    const rotateTls = await drover(['rotate-tls', '-i', inventory, '--yes'], 300);
+    assert.equal(rotateTls.code, 0, rotateTls.stdout + rotateTls.stderr);
     // reset-node prunes the old entry with the in-container CLI (the token on its stdin) and is
     // done only once the server votes again: the upgrade's pre-flight right after accepts it.
     const reset = await drover(['reset-node', '-i', inventory, servers[1]!.name, '--yes'], 300);
@@ -165,7 +212,9 @@ describe('a deploy with ACLs and TLS on', () => {
       );
     const v = await drover(['verify', '--deep', '-i', inventory]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    const all = [restart, rotate, reset, members, upgrade, v].map((x) => x.stdout + x.stderr).join('\n');
+    const all = [restart, rotate, rotateTls, reset, members, upgrade, v]
+      .map((x) => x.stdout + x.stderr)
+      .join('\n');
     assert.ok(!all.includes(token()), 'the management token is in the output');
   });
 

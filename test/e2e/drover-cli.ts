@@ -19,8 +19,12 @@ import {
 export const ROOT = join(LAB_DIR, '..', '..');
 export const LAB_INVENTORY = join(ROOT, 'inventories', 'lab.yaml');
 
-export function drover(args: readonly string[], timeoutSeconds = 240): Promise<RunResult> {
-  return run(process.execPath, [join(ROOT, 'bin', 'drover.js'), ...args], timeoutSeconds);
+export function drover(
+  args: readonly string[],
+  timeoutSeconds = 240,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  return run(process.execPath, [join(ROOT, 'bin', 'drover.js'), ...args], timeoutSeconds, env);
 }
 
 /** The PLAY RECAP lines as {host: {ok, changed, ...}}. */

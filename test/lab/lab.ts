@@ -46,12 +46,23 @@ export function labHost(name: string): LabHost {
 }
 
 /** Runs a program and collects its output; never rejects, so tests can assert on failures. */
-export function run(file: string, args: readonly string[], timeoutSeconds = 60): Promise<RunResult> {
+export function run(
+  file: string,
+  args: readonly string[],
+  timeoutSeconds = 60,
+  /** Added to this process's environment. */
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { timeout: timeoutSeconds * 1000, maxBuffer: 32 * 1024 * 1024, killSignal: 'SIGKILL' },
+      {
+        timeout: timeoutSeconds * 1000,
+        maxBuffer: 32 * 1024 * 1024,
+        killSignal: 'SIGKILL',
+        env: { ...process.env, ...env },
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
