@@ -37,11 +37,27 @@ export function roll(kind: 'restart' | 'upgrade', o: RollOptions): Roll {
     if (!o.image || o.image.trim() === '') throw new UsageError('--image needs an image reference');
     extraVars['consul_image'] = o.image;
   }
+  const image = o.image;
   return {
     playbook: kind === 'restart' ? PLAYBOOKS.restart : PLAYBOOKS.upgrade,
     extraVars,
-    summarize: summarizeRoll,
+    summarize:
+      kind === 'upgrade' && image !== undefined
+        ? (result, check) => [...summarizeRoll(result, check), ...keepImageLines(result, check, image)]
+        : summarizeRoll,
   };
+}
+
+/**
+ * After an upgrade went through: the exact line the inventory needs, since a deploy that still
+ * names the old image is refused as a downgrade (consul_image_version).
+ */
+export function keepImageLines(result: RunResult, check: boolean, image: string): string[] {
+  if (check || result.status !== 'ok') return [];
+  return [
+    'keep this image in the inventory (all: vars:), or the next deploy is refused as a downgrade:',
+    `  consul_image: ${JSON.stringify(image)}`,
+  ];
 }
 
 /**

@@ -7,6 +7,7 @@ import { consulGateModule } from './consul-gate.js';
 import { consulGossipKeyModule } from './consul-gossip-key.js';
 import { consulLeaderTransferModule } from './consul-leader-transfer.js';
 import { consulHostPreflightModule } from './consul-host-preflight.js';
+import { consulImageVersionModule } from './consul-image-version.js';
 import { consulKeyringModule } from './consul-keyring.js';
 import { consulMemberModule } from './consul-member.js';
 import { consulPreflightModule } from './consul-preflight.js';
@@ -38,6 +39,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulKeyringModule,
     consulMemberModule,
     consulHostPreflightModule,
+    consulImageVersionModule,
     consulConfigCheckModule,
     consulServicesModule,
     consulAgentStateModule,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { notReachedByRoll, summarizeRoll } from '../../src/app/rolls.js';
+import { notReachedByRoll, roll, summarizeRoll } from '../../src/app/rolls.js';
 import { canRestart, notStarted, summaryLines } from '../../src/app/run-summary.js';
 import type { ConversationModule } from '../../src/modules/module.js';
 import { parsePlaybookText } from '../../src/playbook/load-playbook.js';
@@ -156,5 +156,19 @@ describe("the roll's summary (drover restart, upgrade)", () => {
     assert.match(lines[1] ?? '', /^gates: pre-flight/);
     assert.match(lines[2] ?? '', /^the servers are ordered leader-last again/);
     assert.equal(lines.at(-1), 'would change: s1, s2, s3, c1, c2');
+  });
+
+  it('after an upgrade that went through: the exact consul_image line the inventory needs', async () => {
+    const upgrade = roll('upgrade', { image: 'registry.example:5000/consul:1.20.2' });
+    const done = await runWith(ROLL.replace('ctrl_c: {}', 'probe: { what: x }'), inv);
+    assert.deepEqual(upgrade.summarize(done, false).slice(-2), [
+      'keep this image in the inventory (all: vars:), or the next deploy is refused as a downgrade:',
+      '  consul_image: "registry.example:5000/consul:1.20.2"',
+    ]);
+    // Not in check mode, not after a roll that stopped, and never for a restart.
+    const checked = await runWith(ROLL.replace('ctrl_c: {}', 'probe: { what: x }'), inv, { check: true });
+    assert.doesNotMatch(upgrade.summarize(checked, true).join('\n'), /consul_image/);
+    assert.doesNotMatch(upgrade.summarize(await interruptedRoll('s2'), false).join('\n'), /consul_image/);
+    assert.doesNotMatch(roll('restart', {}).summarize(done, false).join('\n'), /consul_image/);
   });
 });

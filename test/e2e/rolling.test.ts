@@ -1,7 +1,8 @@
 /**
  * `drover restart` and `drover upgrade` end to end on the lab: quorum-safe rolls of a real
  * Consul (stand-in) cluster over SSH and Docker, watched from outside while they run, plus the
- * refusals: a crashed server before the roll, a crashed server during it.
+ * refusals: an image older than the running agents (a deploy, plan or upgrade back after an
+ * upgrade), a crashed server before the roll, a crashed server during it.
  *
  * Uses pickHosts(): h1.. in CI, LAB_FIRST_HOST=8 while developing beside someone else's tests.
  */
@@ -133,9 +134,28 @@ describe('quorum-safe rolling restarts and upgrades on the lab', () => {
     for (const h of hosts) assert.equal(await imageOf(h), CONSUL_IMAGE_NEXT, `${h.name} image`);
     const v = await drover(['verify', '-i', inventory]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    // And back, so the next tests start from the inventory's image.
-    const back = await drover(['upgrade', '-i', inventory, '--image', CONSUL_IMAGE], 180);
+    // The line the inventory needs now, exactly.
+    assert.match(
+      r.stdout,
+      new RegExp(`^  consul_image: ${JSON.stringify(CONSUL_IMAGE_NEXT).replace(/[.]/g, '\\.')}$`, 'm'),
+    );
+  });
+
+  it('refuses to go back to the older image: deploy and plan with the inventory unchanged, and upgrade, exit 5 and nothing restarted', async () => {
+    const before = await startedAt(hosts);
+    const refused = /is Consul 1\.20\.1, older than the 1\.20\.2 this agent runs/;
+    for (const args of [['deploy'], ['plan'], ['upgrade', '--image', CONSUL_IMAGE]]) {
+      const r = await drover([...args, '-i', inventory], 180);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout + r.stderr, refused, args[0]);
+    }
+    assert.deepEqual(await startedAt(hosts), before, 'an agent was restarted');
+    for (const h of hosts) assert.equal(await imageOf(h), CONSUL_IMAGE_NEXT, `${h.name} image`);
+    // Forced, the upgrade goes back, so the next tests start from the inventory's image.
+    const back = await drover(['upgrade', '-i', inventory, '--image', CONSUL_IMAGE, '--force'], 180);
     assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.match(back.stdout, /forced: .*older than the 1\.20\.2 this agent runs/);
+    for (const h of hosts) assert.equal(await imageOf(h), CONSUL_IMAGE, `${h.name} image`);
   });
 
   it('refuses with one server crashed before the roll (exit 5) and touches nothing', async () => {

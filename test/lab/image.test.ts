@@ -7,7 +7,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSUL_IMAGE, pickHosts, ssh, sshOk, waitFor, type LabHost, type RunResult } from './lab.js';
+import {
+  CONSUL_IMAGE,
+  CONSUL_IMAGE_NEXT,
+  pickHosts,
+  ssh,
+  sshOk,
+  waitFor,
+  type LabHost,
+  type RunResult,
+} from './lab.js';
 
 /** One shell word. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -109,6 +118,19 @@ describe('lab consul image', () => {
     await shOk(`docker stop -t 20 ${c} >/dev/null`, 60);
     assert.equal((await shOk(`docker inspect -f '{{.State.ExitCode}}' ${c}`)).trim(), '0');
     assert.match(await shOk(`docker logs ${c} 2>&1`), /Graceful leave complete/);
+  });
+
+  it('carries the release in its version labels, as the official Dockerfile sets them', async () => {
+    for (const [image, version] of [
+      [CONSUL_IMAGE, '1.20.1'],
+      [CONSUL_IMAGE_NEXT, '1.20.2'],
+    ] as const) {
+      await shOk(`docker pull -q ${image} >/dev/null`, 120);
+      const labels = await shOk(
+        `docker image inspect -f '{{index .Config.Labels "version"}} {{index .Config.Labels "org.opencontainers.image.version"}}' ${image}`,
+      );
+      assert.equal(labels.trim(), `${version} ${version}`, image);
+    }
   });
 
   it('fails on a read-only config mount owned by root, as the real entrypoint does', async () => {

@@ -5,7 +5,8 @@
 #                              like hashicorp/consul: user consul (100:1000) owning /consul/*,
 #                              docker-entrypoint.sh under dumb-init that drops to consul with gosu
 #                              (Debian's su-exec), setcap, `consul` on PATH, VOLUME /consul/data,
-#                              CMD ["agent", "-dev", "-client", "0.0.0.0"], no USER (exec is root)
+#                              CMD ["agent", "-dev", "-client", "0.0.0.0"], no USER (exec is root),
+#                              the labels version and org.opencontainers.image.version
 #   $REG/consul:1.20.2         the same agent reporting version 1.20.2, for upgrade tests
 # With LAB_CONSUL_IMAGE_TAR=/path/to/hashicorp-consul.tar (from `docker save hashicorp/consul:X`),
 # that real image is loaded and pushed as $REG/consul:1.20.1 instead of the stand-in.
@@ -60,12 +61,14 @@ else
      --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["agent", "-dev", "-client", "0.0.0.0"]' \
      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
      --change 'EXPOSE 8300 8301 8301/udp 8302 8302/udp 8500 8600 8600/udp' \
-     --change 'VOLUME ["/consul/data"]' - $REG/consul:1.20.1 >/dev/null
+     --change 'VOLUME ["/consul/data"]' \
+     --change 'LABEL version=1.20.1 org.opencontainers.image.version=1.20.1' - $REG/consul:1.20.1 >/dev/null
   bx docker push -q $REG/consul:1.20.1 >/dev/null
 fi
 # The second tag: same image, another version, so upgrades have somewhere to go.
 cid=$(bx docker create --net=none $REG/consul:1.20.1)
-bx docker commit --change 'ENV CONSUL_STANDIN_VERSION=1.20.2' "$cid" $REG/consul:1.20.2 >/dev/null
+bx docker commit --change 'ENV CONSUL_STANDIN_VERSION=1.20.2' \
+   --change 'LABEL version=1.20.2 org.opencontainers.image.version=1.20.2' "$cid" $REG/consul:1.20.2 >/dev/null
 bx docker rm -v "$cid" >/dev/null   # -v: with the anonymous /consul/data volume
 bx docker push -q $REG/consul:1.20.2 >/dev/null
 rm -rf $W

@@ -174,6 +174,18 @@ describe('a config change and a restart owed show in every view, though their ta
       message: 's2 does not lead (leader: s1)',
     });
     assert.equal(formatOutcome(follower), 'ok: [s2] leadership moves away');
+    // A downgrade --force let through, and a version that could not be compared, are said too.
+    for (const message of [
+      'forced: s1: reg/consul:1.20.1 is Consul 1.20.1, older than the 1.20.2 this agent runs',
+      'cannot compare versions: hashicorp/consul:latest names no version',
+    ]) {
+      const o = outcome('s1', 'image is not older than the running agent', 'ok', { message });
+      assert.equal(formatOutcome(o), `ok: [s1] image is not older than the running agent - ${message}`);
+    }
+    const same = outcome('s1', 'image is not older than the running agent', 'ok', {
+      message: 'Consul 1.20.1, as running',
+    });
+    assert.equal(formatOutcome(same), 'ok: [s1] image is not older than the running agent');
   });
 
   it('in the live list', async () => {

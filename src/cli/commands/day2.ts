@@ -125,7 +125,7 @@ export function addDay2Commands(root: Command, cli: Cli): void {
       )
       .argument('<host>', 'inventory host to reset'),
   )
-    .option('--force', 'reset a server even when quorum would not survive it')
+    .option('--force', 'reset a server even when quorum would not survive it, or onto an older image')
     .action(async (host: string, o: RunFlags & { force?: boolean }) => {
       const { inventory, inventoryFile } = await consulInventory(cli, o);
       const { question } = resetNodeTarget(inventory, host, { limit: o.limit, inventoryFile });

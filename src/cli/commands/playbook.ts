@@ -52,14 +52,10 @@ export function addPlaybookCommands(root: Command, cli: Cli): void {
     .option('-D, --diff', 'show the diff of every changed file')
     .option(
       '--force',
-      'apply dangerous Consul config changes (datacenter, node_name, server, bootstrap_expect); asks first',
+      'apply dangerous changes (datacenter, node_name, server, bootstrap_expect, an image older than the running agents); asks first',
     )
     .action(async (o: RunFlags & { playbook?: string; force?: boolean }) => {
-      if (
-        o.force &&
-        !o.check &&
-        !(await confirm('Apply dangerous Consul config changes (--force)?', o, cli.io))
-      ) {
+      if (o.force && !o.check && !(await confirm('Apply dangerous Consul changes (--force)?', o, cli.io))) {
         throw new UsageError('--force was not confirmed; nothing was done');
       }
       cli.setExit(

@@ -8,7 +8,10 @@ export function addRollingCommands(root: Command, cli: Cli): void {
   const rollFlags = (cmd: Command): Command =>
     withRun(cmd)
       .option('--serial <n|n%>', 'clients restarted at once: a count or a percentage (default 25%)')
-      .option('--force', 'go on when the pre-flight finds the cluster unhealthy (it still says why)')
+      .option(
+        '--force',
+        'go on when the pre-flight finds the cluster unhealthy (it still says why); upgrade: also to an older image',
+      )
       .option('-C, --check', 'print the order and the gates the roll would apply; restart nothing');
 
   rollFlags(
