@@ -36,6 +36,7 @@ import {
   datacenterFromVars,
 } from '../consul/api/endpoint.js';
 import { GateAgents } from '../consul/gates/gate-agents.js';
+import { serverNamingALeader } from '../consul/gates/leader-wait.js';
 import {
   gateConnectionSchema,
   gateOptions,
@@ -47,7 +48,6 @@ import { expectedServices } from '../consul/verify/expected-services.js';
 import { ConfigError, InterruptedError, TaskFailedError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import { isSecret, type Secret } from '../shell/secret.js';
-import { poll } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 import { secondsSchema } from './schema-parts.js';
 
@@ -111,7 +111,7 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     );
     const candidates = inPrimary.length > 0 ? inPrimary : agents.servers;
     // Check mode asks once: nothing was started, so there is nothing to wait for.
-    const via = await answeringServer(agents, candidates, ctx.check ? 0 : leaderTimeout, ctx);
+    const via = await serverNamingALeader(agents, candidates, ctx.check ? 0 : leaderTimeout, ctx);
     if (!via) {
       if (ctx.check)
         return {
@@ -181,38 +181,6 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     return { changed: done.length > 0, summary, data: { via: via.host, changes: done, acl_off: false } };
   },
 };
-
-/**
- * The first server that names a leader, asked in turn every second up to `seconds` (0: one
- * round). Any server forwards ACL writes to the leader; the one that answered is used for all
- * of them, so a follower that has not applied the bootstrap yet is never asked in between.
- */
-async function answeringServer(
-  agents: GateAgents,
-  servers: readonly ExpectedNode[],
-  seconds: number,
-  ctx: ConversationContext,
-): Promise<ExpectedNode | undefined> {
-  const round = async (): Promise<ExpectedNode | undefined> => {
-    for (const s of servers) {
-      const leader = await agents
-        .api(s)
-        .leader()
-        .catch(() => '');
-      if (leader !== '') return s;
-    }
-    return undefined;
-  };
-  if (seconds === 0) return round();
-  const outcome = await poll(round, (s) => (s ? 'done' : 'again'), {
-    timeoutSeconds: seconds,
-    intervalSeconds: 1,
-    clock: ctx.clock,
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    interrupted: (cause) => new InterruptedError('waiting for a Consul leader: interrupted', { cause }),
-  });
-  return outcome.last;
-}
 
 /**
  * True when this call bootstrapped, false when the cluster already knows the management token,

@@ -1,6 +1,7 @@
 import { commandModule } from './command.js';
 import { consulAclModule } from './consul-acl.js';
 import { consulAgentStateModule } from './consul-agent-state.js';
+import { consulAutopilotModule } from './consul-autopilot.js';
 import { consulCliModule } from './consul-cli.js';
 import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
@@ -47,6 +48,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulAclModule,
     consulCliModule,
     consulLeaderTransferModule,
+    consulAutopilotModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

@@ -38,6 +38,16 @@ hb.registerHelper('default', (value: unknown, fallback: unknown) =>
 );
 
 /**
+ * {{#with (set_fields a=x b=y) as |o|}}{{json o}}{{/with}}: an object of the named arguments
+ * that are set (not undefined, null or ""), or nothing when none is, so a block of optional
+ * vars is rendered only with the keys given. `false` and `0` are set.
+ */
+hb.registerHelper('set_fields', (options: { hash?: Record<string, unknown> }) => {
+  const set = Object.entries(options.hash ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '');
+  return set.length === 0 ? undefined : Object.fromEntries(set);
+});
+
+/**
  * {{json (group_values "servers" "bind_addr")}}: one var of every host in a group, from the whole
  * inventory (the runner puts `groups` and `hostvars` in every host's context), so retry_join is
  * right even when --limit narrows the run.

@@ -102,6 +102,28 @@ test("consul_raft_multiplier renders performance.raft_multiplier; unset, Consul'
   }
 });
 
+test('consul_autopilot_* render the autopilot block with the keys set; none set, no block (servers only)', () => {
+  assert.equal(assertAgentConfig(render(SERVER, varsFor('s1')), 's1')['autopilot'], undefined);
+  const unset = { consul_autopilot_min_quorum: '', consul_autopilot_last_contact_threshold: '' };
+  assert.equal(assertAgentConfig(render(SERVER, varsFor('s1', unset)), 's1')['autopilot'], undefined);
+  const some = render(
+    SERVER,
+    varsFor('s1', {
+      ...unset,
+      consul_autopilot_cleanup_dead_servers: false,
+      consul_autopilot_max_trailing_logs: 0,
+      consul_autopilot_server_stabilization_time: '30s',
+    }),
+  );
+  assert.deepEqual(assertAgentConfig(some, 's1')['autopilot'], {
+    cleanup_dead_servers: false,
+    max_trailing_logs: 0,
+    server_stabilization_time: '30s',
+  });
+  const client = render(CLIENT, varsFor('c1', { consul_autopilot_cleanup_dead_servers: false }));
+  assert.equal(assertAgentConfig(client, 'c1')['autopilot'], undefined);
+});
+
 test('client template: no server-only keys, leaves gracefully on docker stop', () => {
   const text = render(
     CLIENT,

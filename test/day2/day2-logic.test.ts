@@ -103,6 +103,10 @@ describe('config change classes', () => {
     assert.equal(classifyConfigChange(base, { ...base, log_level: 'debug' }).class, 'reload');
     assert.equal(classifyConfigChange(base, { ...base, retry_join: ['y'] }).class, 'restart');
     assert.equal(classifyConfigChange(base, { ...base, encrypt: 'k2' }).class, 'ignored');
+    // Autopilot is read at bootstrap only; drover applies a change through the operator API.
+    const autopilot = classifyConfigChange(base, { ...base, autopilot: { cleanup_dead_servers: false } });
+    assert.equal(autopilot.class, 'ignored');
+    assert.match(autopilot.changes[0]?.note ?? '', /operator autopilot API/);
     const d = classifyConfigChange(base, { ...base, datacenter: 'dc2', log_level: 'debug' });
     assert.equal(d.class, 'dangerous');
     assert.deepEqual(

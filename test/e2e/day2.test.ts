@@ -140,6 +140,41 @@ describe('day 2 on a 1-server, 2-client cluster', () => {
     assert.match(await sshOk(server.name, 'docker logs consul 2>&1 | tail -50'), /Reloading configuration/);
   });
 
+  it('an autopilot change is applied through the operator API: no restart, no reload, and kept', async () => {
+    const setting = async () =>
+      (
+        JSON.parse(
+          await sshOk(server.name, 'curl -s -m 5 http://127.0.0.1:8500/v1/operator/autopilot/configuration'),
+        ) as { CleanupDeadServers: boolean; ServerStabilizationTime: string }
+      ).CleanupDeadServers;
+    assert.equal(await setting(), true);
+    writeFileSync(
+      inv,
+      readFileSync(inv, 'utf8').replace(
+        '  vars:\n',
+        '  vars:\n    consul_autopilot_cleanup_dead_servers: false\n',
+      ),
+    );
+    const plan = await drover(['plan', '-i', inv]);
+    assert.equal(plan.code, 0, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /would set autopilot: CleanupDeadServers true -> false/);
+    assert.equal(await setting(), true, 'plan changed the cluster');
+    const started = await startedAt();
+    const r = await deploy(inv);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /changed: \[\S+\] autopilot as the inventory says - set autopilot: CleanupDeadServers true -> false/,
+    );
+    assert.doesNotMatch(r.stdout, /changed: \[\S+\] (reload consul|restart consul|container)$/m);
+    assert.deepEqual(await startedAt(), started, 'not restarted');
+    assert.equal(await setting(), false);
+    // The file says it too, for a cluster bootstrapped again from it; the next deploy changes nothing.
+    assert.match(await sshOk(server.name, `cat ${CONFIG}`), /"autopilot": \{"cleanup_dead_servers":false\}/);
+    const again = await deploy(inv);
+    for (const [h, counts] of Object.entries(parseRecap(again.stdout))) assert.equal(counts['changed'], 0, h);
+  });
+
   it('verify --deep checks the HTTP API, the UI, DNS, encryption and versions on every node', async () => {
     const r = await drover(['verify', '--deep', '-i', inv]);
     assert.equal(r.code, 0, r.stdout + r.stderr);

@@ -417,6 +417,10 @@ const DROVER_CALLS: readonly { call: string; where: string }[] = [
   { call: 'GET /v1/acl/token/self', where: 'src/consul/api/acl.ts tokenSelfStep' },
   { call: 'PUT /v1/agent/token/_', where: 'src/consul/api/acl.ts setAgentTokenStep' },
   { call: 'GET /v1/acl/replication', where: 'src/consul/api/api-responses.ts ENDPOINTS.aclReplication' },
+  {
+    call: 'GET /v1/operator/autopilot/configuration',
+    where: 'src/consul/api/autopilot-config.ts AUTOPILOT_CONFIG_PATH (also PUT ?cas=: consul_autopilot)',
+  },
 ];
 
 /** Those the package describes with a non-empty template (the rest have no file, or an empty one). */

@@ -100,4 +100,48 @@ describe('stand-in autopilot', () => {
     );
     assert.equal(health.FailureTolerance, 1);
   });
+
+  it('takes new settings through the operator API: decoded over the defaults, with cas, and applied at once', async () => {
+    const [a, b, c] = servers as [Agent, Agent, Agent];
+    const config = async () =>
+      JSON.parse((await b.http('/v1/operator/autopilot/configuration')).body) as Record<string, unknown>;
+    const before = await config();
+    // Seeded from the agents' files at bootstrap (server_stabilization_time 2s), the rest defaults.
+    assert.deepEqual([before['ServerStabilizationTime'], before['CleanupDeadServers']], ['2s', true]);
+    const put = (body: unknown, query = '') =>
+      b.http(`/v1/operator/autopilot/configuration${query}`, 'PUT', JSON.stringify(body));
+    // A stale cas is refused (false) and changes nothing.
+    const stale = await put({ CleanupDeadServers: false }, `?cas=${Number(before['ModifyIndex']) - 1}`);
+    assert.deepEqual([stale.status, stale.body.trim()], [200, 'false']);
+    assert.equal((await config())['CleanupDeadServers'], true);
+    const bad = await put({ LastContactThreshold: 'soon' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /^Error parsing autopilot config: time: invalid duration "soon"/);
+    assert.equal((await put({}, '?cas=x')).status, 400);
+    // Fields left out go back to their defaults, not to what was stored.
+    const done = await put(
+      { CleanupDeadServers: false, MaxTrailingLogs: 300 },
+      `?cas=${before['ModifyIndex']}`,
+    );
+    assert.deepEqual([done.status, done.body.trim()], [200, 'true']);
+    const after = await config();
+    assert.deepEqual(
+      [
+        after['CleanupDeadServers'],
+        after['MaxTrailingLogs'],
+        after['ServerStabilizationTime'],
+        after['LastContactThreshold'],
+      ],
+      [false, 300, '10s', '200ms'],
+    );
+    assert.ok(Number(after['ModifyIndex']) > Number(before['ModifyIndex']));
+    // Without dead-server cleanup, a server that dies stays a raft peer.
+    c.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.ok(
+      (await raftServers(a)).some((s) => s.Node === c.name),
+      'the dead server was removed',
+    );
+    c.start();
+  });
 });

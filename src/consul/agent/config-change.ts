@@ -91,6 +91,13 @@ function classifyKey(
       note: 'Consul keeps the first key in its data dir; rotate with drover rotate-gossip-key',
     };
   }
+  if (key === 'autopilot') {
+    return {
+      key,
+      class: 'ignored',
+      note: 'Consul reads it when the cluster is bootstrapped only; drover applies a change through the operator autopilot API',
+    };
+  }
   if (RELOAD_SAFE_KEYS.has(key)) return { key, class: 'reload', note: 'applied by consul reload' };
   if (key === 'acl' && onlyTokensDiffer(before, after))
     return { key, class: 'reload', note: 'ACL tokens are reloadable' };

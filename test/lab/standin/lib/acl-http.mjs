@@ -73,6 +73,7 @@ const GUARDS = [
   ],
   ['DELETE', /^\/v1\/operator\/raft\/peer$/, (a) => a.enforce('operator', 'write')],
   ['POST', /^\/v1\/operator\/raft\/transfer-leader$/, (a) => a.enforce('operator', 'write')],
+  ['PUT', /^\/v1\/operator\/autopilot\/configuration$/, (a) => a.enforce('operator', 'write')],
   ['GET', /^\/v1\/operator\/keyring$/, (a) => a.enforce('keyring', 'read')],
   [/^(POST|PUT|DELETE)$/, /^\/v1\/operator\/keyring$/, (a) => a.enforce('keyring', 'write')],
 ];

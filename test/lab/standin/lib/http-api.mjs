@@ -6,6 +6,7 @@ import { aclRoutes } from './acl-endpoints.mjs';
 import { aclContext, filterQuery, filtered, guard } from './acl-http.mjs';
 import { HttpError, consistency, kvRoutes, metaHeaders } from './kv-api.mjs';
 import { replay } from './tls-stream.mjs';
+import { parseDuration } from './duration.mjs';
 
 const UI_PAGE = (agent) => `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Consul by HashiCorp</title></head>
@@ -84,6 +85,44 @@ async function keyringArgs(req) {
   return out;
 }
 
+/**
+ * The body of `PUT /v1/operator/autopilot/configuration` (operator_endpoint.go
+ * OperatorAutopilotConfiguration): decoded over api.NewAutopilotConfiguration()'s defaults, so a
+ * field left out goes back to its default, not to what is stored. Field names match
+ * case-insensitively; the durations are Go duration strings (api.ReadableDuration). Anything
+ * else is Consul's 400 `Error parsing autopilot config: ...`.
+ */
+async function autopilotArgs(req) {
+  const fail = (why) => new HttpError(400, `Error parsing autopilot config: ${why}`);
+  let v;
+  try { v = decodeJsonValue(await readBody(req)); } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw fail(e.message);
+  }
+  const out = { cleanupDeadServers: true, lastContactThresholdMs: 200, maxTrailingLogs: 250, minQuorum: 0, serverStabilizationMs: 10000 };
+  if (v === null) return out;
+  if (typeof v !== 'object' || Array.isArray(v)) throw fail(`json: cannot unmarshal ${GO_KIND(v)} into Go value of type api.AutopilotConfiguration`);
+  const field = (key, val, want) => {
+    if (GO_KIND(val) !== want) throw fail(`json: cannot unmarshal ${GO_KIND(val)} into Go struct field AutopilotConfiguration.${key} of type ${want === 'bool' ? 'bool' : want === 'number' ? 'uint64' : 'api.ReadableDuration'}`);
+    return val;
+  };
+  const duration = (key, val) => {
+    try { return parseDuration(field(key, val, 'string')); } catch (e) { throw e instanceof HttpError ? e : fail(e.message); }
+  };
+  for (const [k, val] of Object.entries(v)) {
+    if (val === null) continue;
+    switch (k.toLowerCase()) {
+      case 'cleanupdeadservers': out.cleanupDeadServers = field('CleanupDeadServers', val, 'bool'); break;
+      case 'lastcontactthreshold': out.lastContactThresholdMs = duration('LastContactThreshold', val); break;
+      case 'maxtrailinglogs': out.maxTrailingLogs = field('MaxTrailingLogs', val, 'number'); break;
+      case 'minquorum': out.minQuorum = field('MinQuorum', val, 'number'); break;
+      case 'serverstabilizationtime': out.serverStabilizationMs = duration('ServerStabilizationTime', val); break;
+      default: break; // CreateIndex, ModifyIndex and the Enterprise fields are read and not kept.
+    }
+  }
+  return out;
+}
+
 /** Maps a server read ({status, body, meta}) onto the response; blocking reads carry index headers. */
 function fromQuery(r, blocking, mode) {
   const headers = blocking ? metaHeaders(r.meta, mode) : {};
@@ -150,6 +189,19 @@ export function createRoutes(agent) {
     }],
     ['GET', /^\/v1\/operator\/autopilot\/health$/, q('autopilot.health')],
     ['GET', /^\/v1\/operator\/autopilot\/configuration$/, async (ctx) => fromQuery(await agent.autopilotConfiguration(), false, consistency(ctx.query))],
+    ['PUT', /^\/v1\/operator\/autopilot\/configuration$/, async (ctx) => {
+      const config = await autopilotArgs(ctx.req);
+      let cas;
+      if (ctx.query.has('cas')) {
+        const text = ctx.query.get('cas') ?? '';
+        if (!/^\d+$/.test(text)) throw new HttpError(400, `Error parsing cas value: strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax`);
+        cas = Number(text);
+      }
+      const r = await agent.apply({ type: 'autopilot', config, ...(cas !== undefined && { cas }) });
+      if (r.status !== 200) throw new HttpError(r.status, r.body);
+      // A write without cas answers true; with cas, whether it matched.
+      return { json: r.body !== false };
+    }],
     ['GET', /^\/v1\/operator\/raft\/configuration$/, q('raft.configuration', true)],
     // Consul 1.15+: operator_endpoint.go OperatorRaftTransferLeader, answered {"Success": true}.
     ['POST', /^\/v1\/operator\/raft\/transfer-leader$/, async (ctx) => {

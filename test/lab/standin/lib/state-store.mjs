@@ -40,7 +40,7 @@ export class StateStore {
       case 'kvs': return this.applyKvs(idx, cmd);
       case 'register': return this.register(idx, cmd);
       case 'deregister': return this.deregister(idx, cmd);
-      case 'autopilot': return this.setAutopilot(idx, cmd.config);
+      case 'autopilot': return this.setAutopilot(idx, cmd.config, cmd.cas);
       // Written once by the first leader with auto_encrypt.allow_tls (or Connect) on.
       case 'connect-ca':
         if (!this.connectCa) {
@@ -149,7 +149,9 @@ export class StateStore {
     return null;
   }
 
-  setAutopilot(idx, config) {
+  /** With `cas`, only when it is the stored ModifyIndex (state.AutopilotCASConfig); false otherwise. */
+  setAutopilot(idx, config, cas) {
+    if (cas !== undefined && cas !== (this.autopilot?.modifyIndex ?? 0)) return false;
     this.autopilot = { config, createIndex: this.autopilot?.createIndex ?? idx, modifyIndex: idx };
     this.index.autopilot = idx;
     return true;
