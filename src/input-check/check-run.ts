@@ -331,7 +331,13 @@ class RunCheck {
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         this.#rendered.set(renderKey, undefined);
-        this.#argProblem(play, host, task, path, spec.template, describe(err));
+        // A problem that names a var's own key (`consul_config_extra.datacenter: ...`) is that var's.
+        const named = [...err.message.matchAll(/\b([a-z][a-z0-9_]*)\.[A-Za-z0-9_.]+: /g)]
+          .map((m) => m[1] ?? '')
+          .find((name) => vars.view(host)[name] !== undefined);
+        const origin = named ? this.#origins.locate(play, host, named) : undefined;
+        if (origin && named) this.#add(origin, err.message.slice(err.message.indexOf(`${named}.`)), host);
+        else this.#argProblem(play, host, task, path, spec.template, describe(err));
       }
     }
     const content = this.#rendered.get(renderKey);
@@ -383,6 +389,8 @@ class RunCheck {
     const matches: string[] = [];
     // A value the template built around a var (`"127.0.0.1 {{bind_addr}}"`): that var, failing exact ones.
     const within: string[] = [];
+    // A mapping merged into the config (consul_config_extra) that holds this very path and value.
+    const holders: string[] = [];
     for (const name of templateIdentifiers(source)) {
       if (MAGIC.has(name) || name.startsWith('drover_')) continue;
       let v: unknown;
@@ -392,10 +400,18 @@ class RunCheck {
         continue;
       }
       if (v === undefined || v === '') continue;
+      if (
+        v !== null &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        isDeepStrictEqual(valueAt(v, path), value)
+      )
+        holders.push(name);
       if (isDeepStrictEqual(v, value)) matches.push(name);
       else if (typeof v === 'string' && typeof value === 'string' && value.includes(v)) within.push(name);
     }
     const best =
+      holders[0] ??
       matches.find((n) => n === key || n.endsWith(`_${key}`)) ??
       matches[0] ??
       (within.length === 1 ? within[0] : undefined);

@@ -48,6 +48,49 @@ hb.registerHelper('set_fields', (options: { hash?: Record<string, unknown> }) =>
 });
 
 /**
+ * {{#merge_json extra name="var"}}{ ...JSON... }{{/merge_json}}: the JSON the block renders, with the
+ * object `extra` merged into it (consul_config_extra: what drover does not model). Objects merge
+ * key by key; anything else in `extra` is set as given (a list replaces, unlike Consul's own
+ * merge of several files, which appends). A key the block already renders may not get another
+ * value: the var that renders it is the one to set. Without `extra` (undefined, null, {}) the
+ * block's text is kept as it is.
+ */
+hb.registerHelper('merge_json', function (this: unknown, extra: unknown, options: Handlebars.HelperOptions) {
+  const text = options.fn(this);
+  if (extra === undefined || extra === null) return text;
+  if (typeof extra !== 'object' || Array.isArray(extra))
+    throw new Error(`${String(options.hash['name'] ?? 'merge_json')}: expected a mapping`);
+  if (Object.keys(extra).length === 0) return text;
+  const name = typeof options.hash['name'] === 'string' ? options.hash['name'] : 'merge_json';
+  const merged = mergeInto(
+    JSON.parse(text) as Record<string, unknown>,
+    extra as Record<string, unknown>,
+    name,
+  );
+  return `${JSON.stringify(merged, null, 2)}\n`;
+});
+
+const isMapping = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function mergeInto(
+  base: Record<string, unknown>,
+  extra: Record<string, unknown>,
+  path: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const at = `${path}.${key}`;
+    const have = base[key];
+    if (isMapping(have) && isMapping(value)) out[key] = mergeInto(have, value, at);
+    else if (have === undefined || JSON.stringify(have) === JSON.stringify(value)) out[key] = value;
+    // Never the values: the rendered config holds secrets.
+    else throw new Error(`${at}: drover renders this key itself; set the var that renders it instead`);
+  }
+  return out;
+}
+
+/**
  * {{json (group_values "servers" "bind_addr")}}: one var of every host in a group, from the whole
  * inventory (the runner puts `groups` and `hostvars` in every host's context), so retry_join is
  * right even when --limit narrows the run.

@@ -175,6 +175,16 @@ export const CASES: readonly Case[] = [
   ),
   allVar('a consul_uid that is not a number', 'consul_uid: consul', 'must be an integer'),
   allVar(
+    'consul_config_extra with a key Consul does not know',
+    'consul_config_extra: { telemetryy: { disable_hostname: true } }',
+    'unknown key (telemetryy in the Consul agent config)',
+  ),
+  allVar(
+    'consul_config_extra giving another value to a key drover renders',
+    'consul_config_extra: { datacenter: other }',
+    'consul_config_extra.datacenter: drover renders this key itself; set the var that renders it instead',
+  ),
+  allVar(
     'a gate timeout of a later play that is not a number',
     'consul_server_gate_timeout: soon',
     'must be a number (timeout of task "server is back"), for hosts s1, s2, s3',

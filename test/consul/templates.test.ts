@@ -124,6 +124,49 @@ test('consul_autopilot_* render the autopilot block with the keys set; none set,
   assert.equal(assertAgentConfig(client, 'c1')['autopilot'], undefined);
 });
 
+test('consul_config_extra is merged in: objects key by key, lists and values as given; a key drover renders keeps its value', () => {
+  const plain = render(SERVER, varsFor('s1'));
+  assert.equal(
+    render(SERVER, varsFor('s1', { consul_config_extra: {} })),
+    plain,
+    'nothing to merge: the file as written',
+  );
+  const merged = assertAgentConfig(
+    render(
+      SERVER,
+      varsFor('s1', {
+        consul_raft_multiplier: 1,
+        consul_config_extra: {
+          telemetry: { prometheus_retention_time: '60s', disable_hostname: true },
+          recursors: ['10.0.0.53'],
+          datacenter: 'dc1',
+        },
+      }),
+    ),
+    's1',
+  );
+  assert.deepEqual(merged['telemetry'], { prometheus_retention_time: '60s', disable_hostname: true });
+  assert.deepEqual(merged['recursors'], ['10.0.0.53']);
+  assert.deepEqual(merged['performance'], { raft_multiplier: 1 });
+  assert.equal(merged['datacenter'], 'dc1');
+  for (const [extra, at] of [
+    [{ datacenter: 'dc2' }, 'consul_config_extra.datacenter'],
+    [{ performance: { raft_multiplier: 2 } }, 'consul_config_extra.performance.raft_multiplier'],
+    [{ performance: { raft_multiplier: 1 }, node_name: 'other' }, 'consul_config_extra.node_name'],
+    [{ retry_join: ['10.9.9.9'] }, 'consul_config_extra.retry_join'],
+  ] as const) {
+    assert.throws(
+      () => render(SERVER, varsFor('s1', { consul_raft_multiplier: 1, consul_config_extra: extra })),
+      new RegExp(`${at.replace(/\./g, '\\.')}: drover renders this key itself`),
+    );
+  }
+  const client = assertAgentConfig(
+    render(CLIENT, varsFor('c1', { consul_config_extra: { dns_config: { allow_stale: true } } })),
+    'c1',
+  );
+  assert.deepEqual(client['dns_config'], { allow_stale: true });
+});
+
 test('client template: no server-only keys, leaves gracefully on docker stop', () => {
   const text = render(
     CLIENT,

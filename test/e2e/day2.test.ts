@@ -175,6 +175,37 @@ describe('day 2 on a 1-server, 2-client cluster', () => {
     for (const [h, counts] of Object.entries(parseRecap(again.stdout))) assert.equal(counts['changed'], 0, h);
   });
 
+  it('consul_config_extra: a key Consul does not know is refused by consul validate, nothing written; a reload-safe one is reloaded', async () => {
+    const withExtra = (extra: string) =>
+      writeFileSync(
+        inv,
+        readFileSync(inv, 'utf8').replace(
+          /  vars:\n(    consul_config_extra: .*\n)?/,
+          `  vars:\n    consul_config_extra: ${extra}\n`,
+        ),
+      );
+    const before = await sshOk(server.name, `cat ${CONFIG}`);
+    // Known to drover's schema as a Consul key, but not its field: Consul's own check refuses it.
+    withExtra('{ limits: { http_max_conns_per_clientt: 500 } }');
+    const refused = await deploy(inv);
+    assert.notEqual(refused.code, 0, refused.stdout + refused.stderr);
+    assert.match(refused.stdout + refused.stderr, /invalid config key limits\.http_max_conns_per_clientt/);
+    assert.equal(await sshOk(server.name, `cat ${CONFIG}`), before, 'the config was written');
+    const started = await startedAt();
+    withExtra('{ limits: { http_max_conns_per_client: 500 }, discard_check_output: true }');
+    const r = await deploy(inv);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const h of names) {
+      assert.match(r.stdout, new RegExp(`changed: \\[${h}\\] reload consul`));
+      const config = JSON.parse(await sshOk(h, `cat ${CONFIG}`)) as Record<string, unknown>;
+      assert.deepEqual(
+        [config['limits'], config['discard_check_output']],
+        [{ http_max_conns_per_client: 500 }, true],
+      );
+    }
+    assert.deepEqual(await startedAt(), started, 'not restarted');
+  });
+
   it('verify --deep checks the HTTP API, the UI, DNS, encryption and versions on every node', async () => {
     const r = await drover(['verify', '--deep', '-i', inv]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
