@@ -36,27 +36,19 @@ import {
   datacenterFromVars,
 } from '../consul/api/endpoint.js';
 import { GateAgents } from '../consul/gates/gate-agents.js';
-import { serverNamingALeader } from '../consul/gates/leader-wait.js';
 import {
-  gateConnectionSchema,
-  gateOptions,
-  hereOf,
-  type GateConnectionArgs,
-} from '../consul/gates/gate-args.js';
+  leaderWaitArgsSchema,
+  leaderWaitSeconds,
+  serverNamingALeader,
+  type LeaderWaitArgs,
+} from '../consul/gates/leader-wait.js';
+import { gateOptions, hereOf } from '../consul/gates/gate-args.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import { expectedServices } from '../consul/verify/expected-services.js';
-import { ConfigError, InterruptedError, TaskFailedError } from '../errors.js';
+import { ConfigError, TaskFailedError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import { isSecret, type Secret } from '../shell/secret.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
-import { secondsSchema } from './schema-parts.js';
-
-export interface ConsulAclArgs extends GateConnectionArgs {
-  /** Seconds to wait for a leader (a new cluster elects one first); default 120. */
-  timeout?: number;
-}
-
-const DEFAULT_LEADER_TIMEOUT_SECONDS = 120;
 
 /**
  * consul_acl: sets up the ACL system of the cluster the inventory describes, once, and keeps it
@@ -81,18 +73,11 @@ const DEFAULT_LEADER_TIMEOUT_SECONDS = 120;
  *      its next full anti-entropy sync, a minute or two later.
  * Every request carries the management token; in check mode only the reads are sent.
  */
-export const consulAclModule: ConversationModule<ConsulAclArgs> = {
+export const consulAclModule: ConversationModule<LeaderWaitArgs> = {
   kind: 'conversation',
   name: 'consul_acl',
-  argsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      ...gateConnectionSchema,
-      timeout: secondsSchema('Seconds to wait for a leader; default 120.', 3600),
-    },
-  },
-  async run(args: ConsulAclArgs, ctx: ConversationContext): Promise<Outcome> {
+  argsSchema: leaderWaitArgsSchema,
+  async run(args: LeaderWaitArgs, ctx: ConversationContext): Promise<Outcome> {
     const management = ctx.vars[ACL_MANAGEMENT_VAR_OF_SESSION];
     if (!isSecret(management)) {
       throw new ConfigError([
@@ -104,14 +89,14 @@ export const consulAclModule: ConversationModule<ConsulAclArgs> = {
     }
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
-    const leaderTimeout = args.timeout ?? DEFAULT_LEADER_TIMEOUT_SECONDS;
+    const leaderTimeout = leaderWaitSeconds(args, false);
     const primary = aclPrimaryFromVars(ctx.vars);
     const inPrimary = agents.servers.filter(
       (s) => primary === undefined || datacenterOf(s, ctx.vars) === primary,
     );
     const candidates = inPrimary.length > 0 ? inPrimary : agents.servers;
     // Check mode asks once: nothing was started, so there is nothing to wait for.
-    const via = await serverNamingALeader(agents, candidates, ctx.check ? 0 : leaderTimeout, ctx);
+    const via = await serverNamingALeader(agents, candidates, leaderWaitSeconds(args, ctx.check), ctx);
     if (!via) {
       if (ctx.check)
         return {

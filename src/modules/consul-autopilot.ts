@@ -7,19 +7,18 @@ import {
   type AutopilotWant,
 } from '../consul/api/autopilot-config.js';
 import { GateAgents, dcName } from '../consul/gates/gate-agents.js';
-import { serverNamingALeader } from '../consul/gates/leader-wait.js';
 import {
-  gateConnectionSchema,
-  gateOptions,
-  hereOf,
-  type GateConnectionArgs,
-} from '../consul/gates/gate-args.js';
+  leaderWaitArgsSchema,
+  leaderWaitSeconds,
+  serverNamingALeader,
+  type LeaderWaitArgs,
+} from '../consul/gates/leader-wait.js';
+import { gateOptions, hereOf } from '../consul/gates/gate-args.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
 import { TaskFailedError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import { httpStep } from '../remote/step.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
-import { secondsSchema } from './schema-parts.js';
 
 /**
  * consul_autopilot: keeps each datacenter's autopilot settings as the inventory's
@@ -30,25 +29,11 @@ import { secondsSchema } from './schema-parts.js';
  * a body leaves out), without a restart. Fields the inventory does not set are left as the
  * cluster has them. Run once (run_once) through a server, after the servers run; check mode only reads.
  */
-export interface ConsulAutopilotArgs extends GateConnectionArgs {
-  /** Seconds to wait for a leader (a new cluster elects one first); default 120. */
-  timeout?: number;
-}
-
-const DEFAULT_LEADER_TIMEOUT_SECONDS = 120;
-
-export const consulAutopilotModule: ConversationModule<ConsulAutopilotArgs> = {
+export const consulAutopilotModule: ConversationModule<LeaderWaitArgs> = {
   kind: 'conversation',
   name: 'consul_autopilot',
-  argsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      ...gateConnectionSchema,
-      timeout: secondsSchema('Seconds to wait for a leader; default 120.', 3600),
-    },
-  },
-  async run(args: ConsulAutopilotArgs, ctx: ConversationContext): Promise<Outcome> {
+  argsSchema: leaderWaitArgsSchema,
+  async run(args: LeaderWaitArgs, ctx: ConversationContext): Promise<Outcome> {
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const hostvars = (ctx.vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
@@ -64,7 +49,7 @@ export const consulAutopilotModule: ConversationModule<ConsulAutopilotArgs> = {
       const where = agents.datacenters().length > 1 ? ` in ${dcName(dc)}` : '';
       // This host's own agent first; a new cluster may still be electing its first leader.
       const order = [...servers.filter((s) => s.host === here), ...servers.filter((s) => s.host !== here)];
-      const seconds = ctx.check ? 0 : (args.timeout ?? DEFAULT_LEADER_TIMEOUT_SECONDS);
+      const seconds = leaderWaitSeconds(args, ctx.check);
       const via = await serverNamingALeader(agents, order, seconds, ctx);
       if (!via) {
         if (ctx.check) {

@@ -1,8 +1,29 @@
 import { InterruptedError } from '../../errors.js';
 import type { ConversationContext } from '../../modules/module.js';
+import { secondsSchema } from '../../modules/schema-parts.js';
 import { poll } from '../../util/poll.js';
 import type { ExpectedNode } from '../verify/cluster-model.js';
 import type { GateAgents } from './gate-agents.js';
+import { gateConnectionSchema, type GateConnectionArgs } from './gate-args.js';
+
+/** The args of a task that needs a leader first: how to reach the agents, and how long to wait. */
+export interface LeaderWaitArgs extends GateConnectionArgs {
+  /** Seconds to wait for a leader (a new cluster elects one first); default 120. */
+  timeout?: number;
+}
+
+export const leaderWaitArgsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...gateConnectionSchema,
+    timeout: secondsSchema('Seconds to wait for a leader; default 120.', 3600),
+  },
+} as const;
+
+/** How long to wait: none in check mode (nothing was started, so there is nothing to wait for). */
+export const leaderWaitSeconds = (args: LeaderWaitArgs, check: boolean): number =>
+  check ? 0 : (args.timeout ?? 120);
 
 /**
  * The first of `servers` that names a leader, asked in turn every second up to `seconds` (0:
