@@ -66,6 +66,7 @@ const GUARDS = [
     (a, agent) => a.enforce('agent', 'write', agent.rt.nodeName),
   ],
   ['PUT', /^\/v1\/agent\/force-leave\/.+$/, (a) => a.enforce('operator', 'write')],
+  ['PUT', /^\/v1\/agent\/maintenance$/, (a, agent) => a.enforce('node', 'write', agent.rt.nodeName)],
   [
     'GET',
     /^\/v1\/operator\/(autopilot\/health|autopilot\/configuration|raft\/configuration)$/,

@@ -22,6 +22,7 @@ import { buildInfo } from './version.mjs';
 import { aclStartError } from './acl-config.mjs';
 import { resolveSecret } from './acl-http.mjs';
 import { AgentTokens } from './agent-tokens.mjs';
+import { NodeMaintenance } from './maintenance.mjs';
 import { TlsLoadError, loadTls, serverOptions } from './tls-config.mjs';
 import { requestAgentCertificate } from './auto-encrypt.mjs';
 
@@ -104,6 +105,7 @@ export class Agent {
     fs.mkdirSync(rt.dataDir, { recursive: true });
     this.id = this.nodeId();
     this.tokens = new AgentTokens(rt.acl, rt.dataDir);
+    this.maintenance = new NodeMaintenance(rt.dataDir);
     // auto_encrypt: nothing starts before a server has signed this agent's certificate (agent/auto-config).
     if (!rt.server && rt.tls.autoEncrypt.tls) {
       this.autoCert = await requestAgentCertificate(this);
@@ -440,9 +442,25 @@ export class Agent {
     return out;
   }
 
+  /** `PUT /v1/agent/maintenance`: enters or leaves maintenance; the change is synced at once. */
+  setMaintenance(enable, reason, token) {
+    const changed = enable ? this.maintenance.enable(reason, token) : this.maintenance.disable();
+    if (!changed) return;
+    this.logger.info('agent', enable ? 'Node entered maintenance mode' : 'Node left maintenance mode');
+    this.ae?.trigger({ full: false });
+  }
+
   /** `GET /v1/agent/checks`: this agent's checks by ID, in Consul's shape. */
   checksJson() {
     const out = {};
+    const maint = this.maintenance?.check();
+    if (maint) {
+      out[maint.checkId] = {
+        Node: this.rt.nodeName, CheckID: maint.checkId, Name: maint.name, Status: maint.status, Notes: maint.notes,
+        Output: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: maint.type, Interval: '', Timeout: '',
+        ExposedPort: 0, Definition: {}, CreateIndex: 0, ModifyIndex: 0,
+      };
+    }
     for (const c of this.checks?.list() ?? []) {
       const svc = this.rt.services.find((s) => s.id === c.serviceId);
       out[c.id] = {

@@ -82,6 +82,9 @@ export class AntiEntropy {
       checkId: c.id, name: c.name, status: a.checks?.statusOf(c.id) ?? c.status, notes: '', output: '', serviceId: s.id, type: c.type,
       interval: c.intervalMs ? formatDuration(c.intervalMs) : '', timeout: c.type === 'ttl' ? '' : formatDuration(c.timeoutMs),
     })));
+    // A node check (no service): maintenance, synced with the token that set it.
+    const maint = a.maintenance?.check();
+    if (maint) checks.push(maint);
     return { node, services, checks };
   }
 
@@ -102,7 +105,7 @@ export class AntiEntropy {
    * so the sync still counts as done and nothing is retried before the next full sync.
    */
   async permits(services) {
-    if (!this.agent.rt.acl.enabled) return { node: () => true, service: () => true, deregister: () => true };
+    if (!this.agent.rt.acl.enabled) return { node: () => true, nodeCheck: () => true, service: () => true, deregister: () => true };
     const alias = (a) => (a.accessor === ANONYMOUS_ID ? 'anonymous token' : a.accessor);
     const authorize = (secret) =>
       this.agent.authorizer(secret).catch((e) => {
@@ -113,8 +116,12 @@ export class AntiEntropy {
     const byService = new Map();
     for (const s of services) byService.set(s.id, await authorize(s.token || this.agent.tokens.configFileRegistrationToken()));
     const nodeName = this.agent.rt.nodeName;
+    // A node check needs node:write (catalog vetRegisterWithAuthorizer), with its own token, else the agent's.
+    const maintToken = this.agent.maintenance?.token() ?? '';
+    const nodeCheckAuthz = maintToken ? await authorize(maintToken) : agentAuthz;
     return {
       node: () => agentAuthz.allowed('node', 'write', nodeName) || this.blocked('Node info update blocked by ACLs', { node: this.agent.id, accessorID: alias(agentAuthz) }),
+      nodeCheck: (id) => nodeCheckAuthz.allowed('node', 'write', nodeName) || this.blocked('Check registration blocked by ACLs', { check: id, accessorID: alias(nodeCheckAuthz) }),
       service: (id, name, what, field) => {
         const a = byService.get(id);
         return a.allowed('service', 'write', name) || this.blocked(what, { [field[0]]: field[1], accessorID: alias(a) });
@@ -161,7 +168,7 @@ export class AntiEntropy {
     const remoteChecks = new Map(remote.checks.map((c) => [c.checkId, c]));
     const checkInSync = (c) => {
       const rc = remoteChecks.get(c.checkId);
-      return rc && same([rc.name, rc.status, rc.serviceId, rc.type, rc.interval ?? '', rc.timeout ?? ''], [c.name, c.status, c.serviceId, c.type, c.interval, c.timeout]);
+      return rc && same([rc.name, rc.status, rc.notes ?? '', rc.serviceId, rc.type, rc.interval ?? '', rc.timeout ?? ''], [c.name, c.status, c.notes ?? '', c.serviceId, c.type, c.interval, c.timeout]);
     };
     const synced = new Set();
     for (const s of services) {
@@ -176,7 +183,10 @@ export class AntiEntropy {
     }
     for (const c of checks) {
       if (synced.has(c.checkId) || checkInSync(c)) continue;
-      if (!this.attempt(full, `check:${c.checkId}`, c, () => allow.service(c.serviceId, serviceName.get(c.serviceId) ?? '', 'Check registration blocked by ACLs', ['check', c.checkId]))) continue;
+      const allowed = c.serviceId
+        ? () => allow.service(c.serviceId, serviceName.get(c.serviceId) ?? '', 'Check registration blocked by ACLs', ['check', c.checkId])
+        : () => allow.nodeCheck(c.checkId);
+      if (!this.attempt(full, `check:${c.checkId}`, c, allowed)) continue;
       await this.write({ type: 'register', node, skipNodeUpdate: true, checks: [c] });
       this.logger.info(LOG, 'Synced check', { check: c.checkId });
     }

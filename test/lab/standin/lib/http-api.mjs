@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { aclRoutes } from './acl-endpoints.mjs';
-import { aclContext, filterQuery, filtered, guard } from './acl-http.mjs';
+import { aclContext, filterQuery, filtered, guard, requestToken } from './acl-http.mjs';
 import { HttpError, consistency, kvRoutes, metaHeaders } from './kv-api.mjs';
 import { replay } from './tls-stream.mjs';
 import { parseDuration } from './duration.mjs';
@@ -167,6 +167,15 @@ export function createRoutes(agent) {
         else if (c) a.enforce('node', 'write', agent.rt.nodeName);
       }
       if (!agent.checks.update(decodeURIComponent(ctx.params[1]), status, ctx.query.get('note') ?? '')) throw new HttpError(404, `Unknown check ID "${decodeURIComponent(ctx.params[1])}". Ensure that the check ID is passed, not the check name.`);
+      return { empty: true };
+    }],
+    // agent_endpoint.go AgentNodeMaintenance: enable parsed as strconv.ParseBool.
+    ['PUT', /^\/v1\/agent\/maintenance$/, (ctx) => {
+      if (!ctx.query.has('enable')) throw new HttpError(400, 'Missing value for enable');
+      const raw = ctx.query.get('enable') ?? '';
+      const enable = ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(raw) ? true : ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(raw) ? false : undefined;
+      if (enable === undefined) throw new HttpError(400, `Invalid value for enable: ${JSON.stringify(raw)}`);
+      agent.setMaintenance(enable, ctx.query.get('reason') ?? '', requestToken(ctx.req, ctx.query));
       return { empty: true };
     }],
     ['GET', /^\/v1\/agent\/version$/, () => ({ json: { SHA: '', BuildDate: agent.build.buildDate, HumanVersion: agent.build.version, FIPS: '' } })],
