@@ -7,6 +7,7 @@ import { consulConfigCheckModule } from './consul-config-check.js';
 import { consulGateModule } from './consul-gate.js';
 import { consulGossipKeyModule } from './consul-gossip-key.js';
 import { consulLeaderTransferModule } from './consul-leader-transfer.js';
+import { consulMaintenanceModule } from './consul-maintenance.js';
 import { consulHostPreflightModule } from './consul-host-preflight.js';
 import { consulImageVersionModule } from './consul-image-version.js';
 import { consulKeyringModule } from './consul-keyring.js';
@@ -49,6 +50,7 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulCliModule,
     consulLeaderTransferModule,
     consulAutopilotModule,
+    consulMaintenanceModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

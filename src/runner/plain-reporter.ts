@@ -57,7 +57,8 @@ export class PlainReporter implements Reporter {
  * the task itself changed nothing: a Consul config change and its class (`config change:
  * restart: retry_interval (restart)`, from consul_config_check) and a restart or reload an
  * agent still owes (`restart owed: ...`, from consul_agent_state), a leader that could not hand
- * over before its stop (`no transfer: ...`, from consul_leader_transfer), a downgrade let through
+ * over before its stop (`no transfer: ...`, from consul_leader_transfer), a client restarted
+ * without going out of DNS first (`no maintenance: ...`, consul_maintenance), a downgrade let through
  * by --force or a version that could not be compared (`forced: ...`, `cannot compare versions:
  * ...`, from consul_image_version). These modules register the
  * same facts as data, but a reporter only sees a task's summary: the summary is the contract.
@@ -67,7 +68,7 @@ export function announcesChange(o: TaskOutcome): boolean {
 }
 
 const ANNOUNCES =
-  /^(config change: (?!no-op)|restart owed: |reload owed: |no transfer: |forced: |cannot compare versions: )/;
+  /^(config change: (?!no-op)|restart owed: |reload owed: |no transfer: |no maintenance: |forced: |cannot compare versions: )/;
 
 /** `changed: [s1] task - message`, with `...ignoring` for ignored failures, as Ansible prints. */
 export function formatOutcome(o: TaskOutcome): string {

@@ -163,6 +163,51 @@ describe('services from the inventory, under ACLs with default_policy deny', () 
     assert.deepEqual(await startTimes(hosts), before, 'no agent was restarted or recreated');
   });
 
+  it('a rolling restart takes each client out of DNS before it stops and back after its gate', async () => {
+    const before = await startTimes(clients);
+    const r = await drover(['restart', '-i', file, '--yes'], 300);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const c of clients) {
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `changed: \\[${c.name}\\] out of DNS first - put ${c.name} in maintenance \\(api, web out of DNS\\)`,
+        ),
+      );
+      assert.match(
+        r.stdout,
+        new RegExp(`changed: \\[${c.name}\\] back in DNS - took ${c.name} out of maintenance`),
+      );
+      const logs = await sshOk(c.name, 'docker logs consul 2>&1');
+      const entered = logs.lastIndexOf('Node entered maintenance mode');
+      assert.ok(
+        entered >= 0 && logs.lastIndexOf('Node left maintenance mode') > entered,
+        `${c.name}: ${logs.slice(-600)}`,
+      );
+    }
+    assert.notDeepEqual(await startTimes(clients), before, 'the clients were not restarted');
+    const report = await verifyJson(file);
+    assert.equal(report.ok, true, report.problems.join('\n'));
+  });
+
+  it('a client a stopped run left in maintenance (Consul keeps it) is back in DNS after the next deploy', async () => {
+    const [c1] = clients as [LabHost];
+    const token = readFileSync(join(file, '..', 'inventory.acl', 'management.token'), 'utf8').trim();
+    await sshOk(
+      c1.name,
+      `umask 077; cat > /tmp/drover-e2e-header <<'EOF'\nX-Consul-Token: ${token}\nEOF\n` +
+        `curl -sf -m 5 -X PUT -H @/tmp/drover-e2e-header 'http://127.0.0.1:8500/v1/agent/maintenance?enable=true&reason=drover%3A%20rolling%20restart'; rm -f /tmp/drover-e2e-header`,
+    );
+    const r = await drover(['deploy', '-i', file]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`changed: \\[${c1.name}\\] clients in DNS - took ${c1.name} out of maintenance`),
+    );
+    const report = await verifyJson(file);
+    assert.equal(report.ok, true, report.problems.join('\n'));
+  });
+
   it('deploying the same services again changes nothing', async () => {
     for (const [h, counts] of Object.entries(await deploy(inventory(`${WEB}, ${API}`)))) {
       assert.equal(counts['changed'], 0, `${h} changed`);

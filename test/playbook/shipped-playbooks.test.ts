@@ -21,7 +21,12 @@ for (const file of ['consul-deploy.yaml', 'consul-rolling-restart.yaml', 'consul
     assert.equal(modules.at(-1), 'consul_gate:server');
     const clients = book.plays.find((p) => p.name === 'Consul clients, in batches');
     assert.equal(clients?.serialTemplate, '{{consul_roll_serial}}');
-    assert.equal(clients?.tasks.at(-1)?.args['wait'], 'client');
+    // Each client out of DNS first, then back once its gate has passed.
+    const steps = (clients?.tasks ?? []).map(
+      (t) => `${t.module}:${String(t.args['wait'] ?? t.args['state'] ?? '')}`,
+    );
+    assert.equal(steps[0], 'consul_maintenance:enabled');
+    assert.deepEqual(steps.slice(-2), ['consul_gate:client', 'consul_maintenance:disabled']);
     // The pre-flight comes before any play that restarts.
     const names = book.plays.map((p) => p.name);
     assert.ok(names.indexOf('Consul pre-flight') < names.indexOf(servers.name));

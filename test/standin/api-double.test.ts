@@ -417,6 +417,12 @@ const DROVER_CALLS: readonly { call: string; where: string }[] = [
   { call: 'GET /v1/acl/token/self', where: 'src/consul/api/acl.ts tokenSelfStep' },
   { call: 'PUT /v1/agent/token/_', where: 'src/consul/api/acl.ts setAgentTokenStep' },
   { call: 'GET /v1/acl/replication', where: 'src/consul/api/api-responses.ts ENDPOINTS.aclReplication' },
+  { call: 'GET /v1/agent/checks', where: 'src/consul/api/maintenance.ts AGENT_CHECKS_PATH' },
+  { call: 'GET /v1/agent/services', where: 'src/consul/api/maintenance.ts AGENT_SERVICES_PATH' },
+  {
+    call: 'PUT /v1/agent/maintenance',
+    where: 'src/consul/api/maintenance.ts maintenancePath (consul_maintenance)',
+  },
   {
     call: 'GET /v1/operator/autopilot/configuration',
     where: 'src/consul/api/autopilot-config.ts AUTOPILOT_CONFIG_PATH (also PUT ?cas=: consul_autopilot)',
@@ -438,6 +444,8 @@ const DESCRIBED_BY_DOUBLE = [
   'GET /v1/acl/token/_',
   'GET /v1/acl/token/self',
   'GET /v1/acl/replication',
+  // Not compared yet either: drover reads only each service's Service name (consul_maintenance).
+  'GET /v1/agent/services',
 ];
 /** Those with a file that is empty: described as "exists", not as a shape. */
 const EMPTY_IN_DOUBLE = ['GET /v1/catalog/service/_'];

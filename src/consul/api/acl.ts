@@ -845,8 +845,9 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   {
     why:
       'GET /v1/agent/members and `consul members` (gates, verify, members, reset-node) and the catalog ' +
-      '(verify --deep): node:read on every node, else it is filtered out of the answer',
-    hcl: prefixRule('node', 'read'),
+      '(verify --deep): node:read on every node, else it is filtered out of the answer; ' +
+      'PUT /v1/agent/maintenance (a client out of DNS during its restart) needs node:write',
+    hcl: prefixRule('node', 'write'),
   },
   {
     why: 'GET /v1/catalog/service/NAME (verify --deep, the services check): service:read',
