@@ -70,7 +70,7 @@ export const consulMaintenanceModule: ConversationModule<ConsulMaintenanceArgs> 
       // An agent that does not answer is restarted (or left) as before: a roll is not stopped for it.
       return {
         changed: false,
-        summary: `no maintenance: ${here}'s agent did not answer (${String(err).slice(0, 200)})`,
+        summary: `no maintenance: ${here}'s agent did not answer (${messageOf(err).slice(0, 200)})`,
       };
     }
     const ours = current?.reason.startsWith(DROVER_REASON_PREFIX) === true;
@@ -105,7 +105,7 @@ export const consulMaintenanceModule: ConversationModule<ConsulMaintenanceArgs> 
         'maintenance on',
       ).then(
         () => undefined,
-        (err: unknown) => String(err),
+        (err: unknown) => messageOf(err),
       );
       if (refused) return { changed: false, summary: `no maintenance: ${refused.slice(0, 300)}` };
     }
@@ -115,3 +115,5 @@ export const consulMaintenanceModule: ConversationModule<ConsulMaintenanceArgs> 
     };
   },
 };
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
