@@ -44,6 +44,7 @@ import {
 } from '../consul/gates/leader-wait.js';
 import { gateOptions, hereOf } from '../consul/gates/gate-args.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { hostvarsOf } from '../consul/verify/expected-nodes.js';
 import { expectedServices } from '../consul/verify/expected-services.js';
 import { ConfigError, TaskFailedError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
@@ -284,9 +285,6 @@ async function nudgeAgent(
     return `${node.host}: its agent refused the new tokens (${err.message}); it registers with them at its next full sync`;
   }
 }
-
-const hostvarsOf = (vars: Vars): Record<string, Vars | undefined> =>
-  (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
 
 /** A node's datacenter; this host's for one that names none. */
 const datacenterOf = (n: ExpectedNode | undefined, vars: Vars): string =>

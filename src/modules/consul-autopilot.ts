@@ -15,8 +15,8 @@ import {
 } from '../consul/gates/leader-wait.js';
 import { gateOptions, hereOf } from '../consul/gates/gate-args.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
+import { hostvarsOf } from '../consul/verify/expected-nodes.js';
 import { TaskFailedError } from '../errors.js';
-import type { Vars } from '../inventory/types.js';
 import { httpStep } from '../remote/step.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
@@ -36,7 +36,7 @@ export const consulAutopilotModule: ConversationModule<LeaderWaitArgs> = {
   async run(args: LeaderWaitArgs, ctx: ConversationContext): Promise<Outcome> {
     const here = hereOf(ctx.vars, ctx.host.name);
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
-    const hostvars = (ctx.vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+    const hostvars = hostvarsOf(ctx.vars);
     const done: string[] = [];
     // Check mode on servers that do not run yet: nothing to read.
     const waiting: string[] = [];

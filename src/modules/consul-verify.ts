@@ -1,6 +1,7 @@
 import { DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_SECONDS, withConnectRoots } from '../consul/api/api.js';
 import {
   expectedNodesFromVars,
+  hostvarsOf,
   DEFAULT_CLIENTS_GROUP,
   DEFAULT_SERVERS_GROUP,
 } from '../consul/verify/expected-nodes.js';
@@ -18,7 +19,6 @@ import { formatDeploymentReport } from '../consul/verify/verify-deployment-forma
 import { verifyDeployment, type DeploymentReport } from '../consul/verify/verify-deployment.js';
 import type { VerifyReport } from '../consul/verify/verify.js';
 import type { ExpectedNode } from '../consul/verify/cluster-model.js';
-import type { Vars } from '../inventory/types.js';
 import { TaskFailedError } from '../errors.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 import { secondsSchema } from './schema-parts.js';
@@ -100,7 +100,7 @@ export const consulVerifyModule: ConversationModule<ConsulVerifyArgs> = {
     }).filter((n) => !skip.has(n.host));
     const here =
       typeof ctx.vars['inventory_hostname'] === 'string' ? ctx.vars['inventory_hostname'] : ctx.host.name;
-    const hostvars = (ctx.vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+    const hostvars = hostvarsOf(ctx.vars);
     const services = args.services === false ? [] : expectedServices(nodes, (h) => hostvars[h]);
     const httpPort = args.http_port ?? portVar(ctx.vars['consul_http_port'], DEFAULT_HTTP_PORT);
     const tls = clusterTlsFromVars(ctx.vars);

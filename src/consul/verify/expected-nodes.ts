@@ -10,6 +10,10 @@ export interface ClusterGroups {
 export const DEFAULT_SERVERS_GROUP = 'servers';
 export const DEFAULT_CLIENTS_GROUP = 'clients';
 
+/** Every inventory host's vars, as the runner gives them to each task (`hostvars`). */
+export const hostvarsOf = (vars: Readonly<Vars>): Record<string, Vars | undefined> =>
+  (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+
 /**
  * The cluster the inventory describes, from the `groups` and `hostvars` every task sees (whole
  * inventory, even under --limit). A host in both groups is a configuration error: it cannot be
@@ -19,7 +23,7 @@ export function expectedNodesFromVars(vars: Vars, groups: ClusterGroups = {}): E
   const serversGroup = groups.serversGroup ?? DEFAULT_SERVERS_GROUP;
   const clientsGroup = groups.clientsGroup ?? DEFAULT_CLIENTS_GROUP;
   const groupMap = (vars['groups'] ?? {}) as Record<string, readonly string[] | undefined>;
-  const hostvars = (vars['hostvars'] ?? {}) as Record<string, Vars | undefined>;
+  const hostvars = hostvarsOf(vars);
   const servers = groupMap[serversGroup];
   if (!servers || servers.length === 0) {
     throw new ConfigError([
