@@ -218,8 +218,16 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     for (const m of members)
       assert.deepEqual(Object.keys(m).slice(0, 5), ['Name', 'Addr', 'Port', 'Tags', 'Status']);
 
-    const health = await clients[0]!.http('/v1/operator/autopilot/health');
-    assert.equal(health.status, 200);
+    // Autopilot recomputes health every 2 s from each server's raft stats, so right after an
+    // election it can still say 429 for a moment, as real Consul does: wait, bounded.
+    const health = await waitFor(
+      'autopilot to report the cluster healthy',
+      async () => {
+        const r = await clients[0]!.http('/v1/operator/autopilot/health');
+        return r.status === 200 ? r : undefined;
+      },
+      20000,
+    );
     const h = JSON.parse(health.body) as Record<string, any>;
     assert.equal(h.Healthy, true);
     assert.equal(h.FailureTolerance, 1);
@@ -256,6 +264,13 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     ]);
     assert.equal(conf.headers['x-consul-knownleader'], 'true');
 
+    // client-1's service reaches the catalog by its anti-entropy sync, which retries a sync
+    // that found no leader only after a while: wait for it, bounded, before reading the shapes.
+    await waitFor(
+      'client-1 to sync its web service to the catalog',
+      async () => 'web' in JSON.parse((await servers[2]!.http('/v1/catalog/services')).body),
+      40000,
+    );
     const nodes = await clients[1]!.http('/v1/catalog/nodes');
     assert.equal(nodes.headers['x-consul-knownleader'], 'true');
     assert.match(String(nodes.headers['x-consul-index']), /^\d+$/);
