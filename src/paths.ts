@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -23,3 +23,11 @@ export const SCHEMAS_DIR = join(PROJECT_ROOT, 'schemas');
 export const DROVER_VERSION: string = (
   JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
+
+/**
+ * What drover keeps beside an inventory, named after its stem: `inventories/lab.yaml` and
+ * `.gossip.key` -> `inventories/lab.gossip.key` (also `.acl`, `.tls`, `.snapshots`).
+ */
+export function besideInventory(inventoryFile: string, suffix: string): string {
+  return join(dirname(inventoryFile), `${basename(inventoryFile, extname(inventoryFile))}${suffix}`);
+}

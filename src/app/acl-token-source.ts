@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { besideInventory } from '../paths.js';
 import { ConfigError, InterruptedError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { quote } from '../shell/cmd.js';
 import { isSecret, redactText, Secret } from '../shell/secret.js';
-import { readPrivateFile, syncedTempBeside } from './private-file.js';
+import { readPrivateFile, syncedTempBeside } from '../util/private-file.js';
 import { derivedTokenSecret } from '../consul/api/acl.js';
 import {
   ACL_AGENT_TOKEN_VAR,
@@ -52,8 +53,7 @@ export const DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS = 30;
 
 /** `inventories/lab.yaml` -> `inventories/lab.acl`. */
 export function aclDir(inventoryFile: string): string {
-  const stem = basename(inventoryFile, extname(inventoryFile));
-  return join(dirname(inventoryFile), `${stem}.acl`);
+  return besideInventory(inventoryFile, '.acl');
 }
 
 /** `inventories/lab.yaml` -> `inventories/lab.acl/management.token`. */

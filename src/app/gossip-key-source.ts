@@ -1,4 +1,4 @@
-import { basename, dirname, extname, join } from 'node:path';
+import { besideInventory } from '../paths.js';
 import { generateGossipKey, isValidGossipKey } from '../consul/agent/gossip-key.js';
 import { ConfigError } from '../errors.js';
 import { exists } from '../remote/fs.js';
@@ -7,7 +7,7 @@ import { gossipKeyring, nodeIdPath } from '../facts/gossip-keyring.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { isSecret, Secret } from '../shell/secret.js';
 import { execStep, type StepRunner } from '../remote/step.js';
-import { readPrivateFile, writePrivateFile } from './private-file.js';
+import { readPrivateFile, writePrivateFile } from '../util/private-file.js';
 
 /**
  * The gossip key's life cycle on the control machine (ansible-consul#160/#109: a key lost or
@@ -24,8 +24,7 @@ export const DEFAULT_DATA_DIR = '/opt/consul/data';
 
 /** `inventories/lab.yaml` -> `inventories/lab.gossip.key`. */
 export function gossipKeyFile(inventoryFile: string): string {
-  const stem = basename(inventoryFile, extname(inventoryFile));
-  return join(dirname(inventoryFile), `${stem}.gossip.key`);
+  return besideInventory(inventoryFile, '.gossip.key');
 }
 
 /** The key a half-done `drover rotate-gossip-key` is installing; the next rotation resumes with it. */

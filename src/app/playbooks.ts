@@ -21,6 +21,8 @@ export const PLAYBOOKS = {
   rotateGossipKey: consulPlaybook('consul-rotate-gossip-key.yaml'),
   rotateTls: consulPlaybook('consul-rotate-tls.yaml'),
   services: consulPlaybook('consul-services.yaml'),
+  snapshotSave: consulPlaybook('consul-snapshot-save.yaml'),
+  snapshotRestore: consulPlaybook('consul-snapshot-restore.yaml'),
   upgrade: consulPlaybook('consul-upgrade.yaml'),
 } as const satisfies Record<string, PlaybookSpec>;
 

@@ -12,6 +12,8 @@ export interface RollOptions {
   force?: boolean;
   /** upgrade: the new image. */
   image?: string;
+  /** false (`--no-snapshot`): no snapshot before the servers restart. */
+  snapshot?: boolean;
 }
 
 export interface Roll {
@@ -23,7 +25,8 @@ export interface Roll {
 /**
  * `restart` and `upgrade`: the quorum-safe roll of docs/rolling-restarts.md. Both are plain
  * playbooks run by the general engine; the options only become extra vars: serial ->
- * consul_roll_serial, force -> consul_roll_force, image -> consul_image.
+ * consul_roll_serial, force -> consul_roll_force, image -> consul_image, --no-snapshot ->
+ * consul_snapshot_before_roll: false.
  */
 export function roll(kind: 'restart' | 'upgrade', o: RollOptions): Roll {
   const extraVars: Vars = {};
@@ -33,6 +36,7 @@ export function roll(kind: 'restart' | 'upgrade', o: RollOptions): Roll {
     extraVars['consul_roll_serial'] = o.serial;
   }
   if (o.force) extraVars['consul_roll_force'] = true;
+  if (o.snapshot === false) extraVars['consul_snapshot_before_roll'] = false;
   if (kind === 'upgrade') {
     if (!o.image || o.image.trim() === '') throw new UsageError('--image needs an image reference');
     extraVars['consul_image'] = o.image;

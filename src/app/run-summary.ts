@@ -1,5 +1,6 @@
 import type { Playbook } from '../playbook/types.js';
 import type { RunResult } from '../runner/run-playbook.js';
+import type { TaskOutcome } from '../runner/reporter.js';
 
 export interface SummaryOptions {
   check: boolean;
@@ -21,6 +22,7 @@ export interface SummaryOptions {
  *
  *     interrupted: running tasks finished, no new task was started
  *     aborted: <why the run stopped early>
+ *     snapshot of dc1 at index 42 (Consul 1.20.1) saved to inventories/prod.snapshots/...
  *     restarted: s1                      (would restart, in this order: ... in check mode)
  *     failed: c1
  *     unreachable: c2 (connection refused by 10.0.0.5:22)
@@ -32,6 +34,7 @@ export function summaryLines(result: RunResult, o: SummaryOptions): string[] {
   if (result.status === 'interrupted')
     lines.push('interrupted: running tasks finished, no new task was started');
   if (result.abortReason) lines.push(`aborted: ${result.abortReason}`);
+  lines.push(...snapshotLines(result.outcomes));
   const restarted = restartedHosts(result);
   if (o.restarts === 'always' || (o.restarts && (restarted.length > 0 || stoppedEarly(result)))) {
     lines.push(`${o.check ? 'would restart, in this order' : 'restarted'}: ${names(restarted)}`);
@@ -49,6 +52,19 @@ const names = (hosts: readonly string[]): string => (hosts.length > 0 ? hosts.jo
 
 export const stoppedEarly = (result: RunResult): boolean =>
   result.status === 'interrupted' || result.abortReason !== undefined;
+
+/** Tasks that save a snapshot of the cluster (consul_snapshot), by the playbooks' names. */
+export const isSnapshotTask = (task: string): boolean => task.startsWith('snapshot');
+
+/**
+ * What the run's snapshots were (each task's own line: the datacenter, the index and the file),
+ * for the lines after the recap and the audit log.
+ */
+export function snapshotLines(outcomes: readonly TaskOutcome[]): string[] {
+  return outcomes
+    .filter((o) => isSnapshotTask(o.task) && o.status === 'changed' && o.message)
+    .map((o) => o.message as string);
+}
 
 /** Tasks whose change is a restart (or a recreation on a new image), by the playbooks' names. */
 export const isRestartTask = (task: string): boolean => task.startsWith('restart consul');

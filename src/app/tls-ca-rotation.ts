@@ -5,7 +5,7 @@ import { certificatesOf, sameCertificate, trustBundle } from '../tls/ca-bundle.j
 import { createCa, type CreateCaOptions } from '../tls/certificate-authority.js';
 import { checkCaMaterial } from '../tls/ca-material-check.js';
 import { loadX509 } from '../tls/x509-library.js';
-import { readFileIfExists, readPrivateFile, replacePrivateFile } from './private-file.js';
+import { readFileIfExists, readPrivateFile, replacePrivateFile } from '../util/private-file.js';
 
 /**
  * Replacing the CA beside the inventory (`drover rotate-tls --ca`) without a moment in which two

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { besideInventory } from '../paths.js';
 import { ConfigError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { isSecret, Secret } from '../shell/secret.js';
@@ -12,7 +13,7 @@ import { loadX509 } from '../tls/x509-library.js';
 import { withHostVars } from './gossip-key-source.js';
 import { TLS_CA_KEY_VAR, TLS_CA_PEM_VAR, TLS_ISSUER_PEM_VAR } from '../modules/consul-tls-cert.js';
 import { trustBundle } from '../tls/ca-bundle.js';
-import { readFileIfExists, readPrivateFile, writePrivateFile } from './private-file.js';
+import { readFileIfExists, readPrivateFile, writePrivateFile } from '../util/private-file.js';
 import { caRotationFiles, readCaRotation, removeFiles, type CaRotationStage } from './tls-ca-rotation.js';
 
 /**
@@ -33,8 +34,7 @@ export const TLS_CA_KEY_ENV = 'DROVER_TLS_CA_KEY';
 
 /** `inventories/lab.yaml` -> `inventories/lab.tls`. */
 export function tlsDir(inventoryFile: string): string {
-  const stem = basename(inventoryFile, extname(inventoryFile));
-  return join(dirname(inventoryFile), `${stem}.tls`);
+  return besideInventory(inventoryFile, '.tls');
 }
 
 export function caFilesBeside(

@@ -5,6 +5,7 @@ import { exec, render, type Cmd } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import type { Transport } from '../ssh/transport.js';
 import { describeWho, type CiJob, type RunIdentity } from '../lock/identity.js';
+import { snapshotLines } from '../app/run-summary.js';
 
 /**
  * The on-host audit log, after Kamal's auditor: every host a run changed gets one line saying
@@ -27,6 +28,8 @@ export interface AuditEntry {
   result: string;
   /** How the whole run ended (ok, failed, aborted, interrupted...), when it differs from the host's result. */
   run?: string;
+  /** The snapshots the run saved before it changed anything (where each went), on every host's line. */
+  snapshots?: string[];
   drover_version?: string;
   ci?: CiJob;
 }
@@ -63,6 +66,7 @@ function formatAuditLine(entry: AuditEntry, secrets: Iterable<string> = []): str
     changed: entry.changed.map(scrub),
     result: entry.result,
     ...(entry.run !== undefined ? { run: entry.run } : {}),
+    ...(entry.snapshots !== undefined ? { snapshots: entry.snapshots.map(scrub) } : {}),
     ...(entry.drover_version !== undefined ? { drover_version: entry.drover_version } : {}),
     ...(entry.ci !== undefined ? { ci: entry.ci } : {}),
   };
@@ -122,7 +126,7 @@ function parseAuditLine(line: string): AuditEntry | undefined {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
-  const { time, user, command, changed, result, run, drover_version, ci } = o;
+  const { time, user, command, changed, result, run, snapshots, drover_version, ci } = o;
   if (typeof time !== 'string' || typeof user !== 'string' || typeof command !== 'string') return undefined;
   if (typeof result !== 'string' || !Array.isArray(changed) || !changed.every((c) => typeof c === 'string')) {
     return undefined;
@@ -137,6 +141,9 @@ function parseAuditLine(line: string): AuditEntry | undefined {
     changed: changed as string[],
     result,
     ...(typeof run === 'string' ? { run } : {}),
+    ...(Array.isArray(snapshots) && snapshots.every((x) => typeof x === 'string')
+      ? { snapshots: snapshots as string[] }
+      : {}),
     ...(typeof drover_version === 'string' ? { drover_version } : {}),
     ...(validCi ? { ci: job as CiJob } : {}),
   };
@@ -146,7 +153,8 @@ function parseAuditLine(line: string): AuditEntry | undefined {
 export function formatAuditEntry(e: AuditEntry): string {
   const result = e.run && e.run !== e.result ? `${e.result} (run ${e.run})` : e.result;
   const ci = e.ci ? ` [CI job ${e.ci.id}]` : '';
-  return `${e.time} ${e.user}${ci} ${result}: ${e.command}; changed: ${e.changed.join(', ') || 'nothing'}`;
+  const snapshots = e.snapshots?.length ? `; ${e.snapshots.join('; ')}` : '';
+  return `${e.time} ${e.user}${ci} ${result}: ${e.command}; changed: ${e.changed.join(', ') || 'nothing'}${snapshots}`;
 }
 
 export interface AuditRunInput {
@@ -164,6 +172,7 @@ export interface AuditRunInput {
  */
 export function auditEntriesForRun(input: AuditRunInput): Map<string, AuditEntry> {
   const time = (input.now ?? (() => new Date()))().toISOString();
+  const snapshots = snapshotLines(input.run.outcomes);
   const out = new Map<string, AuditEntry>();
   for (const host of input.run.hosts) {
     const mine = input.run.outcomes.filter((o) => o.host === host);
@@ -183,6 +192,7 @@ export function auditEntriesForRun(input: AuditRunInput): Map<string, AuditEntry
       changed,
       result,
       ...(input.conclusion.status !== result ? { run: input.conclusion.status } : {}),
+      ...(snapshots.length > 0 ? { snapshots } : {}),
       drover_version: input.droverVersion,
       ...(input.identity.ci ? { ci: input.identity.ci } : {}),
     });

@@ -9,6 +9,7 @@ import { addInventoryCommand } from './commands/inventory.js';
 import { addLockCommands } from './commands/lock.js';
 import { addPlaybookCommands } from './commands/playbook.js';
 import { addRollingCommands } from './commands/rolling.js';
+import { addSnapshotCommands } from './commands/snapshot.js';
 import { addVerifyCommand } from './commands/verify.js';
 import type { CliIo } from './io.js';
 
@@ -26,6 +27,7 @@ function program(cli: Cli): Command {
   addRollingCommands(root, cli);
   // keygen, rotate-gossip-key, members, reset-node, preflight.
   addDay2Commands(root, cli);
+  addSnapshotCommands(root, cli);
   addVerifyCommand(root, cli);
   addInventoryCommand(root, cli);
   addLockCommands(root, cli);

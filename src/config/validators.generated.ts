@@ -664,10 +664,2104 @@ validate13.errors = vErrors;
 return errors === 0;
 }
 
-export const v_310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce = validate14;
-const schema15 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["absent","alive","reset_safe"],"description":"What to ensure or check."},"force":{"type":"boolean","description":"reset_safe: report the problems but pass."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"alive: seconds to wait."}}};
+export const v_228401d1c973f056afaaf48f7246237c51c8d66e25bc16205f26f47161dbe5cb = validate14;
+const schema15 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_tokens":{"description":"false: with consul_acl_enable and consul_acl_default_policy allow, the agents (and drover's calls) carry no ACL tokens yet, the first step of turning ACLs on for a running cluster (docs/security.md); true by default.","type":"boolean"},"consul_acl_datacenter":{"description":"With consul_acl_enable: the primary datacenter of ACLs (Consul's primary_datacenter), where the ACL system is bootstrapped; the other datacenters' servers replicate from it. Required when the inventory has several datacenters; the same on every host.","type":"string","pattern":"^[a-z0-9_-]*$"},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}},"consul_leader_transfer":{"description":"true (the default): a leading server hands over (operator raft transfer-leader, Consul 1.15+) before a roll stops it; false: it is stopped as it is, and an election follows.","type":"boolean"},"consul_snapshot_before_roll":{"description":"true (the default): a snapshot of every datacenter is saved before a deploy, restart or upgrade restarts a server, and the roll does not start without it; false: no snapshot (--no-snapshot).","type":"boolean"},"consul_snapshot_dir":{"description":"Where drover keeps snapshots on the machine it runs on, relative to the inventory; \"\" (the default): INVENTORY-STEM.snapshots beside the inventory.","type":"string"},"consul_snapshot_keep":{"description":"Snapshots kept per datacenter in consul_snapshot_dir, the oldest removed first (default 30).","type":"integer","minimum":1},"consul_config_extra":{"description":"Consul settings drover does not model (telemetry, dns_config, recursors, limits, ...), merged into the agent config (docs/day2.md); a key drover renders itself is refused.","type":"object"},"consul_autopilot_cleanup_dead_servers":{"description":"autopilot.cleanup_dead_servers (Consul's default true); \"\" leaves it as the cluster has it. Applied to a running cluster through the operator API.","enum":[true,false,""]},"consul_autopilot_last_contact_threshold":{"description":"autopilot.last_contact_threshold, a Go duration (Consul's default 200ms).","$ref":"#/definitions/autopilot_duration"},"consul_autopilot_max_trailing_logs":{"description":"autopilot.max_trailing_logs (Consul's default 250).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_min_quorum":{"description":"autopilot.min_quorum: dead-server cleanup never leaves fewer voters (Consul's default 0, no minimum).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_server_stabilization_time":{"description":"autopilot.server_stabilization_time, a Go duration (Consul's default 10s).","$ref":"#/definitions/autopilot_duration"}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"autopilot_duration":{"title":"a Go duration such as 200ms or 10s, or \"\" to leave it as the cluster has it","type":"string","pattern":"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
+const schema16 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
+const schema17 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_tokens":{"description":"false: with consul_acl_enable and consul_acl_default_policy allow, the agents (and drover's calls) carry no ACL tokens yet, the first step of turning ACLs on for a running cluster (docs/security.md); true by default.","type":"boolean"},"consul_acl_datacenter":{"description":"With consul_acl_enable: the primary datacenter of ACLs (Consul's primary_datacenter), where the ACL system is bootstrapped; the other datacenters' servers replicate from it. Required when the inventory has several datacenters; the same on every host.","type":"string","pattern":"^[a-z0-9_-]*$"},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}},"consul_leader_transfer":{"description":"true (the default): a leading server hands over (operator raft transfer-leader, Consul 1.15+) before a roll stops it; false: it is stopped as it is, and an election follows.","type":"boolean"},"consul_snapshot_before_roll":{"description":"true (the default): a snapshot of every datacenter is saved before a deploy, restart or upgrade restarts a server, and the roll does not start without it; false: no snapshot (--no-snapshot).","type":"boolean"},"consul_snapshot_dir":{"description":"Where drover keeps snapshots on the machine it runs on, relative to the inventory; \"\" (the default): INVENTORY-STEM.snapshots beside the inventory.","type":"string"},"consul_snapshot_keep":{"description":"Snapshots kept per datacenter in consul_snapshot_dir, the oldest removed first (default 30).","type":"integer","minimum":1},"consul_config_extra":{"description":"Consul settings drover does not model (telemetry, dns_config, recursors, limits, ...), merged into the agent config (docs/day2.md); a key drover renders itself is refused.","type":"object"},"consul_autopilot_cleanup_dead_servers":{"description":"autopilot.cleanup_dead_servers (Consul's default true); \"\" leaves it as the cluster has it. Applied to a running cluster through the operator API.","enum":[true,false,""]},"consul_autopilot_last_contact_threshold":{"description":"autopilot.last_contact_threshold, a Go duration (Consul's default 200ms).","$ref":"#/definitions/autopilot_duration"},"consul_autopilot_max_trailing_logs":{"description":"autopilot.max_trailing_logs (Consul's default 250).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_min_quorum":{"description":"autopilot.min_quorum: dead-server cleanup never leaves fewer voters (Consul's default 0, no minimum).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_server_stabilization_time":{"description":"autopilot.server_stabilization_time, a Go duration (Consul's default 10s).","$ref":"#/definitions/autopilot_duration"}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
+const schema18 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
+const schema30 = {"title":"a Go duration such as 200ms or 10s, or \"\" to leave it as the cluster has it","type":"string","pattern":"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
+const pattern3 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern14 = new RegExp("^[a-z0-9_-]*$", "u");
+const pattern16 = new RegExp("^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
+const pattern18 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
+
+function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema17.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.address !== undefined){
+let data0 = data.address;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err1 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.bind_addr !== undefined){
+let data1 = data.bind_addr;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.ssh_user !== undefined){
+let data2 = data.ssh_user;
+if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
+const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.env === undefined){
+const err6 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+for(const key0 in data2){
+if(!(key0 === "env")){
+const err7 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data2.env !== undefined){
+let data3 = data2.env;
+if(typeof data3 === "string"){
+if(!pattern3.test(data3)){
+const err8 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+}
+if(data.ssh_port !== undefined){
+let data4 = data.ssh_port;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err10 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 65535 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err12 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+if(data.ssh_connect_timeout !== undefined){
+let data5 = data.ssh_connect_timeout;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 <= 0 || isNaN(data5)){
+const err13 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.become !== undefined){
+if(typeof data.become !== "boolean"){
+const err15 = {instancePath:instancePath+"/become",schemaPath:"#/properties/become/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.ssh_key !== undefined){
+let data7 = data.ssh_key;
+if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
+const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.env === undefined){
+const err17 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!(key1 === "env")){
+const err18 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data7.env !== undefined){
+let data8 = data7.env;
+if(typeof data8 === "string"){
+if(!pattern3.test(data8)){
+const err19 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+}
+if(data.ssh_known_hosts !== undefined){
+let data9 = data.ssh_known_hosts;
+if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
+const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(data9.env === undefined){
+const err22 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+for(const key2 in data9){
+if(!(key2 === "env")){
+const err23 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data9.env !== undefined){
+let data10 = data9.env;
+if(typeof data10 === "string"){
+if(!pattern3.test(data10)){
+const err24 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_datacenter !== undefined){
+let data11 = data.consul_datacenter;
+if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
+const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.env === undefined){
+const err27 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+for(const key3 in data11){
+if(!(key3 === "env")){
+const err28 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data11.env !== undefined){
+let data12 = data11.env;
+if(typeof data12 === "string"){
+if(!pattern3.test(data12)){
+const err29 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_image !== undefined){
+let data13 = data.consul_image;
+if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
+const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.env === undefined){
+const err32 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+for(const key4 in data13){
+if(!(key4 === "env")){
+const err33 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data13.env !== undefined){
+let data14 = data13.env;
+if(typeof data14 === "string"){
+if(!pattern3.test(data14)){
+const err34 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_config_dir !== undefined){
+let data15 = data.consul_config_dir;
+if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
+const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.env === undefined){
+const err37 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+for(const key5 in data15){
+if(!(key5 === "env")){
+const err38 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data15.env !== undefined){
+let data16 = data15.env;
+if(typeof data16 === "string"){
+if(!pattern3.test(data16)){
+const err39 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_data_dir !== undefined){
+let data17 = data.consul_data_dir;
+if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
+const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(data17.env === undefined){
+const err42 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+for(const key6 in data17){
+if(!(key6 === "env")){
+const err43 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data17.env !== undefined){
+let data18 = data17.env;
+if(typeof data18 === "string"){
+if(!pattern3.test(data18)){
+const err44 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_retry_interval !== undefined){
+let data19 = data.consul_retry_interval;
+if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
+const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(data19.env === undefined){
+const err47 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+for(const key7 in data19){
+if(!(key7 === "env")){
+const err48 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+if(data19.env !== undefined){
+let data20 = data19.env;
+if(typeof data20 === "string"){
+if(!pattern3.test(data20)){
+const err49 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_bootstrap_expect !== undefined){
+let data21 = data.consul_bootstrap_expect;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err51 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 < 1 || isNaN(data21)){
+const err52 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+if(data.consul_uid !== undefined){
+let data22 = data.consul_uid;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err53 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 4294967294 || isNaN(data22)){
+const err54 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(data22 < 0 || isNaN(data22)){
+const err55 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+if(data.consul_gid !== undefined){
+let data23 = data.consul_gid;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err56 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4294967294 || isNaN(data23)){
+const err57 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if(data23 < 0 || isNaN(data23)){
+const err58 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+if(data.consul_encrypt !== undefined){
+let data24 = data.consul_encrypt;
+if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
+const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.env === undefined){
+const err60 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+for(const key8 in data24){
+if(!(key8 === "env")){
+const err61 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data24.env !== undefined){
+let data25 = data24.env;
+if(typeof data25 === "string"){
+if(!pattern3.test(data25)){
+const err62 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_services !== undefined){
+let data26 = data.consul_services;
+if(Array.isArray(data26)){
+const len0 = data26.length;
+for(let i0=0; i0<len0; i0++){
+let data27 = data26[i0];
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.name === undefined){
+const err64 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(data27.name !== undefined){
+let data28 = data27.name;
+if(typeof data28 === "string"){
+if(func2(data28) < 1){
+const err65 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/consul_services",schemaPath:"#/properties/consul_services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data.consul_tls_enable !== undefined){
+if(typeof data.consul_tls_enable !== "boolean"){
+const err69 = {instancePath:instancePath+"/consul_tls_enable",schemaPath:"#/properties/consul_tls_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_incoming !== undefined){
+if(typeof data.consul_tls_verify_incoming !== "boolean"){
+const err70 = {instancePath:instancePath+"/consul_tls_verify_incoming",schemaPath:"#/properties/consul_tls_verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_outgoing !== undefined){
+if(typeof data.consul_tls_verify_outgoing !== "boolean"){
+const err71 = {instancePath:instancePath+"/consul_tls_verify_outgoing",schemaPath:"#/properties/consul_tls_verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data.consul_tls_verify_server_hostname !== undefined){
+if(typeof data.consul_tls_verify_server_hostname !== "boolean"){
+const err72 = {instancePath:instancePath+"/consul_tls_verify_server_hostname",schemaPath:"#/properties/consul_tls_verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.consul_tls_https_port !== undefined){
+let data33 = data.consul_tls_https_port;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err73 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 65535 || isNaN(data33)){
+const err74 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(data33 < 1 || isNaN(data33)){
+const err75 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+}
+if(data.consul_tls_http !== undefined){
+let data34 = data.consul_tls_http;
+if(!(((data34 === "loopback") || (data34 === "off")) || (data34 === "on"))){
+const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema17.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data.consul_tls_ca_crt !== undefined){
+let data35 = data.consul_tls_ca_crt;
+if((typeof data35 !== "string") && (!(data35 && typeof data35 == "object" && !Array.isArray(data35)))){
+const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.env === undefined){
+const err78 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+for(const key9 in data35){
+if(!(key9 === "env")){
+const err79 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+if(data35.env !== undefined){
+let data36 = data35.env;
+if(typeof data36 === "string"){
+if(!pattern3.test(data36)){
+const err80 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_tls_ca_key !== undefined){
+let data37 = data.consul_tls_ca_key;
+if((typeof data37 !== "string") && (!(data37 && typeof data37 == "object" && !Array.isArray(data37)))){
+const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.env === undefined){
+const err83 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+for(const key10 in data37){
+if(!(key10 === "env")){
+const err84 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data37.env !== undefined){
+let data38 = data37.env;
+if(typeof data38 === "string"){
+if(!pattern3.test(data38)){
+const err85 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+}
+if(data.consul_acl_enable !== undefined){
+if(typeof data.consul_acl_enable !== "boolean"){
+const err87 = {instancePath:instancePath+"/consul_acl_enable",schemaPath:"#/properties/consul_acl_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+if(data.consul_acl_default_policy !== undefined){
+let data40 = data.consul_acl_default_policy;
+if(!((data40 === "allow") || (data40 === "deny"))){
+const err88 = {instancePath:instancePath+"/consul_acl_default_policy",schemaPath:"#/properties/consul_acl_default_policy/enum",keyword:"enum",params:{allowedValues: schema17.properties.consul_acl_default_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data.consul_acl_tokens !== undefined){
+if(typeof data.consul_acl_tokens !== "boolean"){
+const err89 = {instancePath:instancePath+"/consul_acl_tokens",schemaPath:"#/properties/consul_acl_tokens/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+if(data.consul_acl_datacenter !== undefined){
+let data42 = data.consul_acl_datacenter;
+if(typeof data42 === "string"){
+if(!pattern14.test(data42)){
+const err90 = {instancePath:instancePath+"/consul_acl_datacenter",schemaPath:"#/properties/consul_acl_datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9_-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/consul_acl_datacenter",schemaPath:"#/properties/consul_acl_datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+if(data.consul_acl_down_policy !== undefined){
+let data43 = data.consul_acl_down_policy;
+if(!((((data43 === "allow") || (data43 === "deny")) || (data43 === "extend-cache")) || (data43 === "async-cache"))){
+const err92 = {instancePath:instancePath+"/consul_acl_down_policy",schemaPath:"#/properties/consul_acl_down_policy/enum",keyword:"enum",params:{allowedValues: schema17.properties.consul_acl_down_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+if(data.consul_acl_management_token !== undefined){
+let data44 = data.consul_acl_management_token;
+const _errs110 = errors;
+let valid26 = false;
+let passing0 = null;
+const _errs111 = errors;
+if((typeof data44 !== "string") && (!(data44 && typeof data44 == "object" && !Array.isArray(data44)))){
+const err93 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.env === undefined){
+const err94 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+for(const key11 in data44){
+if(!(key11 === "env")){
+const err95 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+if(data44.env !== undefined){
+let data45 = data44.env;
+if(typeof data45 === "string"){
+if(!pattern3.test(data45)){
+const err96 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs111 === errors;
+if(_valid0){
+valid26 = true;
+passing0 = 0;
+}
+const _errs117 = errors;
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.command === undefined){
+const err98 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+for(const key12 in data44){
+if(!(key12 === "command")){
+const err99 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+if(data44.command !== undefined){
+let data46 = data44.command;
+if(typeof data46 === "string"){
+if(func2(data46) < 1){
+const err100 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+else {
+const err101 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+var _valid0 = _errs117 === errors;
+if(_valid0 && valid26){
+valid26 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid26 = true;
+passing0 = 1;
+}
+}
+if(!valid26){
+const err103 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+else {
+errors = _errs110;
+if(vErrors !== null){
+if(_errs110){
+vErrors.length = _errs110;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.consul_retry_join_wan !== undefined){
+let data47 = data.consul_retry_join_wan;
+if(Array.isArray(data47)){
+const len1 = data47.length;
+for(let i1=0; i1<len1; i1++){
+let data48 = data47[i1];
+if(typeof data48 === "string"){
+if(func2(data48) < 1){
+const err104 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+}
+else {
+const err106 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+if(data.consul_leader_transfer !== undefined){
+if(typeof data.consul_leader_transfer !== "boolean"){
+const err107 = {instancePath:instancePath+"/consul_leader_transfer",schemaPath:"#/properties/consul_leader_transfer/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+if(data.consul_snapshot_before_roll !== undefined){
+if(typeof data.consul_snapshot_before_roll !== "boolean"){
+const err108 = {instancePath:instancePath+"/consul_snapshot_before_roll",schemaPath:"#/properties/consul_snapshot_before_roll/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data.consul_snapshot_dir !== undefined){
+if(typeof data.consul_snapshot_dir !== "string"){
+const err109 = {instancePath:instancePath+"/consul_snapshot_dir",schemaPath:"#/properties/consul_snapshot_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+if(data.consul_snapshot_keep !== undefined){
+let data52 = data.consul_snapshot_keep;
+if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
+const err110 = {instancePath:instancePath+"/consul_snapshot_keep",schemaPath:"#/properties/consul_snapshot_keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+if((typeof data52 == "number") && (isFinite(data52))){
+if(data52 < 1 || isNaN(data52)){
+const err111 = {instancePath:instancePath+"/consul_snapshot_keep",schemaPath:"#/properties/consul_snapshot_keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+}
+if(data.consul_config_extra !== undefined){
+let data53 = data.consul_config_extra;
+if(!(data53 && typeof data53 == "object" && !Array.isArray(data53))){
+const err112 = {instancePath:instancePath+"/consul_config_extra",schemaPath:"#/properties/consul_config_extra/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data.consul_autopilot_cleanup_dead_servers !== undefined){
+let data54 = data.consul_autopilot_cleanup_dead_servers;
+if(!(((data54 === true) || (data54 === false)) || (data54 === ""))){
+const err113 = {instancePath:instancePath+"/consul_autopilot_cleanup_dead_servers",schemaPath:"#/properties/consul_autopilot_cleanup_dead_servers/enum",keyword:"enum",params:{allowedValues: schema17.properties.consul_autopilot_cleanup_dead_servers.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data.consul_autopilot_last_contact_threshold !== undefined){
+let data55 = data.consul_autopilot_last_contact_threshold;
+if(typeof data55 === "string"){
+if(!pattern16.test(data55)){
+const err114 = {instancePath:instancePath+"/consul_autopilot_last_contact_threshold",schemaPath:"#/definitions/autopilot_duration/pattern",keyword:"pattern",params:{pattern: "^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+else {
+const err115 = {instancePath:instancePath+"/consul_autopilot_last_contact_threshold",schemaPath:"#/definitions/autopilot_duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+if(data.consul_autopilot_max_trailing_logs !== undefined){
+let data56 = data.consul_autopilot_max_trailing_logs;
+const _errs141 = errors;
+let valid33 = false;
+let passing1 = null;
+const _errs142 = errors;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err116 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 < 0 || isNaN(data56)){
+const err117 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+var _valid1 = _errs142 === errors;
+if(_valid1){
+valid33 = true;
+passing1 = 0;
+}
+const _errs144 = errors;
+if("" !== data56){
+const err118 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf/1/const",keyword:"const",params:{allowedValue: ""},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+var _valid1 = _errs144 === errors;
+if(_valid1 && valid33){
+valid33 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid33 = true;
+passing1 = 1;
+}
+}
+if(!valid33){
+const err119 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+else {
+errors = _errs141;
+if(vErrors !== null){
+if(_errs141){
+vErrors.length = _errs141;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.consul_autopilot_min_quorum !== undefined){
+let data57 = data.consul_autopilot_min_quorum;
+const _errs146 = errors;
+let valid34 = false;
+let passing2 = null;
+const _errs147 = errors;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err120 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 < 0 || isNaN(data57)){
+const err121 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+var _valid2 = _errs147 === errors;
+if(_valid2){
+valid34 = true;
+passing2 = 0;
+}
+const _errs149 = errors;
+if("" !== data57){
+const err122 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf/1/const",keyword:"const",params:{allowedValue: ""},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+var _valid2 = _errs149 === errors;
+if(_valid2 && valid34){
+valid34 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid34 = true;
+passing2 = 1;
+}
+}
+if(!valid34){
+const err123 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+else {
+errors = _errs146;
+if(vErrors !== null){
+if(_errs146){
+vErrors.length = _errs146;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.consul_autopilot_server_stabilization_time !== undefined){
+let data58 = data.consul_autopilot_server_stabilization_time;
+if(typeof data58 === "string"){
+if(!pattern16.test(data58)){
+const err124 = {instancePath:instancePath+"/consul_autopilot_server_stabilization_time",schemaPath:"#/definitions/autopilot_duration/pattern",keyword:"pattern",params:{pattern: "^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/consul_autopilot_server_stabilization_time",schemaPath:"#/definitions/autopilot_duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+for(const key13 in data){
+if(pattern18.test(key13)){
+let data59 = data[key13];
+if((typeof data59 !== "string") && (!(data59 && typeof data59 == "object" && !Array.isArray(data59)))){
+const err126 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema18.type},message:"must be string,object"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+if(data59.env === undefined){
+const err127 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+for(const key14 in data59){
+if(!(key14 === "env")){
+const err128 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+if(data59.env !== undefined){
+let data60 = data59.env;
+if(typeof data60 === "string"){
+if(!pattern3.test(data60)){
+const err129 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+validate16.errors = vErrors;
+return errors === 0;
+}
+
+const schema33 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
+
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(!(validate16(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate16.errors : vErrors.concat(validate16.errors);
+errors = vErrors.length;
+}
+validate18.errors = vErrors;
+return errors === 0;
+}
+
+const wrapper0 = {validate: validate15};
+
+function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema16.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "vars") || (key0 === "hosts")) || (key0 === "children"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.vars !== undefined){
+if(!(validate16(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
+vErrors = vErrors === null ? validate16.errors : vErrors.concat(validate16.errors);
+errors = vErrors.length;
+}
+}
+if(data.hosts !== undefined){
+let data1 = data.hosts;
+if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
+const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema16.properties.hosts.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+for(const key1 in data1){
+if(!(validate18(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+if(data.children !== undefined){
+let data3 = data.children;
+if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
+const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema16.properties.children.type},message:"must be object,null"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+for(const key2 in data3){
+if(!(wrapper0.validate(data3[key2], {instancePath:instancePath+"/children/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key2,rootData}))){
+vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+}
+validate15.errors = vErrors;
+return errors === 0;
+}
+
 
 function validate14(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.all === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "all"},message:"must have required property '"+"all"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "all")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.all !== undefined){
+if(!(validate15(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
+vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+validate14.errors = vErrors;
+return errors === 0;
+}
+
+export const v_2fa37116f80a071565ac5964e94209de1f648694cf9465e6ae95a67055556b5c = validate22;
+const schema34 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"dir":{"type":"string","description":"Folder on this machine, relative to the inventory; \"\" for INVENTORY-STEM.snapshots."},"keep":{"type":"integer","minimum":1,"description":"Snapshots kept per datacenter; default 30."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds the leader may take to send a snapshot; default 300."}}};
+
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((((key0 === "servers_group") || (key0 === "clients_group")) || (key0 === "http_port")) || (key0 === "request_timeout")) || (key0 === "dir")) || (key0 === "keep")) || (key0 === "timeout"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.servers_group !== undefined){
+let data0 = data.servers_group;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err1 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.clients_group !== undefined){
+let data1 = data.clients_group;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err5 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err6 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+if(data.request_timeout !== undefined){
+let data3 = data.request_timeout;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 300 || isNaN(data3)){
+const err8 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data3 <= 0 || isNaN(data3)){
+const err9 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.dir !== undefined){
+if(typeof data.dir !== "string"){
+const err11 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.keep !== undefined){
+let data5 = data.keep;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err12 = {instancePath:instancePath+"/keep",schemaPath:"#/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 < 1 || isNaN(data5)){
+const err13 = {instancePath:instancePath+"/keep",schemaPath:"#/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+if(data.timeout !== undefined){
+let data6 = data.timeout;
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 3600 || isNaN(data6)){
+const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data6 <= 0 || isNaN(data6)){
+const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate22.errors = vErrors;
+return errors === 0;
+}
+
+export const v_310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce = validate23;
+const schema35 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["absent","alive","reset_safe"],"description":"What to ensure or check."},"force":{"type":"boolean","description":"reset_safe: report the problems but pass."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"alive: seconds to wait."}}};
+
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -816,7 +2910,7 @@ errors++;
 if(data.state !== undefined){
 let data4 = data.state;
 if(!(((data4 === "absent") || (data4 === "alive")) || (data4 === "reset_safe"))){
-const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema15.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema35.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -884,14 +2978,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate14.errors = vErrors;
+validate23.errors = vErrors;
 return errors === 0;
 }
 
-export const v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a = validate15;
-const schema16 = {"type":"object","additionalProperties":false,"required":["dest"],"properties":{"content":{"description":"Literal file content (string or secret)."},"src":{"type":"string","minLength":1,"description":"Local file, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
+export const v_31f57f1e9fc3d1a21278279562d4410bbbdcf67297d51f2370ab129d3c20ac1a = validate24;
+const schema36 = {"type":"object","additionalProperties":false,"required":["dest"],"properties":{"content":{"description":"Literal file content (string or secret)."},"src":{"type":"string","minLength":1,"description":"Local file, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."}}};
 
-function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1053,14 +3147,14 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate15.errors = vErrors;
+validate24.errors = vErrors;
 return errors === 0;
 }
 
-export const v_32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77 = validate16;
-const schema17 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds to wait for a new leader after the transfer; default 30."}}};
+export const v_32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77 = validate25;
+const schema37 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds to wait for a new leader after the transfer; default 30."}}};
 
-function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1242,15 +3336,15 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate16.errors = vErrors;
+validate25.errors = vErrors;
 return errors === 0;
 }
 
-export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate17;
-const schema18 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
-const func17 = Object.prototype.hasOwnProperty;
+export const v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a = validate26;
+const schema38 = {"type":"object","additionalProperties":false,"required":["bind_addr","image","data_dir"],"properties":{"bind_addr":{"type":"string","minLength":1,"description":"The agent's bind_addr."},"image":{"type":"string","minLength":1,"description":"The image the agent will run."},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"client_addr":{"type":"string","description":"client_addr (space-separated); default \"127.0.0.1\"."},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports that must be free; default 8300 8301 8302 8500 8600."},"min_free_mb":{"type":"number","minimum":0,"description":"Least free MiB for the data dir; default 1024."},"max_clock_skew":{"type":"number","exclusiveMinimum":0,"description":"Seconds; default 2."},"check_image":{"type":"boolean","description":"Look the image up; default true."}}};
+const func24 = Object.prototype.hasOwnProperty;
 
-function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1285,7 +3379,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema18.properties, key0))){
+if(!(func24.call(schema38.properties, key0))){
 const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err3];
@@ -1532,1843 +3626,24 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate17.errors = vErrors;
+validate26.errors = vErrors;
 return errors === 0;
 }
 
-export const v_3b2db34c261eac042812ac4154e620664ff2782e2993dc13407948ea80fa4a8c = validate18;
-const schema19 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.invalid/schemas/inventory.schema.json","title":"drover inventory","description":"Ansible-shaped YAML inventory: `all:` with `vars:`, `hosts:` and nested `children:` groups. Names, cycles, duplicate addresses and conflicting definitions are checked after this schema, in src/inventory/resolve.ts.","type":"object","required":["all"],"additionalProperties":false,"properties":{"all":{"$ref":"#/definitions/group"}},"definitions":{"group":{"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}},"host":{"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]},"vars":{"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_tokens":{"description":"false: with consul_acl_enable and consul_acl_default_policy allow, the agents (and drover's calls) carry no ACL tokens yet, the first step of turning ACLs on for a running cluster (docs/security.md); true by default.","type":"boolean"},"consul_acl_datacenter":{"description":"With consul_acl_enable: the primary datacenter of ACLs (Consul's primary_datacenter), where the ACL system is bootstrapped; the other datacenters' servers replicate from it. Required when the inventory has several datacenters; the same on every host.","type":"string","pattern":"^[a-z0-9_-]*$"},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}},"consul_leader_transfer":{"description":"true (the default): a leading server hands over (operator raft transfer-leader, Consul 1.15+) before a roll stops it; false: it is stopped as it is, and an election follows.","type":"boolean"},"consul_config_extra":{"description":"Consul settings drover does not model (telemetry, dns_config, recursors, limits, ...), merged into the agent config (docs/day2.md); a key drover renders itself is refused.","type":"object"},"consul_autopilot_cleanup_dead_servers":{"description":"autopilot.cleanup_dead_servers (Consul's default true); \"\" leaves it as the cluster has it. Applied to a running cluster through the operator API.","enum":[true,false,""]},"consul_autopilot_last_contact_threshold":{"description":"autopilot.last_contact_threshold, a Go duration (Consul's default 200ms).","$ref":"#/definitions/autopilot_duration"},"consul_autopilot_max_trailing_logs":{"description":"autopilot.max_trailing_logs (Consul's default 250).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_min_quorum":{"description":"autopilot.min_quorum: dead-server cleanup never leaves fewer voters (Consul's default 0, no minimum).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_server_stabilization_time":{"description":"autopilot.server_stabilization_time, a Go duration (Consul's default 10s).","$ref":"#/definitions/autopilot_duration"}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}},"autopilot_duration":{"title":"a Go duration such as 200ms or 10s, or \"\" to leave it as the cluster has it","type":"string","pattern":"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"text":{"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}}}};
-const schema20 = {"description":"A group. An empty entry (`name:`) only references a group defined elsewhere.","type":["object","null"],"additionalProperties":false,"properties":{"vars":{"$ref":"#/definitions/vars"},"hosts":{"description":"Hosts listed directly in this group, by name.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/host"}},"children":{"description":"Child groups, by name; their hosts are members of this group too.","type":["object","null"],"additionalProperties":{"$ref":"#/definitions/group"}}}};
-const schema21 = {"description":"Variables. Only the ones drover itself reads are typed here; any other name is allowed.","type":["object","null"],"additionalProperties":true,"properties":{"address":{"description":"Where SSH connects; also the default bind_addr.","type":"string","minLength":1},"bind_addr":{"description":"The address Consul binds to.","type":"string","minLength":1},"ssh_user":{"$ref":"#/definitions/text"},"ssh_port":{"type":"integer","minimum":1,"maximum":65535},"ssh_connect_timeout":{"description":"Seconds to wait for the SSH connection.","type":"number","exclusiveMinimum":0},"become":{"description":"Run commands through sudo.","type":"boolean"},"ssh_key":{"description":"Private key file; relative to the inventory file.","$ref":"#/definitions/text"},"ssh_known_hosts":{"description":"known_hosts file; relative to the inventory file.","$ref":"#/definitions/text"},"consul_datacenter":{"$ref":"#/definitions/text"},"consul_image":{"$ref":"#/definitions/text"},"consul_config_dir":{"$ref":"#/definitions/text"},"consul_data_dir":{"$ref":"#/definitions/text"},"consul_retry_interval":{"$ref":"#/definitions/text"},"consul_bootstrap_expect":{"type":"integer","minimum":1},"consul_uid":{"description":"The uid the agent runs as in its image (100 in hashicorp/consul): owner of its dirs and files.","type":"integer","minimum":0,"maximum":4294967294},"consul_gid":{"description":"The gid the agent runs as in its image (1000 in hashicorp/consul).","type":"integer","minimum":0,"maximum":4294967294},"consul_encrypt":{"description":"Gossip key; always a secret.","$ref":"#/definitions/text"},"consul_services":{"description":"Services to register with this host's agent (name, port, tags, meta, checks); see docs/multi-datacenter.md and the consul_services module. Checked in full when the play runs.","type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}},"consul_tls_enable":{"description":"TLS for the agents' RPC and HTTPS, with the inventory's CA (docs/security.md); false by default.","type":"boolean"},"consul_tls_verify_incoming":{"type":"boolean"},"consul_tls_verify_outgoing":{"type":"boolean"},"consul_tls_verify_server_hostname":{"type":"boolean"},"consul_tls_https_port":{"type":"integer","minimum":1,"maximum":65535},"consul_tls_http":{"description":"Plain HTTP beside HTTPS: on 127.0.0.1 only (loopback), none (off), or as before TLS (on).","enum":["loopback","off","on"]},"consul_tls_ca_crt":{"description":"The CA certificate file, relative to the inventory; default INVENTORY-STEM.tls/consul-agent-ca.pem.","$ref":"#/definitions/text"},"consul_tls_ca_key":{"description":"The CA key: PEM text or a 0600 file relative to the inventory; always a secret.","$ref":"#/definitions/text"},"consul_acl_enable":{"description":"ACLs drover sets up (docs/security.md): the one-time bootstrap, per-node agent tokens, the DNS and operator tokens; false by default.","type":"boolean"},"consul_acl_default_policy":{"description":"acl.default_policy with consul_acl_enable: deny (the default) or allow (while migrating a running cluster).","enum":["allow","deny"]},"consul_acl_tokens":{"description":"false: with consul_acl_enable and consul_acl_default_policy allow, the agents (and drover's calls) carry no ACL tokens yet, the first step of turning ACLs on for a running cluster (docs/security.md); true by default.","type":"boolean"},"consul_acl_datacenter":{"description":"With consul_acl_enable: the primary datacenter of ACLs (Consul's primary_datacenter), where the ACL system is bootstrapped; the other datacenters' servers replicate from it. Required when the inventory has several datacenters; the same on every host.","type":"string","pattern":"^[a-z0-9_-]*$"},"consul_acl_down_policy":{"description":"acl.down_policy: what an agent does when no server can resolve a token; extend-cache by default.","enum":["allow","deny","extend-cache","async-cache"]},"consul_acl_management_token":{"description":"The ACL management token drover's own calls carry (docs/security.md): the token, { env: NAME }, or { command: \"...\" } whose first output line is the token (a secret manager's CLI); default DROVER_ACL_TOKEN, then INVENTORY-STEM.acl/management.token. Always a secret.","oneOf":[{"$ref":"#/definitions/text"},{"type":"object","additionalProperties":false,"required":["command"],"properties":{"command":{"type":"string","minLength":1}}}]},"consul_retry_join_wan":{"description":"Servers of datacenters this inventory does not describe, joined over the WAN.","type":"array","items":{"type":"string","minLength":1}},"consul_leader_transfer":{"description":"true (the default): a leading server hands over (operator raft transfer-leader, Consul 1.15+) before a roll stops it; false: it is stopped as it is, and an election follows.","type":"boolean"},"consul_config_extra":{"description":"Consul settings drover does not model (telemetry, dns_config, recursors, limits, ...), merged into the agent config (docs/day2.md); a key drover renders itself is refused.","type":"object"},"consul_autopilot_cleanup_dead_servers":{"description":"autopilot.cleanup_dead_servers (Consul's default true); \"\" leaves it as the cluster has it. Applied to a running cluster through the operator API.","enum":[true,false,""]},"consul_autopilot_last_contact_threshold":{"description":"autopilot.last_contact_threshold, a Go duration (Consul's default 200ms).","$ref":"#/definitions/autopilot_duration"},"consul_autopilot_max_trailing_logs":{"description":"autopilot.max_trailing_logs (Consul's default 250).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_min_quorum":{"description":"autopilot.min_quorum: dead-server cleanup never leaves fewer voters (Consul's default 0, no minimum).","oneOf":[{"type":"integer","minimum":0},{"const":""}]},"consul_autopilot_server_stabilization_time":{"description":"autopilot.server_stabilization_time, a Go duration (Consul's default 10s).","$ref":"#/definitions/autopilot_duration"}},"patternProperties":{"^(?!consul_acl_management_token$).*_(token|password|secret)$":{"description":"Secrets by name.","$ref":"#/definitions/text"}}};
-const schema22 = {"description":"A string, or { env: NAME } to read it from the environment variable NAME.","type":["string","object"],"additionalProperties":false,"required":["env"],"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}}};
-const schema34 = {"title":"a Go duration such as 200ms or 10s, or \"\" to leave it as the cluster has it","type":"string","pattern":"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
-const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern17 = new RegExp("^[a-z0-9_-]*$", "u");
-const pattern19 = new RegExp("^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
-const pattern21 = new RegExp("^(?!consul_acl_management_token$).*_(token|password|secret)$", "u");
-
-function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema21.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.address !== undefined){
-let data0 = data.address;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err1 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.bind_addr !== undefined){
-let data1 = data.bind_addr;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/properties/bind_addr/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.ssh_user !== undefined){
-let data2 = data.ssh_user;
-if((typeof data2 !== "string") && (!(data2 && typeof data2 == "object" && !Array.isArray(data2)))){
-const err5 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(data2.env === undefined){
-const err6 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-for(const key0 in data2){
-if(!(key0 === "env")){
-const err7 = {instancePath:instancePath+"/ssh_user",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data2.env !== undefined){
-let data3 = data2.env;
-if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
-const err8 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/ssh_user/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-}
-if(data.ssh_port !== undefined){
-let data4 = data.ssh_port;
-if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err10 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 > 65535 || isNaN(data4)){
-const err11 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data4 < 1 || isNaN(data4)){
-const err12 = {instancePath:instancePath+"/ssh_port",schemaPath:"#/properties/ssh_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-if(data.ssh_connect_timeout !== undefined){
-let data5 = data.ssh_connect_timeout;
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 <= 0 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/ssh_connect_timeout",schemaPath:"#/properties/ssh_connect_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.become !== undefined){
-if(typeof data.become !== "boolean"){
-const err15 = {instancePath:instancePath+"/become",schemaPath:"#/properties/become/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.ssh_key !== undefined){
-let data7 = data.ssh_key;
-if((typeof data7 !== "string") && (!(data7 && typeof data7 == "object" && !Array.isArray(data7)))){
-const err16 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(data7.env === undefined){
-const err17 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-for(const key1 in data7){
-if(!(key1 === "env")){
-const err18 = {instancePath:instancePath+"/ssh_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data7.env !== undefined){
-let data8 = data7.env;
-if(typeof data8 === "string"){
-if(!pattern6.test(data8)){
-const err19 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/ssh_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-}
-}
-if(data.ssh_known_hosts !== undefined){
-let data9 = data.ssh_known_hosts;
-if((typeof data9 !== "string") && (!(data9 && typeof data9 == "object" && !Array.isArray(data9)))){
-const err21 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.env === undefined){
-const err22 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-for(const key2 in data9){
-if(!(key2 === "env")){
-const err23 = {instancePath:instancePath+"/ssh_known_hosts",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data9.env !== undefined){
-let data10 = data9.env;
-if(typeof data10 === "string"){
-if(!pattern6.test(data10)){
-const err24 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/ssh_known_hosts/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_datacenter !== undefined){
-let data11 = data.consul_datacenter;
-if((typeof data11 !== "string") && (!(data11 && typeof data11 == "object" && !Array.isArray(data11)))){
-const err26 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.env === undefined){
-const err27 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-for(const key3 in data11){
-if(!(key3 === "env")){
-const err28 = {instancePath:instancePath+"/consul_datacenter",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-if(data11.env !== undefined){
-let data12 = data11.env;
-if(typeof data12 === "string"){
-if(!pattern6.test(data12)){
-const err29 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-else {
-const err30 = {instancePath:instancePath+"/consul_datacenter/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_image !== undefined){
-let data13 = data.consul_image;
-if((typeof data13 !== "string") && (!(data13 && typeof data13 == "object" && !Array.isArray(data13)))){
-const err31 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-if(data13.env === undefined){
-const err32 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-for(const key4 in data13){
-if(!(key4 === "env")){
-const err33 = {instancePath:instancePath+"/consul_image",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data13.env !== undefined){
-let data14 = data13.env;
-if(typeof data14 === "string"){
-if(!pattern6.test(data14)){
-const err34 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/consul_image/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_config_dir !== undefined){
-let data15 = data.consul_config_dir;
-if((typeof data15 !== "string") && (!(data15 && typeof data15 == "object" && !Array.isArray(data15)))){
-const err36 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.env === undefined){
-const err37 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-for(const key5 in data15){
-if(!(key5 === "env")){
-const err38 = {instancePath:instancePath+"/consul_config_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-if(data15.env !== undefined){
-let data16 = data15.env;
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err39 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-else {
-const err40 = {instancePath:instancePath+"/consul_config_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_data_dir !== undefined){
-let data17 = data.consul_data_dir;
-if((typeof data17 !== "string") && (!(data17 && typeof data17 == "object" && !Array.isArray(data17)))){
-const err41 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(data17.env === undefined){
-const err42 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-for(const key6 in data17){
-if(!(key6 === "env")){
-const err43 = {instancePath:instancePath+"/consul_data_dir",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-if(data17.env !== undefined){
-let data18 = data17.env;
-if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
-const err44 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-else {
-const err45 = {instancePath:instancePath+"/consul_data_dir/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_retry_interval !== undefined){
-let data19 = data.consul_retry_interval;
-if((typeof data19 !== "string") && (!(data19 && typeof data19 == "object" && !Array.isArray(data19)))){
-const err46 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.env === undefined){
-const err47 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-for(const key7 in data19){
-if(!(key7 === "env")){
-const err48 = {instancePath:instancePath+"/consul_retry_interval",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-if(data19.env !== undefined){
-let data20 = data19.env;
-if(typeof data20 === "string"){
-if(!pattern6.test(data20)){
-const err49 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-else {
-const err50 = {instancePath:instancePath+"/consul_retry_interval/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_bootstrap_expect !== undefined){
-let data21 = data.consul_bootstrap_expect;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err51 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 < 1 || isNaN(data21)){
-const err52 = {instancePath:instancePath+"/consul_bootstrap_expect",schemaPath:"#/properties/consul_bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-}
-if(data.consul_uid !== undefined){
-let data22 = data.consul_uid;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err53 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 4294967294 || isNaN(data22)){
-const err54 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if(data22 < 0 || isNaN(data22)){
-const err55 = {instancePath:instancePath+"/consul_uid",schemaPath:"#/properties/consul_uid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-}
-if(data.consul_gid !== undefined){
-let data23 = data.consul_gid;
-if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err56 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 4294967294 || isNaN(data23)){
-const err57 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-if(data23 < 0 || isNaN(data23)){
-const err58 = {instancePath:instancePath+"/consul_gid",schemaPath:"#/properties/consul_gid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-}
-if(data.consul_encrypt !== undefined){
-let data24 = data.consul_encrypt;
-if((typeof data24 !== "string") && (!(data24 && typeof data24 == "object" && !Array.isArray(data24)))){
-const err59 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.env === undefined){
-const err60 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-for(const key8 in data24){
-if(!(key8 === "env")){
-const err61 = {instancePath:instancePath+"/consul_encrypt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-if(data24.env !== undefined){
-let data25 = data24.env;
-if(typeof data25 === "string"){
-if(!pattern6.test(data25)){
-const err62 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-else {
-const err63 = {instancePath:instancePath+"/consul_encrypt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_services !== undefined){
-let data26 = data.consul_services;
-if(Array.isArray(data26)){
-const len0 = data26.length;
-for(let i0=0; i0<len0; i0++){
-let data27 = data26[i0];
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.name === undefined){
-const err64 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-if(data27.name !== undefined){
-let data28 = data27.name;
-if(typeof data28 === "string"){
-if(func2(data28) < 1){
-const err65 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-else {
-const err66 = {instancePath:instancePath+"/consul_services/" + i0+"/name",schemaPath:"#/properties/consul_services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/consul_services/" + i0,schemaPath:"#/properties/consul_services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/consul_services",schemaPath:"#/properties/consul_services/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data.consul_tls_enable !== undefined){
-if(typeof data.consul_tls_enable !== "boolean"){
-const err69 = {instancePath:instancePath+"/consul_tls_enable",schemaPath:"#/properties/consul_tls_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-if(data.consul_tls_verify_incoming !== undefined){
-if(typeof data.consul_tls_verify_incoming !== "boolean"){
-const err70 = {instancePath:instancePath+"/consul_tls_verify_incoming",schemaPath:"#/properties/consul_tls_verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data.consul_tls_verify_outgoing !== undefined){
-if(typeof data.consul_tls_verify_outgoing !== "boolean"){
-const err71 = {instancePath:instancePath+"/consul_tls_verify_outgoing",schemaPath:"#/properties/consul_tls_verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-if(data.consul_tls_verify_server_hostname !== undefined){
-if(typeof data.consul_tls_verify_server_hostname !== "boolean"){
-const err72 = {instancePath:instancePath+"/consul_tls_verify_server_hostname",schemaPath:"#/properties/consul_tls_verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-if(data.consul_tls_https_port !== undefined){
-let data33 = data.consul_tls_https_port;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err73 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 65535 || isNaN(data33)){
-const err74 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-if(data33 < 1 || isNaN(data33)){
-const err75 = {instancePath:instancePath+"/consul_tls_https_port",schemaPath:"#/properties/consul_tls_https_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-}
-}
-if(data.consul_tls_http !== undefined){
-let data34 = data.consul_tls_http;
-if(!(((data34 === "loopback") || (data34 === "off")) || (data34 === "on"))){
-const err76 = {instancePath:instancePath+"/consul_tls_http",schemaPath:"#/properties/consul_tls_http/enum",keyword:"enum",params:{allowedValues: schema21.properties.consul_tls_http.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-}
-if(data.consul_tls_ca_crt !== undefined){
-let data35 = data.consul_tls_ca_crt;
-if((typeof data35 !== "string") && (!(data35 && typeof data35 == "object" && !Array.isArray(data35)))){
-const err77 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(data35.env === undefined){
-const err78 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-for(const key9 in data35){
-if(!(key9 === "env")){
-const err79 = {instancePath:instancePath+"/consul_tls_ca_crt",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-}
-if(data35.env !== undefined){
-let data36 = data35.env;
-if(typeof data36 === "string"){
-if(!pattern6.test(data36)){
-const err80 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/consul_tls_ca_crt/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_tls_ca_key !== undefined){
-let data37 = data.consul_tls_ca_key;
-if((typeof data37 !== "string") && (!(data37 && typeof data37 == "object" && !Array.isArray(data37)))){
-const err82 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.env === undefined){
-const err83 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-for(const key10 in data37){
-if(!(key10 === "env")){
-const err84 = {instancePath:instancePath+"/consul_tls_ca_key",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-if(data37.env !== undefined){
-let data38 = data37.env;
-if(typeof data38 === "string"){
-if(!pattern6.test(data38)){
-const err85 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-}
-else {
-const err86 = {instancePath:instancePath+"/consul_tls_ca_key/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-}
-}
-}
-if(data.consul_acl_enable !== undefined){
-if(typeof data.consul_acl_enable !== "boolean"){
-const err87 = {instancePath:instancePath+"/consul_acl_enable",schemaPath:"#/properties/consul_acl_enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-}
-if(data.consul_acl_default_policy !== undefined){
-let data40 = data.consul_acl_default_policy;
-if(!((data40 === "allow") || (data40 === "deny"))){
-const err88 = {instancePath:instancePath+"/consul_acl_default_policy",schemaPath:"#/properties/consul_acl_default_policy/enum",keyword:"enum",params:{allowedValues: schema21.properties.consul_acl_default_policy.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-}
-if(data.consul_acl_tokens !== undefined){
-if(typeof data.consul_acl_tokens !== "boolean"){
-const err89 = {instancePath:instancePath+"/consul_acl_tokens",schemaPath:"#/properties/consul_acl_tokens/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-}
-if(data.consul_acl_datacenter !== undefined){
-let data42 = data.consul_acl_datacenter;
-if(typeof data42 === "string"){
-if(!pattern17.test(data42)){
-const err90 = {instancePath:instancePath+"/consul_acl_datacenter",schemaPath:"#/properties/consul_acl_datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9_-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/consul_acl_datacenter",schemaPath:"#/properties/consul_acl_datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-}
-if(data.consul_acl_down_policy !== undefined){
-let data43 = data.consul_acl_down_policy;
-if(!((((data43 === "allow") || (data43 === "deny")) || (data43 === "extend-cache")) || (data43 === "async-cache"))){
-const err92 = {instancePath:instancePath+"/consul_acl_down_policy",schemaPath:"#/properties/consul_acl_down_policy/enum",keyword:"enum",params:{allowedValues: schema21.properties.consul_acl_down_policy.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-}
-if(data.consul_acl_management_token !== undefined){
-let data44 = data.consul_acl_management_token;
-const _errs110 = errors;
-let valid26 = false;
-let passing0 = null;
-const _errs111 = errors;
-if((typeof data44 !== "string") && (!(data44 && typeof data44 == "object" && !Array.isArray(data44)))){
-const err93 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-if(data44.env === undefined){
-const err94 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-for(const key11 in data44){
-if(!(key11 === "env")){
-const err95 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-}
-if(data44.env !== undefined){
-let data45 = data44.env;
-if(typeof data45 === "string"){
-if(!pattern6.test(data45)){
-const err96 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-}
-else {
-const err97 = {instancePath:instancePath+"/consul_acl_management_token/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs111 === errors;
-if(_valid0){
-valid26 = true;
-passing0 = 0;
-}
-const _errs117 = errors;
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-if(data44.command === undefined){
-const err98 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-for(const key12 in data44){
-if(!(key12 === "command")){
-const err99 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-}
-if(data44.command !== undefined){
-let data46 = data44.command;
-if(typeof data46 === "string"){
-if(func2(data46) < 1){
-const err100 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-}
-else {
-const err101 = {instancePath:instancePath+"/consul_acl_management_token/command",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-}
-}
-else {
-const err102 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-var _valid0 = _errs117 === errors;
-if(_valid0 && valid26){
-valid26 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid26 = true;
-passing0 = 1;
-}
-}
-if(!valid26){
-const err103 = {instancePath:instancePath+"/consul_acl_management_token",schemaPath:"#/properties/consul_acl_management_token/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-else {
-errors = _errs110;
-if(vErrors !== null){
-if(_errs110){
-vErrors.length = _errs110;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.consul_retry_join_wan !== undefined){
-let data47 = data.consul_retry_join_wan;
-if(Array.isArray(data47)){
-const len1 = data47.length;
-for(let i1=0; i1<len1; i1++){
-let data48 = data47[i1];
-if(typeof data48 === "string"){
-if(func2(data48) < 1){
-const err104 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-}
-else {
-const err105 = {instancePath:instancePath+"/consul_retry_join_wan/" + i1,schemaPath:"#/properties/consul_retry_join_wan/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-}
-else {
-const err106 = {instancePath:instancePath+"/consul_retry_join_wan",schemaPath:"#/properties/consul_retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-}
-if(data.consul_leader_transfer !== undefined){
-if(typeof data.consul_leader_transfer !== "boolean"){
-const err107 = {instancePath:instancePath+"/consul_leader_transfer",schemaPath:"#/properties/consul_leader_transfer/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-}
-if(data.consul_config_extra !== undefined){
-let data50 = data.consul_config_extra;
-if(!(data50 && typeof data50 == "object" && !Array.isArray(data50))){
-const err108 = {instancePath:instancePath+"/consul_config_extra",schemaPath:"#/properties/consul_config_extra/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-if(data.consul_autopilot_cleanup_dead_servers !== undefined){
-let data51 = data.consul_autopilot_cleanup_dead_servers;
-if(!(((data51 === true) || (data51 === false)) || (data51 === ""))){
-const err109 = {instancePath:instancePath+"/consul_autopilot_cleanup_dead_servers",schemaPath:"#/properties/consul_autopilot_cleanup_dead_servers/enum",keyword:"enum",params:{allowedValues: schema21.properties.consul_autopilot_cleanup_dead_servers.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-}
-if(data.consul_autopilot_last_contact_threshold !== undefined){
-let data52 = data.consul_autopilot_last_contact_threshold;
-if(typeof data52 === "string"){
-if(!pattern19.test(data52)){
-const err110 = {instancePath:instancePath+"/consul_autopilot_last_contact_threshold",schemaPath:"#/definitions/autopilot_duration/pattern",keyword:"pattern",params:{pattern: "^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-}
-else {
-const err111 = {instancePath:instancePath+"/consul_autopilot_last_contact_threshold",schemaPath:"#/definitions/autopilot_duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-}
-if(data.consul_autopilot_max_trailing_logs !== undefined){
-let data53 = data.consul_autopilot_max_trailing_logs;
-const _errs135 = errors;
-let valid33 = false;
-let passing1 = null;
-const _errs136 = errors;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err112 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 < 0 || isNaN(data53)){
-const err113 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-}
-var _valid1 = _errs136 === errors;
-if(_valid1){
-valid33 = true;
-passing1 = 0;
-}
-const _errs138 = errors;
-if("" !== data53){
-const err114 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf/1/const",keyword:"const",params:{allowedValue: ""},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-var _valid1 = _errs138 === errors;
-if(_valid1 && valid33){
-valid33 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid33 = true;
-passing1 = 1;
-}
-}
-if(!valid33){
-const err115 = {instancePath:instancePath+"/consul_autopilot_max_trailing_logs",schemaPath:"#/properties/consul_autopilot_max_trailing_logs/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-else {
-errors = _errs135;
-if(vErrors !== null){
-if(_errs135){
-vErrors.length = _errs135;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.consul_autopilot_min_quorum !== undefined){
-let data54 = data.consul_autopilot_min_quorum;
-const _errs140 = errors;
-let valid34 = false;
-let passing2 = null;
-const _errs141 = errors;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err116 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-if((typeof data54 == "number") && (isFinite(data54))){
-if(data54 < 0 || isNaN(data54)){
-const err117 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-}
-var _valid2 = _errs141 === errors;
-if(_valid2){
-valid34 = true;
-passing2 = 0;
-}
-const _errs143 = errors;
-if("" !== data54){
-const err118 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf/1/const",keyword:"const",params:{allowedValue: ""},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-var _valid2 = _errs143 === errors;
-if(_valid2 && valid34){
-valid34 = false;
-passing2 = [passing2, 1];
-}
-else {
-if(_valid2){
-valid34 = true;
-passing2 = 1;
-}
-}
-if(!valid34){
-const err119 = {instancePath:instancePath+"/consul_autopilot_min_quorum",schemaPath:"#/properties/consul_autopilot_min_quorum/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-else {
-errors = _errs140;
-if(vErrors !== null){
-if(_errs140){
-vErrors.length = _errs140;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.consul_autopilot_server_stabilization_time !== undefined){
-let data55 = data.consul_autopilot_server_stabilization_time;
-if(typeof data55 === "string"){
-if(!pattern19.test(data55)){
-const err120 = {instancePath:instancePath+"/consul_autopilot_server_stabilization_time",schemaPath:"#/definitions/autopilot_duration/pattern",keyword:"pattern",params:{pattern: "^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-}
-}
-else {
-const err121 = {instancePath:instancePath+"/consul_autopilot_server_stabilization_time",schemaPath:"#/definitions/autopilot_duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-}
-for(const key13 in data){
-if(pattern21.test(key13)){
-let data56 = data[key13];
-if((typeof data56 !== "string") && (!(data56 && typeof data56 == "object" && !Array.isArray(data56)))){
-const err122 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/type",keyword:"type",params:{type: schema22.type},message:"must be string,object"};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-}
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-if(data56.env === undefined){
-const err123 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'"};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
-}
-errors++;
-}
-for(const key14 in data56){
-if(!(key14 === "env")){
-const err124 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/text/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-}
-if(data56.env !== undefined){
-let data57 = data56.env;
-if(typeof data57 === "string"){
-if(!pattern6.test(data57)){
-const err125 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
-if(vErrors === null){
-vErrors = [err125];
-}
-else {
-vErrors.push(err125);
-}
-errors++;
-}
-}
-else {
-const err126 = {instancePath:instancePath+"/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/env",schemaPath:"#/definitions/text/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-}
-}
-}
-}
-}
-}
-validate20.errors = vErrors;
-return errors === 0;
-}
-
-const schema37 = {"description":"A host's own vars. `address` is required once per host; a host listed again in another group may be empty.","allOf":[{"$ref":"#/definitions/vars"}]};
-
-function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(!(validate20(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-validate22.errors = vErrors;
-return errors === 0;
-}
-
-const wrapper0 = {validate: validate19};
-
-function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema20.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((key0 === "vars") || (key0 === "hosts")) || (key0 === "children"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.vars !== undefined){
-if(!(validate20(data.vars, {instancePath:instancePath+"/vars",parentData:data,parentDataProperty:"vars",rootData}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-}
-if(data.hosts !== undefined){
-let data1 = data.hosts;
-if((!(data1 && typeof data1 == "object" && !Array.isArray(data1))) && (data1 !== null)){
-const err2 = {instancePath:instancePath+"/hosts",schemaPath:"#/properties/hosts/type",keyword:"type",params:{type: schema20.properties.hosts.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-for(const key1 in data1){
-if(!(validate22(data1[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data1,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-}
-if(data.children !== undefined){
-let data3 = data.children;
-if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
-const err3 = {instancePath:instancePath+"/children",schemaPath:"#/properties/children/type",keyword:"type",params:{type: schema20.properties.children.type},message:"must be object,null"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-for(const key2 in data3){
-if(!(wrapper0.validate(data3[key2], {instancePath:instancePath+"/children/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key2,rootData}))){
-vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
-errors = vErrors.length;
-}
-}
-}
-}
-}
-validate19.errors = vErrors;
-return errors === 0;
-}
-
-
-function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-/*# sourceURL="https://drover.invalid/schemas/inventory.schema.json" */;
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.all === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "all"},message:"must have required property '"+"all"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(key0 === "all")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.all !== undefined){
-if(!(validate19(data.all, {instancePath:instancePath+"/all",parentData:data,parentDataProperty:"all",rootData}))){
-vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-validate18.errors = vErrors;
-return errors === 0;
-}
-
-export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate26;
-const schema38 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
-const schema39 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
-const schema40 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
-const schema42 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
-const schema44 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
+export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate27;
+const schema39 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
+const schema40 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
+const schema41 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
+const schema43 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
+const schema45 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
 const pattern25 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
 const pattern27 = new RegExp("\\{\\{", "u");
 const pattern28 = new RegExp("^[a-z][a-z0-9_]*$", "u");
-const schema45 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
-const schema46 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
-const schema47 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+const schema46 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
+const schema47 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
+const schema48 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -3560,7 +3835,7 @@ vErrors = null;
 if(data.register !== undefined){
 let data3 = data.register;
 if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
+if(!pattern3.test(data3)){
 const err12 = {instancePath:instancePath+"/register",schemaPath:"#/properties/register/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -4367,12 +4642,35 @@ vErrors.push(err65);
 }
 errors++;
 }
+validate30.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(!(data && typeof data == "object" && !Array.isArray(data))){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
+}
 validate29.errors = vErrors;
 return errors === 0;
 }
 
+const schema53 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(!(data && typeof data == "object" && !Array.isArray(data))){
@@ -4385,31 +4683,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(validate29(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
-errors = vErrors.length;
-}
-validate28.errors = vErrors;
-return errors === 0;
-}
-
-const schema52 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
-
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(!(data && typeof data == "object" && !Array.isArray(data))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(!(validate29(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4459,12 +4734,12 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate32.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4479,7 +4754,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema39.properties, key0))){
+if(!(func24.call(schema40.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -4533,7 +4808,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 const _errs9 = errors;
 if(typeof key1 === "string"){
-if(!pattern6.test(key1)){
+if(!pattern3.test(key1)){
 const err5 = {instancePath:instancePath+"/defaults",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err5];
@@ -4574,7 +4849,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key2 in data3){
 const _errs13 = errors;
 if(typeof key2 === "string"){
-if(!pattern6.test(key2)){
+if(!pattern3.test(key2)){
 const err8 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err8];
@@ -5017,8 +5292,8 @@ let data11 = data.tasks;
 if(Array.isArray(data11)){
 const len2 = data11.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate28(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+if(!(validate29(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
 errors = vErrors.length;
 }
 }
@@ -5039,8 +5314,8 @@ let data13 = data.handlers;
 if(Array.isArray(data13)){
 const len3 = data13.length;
 for(let i3=0; i3<len3; i3++){
-if(!(validate32(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate33(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 }
@@ -5067,12 +5342,12 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate27.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/playbook.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -5089,8 +5364,8 @@ errors++;
 }
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate27(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
+if(!(validate28(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
 errors = vErrors.length;
 }
 }
@@ -5105,14 +5380,14 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate26.errors = vErrors;
+validate27.errors = vErrors;
 return errors === 0;
 }
 
-export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate36;
-const schema53 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
+export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate37;
+const schema54 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5422,15 +5697,15 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate37.errors = vErrors;
 return errors === 0;
 }
 
-export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate37;
-const schema54 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
+export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate38;
+const schema55 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
 const pattern31 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5445,7 +5720,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema54.properties, key0))){
+if(!(func24.call(schema55.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -5575,7 +5850,7 @@ errors++;
 if(data.restart !== undefined){
 let data5 = data.restart;
 if(!((((data5 === "no") || (data5 === "always")) || (data5 === "unless-stopped")) || (data5 === "on-failure"))){
-const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema54.properties.restart.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema55.properties.restart.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5652,7 +5927,7 @@ errors++;
 if(data.state !== undefined){
 let data11 = data.state;
 if(!((((data11 === "started") || (data11 === "stopped")) || (data11 === "absent")) || (data11 === "restarted"))){
-const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema54.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema55.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5698,15 +5973,15 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
 
-export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate38;
-const schema55 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
+export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate39;
+const schema56 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
 const pattern32 = new RegExp("^[0-9]+$", "u");
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5745,7 +6020,7 @@ errors++;
 if(data.op !== undefined){
 let data0 = data.op;
 if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
-const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema55.properties.op.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema56.properties.op.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5758,7 +6033,7 @@ errors++;
 if(data.expect_members !== undefined){
 let data1 = data.expect_members;
 if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema55.properties.expect_members.type},message:"must be integer,string"};
+const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema56.properties.expect_members.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5838,14 +6113,14 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate38.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
 
-export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate39;
-const schema56 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
+export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate40;
+const schema57 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -5959,16 +6234,16 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate40.errors = vErrors;
 return errors === 0;
 }
 
-export const v_7cb3fa984b68d836a4eb44c5f4d080ca035ea4d8733521cfe580ecac84f2ea37 = validate40;
-const schema57 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain); the certificate is for server.<dc>.<domain>."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"renew_issued_before":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$","description":"Replace a server certificate issued before this ISO instant (rotate-tls)."}}};
+export const v_7cb3fa984b68d836a4eb44c5f4d080ca035ea4d8733521cfe580ecac84f2ea37 = validate41;
+const schema58 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain); the certificate is for server.<dc>.<domain>."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"renew_issued_before":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$","description":"Replace a server certificate issued before this ISO instant (rotate-tls)."}}};
 const pattern35 = new RegExp("^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", "u");
 const pattern36 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -6052,7 +6327,7 @@ errors++;
 if(data.role !== undefined){
 let data1 = data.role;
 if(!((data1 === "server") || (data1 === "client"))){
-const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema57.properties.role.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema58.properties.role.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6223,14 +6498,14 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
 
-export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate41;
-const schema58 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate42;
+const schema59 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -6329,23 +6604,23 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
 
-export const v_818613aa690c7a3cb7bd66d6d33ec3d88717447d5af0f75794ee8d7fff6fedfa = validate42;
-const schema59 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. The keys drover renders are typed strictly; the other keys a Consul 1.20 agent file may hold (from consul_config_extra) are listed by name and left to consul validate in the target image. Any other key fails here, before any agent restarts.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"primary_datacenter":{"$ref":"#/definitions/datacenter","description":"The datacenter whose servers hold the ACL system (consul_acl_datacenter); the others replicate from it. Left out, each datacenter is its own primary."},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain): NAME.service.<domain>, and the servers' TLS name server.<dc>.<domain>. Left out for the default, consul."},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"enable_token_replication":{"type":"boolean","description":"A server outside the primary datacenter copies the primary's global tokens (policies are always copied)."},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"config_file_service_registration":{"$ref":"#/definitions/acl_secret","description":"Registers the services and checks of the config files (Consul 1.15+); without it Consul uses the default token."},"default":{"$ref":"#/definitions/acl_secret"},"replication":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}},"telemetry":{"$ref":"#/definitions/passthrough"},"dns_config":{"$ref":"#/definitions/passthrough"},"recursors":{"$ref":"#/definitions/passthrough"},"limits":{"$ref":"#/definitions/passthrough"},"connect":{"$ref":"#/definitions/passthrough"},"node_meta":{"$ref":"#/definitions/passthrough"},"http_config":{"$ref":"#/definitions/passthrough"},"log_json":{"$ref":"#/definitions/passthrough"},"log_file":{"$ref":"#/definitions/passthrough"},"log_rotate_duration":{"$ref":"#/definitions/passthrough"},"log_rotate_bytes":{"$ref":"#/definitions/passthrough"},"log_rotate_max_files":{"$ref":"#/definitions/passthrough"},"enable_script_checks":{"$ref":"#/definitions/passthrough"},"enable_local_script_checks":{"$ref":"#/definitions/passthrough"},"discard_check_output":{"$ref":"#/definitions/passthrough"},"raft_snapshot_threshold":{"$ref":"#/definitions/passthrough"},"raft_snapshot_interval":{"$ref":"#/definitions/passthrough"},"raft_trailing_logs":{"$ref":"#/definitions/passthrough"},"raft_logstore":{"$ref":"#/definitions/passthrough"},"reconnect_timeout":{"$ref":"#/definitions/passthrough"},"reconnect_timeout_wan":{"$ref":"#/definitions/passthrough"},"advertise_reconnect_timeout":{"$ref":"#/definitions/passthrough"},"serf_lan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"serf_wan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv6":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv6":{"$ref":"#/definitions/passthrough"},"translate_wan_addrs":{"$ref":"#/definitions/passthrough"},"tagged_addresses":{"$ref":"#/definitions/passthrough"},"gossip_lan":{"$ref":"#/definitions/passthrough"},"gossip_wan":{"$ref":"#/definitions/passthrough"},"default_query_time":{"$ref":"#/definitions/passthrough"},"max_query_time":{"$ref":"#/definitions/passthrough"},"session_ttl_min":{"$ref":"#/definitions/passthrough"},"check_update_interval":{"$ref":"#/definitions/passthrough"},"check_output_max_size":{"$ref":"#/definitions/passthrough"},"disable_coordinates":{"$ref":"#/definitions/passthrough"},"disable_remote_exec":{"$ref":"#/definitions/passthrough"},"disable_host_node_id":{"$ref":"#/definitions/passthrough"},"disable_anonymous_signature":{"$ref":"#/definitions/passthrough"},"disable_http_unprintable_char_filter":{"$ref":"#/definitions/passthrough"},"enable_debug":{"$ref":"#/definitions/passthrough"},"enable_central_service_config":{"$ref":"#/definitions/passthrough"},"enable_agent_tls_for_checks":{"$ref":"#/definitions/passthrough"},"config_entries":{"$ref":"#/definitions/passthrough"},"watches":{"$ref":"#/definitions/passthrough"},"audit":{"$ref":"#/definitions/passthrough"},"locality":{"$ref":"#/definitions/passthrough"},"peering":{"$ref":"#/definitions/passthrough"},"xds":{"$ref":"#/definitions/passthrough"},"rpc":{"$ref":"#/definitions/passthrough"},"cache":{"$ref":"#/definitions/passthrough"},"unix_sockets":{"$ref":"#/definitions/passthrough"},"pid_file":{"$ref":"#/definitions/passthrough"},"ui_content_path":{"$ref":"#/definitions/passthrough"},"alt_domain":{"$ref":"#/definitions/passthrough"},"experiments":{"$ref":"#/definitions/passthrough"},"auto_reload_config":{"$ref":"#/definitions/passthrough"},"use_streaming_backend":{"$ref":"#/definitions/passthrough"},"encrypt_verify_incoming":{"$ref":"#/definitions/passthrough"},"encrypt_verify_outgoing":{"$ref":"#/definitions/passthrough"},"disable_keyring_file":{"$ref":"#/definitions/passthrough"},"license_path":{"$ref":"#/definitions/passthrough"},"retry_max_wan":{"$ref":"#/definitions/passthrough"},"primary_gateways":{"$ref":"#/definitions/passthrough"},"primary_gateways_interval":{"$ref":"#/definitions/passthrough"},"server_rejoin_age_max":{"$ref":"#/definitions/passthrough"},"syslog_facility":{"$ref":"#/definitions/passthrough"},"enable_syslog":{"$ref":"#/definitions/passthrough"},"discovery_max_stale":{"$ref":"#/definitions/passthrough"},"protocol":{"$ref":"#/definitions/passthrough"},"raft_protocol":{"$ref":"#/definitions/passthrough"},"serf_lan":{"$ref":"#/definitions/passthrough"},"serf_wan":{"$ref":"#/definitions/passthrough"},"server_name":{"$ref":"#/definitions/passthrough"},"snapshot_agent":{"$ref":"#/definitions/passthrough"},"segment":{"$ref":"#/definitions/passthrough"},"segments":{"$ref":"#/definitions/passthrough"},"read_replica":{"$ref":"#/definitions/passthrough"},"non_voting_server":{"$ref":"#/definitions/passthrough"}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"passthrough":{"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."},"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
-const schema60 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
-const schema62 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
-const schema63 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
-const schema65 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
-const schema66 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
-const schema68 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
-const schema70 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
-const schema71 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
-const schema74 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
-const schema78 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
-const schema79 = {"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."};
+export const v_818613aa690c7a3cb7bd66d6d33ec3d88717447d5af0f75794ee8d7fff6fedfa = validate43;
+const schema60 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. The keys drover renders are typed strictly; the other keys a Consul 1.20 agent file may hold (from consul_config_extra) are listed by name and left to consul validate in the target image. Any other key fails here, before any agent restarts.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"primary_datacenter":{"$ref":"#/definitions/datacenter","description":"The datacenter whose servers hold the ACL system (consul_acl_datacenter); the others replicate from it. Left out, each datacenter is its own primary."},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain): NAME.service.<domain>, and the servers' TLS name server.<dc>.<domain>. Left out for the default, consul."},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"enable_token_replication":{"type":"boolean","description":"A server outside the primary datacenter copies the primary's global tokens (policies are always copied)."},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"config_file_service_registration":{"$ref":"#/definitions/acl_secret","description":"Registers the services and checks of the config files (Consul 1.15+); without it Consul uses the default token."},"default":{"$ref":"#/definitions/acl_secret"},"replication":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}},"telemetry":{"$ref":"#/definitions/passthrough"},"dns_config":{"$ref":"#/definitions/passthrough"},"recursors":{"$ref":"#/definitions/passthrough"},"limits":{"$ref":"#/definitions/passthrough"},"connect":{"$ref":"#/definitions/passthrough"},"node_meta":{"$ref":"#/definitions/passthrough"},"http_config":{"$ref":"#/definitions/passthrough"},"log_json":{"$ref":"#/definitions/passthrough"},"log_file":{"$ref":"#/definitions/passthrough"},"log_rotate_duration":{"$ref":"#/definitions/passthrough"},"log_rotate_bytes":{"$ref":"#/definitions/passthrough"},"log_rotate_max_files":{"$ref":"#/definitions/passthrough"},"enable_script_checks":{"$ref":"#/definitions/passthrough"},"enable_local_script_checks":{"$ref":"#/definitions/passthrough"},"discard_check_output":{"$ref":"#/definitions/passthrough"},"raft_snapshot_threshold":{"$ref":"#/definitions/passthrough"},"raft_snapshot_interval":{"$ref":"#/definitions/passthrough"},"raft_trailing_logs":{"$ref":"#/definitions/passthrough"},"raft_logstore":{"$ref":"#/definitions/passthrough"},"reconnect_timeout":{"$ref":"#/definitions/passthrough"},"reconnect_timeout_wan":{"$ref":"#/definitions/passthrough"},"advertise_reconnect_timeout":{"$ref":"#/definitions/passthrough"},"serf_lan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"serf_wan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv6":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv6":{"$ref":"#/definitions/passthrough"},"translate_wan_addrs":{"$ref":"#/definitions/passthrough"},"tagged_addresses":{"$ref":"#/definitions/passthrough"},"gossip_lan":{"$ref":"#/definitions/passthrough"},"gossip_wan":{"$ref":"#/definitions/passthrough"},"default_query_time":{"$ref":"#/definitions/passthrough"},"max_query_time":{"$ref":"#/definitions/passthrough"},"session_ttl_min":{"$ref":"#/definitions/passthrough"},"check_update_interval":{"$ref":"#/definitions/passthrough"},"check_output_max_size":{"$ref":"#/definitions/passthrough"},"disable_coordinates":{"$ref":"#/definitions/passthrough"},"disable_remote_exec":{"$ref":"#/definitions/passthrough"},"disable_host_node_id":{"$ref":"#/definitions/passthrough"},"disable_anonymous_signature":{"$ref":"#/definitions/passthrough"},"disable_http_unprintable_char_filter":{"$ref":"#/definitions/passthrough"},"enable_debug":{"$ref":"#/definitions/passthrough"},"enable_central_service_config":{"$ref":"#/definitions/passthrough"},"enable_agent_tls_for_checks":{"$ref":"#/definitions/passthrough"},"config_entries":{"$ref":"#/definitions/passthrough"},"watches":{"$ref":"#/definitions/passthrough"},"audit":{"$ref":"#/definitions/passthrough"},"locality":{"$ref":"#/definitions/passthrough"},"peering":{"$ref":"#/definitions/passthrough"},"xds":{"$ref":"#/definitions/passthrough"},"rpc":{"$ref":"#/definitions/passthrough"},"cache":{"$ref":"#/definitions/passthrough"},"unix_sockets":{"$ref":"#/definitions/passthrough"},"pid_file":{"$ref":"#/definitions/passthrough"},"ui_content_path":{"$ref":"#/definitions/passthrough"},"alt_domain":{"$ref":"#/definitions/passthrough"},"experiments":{"$ref":"#/definitions/passthrough"},"auto_reload_config":{"$ref":"#/definitions/passthrough"},"use_streaming_backend":{"$ref":"#/definitions/passthrough"},"encrypt_verify_incoming":{"$ref":"#/definitions/passthrough"},"encrypt_verify_outgoing":{"$ref":"#/definitions/passthrough"},"disable_keyring_file":{"$ref":"#/definitions/passthrough"},"license_path":{"$ref":"#/definitions/passthrough"},"retry_max_wan":{"$ref":"#/definitions/passthrough"},"primary_gateways":{"$ref":"#/definitions/passthrough"},"primary_gateways_interval":{"$ref":"#/definitions/passthrough"},"server_rejoin_age_max":{"$ref":"#/definitions/passthrough"},"syslog_facility":{"$ref":"#/definitions/passthrough"},"enable_syslog":{"$ref":"#/definitions/passthrough"},"discovery_max_stale":{"$ref":"#/definitions/passthrough"},"protocol":{"$ref":"#/definitions/passthrough"},"raft_protocol":{"$ref":"#/definitions/passthrough"},"serf_lan":{"$ref":"#/definitions/passthrough"},"serf_wan":{"$ref":"#/definitions/passthrough"},"server_name":{"$ref":"#/definitions/passthrough"},"snapshot_agent":{"$ref":"#/definitions/passthrough"},"segment":{"$ref":"#/definitions/passthrough"},"segments":{"$ref":"#/definitions/passthrough"},"read_replica":{"$ref":"#/definitions/passthrough"},"non_voting_server":{"$ref":"#/definitions/passthrough"}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"passthrough":{"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."},"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
+const schema61 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
+const schema63 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
+const schema64 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
+const schema66 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
+const schema67 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
+const schema69 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
+const schema71 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
+const schema72 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
+const schema75 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
+const schema79 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
+const schema80 = {"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."};
 const func0 = runtime_equal.default;
 const pattern37 = new RegExp("^[a-z0-9_-]+$", "u");
 const pattern42 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
@@ -6356,7 +6631,7 @@ const pattern49 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii]
 const pattern50 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
 const pattern69 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -6573,7 +6848,7 @@ vErrors.push(err15);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema59.properties, key0))){
+if(!(func24.call(schema60.properties, key0))){
 const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
@@ -8174,7 +8449,7 @@ errors++;
 if(data52.tls_min_version !== undefined){
 let data59 = data52.tls_min_version;
 if(!((((data59 === "TLSv1_0") || (data59 === "TLSv1_1")) || (data59 === "TLSv1_2")) || (data59 === "TLSv1_3"))){
-const err142 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema59.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err142 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -8225,7 +8500,7 @@ if(data51.internal_rpc !== undefined){
 let data61 = data51.internal_rpc;
 if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
 for(const key7 in data61){
-if(!(func17.call(schema59.properties.tls.properties.internal_rpc.properties, key7))){
+if(!(func24.call(schema60.properties.tls.properties.internal_rpc.properties, key7))){
 const err146 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err146];
@@ -8403,7 +8678,7 @@ errors++;
 if(data61.tls_min_version !== undefined){
 let data68 = data61.tls_min_version;
 if(!((((data68 === "TLSv1_0") || (data68 === "TLSv1_1")) || (data68 === "TLSv1_2")) || (data68 === "TLSv1_3"))){
-const err161 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema59.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err161 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -8644,7 +8919,7 @@ errors++;
 if(data71.tls_min_version !== undefined){
 let data78 = data71.tls_min_version;
 if(!((((data78 === "TLSv1_0") || (data78 === "TLSv1_1")) || (data78 === "TLSv1_2")) || (data78 === "TLSv1_3"))){
-const err181 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema59.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err181 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -8861,7 +9136,7 @@ errors++;
 if(data80.tls_min_version !== undefined){
 let data86 = data80.tls_min_version;
 if(!((((data86 === "TLSv1_0") || (data86 === "TLSv1_1")) || (data86 === "TLSv1_2")) || (data86 === "TLSv1_3"))){
-const err199 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema59.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+const err199 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -8972,7 +9247,7 @@ errors++;
 if(data89.default_policy !== undefined){
 let data91 = data89.default_policy;
 if(!((data91 === "allow") || (data91 === "deny"))){
-const err208 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema59.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
+const err208 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema60.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -8985,7 +9260,7 @@ errors++;
 if(data89.down_policy !== undefined){
 let data92 = data89.down_policy;
 if(!((((data92 === "allow") || (data92 === "deny")) || (data92 === "extend-cache")) || (data92 === "async-cache"))){
-const err209 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema59.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
+const err209 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema60.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -9454,15 +9729,15 @@ vErrors.push(err245);
 }
 errors++;
 }
-validate42.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
 
-export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate43;
-const schema161 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
+export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate44;
+const schema162 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
 const pattern70 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9524,15 +9799,263 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
 
-export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate44;
-const schema162 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
-const pattern71 = new RegExp("^\\s*[0-9]*\\s*$", "u");
+export const v_91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038 = validate45;
+const schema163 = {"type":"object","additionalProperties":false,"required":["file"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"file":{"type":"string","pattern":"^/","description":"The snapshot file on this machine."},"datacenter":{"type":"string","description":"Datacenter to restore into; default the snapshot’s."},"force":{"type":"boolean","description":"Restore into older servers or another datacenter."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds for the restore and for every server to hold it; default 300."}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.file === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "file"},message:"must have required property '"+"file"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((((key0 === "servers_group") || (key0 === "clients_group")) || (key0 === "http_port")) || (key0 === "request_timeout")) || (key0 === "file")) || (key0 === "datacenter")) || (key0 === "force")) || (key0 === "timeout"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.servers_group !== undefined){
+let data0 = data.servers_group;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.clients_group !== undefined){
+let data1 = data.clients_group;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err6 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+if(data.request_timeout !== undefined){
+let data3 = data.request_timeout;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 300 || isNaN(data3)){
+const err9 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data3 <= 0 || isNaN(data3)){
+const err10 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.file !== undefined){
+let data4 = data.file;
+if(typeof data4 === "string"){
+if(!pattern0.test(data4)){
+const err12 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+if(typeof data.datacenter !== "string"){
+const err14 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.force !== undefined){
+if(typeof data.force !== "boolean"){
+const err15 = {instancePath:instancePath+"/force",schemaPath:"#/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data7 = data.timeout;
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 3600 || isNaN(data7)){
+const err16 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data7 <= 0 || isNaN(data7)){
+const err17 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate45.errors = vErrors;
+return errors === 0;
+}
+
+export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate46;
+const schema164 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
+const pattern72 = new RegExp("^\\s*[0-9]*\\s*$", "u");
+
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9683,7 +10206,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data5 = data.min_failure_tolerance;
 if((!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))) && (typeof data5 !== "string")){
-const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema162.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema164.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9705,7 +10228,7 @@ errors++;
 }
 }
 if(typeof data5 === "string"){
-if(!pattern71.test(data5)){
+if(!pattern72.test(data5)){
 const err14 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -9740,17 +10263,17 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate44.errors = vErrors;
+validate46.errors = vErrors;
 return errors === 0;
 }
 
-export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate45;
-const schema163 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
-const schema164 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
-const schema165 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
-const schema166 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate47;
+const schema165 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
+const schema166 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
+const schema167 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
+const schema168 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9958,14 +10481,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
 
-const schema167 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
-const schema170 = {"type":"array","items":{"type":"string"}};
+const schema169 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
+const schema172 = {"type":"array","items":{"type":"string"}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10144,13 +10667,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate48.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
 
-const schema171 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
+const schema173 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
 
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10399,13 +10922,13 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate50.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
 
-const schema175 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
+const schema177 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10612,14 +11135,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate52.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
 
-const schema178 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
-const schema181 = {"enum":["ok","changed","failed","skipped","unreachable"]};
+const schema180 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema183 = {"enum":["ok","changed","failed","skipped","unreachable"]};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10734,7 +11257,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema178.properties, key0))){
+if(!(func24.call(schema180.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -10858,7 +11381,7 @@ errors++;
 if(data.status !== undefined){
 let data7 = data.status;
 if(!(((((data7 === "ok") || (data7 === "changed")) || (data7 === "failed")) || (data7 === "skipped")) || (data7 === "unreachable"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema181.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema183.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -10990,13 +11513,13 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
 
-const schema184 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
+const schema186 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11149,14 +11672,14 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate58.errors = vErrors;
 return errors === 0;
 }
 
-const schema187 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
-const schema190 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema189 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
+const schema192 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
 
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11241,7 +11764,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema187.properties, key0))){
+if(!(func24.call(schema189.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -11317,7 +11840,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(!(((((((data3 === "ok") || (data3 === "failed")) || (data3 === "unreachable")) || (data3 === "aborted")) || (data3 === "interrupted")) || (data3 === "lock_held")) || (data3 === "error"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema187.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema189.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -11668,12 +12191,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-validate58.errors = vErrors;
+validate60.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/events.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -11681,8 +12204,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate46(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate48(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -11691,8 +12214,8 @@ valid0 = true;
 passing0 = 0;
 }
 const _errs2 = errors;
-if(!(validate48(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -11706,8 +12229,8 @@ valid0 = true;
 passing0 = 1;
 }
 const _errs3 = errors;
-if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
+if(!(validate52(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -11721,8 +12244,8 @@ valid0 = true;
 passing0 = 2;
 }
 const _errs4 = errors;
-if(!(validate52(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
+if(!(validate54(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs4 === errors;
@@ -11736,8 +12259,8 @@ valid0 = true;
 passing0 = 3;
 }
 const _errs5 = errors;
-if(!(validate54(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs5 === errors;
@@ -11751,8 +12274,8 @@ valid0 = true;
 passing0 = 4;
 }
 const _errs6 = errors;
-if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+if(!(validate58(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -11766,8 +12289,8 @@ valid0 = true;
 passing0 = 5;
 }
 const _errs7 = errors;
-if(!(validate58(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
+if(!(validate60(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -11807,19 +12330,19 @@ vErrors = null;
 }
 }
 }
-validate45.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
 
-export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate60;
-const schema192 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
-const schema193 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const schema195 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
-const schema196 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
-const schema199 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
-const schema200 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate62;
+const schema194 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
+const schema195 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const schema197 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema198 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
+const schema201 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
+const schema202 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
 
-function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11878,7 +12401,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((((data0 === "ok") || (data0 === "changed")) || (data0 === "failed")) || (data0 === "skipped")) || (data0 === "unreachable"))){
-const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema200.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema202.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -12010,12 +12533,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate62.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12111,8 +12634,8 @@ if(data.hosts !== undefined){
 let data3 = data.hosts;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
-if(!(validate62(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
+if(!(validate64(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
 errors = vErrors.length;
 }
 }
@@ -12139,12 +12662,12 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate61.errors = vErrors;
+validate63.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/recap.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -12280,7 +12803,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema192.properties, key0))){
+if(!(func24.call(schema194.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -12342,7 +12865,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(!(((((((data4 === "ok") || (data4 === "failed")) || (data4 === "unreachable")) || (data4 === "aborted")) || (data4 === "interrupted")) || (data4 === "lock_held")) || (data4 === "error"))){
-const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema192.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema194.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -12865,8 +13388,8 @@ let data24 = data.tasks;
 if(Array.isArray(data24)){
 const len3 = data24.length;
 for(let i6=0; i6<len3; i6++){
-if(!(validate61(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
-vErrors = vErrors === null ? validate61.errors : vErrors.concat(validate61.errors);
+if(!(validate63(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
+vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
 errors = vErrors.length;
 }
 }
@@ -13005,14 +13528,14 @@ vErrors.push(err67);
 }
 errors++;
 }
-validate60.errors = vErrors;
+validate62.errors = vErrors;
 return errors === 0;
 }
 
-export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate65;
-const schema204 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
+export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate67;
+const schema206 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
 
-function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -13209,25 +13732,25 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate65.errors = vErrors;
+validate67.errors = vErrors;
 return errors === 0;
 }
 
-export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate66;
-const schema205 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
-const pattern88 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
-const pattern89 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
-const pattern90 = new RegExp("^\\S+$", "u");
-const pattern91 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
-const pattern92 = new RegExp("^consul-", "u");
-const pattern93 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern94 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
-const pattern95 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
-const pattern97 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
-const pattern98 = new RegExp("^0+(?:[a-zµ]*)$", "u");
-const pattern103 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
+export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate68;
+const schema207 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
+const pattern89 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
+const pattern90 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern91 = new RegExp("^\\S+$", "u");
+const pattern92 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
+const pattern93 = new RegExp("^consul-", "u");
+const pattern94 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern95 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
+const pattern96 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
+const pattern98 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
+const pattern99 = new RegExp("^0+(?:[a-zµ]*)$", "u");
+const pattern104 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-service.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -13282,7 +13805,7 @@ errors++;
 if(data0.name !== undefined){
 let data1 = data0.name;
 if(typeof data1 === "string"){
-if(!pattern88.test(data1)){
+if(!pattern89.test(data1)){
 const err4 = {instancePath:instancePath+"/service/name",schemaPath:"#/properties/service/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -13317,7 +13840,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern89.test(data2)){
+if(!pattern90.test(data2)){
 const err7 = {instancePath:instancePath+"/service/id",schemaPath:"#/properties/service/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -13377,7 +13900,7 @@ errors++;
 if(data0.address !== undefined){
 let data4 = data0.address;
 if(typeof data4 === "string"){
-if(!pattern90.test(data4)){
+if(!pattern91.test(data4)){
 const err12 = {instancePath:instancePath+"/service/address",schemaPath:"#/properties/service/properties/address/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -13416,7 +13939,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!pattern91.test(data6)){
+if(!pattern92.test(data6)){
 const err15 = {instancePath:instancePath+"/service/tags/" + i0,schemaPath:"#/properties/service/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:=-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.:=-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -13492,7 +14015,7 @@ const _errs19 = errors;
 const _errs20 = errors;
 const _errs21 = errors;
 if(typeof key2 === "string"){
-if(!pattern92.test(key2)){
+if(!pattern93.test(key2)){
 const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
@@ -13526,7 +14049,7 @@ vErrors = null;
 }
 }
 if(typeof key2 === "string"){
-if(!pattern93.test(key2)){
+if(!pattern94.test(key2)){
 const err22 = {instancePath:instancePath+"/service/meta",schemaPath:"#/properties/service/properties/meta/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err22];
@@ -13630,7 +14153,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func17.call(schema205.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -13689,7 +14212,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern94.test(data13)){
+if(!pattern95.test(data13)){
 const err35 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -13739,7 +14262,7 @@ errors++;
 if(data11.status !== undefined){
 let data15 = data11.status;
 if(!(((data15 === "passing") || (data15 === "warning")) || (data15 === "critical"))){
-const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema205.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -13752,7 +14275,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data16 = data11.timeout;
 if(typeof data16 === "string"){
-if(!pattern95.test(data16)){
+if(!pattern96.test(data16)){
 const err40 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -13777,7 +14300,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data17 = data11.deregister_critical_service_after;
 if(typeof data17 === "string"){
-if(!pattern95.test(data17)){
+if(!pattern96.test(data17)){
 const err42 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -13852,7 +14375,7 @@ errors++;
 if(data11.http !== undefined){
 let data20 = data11.http;
 if(typeof data20 === "string"){
-if(!pattern97.test(data20)){
+if(!pattern98.test(data20)){
 const err48 = {instancePath:instancePath+"/service/checks/" + i2+"/http",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/http/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/]+(?:/\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/]+(?:/\\S*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -13877,7 +14400,7 @@ errors++;
 if(data11.method !== undefined){
 let data21 = data11.method;
 if(!((((data21 === "GET") || (data21 === "HEAD")) || (data21 === "POST")) || (data21 === "PUT"))){
-const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema205.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
+const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -13947,7 +14470,7 @@ let data26 = data11.interval;
 const _errs63 = errors;
 const _errs64 = errors;
 if(typeof data26 === "string"){
-if(!pattern98.test(data26)){
+if(!pattern99.test(data26)){
 const err55 = {};
 if(vErrors === null){
 vErrors = [err55];
@@ -13981,7 +14504,7 @@ vErrors = null;
 }
 }
 if(typeof data26 === "string"){
-if(!pattern95.test(data26)){
+if(!pattern96.test(data26)){
 const err57 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -14042,7 +14565,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func17.call(schema205.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -14101,7 +14624,7 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern94.test(data28)){
+if(!pattern95.test(data28)){
 const err67 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -14151,7 +14674,7 @@ errors++;
 if(data11.status !== undefined){
 let data30 = data11.status;
 if(!(((data30 === "passing") || (data30 === "warning")) || (data30 === "critical"))){
-const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema205.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -14164,7 +14687,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data31 = data11.timeout;
 if(typeof data31 === "string"){
-if(!pattern95.test(data31)){
+if(!pattern96.test(data31)){
 const err72 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -14189,7 +14712,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data32 = data11.deregister_critical_service_after;
 if(typeof data32 === "string"){
-if(!pattern95.test(data32)){
+if(!pattern96.test(data32)){
 const err74 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
@@ -14264,7 +14787,7 @@ errors++;
 if(data11.tcp !== undefined){
 let data35 = data11.tcp;
 if(typeof data35 === "string"){
-if(!pattern103.test(data35)){
+if(!pattern104.test(data35)){
 const err80 = {instancePath:instancePath+"/service/checks/" + i2+"/tcp",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/tcp/pattern",keyword:"pattern",params:{pattern: "^\\S+:[0-9]{1,5}$"},message:"must match pattern \""+"^\\S+:[0-9]{1,5}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
@@ -14291,7 +14814,7 @@ let data36 = data11.interval;
 const _errs87 = errors;
 const _errs88 = errors;
 if(typeof data36 === "string"){
-if(!pattern98.test(data36)){
+if(!pattern99.test(data36)){
 const err82 = {};
 if(vErrors === null){
 vErrors = [err82];
@@ -14325,7 +14848,7 @@ vErrors = null;
 }
 }
 if(typeof data36 === "string"){
-if(!pattern95.test(data36)){
+if(!pattern96.test(data36)){
 const err84 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
@@ -14381,7 +14904,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func17.call(schema205.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -14440,7 +14963,7 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern94.test(data38)){
+if(!pattern95.test(data38)){
 const err93 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
@@ -14490,7 +15013,7 @@ errors++;
 if(data11.status !== undefined){
 let data40 = data11.status;
 if(!(((data40 === "passing") || (data40 === "warning")) || (data40 === "critical"))){
-const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema205.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -14503,7 +15026,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data41 = data11.timeout;
 if(typeof data41 === "string"){
-if(!pattern95.test(data41)){
+if(!pattern96.test(data41)){
 const err98 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err98];
@@ -14528,7 +15051,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data42 = data11.deregister_critical_service_after;
 if(typeof data42 === "string"){
-if(!pattern95.test(data42)){
+if(!pattern96.test(data42)){
 const err100 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err100];
@@ -14605,7 +15128,7 @@ let data45 = data11.ttl;
 const _errs109 = errors;
 const _errs110 = errors;
 if(typeof data45 === "string"){
-if(!pattern98.test(data45)){
+if(!pattern99.test(data45)){
 const err106 = {};
 if(vErrors === null){
 vErrors = [err106];
@@ -14639,7 +15162,7 @@ vErrors = null;
 }
 }
 if(typeof data45 === "string"){
-if(!pattern95.test(data45)){
+if(!pattern96.test(data45)){
 const err108 = {instancePath:instancePath+"/service/checks/" + i2+"/ttl",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/ttl/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err108];
@@ -14705,7 +15228,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func17.call(schema205.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -14764,7 +15287,7 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern94.test(data47)){
+if(!pattern95.test(data47)){
 const err118 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err118];
@@ -14814,7 +15337,7 @@ errors++;
 if(data11.status !== undefined){
 let data49 = data11.status;
 if(!(((data49 === "passing") || (data49 === "warning")) || (data49 === "critical"))){
-const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema205.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -14827,7 +15350,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data50 = data11.timeout;
 if(typeof data50 === "string"){
-if(!pattern95.test(data50)){
+if(!pattern96.test(data50)){
 const err123 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
@@ -14852,7 +15375,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data51 = data11.deregister_critical_service_after;
 if(typeof data51 === "string"){
-if(!pattern95.test(data51)){
+if(!pattern96.test(data51)){
 const err125 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
@@ -14967,7 +15490,7 @@ let data56 = data11.interval;
 const _errs135 = errors;
 const _errs136 = errors;
 if(typeof data56 === "string"){
-if(!pattern98.test(data56)){
+if(!pattern99.test(data56)){
 const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
@@ -15001,7 +15524,7 @@ vErrors = null;
 }
 }
 if(typeof data56 === "string"){
-if(!pattern95.test(data56)){
+if(!pattern96.test(data56)){
 const err136 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err136];
@@ -15104,14 +15627,14 @@ vErrors.push(err142);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
 
-export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate67;
-const schema206 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
+export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate69;
+const schema208 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -15126,7 +15649,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func17.call(schema206.properties, key0))){
+if(!(func24.call(schema208.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -15260,7 +15783,7 @@ errors++;
 if(data.wait !== undefined){
 let data4 = data.wait;
 if(!(((data4 === "ready") || (data4 === "server")) || (data4 === "client"))){
-const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema206.properties.wait.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema208.properties.wait.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -15298,7 +15821,7 @@ errors++;
 if(data.baseline_failure_tolerance !== undefined){
 let data6 = data.baseline_failure_tolerance;
 if((!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))) && (typeof data6 !== "string")){
-const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema206.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
+const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema208.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -15320,7 +15843,7 @@ errors++;
 }
 }
 if(typeof data6 === "string"){
-if(!pattern71.test(data6)){
+if(!pattern72.test(data6)){
 const err17 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -15335,7 +15858,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data7 = data.min_failure_tolerance;
 if((!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))) && (typeof data7 !== "string")){
-const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema206.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema208.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -15357,7 +15880,7 @@ errors++;
 }
 }
 if(typeof data7 === "string"){
-if(!pattern71.test(data7)){
+if(!pattern72.test(data7)){
 const err20 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -15475,14 +15998,14 @@ vErrors.push(err29);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate69.errors = vErrors;
 return errors === 0;
 }
 
-export const v_c527a1d7d6f2e9b7623b65b4128a557264147a8af6f2159f31f4fabadcae443f = validate68;
-const schema207 = {"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The image the agent is to run."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"allow_downgrade":{"type":"boolean","description":"Go on with an image older than the running agent (--force)."}}};
+export const v_c527a1d7d6f2e9b7623b65b4128a557264147a8af6f2159f31f4fabadcae443f = validate70;
+const schema209 = {"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The image the agent is to run."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"allow_downgrade":{"type":"boolean","description":"Go on with an image older than the running agent (--force)."}}};
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -15581,14 +16104,14 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
 
-export const v_cc07734ec6374320cdbd761135502f7efc0ddbc9e695a57d53767e91b20c9c30 = validate69;
-const schema208 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["enabled","disabled"],"description":"enabled: out of DNS; disabled: back."},"reason":{"type":"string","minLength":1,"description":"Why; default \"rolling restart\"."}}};
+export const v_cc07734ec6374320cdbd761135502f7efc0ddbc9e695a57d53767e91b20c9c30 = validate71;
+const schema210 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["enabled","disabled"],"description":"enabled: out of DNS; disabled: back."},"reason":{"type":"string","minLength":1,"description":"Why; default \"rolling restart\"."}}};
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -15737,7 +16260,7 @@ errors++;
 if(data.state !== undefined){
 let data4 = data.state;
 if(!((data4 === "enabled") || (data4 === "disabled"))){
-const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema208.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema210.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -15783,14 +16306,14 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate71.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate70;
-const schema209 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
+export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate72;
+const schema211 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
 
-function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -15852,14 +16375,14 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate70.errors = vErrors;
+validate72.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate71;
-const schema210 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
+export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate73;
+const schema212 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
 
-function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -15927,7 +16450,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern88.test(data2)){
+if(!pattern89.test(data2)){
 const err5 = {instancePath:instancePath+"/services/" + i0+"/name",schemaPath:"#/properties/services/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -15962,7 +16485,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern89.test(data3)){
+if(!pattern90.test(data3)){
 const err8 = {instancePath:instancePath+"/services/" + i0+"/id",schemaPath:"#/properties/services/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -16312,14 +16835,14 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate71.errors = vErrors;
+validate73.errors = vErrors;
 return errors === 0;
 }
 
-export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate72;
-const schema211 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
+export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate74;
+const schema213 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
 
-function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -16541,14 +17064,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate72.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
 
-export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate73;
-const schema212 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
+export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate75;
+const schema214 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -16602,7 +17125,7 @@ errors++;
 if(data.mark !== undefined){
 let data1 = data.mark;
 if(!((((data1 === "restart") || (data1 === "reload")) || (data1 === "reloaded")) || (data1 === ""))){
-const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema212.properties.mark.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema214.properties.mark.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -16623,7 +17146,7 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate75.errors = vErrors;
 return errors === 0;
 }
 
@@ -16638,6 +17161,10 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759', v_103c625f9984a23b40cf201943afed30600ca2926946b75c941a47f56d650759],
   // module consul_cli
   ['1914b8ece42b76a10ab9874a8bb6443dd8e140a65fbbef042815a5887aaa78d3', v_1914b8ece42b76a10ab9874a8bb6443dd8e140a65fbbef042815a5887aaa78d3],
+  // schemas/inventory.schema.json
+  ['228401d1c973f056afaaf48f7246237c51c8d66e25bc16205f26f47161dbe5cb', v_228401d1c973f056afaaf48f7246237c51c8d66e25bc16205f26f47161dbe5cb],
+  // module consul_snapshot
+  ['2fa37116f80a071565ac5964e94209de1f648694cf9465e6ae95a67055556b5c', v_2fa37116f80a071565ac5964e94209de1f648694cf9465e6ae95a67055556b5c],
   // module consul_member
   ['310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce', v_310d166b55db3a8ebf44bccccdae6baca62d5c8154501ebc8381b8c1cd5b12ce],
   // module copy
@@ -16646,8 +17173,6 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77', v_32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77],
   // module consul_host_preflight
   ['38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a', v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a],
-  // schemas/inventory.schema.json
-  ['3b2db34c261eac042812ac4154e620664ff2782e2993dc13407948ea80fa4a8c', v_3b2db34c261eac042812ac4154e620664ff2782e2993dc13407948ea80fa4a8c],
   // schemas/playbook.schema.json
   ['424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412', v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412],
   // module wait_for
@@ -16666,6 +17191,8 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['818613aa690c7a3cb7bd66d6d33ec3d88717447d5af0f75794ee8d7fff6fedfa', v_818613aa690c7a3cb7bd66d6d33ec3d88717447d5af0f75794ee8d7fff6fedfa],
   // module group_by
   ['82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301', v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301],
+  // module consul_snapshot_restore
+  ['91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038', v_91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038],
   // module consul_preflight
   ['96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe', v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe],
   // schemas/events.schema.json

@@ -16,7 +16,7 @@ import type { ModuleMap } from '../playbook/module-map.js';
 import { parseSerial } from '../playbook/serial.js';
 import type { Play, Playbook, Task } from '../playbook/types.js';
 import { coerceTemplatedArgs } from '../runner/coerce-args.js';
-import { PlayVars } from '../runner/host-vars.js';
+import { PlayVars, runVars } from '../runner/host-vars.js';
 import { revealSecrets, secretTexts } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { Findings } from './findings.js';
@@ -78,7 +78,14 @@ const SINGLE_VAR = /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;
 const HOSTS_PER_PAUSE = 200;
 
 /** Names with a value of their own that no inventory or play sets; never the source of a bad value. */
-const MAGIC = new Set(['groups', 'hostvars', 'group_names', 'inventory_hostname']);
+const MAGIC = new Set([
+  'groups',
+  'hostvars',
+  'group_names',
+  'inventory_hostname',
+  'inventory_file',
+  'inventory_dir',
+]);
 
 /**
  * Everything a run can check from its files alone, for every host of every play, before it opens
@@ -145,11 +152,12 @@ class RunCheck {
         view,
         play,
         new Map(),
-        {
-          drover_check_mode: this.#input.check ?? false,
-          drover_play_hosts: hosts,
-          drover_unreachable_hosts: [],
-        },
+        runVars({
+          check: this.#input.check ?? false,
+          playHosts: hosts,
+          unreachable: [],
+          inventoryFile: view.file,
+        }),
         this.#extraVars,
       );
       for (const host of hosts) {

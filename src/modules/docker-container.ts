@@ -37,6 +37,11 @@ export type DockerContainerArgs = {
 
 /** The label that carries the hash of everything the container was created from. */
 export const SPEC_HASH_LABEL = 'drover.spec-hash';
+/**
+ * The label that says which image the container replaced, when it was recreated on another
+ * one (an upgrade), carried over while the image stays: `drover rollback` reads it on the hosts.
+ */
+export const REPLACED_IMAGE_LABEL = 'drover.replaced-image';
 
 /**
  * Idempotency by facts: the container carries a hash of its spec (plus the config checksum) as
@@ -99,7 +104,19 @@ export const dockerContainerModule: PlannedModule<DockerContainerArgs, WantedCon
     const { args } = want;
     if (want.state === 'absent') return planAbsent(args, have, ctx);
     const { state, spec, hash } = want;
-    const labelled: ContainerSpec = { ...spec, labels: { ...spec.labels, [SPEC_HASH_LABEL]: hash } };
+    const replaced = have.exists
+      ? have.image !== spec.image
+        ? have.image
+        : have.labels[REPLACED_IMAGE_LABEL]
+      : undefined;
+    const labelled: ContainerSpec = {
+      ...spec,
+      labels: {
+        ...spec.labels,
+        [SPEC_HASH_LABEL]: hash,
+        ...(replaced !== undefined && { [REPLACED_IMAGE_LABEL]: replaced }),
+      },
+    };
     const stopTimeout = args.stop_timeout ?? 10;
     const runDesired = (): DockerCall => ({
       cmd: state === 'stopped' ? createContainer(labelled) : runContainer(labelled),

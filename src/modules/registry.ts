@@ -14,6 +14,8 @@ import { consulKeyringModule } from './consul-keyring.js';
 import { consulMemberModule } from './consul-member.js';
 import { consulPreflightModule } from './consul-preflight.js';
 import { consulServicesModule } from './consul-services.js';
+import { consulSnapshotModule } from './consul-snapshot.js';
+import { consulSnapshotRestoreModule } from './consul-snapshot-restore.js';
 import { consulTlsCertModule } from './consul-tls-cert.js';
 import { consulVerifyModule } from './consul-verify.js';
 import { copyModule } from './copy.js';
@@ -51,6 +53,8 @@ export function builtinModules(): ReadonlyMap<string, AnyModule> {
     consulLeaderTransferModule,
     consulAutopilotModule,
     consulMaintenanceModule,
+    consulSnapshotModule,
+    consulSnapshotRestoreModule,
   ];
   return new Map(modules.map((m) => [m.name, m]));
 }

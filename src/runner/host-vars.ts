@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Host, Inventory, Vars } from '../inventory/types.js';
 import type { Play } from '../playbook/types.js';
@@ -83,6 +84,27 @@ class Resolved {
 
 interface Tracker {
   touchedSecret: boolean;
+}
+
+/**
+ * The run's own vars for a play, the same in the run and in the checks before it: check mode,
+ * the play's hosts, the hosts found unreachable so far, and Ansible's `inventory_file` and
+ * `inventory_dir` (what drover keeps beside the inventory is found from them).
+ */
+export function runVars(o: {
+  check: boolean;
+  playHosts: readonly string[];
+  unreachable: readonly string[];
+  inventoryFile: string;
+}): Vars {
+  return {
+    drover_check_mode: o.check,
+    drover_play_hosts: [...o.playHosts],
+    // Later plays (e.g. a cluster check) can leave these out: the recap already says unreachable.
+    drover_unreachable_hosts: [...o.unreachable],
+    inventory_file: resolve(o.inventoryFile),
+    inventory_dir: dirname(resolve(o.inventoryFile)),
+  };
 }
 
 /**

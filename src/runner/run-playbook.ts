@@ -8,7 +8,7 @@ import { tagsSelect } from '../playbook/tags.js';
 import type { Play, Playbook, SerialStep, Task } from '../playbook/types.js';
 import type { Transport } from '../ssh/transport.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { PlayVars, type Registered } from './host-vars.js';
+import { PlayVars, runVars, type Registered } from './host-vars.js';
 import { checkPermutation, ordererLookup, type HostOrderer, type OrdererMap } from './orderers.js';
 import { mapLimit } from '../util/limit.js';
 import { emptyRecap } from './recap.js';
@@ -202,13 +202,12 @@ class Run {
       this.inventoryView(),
       play,
       this.registered,
-      {
-        drover_check_mode: this.o.check ?? false,
-        drover_play_hosts: hosts,
-        // Hosts this run could not reach so far: later plays (e.g. a cluster check) can leave them
-        // out, since the recap already reports them unreachable.
-        drover_unreachable_hosts: [...this.unreachable],
-      },
+      runVars({
+        check: this.o.check ?? false,
+        playHosts: hosts,
+        unreachable: [...this.unreachable],
+        inventoryFile: this.o.inventory.file,
+      }),
       this.o.extraVars ?? {},
     );
     const tasks = play.tasks.filter((t) =>

@@ -34,7 +34,7 @@ function socketLike(channel: Duplex): Socket {
 
 function exchange(socket: Socket, req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
   return new Promise<HttpResponse>((resolve, reject) => {
-    const body = req.body ?? '';
+    const body = req.bytes ?? req.body ?? '';
     const r = httpRequest(
       {
         method: req.method ?? 'GET',
@@ -44,8 +44,8 @@ function exchange(socket: Socket, req: HttpRequest, timeoutMs: number): Promise<
           connection: 'close',
           // Consul reads the header before Authorization: Bearer; the clear text goes only here.
           ...(req.token && { 'x-consul-token': req.token.reveal() }),
-          ...(req.body !== undefined && {
-            'content-type': 'application/json',
+          ...((req.body !== undefined || req.bytes !== undefined) && {
+            'content-type': typeof body === 'string' ? 'application/json' : 'application/octet-stream',
             'content-length': String(Buffer.byteLength(body)),
           }),
         },
@@ -61,7 +61,8 @@ function exchange(socket: Socket, req: HttpRequest, timeoutMs: number): Promise<
           for (const [k, v] of Object.entries(res.headers)) {
             if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
           }
-          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers, body: bytes.toString('utf8'), bytes });
         });
       },
     );

@@ -89,7 +89,12 @@ export class RecordingTransport implements Transport {
     const reply = this.#http.find(([m]) => matches(m, key))?.[1];
     if (reply === undefined) throw new Error(`${this.host}: unscripted http request: ${key}`);
     const r = typeof reply === 'function' ? reply(request) : reply;
-    return { status: r.status ?? 200, headers: r.headers ?? {}, body: r.body ?? '' };
+    return {
+      status: r.status ?? 200,
+      headers: r.headers ?? {},
+      body: r.body ?? r.bytes?.toString('utf8') ?? '',
+      ...(r.bytes && { bytes: r.bytes }),
+    };
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,10 @@ export interface HttpRequest {
   host: string;
   port: number;
   path: string;
+  /** JSON text. */
   body?: string;
+  /** Bytes instead (a snapshot being restored), sent as application/octet-stream. */
+  bytes?: Buffer;
   timeoutSeconds?: number;
   /** HTTPS: TLS over the forwarded channel, the server checked against this CA and name. */
   tls?: HttpTls;
@@ -58,6 +61,8 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** The body as received, for binary answers (a snapshot); transports that read it set it. */
+  bytes?: Buffer;
 }
 
 /**

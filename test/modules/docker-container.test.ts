@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { TaskFailedError } from '../../src/errors.js';
 import {
   dockerContainerModule,
+  REPLACED_IMAGE_LABEL,
   SPEC_HASH_LABEL,
   type DockerContainerArgs,
 } from '../../src/modules/docker-container.js';
@@ -110,6 +111,29 @@ describe('docker_container module', () => {
     docker.images.set(IMAGE, 'sha256:3333333333');
     const moved = await planOn(dockerContainerModule, base(), ctx);
     assert.equal(moved.summary, `recreate container consul (image ${IMAGE} was updated)`);
+  });
+
+  it('labels a container recreated on another image with the one it replaced, and keeps that label', async () => {
+    const { ctx, docker } = setup();
+    await converge(base(), ctx);
+    assert.equal(
+      docker.container!.labels[REPLACED_IMAGE_LABEL],
+      undefined,
+      'a first container replaced nothing',
+    );
+    docker.images.set('hashicorp/consul:1.20.1', 'sha256:2222');
+    await converge({ ...base(), image: 'hashicorp/consul:1.20.1' }, ctx);
+    assert.equal(docker.container!.labels[REPLACED_IMAGE_LABEL], IMAGE);
+    // Recreated for another reason on the same image: what the last change of image replaced stays.
+    await converge({ ...base(), image: 'hashicorp/consul:1.20.1', config_hash: 'bbbb' }, ctx);
+    assert.equal(docker.container!.labels[REPLACED_IMAGE_LABEL], IMAGE);
+    // And a label that is not part of the spec never makes it outdated.
+    const again = await planOn(
+      dockerContainerModule,
+      { ...base(), image: 'hashicorp/consul:1.20.1', config_hash: 'bbbb' },
+      ctx,
+    );
+    assert.equal(again.changed, false);
   });
 
   it('adopts nothing: a container not created by drover is recreated', async () => {

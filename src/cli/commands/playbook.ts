@@ -54,14 +54,18 @@ export function addPlaybookCommands(root: Command, cli: Cli): void {
       '--force',
       'apply dangerous changes (datacenter, node_name, server, bootstrap_expect, an image older than the running agents); asks first',
     )
-    .action(async (o: RunFlags & { playbook?: string; force?: boolean }) => {
+    .option('--no-snapshot', 'restart servers without the snapshot taken before')
+    .action(async (o: RunFlags & { playbook?: string; force?: boolean; snapshot?: boolean }) => {
       if (o.force && !o.check && !(await confirm('Apply dangerous Consul changes (--force)?', o, cli.io))) {
         throw new UsageError('--force was not confirmed; nothing was done');
       }
       cli.setExit(
         await runPlaybookFlags(cli, o, {
           playbook: o.playbook ? playbookAt(o.playbook) : PLAYBOOKS.deploy,
-          ...(o.force ? { extraVars: { consul_config_force: true } } : {}),
+          extraVars: {
+            ...(o.force ? { consul_config_force: true } : {}),
+            ...(o.snapshot === false ? { consul_snapshot_before_roll: false } : {}),
+          },
         }),
       );
     });

@@ -114,9 +114,10 @@ export class ConsulApi {
     return parseAclReplication(res.status, res.body);
   }
 
-  /** 200 and 429 are both answers here (healthy / unhealthy). */
-  async autopilotHealth(): Promise<AutopilotHealth> {
-    const res = await this.#get(ENDPOINTS.autopilotHealth);
+  /** 200 and 429 are both answers here (healthy / unhealthy); `dc` asks another datacenter's leader. */
+  async autopilotHealth(options: { dc?: string } = {}): Promise<AutopilotHealth> {
+    const query = options.dc ? `?dc=${encodeURIComponent(options.dc)}` : '';
+    const res = await this.#get(`${ENDPOINTS.autopilotHealth}${query}`, ENDPOINTS.autopilotHealth);
     return parseAutopilotHealth(res.status, res.body);
   }
 

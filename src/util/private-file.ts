@@ -34,7 +34,7 @@ export async function readPrivateFile(file: string, what: string): Promise<strin
  */
 export async function writePrivateFile(
   file: string,
-  text: string,
+  text: string | Buffer,
   o: { mode: number; refusal: string; replace?: boolean },
 ): Promise<void> {
   const flags = o.replace
@@ -72,7 +72,7 @@ export async function readFileIfExists(file: string): Promise<string | undefined
  * final name (rename to replace, link to refuse a file made meanwhile): a crash must not leave
  * a half-written or empty file under that name. Returns the temp file's path.
  */
-export async function syncedTempBeside(file: string, text: string, mode: number): Promise<string> {
+export async function syncedTempBeside(file: string, text: string | Buffer, mode: number): Promise<string> {
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await writePrivateFile(tmp, text, { mode, refusal: 'a temp file of this name exists' });
   try {
@@ -88,7 +88,7 @@ export async function syncedTempBeside(file: string, text: string, mode: number)
  * Replaces `file` atomically: the new text goes to a temp file beside it, on disk, then takes
  * the name. A run cut short leaves the old file or the new one, never half of either.
  */
-export async function replacePrivateFile(file: string, text: string, mode: number): Promise<void> {
+export async function replacePrivateFile(file: string, text: string | Buffer, mode: number): Promise<void> {
   const tmp = await syncedTempBeside(file, text, mode);
   try {
     await rename(tmp, file);
