@@ -10,6 +10,7 @@ import { addLockCommands } from './commands/lock.js';
 import { addPlaybookCommands } from './commands/playbook.js';
 import { addRollingCommands } from './commands/rolling.js';
 import { addSnapshotCommands } from './commands/snapshot.js';
+import { addValidateCommand } from './commands/validate.js';
 import { addVerifyCommand } from './commands/verify.js';
 import type { CliIo } from './io.js';
 
@@ -28,6 +29,7 @@ function program(cli: Cli): Command {
   // keygen, rotate-gossip-key, members, reset-node, preflight.
   addDay2Commands(root, cli);
   addSnapshotCommands(root, cli);
+  addValidateCommand(root, cli);
   addVerifyCommand(root, cli);
   addInventoryCommand(root, cli);
   addLockCommands(root, cli);

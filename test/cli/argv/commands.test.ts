@@ -14,6 +14,11 @@ import { APPEND_AUDIT, auditLines, freeLock, RELEASE, STATUS, TAKE } from './loc
 const files = scratch({
   'cluster.yaml': CLUSTER,
   'bad.yaml': 'all:\n  hosts:\n    s1: { address: 5 }\n',
+  'bad-config.yaml': CLUSTER.replace(
+    'consul_tls_enable: false',
+    'consul_tls_enable: false, consul_log_level: LOUD',
+  ),
+  'not-a-snapshot.snap': '<html>502 Bad Gateway</html>\n',
   'site.yaml': [
     '- name: touch',
     '  hosts: servers',
@@ -47,6 +52,9 @@ describe('drover --help and usage', () => {
       'inventory',
       'lock',
       'audit',
+      'validate',
+      'snapshot',
+      'rollback',
     ])
       assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'), c);
   });
@@ -271,6 +279,54 @@ describe('the Consul playbook commands: their usage and bad-input paths', () => 
     const l = await new Hosts().drover(['reset-node', 's2', '-i', inv, '--limit', 's2']);
     assert.equal(l.code, ExitCode.usage);
     assert.equal(l.stderr, 'error: reset-node takes one HOST, not --limit\n');
+  });
+});
+
+describe('drover validate', () => {
+  it('checks inventory, playbook and every rendered config without connecting; exit 0, or 3 located', async () => {
+    const hosts = new Hosts();
+    const ok = await hosts.drover(['validate', '-i', inv]);
+    assert.equal(ok.code, ExitCode.ok, ok.stderr);
+    assert.match(ok.stdout, /^valid: .*cluster\.yaml \(4 hosts\) with .*consul-deploy\.yaml \(\d+ plays\)/m);
+    const json = await hosts.drover(['validate', '-i', inv, '-p', files.path('site.yaml'), '-o', 'json']);
+    assert.equal(json.code, ExitCode.ok, json.stderr);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { playbooks: { playbook: string }[] }).playbooks.map((p) => p.playbook),
+      [files.path('site.yaml')],
+    );
+    const badConfig = await hosts.drover(['validate', '-i', files.path('bad-config.yaml')]);
+    assert.equal(badConfig.code, ExitCode.badInput, badConfig.stdout);
+    assert.match(badConfig.stderr, /bad-config\.yaml:\d+.*log_level/);
+    assert.equal((await hosts.drover(['validate', '-i', bad])).code, ExitCode.badInput);
+    assert.equal(hosts.transports.size, 0, 'validate connects to nothing');
+  });
+});
+
+describe('drover snapshot and rollback: their usage and bad-input paths', () => {
+  it('inspect and restore refuse a file that is not a snapshot (3), before any host', async () => {
+    const hosts = new Hosts();
+    const inspect = await hosts.drover(['snapshot', 'inspect', files.path('not-a-snapshot.snap')]);
+    assert.equal(inspect.code, ExitCode.badInput);
+    assert.match(inspect.stderr, /not-a-snapshot\.snap: failed to decompress snapshot: gzip: invalid header/);
+    const restore = await hosts.drover([
+      'snapshot',
+      'restore',
+      '-i',
+      inv,
+      files.path('not-a-snapshot.snap'),
+      '--yes',
+    ]);
+    assert.equal(restore.code, ExitCode.badInput);
+    const missing = await hosts.drover(['snapshot', 'inspect', files.path('gone.snap')]);
+    assert.equal(missing.code, ExitCode.badInput);
+    assert.match(missing.stderr, /gone\.snap: no such snapshot file/);
+    assert.equal(hosts.transports.size, 0);
+  });
+
+  it('save: --keep must be a count', async () => {
+    const r = await new Hosts().drover(['snapshot', 'save', '-i', inv, '--keep', '0']);
+    assert.equal(r.code, ExitCode.usage);
+    assert.match(r.stderr, /--keep needs a count of 1 or more/);
   });
 });
 
