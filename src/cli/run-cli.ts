@@ -4,6 +4,7 @@ import { exitCodeOf } from '../report/conclusion.js';
 import { DroverError, ExitCode } from '../errors.js';
 import type { Cli } from './cli.js';
 import { addAuditCommand } from './commands/audit.js';
+import { addCompletionCommands } from './commands/completion.js';
 import { addDay2Commands } from './commands/day2.js';
 import { addInventoryCommand } from './commands/inventory.js';
 import { addLockCommands } from './commands/lock.js';
@@ -34,6 +35,7 @@ function program(cli: Cli): Command {
   addInventoryCommand(root, cli);
   addLockCommands(root, cli);
   addAuditCommand(root, cli);
+  addCompletionCommands(root, cli);
   return root;
 }
 
