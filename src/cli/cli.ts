@@ -13,10 +13,16 @@ export const outputOption = (): Option =>
 
 /** The options of every command that talks to hosts. */
 export function withCommon(cmd: Command): Command {
+  return withConnection(
+    cmd.option('-f, --forks <n>', 'hosts worked on at once (env DROVER_FORKS, default 10)'),
+  );
+}
+
+/** withCommon but --forks, for a command that reads every host at once (`logs`, whose -f is --follow). */
+export function withConnection(cmd: Command): Command {
   return cmd
     .option('-i, --inventory <file>', 'inventory YAML (env DROVER_INVENTORY)')
     .option('-l, --limit <pattern>', 'run only on these hosts (names, groups, a:b, a:!b, a:&b, globs)')
-    .option('-f, --forks <n>', 'hosts worked on at once (env DROVER_FORKS, default 10)')
     .option('--ssh-key <file>', 'private key for hosts without ssh_key (env DROVER_SSH_KEY)')
     .option('--accept-new-host-keys', 'trust and record unknown host keys (changed keys are always refused)')
     .option('--connect-timeout <seconds>', 'SSH connect timeout', '10');

@@ -3,6 +3,7 @@ import { DROVER_VERSION } from '../paths.js';
 import { exitCodeOf } from '../report/conclusion.js';
 import { DroverError, ExitCode } from '../errors.js';
 import type { Cli } from './cli.js';
+import { addAdHocCommands } from './commands/ad-hoc.js';
 import { addAuditCommand } from './commands/audit.js';
 import { addCompletionCommands } from './commands/completion.js';
 import { addDay2Commands } from './commands/day2.js';
@@ -35,6 +36,7 @@ function program(cli: Cli): Command {
   addInventoryCommand(root, cli);
   addLockCommands(root, cli);
   addAuditCommand(root, cli);
+  addAdHocCommands(root, cli);
   addCompletionCommands(root, cli);
   return root;
 }

@@ -1,4 +1,4 @@
-import { exec, type Arg, type Cmd } from '../shell/cmd.js';
+import { exec, render, secretsOf, type Arg, type Cmd } from '../shell/cmd.js';
 import { Secret } from '../shell/secret.js';
 
 /**
@@ -102,3 +102,36 @@ export const execIn = (name: string, argv: readonly Arg[], options: ExecInOption
  */
 export const psByName = (name: string): Cmd =>
   exec('docker', 'ps', '-a', '--filter', `name=^/?${name}$`, '--format', '{{json .}}');
+
+/**
+ * `docker logs --timestamps [--since S] [--tail N] [--follow] NAME`: every line starts with its
+ * RFC 3339 time (nanoseconds, UTC), which lets lines of several hosts be merged in time order.
+ */
+export const containerLogs = (
+  name: string,
+  o: { since?: string; tail?: number; follow?: boolean } = {},
+): Cmd =>
+  exec(
+    'docker',
+    'logs',
+    '--timestamps',
+    o.since !== undefined && `--since=${o.since}`,
+    o.tail !== undefined && `--tail=${o.tail}`,
+    o.follow === true && '--follow',
+    name,
+  );
+
+/**
+ * `cmd` in the background, killed when the channel's stdin closes: how a command that runs
+ * until stopped (`docker logs --follow`) ends with drover's side, for root logins too, where
+ * sshd ignores an SSH signal request (ssh/kill-remote.ts). It also ends when `cmd` ends itself.
+ */
+export function untilStdinCloses(cmd: Cmd): Cmd {
+  // The command becomes one word of `sh -c`: a secret in it would be rendered in the clear.
+  if (secretsOf(cmd).length > 0) throw new Error('untilStdinCloses: the command carries a secret');
+  return exec(
+    'sh',
+    '-c',
+    `${render(cmd, { redact: false })} </dev/null & p=$!; { read -r _; kill $p 2>/dev/null; } & wait $p`,
+  );
+}

@@ -5,6 +5,7 @@ import { Semaphore } from '../util/limit.js';
 import { SshConnection } from './connection.js';
 import { timedOut, withDeadline } from '../util/deadline.js';
 import { runOnChannel } from './exec-channel.js';
+import { streamOnChannel } from './exec-stream.js';
 import { fitsSession, runInSession } from './exec-session.js';
 import { overForwardedChannel } from './forwarding.js';
 import { httpOverChannel } from './http-over-channel.js';
@@ -17,6 +18,7 @@ import {
   type ExecResult,
   type HttpRequest,
   type HttpResponse,
+  type StreamOptions,
   type TcpExchange,
   type Transport,
 } from './transport.js';
@@ -98,6 +100,22 @@ class NodeSshTransport implements Transport {
         await runOnChannel(this.#connection, { command: wrapped.command, stdin, timeoutSeconds, shown }),
       ),
     );
+  }
+
+  async stream(cmd: Cmd, options: StreamOptions): Promise<{ code: number | null }> {
+    const secrets = [
+      ...secretsOf(cmd),
+      ...(this.#spec.becomePassword ? [this.#spec.becomePassword.reveal()] : []),
+    ];
+    const wrapped = becomeCommand(render(cmd, { redact: false }), this.#spec);
+    // Not under #slots: a stream holds its channel for minutes, and must not starve the calls.
+    return streamOnChannel(this.#connection, {
+      command: wrapped.command,
+      ...(wrapped.stdinPrefix !== undefined && { stdinPrefix: wrapped.stdinPrefix }),
+      onLine: (line, stream) => options.onLine(redactText(line, secrets), stream),
+      ...(options.signal && { signal: options.signal }),
+      shown: () => render(cmd, { redact: true }),
+    });
   }
 
   async http(req: HttpRequest): Promise<HttpResponse> {

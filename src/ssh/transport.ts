@@ -82,6 +82,14 @@ export interface TcpExchange {
   maxBytes?: number;
 }
 
+/** A command whose output is wanted line by line while it runs (`docker logs -f`). */
+export interface StreamOptions {
+  /** Each whole line, redacted, without its newline. */
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Stops the command (see exec-stream.ts); the call then resolves. */
+  signal?: AbortSignal;
+}
+
 /**
  * How drover talks to one host. The node-ssh transport keeps one connection per host for the
  * whole run and opens a channel per call; the recording transport replays scripted answers in
@@ -94,6 +102,8 @@ export interface Transport {
   http(request: HttpRequest): Promise<HttpResponse>;
   /** A raw TCP exchange through the SSH connection; optional (test transports may lack it). */
   tcpExchange?(request: TcpExchange): Promise<Buffer>;
+  /** Runs `cmd` until it ends or is stopped, its output line by line; optional like tcpExchange. */
+  stream?(cmd: Cmd, options: StreamOptions): Promise<{ code: number | null }>;
   close(): Promise<void>;
 }
 
