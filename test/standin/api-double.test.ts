@@ -427,6 +427,8 @@ const DROVER_CALLS: readonly { call: string; where: string }[] = [
     call: 'GET /v1/operator/autopilot/configuration',
     where: 'src/consul/api/autopilot-config.ts AUTOPILOT_CONFIG_PATH (also PUT ?cas=: consul_autopilot)',
   },
+  { call: 'GET /v1/snapshot', where: 'src/consul/api/snapshot.ts' },
+  { call: 'PUT /v1/snapshot', where: 'src/consul/api/snapshot.ts' },
 ];
 
 /** Those the package describes with a non-empty template (the rest have no file, or an empty one). */

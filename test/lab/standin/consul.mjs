@@ -8,6 +8,7 @@ import { forceLeave, join, keyring, leave, reload } from './lib/cli/control-comm
 import { keygen, validate, version } from './lib/cli/local-commands.mjs';
 import { info, listPeers, members, removePeer } from './lib/cli/status-commands.mjs';
 import { kv } from './lib/cli/kv-commands.mjs';
+import { snapshotInspect, snapshotRestore, snapshotSave } from './lib/cli/snapshot-commands.mjs';
 
 // Seen from ps as Consul is (`consul agent -data-dir=...`, comm "consul"), not as node running a
 // script: tests and operators find the agent by that. It fits: node's argv area is longer.
@@ -31,6 +32,7 @@ const COMMANDS = {
   'force-leave': forceLeave, info, join, keygen, keyring, leave, members, reload, validate, version,
   kv,
   'operator raft list-peers': listPeers, 'operator raft remove-peer': removePeer,
+  'snapshot save': snapshotSave, 'snapshot restore': snapshotRestore, 'snapshot inspect': snapshotInspect,
 };
 
 // Every command Consul 1.20 registers, with the first line of its help. Consul's CLI
@@ -71,6 +73,9 @@ const HELP = {
   rtt: 'Usage: consul rtt [options] node1 [node2]',
   services: 'Usage: consul services <subcommand> [options] [args]',
   snapshot: 'Usage: consul snapshot <subcommand> [options] [args]',
+  'snapshot inspect': 'Usage: consul snapshot inspect [options] FILE',
+  'snapshot restore': 'Usage: consul snapshot restore [options] FILE',
+  'snapshot save': 'Usage: consul snapshot save [options] FILE',
   tls: 'Usage: consul tls <subcommand> [options] [filename-prefix]',
   troubleshoot: 'Usage: consul troubleshoot <subcommand> [options]',
   validate: 'Usage: consul validate [options] FILE_OR_DIRECTORY...',
@@ -81,6 +86,11 @@ const HELP = {
 const OPERATOR_SUBCOMMANDS = `Subcommands:
     raft list-peers    Display the current Raft peer configuration
     raft remove-peer   Remove a Consul server from the Raft configuration`;
+
+const SNAPSHOT_SUBCOMMANDS = `Subcommands:
+    inspect    Displays information about a Consul snapshot file
+    restore    Restores snapshot of Consul server state
+    save       Saves snapshot of Consul server state`;
 
 const USAGE = `Usage: consul [--version] [--help] <command> [<args>]
 
@@ -95,6 +105,7 @@ Available commands are:
     members        Lists the members of a Consul cluster
     operator       Provides cluster-level tools for Consul operators
     reload         Triggers the agent to reload configuration files
+    snapshot       Saves, restores and inspects snapshots of Consul server state
     validate       Validate config files/directories
     version        Prints the Consul version
 `;
@@ -132,11 +143,16 @@ async function main(argv) {
   if (help) {
     io.out(HELP[cmd]);
     if (cmd === 'operator' || cmd === 'operator raft') io.out(`\n${OPERATOR_SUBCOMMANDS}`);
+    if (cmd === 'snapshot') io.out(`\n${SNAPSHOT_SUBCOMMANDS}`);
     return 0;
   }
   const fn = COMMANDS[cmd];
   if (cmd === 'operator' || cmd === 'operator raft') {
     io.err(`This command is accessed by using one of the subcommands below.\n\n${OPERATOR_SUBCOMMANDS}`);
+    return 1;
+  }
+  if (cmd === 'snapshot') {
+    io.err(`${HELP.snapshot}\n\n${SNAPSHOT_SUBCOMMANDS}`);
     return 1;
   }
   if (!fn) { io.err(`consul stand-in: \`consul ${cmd}\` is not implemented (drover does not use it)`); return 1; }

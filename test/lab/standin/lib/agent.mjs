@@ -15,6 +15,7 @@ import { ServerRole, isServerMember } from './server.mjs';
 import { StateStore } from './state-store.mjs';
 import { AntiEntropy } from './anti-entropy.mjs';
 import { createHttpServer } from './http-api.mjs';
+import { rpcTimeout } from './snapshot-endpoint.mjs';
 import { startDns } from './dns.mjs';
 import { CheckRunner } from './checks.mjs';
 import { WanPool } from './wan.mjs';
@@ -417,6 +418,18 @@ export class Agent {
       }
     }
     return { status: 500, body: `rpc error making call: ${last}` };
+  }
+
+  /**
+   * `/v1/snapshot`: a server dispatches it itself; a client hands it to one of its servers
+   * (agent/consul/client.go SnapshotRPC), which forwards it as needed.
+   */
+  async snapshot(args) {
+    if (this.serverRole) return this.serverRole.snapshot(args);
+    const servers = this.knownServers();
+    if (!servers.length) return { error: 'No known Consul servers' };
+    const m = servers[0];
+    try { return await this.pool.call(`${m.addr}:${m.tags.port}`, 'Snapshot.Dispatch', args, rpcTimeout(args)); } catch (e) { return { error: e.message }; }
   }
 
   member(m) {

@@ -6,7 +6,11 @@ import { aclRoutes } from './acl-endpoints.mjs';
 import { aclContext, filterQuery, filtered, guard, requestToken } from './acl-http.mjs';
 import { HttpError, consistency, kvRoutes, metaHeaders } from './kv-api.mjs';
 import { replay } from './tls-stream.mjs';
+import { snapshotRoutes } from './snapshot-endpoint.mjs';
 import { parseDuration } from './duration.mjs';
+import { decodeJsonValue } from './json-value.mjs';
+
+export { decodeJsonValue };
 
 const UI_PAGE = (agent) => `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Consul by HashiCorp</title></head>
@@ -24,44 +28,6 @@ async function readBody(req, limit = 1 << 20) {
 }
 
 const GO_KIND = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v);
-
-/** Where the first JSON value in `text` (from `start`, at a non-space) ends; -1 when it is cut short. */
-function endOfValue(text, start) {
-  const open = text[start];
-  if (open === '"') {
-    for (let i = start + 1; i < text.length; i++) {
-      if (text[i] === '\\') i++;
-      else if (text[i] === '"') return i + 1;
-    }
-    return -1;
-  }
-  if (open === '{' || open === '[') {
-    let depth = 0;
-    for (let i = start; i < text.length; i++) {
-      const c = text[i];
-      if (c === '"') { const e = endOfValue(text, i); if (e < 0) return -1; i = e - 1; }
-      else if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') { depth--; if (depth === 0) return i + 1; }
-    }
-    return -1;
-  }
-  const m = /^[^\s,\]}]*/.exec(text.slice(start));
-  return start + m[0].length;
-}
-
-/**
- * Go's json.NewDecoder(body).Decode(&v), as Consul's decodeBody (lib.DecodeJSON) does it: the
- * first JSON value of the body counts, whatever follows it (the Go client ends it with a newline)
- * is not read; an empty body is `EOF`, a value cut short `unexpected EOF`.
- */
-export function decodeJsonValue(text) {
-  const start = text.search(/\S/);
-  if (start < 0) throw new Error('EOF');
-  if (!/[{["\-0-9tfn]/.test(text[start])) throw new Error(`invalid character '${text[start]}' looking for beginning of value`);
-  const end = endOfValue(text, start);
-  if (end < 0) throw new Error('unexpected EOF');
-  try { return JSON.parse(text.slice(start, end)); } catch (e) { throw new Error(`invalid JSON: ${e.message}`); }
-}
 
 /**
  * The body of a keyring write (agent/operator_endpoint.go keyringArgs): a JSON object whose `Key`
@@ -150,6 +116,7 @@ export function createRoutes(agent) {
   return [
     ...aclRoutes(agent),
     ...kvRoutes(agent),
+    ...snapshotRoutes(agent),
     ['GET', /^\/v1\/status\/leader$/, q('status.leader')],
     ['GET', /^\/v1\/status\/peers$/, q('status.peers')],
     ['GET', /^\/v1\/agent\/self$/, () => ({ json: agent.self() })],

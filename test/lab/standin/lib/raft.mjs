@@ -18,6 +18,8 @@ const clone = (servers) => servers.map((s) => ({ ...s }));
 export const ERR_NOT_LEADER = 'node is not the leader';
 export const ERR_LEADERSHIP_LOST = 'leadership lost while committing log';
 export const ERR_TRANSFER_IN_PROGRESS = 'leadership transfer in progress';
+export const ERR_ABORTED_BY_RESTORE = 'snapshot restored while committing log';
+export const ERR_NOTHING_NEW = 'nothing new to snapshot';
 
 export class Raft extends EventEmitter {
   constructor({ id, name, address, dataDir, logger, pool, fsm, timing }) {
@@ -407,7 +409,8 @@ export class Raft extends EventEmitter {
   replicate(r) {
     const prevLogIndex = r.nextIndex - 1;
     const prevLogTerm = this.log.termAt(prevLogIndex);
-    if (prevLogTerm === undefined) return this.sendSnapshot(r);
+    // Entries before the log's base are in the snapshot only (index 0 included, once compacted).
+    if (prevLogTerm === undefined || prevLogIndex < this.log.base) return this.sendSnapshot(r);
     // MaxAppendEntries (64), and a few MB at most so that one RPC frame carries them.
     const entries = this.log.slice(r.nextIndex, this.log.lastIndex, this.timing.maxAppendEntries, 4 << 20);
     const term = this.term;
@@ -561,8 +564,8 @@ export class Raft extends EventEmitter {
     if (this.state !== 'Leader') return Promise.reject(new Error(ERR_NOT_LEADER));
     if (this.transferring) return Promise.reject(new Error(ERR_TRANSFER_IN_PROGRESS));
     return new Promise((resolve, reject) => {
-      const index = this.log.lastIndex + this.pendingAppend.length + 1;
-      this.pendingAppend.push({ entry: { index, term: this.term, ...entry }, resolve, reject });
+      // The index is given when the batch is appended (a restore may have moved the log on).
+      this.pendingAppend.push({ entry: { index: 0, term: this.term, ...entry }, resolve, reject });
       // Entries arriving in the same turn of the event loop share one fsync and one RPC.
       if (this.pendingAppend.length === 1) setImmediate(() => this.flushAppends());
     });
@@ -572,6 +575,7 @@ export class Raft extends EventEmitter {
     if (this.stopped) return;
     const batch = this.pendingAppend.splice(0);
     if (!batch.length || this.state !== 'Leader') { for (const b of batch) b.reject(new Error(ERR_LEADERSHIP_LOST)); return; }
+    batch.forEach((b, i) => { b.entry.index = this.log.lastIndex + 1 + i; });
     this.log.append(batch.map((b) => b.entry));
     for (const b of batch) {
       this.futures.set(b.entry.index, b);
@@ -593,7 +597,12 @@ export class Raft extends EventEmitter {
     this.applyScheduled = false;
     this.fsmPending = Math.max(0, this.fsmPending - 1);
     if (this.stopped) return;
-    const upTo = Math.min(this.commitIndex, this.lastApplied + 512);
+    this.applyUpTo(Math.min(this.commitIndex, this.lastApplied + 512));
+    this.emit('applied', this.lastApplied);
+    if (this.lastApplied < this.commitIndex) this.scheduleApply();
+  }
+
+  applyUpTo(upTo) {
     for (let i = this.lastApplied + 1; i <= upTo; i++) {
       const e = this.log.get(i);
       if (!e) break;
@@ -606,8 +615,6 @@ export class Raft extends EventEmitter {
       const f = this.futures.get(i);
       if (f) { this.futures.delete(i); if (error) f.reject(error); else f.resolve(result); }
     }
-    this.emit('applied', this.lastApplied);
-    if (this.lastApplied < this.commitIndex) this.scheduleApply();
   }
 
   // --- membership changes (one at a time, each committed before the next, as hashicorp/raft) ---------
@@ -673,8 +680,84 @@ export class Raft extends EventEmitter {
     const index = this.lastApplied;
     const config = [...this.configs].reverse().find((c) => c.index <= index) ?? this.configs[0];
     this.logger.info(LOG, 'starting snapshot up to', { index });
-    this.log.compact({ index, term: this.log.termAt(index), config: { servers: config.servers }, configIndex: config.index, state: this.fsm.snapshot() }, this.timing.trailingLogs);
+    this.log.compact({ index, term: this.log.termAt(index), config: { servers: config.servers }, configIndex: config.index, state: structuredClone(this.fsm.snapshot()) }, this.timing.trailingLogs);
     this.logger.info(LOG, 'snapshot complete up to', { index });
+  }
+
+  /**
+   * A user snapshot (hashicorp/raft Snapshot() -> takeSnapshot, run at once): the state machine at
+   * the applied index with the committed configuration, stored as this server's snapshot (the
+   * log compacted as for a scheduled one). Fails only when nothing was ever applied, or while a
+   * committed configuration change is not applied yet.
+   */
+  userSnapshot() {
+    const index = this.lastApplied;
+    if (index === 0) throw new Error(ERR_NOTHING_NEW);
+    const committed = this.committed;
+    if (index < committed.index) throw new Error(`cannot take snapshot now, wait until the configuration entry at ${committed.index} has been applied (have applied ${index})`);
+    const term = this.log.termAt(index);
+    this.logger.info(LOG, 'starting snapshot up to', { index });
+    const snap = {
+      index, term, config: { servers: clone(committed.servers) }, configIndex: committed.index,
+      // A copy: the state store's tables keep changing after the snapshot is taken.
+      state: structuredClone(this.fsm.snapshot()), id: `${term}-${index}-${Date.now()}`,
+    };
+    this.log.compact(snap, this.timing.trailingLogs);
+    this.logger.info(LOG, 'snapshot complete up to', { index });
+    return snap;
+  }
+
+  /**
+   * hashicorp/raft Restore(): restoreUserSnapshot on the leader, then a no-op it waits for, which
+   * commits only once a quorum has the new state (followers get it by InstallSnapshot).
+   * `meta` is the archive's SnapshotMeta, `size` the length of its state.bin, `decode()` returns
+   * the state it holds (or throws what the state machine refuses).
+   */
+  async restore(meta, size, decode) {
+    this.restoreUserSnapshot(meta, size, decode);
+    await this.enqueue({ type: 'noop' });
+  }
+
+  /**
+   * restoreUserSnapshot: in-flight entries fail (`snapshot restored while committing log`), the
+   * state machine takes the snapshot's state wholesale, and a snapshot of it is stored at
+   * max(last index, meta.Index) + 1 in the current term with the CURRENT configuration (not the
+   * snapshot's), which leaves a hole in the log: followers fault on it and are sent the snapshot.
+   */
+  restoreUserSnapshot(meta, size, decode) {
+    if (this.state !== 'Leader') throw new Error(ERR_NOT_LEADER);
+    if (this.transferring) throw new Error(ERR_TRANSFER_IN_PROGRESS);
+    if (meta.Version < 0 || meta.Version > 1) throw new Error(`unsupported snapshot version ${meta.Version}`);
+    const committed = this.committed;
+    if (committed.index !== this.latest.index) {
+      throw new Error(`cannot restore snapshot now, wait until the configuration entry at ${this.latest.index} has been applied (have applied ${committed.index})`);
+    }
+    // Committed entries are ahead of the restore in the state machine's queue: they apply first.
+    this.applyCommitted();
+    for (const [index, f] of this.futures) {
+      if (index <= this.commitIndex) continue;
+      this.futures.delete(index);
+      f.reject(new Error(ERR_ABORTED_BY_RESTORE));
+    }
+    const term = this.term;
+    const index = Math.max(this.log.lastIndex, meta.Index) + 1;
+    if (size !== meta.Size) throw new Error(`failed to write snapshot, size didn't match (${size} != ${meta.Size})`);
+    this.logger.info(LOG, 'copied to local snapshot', { bytes: size });
+    const state = decode();
+    const config = { index: this.latest.index, servers: clone(this.latest.servers) };
+    const snap = { index, term, config: { servers: config.servers }, configIndex: config.index, state, id: `${term}-${index}-${Date.now()}` };
+    this.fsm.restore(structuredClone(state));
+    this.log.resetTo(snap);
+    this.lastApplied = index;
+    this.commitIndex = Math.max(this.commitIndex, index);
+    this.configs = [config];
+    for (const r of this.replicators.values()) r.nextIndex = Math.min(r.nextIndex, index);
+    this.logger.info(LOG, 'restored user snapshot', { index });
+  }
+
+  /** Applies what is committed and not applied yet, now (before the state machine is replaced). */
+  applyCommitted() {
+    this.applyUpTo(this.commitIndex);
   }
 
   // --- views -------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { CatalogReconciler } from './catalog-reconcile.mjs';
 import { newConnectCa, signAgentCertificate, signPrecheck } from './auto-encrypt.mjs';
 import { inPrimaryDatacenter, replicationData, SecondaryAcls, zeroReplicationStatus } from './acl-replication.mjs';
 import * as views from './catalog-views.mjs';
+import { dispatchSnapshot } from './snapshot-endpoint.mjs';
 
 const LOG = 'agent.server';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -116,16 +117,7 @@ export class ServerRole {
     try {
       await this.raft.barrier();
       if (this.raft.state !== 'Leader' || this.raft.term !== term) return;
-      // The agent's autopilot settings only seed the cluster's: later changes go through the API.
-      if (!this.store.autopilot) await this.raft.apply({ type: 'autopilot', config: this.rt.autopilot });
-      // leader.go initializeACLs: the primary makes the builtin ACLs; a secondary replicates them.
-      if (this.rt.acl.enabled && this.secondaryAcls) this.secondaryAcls.start();
-      else if (this.rt.acl.enabled) await this.initializeAcls();
-      // leader_connect_ca.go initializeCA: auto_encrypt.allow_tls turns Connect (and its CA) on.
-      if ((this.rt.tls.autoEncrypt.allowTls || this.rt.raw.connect?.enabled === true) && !this.store.connectCa) {
-        await this.raft.apply({ type: 'connect-ca', ca: newConnectCa() });
-        this.logger.info('agent.server.connect', 'initialized primary datacenter CA with provider', { provider: 'consul' });
-      }
+      await this.establishLeadership();
     } catch (e) {
       this.logger.error(LOG, 'failed to establish leadership', { error: e.message });
       // Consul's leader loop tries again while it is still the leader of the same term.
@@ -137,6 +129,50 @@ export class ServerRole {
     this.catalog.onLeadership(true);
     this.catalog.reconcileAll();
     this.reconcileRaftMembers();
+  }
+
+  /** leader.go establishLeadership, on what the state store holds now. */
+  async establishLeadership() {
+    // The agent's autopilot settings only seed the cluster's: later changes go through the API.
+    if (!this.store.autopilot) await this.raft.apply({ type: 'autopilot', config: this.rt.autopilot });
+    // leader.go initializeACLs: the primary makes the builtin ACLs; a secondary replicates them.
+    if (this.rt.acl.enabled && this.secondaryAcls) this.secondaryAcls.start();
+    else if (this.rt.acl.enabled) await this.initializeAcls();
+    // leader_connect_ca.go initializeCA: auto_encrypt.allow_tls turns Connect (and its CA) on.
+    if ((this.rt.tls.autoEncrypt.allowTls || this.rt.raw.connect?.enabled === true) && !this.store.connectCa) {
+      await this.raft.apply({ type: 'connect-ca', ca: newConnectCa() });
+      this.logger.info('agent.server.connect', 'initialized primary datacenter CA with provider', { provider: 'consul' });
+    }
+  }
+
+  /**
+   * The leader loop's reassertLeaderCh (after a snapshot restore): revokeLeadership, then
+   * establishLeadership again on the restored state (its ACLs, autopilot settings, CA). The
+   * member reconcile is not part of it: it comes with the next ReconcileInterval, or with a
+   * member event, as in Consul.
+   */
+  async reassertLeadership() {
+    if (!this.leaderReady || this.raft.state !== 'Leader') throw new Error('leadership has not been established');
+    const term = this.raft.term;
+    this.leaderReady = false;
+    this.autopilot.stop();
+    this.secondaryAcls?.stop();
+    try {
+      await this.establishLeadership();
+    } catch (e) {
+      this.logger.error(LOG, 'failed to establish leadership', { error: e.message });
+      setTimeout(() => { if (this.raft.state === 'Leader' && this.raft.term === term && !this.leaderReady) this.onLeadership(true); }, 1000).unref();
+      throw e;
+    }
+    if (this.raft.state !== 'Leader' || this.raft.term !== term) throw new Error('leadership has not been established');
+    this.leaderReady = true;
+    this.autopilot.start();
+    this.reconcileRaftMembers();
+  }
+
+  /** `GET|PUT /v1/snapshot` on this server (lib/snapshot-endpoint.mjs). */
+  snapshot(args) {
+    return dispatchSnapshot(this, args);
   }
 
   /**
@@ -507,6 +543,7 @@ export class ServerRole {
       case 'Server.Query': return this.query(params.kind, { ...params.params, forwarded: params.forwarded });
       case 'Server.Apply': return this.apply(params.cmd, { forwarded: params.forwarded });
       case 'AutoEncrypt.Sign': return this.autoEncryptSign(params);
+      case 'Snapshot.Dispatch': return this.snapshot(params);
       default: throw new Error(`rpc: can't find method ${method}`);
     }
   }

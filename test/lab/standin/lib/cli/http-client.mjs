@@ -75,10 +75,25 @@ const DIAL = {
 };
 
 /**
- * Sends one request; resolves { status, body: Buffer, headers } or rejects with Go's error text:
- * `<Verb> "<url>": <dial, TLS or read error>`.
+ * What api.NewClient checks before any request (the token file, the TLS files): the error text,
+ * or null. Commands print it as `Error connecting to Consul agent: ...`.
  */
-export function send(flags, method, reqPath, { payload = null, headers = {} } = {}, env = process.env) {
+export function clientError(flags, env = process.env) {
+  try {
+    const { host, tls } = agentAddress(flags, env);
+    token(flags, env);
+    if (tls) tlsOptions(flags, env, host);
+    return null;
+  } catch (e) {
+    return e.message;
+  }
+}
+
+/**
+ * Sends one request; resolves { status, body: Buffer, headers } or rejects with Go's error text:
+ * `<Verb> "<url>": <dial, TLS or read error>`. timeoutMs bounds a silent connection (30 s).
+ */
+export function send(flags, method, reqPath, { payload = null, headers = {}, timeoutMs = 30000 } = {}, env = process.env) {
   const { host, port, tls } = agentAddress(flags, env);
   const url = `${tls ? 'https' : 'http'}://${host}:${port}${reqPath}`;
   const verb = method[0] + method.slice(1).toLowerCase();
@@ -95,7 +110,7 @@ export function send(flags, method, reqPath, { payload = null, headers = {} } = 
     const all = { ...headers, ...(secret ? { 'X-Consul-Token': secret } : {}) };
     let peer;
     const req = (tls ? https : http).request(
-      { host, port, path: reqPath, method, timeout: 30000, headers: all, agent: false, ...options },
+      { host, port, path: reqPath, method, timeout: timeoutMs, headers: all, agent: false, ...options },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
