@@ -10,7 +10,7 @@ import { exec, render, type Cmd } from '../shell/cmd.js';
 import { redactText } from '../shell/secret.js';
 import type { ExecOptions } from '../ssh/transport.js';
 import { Semaphore } from '../util/limit.js';
-import { RunArtifacts } from './run-artifacts.js';
+import { scrubHostOutput, secretsToScrub } from './output-secrets.js';
 import type { Session } from './session.js';
 
 /** One host's answer to an ad-hoc command. */
@@ -36,15 +36,15 @@ export interface AdHocOptions {
 
 /**
  * `drover exec`: one command on every host of a pattern at once (at most `forks`), over the
- * session's strict SSH, each host's output kept whole and scrubbed of every secret the
- * inventory holds. Read-only by default (the executor then refuses nothing but says it reads);
+ * session's strict SSH, each host's output kept whole and scrubbed of every secret drover
+ * knows of (output-secrets.ts). Read-only by default (the executor then refuses nothing but says it reads);
  * `changes` takes the deploy lock and gives every host it ran on an audit line naming the command.
  */
 export async function runAdHoc(session: Session, o: AdHocOptions): Promise<AdHocResult[]> {
   if (o.argv.length === 0) throw new UsageError('exec: give the command after --, e.g. -- uptime');
   const inventory = await session.load({ consul: o.container });
   const hosts = targets(inventory, o.pattern, session.hosts());
-  const secrets = RunArtifacts.secretsOf(inventory);
+  const secrets = await secretsToScrub(inventory);
   const slots = new Semaphore(o.forks);
   const runOn = async (host: string, steps: (host: string) => Promise<StepRunner>): Promise<AdHocResult> => {
     const { cmd, options } = commandFor(inventory, host, o);
@@ -53,8 +53,8 @@ export async function runAdHoc(session: Session, o: AdHocOptions): Promise<AdHoc
       return {
         host,
         rc: r.code,
-        stdout: redactText(r.stdout, secrets),
-        stderr: redactText(r.stderr, secrets),
+        stdout: scrubHostOutput(r.stdout, secrets),
+        stderr: scrubHostOutput(r.stderr, secrets),
       };
     } catch (err) {
       const message = redactText(err instanceof Error ? err.message : String(err), secrets);

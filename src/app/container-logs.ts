@@ -2,8 +2,7 @@ import { agentContainerName } from '../consul/agent/container-name.js';
 import { UnreachableError, UsageError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
 import { containerLogs, untilStdinCloses } from '../remote/docker.js';
-import { redactText } from '../shell/secret.js';
-import { RunArtifacts } from './run-artifacts.js';
+import { scrubHostOutput, secretsToScrub } from './output-secrets.js';
 import type { Session } from './session.js';
 
 /** One line of an agent's log, with the time docker stamped it with. */
@@ -53,10 +52,10 @@ export async function readLogs(session: Session, o: LogsOptions): Promise<string
   const limited = session.hosts();
   const hosts = [...selectHosts(inventory, o.pattern)].filter((h) => limited.includes(h));
   if (hosts.length === 0) throw new UsageError(`logs: "${o.pattern}" matches no host`);
-  const secrets = RunArtifacts.secretsOf(inventory);
+  const secrets = await secretsToScrub(inventory);
   const failed: string[] = [];
   const keep = (host: string, raw: string): LogLine | undefined => {
-    const line = parseDockerLine(host, redactText(raw, secrets));
+    const line = parseDockerLine(host, scrubHostOutput(raw, secrets));
     return line && (!o.grep || o.grep.test(line.text)) ? line : undefined;
   };
   const cmdOf = (host: string) =>

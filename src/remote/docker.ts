@@ -132,6 +132,8 @@ export function untilStdinCloses(cmd: Cmd): Cmd {
   return exec(
     'sh',
     '-c',
-    `${render(cmd, { redact: false })} </dev/null & p=$!; { read -r _; kill $p 2>/dev/null; } & wait $p`,
+    // A background list's stdin is /dev/null in sh unless redirected: the channel's is kept on 3.
+    `exec 3<&0; ${render(cmd, { redact: false })} </dev/null & p=$!; ` +
+      '{ read -r _ <&3; kill $p; } >/dev/null 2>&1 & wait $p 2>/dev/null',
   );
 }

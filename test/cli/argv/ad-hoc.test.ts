@@ -4,6 +4,7 @@
  * test/e2e/exec-logs.test.ts runs both against real hosts and containers.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseDockerLine } from '../../../src/app/container-logs.js';
 import { ExitCode } from '../../../src/errors.js';
@@ -34,6 +35,22 @@ describe('drover exec', () => {
     assert.ok(!r.stdout.includes(KEY), 'a secret of the inventory is scrubbed from what hosts print');
     assert.match(r.stdout, /^EXEC RECAP\ns1 {2}exit 0\ns2 {2}exit 1\ns3 {2}exit 0$/m);
     assert.equal(hosts.transports.has('c1'), false, 'only the pattern’s hosts are asked');
+  });
+
+  it('scrubs the gossip key kept beside the inventory, and any private key a host prints', async () => {
+    const dir = scratch({ 'beside.yaml': CLUSTER.replace('consul_gossip_encryption: false, ', '') });
+    try {
+      writeFileSync(dir.path('beside.gossip.key'), `${KEY}\n`, { mode: 0o600 });
+      const pem = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB0x\n-----END EC PRIVATE KEY-----';
+      const hosts = new Hosts((t) => t.onExec(/^cat /, { stdout: `{"encrypt": "${KEY}"}\n${pem}\n` }));
+      const r = await hosts.drover(['exec', '-i', dir.path('beside.yaml'), 's1', '--', 'cat', 'x']);
+      assert.equal(r.code, ExitCode.ok, r.stderr);
+      assert.ok(!r.stdout.includes(KEY) && !r.stdout.includes('MHcCAQEEIB0x'), r.stdout);
+      assert.match(r.stdout, /^s1 \| \{"encrypt": "<redacted>"\}$/m);
+      assert.match(r.stdout, /^s1 \| -----BEGIN EC PRIVATE KEY----- <redacted>$/m);
+    } finally {
+      dir.remove();
+    }
   });
 
   it('an unreachable host is exit 4; -o json holds every host; no command is a usage error', async () => {
