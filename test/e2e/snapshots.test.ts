@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONSUL_IMAGE, CONSUL_IMAGE_NEXT, pickHosts, sshOk, type LabHost } from '../lab/lab.js';
-import { cleanUp, drover, writeLabInventory } from './drover-cli.js';
+import { cleanUp, drover, startedAt, writeLabInventory } from './drover-cli.js';
 
 const VARS = { ssh_connect_timeout: 3, consul_server_gate_timeout: 60, consul_client_gate_timeout: 60 };
 
@@ -142,5 +142,23 @@ describe('snapshots, restore and rollback on the lab', () => {
     assert.doesNotMatch(check.stdout, /would save a snapshot/);
     const withSnapshot = await drover(['restart', '-i', inventory, '--check']);
     assert.match(withSnapshot.stdout, /^would save a snapshot of lab to /m);
+  });
+
+  it('a snapshot that cannot be kept stops the roll before any server restarts (exit 2)', async () => {
+    const nowhere = writeLabInventory({
+      servers,
+      clients,
+      vars: { ...VARS, consul_snapshot_dir: '/proc/drover-snapshots' },
+    });
+    copyFileSync(
+      join(dirname(inventory), 'inventory.gossip.key'),
+      join(dirname(nowhere), 'inventory.gossip.key'),
+    );
+    const before = await startedAt(hosts);
+    const r = await drover(['restart', '-i', nowhere], 120);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /^failed: \[\w+\] snapshot before the roll/m);
+    assert.match(r.stdout, /^restarted: no host$/m);
+    assert.deepEqual(await startedAt(hosts), before, 'nothing restarted');
   });
 });

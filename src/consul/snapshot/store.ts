@@ -66,7 +66,7 @@ export function parseSnapshotFileName(file: string): SnapshotName | undefined {
  * would not restore.
  */
 export async function keepSnapshot(dir: string, name: SnapshotName, bytes: Buffer): Promise<KeptSnapshot> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeSnapshotDir(dir);
   const file = join(dir, snapshotFileName(name));
   const tmp = await syncedTempBeside(`${file}.unverified`, bytes, 0o600);
   try {
@@ -79,6 +79,19 @@ export async function keepSnapshot(dir: string, name: SnapshotName, bytes: Buffe
   const sha256 = sha256Hex(bytes);
   await replacePrivateFile(`${file}.sha256`, `${sha256}  ${basename(file)}\n`, 0o600);
   return { ...name, file, sha256 };
+}
+
+/**
+ * The folder, made if missing (0700), but not its parents: a folder whose parent does not exist
+ * is a mistyped path, and Node's recursive mkdir never returns on some file systems (/proc).
+ */
+async function makeSnapshotDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw new Error(`cannot make the snapshot folder ${dir}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** The snapshots drover keeps in `dir` (files it named), oldest first. */
