@@ -7,7 +7,7 @@ import {
   hereOf,
   type GateConnectionArgs,
 } from '../consul/gates/gate-args.js';
-import { GateAgents, datacenterKey } from '../consul/gates/gate-agents.js';
+import { GateAgents, consulDatacenter, datacenterKey } from '../consul/gates/gate-agents.js';
 import { serverVersionsOf } from '../consul/snapshot/cluster-versions.js';
 import { loadSnapshot } from '../consul/snapshot/store.js';
 import { GateError, InterruptedError } from '../errors.js';
@@ -57,11 +57,11 @@ export const consulSnapshotRestoreModule: ConversationModule<ConsulSnapshotResto
     const agents = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const me = agents.node(here);
     const snapshot = await loadSnapshot(args.file);
-    const ownDc = datacenterKey(me) || 'dc1';
+    const ownDc = consulDatacenter(datacenterKey(me));
     const named = snapshot.name?.datacenter;
     const target = args.datacenter || named || ownDc;
     const what = `${args.file} (index ${snapshot.archive.meta.index})`;
-    const known = agents.datacenters().map((d) => d || 'dc1');
+    const known = agents.datacenters().map(consulDatacenter);
     if (!known.includes(target))
       throw new GateError(
         `${what} is a snapshot of ${target}, which this inventory does not have (${known.join(', ')}); ` +

@@ -4,7 +4,7 @@ import {
   hereOf,
   type GateConnectionArgs,
 } from '../consul/gates/gate-args.js';
-import { GateAgents, datacenterKey } from '../consul/gates/gate-agents.js';
+import { GateAgents, consulDatacenter, datacenterKey } from '../consul/gates/gate-agents.js';
 import { saveSnapshotStep } from '../consul/api/snapshot.js';
 import { ACL_MANAGEMENT_VAR_OF_SESSION } from '../consul/api/endpoint.js';
 import { serverVersionsOf, snapshotSummary } from '../consul/snapshot/cluster-versions.js';
@@ -57,7 +57,7 @@ export const consulSnapshotModule: ConversationModule<ConsulSnapshotArgs> = {
     const inventoryFile = String(ctx.vars['inventory_file'] ?? 'inventory.yaml');
     const dir = snapshotDir(inventoryFile, args.dir);
     const datacenters = agents.datacenters();
-    const names = datacenters.map((dc) => dc || 'dc1');
+    const names = datacenters.map(consulDatacenter);
     if (ctx.check)
       return { changed: true, summary: `would save a snapshot of ${names.join(', ')} to ${dir}` };
 
@@ -68,7 +68,7 @@ export const consulSnapshotModule: ConversationModule<ConsulSnapshotArgs> = {
     const kept: KeptSnapshot[] = [];
     const removed: string[] = [];
     for (const dc of datacenters) {
-      const datacenter = dc || 'dc1';
+      const datacenter = consulDatacenter(dc);
       const version = versions.get(datacenter);
       if (!version)
         throw new Error(`${here}: no alive server of ${datacenter} says its Consul version; not saved`);

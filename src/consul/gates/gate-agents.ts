@@ -159,6 +159,9 @@ export function datacenterKey(node: ExpectedNode): string {
   return node.datacenter ?? '';
 }
 
+/** The datacenter Consul runs a datacenter key in: what it names, or its own default, dc1. */
+export const consulDatacenter = (key: string): string => (key === '' ? 'dc1' : key);
+
 /** A datacenter key for messages. */
 export const dcName = (key: string): string => (key === '' ? '(default)' : key);
 
