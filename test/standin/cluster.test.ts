@@ -439,6 +439,8 @@ describe('stand-in cluster (3 servers, 2 clients)', () => {
     const keep = byAddr(leaderAddr);
     const down = servers.filter((s) => s !== keep);
     for (const s of down) s.kill('SIGKILL');
+    // Dead before the wait: a server still alive for a moment under load could vote the leader back.
+    await Promise.all(down.map((s) => s.stopped(10000)));
     await waitFor('leader steps down without quorum', async () => (await keep.leader()) === '', 10000);
     const info = await keep.info();
     assert.notEqual(info.raft?.state, 'Leader');
