@@ -5,15 +5,16 @@ import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
 
 /**
- * Loads and checks the inventory before any host is contacted: schema and semantic errors, and
- * for Consul operations the Consul checks (servers count, roles, bootstrap_expect). Warnings go
- * to `warn`; errors throw ConfigError (exit 3); an unknown `limit` is a usage error.
+ * Loads and checks the inventory (one file, or several merged in order: see loadInventory) before
+ * any host is contacted: schema and semantic errors, and for Consul operations the Consul checks
+ * (servers count, roles, bootstrap_expect). Warnings go to `warn`; errors throw ConfigError
+ * (exit 3); an unknown `limit` is a usage error.
  */
 export async function loadCheckedInventory(
-  file: string,
+  files: string | readonly string[],
   o: { consul: boolean; limit?: string | undefined; warn: (line: string) => void; signal?: AbortSignal },
 ): Promise<Inventory> {
-  const inventory = await loadInventory(file, o.signal ? { signal: o.signal } : {});
+  const inventory = await loadInventory(files, o.signal ? { signal: o.signal } : {});
   const warnings = [...inventory.warnings];
   if (o.consul) {
     const report = checkConsulInventory(inventory);

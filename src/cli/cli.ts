@@ -11,6 +11,16 @@ export interface Cli {
 export const outputOption = (): Option =>
   new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text');
 
+/**
+ * `-i FILE`, repeatable: `-i base.yaml -i prod.yaml` merges them in order (see loadInventory);
+ * read with inventoryPaths (or inventoryPath, for a command that takes one inventory).
+ */
+export const inventoryOption = (): Option =>
+  new Option(
+    '-i, --inventory <file>',
+    'inventory YAML or script; repeat to merge several, later ones winning (env DROVER_INVENTORY)',
+  ).argParser((file: string, earlier: string[] | undefined) => [...(earlier ?? []), file]);
+
 /** The options of every command that talks to hosts. */
 export function withCommon(cmd: Command): Command {
   return withConnection(
@@ -21,7 +31,7 @@ export function withCommon(cmd: Command): Command {
 /** withCommon but --forks, for a command that reads every host at once (`logs`, whose -f is --follow). */
 export function withConnection(cmd: Command): Command {
   return cmd
-    .option('-i, --inventory <file>', 'inventory YAML (env DROVER_INVENTORY)')
+    .addOption(inventoryOption())
     .option('-l, --limit <pattern>', 'run only on these hosts (names, groups, a:b, a:!b, a:&b, globs)')
     .option('--ssh-key <file>', 'private key for hosts without ssh_key (env DROVER_SSH_KEY)')
     .option('--accept-new-host-keys', 'trust and record unknown host keys (changed keys are always refused)')

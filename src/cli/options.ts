@@ -5,7 +5,8 @@ import { createOutput, type CliIo } from './io.js';
 
 /** Options every command that talks to hosts shares; flags win over DROVER_* environment variables. */
 export interface CommonOptions {
-  inventory?: string;
+  /** One -i, or several (withCommon's -i repeats): merged in order. */
+  inventory?: string | readonly string[];
   limit?: string;
   forks?: string;
   sshKey?: string;
@@ -15,10 +16,26 @@ export interface CommonOptions {
   lockWait?: string;
 }
 
-export function inventoryPath(o: CommonOptions, io: CliIo): string {
-  const path = o.inventory ?? io.env['DROVER_INVENTORY'];
+/** Every -i, in order (later ones merged over earlier ones), else DROVER_INVENTORY. */
+export function inventoryPaths(o: CommonOptions, io: CliIo): string[] {
+  const given = typeof o.inventory === 'string' ? [o.inventory] : [...(o.inventory ?? [])];
+  if (given.length > 0) return given;
+  const path = io.env['DROVER_INVENTORY'];
   if (!path) throw new UsageError('no inventory: give -i FILE (or set DROVER_INVENTORY)');
-  return path;
+  return [path];
+}
+
+/**
+ * The one inventory of a command that reads a single file. Several -i are refused rather than
+ * quietly cut to one: the hosts and vars of the others would be missing from what it does.
+ */
+export function inventoryPath(o: CommonOptions, io: CliIo): string {
+  const [first, ...more] = inventoryPaths(o, io);
+  if (more.length > 0)
+    throw new UsageError(
+      `this command reads one inventory; give -i once (${[first, ...more].join(', ')} were given)`,
+    );
+  return first as string;
 }
 
 function forks(o: CommonOptions, io: CliIo): number {
@@ -60,7 +77,10 @@ export const commandLine = (argv: readonly string[]): string => ['drover', ...ar
 export function sessionOptions(o: CommonOptions, io: CliIo, argv: readonly string[]): SessionOptions {
   return {
     get inventoryFile() {
-      return inventoryPath(o, io);
+      return inventoryPaths(o, io)[0] as string;
+    },
+    get moreInventoryFiles() {
+      return inventoryPaths(o, io).slice(1);
     },
     limit: o.limit,
     get forks() {

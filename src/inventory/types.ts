@@ -9,9 +9,13 @@ export interface Host {
   readonly address: string;
   /** Every group the host belongs to, directly or through a parent, always including `all`. */
   readonly groups: readonly string[];
-  /** Merged vars: all < parent group < child group < host. Includes `address`. */
+  /**
+   * Merged vars, by Ansible's precedence (docs/inventory.md): the inventory files' group vars
+   * (all < parent group < child group) < group_vars/ (in the same order) < the host's own <
+   * host_vars/. Includes `address`.
+   */
   readonly vars: Vars;
-  /** Where the host is first listed, for messages; absent for hosts built in code. */
+  /** Where the host is first listed (a range's hosts: the range), for messages; absent for hosts built in code. */
   readonly origin?: SourceLocation;
 }
 
@@ -28,7 +32,10 @@ export interface Group {
 }
 
 export interface Inventory {
-  /** The file it was loaded from, for messages. */
+  /**
+   * The file it was loaded from (the first `-i`, when several are merged), for messages; what
+   * drover keeps beside an inventory is beside it.
+   */
   readonly file: string;
   readonly hosts: ReadonlyMap<string, Host>;
   readonly groups: ReadonlyMap<string, Group>;

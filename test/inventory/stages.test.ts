@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseYaml } from '../../src/config/yaml-file.js';
+import { parseYaml, type DocPath } from '../../src/config/yaml-file.js';
 import { assignChains, chainResolver } from '../../src/inventory/resolve/chains.js';
 import { Findings } from '../../src/inventory/resolve/findings.js';
 import { checkGraph, depths, memberships } from '../../src/inventory/resolve/graph.js';
@@ -10,9 +10,14 @@ import { lines } from './helpers.js';
 /** The first stage alone: the document as read, and what it found. */
 function read(text: string) {
   const yaml = parseYaml(text, '/inv/prod.yaml');
-  const findings = new Findings(yaml);
-  const ctx = { env: {}, baseDir: '/inv', homeDir: '/home/op', problem: findings.problem.bind(findings) };
-  const walk = readInventory((yaml.value as { all: Record<string, unknown> | null }).all, findings, ctx);
+  const findings = new Findings();
+  const ctx = {
+    env: {},
+    baseDir: '/inv',
+    homeDir: '/home/op',
+    problem: (path: DocPath, message: string) => findings.problem(yaml, path, message),
+  };
+  const walk = readInventory(yaml, findings, ctx);
   return { walk, findings };
 }
 

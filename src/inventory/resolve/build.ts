@@ -1,15 +1,13 @@
-import type { YamlFile } from '../../config/yaml-file.js';
 import type { Group, Host, Vars } from '../types.js';
 import type { Findings } from './findings.js';
 import { location } from './locate.js';
 import type { Chain, ResolvedChain, Walk } from './model.js';
-import { pathOf, writtenVar, type Written } from './written.js';
+import { ownWritten, pathOf } from './written.js';
 
 const NO_VARS: Vars = Object.freeze({});
 
 /** The fourth stage's groups: each with its hosts in inventory order, and the implicit `ungrouped`. */
 export function buildGroups(
-  yaml: YamlFile,
   { groups, hosts }: Walk,
   membersOf: (group: string) => Set<string>,
 ): Map<string, Group> {
@@ -27,14 +25,15 @@ export function buildGroups(
     const isAll = g.name === 'all';
     out.set(g.name, {
       name: g.name,
-      vars: g.vars,
+      // Its group_vars/ files over what the inventory files say, as a host in it gets them.
+      vars: g.folder ? { ...g.vars, ...g.folder.vars } : g.vars,
       children: isAll ? ['ungrouped', ...g.children] : g.children,
       directHosts: g.directHosts,
       // Only a group with children needs its members gathered (as a set: a host may be in several).
       hosts: inOrder(
         isAll ? [...hosts.keys()] : g.children.length === 0 ? [...g.directHosts] : [...membersOf(g.name)],
       ),
-      origin: location(yaml, g.firstPath),
+      origin: location(g.firstSrc, g.firstPath),
     });
     if (isAll) {
       out.set('ungrouped', {
@@ -50,12 +49,12 @@ export function buildGroups(
 }
 
 /**
- * The fourth stage's hosts: group vars by precedence, then the host's own, then what drover sets
- * (`inventory_hostname`, `bind_addr` defaulting to `address`). A host without an address is a
- * problem and left out.
+ * The fourth stage's hosts: group vars by precedence, then the host's own (its inventory entries,
+ * then its host_vars/ files), then what drover sets (`inventory_hostname`, `bind_addr` defaulting
+ * to `address`). A host without an address is a problem and left out, but for a host of a range
+ * (`web[01:20].example.com`), whose address is then its name.
  */
 export function buildHosts(
-  yaml: YamlFile,
   { hosts }: Walk,
   resolveChain: (chain: Chain) => ResolvedChain,
   findings: Findings,
@@ -66,25 +65,27 @@ export function buildHosts(
   for (const host of hosts.values()) {
     const chain = resolveChain(host.chain);
     for (const o of chain.overrides) {
-      if (writtenVar(host.written, o.key) || warned.has(o.id)) continue;
+      if (ownWritten(host, o.key) || warned.has(o.id)) continue;
       warned.add(o.id);
-      const won = writtenVar(o.winner.written, o.key) as Written;
       findings.warn(
-        pathOf(won),
+        o.won.src,
+        pathOf(o.won),
         `group "${o.winner.name}" overrides ${o.key} from group "${o.prev.name}" for host "${host.name}" ` +
-          'only because it comes later in the file (both are at the same depth)',
+          `only because it comes later in ${o.won.src === o.prev.firstSrc && o.won.src === o.winner.firstSrc ? 'the file' : 'the inventory'} (both are at the same depth)`,
       );
     }
     // Copied key by key: every host's vars then share one hidden class (a spread gave each its own).
     const vars: Vars = {};
     for (const key in chain.vars) vars[key] = chain.vars[key];
     for (const key in host.vars) vars[key] = host.vars[key];
+    if (host.folder) for (const key in host.folder.vars) vars[key] = host.folder.vars[key];
     host.vars = NO_VARS;
     vars['inventory_hostname'] = host.name;
 
-    const address = vars['address'];
+    let address = vars['address'];
+    if (address === undefined && host.fromRange) vars['address'] = address = host.name;
     if (typeof address !== 'string') {
-      findings.problem(host.firstPath, 'missing required key "address"');
+      findings.problem(host.firstSrc, host.firstPath, 'missing required key "address"');
       continue;
     }
     if (vars['bind_addr'] === undefined) vars['bind_addr'] = address;
@@ -93,7 +94,7 @@ export function buildHosts(
       address,
       groups: chain.groupNames,
       vars,
-      origin: location(yaml, host.firstPath),
+      origin: location(host.firstSrc, host.firstPath),
     });
   }
   return out;

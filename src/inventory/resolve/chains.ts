@@ -1,6 +1,6 @@
 import type { Vars } from '../types.js';
 import type { Chain, GroupAcc, HostAcc, ResolvedChain, Walk } from './model.js';
-import { sameValue, writtenVar } from './written.js';
+import { sameValue, type Written, type WrittenVars } from './written.js';
 
 /**
  * The third stage: moves every host along the chain of the groups it is in, from one pass over
@@ -29,8 +29,10 @@ export function assignChains({ groups, hosts }: Walk, membersOf: (group: string)
 
 /**
  * A chain's precedence order and merged vars, worked out on first use and kept on the chain.
- * Between groups at the same depth the later in the file wins: an override, warned about when
- * the values differ.
+ * Ansible's order (its VARIABLE_PRECEDENCE default): the inventory files' group vars, `all`
+ * first and deeper groups over shallower, then the group_vars/ files in the same group order
+ * over all of them. Between groups at the same depth the later in the inventory wins: an
+ * override, warned about when the values differ.
  */
 export function chainResolver(depthOf: (group: string) => number): (chain: Chain) => ResolvedChain {
   return (chain) => {
@@ -39,21 +41,37 @@ export function chainResolver(depthOf: (group: string) => number): (chain: Chain
       (a, b) => depthOf(a.name) - depthOf(b.name) || a.order - b.order,
     );
     const vars: Vars = {};
-    const setters = new Map<string, GroupAcc[]>();
-    for (const g of byPrecedence) {
-      for (const key in g.written) {
-        const list = setters.get(key);
-        if (list) list.push(g);
-        else setters.set(key, [g]);
-        vars[key] = g.vars[key];
+    // Who set each var, as an index into `setters`: the last one and the one before it (a tie is
+    // two groups of one layer at one depth). Numbers, not an object per var: 60k vars are fine.
+    const setters: { g: GroupAcc; written: WrittenVars; layer: number }[] = [];
+    const last = new Map<string, number>();
+    const before = new Map<string, number>();
+    const merge = (g: GroupAcc, written: WrittenVars, from: Vars, layer: number) => {
+      const slot = setters.push({ g, written, layer }) - 1;
+      for (const key in written) {
+        const prev = last.get(key);
+        if (prev !== undefined) before.set(key, prev);
+        last.set(key, slot);
+        vars[key] = from[key];
       }
-    }
+    };
+    for (const g of byPrecedence) merge(g, g.written, g.vars, 0);
+    for (const g of byPrecedence) if (g.folder) merge(g, g.folder.written, g.folder.vars, 1);
     const overrides: ResolvedChain['overrides'] = [];
-    for (const [key, list] of setters) {
-      const [prev, winner] = list.slice(-2);
-      if (!prev || !winner || depthOf(prev.name) !== depthOf(winner.name)) continue;
-      if (sameValue(writtenVar(prev.written, key)?.raw, writtenVar(winner.written, key)?.raw)) continue;
-      overrides.push({ key, prev, winner, id: `${prev.name}|${winner.name}|${key}` });
+    for (const [key, p] of before) {
+      const prev = setters[p];
+      const winner = setters[last.get(key) as number];
+      if (!prev || !winner || prev.layer !== winner.layer) continue;
+      if (depthOf(prev.g.name) !== depthOf(winner.g.name)) continue;
+      const won = winner.written[key] as Written;
+      if (sameValue((prev.written[key] as Written).raw, won.raw)) continue;
+      overrides.push({
+        key,
+        prev: prev.g,
+        winner: winner.g,
+        won,
+        id: `${prev.g.name}|${winner.g.name}|${key}${winner.layer > 0 ? '|group_vars' : ''}`,
+      });
     }
     const groupNames = chain.groups.map((g) => g.name);
     // Ansible's implicit group: hosts that belong to no group but `all`.

@@ -1,7 +1,7 @@
 import type { Host } from '../types.js';
 import type { Findings } from './findings.js';
 import type { Walk } from './model.js';
-import { pathOf, writtenVar } from './written.js';
+import { ownWritten, pathOf } from './written.js';
 
 /**
  * The last stage: what is wrong only across hosts. Two inventory hosts on one address would be
@@ -13,21 +13,22 @@ export function checkAddresses(built: ReadonlyMap<string, Host>, { hosts }: Walk
     const other = byAddress.get(host.address);
     if (other !== undefined) {
       const acc = hosts.get(host.name);
-      const written = acc ? writtenVar(acc.written, 'address') : undefined;
-      findings.problem(
-        written ? pathOf(written) : (acc?.firstPath ?? []),
-        `address ${host.address} is also the address of host "${other}"`,
-      );
+      if (!acc) continue;
+      const written = ownWritten(acc, 'address');
+      const message = `address ${host.address} is also the address of host "${other}"`;
+      if (written) findings.problem(written.src, pathOf(written), message);
+      else findings.problem(acc.firstSrc, acc.firstPath, message);
     } else byAddress.set(host.address, host.name);
   }
 }
 
 /** A name that is both a host and a group is legal, and a pattern then selects both. */
 export function warnHostGroupNames({ groups, hosts }: Walk, findings: Findings): void {
-  for (const name of hosts.keys()) {
+  for (const [name, acc] of hosts) {
     if (groups.has(name)) {
       findings.warn(
-        hosts.get(name)?.firstPath ?? [],
+        acc.firstSrc,
+        acc.firstPath,
         `"${name}" is both a host and a group; patterns select both`,
       );
     }

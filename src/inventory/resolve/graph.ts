@@ -10,13 +10,15 @@ export function checkGraph({ groups, hosts }: Walk, findings: Findings): boolean
   for (const group of groups.values()) {
     if (!RESERVED_GROUPS.has(group.name) && !group.defined) {
       findings.problem(
+        group.firstSrc,
         group.firstPath,
         `unknown group "${group.name}": it is listed as a child but never defined ` +
           '(give it hosts, vars or children somewhere; write "hosts: {}" for a group that is empty on purpose)',
       );
     }
   }
-  if (hosts.size === 0) findings.problem(['all'], 'the inventory has no hosts');
+  const all = groups.get('all');
+  if (hosts.size === 0 && all) findings.problem(all.firstSrc, ['all'], 'the inventory has no hosts');
   return !findCycles(groups, findings);
 }
 
@@ -33,10 +35,9 @@ function findCycles(groups: ReadonlyMap<string, GroupAcc>, findings: Findings): 
       if (s === 'visiting') {
         found = true;
         const loop = [...path.slice(path.indexOf(child)), child];
-        findings.problem(
-          g?.childPaths.get(child) ?? [],
-          `group "${child}" contains itself (${loop.join(' > ')})`,
-        );
+        const place = g?.childPlaces.get(child);
+        if (place)
+          findings.problem(place.src, place.path, `group "${child}" contains itself (${loop.join(' > ')})`);
       } else if (s === undefined) visit(child, path);
     }
     state.set(name, 'done');

@@ -1,5 +1,6 @@
 import type { DocPath } from '../../config/yaml-file.js';
 import { isPlainObject } from '../var-values.js';
+import type { Source } from './model.js';
 
 /** A var as written, kept to compare repeated definitions and to locate problems. */
 export interface Written {
@@ -7,6 +8,8 @@ export interface Written {
   /** The mapping it was written in (a host entry or a group's `vars`) and its key there. */
   parent: DocPath;
   key: string;
+  /** The file it was written in. */
+  src: Source;
 }
 
 export const pathOf = (w: Written): DocPath => extended(w.parent, w.key);
@@ -34,6 +37,13 @@ export type WrittenVars = Record<string, Written>;
 export const writtenVars = (): WrittenVars => ({});
 export const writtenVar = (w: WrittenVars, name: string): Written | undefined =>
   Object.prototype.hasOwnProperty.call(w, name) ? w[name] : undefined;
+
+/** Where a host's own value of `name` was written: its host_vars/ files over its inventory entries. */
+export const ownWritten = (
+  acc: { written: WrittenVars; folder: { written: WrittenVars } | undefined },
+  name: string,
+): Written | undefined =>
+  (acc.folder && writtenVar(acc.folder.written, name)) || writtenVar(acc.written, name);
 
 /** Structural equality of YAML values; mapping key order does not matter. */
 export function sameValue(a: unknown, b: unknown): boolean {
