@@ -2,16 +2,19 @@ import { appendAudit, auditEntriesForRun } from '../audit/audit.js';
 import { throwIfInterrupted } from '../config/interrupt.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Host, Inventory, Vars } from '../inventory/types.js';
+import type { Playbook } from '../playbook/types.js';
 import { currentIdentity } from '../lock/identity.js';
 import { builtinModules } from '../modules/registry.js';
+import { listPlaybook } from '../playbook/list.js';
 import { loadPlaybook } from '../playbook/load-playbook.js';
+import { startTask } from '../playbook/nodes.js';
 import { DROVER_VERSION } from '../paths.js';
 import type { CollectedRun } from '../report/collector.js';
 import { concludeRun, type ConcludeOptions, type RunConclusion } from '../report/conclusion.js';
 import type { DroverEvent } from '../report/events.js';
 import { builtinOrderers } from '../consul/gates/leader-last-orderer.js';
 import { createReporter } from '../runner/create-reporter.js';
-import { runPlaybook, type RunResult } from '../runner/run-playbook.js';
+import { runPlaybook, type RunResult, type StepPrompt } from '../runner/run-playbook.js';
 import { StepExecutor } from '../runner/step-executor.js';
 import type { StepRunner } from '../remote/step.js';
 import { checkBeforeConnecting } from './check-before-connecting.js';
@@ -31,7 +34,10 @@ import { firstHosts, warmUp } from './warm-up.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
 export interface SessionOptions {
+  /** The inventory; what drover keeps beside an inventory (keys, CA, snapshots) is beside it. */
   inventoryFile: string;
+  /** Inventories merged over it, in order (`-i base.yaml -i prod.yaml`): they add hosts and groups, and their vars win. */
+  moreInventoryFiles?: readonly string[];
   /** A host pattern that narrows where tasks run. */
   limit?: string | undefined;
   /** Hosts worked on at once (default 10). */
@@ -68,6 +74,12 @@ export interface PlaybookRun {
   eventsFile?: string;
   junitFile?: string;
   onEvent?: (event: DroverEvent) => void;
+  /** --list-tasks / --list-hosts: print them and stop, before any connection and the lock. */
+  list?: { tasks: boolean; hosts: boolean };
+  /** --start-at-task NAME: a name no task has is bad input, found before any connection. */
+  startAtTask?: string;
+  /** --step: asked before each task. */
+  step?: StepPrompt;
 }
 
 /** How a playbook run ended: the runner's result and the one conclusion (status, exit code). */
@@ -126,7 +138,7 @@ export class Session {
   async load(o: { consul: boolean }): Promise<Inventory> {
     if (this.#inventory && this.#loadedAs === o.consul) return this.#inventory;
     this.#loadedAs = o.consul;
-    const loaded = await loadCheckedInventory(this.o.inventoryFile, {
+    const loaded = await loadCheckedInventory(this.#inventoryFiles(), {
       consul: o.consul,
       limit: this.o.limit,
       warn: this.o.output.warn,
@@ -262,7 +274,7 @@ export class Session {
     try {
       const { file, consul } = run.playbook;
       const read = forPlaybook(
-        await loadCheckedInventory(this.o.inventoryFile, {
+        await loadCheckedInventory(this.#inventoryFiles(), {
           consul,
           limit: this.o.limit,
           warn: out.warn,
@@ -279,6 +291,12 @@ export class Session {
       artifacts.learnSecrets(loaded);
       const modules = builtinModules();
       const playbook = await loadPlaybook(file, modules);
+      const startAt = run.startAtTask === undefined ? undefined : startTask(playbook, run.startAtTask);
+      if (run.list) {
+        out.progress.write(this.#listing(playbook, loaded, run));
+        await this.#finishRun({ inventory: undefined, lock, artifacts, check: true, how: { status: 'ok' } });
+        return { result: notRun(), conclusion: concludeRun([], { status: 'ok' }) };
+      }
       const waitSeconds = this.o.lockWaitSeconds ?? 0;
       throwIfInterrupted(signal);
       await checkBeforeConnecting({
@@ -321,7 +339,8 @@ export class Session {
         : loaded;
       artifacts.learnSecrets(inventory);
       const human = await createReporter({
-        tty: out.progressIsTty,
+        // --step asks on the terminal: plain lines, which a live view would redraw over.
+        tty: out.progressIsTty && !run.step,
         ci: out.ci,
         stream: out.progress,
         view: run.view ?? 'tasks',
@@ -343,6 +362,8 @@ export class Session {
         baseDir: playbookBaseDir(file),
         reporter: artifacts.reporter(human),
         signal,
+        ...(startAt ? { startAt } : {}),
+        ...(run.step ? { step: run.step } : {}),
       });
       // The reporter has printed the PLAY RECAP; say in a few lines what the run did.
       const summary =
@@ -357,6 +378,25 @@ export class Session {
       );
       throw err;
     }
+  }
+
+  /** --list-tasks / --list-hosts: each play's hosts as --limit narrows them, its tasks as --tags select them. */
+  #listing(playbook: Playbook, inventory: Inventory, run: PlaybookRun): string {
+    const limit = this.o.limit ? new Set(selectHosts(inventory, this.o.limit)) : undefined;
+    return listPlaybook(playbook, {
+      tasks: run.list?.tasks === true,
+      hosts: run.list?.hosts === true,
+      tags: run.tags ?? [],
+      skipTags: run.skipTags ?? [],
+      hostsOf: (play) => {
+        try {
+          return selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h));
+        } catch (err) {
+          // A group that group_by makes exists only during the run (or the pattern is wrong: the run says so).
+          return { unknown: `not known before the run (${messageOf(err)})` };
+        }
+      },
+    });
   }
 
   /** Everything that must happen however a run ended; each step is attempted even if another fails. */
@@ -410,6 +450,10 @@ export class Session {
     return problems;
   }
 
+  #inventoryFiles(): string[] {
+    return [this.o.inventoryFile, ...(this.o.moreInventoryFiles ?? [])];
+  }
+
   #use(inventory: Inventory): void {
     this.#inventory = inventory;
     this.#pool ??= new ConnectionPool(
@@ -434,6 +478,17 @@ async function releaseProblems(lock: DeployLock): Promise<string[]> {
     return [`deploy lock not released: ${messageOf(err)}; use \`drover lock release\``];
   }
 }
+
+/** The result of a run that ran nothing (--list-tasks). */
+const notRun = (): RunResult => ({
+  status: 'ok',
+  recap: {},
+  outcomes: [],
+  changedHosts: [],
+  failedHosts: [],
+  unreachableHosts: [],
+  notReachedHosts: [],
+});
 
 /** A change made outside a playbook, in the shape the audit log reads runs in. */
 const mutationRun = (): CollectedRun => ({

@@ -3630,20 +3630,6644 @@ validate26.errors = vErrors;
 return errors === 0;
 }
 
-export const v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412 = validate27;
-const schema39 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays. Each play runs its tasks on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"$ref":"#/definitions/play"},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
-const schema40 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
-const schema41 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
-const schema43 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
-const schema45 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
-const pattern25 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
-const pattern27 = new RegExp("\\{\\{", "u");
-const pattern28 = new RegExp("^[a-z][a-z0-9_]*$", "u");
-const schema46 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
-const schema47 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."}}};
-const schema48 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate27;
+const schema39 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
+
+function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.port === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.timeout === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "timeout"},message:"must have required property '"+"timeout"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((((key0 === "port") || (key0 === "host")) || (key0 === "http_path")) || (key0 === "status")) || (key0 === "timeout")) || (key0 === "delay")) || (key0 === "interval")) || (key0 === "diagnose"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.port !== undefined){
+let data0 = data.port;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 65535 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data0 < 1 || isNaN(data0)){
+const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+if(data.host !== undefined){
+let data1 = data.host;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err6 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.http_path !== undefined){
+let data2 = data.http_path;
+if(typeof data2 === "string"){
+if(!pattern0.test(data2)){
+const err8 = {instancePath:instancePath+"/http_path",schemaPath:"#/properties/http_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/http_path",schemaPath:"#/properties/http_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.status !== undefined){
+let data3 = data.status;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err10 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 599 || isNaN(data3)){
+const err11 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data3 < 100 || isNaN(data3)){
+const err12 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+if(data.timeout !== undefined){
+let data4 = data.timeout;
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 3600 || isNaN(data4)){
+const err13 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data4 <= 0 || isNaN(data4)){
+const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.delay !== undefined){
+let data5 = data.delay;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 3600 || isNaN(data5)){
+const err16 = {instancePath:instancePath+"/delay",schemaPath:"#/properties/delay/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/delay",schemaPath:"#/properties/delay/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/delay",schemaPath:"#/properties/delay/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.interval !== undefined){
+let data6 = data.interval;
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 600 || isNaN(data6)){
+const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/properties/interval/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(data6 <= 0 || isNaN(data6)){
+const err20 = {instancePath:instancePath+"/interval",schemaPath:"#/properties/interval/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/interval",schemaPath:"#/properties/interval/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.diagnose !== undefined){
+let data7 = data.diagnose;
+if(Array.isArray(data7)){
+if(data7.length < 1){
+const err22 = {instancePath:instancePath+"/diagnose",schemaPath:"#/properties/diagnose/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+if(typeof data7[i0] !== "string"){
+const err23 = {instancePath:instancePath+"/diagnose/" + i0,schemaPath:"#/properties/diagnose/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/diagnose",schemaPath:"#/properties/diagnose/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+validate27.errors = vErrors;
+return errors === 0;
+}
+
+export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate28;
+const schema40 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
+const pattern24 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
+
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func24.call(schema40.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(!pattern24.test(data0)){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.image !== undefined){
+let data1 = data.image;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.volumes !== undefined){
+let data2 = data.volumes;
+if(Array.isArray(data2)){
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err6 = {instancePath:instancePath+"/volumes/" + i0,schemaPath:"#/properties/volumes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/volumes/" + i0,schemaPath:"#/properties/volumes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.network !== undefined){
+let data4 = data.network;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err9 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.restart !== undefined){
+let data5 = data.restart;
+if(!((((data5 === "no") || (data5 === "always")) || (data5 === "unless-stopped")) || (data5 === "on-failure"))){
+const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema40.properties.restart.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.labels !== undefined){
+let data6 = data.labels;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+for(const key1 in data6){
+if(typeof data6[key1] !== "string"){
+const err12 = {instancePath:instancePath+"/labels/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/labels",schemaPath:"#/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.env !== undefined){
+let data8 = data.env;
+if(!(data8 && typeof data8 == "object" && !Array.isArray(data8))){
+const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.args !== undefined){
+if(!(Array.isArray(data.args))){
+const err15 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.config_hash !== undefined){
+if(typeof data.config_hash !== "string"){
+const err16 = {instancePath:instancePath+"/config_hash",schemaPath:"#/properties/config_hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.state !== undefined){
+let data11 = data.state;
+if(!((((data11 === "started") || (data11 === "stopped")) || (data11 === "absent")) || (data11 === "restarted"))){
+const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema40.properties.state.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.stop_timeout !== undefined){
+let data12 = data.stop_timeout;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+const err18 = {instancePath:instancePath+"/stop_timeout",schemaPath:"#/properties/stop_timeout/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 < 0 || isNaN(data12)){
+const err19 = {instancePath:instancePath+"/stop_timeout",schemaPath:"#/properties/stop_timeout/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+validate28.errors = vErrors;
+return errors === 0;
+}
+
+export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate29;
+const schema41 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
+const pattern25 = new RegExp("^[0-9]+$", "u");
+
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.key === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "op") || (key0 === "key")) || (key0 === "expect_members")) || (key0 === "http_port"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data0 = data.op;
+if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
+const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema41.properties.op.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.expect_members !== undefined){
+let data1 = data.expect_members;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema41.properties.expect_members.type},message:"must be integer,string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 0 || isNaN(data1)){
+const err5 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(typeof data1 === "string"){
+if(!pattern25.test(data1)){
+const err6 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+validate29.errors = vErrors;
+return errors === 0;
+}
+
+export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate30;
+const schema42 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
 
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((key0 === "argv") || (key0 === "cmd")) || (key0 === "creates")) || (key0 === "timeout")) || (key0 === "read_only"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.argv !== undefined){
+let data0 = data.argv;
+if(Array.isArray(data0)){
+if(data0.length < 1){
+const err1 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.creates !== undefined){
+let data1 = data.creates;
+if(typeof data1 === "string"){
+if(!pattern0.test(data1)){
+const err3 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 <= 0 || isNaN(data2)){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.read_only !== undefined){
+if(typeof data.read_only !== "boolean"){
+const err7 = {instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+else {
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+validate30.errors = vErrors;
+return errors === 0;
+}
+
+export const v_7cb3fa984b68d836a4eb44c5f4d080ca035ea4d8733521cfe580ecac84f2ea37 = validate31;
+const schema43 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain); the certificate is for server.<dc>.<domain>."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"renew_issued_before":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$","description":"Replace a server certificate issued before this ISO instant (rotate-tls)."}}};
+const pattern28 = new RegExp("^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", "u");
+const pattern29 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
+
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.dir === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dir"},message:"must have required property '"+"dir"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.role === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.datacenter === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.address === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((((key0 === "dir") || (key0 === "role")) || (key0 === "datacenter")) || (key0 === "address")) || (key0 === "domain")) || (key0 === "owner")) || (key0 === "group")) || (key0 === "renew_issued_before"))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.dir !== undefined){
+let data0 = data.dir;
+if(typeof data0 === "string"){
+if(!pattern0.test(data0)){
+const err5 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.role !== undefined){
+let data1 = data.role;
+if(!((data1 === "server") || (data1 === "client"))){
+const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema43.properties.role.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+let data2 = data.datacenter;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err8 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.address !== undefined){
+let data3 = data.address;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err10 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.domain !== undefined){
+let data4 = data.domain;
+if(typeof data4 === "string"){
+if(!pattern28.test(data4)){
+const err12 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data5 = data.owner;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err14 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.group !== undefined){
+let data6 = data.group;
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err16 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.renew_issued_before !== undefined){
+let data7 = data.renew_issued_before;
+if(typeof data7 === "string"){
+if(!pattern29.test(data7)){
+const err18 = {instancePath:instancePath+"/renew_issued_before",schemaPath:"#/properties/renew_issued_before/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/renew_issued_before",schemaPath:"#/properties/renew_issued_before/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+validate31.errors = vErrors;
+return errors === 0;
+}
+
+export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate32;
+const schema44 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
+
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "name") || (key0 === "force_pull")) || (key0 === "timeout"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.force_pull !== undefined){
+if(typeof data.force_pull !== "boolean"){
+const err4 = {instancePath:instancePath+"/force_pull",schemaPath:"#/properties/force_pull/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 <= 0 || isNaN(data2)){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+validate32.errors = vErrors;
+return errors === 0;
+}
+
+export const v_818613aa690c7a3cb7bd66d6d33ec3d88717447d5af0f75794ee8d7fff6fedfa = validate33;
+const schema45 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. The keys drover renders are typed strictly; the other keys a Consul 1.20 agent file may hold (from consul_config_extra) are listed by name and left to consul validate in the target image. Any other key fails here, before any agent restarts.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"primary_datacenter":{"$ref":"#/definitions/datacenter","description":"The datacenter whose servers hold the ACL system (consul_acl_datacenter); the others replicate from it. Left out, each datacenter is its own primary."},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain): NAME.service.<domain>, and the servers' TLS name server.<dc>.<domain>. Left out for the default, consul."},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"enable_token_replication":{"type":"boolean","description":"A server outside the primary datacenter copies the primary's global tokens (policies are always copied)."},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"config_file_service_registration":{"$ref":"#/definitions/acl_secret","description":"Registers the services and checks of the config files (Consul 1.15+); without it Consul uses the default token."},"default":{"$ref":"#/definitions/acl_secret"},"replication":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}},"telemetry":{"$ref":"#/definitions/passthrough"},"dns_config":{"$ref":"#/definitions/passthrough"},"recursors":{"$ref":"#/definitions/passthrough"},"limits":{"$ref":"#/definitions/passthrough"},"connect":{"$ref":"#/definitions/passthrough"},"node_meta":{"$ref":"#/definitions/passthrough"},"http_config":{"$ref":"#/definitions/passthrough"},"log_json":{"$ref":"#/definitions/passthrough"},"log_file":{"$ref":"#/definitions/passthrough"},"log_rotate_duration":{"$ref":"#/definitions/passthrough"},"log_rotate_bytes":{"$ref":"#/definitions/passthrough"},"log_rotate_max_files":{"$ref":"#/definitions/passthrough"},"enable_script_checks":{"$ref":"#/definitions/passthrough"},"enable_local_script_checks":{"$ref":"#/definitions/passthrough"},"discard_check_output":{"$ref":"#/definitions/passthrough"},"raft_snapshot_threshold":{"$ref":"#/definitions/passthrough"},"raft_snapshot_interval":{"$ref":"#/definitions/passthrough"},"raft_trailing_logs":{"$ref":"#/definitions/passthrough"},"raft_logstore":{"$ref":"#/definitions/passthrough"},"reconnect_timeout":{"$ref":"#/definitions/passthrough"},"reconnect_timeout_wan":{"$ref":"#/definitions/passthrough"},"advertise_reconnect_timeout":{"$ref":"#/definitions/passthrough"},"serf_lan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"serf_wan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv6":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv6":{"$ref":"#/definitions/passthrough"},"translate_wan_addrs":{"$ref":"#/definitions/passthrough"},"tagged_addresses":{"$ref":"#/definitions/passthrough"},"gossip_lan":{"$ref":"#/definitions/passthrough"},"gossip_wan":{"$ref":"#/definitions/passthrough"},"default_query_time":{"$ref":"#/definitions/passthrough"},"max_query_time":{"$ref":"#/definitions/passthrough"},"session_ttl_min":{"$ref":"#/definitions/passthrough"},"check_update_interval":{"$ref":"#/definitions/passthrough"},"check_output_max_size":{"$ref":"#/definitions/passthrough"},"disable_coordinates":{"$ref":"#/definitions/passthrough"},"disable_remote_exec":{"$ref":"#/definitions/passthrough"},"disable_host_node_id":{"$ref":"#/definitions/passthrough"},"disable_anonymous_signature":{"$ref":"#/definitions/passthrough"},"disable_http_unprintable_char_filter":{"$ref":"#/definitions/passthrough"},"enable_debug":{"$ref":"#/definitions/passthrough"},"enable_central_service_config":{"$ref":"#/definitions/passthrough"},"enable_agent_tls_for_checks":{"$ref":"#/definitions/passthrough"},"config_entries":{"$ref":"#/definitions/passthrough"},"watches":{"$ref":"#/definitions/passthrough"},"audit":{"$ref":"#/definitions/passthrough"},"locality":{"$ref":"#/definitions/passthrough"},"peering":{"$ref":"#/definitions/passthrough"},"xds":{"$ref":"#/definitions/passthrough"},"rpc":{"$ref":"#/definitions/passthrough"},"cache":{"$ref":"#/definitions/passthrough"},"unix_sockets":{"$ref":"#/definitions/passthrough"},"pid_file":{"$ref":"#/definitions/passthrough"},"ui_content_path":{"$ref":"#/definitions/passthrough"},"alt_domain":{"$ref":"#/definitions/passthrough"},"experiments":{"$ref":"#/definitions/passthrough"},"auto_reload_config":{"$ref":"#/definitions/passthrough"},"use_streaming_backend":{"$ref":"#/definitions/passthrough"},"encrypt_verify_incoming":{"$ref":"#/definitions/passthrough"},"encrypt_verify_outgoing":{"$ref":"#/definitions/passthrough"},"disable_keyring_file":{"$ref":"#/definitions/passthrough"},"license_path":{"$ref":"#/definitions/passthrough"},"retry_max_wan":{"$ref":"#/definitions/passthrough"},"primary_gateways":{"$ref":"#/definitions/passthrough"},"primary_gateways_interval":{"$ref":"#/definitions/passthrough"},"server_rejoin_age_max":{"$ref":"#/definitions/passthrough"},"syslog_facility":{"$ref":"#/definitions/passthrough"},"enable_syslog":{"$ref":"#/definitions/passthrough"},"discovery_max_stale":{"$ref":"#/definitions/passthrough"},"protocol":{"$ref":"#/definitions/passthrough"},"raft_protocol":{"$ref":"#/definitions/passthrough"},"serf_lan":{"$ref":"#/definitions/passthrough"},"serf_wan":{"$ref":"#/definitions/passthrough"},"server_name":{"$ref":"#/definitions/passthrough"},"snapshot_agent":{"$ref":"#/definitions/passthrough"},"segment":{"$ref":"#/definitions/passthrough"},"segments":{"$ref":"#/definitions/passthrough"},"read_replica":{"$ref":"#/definitions/passthrough"},"non_voting_server":{"$ref":"#/definitions/passthrough"}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"passthrough":{"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."},"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
+const schema46 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
+const schema48 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
+const schema49 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
+const schema51 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
+const schema52 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
+const schema54 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
+const schema56 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
+const schema57 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
+const schema60 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
+const schema64 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
+const schema65 = {"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."};
+const func0 = runtime_equal.default;
+const pattern30 = new RegExp("^[a-z0-9_-]+$", "u");
+const pattern35 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
+const pattern37 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
+const pattern38 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
+const pattern40 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
+const pattern42 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
+const pattern43 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
+const pattern62 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const _errs1 = errors;
+let valid0 = true;
+const _errs2 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.server !== undefined){
+if(false !== data.server){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs2 === errors;
+errors = _errs1;
+if(vErrors !== null){
+if(_errs1){
+vErrors.length = _errs1;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.bootstrap_expect !== undefined){
+const err1 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/then/properties/bootstrap_expect/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.retry_join_wan !== undefined){
+const err2 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/then/properties/retry_join_wan/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.ui_config !== undefined){
+let data3 = data.ui_config;
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.enabled !== undefined){
+if(false !== data3.enabled){
+const err3 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/then/properties/ui_config/properties/enabled/const",keyword:"const",params:{allowedValue: false},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/ui_config",schemaPath:"#/then/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.auto_encrypt !== undefined){
+let data5 = data.auto_encrypt;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.allow_tls !== undefined){
+const err5 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/then/properties/auto_encrypt/properties/allow_tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/then/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs10 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.auto_encrypt !== undefined){
+let data7 = data.auto_encrypt;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.tls !== undefined){
+const err7 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/else/properties/auto_encrypt/properties/tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/else/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs10 === errors;
+valid0 = _valid0;
+ifClause0 = "else";
+}
+if(!valid0){
+const err9 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.datacenter === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data.node_name === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_name"},message:"must have required property '"+"node_name"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data.data_dir === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "data_dir"},message:"must have required property '"+"data_dir"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.server === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "server"},message:"must have required property '"+"server"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data.bind_addr === undefined){
+const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "bind_addr"},message:"must have required property '"+"bind_addr"+"'"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data.retry_join === undefined){
+const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "retry_join"},message:"must have required property '"+"retry_join"+"'"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func24.call(schema45.properties, key0))){
+const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+let data9 = data.datacenter;
+if(typeof data9 === "string"){
+if(func2(data9) > 64){
+const err17 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(func2(data9) < 1){
+const err18 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(!pattern30.test(data9)){
+const err19 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.primary_datacenter !== undefined){
+let data10 = data.primary_datacenter;
+if(typeof data10 === "string"){
+if(func2(data10) > 64){
+const err21 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(func2(data10) < 1){
+const err22 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(!pattern30.test(data10)){
+const err23 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.domain !== undefined){
+let data11 = data.domain;
+if(typeof data11 === "string"){
+if(!pattern28.test(data11)){
+const err25 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"+"\""};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.node_name !== undefined){
+let data12 = data.node_name;
+if(typeof data12 === "string"){
+if(func2(data12) > 128){
+const err27 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(!pattern24.test(data12)){
+const err28 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data.data_dir !== undefined){
+let data13 = data.data_dir;
+if(typeof data13 === "string"){
+if(!pattern0.test(data13)){
+const err30 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data.server !== undefined){
+if(typeof data.server !== "boolean"){
+const err32 = {instancePath:instancePath+"/server",schemaPath:"#/properties/server/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data.bootstrap_expect !== undefined){
+let data15 = data.bootstrap_expect;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err33 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 11 || isNaN(data15)){
+const err34 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 11},message:"must be <= 11"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+if(data15 < 1 || isNaN(data15)){
+const err35 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+if(data.ui_config !== undefined){
+let data16 = data.ui_config;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.enabled === undefined){
+const err36 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+for(const key1 in data16){
+if(!(key1 === "enabled")){
+const err37 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data16.enabled !== undefined){
+if(typeof data16.enabled !== "boolean"){
+const err38 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/properties/ui_config/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data.bind_addr !== undefined){
+let data18 = data.bind_addr;
+if(typeof data18 === "string"){
+if(!pattern35.test(data18)){
+const err40 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data.advertise_addr !== undefined){
+let data19 = data.advertise_addr;
+if(typeof data19 === "string"){
+if(!pattern35.test(data19)){
+const err42 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data.client_addr !== undefined){
+let data20 = data.client_addr;
+if(typeof data20 === "string"){
+if(!pattern37.test(data20)){
+const err44 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data.retry_join !== undefined){
+let data21 = data.retry_join;
+if(Array.isArray(data21)){
+if(data21.length < 1){
+const err46 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+const len0 = data21.length;
+for(let i0=0; i0<len0; i0++){
+let data22 = data21[i0];
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err47 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(!pattern38.test(data22)){
+const err48 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+let i1 = data21.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data21[i1], data21[j0])){
+const err50 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.retry_join_wan !== undefined){
+let data23 = data.retry_join_wan;
+if(Array.isArray(data23)){
+if(data23.length < 1){
+const err52 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+const len1 = data23.length;
+for(let i2=0; i2<len1; i2++){
+let data24 = data23[i2];
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err53 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(!pattern38.test(data24)){
+const err54 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+let i3 = data23.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data23[i3], data23[j1])){
+const err56 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+break outer1;
+}
+}
+}
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+if(data.retry_interval_wan !== undefined){
+let data25 = data.retry_interval_wan;
+if(typeof data25 === "string"){
+if(!pattern40.test(data25)){
+const err58 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data.retry_interval !== undefined){
+let data26 = data.retry_interval;
+if(typeof data26 === "string"){
+if(!pattern40.test(data26)){
+const err60 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data.retry_max !== undefined){
+let data27 = data.retry_max;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+const err62 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 < 0 || isNaN(data27)){
+const err63 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+if(data.rejoin_after_leave !== undefined){
+if(typeof data.rejoin_after_leave !== "boolean"){
+const err64 = {instancePath:instancePath+"/rejoin_after_leave",schemaPath:"#/properties/rejoin_after_leave/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data.skip_leave_on_interrupt !== undefined){
+if(typeof data.skip_leave_on_interrupt !== "boolean"){
+const err65 = {instancePath:instancePath+"/skip_leave_on_interrupt",schemaPath:"#/properties/skip_leave_on_interrupt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data.leave_on_terminate !== undefined){
+if(typeof data.leave_on_terminate !== "boolean"){
+const err66 = {instancePath:instancePath+"/leave_on_terminate",schemaPath:"#/properties/leave_on_terminate/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data.log_level !== undefined){
+let data31 = data.log_level;
+if(typeof data31 === "string"){
+if(!pattern42.test(data31)){
+const err67 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data.encrypt !== undefined){
+let data32 = data.encrypt;
+if(typeof data32 === "string"){
+if(!pattern43.test(data32)){
+const err69 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data.disable_update_check !== undefined){
+if(typeof data.disable_update_check !== "boolean"){
+const err71 = {instancePath:instancePath+"/disable_update_check",schemaPath:"#/properties/disable_update_check/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data.ports !== undefined){
+let data34 = data.ports;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+for(const key2 in data34){
+if(!((((((((key2 === "dns") || (key2 === "http")) || (key2 === "https")) || (key2 === "grpc")) || (key2 === "grpc_tls")) || (key2 === "serf_lan")) || (key2 === "serf_wan")) || (key2 === "server"))){
+const err72 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data34.dns !== undefined){
+let data35 = data34.dns;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err73 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+const _errs82 = errors;
+const _errs83 = errors;
+if(0 !== data35){
+const err74 = {};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+var valid28 = _errs83 === errors;
+if(valid28){
+const err75 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+else {
+errors = _errs82;
+if(vErrors !== null){
+if(_errs82){
+vErrors.length = _errs82;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 65535 || isNaN(data35)){
+const err76 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(data35 < -1 || isNaN(data35)){
+const err77 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+}
+if(data34.http !== undefined){
+let data36 = data34.http;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err78 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+const _errs86 = errors;
+const _errs87 = errors;
+if(0 !== data36){
+const err79 = {};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+var valid29 = _errs87 === errors;
+if(valid29){
+const err80 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+else {
+errors = _errs86;
+if(vErrors !== null){
+if(_errs86){
+vErrors.length = _errs86;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 65535 || isNaN(data36)){
+const err81 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+if(data36 < -1 || isNaN(data36)){
+const err82 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+}
+if(data34.https !== undefined){
+let data37 = data34.https;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err83 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+const _errs90 = errors;
+const _errs91 = errors;
+if(0 !== data37){
+const err84 = {};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+var valid30 = _errs91 === errors;
+if(valid30){
+const err85 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+else {
+errors = _errs90;
+if(vErrors !== null){
+if(_errs90){
+vErrors.length = _errs90;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 65535 || isNaN(data37)){
+const err86 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+if(data37 < -1 || isNaN(data37)){
+const err87 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+if(data34.grpc !== undefined){
+let data38 = data34.grpc;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err88 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+const _errs94 = errors;
+const _errs95 = errors;
+if(0 !== data38){
+const err89 = {};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+var valid31 = _errs95 === errors;
+if(valid31){
+const err90 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+else {
+errors = _errs94;
+if(vErrors !== null){
+if(_errs94){
+vErrors.length = _errs94;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 65535 || isNaN(data38)){
+const err91 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+if(data38 < -1 || isNaN(data38)){
+const err92 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+}
+if(data34.grpc_tls !== undefined){
+let data39 = data34.grpc_tls;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err93 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+const _errs98 = errors;
+const _errs99 = errors;
+if(0 !== data39){
+const err94 = {};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+var valid32 = _errs99 === errors;
+if(valid32){
+const err95 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+else {
+errors = _errs98;
+if(vErrors !== null){
+if(_errs98){
+vErrors.length = _errs98;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 65535 || isNaN(data39)){
+const err96 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+if(data39 < -1 || isNaN(data39)){
+const err97 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+}
+if(data34.serf_lan !== undefined){
+let data40 = data34.serf_lan;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err98 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 65535 || isNaN(data40)){
+const err99 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+if(data40 < 1 || isNaN(data40)){
+const err100 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+}
+if(data34.serf_wan !== undefined){
+let data41 = data34.serf_wan;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err101 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+const _errs104 = errors;
+const _errs105 = errors;
+if(0 !== data41){
+const err102 = {};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+var valid33 = _errs105 === errors;
+if(valid33){
+const err103 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+else {
+errors = _errs104;
+if(vErrors !== null){
+if(_errs104){
+vErrors.length = _errs104;
+}
+else {
+vErrors = null;
+}
+}
+}
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 65535 || isNaN(data41)){
+const err104 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+if(data41 < -1 || isNaN(data41)){
+const err105 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+}
+if(data34.server !== undefined){
+let data42 = data34.server;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err106 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 65535 || isNaN(data42)){
+const err107 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+if(data42 < 1 || isNaN(data42)){
+const err108 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err109 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+if(data.performance !== undefined){
+let data43 = data.performance;
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+for(const key3 in data43){
+if(!(key3 === "raft_multiplier")){
+const err110 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data43.raft_multiplier !== undefined){
+let data44 = data43.raft_multiplier;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err111 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 10 || isNaN(data44)){
+const err112 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+if(data44 < 1 || isNaN(data44)){
+const err113 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+if(data.autopilot !== undefined){
+let data45 = data.autopilot;
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+for(const key4 in data45){
+if(!(((((key4 === "cleanup_dead_servers") || (key4 === "last_contact_threshold")) || (key4 === "max_trailing_logs")) || (key4 === "min_quorum")) || (key4 === "server_stabilization_time"))){
+const err115 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+if(data45.cleanup_dead_servers !== undefined){
+if(typeof data45.cleanup_dead_servers !== "boolean"){
+const err116 = {instancePath:instancePath+"/autopilot/cleanup_dead_servers",schemaPath:"#/properties/autopilot/properties/cleanup_dead_servers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data45.last_contact_threshold !== undefined){
+let data47 = data45.last_contact_threshold;
+if(typeof data47 === "string"){
+if(!pattern40.test(data47)){
+const err117 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+if(data45.max_trailing_logs !== undefined){
+let data48 = data45.max_trailing_logs;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err119 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 < 0 || isNaN(data48)){
+const err120 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+}
+if(data45.min_quorum !== undefined){
+let data49 = data45.min_quorum;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err121 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 < 0 || isNaN(data49)){
+const err122 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+}
+}
+if(data45.server_stabilization_time !== undefined){
+let data50 = data45.server_stabilization_time;
+if(typeof data50 === "string"){
+if(!pattern40.test(data50)){
+const err123 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+else {
+const err124 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+if(data.tls !== undefined){
+let data51 = data.tls;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+for(const key5 in data51){
+if(!((((key5 === "defaults") || (key5 === "internal_rpc")) || (key5 === "https")) || (key5 === "grpc"))){
+const err126 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+if(data51.defaults !== undefined){
+let data52 = data51.defaults;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+for(const key6 in data52){
+if(!((((((((key6 === "ca_file") || (key6 === "ca_path")) || (key6 === "cert_file")) || (key6 === "key_file")) || (key6 === "verify_incoming")) || (key6 === "verify_outgoing")) || (key6 === "tls_min_version")) || (key6 === "tls_cipher_suites"))){
+const err127 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+if(data52.ca_file !== undefined){
+let data53 = data52.ca_file;
+if(typeof data53 === "string"){
+if(func2(data53) < 1){
+const err128 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+if(!pattern0.test(data53)){
+const err129 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+if(data52.ca_path !== undefined){
+let data54 = data52.ca_path;
+if(typeof data54 === "string"){
+if(func2(data54) < 1){
+const err131 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+if(!pattern0.test(data54)){
+const err132 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+if(data52.cert_file !== undefined){
+let data55 = data52.cert_file;
+if(typeof data55 === "string"){
+if(func2(data55) < 1){
+const err134 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+if(!pattern0.test(data55)){
+const err135 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+else {
+const err136 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data52.key_file !== undefined){
+let data56 = data52.key_file;
+if(typeof data56 === "string"){
+if(func2(data56) < 1){
+const err137 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+if(!pattern0.test(data56)){
+const err138 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+else {
+const err139 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+}
+if(data52.verify_incoming !== undefined){
+if(typeof data52.verify_incoming !== "boolean"){
+const err140 = {instancePath:instancePath+"/tls/defaults/verify_incoming",schemaPath:"#/properties/tls/properties/defaults/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data52.verify_outgoing !== undefined){
+if(typeof data52.verify_outgoing !== "boolean"){
+const err141 = {instancePath:instancePath+"/tls/defaults/verify_outgoing",schemaPath:"#/properties/tls/properties/defaults/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+}
+if(data52.tls_min_version !== undefined){
+let data59 = data52.tls_min_version;
+if(!((((data59 === "TLSv1_0") || (data59 === "TLSv1_1")) || (data59 === "TLSv1_2")) || (data59 === "TLSv1_3"))){
+const err142 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema45.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+if(data52.tls_cipher_suites !== undefined){
+let data60 = data52.tls_cipher_suites;
+if(typeof data60 === "string"){
+if(func2(data60) < 1){
+const err143 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+if(data51.internal_rpc !== undefined){
+let data61 = data51.internal_rpc;
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+for(const key7 in data61){
+if(!(func24.call(schema45.properties.tls.properties.internal_rpc.properties, key7))){
+const err146 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+if(data61.ca_file !== undefined){
+let data62 = data61.ca_file;
+if(typeof data62 === "string"){
+if(func2(data62) < 1){
+const err147 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+if(!pattern0.test(data62)){
+const err148 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+if(data61.ca_path !== undefined){
+let data63 = data61.ca_path;
+if(typeof data63 === "string"){
+if(func2(data63) < 1){
+const err150 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+if(!pattern0.test(data63)){
+const err151 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data61.cert_file !== undefined){
+let data64 = data61.cert_file;
+if(typeof data64 === "string"){
+if(func2(data64) < 1){
+const err153 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+if(!pattern0.test(data64)){
+const err154 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+else {
+const err155 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+if(data61.key_file !== undefined){
+let data65 = data61.key_file;
+if(typeof data65 === "string"){
+if(func2(data65) < 1){
+const err156 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+if(!pattern0.test(data65)){
+const err157 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+else {
+const err158 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+if(data61.verify_incoming !== undefined){
+if(typeof data61.verify_incoming !== "boolean"){
+const err159 = {instancePath:instancePath+"/tls/internal_rpc/verify_incoming",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+if(data61.verify_outgoing !== undefined){
+if(typeof data61.verify_outgoing !== "boolean"){
+const err160 = {instancePath:instancePath+"/tls/internal_rpc/verify_outgoing",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+if(data61.tls_min_version !== undefined){
+let data68 = data61.tls_min_version;
+if(!((((data68 === "TLSv1_0") || (data68 === "TLSv1_1")) || (data68 === "TLSv1_2")) || (data68 === "TLSv1_3"))){
+const err161 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema45.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+}
+if(data61.tls_cipher_suites !== undefined){
+let data69 = data61.tls_cipher_suites;
+if(typeof data69 === "string"){
+if(func2(data69) < 1){
+const err162 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+}
+else {
+const err163 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+if(data61.verify_server_hostname !== undefined){
+if(typeof data61.verify_server_hostname !== "boolean"){
+const err164 = {instancePath:instancePath+"/tls/internal_rpc/verify_server_hostname",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+if(data51.https !== undefined){
+let data71 = data51.https;
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+for(const key8 in data71){
+if(!((((((((key8 === "ca_file") || (key8 === "ca_path")) || (key8 === "cert_file")) || (key8 === "key_file")) || (key8 === "verify_incoming")) || (key8 === "verify_outgoing")) || (key8 === "tls_min_version")) || (key8 === "tls_cipher_suites"))){
+const err166 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+if(data71.ca_file !== undefined){
+let data72 = data71.ca_file;
+if(typeof data72 === "string"){
+if(func2(data72) < 1){
+const err167 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+if(!pattern0.test(data72)){
+const err168 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+if(data71.ca_path !== undefined){
+let data73 = data71.ca_path;
+if(typeof data73 === "string"){
+if(func2(data73) < 1){
+const err170 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+if(!pattern0.test(data73)){
+const err171 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+if(data71.cert_file !== undefined){
+let data74 = data71.cert_file;
+if(typeof data74 === "string"){
+if(func2(data74) < 1){
+const err173 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+if(!pattern0.test(data74)){
+const err174 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+else {
+const err175 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+if(data71.key_file !== undefined){
+let data75 = data71.key_file;
+if(typeof data75 === "string"){
+if(func2(data75) < 1){
+const err176 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+if(!pattern0.test(data75)){
+const err177 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+else {
+const err178 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+}
+if(data71.verify_incoming !== undefined){
+if(typeof data71.verify_incoming !== "boolean"){
+const err179 = {instancePath:instancePath+"/tls/https/verify_incoming",schemaPath:"#/properties/tls/properties/https/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+}
+if(data71.verify_outgoing !== undefined){
+if(typeof data71.verify_outgoing !== "boolean"){
+const err180 = {instancePath:instancePath+"/tls/https/verify_outgoing",schemaPath:"#/properties/tls/properties/https/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+}
+if(data71.tls_min_version !== undefined){
+let data78 = data71.tls_min_version;
+if(!((((data78 === "TLSv1_0") || (data78 === "TLSv1_1")) || (data78 === "TLSv1_2")) || (data78 === "TLSv1_3"))){
+const err181 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema45.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+}
+if(data71.tls_cipher_suites !== undefined){
+let data79 = data71.tls_cipher_suites;
+if(typeof data79 === "string"){
+if(func2(data79) < 1){
+const err182 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+}
+else {
+const err183 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+}
+}
+else {
+const err184 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+if(data51.grpc !== undefined){
+let data80 = data51.grpc;
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+for(const key9 in data80){
+if(!((((((((key9 === "ca_file") || (key9 === "ca_path")) || (key9 === "cert_file")) || (key9 === "key_file")) || (key9 === "verify_incoming")) || (key9 === "tls_min_version")) || (key9 === "tls_cipher_suites")) || (key9 === "use_auto_cert"))){
+const err185 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+if(data80.ca_file !== undefined){
+let data81 = data80.ca_file;
+if(typeof data81 === "string"){
+if(func2(data81) < 1){
+const err186 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+if(!pattern0.test(data81)){
+const err187 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+}
+if(data80.ca_path !== undefined){
+let data82 = data80.ca_path;
+if(typeof data82 === "string"){
+if(func2(data82) < 1){
+const err189 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+if(!pattern0.test(data82)){
+const err190 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+if(data80.cert_file !== undefined){
+let data83 = data80.cert_file;
+if(typeof data83 === "string"){
+if(func2(data83) < 1){
+const err192 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+if(!pattern0.test(data83)){
+const err193 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+else {
+const err194 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+if(data80.key_file !== undefined){
+let data84 = data80.key_file;
+if(typeof data84 === "string"){
+if(func2(data84) < 1){
+const err195 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+if(!pattern0.test(data84)){
+const err196 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+else {
+const err197 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+if(data80.verify_incoming !== undefined){
+if(typeof data80.verify_incoming !== "boolean"){
+const err198 = {instancePath:instancePath+"/tls/grpc/verify_incoming",schemaPath:"#/properties/tls/properties/grpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+if(data80.tls_min_version !== undefined){
+let data86 = data80.tls_min_version;
+if(!((((data86 === "TLSv1_0") || (data86 === "TLSv1_1")) || (data86 === "TLSv1_2")) || (data86 === "TLSv1_3"))){
+const err199 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema45.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+if(data80.tls_cipher_suites !== undefined){
+let data87 = data80.tls_cipher_suites;
+if(typeof data87 === "string"){
+if(func2(data87) < 1){
+const err200 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+}
+if(data80.use_auto_cert !== undefined){
+if(typeof data80.use_auto_cert !== "boolean"){
+const err202 = {instancePath:instancePath+"/tls/grpc/use_auto_cert",schemaPath:"#/properties/tls/properties/grpc/properties/use_auto_cert/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+}
+else {
+const err204 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+}
+if(data.acl !== undefined){
+let data89 = data.acl;
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+if(data89.enabled === undefined){
+const err205 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+for(const key10 in data89){
+if(!((((((key10 === "enabled") || (key10 === "default_policy")) || (key10 === "down_policy")) || (key10 === "enable_token_persistence")) || (key10 === "enable_token_replication")) || (key10 === "tokens"))){
+const err206 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+if(data89.enabled !== undefined){
+if(typeof data89.enabled !== "boolean"){
+const err207 = {instancePath:instancePath+"/acl/enabled",schemaPath:"#/properties/acl/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+}
+if(data89.default_policy !== undefined){
+let data91 = data89.default_policy;
+if(!((data91 === "allow") || (data91 === "deny"))){
+const err208 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema45.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+if(data89.down_policy !== undefined){
+let data92 = data89.down_policy;
+if(!((((data92 === "allow") || (data92 === "deny")) || (data92 === "extend-cache")) || (data92 === "async-cache"))){
+const err209 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema45.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+if(data89.enable_token_persistence !== undefined){
+if(typeof data89.enable_token_persistence !== "boolean"){
+const err210 = {instancePath:instancePath+"/acl/enable_token_persistence",schemaPath:"#/properties/acl/properties/enable_token_persistence/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+if(data89.enable_token_replication !== undefined){
+if(typeof data89.enable_token_replication !== "boolean"){
+const err211 = {instancePath:instancePath+"/acl/enable_token_replication",schemaPath:"#/properties/acl/properties/enable_token_replication/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+if(data89.tokens !== undefined){
+let data95 = data89.tokens;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+for(const key11 in data95){
+if(!((((key11 === "agent") || (key11 === "config_file_service_registration")) || (key11 === "default")) || (key11 === "replication"))){
+const err212 = {instancePath:instancePath+"/acl/tokens",schemaPath:"#/properties/acl/properties/tokens/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+if(data95.agent !== undefined){
+let data96 = data95.agent;
+if(typeof data96 === "string"){
+if(func2(data96) < 1){
+const err213 = {instancePath:instancePath+"/acl/tokens/agent",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+}
+else {
+const err214 = {instancePath:instancePath+"/acl/tokens/agent",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+}
+if(data95.config_file_service_registration !== undefined){
+let data97 = data95.config_file_service_registration;
+if(typeof data97 === "string"){
+if(func2(data97) < 1){
+const err215 = {instancePath:instancePath+"/acl/tokens/config_file_service_registration",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/acl/tokens/config_file_service_registration",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+if(data95.default !== undefined){
+let data98 = data95.default;
+if(typeof data98 === "string"){
+if(func2(data98) < 1){
+const err217 = {instancePath:instancePath+"/acl/tokens/default",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+else {
+const err218 = {instancePath:instancePath+"/acl/tokens/default",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+if(data95.replication !== undefined){
+let data99 = data95.replication;
+if(typeof data99 === "string"){
+if(func2(data99) < 1){
+const err219 = {instancePath:instancePath+"/acl/tokens/replication",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+else {
+const err220 = {instancePath:instancePath+"/acl/tokens/replication",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+}
+else {
+const err221 = {instancePath:instancePath+"/acl/tokens",schemaPath:"#/properties/acl/properties/tokens/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+}
+}
+else {
+const err222 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+if(data.auto_encrypt !== undefined){
+let data100 = data.auto_encrypt;
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+for(const key12 in data100){
+if(!((((key12 === "allow_tls") || (key12 === "tls")) || (key12 === "dns_san")) || (key12 === "ip_san"))){
+const err223 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+}
+if(data100.allow_tls !== undefined){
+if(typeof data100.allow_tls !== "boolean"){
+const err224 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/properties/auto_encrypt/properties/allow_tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+if(data100.tls !== undefined){
+if(typeof data100.tls !== "boolean"){
+const err225 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/properties/auto_encrypt/properties/tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+}
+if(data100.dns_san !== undefined){
+let data103 = data100.dns_san;
+if(Array.isArray(data103)){
+const len2 = data103.length;
+for(let i4=0; i4<len2; i4++){
+let data104 = data103[i4];
+if(typeof data104 === "string"){
+if(func2(data104) < 1){
+const err226 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+}
+else {
+const err227 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+}
+}
+else {
+const err228 = {instancePath:instancePath+"/auto_encrypt/dns_san",schemaPath:"#/properties/auto_encrypt/properties/dns_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+}
+if(data100.ip_san !== undefined){
+let data105 = data100.ip_san;
+if(Array.isArray(data105)){
+const len3 = data105.length;
+for(let i5=0; i5<len3; i5++){
+let data106 = data105[i5];
+if(typeof data106 === "string"){
+if(!pattern62.test(data106)){
+const err229 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"+"\""};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+}
+else {
+const err230 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+}
+}
+else {
+const err231 = {instancePath:instancePath+"/auto_encrypt/ip_san",schemaPath:"#/properties/auto_encrypt/properties/ip_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+}
+else {
+const err232 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+}
+if(data.addresses !== undefined){
+let data107 = data.addresses;
+if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
+for(const key13 in data107){
+if(!(((((key13 === "dns") || (key13 === "http")) || (key13 === "https")) || (key13 === "grpc")) || (key13 === "grpc_tls"))){
+const err233 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+}
+if(data107.dns !== undefined){
+let data108 = data107.dns;
+if(typeof data108 === "string"){
+if(func2(data108) < 1){
+const err234 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+if(data107.http !== undefined){
+let data109 = data107.http;
+if(typeof data109 === "string"){
+if(func2(data109) < 1){
+const err236 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+else {
+const err237 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+if(data107.https !== undefined){
+let data110 = data107.https;
+if(typeof data110 === "string"){
+if(func2(data110) < 1){
+const err238 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+if(data107.grpc !== undefined){
+let data111 = data107.grpc;
+if(typeof data111 === "string"){
+if(func2(data111) < 1){
+const err240 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+if(data107.grpc_tls !== undefined){
+let data112 = data107.grpc_tls;
+if(typeof data112 === "string"){
+if(func2(data112) < 1){
+const err242 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+else {
+const err243 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+}
+else {
+const err244 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+}
+else {
+const err245 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+validate33.errors = vErrors;
+return errors === 0;
+}
+
+export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate34;
+const schema147 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
+const pattern63 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
+
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.key === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "key")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.key !== undefined){
+let data0 = data.key;
+if(typeof data0 === "string"){
+if(!pattern63.test(data0)){
+const err2 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+validate34.errors = vErrors;
+return errors === 0;
+}
+
+export const v_91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038 = validate35;
+const schema148 = {"type":"object","additionalProperties":false,"required":["file"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"file":{"type":"string","pattern":"^/","description":"The snapshot file on this machine."},"datacenter":{"type":"string","description":"Datacenter to restore into; default the snapshot’s."},"force":{"type":"boolean","description":"Restore into older servers or another datacenter."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds for the restore and for every server to hold it; default 300."}}};
+
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.file === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "file"},message:"must have required property '"+"file"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((((key0 === "servers_group") || (key0 === "clients_group")) || (key0 === "http_port")) || (key0 === "request_timeout")) || (key0 === "file")) || (key0 === "datacenter")) || (key0 === "force")) || (key0 === "timeout"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.servers_group !== undefined){
+let data0 = data.servers_group;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.clients_group !== undefined){
+let data1 = data.clients_group;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.http_port !== undefined){
+let data2 = data.http_port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err6 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+if(data.request_timeout !== undefined){
+let data3 = data.request_timeout;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 300 || isNaN(data3)){
+const err9 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data3 <= 0 || isNaN(data3)){
+const err10 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.file !== undefined){
+let data4 = data.file;
+if(typeof data4 === "string"){
+if(!pattern0.test(data4)){
+const err12 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.datacenter !== undefined){
+if(typeof data.datacenter !== "string"){
+const err14 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.force !== undefined){
+if(typeof data.force !== "boolean"){
+const err15 = {instancePath:instancePath+"/force",schemaPath:"#/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data7 = data.timeout;
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 3600 || isNaN(data7)){
+const err16 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data7 <= 0 || isNaN(data7)){
+const err17 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate35.errors = vErrors;
+return errors === 0;
+}
+
+export const v_9452e803e689ef3fd9d29bbdcf13b4f98020995a568af00567add7d6f927d4f3 = validate36;
+const schema149 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/playbook.schema.json","title":"drover playbook","description":"A list of plays (and import_playbook entries). Each play runs its roles' tasks, then its own, on the hosts its pattern selects, batch by batch (serial), task by task (linear strategy). Module keys inside tasks are checked against the module registry by the loader, not by this schema.","type":"array","minItems":1,"items":{"if":{"type":"object","required":["import_playbook"],"properties":{"import_playbook":true}},"then":{"$ref":"#/definitions/importPlaybook"},"else":{"$ref":"#/definitions/play"}},"definitions":{"play":{"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"roles":{"type":"array","items":{"$ref":"#/definitions/roleEntry"},"description":"Roles whose tasks run before the play's own: roles/NAME/ beside the playbook, or in the project's roles/."},"tasks":{"type":"array","items":{"$ref":"#/definitions/taskItem"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}},"importPlaybook":{"type":"object","additionalProperties":false,"required":["import_playbook"],"properties":{"import_playbook":{"type":"string","minLength":1,"description":"A playbook file whose plays run here, relative to this file; read when the playbook loads."},"name":{"type":"string","minLength":1},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the imported plays."}}},"roleName":{"type":"string","title":"a role name (a folder under roles/)","pattern":"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},"roleEntry":{"anyOf":[{"$ref":"#/definitions/roleName"},{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/definitions/roleName"},"vars":{"$ref":"#/definitions/vars","description":"Role params: seen by the role's tasks only, above play vars."},"when":{"$ref":"#/definitions/condition","description":"Added to the conditions of every task of the role."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the role."}}}]},"serialStep":{"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]},"vars":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"tags":{"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"condition":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]},"taskKeys":{"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."},"vars":{"$ref":"#/definitions/vars","description":"The task's own vars: above play vars and the vars around it, below registered results."},"loop":{"type":["array","string"],"description":"Run the task once per item: a list, or a template that renders to one (the loader refuses any other string). The registered result has `results`, one per item."},"loop_control":{"type":"object","additionalProperties":false,"properties":{"loop_var":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"The var that holds the current item (default item)."},"index_var":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"A var that holds the current item's index, from 0."},"label":{"type":"string","minLength":1,"description":"How each item is shown in output (a template); default the item itself."}}}}},"taskItem":{"description":"One entry of a task list: a task, a block, an import_tasks or an include_tasks.","if":{"type":"object","required":["block"],"properties":{"block":true}},"then":{"$ref":"#/definitions/block"},"else":{"if":{"type":"object","required":["import_tasks"],"properties":{"import_tasks":true}},"then":{"$ref":"#/definitions/importTasks"},"else":{"if":{"type":"object","required":["include_tasks"],"properties":{"include_tasks":true}},"then":{"$ref":"#/definitions/includeTasks"},"else":{"$ref":"#/definitions/task"}}}},"block":{"type":"object","additionalProperties":false,"required":["block"],"properties":{"block":{"type":"array","items":{"$ref":"#/definitions/taskItem"},"description":"Tasks run in order; a task failing on a host sends that host to rescue, then always."},"rescue":{"type":"array","items":{"$ref":"#/definitions/taskItem"},"description":"Run on the hosts where a task of block failed; when it succeeds, the failure is cleared."},"always":{"type":"array","items":{"$ref":"#/definitions/taskItem"},"description":"Run after block (and rescue) on every host that entered the block, failed or not."},"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Added to the conditions of every task inside."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task inside."},"vars":{"$ref":"#/definitions/vars","description":"Seen by every task inside, above play vars."},"ignore_errors":{"type":"boolean","description":"For every task inside that does not set its own."},"check_mode":{"type":"boolean","description":"For every task inside that does not set its own."}}},"importTasks":{"type":"object","additionalProperties":false,"required":["import_tasks"],"properties":{"import_tasks":{"type":"string","minLength":1,"description":"A task file, relative to this file, whose tasks take this entry's place when the playbook loads."},"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Added to the conditions of every imported task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every imported task."},"vars":{"$ref":"#/definitions/vars","description":"Seen by every imported task, above play vars."}}},"includeTasks":{"type":"object","additionalProperties":false,"required":["include_tasks"],"properties":{"include_tasks":{"type":"string","minLength":1,"description":"A task file, relative to this file, read when a host reaches it; may be a template, rendered per host."},"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Whether the include runs on a host; not given to the included tasks."},"tags":{"$ref":"#/definitions/tags","description":"The include's own: --tags selects the include by them; the included tasks keep theirs (see apply)."},"vars":{"$ref":"#/definitions/vars","description":"Seen by the include's path and condition and by every included task, above play vars."},"apply":{"type":"object","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/tags","description":"Given to every included task."}},"description":"Keywords given to the included tasks."}}},"task":{"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"},"handler":{"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"}}};
+const schema150 = {"type":"object","additionalProperties":false,"required":["import_playbook"],"properties":{"import_playbook":{"type":"string","minLength":1,"description":"A playbook file whose plays run here, relative to this file; read when the playbook loads."},"name":{"type":"string","minLength":1},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the imported plays."}}};
+const schema151 = {"anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]};
+
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.import_playbook === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "import_playbook"},message:"must have required property '"+"import_playbook"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "import_playbook") || (key0 === "name")) || (key0 === "tags"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.import_playbook !== undefined){
+let data0 = data.import_playbook;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/import_playbook",schemaPath:"#/properties/import_playbook/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/import_playbook",schemaPath:"#/properties/import_playbook/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.tags !== undefined){
+let data2 = data.tags;
+const _errs8 = errors;
+let valid2 = false;
+const _errs9 = errors;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid0 = _errs9 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs11 = errors;
+if(Array.isArray(data2)){
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err8 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"#/definitions/tags/anyOf/1/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"#/definitions/tags/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid0 = _errs11 === errors;
+valid2 = valid2 || _valid0;
+}
+if(!valid2){
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+else {
+errors = _errs8;
+if(vErrors !== null){
+if(_errs8){
+vErrors.length = _errs8;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+validate37.errors = vErrors;
+return errors === 0;
+}
+
+const schema152 = {"type":"object","additionalProperties":false,"required":["hosts"],"properties":{"name":{"type":"string","description":"Shown in output; defaults to the host pattern."},"hosts":{"type":"string","minLength":1,"description":"Host pattern (group, host, a:b, a:!b, a:&b), resolved against the whole inventory, then narrowed by --limit."},"defaults":{"$ref":"#/definitions/vars","description":"Lowest-precedence vars, below every inventory var (role-style defaults)."},"vars":{"$ref":"#/definitions/vars","description":"Play vars: above inventory vars, below registered results."},"serial":{"description":"Batch size: an integer, a percentage (\"30%\"), or a list of those; the last entry repeats until every host has run. A template (\"{{ roll_serial }}\") is rendered when the play starts, with the vars of its first host.","anyOf":[{"$ref":"#/definitions/serialStep"},{"type":"array","minItems":1,"items":{"$ref":"#/definitions/serialStep"}},{"type":"string","pattern":"\\{\\{"}]},"order":{"type":"string","pattern":"^[a-z][a-z0-9_]*$","description":"How the hosts not yet run are ordered before each batch: inventory (default), reverse_inventory, sorted, reverse_sorted, or a named orderer the runner knows (consul_leader_last: the current Consul leader last, looked up again before every batch)."},"max_fail_percentage":{"type":"number","minimum":0,"maximum":100,"description":"Abort the play (and the run) when more than this percentage of a batch has failed."},"any_errors_fatal":{"type":"boolean","description":"Any failed host stops the whole run after the current task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the play."},"roles":{"type":"array","items":{"$ref":"#/definitions/roleEntry"},"description":"Roles whose tasks run before the play's own: roles/NAME/ beside the playbook, or in the project's roles/."},"tasks":{"type":"array","items":{"$ref":"#/definitions/taskItem"}},"handlers":{"type":"array","items":{"$ref":"#/definitions/handler"}}}};
+const schema153 = {"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}};
+const schema155 = {"anyOf":[{"type":"integer","minimum":1},{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?%$"}]};
+const pattern67 = new RegExp("^[0-9]+(\\.[0-9]+)?%$", "u");
+const pattern69 = new RegExp("\\{\\{", "u");
+const pattern70 = new RegExp("^[a-z][a-z0-9_]*$", "u");
+const schema158 = {"anyOf":[{"$ref":"#/definitions/roleName"},{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/definitions/roleName"},"vars":{"$ref":"#/definitions/vars","description":"Role params: seen by the role's tasks only, above play vars."},"when":{"$ref":"#/definitions/condition","description":"Added to the conditions of every task of the role."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task of the role."}}}]};
+const schema159 = {"type":"string","title":"a role name (a folder under roles/)","pattern":"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"};
+const schema162 = {"anyOf":[{"type":"string","minLength":1},{"type":"boolean"},{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string","minLength":1},{"type":"boolean"}]}}]};
+const pattern71 = new RegExp("^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "u");
+
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+const _errs0 = errors;
+let valid0 = false;
+const _errs1 = errors;
+if(typeof data === "string"){
+if(!pattern71.test(data)){
+const err0 = {instancePath,schemaPath:"#/definitions/roleName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/definitions/roleName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+valid0 = valid0 || _valid0;
+if(!valid0){
+const _errs4 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.role === undefined){
+const err2 = {instancePath,schemaPath:"#/anyOf/1/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "role") || (key0 === "vars")) || (key0 === "when")) || (key0 === "tags"))){
+const err3 = {instancePath,schemaPath:"#/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.role !== undefined){
+let data0 = data.role;
+if(typeof data0 === "string"){
+if(!pattern71.test(data0)){
+const err4 = {instancePath:instancePath+"/role",schemaPath:"#/definitions/roleName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/role",schemaPath:"#/definitions/roleName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.vars !== undefined){
+let data1 = data.vars;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+for(const key1 in data1){
+const _errs13 = errors;
+if(typeof key1 === "string"){
+if(!pattern3.test(key1)){
+const err6 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+var valid5 = _errs13 === errors;
+if(!valid5){
+const err7 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.when !== undefined){
+let data2 = data.when;
+const _errs16 = errors;
+let valid7 = false;
+const _errs17 = errors;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err9 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid1 = _errs17 === errors;
+valid7 = valid7 || _valid1;
+if(!valid7){
+const _errs19 = errors;
+if(typeof data2 !== "boolean"){
+const err11 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid1 = _errs19 === errors;
+valid7 = valid7 || _valid1;
+if(!valid7){
+const _errs21 = errors;
+if(Array.isArray(data2)){
+if(data2.length < 1){
+const err12 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+const _errs24 = errors;
+let valid10 = false;
+const _errs25 = errors;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err13 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var _valid2 = _errs25 === errors;
+valid10 = valid10 || _valid2;
+if(!valid10){
+const _errs27 = errors;
+if(typeof data3 !== "boolean"){
+const err15 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+var _valid2 = _errs27 === errors;
+valid10 = valid10 || _valid2;
+}
+if(!valid10){
+const err16 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+else {
+errors = _errs24;
+if(vErrors !== null){
+if(_errs24){
+vErrors.length = _errs24;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+var _valid1 = _errs21 === errors;
+valid7 = valid7 || _valid1;
+}
+}
+if(!valid7){
+const err18 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+else {
+errors = _errs16;
+if(vErrors !== null){
+if(_errs16){
+vErrors.length = _errs16;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.tags !== undefined){
+let data4 = data.tags;
+const _errs31 = errors;
+let valid12 = false;
+const _errs32 = errors;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err19 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+var _valid3 = _errs32 === errors;
+valid12 = valid12 || _valid3;
+if(!valid12){
+const _errs34 = errors;
+if(Array.isArray(data4)){
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+let data5 = data4[i1];
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err21 = {instancePath:instancePath+"/tags/" + i1,schemaPath:"#/definitions/tags/anyOf/1/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/tags/" + i1,schemaPath:"#/definitions/tags/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+var _valid3 = _errs34 === errors;
+valid12 = valid12 || _valid3;
+}
+if(!valid12){
+const err24 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+else {
+errors = _errs31;
+if(vErrors !== null){
+if(_errs31){
+vErrors.length = _errs31;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+valid0 = valid0 || _valid0;
+}
+if(!valid0){
+const err26 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+}
+validate40.errors = vErrors;
+return errors === 0;
+}
+
+const schema164 = {"description":"One entry of a task list: a task, a block, an import_tasks or an include_tasks.","if":{"type":"object","required":["block"],"properties":{"block":true}},"then":{"$ref":"#/definitions/block"},"else":{"if":{"type":"object","required":["import_tasks"],"properties":{"import_tasks":true}},"then":{"$ref":"#/definitions/importTasks"},"else":{"if":{"type":"object","required":["include_tasks"],"properties":{"include_tasks":true}},"then":{"$ref":"#/definitions/includeTasks"},"else":{"$ref":"#/definitions/task"}}}};
+const schema165 = {"type":"object","additionalProperties":false,"required":["block"],"properties":{"block":{"type":"array","items":{"$ref":"#/definitions/taskItem"},"description":"Tasks run in order; a task failing on a host sends that host to rescue, then always."},"rescue":{"type":"array","items":{"$ref":"#/definitions/taskItem"},"description":"Run on the hosts where a task of block failed; when it succeeds, the failure is cleared."},"always":{"type":"array","items":{"$ref":"#/definitions/taskItem"},"description":"Run after block (and rescue) on every host that entered the block, failed or not."},"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Added to the conditions of every task inside."},"tags":{"$ref":"#/definitions/tags","description":"Added to every task inside."},"vars":{"$ref":"#/definitions/vars","description":"Seen by every task inside, above play vars."},"ignore_errors":{"type":"boolean","description":"For every task inside that does not set its own."},"check_mode":{"type":"boolean","description":"For every task inside that does not set its own."}}};
+const wrapper1 = {validate: validate42};
+
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.block === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func24.call(schema165.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data0 = data.block;
+if(Array.isArray(data0)){
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+if(!(wrapper1.validate(data0[i0], {instancePath:instancePath+"/block/" + i0,parentData:data0,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? wrapper1.validate.errors : vErrors.concat(wrapper1.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.rescue !== undefined){
+let data2 = data.rescue;
+if(Array.isArray(data2)){
+const len1 = data2.length;
+for(let i1=0; i1<len1; i1++){
+if(!(wrapper1.validate(data2[i1], {instancePath:instancePath+"/rescue/" + i1,parentData:data2,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? wrapper1.validate.errors : vErrors.concat(wrapper1.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/rescue",schemaPath:"#/properties/rescue/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.always !== undefined){
+let data4 = data.always;
+if(Array.isArray(data4)){
+const len2 = data4.length;
+for(let i2=0; i2<len2; i2++){
+if(!(wrapper1.validate(data4[i2], {instancePath:instancePath+"/always/" + i2,parentData:data4,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? wrapper1.validate.errors : vErrors.concat(wrapper1.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/always",schemaPath:"#/properties/always/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data6 = data.name;
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.when !== undefined){
+let data7 = data.when;
+const _errs15 = errors;
+let valid8 = false;
+const _errs16 = errors;
+if(typeof data7 === "string"){
+if(func2(data7) < 1){
+const err7 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid0 = _errs16 === errors;
+valid8 = valid8 || _valid0;
+if(!valid8){
+const _errs18 = errors;
+if(typeof data7 !== "boolean"){
+const err9 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs18 === errors;
+valid8 = valid8 || _valid0;
+if(!valid8){
+const _errs20 = errors;
+if(Array.isArray(data7)){
+if(data7.length < 1){
+const err10 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+const len3 = data7.length;
+for(let i3=0; i3<len3; i3++){
+let data8 = data7[i3];
+const _errs23 = errors;
+let valid11 = false;
+const _errs24 = errors;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err11 = {instancePath:instancePath+"/when/" + i3,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/when/" + i3,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var _valid1 = _errs24 === errors;
+valid11 = valid11 || _valid1;
+if(!valid11){
+const _errs26 = errors;
+if(typeof data8 !== "boolean"){
+const err13 = {instancePath:instancePath+"/when/" + i3,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+var _valid1 = _errs26 === errors;
+valid11 = valid11 || _valid1;
+}
+if(!valid11){
+const err14 = {instancePath:instancePath+"/when/" + i3,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+else {
+errors = _errs23;
+if(vErrors !== null){
+if(_errs23){
+vErrors.length = _errs23;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+var _valid0 = _errs20 === errors;
+valid8 = valid8 || _valid0;
+}
+}
+if(!valid8){
+const err16 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+else {
+errors = _errs15;
+if(vErrors !== null){
+if(_errs15){
+vErrors.length = _errs15;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.tags !== undefined){
+let data9 = data.tags;
+const _errs30 = errors;
+let valid13 = false;
+const _errs31 = errors;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err17 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+var _valid2 = _errs31 === errors;
+valid13 = valid13 || _valid2;
+if(!valid13){
+const _errs33 = errors;
+if(Array.isArray(data9)){
+const len4 = data9.length;
+for(let i4=0; i4<len4; i4++){
+let data10 = data9[i4];
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err19 = {instancePath:instancePath+"/tags/" + i4,schemaPath:"#/definitions/tags/anyOf/1/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/tags/" + i4,schemaPath:"#/definitions/tags/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+var _valid2 = _errs33 === errors;
+valid13 = valid13 || _valid2;
+}
+if(!valid13){
+const err22 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+else {
+errors = _errs30;
+if(vErrors !== null){
+if(_errs30){
+vErrors.length = _errs30;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.vars !== undefined){
+let data11 = data.vars;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key1 in data11){
+const _errs40 = errors;
+if(typeof key1 === "string"){
+if(!pattern3.test(key1)){
+const err23 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+var valid17 = _errs40 === errors;
+if(!valid17){
+const err24 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data.ignore_errors !== undefined){
+if(typeof data.ignore_errors !== "boolean"){
+const err26 = {instancePath:instancePath+"/ignore_errors",schemaPath:"#/properties/ignore_errors/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.check_mode !== undefined){
+if(typeof data.check_mode !== "boolean"){
+const err27 = {instancePath:instancePath+"/check_mode",schemaPath:"#/properties/check_mode/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+validate43.errors = vErrors;
+return errors === 0;
+}
+
+const schema169 = {"type":"object","additionalProperties":false,"required":["import_tasks"],"properties":{"import_tasks":{"type":"string","minLength":1,"description":"A task file, relative to this file, whose tasks take this entry's place when the playbook loads."},"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Added to the conditions of every imported task."},"tags":{"$ref":"#/definitions/tags","description":"Added to every imported task."},"vars":{"$ref":"#/definitions/vars","description":"Seen by every imported task, above play vars."}}};
+
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.import_tasks === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "import_tasks"},message:"must have required property '"+"import_tasks"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((key0 === "import_tasks") || (key0 === "name")) || (key0 === "when")) || (key0 === "tags")) || (key0 === "vars"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.import_tasks !== undefined){
+let data0 = data.import_tasks;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/import_tasks",schemaPath:"#/properties/import_tasks/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/import_tasks",schemaPath:"#/properties/import_tasks/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.when !== undefined){
+let data2 = data.when;
+const _errs8 = errors;
+let valid2 = false;
+const _errs9 = errors;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid0 = _errs9 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs11 = errors;
+if(typeof data2 !== "boolean"){
+const err8 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid0 = _errs11 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs13 = errors;
+if(Array.isArray(data2)){
+if(data2.length < 1){
+const err9 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+const _errs16 = errors;
+let valid5 = false;
+const _errs17 = errors;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err10 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid1 = _errs17 === errors;
+valid5 = valid5 || _valid1;
+if(!valid5){
+const _errs19 = errors;
+if(typeof data3 !== "boolean"){
+const err12 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var _valid1 = _errs19 === errors;
+valid5 = valid5 || _valid1;
+}
+if(!valid5){
+const err13 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+else {
+errors = _errs16;
+if(vErrors !== null){
+if(_errs16){
+vErrors.length = _errs16;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var _valid0 = _errs13 === errors;
+valid2 = valid2 || _valid0;
+}
+}
+if(!valid2){
+const err15 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+else {
+errors = _errs8;
+if(vErrors !== null){
+if(_errs8){
+vErrors.length = _errs8;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.tags !== undefined){
+let data4 = data.tags;
+const _errs23 = errors;
+let valid7 = false;
+const _errs24 = errors;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err16 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+var _valid2 = _errs24 === errors;
+valid7 = valid7 || _valid2;
+if(!valid7){
+const _errs26 = errors;
+if(Array.isArray(data4)){
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+let data5 = data4[i1];
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err18 = {instancePath:instancePath+"/tags/" + i1,schemaPath:"#/definitions/tags/anyOf/1/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/tags/" + i1,schemaPath:"#/definitions/tags/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+var _valid2 = _errs26 === errors;
+valid7 = valid7 || _valid2;
+}
+if(!valid7){
+const err21 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+else {
+errors = _errs23;
+if(vErrors !== null){
+if(_errs23){
+vErrors.length = _errs23;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.vars !== undefined){
+let data6 = data.vars;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+for(const key1 in data6){
+const _errs33 = errors;
+if(typeof key1 === "string"){
+if(!pattern3.test(key1)){
+const err22 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+var valid11 = _errs33 === errors;
+if(!valid11){
+const err23 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+validate45.errors = vErrors;
+return errors === 0;
+}
+
+const schema173 = {"type":"object","additionalProperties":false,"required":["include_tasks"],"properties":{"include_tasks":{"type":"string","minLength":1,"description":"A task file, relative to this file, read when a host reaches it; may be a template, rendered per host."},"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Whether the include runs on a host; not given to the included tasks."},"tags":{"$ref":"#/definitions/tags","description":"The include's own: --tags selects the include by them; the included tasks keep theirs (see apply)."},"vars":{"$ref":"#/definitions/vars","description":"Seen by the include's path and condition and by every included task, above play vars."},"apply":{"type":"object","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/tags","description":"Given to every included task."}},"description":"Keywords given to the included tasks."}}};
+
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.include_tasks === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "include_tasks"},message:"must have required property '"+"include_tasks"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((key0 === "include_tasks") || (key0 === "name")) || (key0 === "when")) || (key0 === "tags")) || (key0 === "vars")) || (key0 === "apply"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.include_tasks !== undefined){
+let data0 = data.include_tasks;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/include_tasks",schemaPath:"#/properties/include_tasks/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/include_tasks",schemaPath:"#/properties/include_tasks/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.when !== undefined){
+let data2 = data.when;
+const _errs8 = errors;
+let valid2 = false;
+const _errs9 = errors;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid0 = _errs9 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs11 = errors;
+if(typeof data2 !== "boolean"){
+const err8 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid0 = _errs11 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs13 = errors;
+if(Array.isArray(data2)){
+if(data2.length < 1){
+const err9 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+const _errs16 = errors;
+let valid5 = false;
+const _errs17 = errors;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err10 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid1 = _errs17 === errors;
+valid5 = valid5 || _valid1;
+if(!valid5){
+const _errs19 = errors;
+if(typeof data3 !== "boolean"){
+const err12 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var _valid1 = _errs19 === errors;
+valid5 = valid5 || _valid1;
+}
+if(!valid5){
+const err13 = {instancePath:instancePath+"/when/" + i0,schemaPath:"#/definitions/condition/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+else {
+errors = _errs16;
+if(vErrors !== null){
+if(_errs16){
+vErrors.length = _errs16;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var _valid0 = _errs13 === errors;
+valid2 = valid2 || _valid0;
+}
+}
+if(!valid2){
+const err15 = {instancePath:instancePath+"/when",schemaPath:"#/definitions/condition/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+else {
+errors = _errs8;
+if(vErrors !== null){
+if(_errs8){
+vErrors.length = _errs8;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.tags !== undefined){
+let data4 = data.tags;
+const _errs23 = errors;
+let valid7 = false;
+const _errs24 = errors;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err16 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+var _valid2 = _errs24 === errors;
+valid7 = valid7 || _valid2;
+if(!valid7){
+const _errs26 = errors;
+if(Array.isArray(data4)){
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+let data5 = data4[i1];
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err18 = {instancePath:instancePath+"/tags/" + i1,schemaPath:"#/definitions/tags/anyOf/1/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/tags/" + i1,schemaPath:"#/definitions/tags/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+var _valid2 = _errs26 === errors;
+valid7 = valid7 || _valid2;
+}
+if(!valid7){
+const err21 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/tags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+else {
+errors = _errs23;
+if(vErrors !== null){
+if(_errs23){
+vErrors.length = _errs23;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.vars !== undefined){
+let data6 = data.vars;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+for(const key1 in data6){
+const _errs33 = errors;
+if(typeof key1 === "string"){
+if(!pattern3.test(key1)){
+const err22 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+var valid11 = _errs33 === errors;
+if(!valid11){
+const err23 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.apply !== undefined){
+let data7 = data.apply;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+for(const key2 in data7){
+if(!(key2 === "tags")){
+const err25 = {instancePath:instancePath+"/apply",schemaPath:"#/properties/apply/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data7.tags !== undefined){
+let data8 = data7.tags;
+const _errs39 = errors;
+let valid14 = false;
+const _errs40 = errors;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err26 = {instancePath:instancePath+"/apply/tags",schemaPath:"#/definitions/tags/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/apply/tags",schemaPath:"#/definitions/tags/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+var _valid3 = _errs40 === errors;
+valid14 = valid14 || _valid3;
+if(!valid14){
+const _errs42 = errors;
+if(Array.isArray(data8)){
+const len2 = data8.length;
+for(let i2=0; i2<len2; i2++){
+let data9 = data8[i2];
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err28 = {instancePath:instancePath+"/apply/tags/" + i2,schemaPath:"#/definitions/tags/anyOf/1/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/apply/tags/" + i2,schemaPath:"#/definitions/tags/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/apply/tags",schemaPath:"#/definitions/tags/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+var _valid3 = _errs42 === errors;
+valid14 = valid14 || _valid3;
+}
+if(!valid14){
+const err31 = {instancePath:instancePath+"/apply/tags",schemaPath:"#/definitions/tags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+else {
+errors = _errs39;
+if(vErrors !== null){
+if(_errs39){
+vErrors.length = _errs39;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/apply",schemaPath:"#/properties/apply/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+else {
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+validate47.errors = vErrors;
+return errors === 0;
+}
+
+const schema178 = {"allOf":[{"$ref":"#/definitions/taskKeys"}],"type":"object"};
+const schema179 = {"description":"Keys every task and handler may have besides its one module key.","type":"object","properties":{"name":{"type":"string","minLength":1},"when":{"$ref":"#/definitions/condition","description":"Skip the task on hosts where this is false; a list means all must hold."},"register":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Store the result under this var for later tasks on the same host."},"notify":{"description":"Handler name(s) to run at the end of the batch when this task changed something.","anyOf":[{"type":"string","minLength":1},{"type":"array","items":{"type":"string","minLength":1}}]},"tags":{"$ref":"#/definitions/tags"},"retries":{"type":"integer","minimum":0,"maximum":1000,"description":"Extra attempts while `until` does not hold (default 3)."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds between attempts (default 5)."},"until":{"$ref":"#/definitions/condition"},"ignore_errors":{"type":"boolean"},"changed_when":{"$ref":"#/definitions/condition"},"failed_when":{"$ref":"#/definitions/condition"},"check_mode":{"type":"boolean","description":"false: run this task for real even in check mode (read-only probes). true: only plan it, even in a real run; `changed` in its registered result says whether it would change something."},"run_once":{"type":"boolean","description":"Run on the first host of each batch; its result is registered for every host of the batch."},"vars":{"$ref":"#/definitions/vars","description":"The task's own vars: above play vars and the vars around it, below registered results."},"loop":{"type":["array","string"],"description":"Run the task once per item: a list, or a template that renders to one (the loader refuses any other string). The registered result has `results`, one per item."},"loop_control":{"type":"object","additionalProperties":false,"properties":{"loop_var":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"The var that holds the current item (default item)."},"index_var":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"A var that holds the current item's index, from 0."},"label":{"type":"string","minLength":1,"description":"How each item is shown in output (a template); default the item itself."}}}}};
+
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4631,9 +11255,14 @@ vErrors.push(err64);
 errors++;
 }
 }
-}
-else {
-const err65 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.vars !== undefined){
+let data19 = data.vars;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+for(const key0 in data19){
+const _errs95 = errors;
+if(typeof key0 === "string"){
+if(!pattern3.test(key0)){
+const err65 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key0};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -4642,12 +11271,163 @@ vErrors.push(err65);
 }
 errors++;
 }
-validate30.errors = vErrors;
+}
+var valid29 = _errs95 === errors;
+if(!valid29){
+const err66 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/vars",schemaPath:"#/definitions/vars/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data.loop !== undefined){
+let data20 = data.loop;
+if((!(Array.isArray(data20))) && (typeof data20 !== "string")){
+const err68 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/type",keyword:"type",params:{type: schema179.properties.loop.type},message:"must be array,string"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data.loop_control !== undefined){
+let data21 = data.loop_control;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+for(const key1 in data21){
+if(!(((key1 === "loop_var") || (key1 === "index_var")) || (key1 === "label"))){
+const err69 = {instancePath:instancePath+"/loop_control",schemaPath:"#/properties/loop_control/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data21.loop_var !== undefined){
+let data22 = data21.loop_var;
+if(typeof data22 === "string"){
+if(!pattern3.test(data22)){
+const err70 = {instancePath:instancePath+"/loop_control/loop_var",schemaPath:"#/properties/loop_control/properties/loop_var/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/loop_control/loop_var",schemaPath:"#/properties/loop_control/properties/loop_var/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data21.index_var !== undefined){
+let data23 = data21.index_var;
+if(typeof data23 === "string"){
+if(!pattern3.test(data23)){
+const err72 = {instancePath:instancePath+"/loop_control/index_var",schemaPath:"#/properties/loop_control/properties/index_var/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/loop_control/index_var",schemaPath:"#/properties/loop_control/properties/index_var/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+if(data21.label !== undefined){
+let data24 = data21.label;
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err74 = {instancePath:instancePath+"/loop_control/label",schemaPath:"#/properties/loop_control/properties/label/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/loop_control/label",schemaPath:"#/properties/loop_control/properties/label/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/loop_control",schemaPath:"#/properties/loop_control/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+}
+else {
+const err77 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+validate50.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(!(data && typeof data == "object" && !Array.isArray(data))){
@@ -4660,17 +11440,224 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
-validate29.errors = vErrors;
+validate49.errors = vErrors;
 return errors === 0;
 }
 
-const schema53 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+const _errs0 = errors;
+let valid0 = true;
+const _errs1 = errors;
+if(errors === _errs1){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.block === undefined) && (missing0 = "block")){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+var _valid0 = _errs1 === errors;
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs3 = errors;
+if(!(validate43(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs3 === errors;
+valid0 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs4 = errors;
+const _errs5 = errors;
+let valid1 = true;
+const _errs6 = errors;
+if(errors === _errs6){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.import_tasks === undefined) && (missing1 = "import_tasks")){
+const err2 = {};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid1 = _errs6 === errors;
+errors = _errs5;
+if(vErrors !== null){
+if(_errs5){
+vErrors.length = _errs5;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause1;
+if(_valid1){
+const _errs8 = errors;
+if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs8 === errors;
+valid1 = _valid1;
+ifClause1 = "then";
+}
+else {
+const _errs9 = errors;
+const _errs10 = errors;
+let valid2 = true;
+const _errs11 = errors;
+if(errors === _errs11){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing2;
+if((data.include_tasks === undefined) && (missing2 = "include_tasks")){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid2 = _errs11 === errors;
+errors = _errs10;
+if(vErrors !== null){
+if(_errs10){
+vErrors.length = _errs10;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause2;
+if(_valid2){
+const _errs13 = errors;
+if(!(validate47(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+errors = vErrors.length;
+}
+var _valid2 = _errs13 === errors;
+valid2 = _valid2;
+ifClause2 = "then";
+}
+else {
+const _errs14 = errors;
+if(!(validate49(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+errors = vErrors.length;
+}
+var _valid2 = _errs14 === errors;
+valid2 = _valid2;
+ifClause2 = "else";
+}
+if(!valid2){
+const err6 = {instancePath,schemaPath:"#/else/else/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid1 = _errs9 === errors;
+valid1 = _valid1;
+ifClause1 = "else";
+}
+if(!valid1){
+const err7 = {instancePath,schemaPath:"#/else/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+ifClause0 = "else";
+}
+if(!valid0){
+const err8 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+validate42.errors = vErrors;
+return errors === 0;
+}
+
+const schema186 = {"allOf":[{"$ref":"#/definitions/taskKeys"},{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}],"type":"object"};
+
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(!(data && typeof data == "object" && !Array.isArray(data))){
@@ -4683,8 +11670,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4734,12 +11721,12 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate33.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -4754,7 +11741,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func24.call(schema40.properties, key0))){
+if(!(func24.call(schema152.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -4919,7 +11906,7 @@ valid7 = valid7 || _valid1;
 if(!valid7){
 const _errs21 = errors;
 if(typeof data4 === "string"){
-if(!pattern25.test(data4)){
+if(!pattern67.test(data4)){
 const err13 = {instancePath:instancePath+"/serial",schemaPath:"#/definitions/serialStep/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?%$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?%$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -5012,7 +11999,7 @@ valid11 = valid11 || _valid2;
 if(!valid11){
 const _errs30 = errors;
 if(typeof data5 === "string"){
-if(!pattern25.test(data5)){
+if(!pattern67.test(data5)){
 const err19 = {instancePath:instancePath+"/serial/" + i0,schemaPath:"#/definitions/serialStep/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?%$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?%$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -5074,7 +12061,7 @@ valid5 = valid5 || _valid0;
 if(!valid5){
 const _errs32 = errors;
 if(typeof data4 === "string"){
-if(!pattern27.test(data4)){
+if(!pattern69.test(data4)){
 const err23 = {instancePath:instancePath+"/serial",schemaPath:"#/properties/serial/anyOf/2/pattern",keyword:"pattern",params:{pattern: "\\{\\{"},message:"must match pattern \""+"\\{\\{"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -5124,7 +12111,7 @@ vErrors = null;
 if(data.order !== undefined){
 let data6 = data.order;
 if(typeof data6 === "string"){
-if(!pattern28.test(data6)){
+if(!pattern70.test(data6)){
 const err26 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_]*$"+"\""};
 if(vErrors === null){
 vErrors = [err26];
@@ -5287,19 +12274,19 @@ vErrors = null;
 }
 }
 }
-if(data.tasks !== undefined){
-let data11 = data.tasks;
+if(data.roles !== undefined){
+let data11 = data.roles;
 if(Array.isArray(data11)){
 const len2 = data11.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate29(data11[i2], {instancePath:instancePath+"/tasks/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate40(data11[i2], {instancePath:instancePath+"/roles/" + i2,parentData:data11,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/tasks",schemaPath:"#/properties/tasks/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err38 = {instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -5309,19 +12296,19 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data.handlers !== undefined){
-let data13 = data.handlers;
+if(data.tasks !== undefined){
+let data13 = data.tasks;
 if(Array.isArray(data13)){
 const len3 = data13.length;
 for(let i3=0; i3<len3; i3++){
-if(!(validate33(data13[i3], {instancePath:instancePath+"/handlers/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+if(!(validate42(data13[i3], {instancePath:instancePath+"/tasks/" + i3,parentData:data13,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/handlers",schemaPath:"#/properties/handlers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err39 = {instancePath:instancePath+"/tasks",schemaPath:"#/properties/tasks/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -5331,9 +12318,19 @@ vErrors.push(err39);
 errors++;
 }
 }
+if(data.handlers !== undefined){
+let data15 = data.handlers;
+if(Array.isArray(data15)){
+const len4 = data15.length;
+for(let i4=0; i4<len4; i4++){
+if(!(validate54(data15[i4], {instancePath:instancePath+"/handlers/" + i4,parentData:data15,parentDataProperty:i4,rootData}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
-const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err40 = {instancePath:instancePath+"/handlers",schemaPath:"#/properties/handlers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -5342,12 +12339,24 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate28.errors = vErrors;
+}
+}
+else {
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+validate39.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/playbook.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -5364,1299 +12373,40 @@ errors++;
 }
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate28(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-validate27.errors = vErrors;
-return errors === 0;
-}
-
-export const v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053 = validate37;
-const schema54 = {"type":"object","additionalProperties":false,"required":["port","timeout"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"host":{"type":"string","minLength":1,"description":"Address as seen from the target; default 127.0.0.1."},"http_path":{"type":"string","pattern":"^/","description":"Wait for HTTP on this path, not just the port."},"status":{"type":"integer","minimum":100,"maximum":599,"description":"HTTP status that means ready; default 200."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep trying."},"delay":{"type":"number","minimum":0,"maximum":3600,"description":"Seconds before the first try."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between tries; default 1."},"diagnose":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Read-only command whose last lines a timeout shows (e.g. the logs)."}}};
-
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.port === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.timeout === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "timeout"},message:"must have required property '"+"timeout"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((((((key0 === "port") || (key0 === "host")) || (key0 === "http_path")) || (key0 === "status")) || (key0 === "timeout")) || (key0 === "delay")) || (key0 === "interval")) || (key0 === "diagnose"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.port !== undefined){
-let data0 = data.port;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 > 65535 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(data0 < 1 || isNaN(data0)){
-const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-}
-if(data.host !== undefined){
-let data1 = data.host;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err6 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.http_path !== undefined){
-let data2 = data.http_path;
-if(typeof data2 === "string"){
-if(!pattern0.test(data2)){
-const err8 = {instancePath:instancePath+"/http_path",schemaPath:"#/properties/http_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/http_path",schemaPath:"#/properties/http_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.status !== undefined){
-let data3 = data.status;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err10 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 > 599 || isNaN(data3)){
-const err11 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data3 < 100 || isNaN(data3)){
-const err12 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-if(data.timeout !== undefined){
-let data4 = data.timeout;
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 > 3600 || isNaN(data4)){
-const err13 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if(data4 <= 0 || isNaN(data4)){
-const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.delay !== undefined){
-let data5 = data.delay;
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 3600 || isNaN(data5)){
-const err16 = {instancePath:instancePath+"/delay",schemaPath:"#/properties/delay/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(data5 < 0 || isNaN(data5)){
-const err17 = {instancePath:instancePath+"/delay",schemaPath:"#/properties/delay/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/delay",schemaPath:"#/properties/delay/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data.interval !== undefined){
-let data6 = data.interval;
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 600 || isNaN(data6)){
-const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/properties/interval/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-if(data6 <= 0 || isNaN(data6)){
-const err20 = {instancePath:instancePath+"/interval",schemaPath:"#/properties/interval/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-else {
-const err21 = {instancePath:instancePath+"/interval",schemaPath:"#/properties/interval/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-if(data.diagnose !== undefined){
-let data7 = data.diagnose;
-if(Array.isArray(data7)){
-if(data7.length < 1){
-const err22 = {instancePath:instancePath+"/diagnose",schemaPath:"#/properties/diagnose/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-const len0 = data7.length;
-for(let i0=0; i0<len0; i0++){
-if(typeof data7[i0] !== "string"){
-const err23 = {instancePath:instancePath+"/diagnose/" + i0,schemaPath:"#/properties/diagnose/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/diagnose",schemaPath:"#/properties/diagnose/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-}
-else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-validate37.errors = vErrors;
-return errors === 0;
-}
-
-export const v_55cefed1a55e6b4696c370173eec4c353654cff5f8076b388497982521c3dc49 = validate38;
-const schema55 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"image":{"type":"string","minLength":1,"description":"Image reference; required unless state is absent."},"volumes":{"type":"array","items":{"type":"string","minLength":1},"description":"host:container[:ro] mounts."},"network":{"type":"string","minLength":1,"description":"Docker network; default host."},"restart":{"enum":["no","always","unless-stopped","on-failure"],"description":"Restart policy; default always."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Container labels."},"env":{"type":"object","description":"Environment variables; secret values stay redacted in logs."},"args":{"type":"array","description":"Arguments after the image, e.g. [agent]."},"config_hash":{"type":"string","description":"Checksum of the rendered config; changing it recreates."},"state":{"enum":["started","stopped","absent","restarted"],"description":"Default started."},"stop_timeout":{"type":"integer","minimum":0,"description":"Seconds to wait for a graceful stop; default 10."}}};
-const pattern31 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]*$", "u");
-
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func24.call(schema55.properties, key0))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data0 = data.name;
-if(typeof data0 === "string"){
-if(!pattern31.test(data0)){
-const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.image !== undefined){
-let data1 = data.image;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(data.volumes !== undefined){
-let data2 = data.volumes;
-if(Array.isArray(data2)){
-const len0 = data2.length;
-for(let i0=0; i0<len0; i0++){
-let data3 = data2[i0];
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err6 = {instancePath:instancePath+"/volumes/" + i0,schemaPath:"#/properties/volumes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/volumes/" + i0,schemaPath:"#/properties/volumes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-if(data.network !== undefined){
-let data4 = data.network;
-if(typeof data4 === "string"){
-if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data.restart !== undefined){
-let data5 = data.restart;
-if(!((((data5 === "no") || (data5 === "always")) || (data5 === "unless-stopped")) || (data5 === "on-failure"))){
-const err11 = {instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/enum",keyword:"enum",params:{allowedValues: schema55.properties.restart.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data.labels !== undefined){
-let data6 = data.labels;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-for(const key1 in data6){
-if(typeof data6[key1] !== "string"){
-const err12 = {instancePath:instancePath+"/labels/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/labels",schemaPath:"#/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data.env !== undefined){
-let data8 = data.env;
-if(!(data8 && typeof data8 == "object" && !Array.isArray(data8))){
-const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.args !== undefined){
-if(!(Array.isArray(data.args))){
-const err15 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.config_hash !== undefined){
-if(typeof data.config_hash !== "string"){
-const err16 = {instancePath:instancePath+"/config_hash",schemaPath:"#/properties/config_hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.state !== undefined){
-let data11 = data.state;
-if(!((((data11 === "started") || (data11 === "stopped")) || (data11 === "absent")) || (data11 === "restarted"))){
-const err17 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema55.properties.state.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-if(data.stop_timeout !== undefined){
-let data12 = data.stop_timeout;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err18 = {instancePath:instancePath+"/stop_timeout",schemaPath:"#/properties/stop_timeout/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
-const err19 = {instancePath:instancePath+"/stop_timeout",schemaPath:"#/properties/stop_timeout/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-validate38.errors = vErrors;
-return errors === 0;
-}
-
-export const v_6bd06db2ca8f9a73f156c85f66f05899330dd243324bca8f77da5a159e6724a6 = validate39;
-const schema56 = {"type":"object","additionalProperties":false,"required":["op","key"],"properties":{"op":{"enum":["install","use","remove","check"],"description":"Keyring step."},"key":{"description":"The gossip key (a secret)."},"expect_members":{"type":["integer","string"],"pattern":"^[0-9]+$","minimum":0,"description":"Members that must answer the keyring query."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of the agent."}}};
-const pattern32 = new RegExp("^[0-9]+$", "u");
-
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.key === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((key0 === "op") || (key0 === "key")) || (key0 === "expect_members")) || (key0 === "http_port"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data0 = data.op;
-if(!((((data0 === "install") || (data0 === "use")) || (data0 === "remove")) || (data0 === "check"))){
-const err3 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema56.properties.op.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.expect_members !== undefined){
-let data1 = data.expect_members;
-if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-const err4 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/type",keyword:"type",params:{type: schema56.properties.expect_members.type},message:"must be integer,string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(typeof data1 === "string"){
-if(!pattern32.test(data1)){
-const err6 = {instancePath:instancePath+"/expect_members",schemaPath:"#/properties/expect_members/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\""};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-if(data.http_port !== undefined){
-let data2 = data.http_port;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 > 65535 || isNaN(data2)){
-const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-validate39.errors = vErrors;
-return errors === 0;
-}
-
-export const v_7b492fb5bc5ccdbc3dfee2ab67c7ac4b305da5cf693743c8859f39c827a73c25 = validate40;
-const schema57 = {"type":"object","additionalProperties":false,"properties":{"argv":{"type":"array","minItems":1,"description":"Program and arguments, no shell."},"cmd":{"description":"Shell command line, run by sh -c."},"creates":{"type":"string","pattern":"^/","description":"Skip when this path exists on the host."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds before the command is abandoned."},"read_only":{"type":"boolean","description":"Only reads: runs in check mode too, never \"changed\"."}}};
-
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((((key0 === "argv") || (key0 === "cmd")) || (key0 === "creates")) || (key0 === "timeout")) || (key0 === "read_only"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.argv !== undefined){
-let data0 = data.argv;
-if(Array.isArray(data0)){
-if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/argv",schemaPath:"#/properties/argv/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.creates !== undefined){
-let data1 = data.creates;
-if(typeof data1 === "string"){
-if(!pattern0.test(data1)){
-const err3 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/creates",schemaPath:"#/properties/creates/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.timeout !== undefined){
-let data2 = data.timeout;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 <= 0 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.read_only !== undefined){
-if(typeof data.read_only !== "boolean"){
-const err7 = {instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-}
-else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-validate40.errors = vErrors;
-return errors === 0;
-}
-
-export const v_7cb3fa984b68d836a4eb44c5f4d080ca035ea4d8733521cfe580ecac84f2ea37 = validate41;
-const schema58 = {"type":"object","additionalProperties":false,"required":["dir","role","datacenter","address"],"properties":{"dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"role":{"enum":["server","client"]},"datacenter":{"type":"string","minLength":1},"address":{"type":"string","minLength":1},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain); the certificate is for server.<dc>.<domain>."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"renew_issued_before":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$","description":"Replace a server certificate issued before this ISO instant (rotate-tls)."}}};
-const pattern35 = new RegExp("^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", "u");
-const pattern36 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
-
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.dir === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dir"},message:"must have required property '"+"dir"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.role === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.datacenter === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.address === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((((((key0 === "dir") || (key0 === "role")) || (key0 === "datacenter")) || (key0 === "address")) || (key0 === "domain")) || (key0 === "owner")) || (key0 === "group")) || (key0 === "renew_issued_before"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.dir !== undefined){
-let data0 = data.dir;
-if(typeof data0 === "string"){
-if(!pattern0.test(data0)){
-const err5 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/dir",schemaPath:"#/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.role !== undefined){
-let data1 = data.role;
-if(!((data1 === "server") || (data1 === "client"))){
-const err7 = {instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema58.properties.role.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.datacenter !== undefined){
-let data2 = data.datacenter;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err8 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.address !== undefined){
-let data3 = data.address;
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err10 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/address",schemaPath:"#/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data.domain !== undefined){
-let data4 = data.domain;
-if(typeof data4 === "string"){
-if(!pattern35.test(data4)){
-const err12 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"+"\""};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data.owner !== undefined){
-let data5 = data.owner;
-if(typeof data5 === "string"){
-if(func2(data5) < 1){
-const err14 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.group !== undefined){
-let data6 = data.group;
-if(typeof data6 === "string"){
-if(func2(data6) < 1){
-const err16 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/group",schemaPath:"#/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-if(data.renew_issued_before !== undefined){
-let data7 = data.renew_issued_before;
-if(typeof data7 === "string"){
-if(!pattern36.test(data7)){
-const err18 = {instancePath:instancePath+"/renew_issued_before",schemaPath:"#/properties/renew_issued_before/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-else {
-const err19 = {instancePath:instancePath+"/renew_issued_before",schemaPath:"#/properties/renew_issued_before/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-}
-else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-validate41.errors = vErrors;
-return errors === 0;
-}
-
-export const v_812113f69538c10e2b8c7efc4943144b17ce846a4bbad3de9ede421cd39dda88 = validate42;
-const schema59 = {"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"Image reference, e.g. hashicorp/consul:1.19.2."},"force_pull":{"type":"boolean","description":"Pull even when present (a moving tag); always a change."},"timeout":{"type":"number","exclusiveMinimum":0,"description":"Seconds allowed for the pull (default 600)."}}};
-
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(((key0 === "name") || (key0 === "force_pull")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data0 = data.name;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.force_pull !== undefined){
-if(typeof data.force_pull !== "boolean"){
-const err4 = {instancePath:instancePath+"/force_pull",schemaPath:"#/properties/force_pull/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.timeout !== undefined){
-let data2 = data.timeout;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 <= 0 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-validate42.errors = vErrors;
-return errors === 0;
-}
-
-export const v_818613aa690c7a3cb7bd66d6d33ec3d88717447d5af0f75794ee8d7fff6fedfa = validate43;
-const schema60 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-agent.schema.json","title":"Consul agent configuration written by drover","description":"The JSON drover renders from templates/consul/*.json.hbs and writes to each host's Consul config dir. The keys drover renders are typed strictly; the other keys a Consul 1.20 agent file may hold (from consul_config_extra) are listed by name and left to consul validate in the target image. Any other key fails here, before any agent restarts.","type":"object","additionalProperties":false,"required":["datacenter","node_name","data_dir","server","bind_addr","retry_join"],"properties":{"datacenter":{"$ref":"#/definitions/datacenter"},"primary_datacenter":{"$ref":"#/definitions/datacenter","description":"The datacenter whose servers hold the ACL system (consul_acl_datacenter); the others replicate from it. Left out, each datacenter is its own primary."},"domain":{"type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$","title":"a DNS name in lower case, like consul or example.internal","description":"Consul's DNS domain (consul_domain): NAME.service.<domain>, and the servers' TLS name server.<dc>.<domain>. Left out for the default, consul."},"node_name":{"$ref":"#/definitions/node_name"},"data_dir":{"type":"string","pattern":"^/","description":"Absolute path inside the container (/consul/data)."},"server":{"type":"boolean"},"bootstrap_expect":{"type":"integer","minimum":1,"maximum":11,"description":"Servers to wait for before the first election; servers only.","title":"a whole number from 1 to 11"},"ui_config":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"}},"required":["enabled"]},"bind_addr":{"$ref":"#/definitions/address","description":"This host's cluster address: Serf (and Raft on servers) bind here. 0.0.0.0 fails on Docker hosts (docker0 is a second private IP)."},"advertise_addr":{"$ref":"#/definitions/address"},"client_addr":{"$ref":"#/definitions/address_list","description":"Where the HTTP and DNS listeners bind."},"retry_join":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses (IP or DNS name, optional :port) of the servers to join."},"retry_join_wan":{"type":"array","minItems":1,"uniqueItems":true,"items":{"$ref":"#/definitions/join_address"},"description":"Addresses of the servers of other datacenters to join over the WAN; servers only."},"retry_interval_wan":{"$ref":"#/definitions/duration","description":"Time between WAN join attempts."},"retry_interval":{"$ref":"#/definitions/duration","description":"Time between join attempts."},"retry_max":{"type":"integer","minimum":0,"description":"0 retries forever."},"rejoin_after_leave":{"type":"boolean"},"skip_leave_on_interrupt":{"type":"boolean"},"leave_on_terminate":{"type":"boolean"},"log_level":{"$ref":"#/definitions/log_level"},"encrypt":{"$ref":"#/definitions/gossip_key"},"disable_update_check":{"type":"boolean"},"ports":{"type":"object","additionalProperties":false,"properties":{"dns":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"http":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"https":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"grpc_tls":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"serf_lan":{"type":"integer","minimum":1,"maximum":65535},"serf_wan":{"type":"integer","minimum":-1,"maximum":65535,"not":{"const":0},"description":"A port, or -1 to turn the listener off."},"server":{"type":"integer","minimum":1,"maximum":65535}}},"performance":{"type":"object","additionalProperties":false,"properties":{"raft_multiplier":{"title":"a whole number from 1 to 10","type":"integer","minimum":1,"maximum":10,"description":"Scales Raft's timeouts; Consul refuses values outside 1..10 (consul.MaxRaftMultiplier). 1 suits fast dedicated servers, 5 is Consul's default."}}},"autopilot":{"type":"object","additionalProperties":false,"properties":{"cleanup_dead_servers":{"type":"boolean"},"last_contact_threshold":{"$ref":"#/definitions/duration","description":"How long a server may go without contact before it counts as unhealthy."},"max_trailing_logs":{"type":"integer","minimum":0},"min_quorum":{"type":"integer","minimum":0},"server_stabilization_time":{"$ref":"#/definitions/duration","description":"How long a new server must be healthy before it becomes a voter."}}},"tls":{"type":"object","additionalProperties":false,"description":"Consul 1.12+'s TLS settings: defaults for every interface, then per interface (agent/config/builder.go buildTLSConfig). verify_server_hostname is valid in internal_rpc only, verify_outgoing not in grpc, use_auto_cert in grpc only: Consul refuses them elsewhere.","properties":{"defaults":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"internal_rpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"verify_server_hostname":{"type":"boolean","description":"Outgoing RPC checks that the server's certificate is for server.<datacenter>.<domain> (implies verify_outgoing)."}}},"https":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"verify_outgoing":{"type":"boolean","description":"Use TLS, and check the server's certificate against the CA, on outgoing connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."}}},"grpc":{"type":"object","additionalProperties":false,"properties":{"ca_file":{"type":"string","minLength":1,"pattern":"^/","description":"PEM file of the CA certificates this agent trusts."},"ca_path":{"type":"string","minLength":1,"pattern":"^/","description":"A directory of CA certificates."},"cert_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's certificate (PEM)."},"key_file":{"type":"string","minLength":1,"pattern":"^/","description":"This agent's private key (PEM); Consul loads it with cert_file."},"verify_incoming":{"type":"boolean","description":"Require a client certificate signed by the CA on incoming connections."},"tls_min_version":{"enum":["TLSv1_0","TLSv1_1","TLSv1_2","TLSv1_3"],"description":"Consul's default is TLSv1_2."},"tls_cipher_suites":{"type":"string","minLength":1,"description":"Comma-separated Go cipher suite names (TLS 1.2 only)."},"use_auto_cert":{"type":"boolean","description":"Serve gRPC with the auto_encrypt/auto_config certificate."}}}}},"acl":{"type":"object","additionalProperties":false,"description":"ACLs (agent/config/builder.go): enabled, the default and down policies, and the agent's own tokens. Tokens set in the config are the agent's only tokens while enable_token_persistence is off, so the config says which token an agent uses.","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"default_policy":{"enum":["allow","deny"]},"down_policy":{"enum":["allow","deny","extend-cache","async-cache"]},"enable_token_persistence":{"type":"boolean"},"enable_token_replication":{"type":"boolean","description":"A server outside the primary datacenter copies the primary's global tokens (policies are always copied)."},"tokens":{"type":"object","additionalProperties":false,"properties":{"agent":{"$ref":"#/definitions/acl_secret"},"config_file_service_registration":{"$ref":"#/definitions/acl_secret","description":"Registers the services and checks of the config files (Consul 1.15+); without it Consul uses the default token."},"default":{"$ref":"#/definitions/acl_secret"},"replication":{"$ref":"#/definitions/acl_secret"}}}}},"auto_encrypt":{"type":"object","additionalProperties":false,"description":"Servers sign client certificates (allow_tls); clients fetch theirs (tls). Consul refuses allow_tls on a client and tls on a server.","properties":{"allow_tls":{"type":"boolean"},"tls":{"type":"boolean"},"dns_san":{"type":"array","items":{"type":"string","minLength":1}},"ip_san":{"type":"array","items":{"$ref":"#/definitions/ip_address"}}}},"addresses":{"type":"object","additionalProperties":false,"description":"Per-listener bind addresses, instead of client_addr (space-separated, like client_addr).","properties":{"dns":{"type":"string","minLength":1},"http":{"type":"string","minLength":1},"https":{"type":"string","minLength":1},"grpc":{"type":"string","minLength":1},"grpc_tls":{"type":"string","minLength":1}}},"telemetry":{"$ref":"#/definitions/passthrough"},"dns_config":{"$ref":"#/definitions/passthrough"},"recursors":{"$ref":"#/definitions/passthrough"},"limits":{"$ref":"#/definitions/passthrough"},"connect":{"$ref":"#/definitions/passthrough"},"node_meta":{"$ref":"#/definitions/passthrough"},"http_config":{"$ref":"#/definitions/passthrough"},"log_json":{"$ref":"#/definitions/passthrough"},"log_file":{"$ref":"#/definitions/passthrough"},"log_rotate_duration":{"$ref":"#/definitions/passthrough"},"log_rotate_bytes":{"$ref":"#/definitions/passthrough"},"log_rotate_max_files":{"$ref":"#/definitions/passthrough"},"enable_script_checks":{"$ref":"#/definitions/passthrough"},"enable_local_script_checks":{"$ref":"#/definitions/passthrough"},"discard_check_output":{"$ref":"#/definitions/passthrough"},"raft_snapshot_threshold":{"$ref":"#/definitions/passthrough"},"raft_snapshot_interval":{"$ref":"#/definitions/passthrough"},"raft_trailing_logs":{"$ref":"#/definitions/passthrough"},"raft_logstore":{"$ref":"#/definitions/passthrough"},"reconnect_timeout":{"$ref":"#/definitions/passthrough"},"reconnect_timeout_wan":{"$ref":"#/definitions/passthrough"},"advertise_reconnect_timeout":{"$ref":"#/definitions/passthrough"},"serf_lan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"serf_wan_allowed_cidrs":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_ipv6":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv4":{"$ref":"#/definitions/passthrough"},"advertise_addr_wan_ipv6":{"$ref":"#/definitions/passthrough"},"translate_wan_addrs":{"$ref":"#/definitions/passthrough"},"tagged_addresses":{"$ref":"#/definitions/passthrough"},"gossip_lan":{"$ref":"#/definitions/passthrough"},"gossip_wan":{"$ref":"#/definitions/passthrough"},"default_query_time":{"$ref":"#/definitions/passthrough"},"max_query_time":{"$ref":"#/definitions/passthrough"},"session_ttl_min":{"$ref":"#/definitions/passthrough"},"check_update_interval":{"$ref":"#/definitions/passthrough"},"check_output_max_size":{"$ref":"#/definitions/passthrough"},"disable_coordinates":{"$ref":"#/definitions/passthrough"},"disable_remote_exec":{"$ref":"#/definitions/passthrough"},"disable_host_node_id":{"$ref":"#/definitions/passthrough"},"disable_anonymous_signature":{"$ref":"#/definitions/passthrough"},"disable_http_unprintable_char_filter":{"$ref":"#/definitions/passthrough"},"enable_debug":{"$ref":"#/definitions/passthrough"},"enable_central_service_config":{"$ref":"#/definitions/passthrough"},"enable_agent_tls_for_checks":{"$ref":"#/definitions/passthrough"},"config_entries":{"$ref":"#/definitions/passthrough"},"watches":{"$ref":"#/definitions/passthrough"},"audit":{"$ref":"#/definitions/passthrough"},"locality":{"$ref":"#/definitions/passthrough"},"peering":{"$ref":"#/definitions/passthrough"},"xds":{"$ref":"#/definitions/passthrough"},"rpc":{"$ref":"#/definitions/passthrough"},"cache":{"$ref":"#/definitions/passthrough"},"unix_sockets":{"$ref":"#/definitions/passthrough"},"pid_file":{"$ref":"#/definitions/passthrough"},"ui_content_path":{"$ref":"#/definitions/passthrough"},"alt_domain":{"$ref":"#/definitions/passthrough"},"experiments":{"$ref":"#/definitions/passthrough"},"auto_reload_config":{"$ref":"#/definitions/passthrough"},"use_streaming_backend":{"$ref":"#/definitions/passthrough"},"encrypt_verify_incoming":{"$ref":"#/definitions/passthrough"},"encrypt_verify_outgoing":{"$ref":"#/definitions/passthrough"},"disable_keyring_file":{"$ref":"#/definitions/passthrough"},"license_path":{"$ref":"#/definitions/passthrough"},"retry_max_wan":{"$ref":"#/definitions/passthrough"},"primary_gateways":{"$ref":"#/definitions/passthrough"},"primary_gateways_interval":{"$ref":"#/definitions/passthrough"},"server_rejoin_age_max":{"$ref":"#/definitions/passthrough"},"syslog_facility":{"$ref":"#/definitions/passthrough"},"enable_syslog":{"$ref":"#/definitions/passthrough"},"discovery_max_stale":{"$ref":"#/definitions/passthrough"},"protocol":{"$ref":"#/definitions/passthrough"},"raft_protocol":{"$ref":"#/definitions/passthrough"},"serf_lan":{"$ref":"#/definitions/passthrough"},"serf_wan":{"$ref":"#/definitions/passthrough"},"server_name":{"$ref":"#/definitions/passthrough"},"snapshot_agent":{"$ref":"#/definitions/passthrough"},"segment":{"$ref":"#/definitions/passthrough"},"segments":{"$ref":"#/definitions/passthrough"},"read_replica":{"$ref":"#/definitions/passthrough"},"non_voting_server":{"$ref":"#/definitions/passthrough"}},"if":{"properties":{"server":{"const":false}}},"then":{"properties":{"bootstrap_expect":false,"retry_join_wan":false,"ui_config":{"type":"object","properties":{"enabled":{"const":false}}},"auto_encrypt":{"type":"object","properties":{"allow_tls":false}}},"description":"Clients have no bootstrap_expect, join no WAN and serve no UI; auto_encrypt.allow_tls is for servers (\"auto_encrypt.allow_tls can only be used on a server.\")."},"definitions":{"passthrough":{"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."},"acl_secret":{"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1},"ip_address":{"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},"address":{"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},"address_list":{"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},"join_address":{"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},"duration":{"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},"gossip_key":{"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},"log_level":{"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},"datacenter":{"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"},"node_name":{"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}},"else":{"properties":{"auto_encrypt":{"type":"object","properties":{"tls":false}}},"description":"auto_encrypt.tls is for clients (\"auto_encrypt.tls can only be used on a client.\")."}};
-const schema61 = {"title":"lower-case letters, digits, \"_\" and \"-\"","description":"Consul lower-cases a datacenter name and then allows only [a-z0-9_-]. drover wants it written that way: it groups hosts by datacenter as written, so \"DC1\" and \"dc1\" would be two datacenters to drover and one to Consul.","type":"string","minLength":1,"maxLength":64,"pattern":"^[a-z0-9_-]+$"};
-const schema63 = {"title":"letters, digits, \"-\", \"_\" and \".\", starting with a letter or digit (at most 128)","description":"Consul only needs a node name; it warns that names with other characters are not reachable by DNS. drover also keeps them safe in shell commands and file names.","type":"string","maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"};
-const schema64 = {"title":"an IP address or a go-sockaddr template such as {{ GetPrivateIP }}","description":"What Consul accepts for bind_addr and advertise_addr: one IP (Go's net.ParseIP: no leading zeros, no zone), or a go-sockaddr template, which Consul expands when it starts and which must then give one IP.","type":"string","pattern":"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"};
-const schema66 = {"title":"IP addresses or go-sockaddr templates, separated by spaces","description":"client_addr: Consul expands the templates, splits the result on white space, and every part must be an IP.","type":"string","pattern":"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"};
-const schema67 = {"title":"an address to join (IP or DNS name, optional :port) or a go-sockaddr template","type":"string","minLength":1,"pattern":"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"};
-const schema69 = {"title":"a Go duration such as 30s, 1m30s or 500ms (not negative)","description":"What Go's time.ParseDuration reads, as Consul does: numbers with units ns, us, µs, μs, ms, s, m, h, or 0. A negative one would make Consul retry in a busy loop, so drover refuses the sign.","type":"string","pattern":"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"};
-const schema71 = {"title":"one of trace, debug, info, warn, err, error (in any case)","description":"Consul upper-cases log_level and accepts TRACE, DEBUG, INFO, WARN, ERR and ERROR (logging.ValidateLogLevel).","type":"string","pattern":"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"};
-const schema72 = {"title":"a gossip key: the base64 of 16, 24 or 32 bytes (`drover keygen` makes one)","description":"Consul decodes `encrypt` as standard base64 and its keyring takes AES-128, -192 and -256 keys (memberlist.ValidateKey). drover also wants the canonical encoding (what `consul keygen` prints), because it compares keys with the agents' keyrings as text.","type":"string","pattern":"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"};
-const schema75 = {"title":"an ACL token's SecretID","description":"A token the agent uses; drover derives it from the management token (a UUID). A secret: never shown.","type":"string","minLength":1};
-const schema79 = {"title":"an IP address (IPv4 or IPv6)","type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"};
-const schema80 = {"description":"A Consul key drover does not model, from consul_config_extra: its value is checked by consul validate in the target image, and a change is classified like any key (docs/day2.md)."};
-const func0 = runtime_equal.default;
-const pattern37 = new RegExp("^[a-z0-9_-]+$", "u");
-const pattern42 = new RegExp("^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$", "u");
-const pattern44 = new RegExp("^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$", "u");
-const pattern45 = new RegExp("^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$", "u");
-const pattern47 = new RegExp("^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$", "u");
-const pattern49 = new RegExp("^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$", "u");
-const pattern50 = new RegExp("^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$", "u");
-const pattern69 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$", "u");
-
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-/*# sourceURL="https://drover.dev/schemas/consul-agent.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const _errs1 = errors;
-let valid0 = true;
+let data0 = data[i0];
 const _errs2 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.server !== undefined){
-if(false !== data.server){
-const err0 = {};
+let valid2 = true;
+const _errs3 = errors;
+if(errors === _errs3){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing0;
+if((data0.import_playbook === undefined) && (missing0 = "import_playbook")){
+const err1 = {};
 if(vErrors === null){
-vErrors = [err0];
+vErrors = [err1];
 }
 else {
-vErrors.push(err0);
+vErrors.push(err1);
 }
 errors++;
 }
 }
+else {
+const err2 = {};
+if(vErrors === null){
+vErrors = [err2];
 }
-var _valid0 = _errs2 === errors;
-errors = _errs1;
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid0 = _errs3 === errors;
+errors = _errs2;
 if(vErrors !== null){
-if(_errs1){
-vErrors.length = _errs1;
+if(_errs2){
+vErrors.length = _errs2;
 }
 else {
 vErrors = null;
@@ -6664,3121 +12414,27 @@ vErrors = null;
 }
 let ifClause0;
 if(_valid0){
-const _errs4 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.bootstrap_expect !== undefined){
-const err1 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/then/properties/bootstrap_expect/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err1];
+const _errs5 = errors;
+if(!(validate37(data0, {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+errors = vErrors.length;
 }
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.retry_join_wan !== undefined){
-const err2 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/then/properties/retry_join_wan/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.ui_config !== undefined){
-let data3 = data.ui_config;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.enabled !== undefined){
-if(false !== data3.enabled){
-const err3 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/then/properties/ui_config/properties/enabled/const",keyword:"const",params:{allowedValue: false},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/ui_config",schemaPath:"#/then/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.auto_encrypt !== undefined){
-let data5 = data.auto_encrypt;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-if(data5.allow_tls !== undefined){
-const err5 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/then/properties/auto_encrypt/properties/allow_tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/then/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs4 === errors;
-valid0 = _valid0;
+var _valid0 = _errs5 === errors;
+valid2 = _valid0;
 ifClause0 = "then";
 }
 else {
-const _errs10 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.auto_encrypt !== undefined){
-let data7 = data.auto_encrypt;
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(data7.tls !== undefined){
-const err7 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/else/properties/auto_encrypt/properties/tls/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
-if(vErrors === null){
-vErrors = [err7];
+const _errs6 = errors;
+if(!(validate39(data0, {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
 }
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/else/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs10 === errors;
-valid0 = _valid0;
+var _valid0 = _errs6 === errors;
+valid2 = _valid0;
 ifClause0 = "else";
 }
-if(!valid0){
-const err9 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.datacenter === undefined){
-const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "datacenter"},message:"must have required property '"+"datacenter"+"'"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if(data.node_name === undefined){
-const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_name"},message:"must have required property '"+"node_name"+"'"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data.data_dir === undefined){
-const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "data_dir"},message:"must have required property '"+"data_dir"+"'"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-if(data.server === undefined){
-const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "server"},message:"must have required property '"+"server"+"'"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if(data.bind_addr === undefined){
-const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "bind_addr"},message:"must have required property '"+"bind_addr"+"'"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(data.retry_join === undefined){
-const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "retry_join"},message:"must have required property '"+"retry_join"+"'"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func24.call(schema60.properties, key0))){
-const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.datacenter !== undefined){
-let data9 = data.datacenter;
-if(typeof data9 === "string"){
-if(func2(data9) > 64){
-const err17 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(func2(data9) < 1){
-const err18 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(!pattern37.test(data9)){
-const err19 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-if(data.primary_datacenter !== undefined){
-let data10 = data.primary_datacenter;
-if(typeof data10 === "string"){
-if(func2(data10) > 64){
-const err21 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-if(func2(data10) < 1){
-const err22 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-if(!pattern37.test(data10)){
-const err23 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]+$"},message:"must match pattern \""+"^[a-z0-9_-]+$"+"\""};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/primary_datacenter",schemaPath:"#/definitions/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-if(data.domain !== undefined){
-let data11 = data.domain;
-if(typeof data11 === "string"){
-if(!pattern35.test(data11)){
-const err25 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"+"\""};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-else {
-const err26 = {instancePath:instancePath+"/domain",schemaPath:"#/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-if(data.node_name !== undefined){
-let data12 = data.node_name;
-if(typeof data12 === "string"){
-if(func2(data12) > 128){
-const err27 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-if(!pattern31.test(data12)){
-const err28 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-else {
-const err29 = {instancePath:instancePath+"/node_name",schemaPath:"#/definitions/node_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-if(data.data_dir !== undefined){
-let data13 = data.data_dir;
-if(typeof data13 === "string"){
-if(!pattern0.test(data13)){
-const err30 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/data_dir",schemaPath:"#/properties/data_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-if(data.server !== undefined){
-if(typeof data.server !== "boolean"){
-const err32 = {instancePath:instancePath+"/server",schemaPath:"#/properties/server/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-if(data.bootstrap_expect !== undefined){
-let data15 = data.bootstrap_expect;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err33 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 11 || isNaN(data15)){
-const err34 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 11},message:"must be <= 11"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-if(data15 < 1 || isNaN(data15)){
-const err35 = {instancePath:instancePath+"/bootstrap_expect",schemaPath:"#/properties/bootstrap_expect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-}
-if(data.ui_config !== undefined){
-let data16 = data.ui_config;
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-if(data16.enabled === undefined){
-const err36 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-for(const key1 in data16){
-if(!(key1 === "enabled")){
-const err37 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-if(data16.enabled !== undefined){
-if(typeof data16.enabled !== "boolean"){
-const err38 = {instancePath:instancePath+"/ui_config/enabled",schemaPath:"#/properties/ui_config/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/ui_config",schemaPath:"#/properties/ui_config/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-if(data.bind_addr !== undefined){
-let data18 = data.bind_addr;
-if(typeof data18 === "string"){
-if(!pattern42.test(data18)){
-const err40 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/bind_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-if(data.advertise_addr !== undefined){
-let data19 = data.advertise_addr;
-if(typeof data19 === "string"){
-if(!pattern42.test(data19)){
-const err42 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"},message:"must match pattern \""+"^\\s*(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})\\s*$"+"\""};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-else {
-const err43 = {instancePath:instancePath+"/advertise_addr",schemaPath:"#/definitions/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-if(data.client_addr !== undefined){
-let data20 = data.client_addr;
-if(typeof data20 === "string"){
-if(!pattern44.test(data20)){
-const err44 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/pattern",keyword:"pattern",params:{pattern: "^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"},message:"must match pattern \""+"^\\s*(?:(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))|\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\})(?:\\s+|$))+$"+"\""};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-else {
-const err45 = {instancePath:instancePath+"/client_addr",schemaPath:"#/definitions/address_list/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-if(data.retry_join !== undefined){
-let data21 = data.retry_join;
-if(Array.isArray(data21)){
-if(data21.length < 1){
-const err46 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-const len0 = data21.length;
-for(let i0=0; i0<len0; i0++){
-let data22 = data21[i0];
-if(typeof data22 === "string"){
-if(func2(data22) < 1){
-const err47 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-if(!pattern45.test(data22)){
-const err48 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-else {
-const err49 = {instancePath:instancePath+"/retry_join/" + i0,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-let i1 = data21.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data21[i1], data21[j0])){
-const err50 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-break outer0;
-}
-}
-}
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/retry_join",schemaPath:"#/properties/retry_join/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-if(data.retry_join_wan !== undefined){
-let data23 = data.retry_join_wan;
-if(Array.isArray(data23)){
-if(data23.length < 1){
-const err52 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-const len1 = data23.length;
-for(let i2=0; i2<len1; i2++){
-let data24 = data23[i2];
-if(typeof data24 === "string"){
-if(func2(data24) < 1){
-const err53 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if(!pattern45.test(data24)){
-const err54 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/pattern",keyword:"pattern",params:{pattern: "^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"},message:"must match pattern \""+"^(?:\\S+|\\s*\\{\\{(?:[^}]|\\}(?!\\}))*\\}\\}\\s*)$"+"\""};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-}
-else {
-const err55 = {instancePath:instancePath+"/retry_join_wan/" + i2,schemaPath:"#/definitions/join_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-let i3 = data23.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data23[i3], data23[j1])){
-const err56 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-break outer1;
-}
-}
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/retry_join_wan",schemaPath:"#/properties/retry_join_wan/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-if(data.retry_interval_wan !== undefined){
-let data25 = data.retry_interval_wan;
-if(typeof data25 === "string"){
-if(!pattern47.test(data25)){
-const err58 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-else {
-const err59 = {instancePath:instancePath+"/retry_interval_wan",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-}
-if(data.retry_interval !== undefined){
-let data26 = data.retry_interval;
-if(typeof data26 === "string"){
-if(!pattern47.test(data26)){
-const err60 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-else {
-const err61 = {instancePath:instancePath+"/retry_interval",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-if(data.retry_max !== undefined){
-let data27 = data.retry_max;
-if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err62 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 < 0 || isNaN(data27)){
-const err63 = {instancePath:instancePath+"/retry_max",schemaPath:"#/properties/retry_max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-}
-if(data.rejoin_after_leave !== undefined){
-if(typeof data.rejoin_after_leave !== "boolean"){
-const err64 = {instancePath:instancePath+"/rejoin_after_leave",schemaPath:"#/properties/rejoin_after_leave/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-if(data.skip_leave_on_interrupt !== undefined){
-if(typeof data.skip_leave_on_interrupt !== "boolean"){
-const err65 = {instancePath:instancePath+"/skip_leave_on_interrupt",schemaPath:"#/properties/skip_leave_on_interrupt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-if(data.leave_on_terminate !== undefined){
-if(typeof data.leave_on_terminate !== "boolean"){
-const err66 = {instancePath:instancePath+"/leave_on_terminate",schemaPath:"#/properties/leave_on_terminate/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-if(data.log_level !== undefined){
-let data31 = data.log_level;
-if(typeof data31 === "string"){
-if(!pattern49.test(data31)){
-const err67 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/pattern",keyword:"pattern",params:{pattern: "^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"},message:"must match pattern \""+"^(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn]|[Ee][Rr][Rr](?:[Oo][Rr])?)$"+"\""};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/log_level",schemaPath:"#/definitions/log_level/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data.encrypt !== undefined){
-let data32 = data.encrypt;
-if(typeof data32 === "string"){
-if(!pattern50.test(data32)){
-const err69 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/pattern",keyword:"pattern",params:{pattern: "^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"},message:"must match pattern \""+"^(?:[A-Za-z0-9+/]{21}[AQgw]==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$"+"\""};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-else {
-const err70 = {instancePath:instancePath+"/encrypt",schemaPath:"#/definitions/gossip_key/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data.disable_update_check !== undefined){
-if(typeof data.disable_update_check !== "boolean"){
-const err71 = {instancePath:instancePath+"/disable_update_check",schemaPath:"#/properties/disable_update_check/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-if(data.ports !== undefined){
-let data34 = data.ports;
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-for(const key2 in data34){
-if(!((((((((key2 === "dns") || (key2 === "http")) || (key2 === "https")) || (key2 === "grpc")) || (key2 === "grpc_tls")) || (key2 === "serf_lan")) || (key2 === "serf_wan")) || (key2 === "server"))){
-const err72 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-if(data34.dns !== undefined){
-let data35 = data34.dns;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err73 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-const _errs82 = errors;
-const _errs83 = errors;
-if(0 !== data35){
-const err74 = {};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-var valid28 = _errs83 === errors;
-if(valid28){
-const err75 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-else {
-errors = _errs82;
-if(vErrors !== null){
-if(_errs82){
-vErrors.length = _errs82;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 65535 || isNaN(data35)){
-const err76 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-if(data35 < -1 || isNaN(data35)){
-const err77 = {instancePath:instancePath+"/ports/dns",schemaPath:"#/properties/ports/properties/dns/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-}
-}
-if(data34.http !== undefined){
-let data36 = data34.http;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err78 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-const _errs86 = errors;
-const _errs87 = errors;
-if(0 !== data36){
-const err79 = {};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-var valid29 = _errs87 === errors;
-if(valid29){
-const err80 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-else {
-errors = _errs86;
-if(vErrors !== null){
-if(_errs86){
-vErrors.length = _errs86;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 65535 || isNaN(data36)){
-const err81 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-if(data36 < -1 || isNaN(data36)){
-const err82 = {instancePath:instancePath+"/ports/http",schemaPath:"#/properties/ports/properties/http/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-}
-}
-if(data34.https !== undefined){
-let data37 = data34.https;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err83 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-const _errs90 = errors;
-const _errs91 = errors;
-if(0 !== data37){
-const err84 = {};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-var valid30 = _errs91 === errors;
-if(valid30){
-const err85 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-else {
-errors = _errs90;
-if(vErrors !== null){
-if(_errs90){
-vErrors.length = _errs90;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 65535 || isNaN(data37)){
-const err86 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-if(data37 < -1 || isNaN(data37)){
-const err87 = {instancePath:instancePath+"/ports/https",schemaPath:"#/properties/ports/properties/https/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-}
-}
-if(data34.grpc !== undefined){
-let data38 = data34.grpc;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err88 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-const _errs94 = errors;
-const _errs95 = errors;
-if(0 !== data38){
-const err89 = {};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-var valid31 = _errs95 === errors;
-if(valid31){
-const err90 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-else {
-errors = _errs94;
-if(vErrors !== null){
-if(_errs94){
-vErrors.length = _errs94;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 65535 || isNaN(data38)){
-const err91 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-if(data38 < -1 || isNaN(data38)){
-const err92 = {instancePath:instancePath+"/ports/grpc",schemaPath:"#/properties/ports/properties/grpc/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-}
-}
-if(data34.grpc_tls !== undefined){
-let data39 = data34.grpc_tls;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err93 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-const _errs98 = errors;
-const _errs99 = errors;
-if(0 !== data39){
-const err94 = {};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-var valid32 = _errs99 === errors;
-if(valid32){
-const err95 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-else {
-errors = _errs98;
-if(vErrors !== null){
-if(_errs98){
-vErrors.length = _errs98;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 65535 || isNaN(data39)){
-const err96 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-if(data39 < -1 || isNaN(data39)){
-const err97 = {instancePath:instancePath+"/ports/grpc_tls",schemaPath:"#/properties/ports/properties/grpc_tls/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-}
-}
-if(data34.serf_lan !== undefined){
-let data40 = data34.serf_lan;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err98 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 65535 || isNaN(data40)){
-const err99 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-if(data40 < 1 || isNaN(data40)){
-const err100 = {instancePath:instancePath+"/ports/serf_lan",schemaPath:"#/properties/ports/properties/serf_lan/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-}
-}
-if(data34.serf_wan !== undefined){
-let data41 = data34.serf_wan;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err101 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-const _errs104 = errors;
-const _errs105 = errors;
-if(0 !== data41){
-const err102 = {};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-var valid33 = _errs105 === errors;
-if(valid33){
-const err103 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-else {
-errors = _errs104;
-if(vErrors !== null){
-if(_errs104){
-vErrors.length = _errs104;
-}
-else {
-vErrors = null;
-}
-}
-}
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 65535 || isNaN(data41)){
-const err104 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-if(data41 < -1 || isNaN(data41)){
-const err105 = {instancePath:instancePath+"/ports/serf_wan",schemaPath:"#/properties/ports/properties/serf_wan/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-}
-if(data34.server !== undefined){
-let data42 = data34.server;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err106 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 65535 || isNaN(data42)){
-const err107 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-if(data42 < 1 || isNaN(data42)){
-const err108 = {instancePath:instancePath+"/ports/server",schemaPath:"#/properties/ports/properties/server/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err109 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-}
-if(data.performance !== undefined){
-let data43 = data.performance;
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-for(const key3 in data43){
-if(!(key3 === "raft_multiplier")){
-const err110 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-}
-if(data43.raft_multiplier !== undefined){
-let data44 = data43.raft_multiplier;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err111 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 10 || isNaN(data44)){
-const err112 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-if(data44 < 1 || isNaN(data44)){
-const err113 = {instancePath:instancePath+"/performance/raft_multiplier",schemaPath:"#/properties/performance/properties/raft_multiplier/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err114 = {instancePath:instancePath+"/performance",schemaPath:"#/properties/performance/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-}
-if(data.autopilot !== undefined){
-let data45 = data.autopilot;
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-for(const key4 in data45){
-if(!(((((key4 === "cleanup_dead_servers") || (key4 === "last_contact_threshold")) || (key4 === "max_trailing_logs")) || (key4 === "min_quorum")) || (key4 === "server_stabilization_time"))){
-const err115 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-}
-if(data45.cleanup_dead_servers !== undefined){
-if(typeof data45.cleanup_dead_servers !== "boolean"){
-const err116 = {instancePath:instancePath+"/autopilot/cleanup_dead_servers",schemaPath:"#/properties/autopilot/properties/cleanup_dead_servers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-}
-if(data45.last_contact_threshold !== undefined){
-let data47 = data45.last_contact_threshold;
-if(typeof data47 === "string"){
-if(!pattern47.test(data47)){
-const err117 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-}
-else {
-const err118 = {instancePath:instancePath+"/autopilot/last_contact_threshold",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-}
-if(data45.max_trailing_logs !== undefined){
-let data48 = data45.max_trailing_logs;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err119 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 < 0 || isNaN(data48)){
-const err120 = {instancePath:instancePath+"/autopilot/max_trailing_logs",schemaPath:"#/properties/autopilot/properties/max_trailing_logs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-}
-}
-}
-if(data45.min_quorum !== undefined){
-let data49 = data45.min_quorum;
-if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err121 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-if((typeof data49 == "number") && (isFinite(data49))){
-if(data49 < 0 || isNaN(data49)){
-const err122 = {instancePath:instancePath+"/autopilot/min_quorum",schemaPath:"#/properties/autopilot/properties/min_quorum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-}
-}
-}
-if(data45.server_stabilization_time !== undefined){
-let data50 = data45.server_stabilization_time;
-if(typeof data50 === "string"){
-if(!pattern47.test(data50)){
-const err123 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^\\+?(?:0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
-}
-errors++;
-}
-}
-else {
-const err124 = {instancePath:instancePath+"/autopilot/server_stabilization_time",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-}
-}
-else {
-const err125 = {instancePath:instancePath+"/autopilot",schemaPath:"#/properties/autopilot/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err125];
-}
-else {
-vErrors.push(err125);
-}
-errors++;
-}
-}
-if(data.tls !== undefined){
-let data51 = data.tls;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-for(const key5 in data51){
-if(!((((key5 === "defaults") || (key5 === "internal_rpc")) || (key5 === "https")) || (key5 === "grpc"))){
-const err126 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-}
-}
-if(data51.defaults !== undefined){
-let data52 = data51.defaults;
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-for(const key6 in data52){
-if(!((((((((key6 === "ca_file") || (key6 === "ca_path")) || (key6 === "cert_file")) || (key6 === "key_file")) || (key6 === "verify_incoming")) || (key6 === "verify_outgoing")) || (key6 === "tls_min_version")) || (key6 === "tls_cipher_suites"))){
-const err127 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-}
-}
-if(data52.ca_file !== undefined){
-let data53 = data52.ca_file;
-if(typeof data53 === "string"){
-if(func2(data53) < 1){
-const err128 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err128];
-}
-else {
-vErrors.push(err128);
-}
-errors++;
-}
-if(!pattern0.test(data53)){
-const err129 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err129];
-}
-else {
-vErrors.push(err129);
-}
-errors++;
-}
-}
-else {
-const err130 = {instancePath:instancePath+"/tls/defaults/ca_file",schemaPath:"#/properties/tls/properties/defaults/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err130];
-}
-else {
-vErrors.push(err130);
-}
-errors++;
-}
-}
-if(data52.ca_path !== undefined){
-let data54 = data52.ca_path;
-if(typeof data54 === "string"){
-if(func2(data54) < 1){
-const err131 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err131];
-}
-else {
-vErrors.push(err131);
-}
-errors++;
-}
-if(!pattern0.test(data54)){
-const err132 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err132];
-}
-else {
-vErrors.push(err132);
-}
-errors++;
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/tls/defaults/ca_path",schemaPath:"#/properties/tls/properties/defaults/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err133];
-}
-else {
-vErrors.push(err133);
-}
-errors++;
-}
-}
-if(data52.cert_file !== undefined){
-let data55 = data52.cert_file;
-if(typeof data55 === "string"){
-if(func2(data55) < 1){
-const err134 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err134];
-}
-else {
-vErrors.push(err134);
-}
-errors++;
-}
-if(!pattern0.test(data55)){
-const err135 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err135];
-}
-else {
-vErrors.push(err135);
-}
-errors++;
-}
-}
-else {
-const err136 = {instancePath:instancePath+"/tls/defaults/cert_file",schemaPath:"#/properties/tls/properties/defaults/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err136];
-}
-else {
-vErrors.push(err136);
-}
-errors++;
-}
-}
-if(data52.key_file !== undefined){
-let data56 = data52.key_file;
-if(typeof data56 === "string"){
-if(func2(data56) < 1){
-const err137 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err137];
-}
-else {
-vErrors.push(err137);
-}
-errors++;
-}
-if(!pattern0.test(data56)){
-const err138 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err138];
-}
-else {
-vErrors.push(err138);
-}
-errors++;
-}
-}
-else {
-const err139 = {instancePath:instancePath+"/tls/defaults/key_file",schemaPath:"#/properties/tls/properties/defaults/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err139];
-}
-else {
-vErrors.push(err139);
-}
-errors++;
-}
-}
-if(data52.verify_incoming !== undefined){
-if(typeof data52.verify_incoming !== "boolean"){
-const err140 = {instancePath:instancePath+"/tls/defaults/verify_incoming",schemaPath:"#/properties/tls/properties/defaults/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err140];
-}
-else {
-vErrors.push(err140);
-}
-errors++;
-}
-}
-if(data52.verify_outgoing !== undefined){
-if(typeof data52.verify_outgoing !== "boolean"){
-const err141 = {instancePath:instancePath+"/tls/defaults/verify_outgoing",schemaPath:"#/properties/tls/properties/defaults/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err141];
-}
-else {
-vErrors.push(err141);
-}
-errors++;
-}
-}
-if(data52.tls_min_version !== undefined){
-let data59 = data52.tls_min_version;
-if(!((((data59 === "TLSv1_0") || (data59 === "TLSv1_1")) || (data59 === "TLSv1_2")) || (data59 === "TLSv1_3"))){
-const err142 = {instancePath:instancePath+"/tls/defaults/tls_min_version",schemaPath:"#/properties/tls/properties/defaults/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.defaults.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err142];
-}
-else {
-vErrors.push(err142);
-}
-errors++;
-}
-}
-if(data52.tls_cipher_suites !== undefined){
-let data60 = data52.tls_cipher_suites;
-if(typeof data60 === "string"){
-if(func2(data60) < 1){
-const err143 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err143];
-}
-else {
-vErrors.push(err143);
-}
-errors++;
-}
-}
-else {
-const err144 = {instancePath:instancePath+"/tls/defaults/tls_cipher_suites",schemaPath:"#/properties/tls/properties/defaults/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err144];
-}
-else {
-vErrors.push(err144);
-}
-errors++;
-}
-}
-}
-else {
-const err145 = {instancePath:instancePath+"/tls/defaults",schemaPath:"#/properties/tls/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err145];
-}
-else {
-vErrors.push(err145);
-}
-errors++;
-}
-}
-if(data51.internal_rpc !== undefined){
-let data61 = data51.internal_rpc;
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-for(const key7 in data61){
-if(!(func24.call(schema60.properties.tls.properties.internal_rpc.properties, key7))){
-const err146 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err146];
-}
-else {
-vErrors.push(err146);
-}
-errors++;
-}
-}
-if(data61.ca_file !== undefined){
-let data62 = data61.ca_file;
-if(typeof data62 === "string"){
-if(func2(data62) < 1){
-const err147 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err147];
-}
-else {
-vErrors.push(err147);
-}
-errors++;
-}
-if(!pattern0.test(data62)){
-const err148 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-}
-}
-else {
-const err149 = {instancePath:instancePath+"/tls/internal_rpc/ca_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-}
-if(data61.ca_path !== undefined){
-let data63 = data61.ca_path;
-if(typeof data63 === "string"){
-if(func2(data63) < 1){
-const err150 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err150];
-}
-else {
-vErrors.push(err150);
-}
-errors++;
-}
-if(!pattern0.test(data63)){
-const err151 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err151];
-}
-else {
-vErrors.push(err151);
-}
-errors++;
-}
-}
-else {
-const err152 = {instancePath:instancePath+"/tls/internal_rpc/ca_path",schemaPath:"#/properties/tls/properties/internal_rpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err152];
-}
-else {
-vErrors.push(err152);
-}
-errors++;
-}
-}
-if(data61.cert_file !== undefined){
-let data64 = data61.cert_file;
-if(typeof data64 === "string"){
-if(func2(data64) < 1){
-const err153 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err153];
-}
-else {
-vErrors.push(err153);
-}
-errors++;
-}
-if(!pattern0.test(data64)){
-const err154 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err154];
-}
-else {
-vErrors.push(err154);
-}
-errors++;
-}
-}
-else {
-const err155 = {instancePath:instancePath+"/tls/internal_rpc/cert_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-}
-if(data61.key_file !== undefined){
-let data65 = data61.key_file;
-if(typeof data65 === "string"){
-if(func2(data65) < 1){
-const err156 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-if(!pattern0.test(data65)){
-const err157 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-}
-else {
-const err158 = {instancePath:instancePath+"/tls/internal_rpc/key_file",schemaPath:"#/properties/tls/properties/internal_rpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-}
-if(data61.verify_incoming !== undefined){
-if(typeof data61.verify_incoming !== "boolean"){
-const err159 = {instancePath:instancePath+"/tls/internal_rpc/verify_incoming",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-if(data61.verify_outgoing !== undefined){
-if(typeof data61.verify_outgoing !== "boolean"){
-const err160 = {instancePath:instancePath+"/tls/internal_rpc/verify_outgoing",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-}
-if(data61.tls_min_version !== undefined){
-let data68 = data61.tls_min_version;
-if(!((((data68 === "TLSv1_0") || (data68 === "TLSv1_1")) || (data68 === "TLSv1_2")) || (data68 === "TLSv1_3"))){
-const err161 = {instancePath:instancePath+"/tls/internal_rpc/tls_min_version",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.internal_rpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-}
-if(data61.tls_cipher_suites !== undefined){
-let data69 = data61.tls_cipher_suites;
-if(typeof data69 === "string"){
-if(func2(data69) < 1){
-const err162 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/tls/internal_rpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/internal_rpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-}
-if(data61.verify_server_hostname !== undefined){
-if(typeof data61.verify_server_hostname !== "boolean"){
-const err164 = {instancePath:instancePath+"/tls/internal_rpc/verify_server_hostname",schemaPath:"#/properties/tls/properties/internal_rpc/properties/verify_server_hostname/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/tls/internal_rpc",schemaPath:"#/properties/tls/properties/internal_rpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-}
-if(data51.https !== undefined){
-let data71 = data51.https;
-if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
-for(const key8 in data71){
-if(!((((((((key8 === "ca_file") || (key8 === "ca_path")) || (key8 === "cert_file")) || (key8 === "key_file")) || (key8 === "verify_incoming")) || (key8 === "verify_outgoing")) || (key8 === "tls_min_version")) || (key8 === "tls_cipher_suites"))){
-const err166 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-}
-if(data71.ca_file !== undefined){
-let data72 = data71.ca_file;
-if(typeof data72 === "string"){
-if(func2(data72) < 1){
-const err167 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-if(!pattern0.test(data72)){
-const err168 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/tls/https/ca_file",schemaPath:"#/properties/tls/properties/https/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-}
-if(data71.ca_path !== undefined){
-let data73 = data71.ca_path;
-if(typeof data73 === "string"){
-if(func2(data73) < 1){
-const err170 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-if(!pattern0.test(data73)){
-const err171 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-}
-}
-else {
-const err172 = {instancePath:instancePath+"/tls/https/ca_path",schemaPath:"#/properties/tls/properties/https/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err172];
-}
-else {
-vErrors.push(err172);
-}
-errors++;
-}
-}
-if(data71.cert_file !== undefined){
-let data74 = data71.cert_file;
-if(typeof data74 === "string"){
-if(func2(data74) < 1){
-const err173 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
-}
-if(!pattern0.test(data74)){
-const err174 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err174];
-}
-else {
-vErrors.push(err174);
-}
-errors++;
-}
-}
-else {
-const err175 = {instancePath:instancePath+"/tls/https/cert_file",schemaPath:"#/properties/tls/properties/https/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err175];
-}
-else {
-vErrors.push(err175);
-}
-errors++;
-}
-}
-if(data71.key_file !== undefined){
-let data75 = data71.key_file;
-if(typeof data75 === "string"){
-if(func2(data75) < 1){
-const err176 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err176];
-}
-else {
-vErrors.push(err176);
-}
-errors++;
-}
-if(!pattern0.test(data75)){
-const err177 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err177];
-}
-else {
-vErrors.push(err177);
-}
-errors++;
-}
-}
-else {
-const err178 = {instancePath:instancePath+"/tls/https/key_file",schemaPath:"#/properties/tls/properties/https/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err178];
-}
-else {
-vErrors.push(err178);
-}
-errors++;
-}
-}
-if(data71.verify_incoming !== undefined){
-if(typeof data71.verify_incoming !== "boolean"){
-const err179 = {instancePath:instancePath+"/tls/https/verify_incoming",schemaPath:"#/properties/tls/properties/https/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err179];
-}
-else {
-vErrors.push(err179);
-}
-errors++;
-}
-}
-if(data71.verify_outgoing !== undefined){
-if(typeof data71.verify_outgoing !== "boolean"){
-const err180 = {instancePath:instancePath+"/tls/https/verify_outgoing",schemaPath:"#/properties/tls/properties/https/properties/verify_outgoing/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err180];
-}
-else {
-vErrors.push(err180);
-}
-errors++;
-}
-}
-if(data71.tls_min_version !== undefined){
-let data78 = data71.tls_min_version;
-if(!((((data78 === "TLSv1_0") || (data78 === "TLSv1_1")) || (data78 === "TLSv1_2")) || (data78 === "TLSv1_3"))){
-const err181 = {instancePath:instancePath+"/tls/https/tls_min_version",schemaPath:"#/properties/tls/properties/https/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.https.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err181];
-}
-else {
-vErrors.push(err181);
-}
-errors++;
-}
-}
-if(data71.tls_cipher_suites !== undefined){
-let data79 = data71.tls_cipher_suites;
-if(typeof data79 === "string"){
-if(func2(data79) < 1){
-const err182 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err182];
-}
-else {
-vErrors.push(err182);
-}
-errors++;
-}
-}
-else {
-const err183 = {instancePath:instancePath+"/tls/https/tls_cipher_suites",schemaPath:"#/properties/tls/properties/https/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err183];
-}
-else {
-vErrors.push(err183);
-}
-errors++;
-}
-}
-}
-else {
-const err184 = {instancePath:instancePath+"/tls/https",schemaPath:"#/properties/tls/properties/https/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err184];
-}
-else {
-vErrors.push(err184);
-}
-errors++;
-}
-}
-if(data51.grpc !== undefined){
-let data80 = data51.grpc;
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-for(const key9 in data80){
-if(!((((((((key9 === "ca_file") || (key9 === "ca_path")) || (key9 === "cert_file")) || (key9 === "key_file")) || (key9 === "verify_incoming")) || (key9 === "tls_min_version")) || (key9 === "tls_cipher_suites")) || (key9 === "use_auto_cert"))){
-const err185 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err185];
-}
-else {
-vErrors.push(err185);
-}
-errors++;
-}
-}
-if(data80.ca_file !== undefined){
-let data81 = data80.ca_file;
-if(typeof data81 === "string"){
-if(func2(data81) < 1){
-const err186 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err186];
-}
-else {
-vErrors.push(err186);
-}
-errors++;
-}
-if(!pattern0.test(data81)){
-const err187 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err187];
-}
-else {
-vErrors.push(err187);
-}
-errors++;
-}
-}
-else {
-const err188 = {instancePath:instancePath+"/tls/grpc/ca_file",schemaPath:"#/properties/tls/properties/grpc/properties/ca_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err188];
-}
-else {
-vErrors.push(err188);
-}
-errors++;
-}
-}
-if(data80.ca_path !== undefined){
-let data82 = data80.ca_path;
-if(typeof data82 === "string"){
-if(func2(data82) < 1){
-const err189 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err189];
-}
-else {
-vErrors.push(err189);
-}
-errors++;
-}
-if(!pattern0.test(data82)){
-const err190 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err190];
-}
-else {
-vErrors.push(err190);
-}
-errors++;
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/tls/grpc/ca_path",schemaPath:"#/properties/tls/properties/grpc/properties/ca_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err191];
-}
-else {
-vErrors.push(err191);
-}
-errors++;
-}
-}
-if(data80.cert_file !== undefined){
-let data83 = data80.cert_file;
-if(typeof data83 === "string"){
-if(func2(data83) < 1){
-const err192 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err192];
-}
-else {
-vErrors.push(err192);
-}
-errors++;
-}
-if(!pattern0.test(data83)){
-const err193 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err193];
-}
-else {
-vErrors.push(err193);
-}
-errors++;
-}
-}
-else {
-const err194 = {instancePath:instancePath+"/tls/grpc/cert_file",schemaPath:"#/properties/tls/properties/grpc/properties/cert_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err194];
-}
-else {
-vErrors.push(err194);
-}
-errors++;
-}
-}
-if(data80.key_file !== undefined){
-let data84 = data80.key_file;
-if(typeof data84 === "string"){
-if(func2(data84) < 1){
-const err195 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err195];
-}
-else {
-vErrors.push(err195);
-}
-errors++;
-}
-if(!pattern0.test(data84)){
-const err196 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err196];
-}
-else {
-vErrors.push(err196);
-}
-errors++;
-}
-}
-else {
-const err197 = {instancePath:instancePath+"/tls/grpc/key_file",schemaPath:"#/properties/tls/properties/grpc/properties/key_file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err197];
-}
-else {
-vErrors.push(err197);
-}
-errors++;
-}
-}
-if(data80.verify_incoming !== undefined){
-if(typeof data80.verify_incoming !== "boolean"){
-const err198 = {instancePath:instancePath+"/tls/grpc/verify_incoming",schemaPath:"#/properties/tls/properties/grpc/properties/verify_incoming/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err198];
-}
-else {
-vErrors.push(err198);
-}
-errors++;
-}
-}
-if(data80.tls_min_version !== undefined){
-let data86 = data80.tls_min_version;
-if(!((((data86 === "TLSv1_0") || (data86 === "TLSv1_1")) || (data86 === "TLSv1_2")) || (data86 === "TLSv1_3"))){
-const err199 = {instancePath:instancePath+"/tls/grpc/tls_min_version",schemaPath:"#/properties/tls/properties/grpc/properties/tls_min_version/enum",keyword:"enum",params:{allowedValues: schema60.properties.tls.properties.grpc.properties.tls_min_version.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err199];
-}
-else {
-vErrors.push(err199);
-}
-errors++;
-}
-}
-if(data80.tls_cipher_suites !== undefined){
-let data87 = data80.tls_cipher_suites;
-if(typeof data87 === "string"){
-if(func2(data87) < 1){
-const err200 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err200];
-}
-else {
-vErrors.push(err200);
-}
-errors++;
-}
-}
-else {
-const err201 = {instancePath:instancePath+"/tls/grpc/tls_cipher_suites",schemaPath:"#/properties/tls/properties/grpc/properties/tls_cipher_suites/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err201];
-}
-else {
-vErrors.push(err201);
-}
-errors++;
-}
-}
-if(data80.use_auto_cert !== undefined){
-if(typeof data80.use_auto_cert !== "boolean"){
-const err202 = {instancePath:instancePath+"/tls/grpc/use_auto_cert",schemaPath:"#/properties/tls/properties/grpc/properties/use_auto_cert/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err202];
-}
-else {
-vErrors.push(err202);
-}
-errors++;
-}
-}
-}
-else {
-const err203 = {instancePath:instancePath+"/tls/grpc",schemaPath:"#/properties/tls/properties/grpc/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err203];
-}
-else {
-vErrors.push(err203);
-}
-errors++;
-}
-}
-}
-else {
-const err204 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err204];
-}
-else {
-vErrors.push(err204);
-}
-errors++;
-}
-}
-if(data.acl !== undefined){
-let data89 = data.acl;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.enabled === undefined){
-const err205 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
-if(vErrors === null){
-vErrors = [err205];
-}
-else {
-vErrors.push(err205);
-}
-errors++;
-}
-for(const key10 in data89){
-if(!((((((key10 === "enabled") || (key10 === "default_policy")) || (key10 === "down_policy")) || (key10 === "enable_token_persistence")) || (key10 === "enable_token_replication")) || (key10 === "tokens"))){
-const err206 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err206];
-}
-else {
-vErrors.push(err206);
-}
-errors++;
-}
-}
-if(data89.enabled !== undefined){
-if(typeof data89.enabled !== "boolean"){
-const err207 = {instancePath:instancePath+"/acl/enabled",schemaPath:"#/properties/acl/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err207];
-}
-else {
-vErrors.push(err207);
-}
-errors++;
-}
-}
-if(data89.default_policy !== undefined){
-let data91 = data89.default_policy;
-if(!((data91 === "allow") || (data91 === "deny"))){
-const err208 = {instancePath:instancePath+"/acl/default_policy",schemaPath:"#/properties/acl/properties/default_policy/enum",keyword:"enum",params:{allowedValues: schema60.properties.acl.properties.default_policy.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-}
-if(data89.down_policy !== undefined){
-let data92 = data89.down_policy;
-if(!((((data92 === "allow") || (data92 === "deny")) || (data92 === "extend-cache")) || (data92 === "async-cache"))){
-const err209 = {instancePath:instancePath+"/acl/down_policy",schemaPath:"#/properties/acl/properties/down_policy/enum",keyword:"enum",params:{allowedValues: schema60.properties.acl.properties.down_policy.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-}
-if(data89.enable_token_persistence !== undefined){
-if(typeof data89.enable_token_persistence !== "boolean"){
-const err210 = {instancePath:instancePath+"/acl/enable_token_persistence",schemaPath:"#/properties/acl/properties/enable_token_persistence/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err210];
-}
-else {
-vErrors.push(err210);
-}
-errors++;
-}
-}
-if(data89.enable_token_replication !== undefined){
-if(typeof data89.enable_token_replication !== "boolean"){
-const err211 = {instancePath:instancePath+"/acl/enable_token_replication",schemaPath:"#/properties/acl/properties/enable_token_replication/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err211];
-}
-else {
-vErrors.push(err211);
-}
-errors++;
-}
-}
-if(data89.tokens !== undefined){
-let data95 = data89.tokens;
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-for(const key11 in data95){
-if(!((((key11 === "agent") || (key11 === "config_file_service_registration")) || (key11 === "default")) || (key11 === "replication"))){
-const err212 = {instancePath:instancePath+"/acl/tokens",schemaPath:"#/properties/acl/properties/tokens/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err212];
-}
-else {
-vErrors.push(err212);
-}
-errors++;
-}
-}
-if(data95.agent !== undefined){
-let data96 = data95.agent;
-if(typeof data96 === "string"){
-if(func2(data96) < 1){
-const err213 = {instancePath:instancePath+"/acl/tokens/agent",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err213];
-}
-else {
-vErrors.push(err213);
-}
-errors++;
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/acl/tokens/agent",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err214];
-}
-else {
-vErrors.push(err214);
-}
-errors++;
-}
-}
-if(data95.config_file_service_registration !== undefined){
-let data97 = data95.config_file_service_registration;
-if(typeof data97 === "string"){
-if(func2(data97) < 1){
-const err215 = {instancePath:instancePath+"/acl/tokens/config_file_service_registration",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err215];
-}
-else {
-vErrors.push(err215);
-}
-errors++;
-}
-}
-else {
-const err216 = {instancePath:instancePath+"/acl/tokens/config_file_service_registration",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err216];
-}
-else {
-vErrors.push(err216);
-}
-errors++;
-}
-}
-if(data95.default !== undefined){
-let data98 = data95.default;
-if(typeof data98 === "string"){
-if(func2(data98) < 1){
-const err217 = {instancePath:instancePath+"/acl/tokens/default",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err217];
-}
-else {
-vErrors.push(err217);
-}
-errors++;
-}
-}
-else {
-const err218 = {instancePath:instancePath+"/acl/tokens/default",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err218];
-}
-else {
-vErrors.push(err218);
-}
-errors++;
-}
-}
-if(data95.replication !== undefined){
-let data99 = data95.replication;
-if(typeof data99 === "string"){
-if(func2(data99) < 1){
-const err219 = {instancePath:instancePath+"/acl/tokens/replication",schemaPath:"#/definitions/acl_secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err219];
-}
-else {
-vErrors.push(err219);
-}
-errors++;
-}
-}
-else {
-const err220 = {instancePath:instancePath+"/acl/tokens/replication",schemaPath:"#/definitions/acl_secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err220];
-}
-else {
-vErrors.push(err220);
-}
-errors++;
-}
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/acl/tokens",schemaPath:"#/properties/acl/properties/tokens/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err221];
-}
-else {
-vErrors.push(err221);
-}
-errors++;
-}
-}
-}
-else {
-const err222 = {instancePath:instancePath+"/acl",schemaPath:"#/properties/acl/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err222];
-}
-else {
-vErrors.push(err222);
-}
-errors++;
-}
-}
-if(data.auto_encrypt !== undefined){
-let data100 = data.auto_encrypt;
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-for(const key12 in data100){
-if(!((((key12 === "allow_tls") || (key12 === "tls")) || (key12 === "dns_san")) || (key12 === "ip_san"))){
-const err223 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err223];
-}
-else {
-vErrors.push(err223);
-}
-errors++;
-}
-}
-if(data100.allow_tls !== undefined){
-if(typeof data100.allow_tls !== "boolean"){
-const err224 = {instancePath:instancePath+"/auto_encrypt/allow_tls",schemaPath:"#/properties/auto_encrypt/properties/allow_tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err224];
-}
-else {
-vErrors.push(err224);
-}
-errors++;
-}
-}
-if(data100.tls !== undefined){
-if(typeof data100.tls !== "boolean"){
-const err225 = {instancePath:instancePath+"/auto_encrypt/tls",schemaPath:"#/properties/auto_encrypt/properties/tls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err225];
-}
-else {
-vErrors.push(err225);
-}
-errors++;
-}
-}
-if(data100.dns_san !== undefined){
-let data103 = data100.dns_san;
-if(Array.isArray(data103)){
-const len2 = data103.length;
-for(let i4=0; i4<len2; i4++){
-let data104 = data103[i4];
-if(typeof data104 === "string"){
-if(func2(data104) < 1){
-const err226 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err226];
-}
-else {
-vErrors.push(err226);
-}
-errors++;
-}
-}
-else {
-const err227 = {instancePath:instancePath+"/auto_encrypt/dns_san/" + i4,schemaPath:"#/properties/auto_encrypt/properties/dns_san/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err227];
-}
-else {
-vErrors.push(err227);
-}
-errors++;
-}
-}
-}
-else {
-const err228 = {instancePath:instancePath+"/auto_encrypt/dns_san",schemaPath:"#/properties/auto_encrypt/properties/dns_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err228];
-}
-else {
-vErrors.push(err228);
-}
-errors++;
-}
-}
-if(data100.ip_san !== undefined){
-let data105 = data100.ip_san;
-if(Array.isArray(data105)){
-const len3 = data105.length;
-for(let i5=0; i5<len3; i5++){
-let data106 = data105[i5];
-if(typeof data106 === "string"){
-if(!pattern69.test(data106)){
-const err229 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|(?:(?:(?:[0-9A-Fa-f]{1,4}:){6}|::(?:[0-9A-Fa-f]{1,4}:){5}|(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){4}|(?:(?:[0-9A-Fa-f]{1,4}:)?[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){3}|(?:(?:[0-9A-Fa-f]{1,4}:){0,2}[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){2}|(?:(?:[0-9A-Fa-f]{1,4}:){0,3}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}:|(?:(?:[0-9A-Fa-f]{1,4}:){0,4}[0-9A-Fa-f]{1,4})?::)(?:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})|(?:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})?::[0-9A-Fa-f]{1,4}|(?:(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})?::))$"+"\""};
-if(vErrors === null){
-vErrors = [err229];
-}
-else {
-vErrors.push(err229);
-}
-errors++;
-}
-}
-else {
-const err230 = {instancePath:instancePath+"/auto_encrypt/ip_san/" + i5,schemaPath:"#/definitions/ip_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err230];
-}
-else {
-vErrors.push(err230);
-}
-errors++;
-}
-}
-}
-else {
-const err231 = {instancePath:instancePath+"/auto_encrypt/ip_san",schemaPath:"#/properties/auto_encrypt/properties/ip_san/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err231];
-}
-else {
-vErrors.push(err231);
-}
-errors++;
-}
-}
-}
-else {
-const err232 = {instancePath:instancePath+"/auto_encrypt",schemaPath:"#/properties/auto_encrypt/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err232];
-}
-else {
-vErrors.push(err232);
-}
-errors++;
-}
-}
-if(data.addresses !== undefined){
-let data107 = data.addresses;
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-for(const key13 in data107){
-if(!(((((key13 === "dns") || (key13 === "http")) || (key13 === "https")) || (key13 === "grpc")) || (key13 === "grpc_tls"))){
-const err233 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err233];
-}
-else {
-vErrors.push(err233);
-}
-errors++;
-}
-}
-if(data107.dns !== undefined){
-let data108 = data107.dns;
-if(typeof data108 === "string"){
-if(func2(data108) < 1){
-const err234 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err234];
-}
-else {
-vErrors.push(err234);
-}
-errors++;
-}
-}
-else {
-const err235 = {instancePath:instancePath+"/addresses/dns",schemaPath:"#/properties/addresses/properties/dns/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err235];
-}
-else {
-vErrors.push(err235);
-}
-errors++;
-}
-}
-if(data107.http !== undefined){
-let data109 = data107.http;
-if(typeof data109 === "string"){
-if(func2(data109) < 1){
-const err236 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err236];
-}
-else {
-vErrors.push(err236);
-}
-errors++;
-}
-}
-else {
-const err237 = {instancePath:instancePath+"/addresses/http",schemaPath:"#/properties/addresses/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err237];
-}
-else {
-vErrors.push(err237);
-}
-errors++;
-}
-}
-if(data107.https !== undefined){
-let data110 = data107.https;
-if(typeof data110 === "string"){
-if(func2(data110) < 1){
-const err238 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
-}
-errors++;
-}
-}
-else {
-const err239 = {instancePath:instancePath+"/addresses/https",schemaPath:"#/properties/addresses/properties/https/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-}
-if(data107.grpc !== undefined){
-let data111 = data107.grpc;
-if(typeof data111 === "string"){
-if(func2(data111) < 1){
-const err240 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-}
-}
-else {
-const err241 = {instancePath:instancePath+"/addresses/grpc",schemaPath:"#/properties/addresses/properties/grpc/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err241];
-}
-else {
-vErrors.push(err241);
-}
-errors++;
-}
-}
-if(data107.grpc_tls !== undefined){
-let data112 = data107.grpc_tls;
-if(typeof data112 === "string"){
-if(func2(data112) < 1){
-const err242 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err242];
-}
-else {
-vErrors.push(err242);
-}
-errors++;
-}
-}
-else {
-const err243 = {instancePath:instancePath+"/addresses/grpc_tls",schemaPath:"#/properties/addresses/properties/grpc_tls/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err243];
-}
-else {
-vErrors.push(err243);
-}
-errors++;
-}
-}
-}
-else {
-const err244 = {instancePath:instancePath+"/addresses",schemaPath:"#/properties/addresses/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err244];
-}
-else {
-vErrors.push(err244);
-}
-errors++;
-}
-}
-}
-else {
-const err245 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err245];
-}
-else {
-vErrors.push(err245);
-}
-errors++;
-}
-validate43.errors = vErrors;
-return errors === 0;
-}
-
-export const v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301 = validate44;
-const schema162 = {"type":"object","additionalProperties":false,"required":["key"],"properties":{"key":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_-]*$","description":"Group to add the host to; made when first used."}}};
-const pattern70 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
-
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.key === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(key0 === "key")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.key !== undefined){
-let data0 = data.key;
-if(typeof data0 === "string"){
-if(!pattern70.test(data0)){
-const err2 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!valid2){
+const err3 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9790,7 +12446,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9799,263 +12455,15 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate44.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
 
-export const v_91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038 = validate45;
-const schema163 = {"type":"object","additionalProperties":false,"required":["file"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"file":{"type":"string","pattern":"^/","description":"The snapshot file on this machine."},"datacenter":{"type":"string","description":"Datacenter to restore into; default the snapshot’s."},"force":{"type":"boolean","description":"Restore into older servers or another datacenter."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds for the restore and for every server to hold it; default 300."}}};
+export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate58;
+const schema187 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
+const pattern81 = new RegExp("^\\s*[0-9]*\\s*$", "u");
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.file === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "file"},message:"must have required property '"+"file"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((((((key0 === "servers_group") || (key0 === "clients_group")) || (key0 === "http_port")) || (key0 === "request_timeout")) || (key0 === "file")) || (key0 === "datacenter")) || (key0 === "force")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.servers_group !== undefined){
-let data0 = data.servers_group;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/servers_group",schemaPath:"#/properties/servers_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.clients_group !== undefined){
-let data1 = data.clients_group;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/clients_group",schemaPath:"#/properties/clients_group/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(data.http_port !== undefined){
-let data2 = data.http_port;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err6 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 > 65535 || isNaN(data2)){
-const err7 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(data2 < 1 || isNaN(data2)){
-const err8 = {instancePath:instancePath+"/http_port",schemaPath:"#/properties/http_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-}
-if(data.request_timeout !== undefined){
-let data3 = data.request_timeout;
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 > 300 || isNaN(data3)){
-const err9 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-if(data3 <= 0 || isNaN(data3)){
-const err10 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/request_timeout",schemaPath:"#/properties/request_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data.file !== undefined){
-let data4 = data.file;
-if(typeof data4 === "string"){
-if(!pattern0.test(data4)){
-const err12 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data.datacenter !== undefined){
-if(typeof data.datacenter !== "string"){
-const err14 = {instancePath:instancePath+"/datacenter",schemaPath:"#/properties/datacenter/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.force !== undefined){
-if(typeof data.force !== "boolean"){
-const err15 = {instancePath:instancePath+"/force",schemaPath:"#/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.timeout !== undefined){
-let data7 = data.timeout;
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 3600 || isNaN(data7)){
-const err16 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(data7 <= 0 || isNaN(data7)){
-const err17 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-}
-else {
-const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-validate45.errors = vErrors;
-return errors === 0;
-}
-
-export const v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe = validate46;
-const schema164 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"force":{"type":"boolean","description":"Report the problems but pass."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"Least FailureTolerance to start with; default 1."},"datacenter":{"type":"string","description":"Datacenter to judge when the inventory has several; default the task host's."}}};
-const pattern72 = new RegExp("^\\s*[0-9]*\\s*$", "u");
-
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10206,7 +12614,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data5 = data.min_failure_tolerance;
 if((!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))) && (typeof data5 !== "string")){
-const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema164.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err12 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema187.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -10228,7 +12636,7 @@ errors++;
 }
 }
 if(typeof data5 === "string"){
-if(!pattern72.test(data5)){
+if(!pattern81.test(data5)){
 const err14 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -10263,17 +12671,17 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate58.errors = vErrors;
 return errors === 0;
 }
 
-export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate47;
-const schema165 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
-const schema166 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
-const schema167 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
-const schema168 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+export const v_9ef7a885e51c36bc07907808d1eb01fbf54211eed1311141253aa81b34b02755 = validate59;
+const schema188 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/events.schema.json","title":"drover --events line","description":"One line of the NDJSON file written by `--events FILE`: each line is one JSON object, written when the event happens. Consumers should ignore unknown event kinds and unknown keys of later versions.","oneOf":[{"$ref":"#/definitions/run_start"},{"$ref":"#/definitions/play_start"},{"$ref":"#/definitions/batch_start"},{"$ref":"#/definitions/task_start"},{"$ref":"#/definitions/task_end"},{"$ref":"#/definitions/note"},{"$ref":"#/definitions/run_end"}],"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3... in write order."},"hosts":{"type":"array","items":{"type":"string"}},"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"run_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}},"play_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}},"batch_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}},"task_start":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}},"task_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}},"note":{"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}},"run_end":{"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}}}};
+const schema189 = {"type":"object","additionalProperties":false,"required":["event","seq","time","command","drover_version","check_mode","pid"],"properties":{"event":{"const":"run_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"pid":{"type":"integer"}}};
+const schema190 = {"type":"integer","minimum":1,"description":"1, 2, 3... in write order."};
+const schema191 = {"type":"string","description":"ISO 8601 time in UTC, e.g. 2025-05-01T12:00:00.000Z.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10399,7 +12807,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -10481,14 +12889,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate48.errors = vErrors;
+validate60.errors = vErrors;
 return errors === 0;
 }
 
-const schema169 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
-const schema172 = {"type":"array","items":{"type":"string"}};
+const schema192 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts"],"properties":{"event":{"const":"play_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"}}};
+const schema195 = {"type":"array","items":{"type":"string"}};
 
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10594,7 +13002,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -10667,13 +13075,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate50.errors = vErrors;
+validate62.errors = vErrors;
 return errors === 0;
 }
 
-const schema173 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
+const schema196 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","hosts","index","total"],"properties":{"event":{"const":"batch_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"hosts":{"$ref":"#/definitions/hosts"},"index":{"type":"integer","minimum":1,"description":"1-based number of this serial batch."},"total":{"type":"integer","minimum":1}}};
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -10799,7 +13207,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -10922,13 +13330,13 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate52.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
 
-const schema177 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
+const schema200 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler"],"properties":{"event":{"const":"task_start"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"}}};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11054,7 +13462,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -11135,14 +13543,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
 
-const schema180 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
-const schema183 = {"enum":["ok","changed","failed","skipped","unreachable"]};
+const schema203 = {"type":"object","additionalProperties":false,"required":["event","seq","time","play","task","host","handler","status","duration_ms","started_at","ended_at"],"properties":{"event":{"const":"task_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"play":{"type":"string"},"task":{"type":"string"},"host":{"type":"string"},"handler":{"type":"boolean"},"status":{"$ref":"#/definitions/status"},"message":{"type":"string","description":"One line for people: what changed, or why it failed (redacted)."},"diff":{"type":"string","description":"With --diff: what changed (redacted)."},"ignored_error":{"const":true,"description":"Present when the task failed and ignore_errors let the run go on."},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+const schema206 = {"enum":["ok","changed","failed","skipped","unreachable"]};
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11257,7 +13665,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func24.call(schema180.properties, key0))){
+if(!(func24.call(schema203.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -11308,7 +13716,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -11381,7 +13789,7 @@ errors++;
 if(data.status !== undefined){
 let data7 = data.status;
 if(!(((((data7 === "ok") || (data7 === "changed")) || (data7 === "failed")) || (data7 === "skipped")) || (data7 === "unreachable"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema183.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/definitions/status/enum",keyword:"enum",params:{allowedValues: schema206.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -11455,7 +13863,7 @@ errors++;
 if(data.started_at !== undefined){
 let data12 = data.started_at;
 if(typeof data12 === "string"){
-if(!pattern36.test(data12)){
+if(!pattern29.test(data12)){
 const err27 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -11480,7 +13888,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data13 = data.ended_at;
 if(typeof data13 === "string"){
-if(!pattern36.test(data13)){
+if(!pattern29.test(data13)){
 const err29 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err29];
@@ -11513,13 +13921,13 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
 
-const schema186 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
+const schema209 = {"type":"object","additionalProperties":false,"required":["event","seq","time","message"],"properties":{"event":{"const":"note"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"message":{"type":"string","description":"Retries, handler runs, why a run stopped (redacted)."},"host":{"type":"string"}}};
 
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11615,7 +14023,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -11672,14 +14080,14 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate58.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
 
-const schema189 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
-const schema192 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema212 = {"type":"object","additionalProperties":false,"required":["event","seq","time","status","exit_code","duration_ms","recap","changed_hosts"],"properties":{"event":{"const":"run_end"},"seq":{"$ref":"#/definitions/seq"},"time":{"$ref":"#/definitions/time"},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"]},"exit_code":{"type":"integer","description":"The process exit code: see docs/ci.md."},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"duration_ms":{"type":"integer","minimum":0},"recap":{"type":"object","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hosts","description":"Exactly the hosts where a task changed something."}}};
+const schema215 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"Ansible's recap: ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -11764,7 +14172,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func24.call(schema189.properties, key0))){
+if(!(func24.call(schema212.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -11815,7 +14223,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern36.test(data2)){
+if(!pattern29.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -11840,7 +14248,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(!(((((((data3 === "ok") || (data3 === "failed")) || (data3 === "unreachable")) || (data3 === "aborted")) || (data3 === "interrupted")) || (data3 === "lock_held")) || (data3 === "error"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema189.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema212.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -12191,12 +14599,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-validate60.errors = vErrors;
+validate72.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/events.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -12204,8 +14612,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate48(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate60(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -12214,8 +14622,8 @@ valid0 = true;
 passing0 = 0;
 }
 const _errs2 = errors;
-if(!(validate50(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
+if(!(validate62(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -12229,8 +14637,8 @@ valid0 = true;
 passing0 = 1;
 }
 const _errs3 = errors;
-if(!(validate52(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
+if(!(validate64(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -12244,8 +14652,8 @@ valid0 = true;
 passing0 = 2;
 }
 const _errs4 = errors;
-if(!(validate54(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+if(!(validate66(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs4 === errors;
@@ -12259,8 +14667,8 @@ valid0 = true;
 passing0 = 3;
 }
 const _errs5 = errors;
-if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+if(!(validate68(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs5 === errors;
@@ -12274,8 +14682,8 @@ valid0 = true;
 passing0 = 4;
 }
 const _errs6 = errors;
-if(!(validate58(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
+if(!(validate70(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -12289,8 +14697,8 @@ valid0 = true;
 passing0 = 5;
 }
 const _errs7 = errors;
-if(!(validate60(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate72(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -12330,19 +14738,19 @@ vErrors = null;
 }
 }
 }
-validate47.errors = vErrors;
+validate59.errors = vErrors;
 return errors === 0;
 }
 
-export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate62;
-const schema194 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
-const schema195 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
-const schema197 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
-const schema198 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
-const schema201 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
-const schema202 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
+export const v_a47a5091d5a302d2658d17f4554eff4db8f9c4ae6a50cc1276ff083299d31ee9 = validate74;
+const schema217 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/recap.schema.json","title":"drover --output json recap","description":"The one JSON object `--output json` prints on stdout when a run ends. Consumers should ignore unknown keys; schema_version changes on any incompatible change.","type":"object","additionalProperties":false,"required":["schema_version","check_mode","status","exit_code","started_at","ended_at","duration_ms","hosts","changed_hosts","failed_hosts","unreachable_hosts","tasks","notes"],"properties":{"schema_version":{"const":1},"command":{"type":"string","description":"The command line, secrets redacted."},"drover_version":{"type":"string"},"check_mode":{"type":"boolean","description":"true for `drover plan`: changed means would change."},"status":{"enum":["ok","failed","unreachable","aborted","interrupted","lock_held","error"],"description":"ok 0; failed 2 (a task failed); unreachable 4 (only unreachable hosts, every reached host is fine); aborted 5 (a safety gate stopped the run); lock_held 6; interrupted 130; error: the run could not start (bad input 3, usage 64, internal 1)."},"exit_code":{"type":"integer"},"reason":{"type":"string","description":"Why the run stopped early or did not start (redacted)."},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"},"duration_ms":{"type":"integer","minimum":0},"hosts":{"type":"object","description":"Per host, Ansible's recap counts.","additionalProperties":{"$ref":"#/definitions/hostRecap"}},"changed_hosts":{"$ref":"#/definitions/hostList","description":"Exactly the hosts where some task changed (in check mode: would change) something."},"failed_hosts":{"$ref":"#/definitions/hostList"},"unreachable_hosts":{"$ref":"#/definitions/hostList"},"tasks":{"type":"array","items":{"$ref":"#/definitions/task"}},"notes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["time","message"],"properties":{"time":{"$ref":"#/definitions/time"},"message":{"type":"string"},"host":{"type":"string"}}}}},"definitions":{"time":{"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"hostList":{"type":"array","uniqueItems":true,"items":{"type":"string"}},"hostRecap":{"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}},"task":{"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}},"taskResult":{"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}}}};
+const schema218 = {"type":"string","description":"ISO 8601 time in UTC.","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"};
+const schema220 = {"type":"object","additionalProperties":false,"required":["ok","changed","failed","skipped","unreachable","ignored"],"description":"ok includes changed; an ignored failure counts only as ignored.","properties":{"ok":{"type":"integer","minimum":0},"changed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"unreachable":{"type":"integer","minimum":0},"ignored":{"type":"integer","minimum":0}}};
+const schema221 = {"type":"array","uniqueItems":true,"items":{"type":"string"}};
+const schema224 = {"type":"object","additionalProperties":false,"required":["play","task","handler","hosts"],"description":"One task (or handler) of one play; a play that repeats a task name gets one entry per occurrence.","properties":{"play":{"type":"string"},"task":{"type":"string"},"handler":{"type":"boolean"},"hosts":{"type":"object","additionalProperties":{"$ref":"#/definitions/taskResult"}}}};
+const schema225 = {"type":"object","additionalProperties":false,"required":["status","duration_ms","started_at","ended_at"],"properties":{"status":{"enum":["ok","changed","failed","skipped","unreachable"]},"message":{"type":"string"},"diff":{"type":"string"},"ignored_error":{"const":true},"duration_ms":{"type":"integer","minimum":0},"started_at":{"$ref":"#/definitions/time"},"ended_at":{"$ref":"#/definitions/time"}}};
 
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12401,7 +14809,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((((data0 === "ok") || (data0 === "changed")) || (data0 === "failed")) || (data0 === "skipped")) || (data0 === "unreachable"))){
-const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema202.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema225.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -12475,7 +14883,7 @@ errors++;
 if(data.started_at !== undefined){
 let data5 = data.started_at;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern29.test(data5)){
 const err11 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -12500,7 +14908,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data6 = data.ended_at;
 if(typeof data6 === "string"){
-if(!pattern36.test(data6)){
+if(!pattern29.test(data6)){
 const err13 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -12533,12 +14941,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate76.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -12634,8 +15042,8 @@ if(data.hosts !== undefined){
 let data3 = data.hosts;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
-if(!(validate64(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+if(!(validate76(data3[key1], {instancePath:instancePath+"/hosts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data3,parentDataProperty:key1,rootData}))){
+vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
 errors = vErrors.length;
 }
 }
@@ -12662,12 +15070,12 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate63.errors = vErrors;
+validate75.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/recap.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -12803,7 +15211,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func24.call(schema194.properties, key0))){
+if(!(func24.call(schema217.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -12865,7 +15273,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(!(((((((data4 === "ok") || (data4 === "failed")) || (data4 === "unreachable")) || (data4 === "aborted")) || (data4 === "interrupted")) || (data4 === "lock_held")) || (data4 === "error"))){
-const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema194.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema217.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -12903,7 +15311,7 @@ errors++;
 if(data.started_at !== undefined){
 let data7 = data.started_at;
 if(typeof data7 === "string"){
-if(!pattern36.test(data7)){
+if(!pattern29.test(data7)){
 const err21 = {instancePath:instancePath+"/started_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err21];
@@ -12928,7 +15336,7 @@ errors++;
 if(data.ended_at !== undefined){
 let data8 = data.ended_at;
 if(typeof data8 === "string"){
-if(!pattern36.test(data8)){
+if(!pattern29.test(data8)){
 const err23 = {instancePath:instancePath+"/ended_at",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -13388,8 +15796,8 @@ let data24 = data.tasks;
 if(Array.isArray(data24)){
 const len3 = data24.length;
 for(let i6=0; i6<len3; i6++){
-if(!(validate63(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
-vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
+if(!(validate75(data24[i6], {instancePath:instancePath+"/tasks/" + i6,parentData:data24,parentDataProperty:i6,rootData}))){
+vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
 errors = vErrors.length;
 }
 }
@@ -13447,7 +15855,7 @@ errors++;
 if(data27.time !== undefined){
 let data28 = data27.time;
 if(typeof data28 === "string"){
-if(!pattern36.test(data28)){
+if(!pattern29.test(data28)){
 const err61 = {instancePath:instancePath+"/notes/" + i7+"/time",schemaPath:"#/definitions/time/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -13528,14 +15936,14 @@ vErrors.push(err67);
 }
 errors++;
 }
-validate62.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
 
-export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate67;
-const schema206 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
+export const v_ae6ba5e43154408d9a689be62291207fc2693ddee5856873a8eddf10fe3fa4b0 = validate79;
+const schema229 = {"type":"object","additionalProperties":false,"required":["src","dest"],"properties":{"src":{"type":"string","minLength":1,"description":"Template path, relative to the project root."},"dest":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Octal permissions as a quoted string, e.g. \"0640\" (unquoted YAML 0640 is not octal)."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"validate_schema":{"type":"string","minLength":1,"description":"JSON Schema file (relative to the project root) the rendered JSON must satisfy."}}};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -13732,25 +16140,25 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate79.errors = vErrors;
 return errors === 0;
 }
 
-export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate68;
-const schema207 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
-const pattern89 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
-const pattern90 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
-const pattern91 = new RegExp("^\\S+$", "u");
-const pattern92 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
-const pattern93 = new RegExp("^consul-", "u");
-const pattern94 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern95 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
-const pattern96 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
-const pattern98 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
-const pattern99 = new RegExp("^0+(?:[a-zµ]*)$", "u");
-const pattern104 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
+export const v_bcaef8a6a11ea2dbbc810e4a1171e83a3a0187a811545bb15f65018806f6637d = validate80;
+const schema230 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://drover.dev/schemas/consul-service.schema.json","title":"Consul service definition written by drover","description":"One service definition file (`{\"service\": {...}}`) that drover renders from templates/consul/service.json.hbs into a node's Consul config dir, as drover-service-NAME.json. Consul reads it at start and on `consul reload`. Only keys drover writes are allowed, so a typo fails before anything reaches a host.","type":"object","additionalProperties":false,"required":["service"],"properties":{"service":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"One DNS label (lower-case letters, digits, -), so NAME.service.consul resolves."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"Unique on the node; defaults to the name."},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string","pattern":"^\\S+$","description":"Address of the service; empty means the node's address."},"tags":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9_.:=-]+$","maxLength":255},"description":"Tags; [TAG.]NAME.service.consul filters by them, so keep them DNS-friendly."},"meta":{"type":"object","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z0-9_-]{1,128}$","not":{"pattern":"^consul-"}},"additionalProperties":{"type":"string","maxLength":512},"description":"Key/value metadata, as Consul limits it: at most 64 keys of letters, digits, _ and - (not starting with consul-), values up to 512 characters."},"enable_tag_override":{"type":"boolean"},"checks":{"type":"array","items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["http","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"http":{"type":"string","pattern":"^https?://[^\\s/]+(?:/\\S*)?$","description":"URL; 2xx is passing, 429 warning, anything else critical."},"method":{"enum":["GET","HEAD","POST","PUT"]},"header":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},"tls_skip_verify":{"type":"boolean"},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"HTTP check."},{"type":"object","additionalProperties":false,"required":["tcp","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"tcp":{"type":"string","pattern":"^\\S+:[0-9]{1,5}$","description":"host:port to connect to."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"TCP connect check."},{"type":"object","additionalProperties":false,"required":["ttl"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"ttl":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"The service must report within this time, or turn critical."}},"description":"TTL check: the service itself reports its status to the agent."},{"type":"object","additionalProperties":false,"required":["args","interval"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"description":"Check name; Consul's default is \"Service 'NAME' check\"."},"id":{"type":"string","pattern":"^[A-Za-z0-9_:.-]+$","maxLength":128},"notes":{"type":"string","maxLength":512},"status":{"enum":["passing","warning","critical"],"description":"Status before the first run (Consul's default: critical)."},"timeout":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"deregister_critical_service_after":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},"success_before_passing":{"type":"integer","minimum":0},"failures_before_critical":{"type":"integer","minimum":0},"args":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments run by the agent; needs enable_local_script_checks on the agent."},"interval":{"type":"string","pattern":"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$","not":{"pattern":"^0+(?:[a-zµ]*)$"},"description":"Time between runs, a Go duration such as 10s."}},"description":"Script check. The consul_services module writes these only with allow_script_checks: true."}]}}}}}};
+const pattern98 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "u");
+const pattern99 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern100 = new RegExp("^\\S+$", "u");
+const pattern101 = new RegExp("^[A-Za-z0-9_.:=-]+$", "u");
+const pattern102 = new RegExp("^consul-", "u");
+const pattern103 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern104 = new RegExp("^[A-Za-z0-9_:.-]+$", "u");
+const pattern105 = new RegExp("^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$", "u");
+const pattern107 = new RegExp("^https?://[^\\s/]+(?:/\\S*)?$", "u");
+const pattern108 = new RegExp("^0+(?:[a-zµ]*)$", "u");
+const pattern113 = new RegExp("^\\S+:[0-9]{1,5}$", "u");
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://drover.dev/schemas/consul-service.schema.json" */;
 let vErrors = null;
 let errors = 0;
@@ -13805,7 +16213,7 @@ errors++;
 if(data0.name !== undefined){
 let data1 = data0.name;
 if(typeof data1 === "string"){
-if(!pattern89.test(data1)){
+if(!pattern98.test(data1)){
 const err4 = {instancePath:instancePath+"/service/name",schemaPath:"#/properties/service/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -13840,7 +16248,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern90.test(data2)){
+if(!pattern99.test(data2)){
 const err7 = {instancePath:instancePath+"/service/id",schemaPath:"#/properties/service/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -13900,7 +16308,7 @@ errors++;
 if(data0.address !== undefined){
 let data4 = data0.address;
 if(typeof data4 === "string"){
-if(!pattern91.test(data4)){
+if(!pattern100.test(data4)){
 const err12 = {instancePath:instancePath+"/service/address",schemaPath:"#/properties/service/properties/address/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -13939,7 +16347,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!pattern92.test(data6)){
+if(!pattern101.test(data6)){
 const err15 = {instancePath:instancePath+"/service/tags/" + i0,schemaPath:"#/properties/service/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:=-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.:=-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -14015,7 +16423,7 @@ const _errs19 = errors;
 const _errs20 = errors;
 const _errs21 = errors;
 if(typeof key2 === "string"){
-if(!pattern93.test(key2)){
+if(!pattern102.test(key2)){
 const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
@@ -14049,7 +16457,7 @@ vErrors = null;
 }
 }
 if(typeof key2 === "string"){
-if(!pattern94.test(key2)){
+if(!pattern103.test(key2)){
 const err22 = {instancePath:instancePath+"/service/meta",schemaPath:"#/properties/service/properties/meta/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err22];
@@ -14153,7 +16561,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[0].properties, key4))){
+if(!(func24.call(schema230.properties.service.properties.checks.items.oneOf[0].properties, key4))){
 const err30 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err30];
@@ -14212,7 +16620,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern95.test(data13)){
+if(!pattern104.test(data13)){
 const err35 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -14262,7 +16670,7 @@ errors++;
 if(data11.status !== undefined){
 let data15 = data11.status;
 if(!(((data15 === "passing") || (data15 === "warning")) || (data15 === "critical"))){
-const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/status/enum",keyword:"enum",params:{allowedValues: schema230.properties.service.properties.checks.items.oneOf[0].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -14275,7 +16683,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data16 = data11.timeout;
 if(typeof data16 === "string"){
-if(!pattern96.test(data16)){
+if(!pattern105.test(data16)){
 const err40 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -14300,7 +16708,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data17 = data11.deregister_critical_service_after;
 if(typeof data17 === "string"){
-if(!pattern96.test(data17)){
+if(!pattern105.test(data17)){
 const err42 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -14375,7 +16783,7 @@ errors++;
 if(data11.http !== undefined){
 let data20 = data11.http;
 if(typeof data20 === "string"){
-if(!pattern98.test(data20)){
+if(!pattern107.test(data20)){
 const err48 = {instancePath:instancePath+"/service/checks/" + i2+"/http",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/http/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/]+(?:/\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/]+(?:/\\S*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -14400,7 +16808,7 @@ errors++;
 if(data11.method !== undefined){
 let data21 = data11.method;
 if(!((((data21 === "GET") || (data21 === "HEAD")) || (data21 === "POST")) || (data21 === "PUT"))){
-const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
+const err50 = {instancePath:instancePath+"/service/checks/" + i2+"/method",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/method/enum",keyword:"enum",params:{allowedValues: schema230.properties.service.properties.checks.items.oneOf[0].properties.method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -14470,7 +16878,7 @@ let data26 = data11.interval;
 const _errs63 = errors;
 const _errs64 = errors;
 if(typeof data26 === "string"){
-if(!pattern99.test(data26)){
+if(!pattern108.test(data26)){
 const err55 = {};
 if(vErrors === null){
 vErrors = [err55];
@@ -14504,7 +16912,7 @@ vErrors = null;
 }
 }
 if(typeof data26 === "string"){
-if(!pattern96.test(data26)){
+if(!pattern105.test(data26)){
 const err57 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/0/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -14565,7 +16973,7 @@ vErrors.push(err61);
 errors++;
 }
 for(const key6 in data11){
-if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[1].properties, key6))){
+if(!(func24.call(schema230.properties.service.properties.checks.items.oneOf[1].properties, key6))){
 const err62 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
@@ -14624,7 +17032,7 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern95.test(data28)){
+if(!pattern104.test(data28)){
 const err67 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -14674,7 +17082,7 @@ errors++;
 if(data11.status !== undefined){
 let data30 = data11.status;
 if(!(((data30 === "passing") || (data30 === "warning")) || (data30 === "critical"))){
-const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/status/enum",keyword:"enum",params:{allowedValues: schema230.properties.service.properties.checks.items.oneOf[1].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -14687,7 +17095,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data31 = data11.timeout;
 if(typeof data31 === "string"){
-if(!pattern96.test(data31)){
+if(!pattern105.test(data31)){
 const err72 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -14712,7 +17120,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data32 = data11.deregister_critical_service_after;
 if(typeof data32 === "string"){
-if(!pattern96.test(data32)){
+if(!pattern105.test(data32)){
 const err74 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
@@ -14787,7 +17195,7 @@ errors++;
 if(data11.tcp !== undefined){
 let data35 = data11.tcp;
 if(typeof data35 === "string"){
-if(!pattern104.test(data35)){
+if(!pattern113.test(data35)){
 const err80 = {instancePath:instancePath+"/service/checks/" + i2+"/tcp",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/tcp/pattern",keyword:"pattern",params:{pattern: "^\\S+:[0-9]{1,5}$"},message:"must match pattern \""+"^\\S+:[0-9]{1,5}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
@@ -14814,7 +17222,7 @@ let data36 = data11.interval;
 const _errs87 = errors;
 const _errs88 = errors;
 if(typeof data36 === "string"){
-if(!pattern99.test(data36)){
+if(!pattern108.test(data36)){
 const err82 = {};
 if(vErrors === null){
 vErrors = [err82];
@@ -14848,7 +17256,7 @@ vErrors = null;
 }
 }
 if(typeof data36 === "string"){
-if(!pattern96.test(data36)){
+if(!pattern105.test(data36)){
 const err84 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/1/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
@@ -14904,7 +17312,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data11){
-if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[2].properties, key7))){
+if(!(func24.call(schema230.properties.service.properties.checks.items.oneOf[2].properties, key7))){
 const err88 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -14963,7 +17371,7 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern95.test(data38)){
+if(!pattern104.test(data38)){
 const err93 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
@@ -15013,7 +17421,7 @@ errors++;
 if(data11.status !== undefined){
 let data40 = data11.status;
 if(!(((data40 === "passing") || (data40 === "warning")) || (data40 === "critical"))){
-const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err97 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/status/enum",keyword:"enum",params:{allowedValues: schema230.properties.service.properties.checks.items.oneOf[2].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -15026,7 +17434,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data41 = data11.timeout;
 if(typeof data41 === "string"){
-if(!pattern96.test(data41)){
+if(!pattern105.test(data41)){
 const err98 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err98];
@@ -15051,7 +17459,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data42 = data11.deregister_critical_service_after;
 if(typeof data42 === "string"){
-if(!pattern96.test(data42)){
+if(!pattern105.test(data42)){
 const err100 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err100];
@@ -15128,7 +17536,7 @@ let data45 = data11.ttl;
 const _errs109 = errors;
 const _errs110 = errors;
 if(typeof data45 === "string"){
-if(!pattern99.test(data45)){
+if(!pattern108.test(data45)){
 const err106 = {};
 if(vErrors === null){
 vErrors = [err106];
@@ -15162,7 +17570,7 @@ vErrors = null;
 }
 }
 if(typeof data45 === "string"){
-if(!pattern96.test(data45)){
+if(!pattern105.test(data45)){
 const err108 = {instancePath:instancePath+"/service/checks/" + i2+"/ttl",schemaPath:"#/properties/service/properties/checks/items/oneOf/2/properties/ttl/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err108];
@@ -15228,7 +17636,7 @@ vErrors.push(err112);
 errors++;
 }
 for(const key8 in data11){
-if(!(func24.call(schema207.properties.service.properties.checks.items.oneOf[3].properties, key8))){
+if(!(func24.call(schema230.properties.service.properties.checks.items.oneOf[3].properties, key8))){
 const err113 = {instancePath:instancePath+"/service/checks/" + i2,schemaPath:"#/properties/service/properties/checks/items/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
@@ -15287,7 +17695,7 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern95.test(data47)){
+if(!pattern104.test(data47)){
 const err118 = {instancePath:instancePath+"/service/checks/" + i2+"/id",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_:.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_:.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err118];
@@ -15337,7 +17745,7 @@ errors++;
 if(data11.status !== undefined){
 let data49 = data11.status;
 if(!(((data49 === "passing") || (data49 === "warning")) || (data49 === "critical"))){
-const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema207.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
+const err122 = {instancePath:instancePath+"/service/checks/" + i2+"/status",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/status/enum",keyword:"enum",params:{allowedValues: schema230.properties.service.properties.checks.items.oneOf[3].properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -15350,7 +17758,7 @@ errors++;
 if(data11.timeout !== undefined){
 let data50 = data11.timeout;
 if(typeof data50 === "string"){
-if(!pattern96.test(data50)){
+if(!pattern105.test(data50)){
 const err123 = {instancePath:instancePath+"/service/checks/" + i2+"/timeout",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
@@ -15375,7 +17783,7 @@ errors++;
 if(data11.deregister_critical_service_after !== undefined){
 let data51 = data11.deregister_critical_service_after;
 if(typeof data51 === "string"){
-if(!pattern96.test(data51)){
+if(!pattern105.test(data51)){
 const err125 = {instancePath:instancePath+"/service/checks/" + i2+"/deregister_critical_service_after",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/deregister_critical_service_after/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
@@ -15490,7 +17898,7 @@ let data56 = data11.interval;
 const _errs135 = errors;
 const _errs136 = errors;
 if(typeof data56 === "string"){
-if(!pattern99.test(data56)){
+if(!pattern108.test(data56)){
 const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
@@ -15524,7 +17932,7 @@ vErrors = null;
 }
 }
 if(typeof data56 === "string"){
-if(!pattern96.test(data56)){
+if(!pattern105.test(data56)){
 const err136 = {instancePath:instancePath+"/service/checks/" + i2+"/interval",schemaPath:"#/properties/service/properties/checks/items/oneOf/3/properties/interval/pattern",keyword:"pattern",params:{pattern: "^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(?:0|(?:[0-9]+(?:\\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err136];
@@ -15627,14 +18035,14 @@ vErrors.push(err142);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate80.errors = vErrors;
 return errors === 0;
 }
 
-export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate69;
-const schema208 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
+export const v_c3e3a9d3281c3284e30d2db8118840793ff62c8457b28fa0202be41849898bba = validate81;
+const schema231 = {"type":"object","additionalProperties":false,"required":["wait"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"wait":{"enum":["ready","server","client"],"description":"Which gate: ready, server or client."},"node":{"type":"string","minLength":1,"description":"Inventory host the gate is about; default this host."},"baseline_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"FailureTolerance to get back to; default (servers - 1) / 2."},"min_failure_tolerance":{"type":["integer","string"],"minimum":0,"pattern":"^\\s*[0-9]*\\s*$","description":"wait: ready: least FailureTolerance to stop a healthy server; default 1."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":3600,"description":"Seconds to keep checking."},"interval":{"type":"number","exclusiveMinimum":0,"maximum":600,"description":"Seconds between checks."},"container":{"type":"string","minLength":1,"description":"Container for the `consul info` fallback."}}};
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -15649,7 +18057,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func24.call(schema208.properties, key0))){
+if(!(func24.call(schema231.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -15783,7 +18191,7 @@ errors++;
 if(data.wait !== undefined){
 let data4 = data.wait;
 if(!(((data4 === "ready") || (data4 === "server")) || (data4 === "client"))){
-const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema208.properties.wait.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/wait",schemaPath:"#/properties/wait/enum",keyword:"enum",params:{allowedValues: schema231.properties.wait.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -15821,7 +18229,7 @@ errors++;
 if(data.baseline_failure_tolerance !== undefined){
 let data6 = data.baseline_failure_tolerance;
 if((!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))) && (typeof data6 !== "string")){
-const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema208.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
+const err15 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/type",keyword:"type",params:{type: schema231.properties.baseline_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -15843,7 +18251,7 @@ errors++;
 }
 }
 if(typeof data6 === "string"){
-if(!pattern72.test(data6)){
+if(!pattern81.test(data6)){
 const err17 = {instancePath:instancePath+"/baseline_failure_tolerance",schemaPath:"#/properties/baseline_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -15858,7 +18266,7 @@ errors++;
 if(data.min_failure_tolerance !== undefined){
 let data7 = data.min_failure_tolerance;
 if((!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))) && (typeof data7 !== "string")){
-const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema208.properties.min_failure_tolerance.type},message:"must be integer,string"};
+const err18 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/type",keyword:"type",params:{type: schema231.properties.min_failure_tolerance.type},message:"must be integer,string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -15880,7 +18288,7 @@ errors++;
 }
 }
 if(typeof data7 === "string"){
-if(!pattern72.test(data7)){
+if(!pattern81.test(data7)){
 const err20 = {instancePath:instancePath+"/min_failure_tolerance",schemaPath:"#/properties/min_failure_tolerance/pattern",keyword:"pattern",params:{pattern: "^\\s*[0-9]*\\s*$"},message:"must match pattern \""+"^\\s*[0-9]*\\s*$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -15998,14 +18406,14 @@ vErrors.push(err29);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
 
-export const v_c527a1d7d6f2e9b7623b65b4128a557264147a8af6f2159f31f4fabadcae443f = validate70;
-const schema209 = {"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The image the agent is to run."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"allow_downgrade":{"type":"boolean","description":"Go on with an image older than the running agent (--force)."}}};
+export const v_c527a1d7d6f2e9b7623b65b4128a557264147a8af6f2159f31f4fabadcae443f = validate82;
+const schema232 = {"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The image the agent is to run."},"container":{"type":"string","minLength":1,"description":"Container name; default consul."},"allow_downgrade":{"type":"boolean","description":"Go on with an image older than the running agent (--force)."}}};
 
-function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -16104,14 +18512,14 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate70.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
 
-export const v_cc07734ec6374320cdbd761135502f7efc0ddbc9e695a57d53767e91b20c9c30 = validate71;
-const schema210 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["enabled","disabled"],"description":"enabled: out of DNS; disabled: back."},"reason":{"type":"string","minLength":1,"description":"Why; default \"rolling restart\"."}}};
+export const v_cc07734ec6374320cdbd761135502f7efc0ddbc9e695a57d53767e91b20c9c30 = validate83;
+const schema233 = {"type":"object","additionalProperties":false,"required":["state"],"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"request_timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request; default 5."},"state":{"enum":["enabled","disabled"],"description":"enabled: out of DNS; disabled: back."},"reason":{"type":"string","minLength":1,"description":"Why; default \"rolling restart\"."}}};
 
-function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -16260,7 +18668,7 @@ errors++;
 if(data.state !== undefined){
 let data4 = data.state;
 if(!((data4 === "enabled") || (data4 === "disabled"))){
-const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema210.properties.state.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/enum",keyword:"enum",params:{allowedValues: schema233.properties.state.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -16306,14 +18714,14 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate71.errors = vErrors;
+validate83.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate72;
-const schema211 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
+export const v_da66a91ab6c1c06d0034a34d9563f719c557705f9bee3cbac7ce03bf46d2892e = validate84;
+const schema234 = {"type":"object","additionalProperties":false,"required":["data_dir"],"properties":{"data_dir":{"type":"string","pattern":"^/","description":"Absolute path on the target host."},"key":{"description":"The wanted gossip key; default the consul_encrypt var."}}};
 
-function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -16375,14 +18783,14 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate72.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
 
-export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate73;
-const schema212 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
+export const v_da675af9efb84d790284ec0fd7252ab5b1d1f3064f0e0fa6be7a88dbe3dee716 = validate85;
+const schema235 = {"type":"object","additionalProperties":false,"required":["services","dir"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$","description":"Service name: one DNS label (lower-case letters, digits, -)."},"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128},"port":{"type":"integer","minimum":1,"maximum":65535},"address":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"meta":{"type":"object","additionalProperties":{"type":"string"}},"checks":{"type":"array","items":{"type":"object"}}}},"description":"The services of this host (e.g. \"{{consul_services}}\"); an empty list removes them all."},"dir":{"type":"string","pattern":"^/","description":"The Consul agent's config dir on the host."},"template":{"type":"string","minLength":1,"description":"Default templates/consul/service.json.hbs."},"validate_schema":{"type":"string","minLength":1,"description":"Default schemas/consul-service.schema.json."},"mode":{"type":"string","pattern":"^[0-7]{3,4}$","description":"Mode of each definition file; default \"0644\"."},"owner":{"type":"string","minLength":1,"description":"User name or numeric uid."},"group":{"type":"string","minLength":1,"description":"Group name or numeric gid."},"allow_script_checks":{"type":"boolean","description":"Allow script checks (`args`); the agent also needs enable_local_script_checks."}}};
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -16450,7 +18858,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern89.test(data2)){
+if(!pattern98.test(data2)){
 const err5 = {instancePath:instancePath+"/services/" + i0+"/name",schemaPath:"#/properties/services/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -16485,7 +18893,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern90.test(data3)){
+if(!pattern99.test(data3)){
 const err8 = {instancePath:instancePath+"/services/" + i0+"/id",schemaPath:"#/properties/services/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -16835,14 +19243,14 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
 
-export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate74;
-const schema213 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
+export const v_dd2a671c3ede9421f379974ade423a755c54b839b922ab70cae99ae1811bf9e6 = validate86;
+const schema236 = {"type":"object","additionalProperties":false,"properties":{"servers_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul servers."},"clients_group":{"type":"string","minLength":1,"description":"Inventory group of the Consul clients (may be absent)."},"http_port":{"type":"integer","minimum":1,"maximum":65535,"description":"HTTP port of every agent."},"timeout":{"type":"number","exclusiveMinimum":0,"maximum":300,"description":"Seconds per HTTP request."},"skip_hosts":{"type":"array","items":{"type":"string"},"description":"Inventory hosts to leave out of the check, e.g. \"{{drover_unreachable_hosts}}\"."},"services":{"type":"boolean","description":"Check every service in the hosts' consul_services: in the catalog, and in DNS (default true)."},"dns_port":{"type":"integer","minimum":1,"maximum":65535,"description":"DNS port of every agent."}}};
 
-function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -17064,14 +19472,14 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate74.errors = vErrors;
+validate86.errors = vErrors;
 return errors === 0;
 }
 
-export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate75;
-const schema214 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
+export const v_f3b3642e3e6f5c2b484561c8b823d471227cefdcef1e08d6ecc9185ccb65ab22 = validate87;
+const schema237 = {"type":"object","additionalProperties":false,"required":["container"],"properties":{"container":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$","description":"Container name."},"mark":{"enum":["restart","reload","reloaded",""],"description":"Record an owed restart or reload before writing, or a done reload."}}};
 
-function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -17100,7 +19508,7 @@ errors++;
 if(data.container !== undefined){
 let data0 = data.container;
 if(typeof data0 === "string"){
-if(!pattern31.test(data0)){
+if(!pattern24.test(data0)){
 const err2 = {instancePath:instancePath+"/container",schemaPath:"#/properties/container/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -17125,7 +19533,7 @@ errors++;
 if(data.mark !== undefined){
 let data1 = data.mark;
 if(!((((data1 === "restart") || (data1 === "reload")) || (data1 === "reloaded")) || (data1 === ""))){
-const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema214.properties.mark.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/mark",schemaPath:"#/properties/mark/enum",keyword:"enum",params:{allowedValues: schema237.properties.mark.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -17146,7 +19554,7 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate75.errors = vErrors;
+validate87.errors = vErrors;
 return errors === 0;
 }
 
@@ -17173,8 +19581,6 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77', v_32dcacef6a8a4a3bc05d503bfbe55354a79721f3c6c881e14df9845fd2d2ce77],
   // module consul_host_preflight
   ['38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a', v_38d4689f2dc91a4a9f7aa86ea370a341491650bb39f3c84255583127613c379a],
-  // schemas/playbook.schema.json
-  ['424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412', v_424986285a6e319618cf145b7a90cd42ea2a89d8d726b0cb3c33b5824d18b412],
   // module wait_for
   ['510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053', v_510c1a746e6536feee930394bc739b643e80d22f0c5dfa7a799402b6a834c053],
   // module docker_container
@@ -17193,6 +19599,8 @@ export const precompiledValidators: ReadonlyMap<string, Validator> = new Map<str
   ['82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301', v_82b16b259492be49755c34719812a45b4b52abf56202bdc215337efaef48b301],
   // module consul_snapshot_restore
   ['91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038', v_91e64682d5e2616877a6940f5fdac552721a0ede06207d2a6d3c1c1435706038],
+  // schemas/playbook.schema.json
+  ['9452e803e689ef3fd9d29bbdcf13b4f98020995a568af00567add7d6f927d4f3', v_9452e803e689ef3fd9d29bbdcf13b4f98020995a568af00567add7d6f927d4f3],
   // module consul_preflight
   ['96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe', v_96ed5f95db49f9512fa9d503d50c175beb3a32a4ed98be2ea63eefc6d9f78ffe],
   // schemas/events.schema.json

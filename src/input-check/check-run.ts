@@ -4,19 +4,31 @@ import { isDeepStrictEqual } from 'node:util';
 import { pause } from '../config/interrupt.js';
 import { describeAjvErrors, objectValidator, schemaDocument, schemaValidator } from '../config/schema.js';
 import { AGENT_CONFIG_SCHEMA, agentConfigProblems } from '../consul/agent/agent-config.js';
-import { ConfigError, UsageError, type ConfigProblem, type SourceLocation } from '../errors.js';
+import {
+  ConfigError,
+  TaskFailedError,
+  UsageError,
+  type ConfigProblem,
+  type SourceLocation,
+} from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Group, Inventory, Vars } from '../inventory/types.js';
 import { DEFAULT_SERVICE_SCHEMA, DEFAULT_SERVICE_TEMPLATE } from '../modules/consul-services.js';
 import { PROJECT_ROOT, SCHEMAS_DIR } from '../paths.js';
-import { conditionsHold, ExpressionError } from '../playbook/expression.js';
+import { conditionsHold, ExpressionError, type Condition } from '../playbook/expression.js';
 import { groupByTasks, withGroupBy } from '../playbook/group-by.js';
 import type { AnyModule } from '../modules/module.js';
 import type { ModuleMap } from '../playbook/module-map.js';
+import { leafTasks } from '../playbook/nodes.js';
+import { withRoleFiles } from '../playbook/roles.js';
 import { parseSerial } from '../playbook/serial.js';
-import type { Play, Playbook, Task } from '../playbook/types.js';
+import { locateIn } from '../playbook/source.js';
+import { compileIncludedFile } from '../playbook/task-list.js';
+import type { IncludeTasks, Loop, Play, Playbook, Task, TaskNode, VarScope } from '../playbook/types.js';
 import { coerceTemplatedArgs } from '../runner/coerce-args.js';
 import { PlayVars, runVars } from '../runner/host-vars.js';
+import { includeFile } from '../runner/include.js';
+import { itemLabel, itemVars, loopItems } from '../runner/run-loop.js';
 import { revealSecrets, secretTexts } from '../shell/secret.js';
 import { renderTemplate } from '../template/render.js';
 import { Findings } from './findings.js';
@@ -87,14 +99,20 @@ const MAGIC = new Set([
   'inventory_dir',
 ]);
 
+/** What a rescue's tasks see of the failure it rescues (runner/batch.ts): known only during the run. */
+const RESCUE_VARS = ['ansible_failed_task', 'ansible_failed_result'];
+
 /**
  * Everything a run can check from its files alone, for every host of every play, before it opens
  * a connection or takes the lock: the plays' host patterns; each host's templated `serial`, `when`
- * and module args, rendered and validated against the module's schema as the runner would; the
- * local files those args name (confined to the project and the inventory's folder); each
- * rendered template checked against its JSON Schema (the Consul agent config against Consul's own
- * rules, schemas/consul-agent.schema.json). Values that only the run can know (results a task
- * registers, and whatever reads them) are left to it.
+ * and module args, rendered and validated against the module's schema as the runner would (every
+ * task of a block's block, rescue and always; each item of a loop; the tasks of each file an
+ * include names for the host); the local files those args name (confined to the project and the
+ * inventory's folder, a role's own templates first); each rendered template checked against its
+ * JSON Schema (the Consul agent config against Consul's own rules,
+ * schemas/consul-agent.schema.json). Values that only the run can know (results a task
+ * registers, and whatever reads them, such as a loop over them or a path built from them) are
+ * left to it.
  *
  * Returns every problem found, located where the bad value is written (the inventory var, the
  * play default, the task arg), each once with the hosts it concerns. Never contacts a host.
@@ -109,7 +127,8 @@ class RunCheck {
   readonly findings: Findings;
   readonly #input: RunInput;
   readonly #modules: ReadonlyMap<string, AnyModule>;
-  readonly #runtime: ReadonlySet<string>;
+  /** Grows with the results the tasks of included files register, as they are compiled. */
+  readonly #runtime: Set<string>;
   readonly #origins: VarOrigins;
   readonly #files: LocalFiles;
   readonly #extraVars: Vars;
@@ -125,7 +144,7 @@ class RunCheck {
     this.#input = input;
     this.#extraVars = input.extraVars ?? {};
     this.#modules = withGroupBy(input.modules);
-    this.#runtime = registeredNames(input.playbook);
+    this.#runtime = new Set([...registeredNames(input.playbook), ...RESCUE_VARS]);
     this.#origins = new VarOrigins(input.inventory, input.playbook, this.#extraVars, input.origins ?? {});
     this.#files = new LocalFiles(input.baseDir, dirname(input.inventory.file), PROJECT_ROOT);
     const secrets = new Set<string>(secretTexts(this.#extraVars));
@@ -163,8 +182,8 @@ class RunCheck {
       for (const host of hosts) {
         this.#serial(play, index, vars, host);
         this.#tlsVars(play, vars, host);
-        play.tasks.forEach((task, i) => this.#task(play, vars, host, task, [index, 'tasks', i]));
-        play.handlers.forEach((task, i) => this.#task(play, vars, host, task, [index, 'handlers', i]));
+        this.#nodes(play, vars, host, play.body);
+        for (const handler of play.handlers) this.#task(play, vars, host, handler);
         if (++this.#hostsChecked % HOSTS_PER_PAUSE === 0) await pause(this.#input.signal);
       }
     }
@@ -202,25 +221,109 @@ class RunCheck {
     else this.#add(this.#origins.inPlaybook([index, 'serial']), `play "${play.name}": ${why}`, host);
   }
 
-  #task(play: Play, vars: PlayVars, host: string, task: Task, path: (string | number)[]): void {
-    const module = this.#modules.get(task.module);
-    if (!module) return;
-    const raw = (name: string) => this.#origins.raw(play, host, name);
-    const at = (sub: (string | number)[]) => this.#origins.inPlaybook([...path, ...sub]);
+  /** A task list's nodes, for one host: every task, every section of a block, each include's file. */
+  #nodes(play: Play, vars: PlayVars, host: string, nodes: readonly TaskNode[]): void {
+    for (const node of nodes) {
+      if (node.kind === 'task') this.#task(play, vars, host, node);
+      else if (node.kind === 'block') {
+        // Which sections run depends on the run: all of them are checked.
+        for (const section of [node.block, node.rescue, node.always]) this.#nodes(play, vars, host, section);
+      } else this.#include(play, vars, host, node);
+    }
+  }
 
-    if (task.when.length > 0) {
-      const names = new Set<string>();
-      for (const c of task.when) conditionNames(c.expr, names);
-      if (!dependsOnRun(names, this.#runtime, raw)) {
-        try {
-          if (!conditionsHold(task.when, vars.view(host))) return;
-        } catch (err) {
-          if (!(err instanceof ExpressionError || err instanceof ConfigError)) throw err;
-          this.#add(at(['when']), `task "${task.name}": ${describe(err)}`, host);
-          return;
-        }
+  /**
+   * An include_tasks, for one host: its condition (false: nothing to check), its path rendered
+   * and its file compiled as the runner would, then the file's tasks. A path built from what
+   * the run registers is the run's to read.
+   */
+  #include(play: Play, vars: PlayVars, host: string, inc: IncludeTasks): void {
+    const scoped = vars.forScopes(inc.scopes);
+    const raw = (name: string) => this.#raw(play, inc.scopes, undefined, host, name);
+    if (!this.#conditionsHold(scoped, host, inc.when, `${inc.name}`, raw)) return;
+    let nodes = inc.static;
+    if (!nodes) {
+      if (dependsOnRun(templateIdentifiers(inc.file), this.#runtime, raw)) return;
+      try {
+        nodes = compileIncludedFile(inc, includeFile(inc, scoped, host), this.#modules);
+      } catch (err) {
+        if (err instanceof ConfigError) for (const p of err.problems) this.findings.add(p, host);
+        else if (err instanceof TaskFailedError)
+          this.#add(locateIn(inc, ['include_tasks']), describe(err), host);
+        else throw err;
+        return;
+      }
+      for (const t of leafTasks(nodes)) if (t.register) this.#runtime.add(t.register);
+    }
+    this.#nodes(play, vars, host, nodes);
+  }
+
+  /**
+   * Whether `conditions` hold for the host, when the files alone can tell (else true: the task
+   * is checked anyway). A condition that cannot be evaluated is reported where it is written
+   * (the task's own `when`, or that of the block, import or role around it), and is false here.
+   */
+  #conditionsHold(
+    vars: PlayVars,
+    host: string,
+    conditions: readonly Condition[],
+    what: string,
+    raw: (name: string) => unknown,
+  ): boolean {
+    const names = new Set<string>();
+    for (const c of conditions) conditionNames(c.expr, names);
+    if (conditions.length === 0 || dependsOnRun(names, this.#runtime, raw)) return true;
+    const view = vars.view(host);
+    for (const c of conditions) {
+      try {
+        if (!conditionsHold([c], view)) return false;
+      } catch (err) {
+        if (!(err instanceof ExpressionError || err instanceof ConfigError)) throw err;
+        this.#add(locateIn(c, [], this.#input.playbook.file), `${what}: ${describe(err)}`, host);
+        return false;
       }
     }
+    return true;
+  }
+
+  /**
+   * A task, for one host: with a loop, once per item (the items rendered as the runner does),
+   * unless the items come from the run.
+   */
+  #task(play: Play, vars: PlayVars, host: string, task: Task): void {
+    if (!this.#modules.has(task.module)) return;
+    const scoped = vars.forScopes(task.scopes);
+    const loop = task.loop;
+    const raw = (name: string) => this.#raw(play, task.scopes, loop, host, name);
+    if (!loop || dependsOnRun(templateStrings(loop.items).flatMap(templateIdentifiers), this.#runtime, raw)) {
+      this.#taskWith(play, scoped, host, task);
+      return;
+    }
+    let items: unknown[];
+    try {
+      items = loopItems(task, scoped, host);
+    } catch (err) {
+      if (!(err instanceof ConfigError || err instanceof TaskFailedError)) throw err;
+      // The message names the task already (loopItems, or the var that failed to render).
+      this.#add(locateIn(task, ['loop']), describe(err), host);
+      return;
+    }
+    items.forEach((item, index) => {
+      const itemScope = scoped.withLoop(itemVars(loop, item, index));
+      try {
+        itemLabel(task, itemScope, host, item);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        this.#add(locateIn(task, ['loop_control', 'label']), `task "${task.name}": ${describe(err)}`, host);
+      }
+      this.#taskWith(play, itemScope, host, task);
+    });
+  }
+
+  #taskWith(play: Play, vars: PlayVars, host: string, task: Task): void {
+    const module = this.#modules.get(task.module) as AnyModule;
+    const raw = (name: string) => this.#raw(play, task.scopes, task.loop, host, name);
+    if (!this.#conditionsHold(vars, host, task.when, `task "${task.name}"`, raw)) return;
 
     // Args that read a registered result are the run's to check; the others are checked now.
     const later = new Set(
@@ -239,7 +342,7 @@ class RunCheck {
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         renderFailed = true;
-        this.#argProblem(play, host, task, path, key, describe(err));
+        this.#argProblem(play, host, task, key, describe(err));
       }
     }
     if (renderFailed) return;
@@ -260,30 +363,54 @@ class RunCheck {
           play,
           host,
           task,
-          path,
           key,
           e.path.length > 1 ? `${e.path.slice(1).join('.')}: ${e.message}` : e.message,
         );
       }
       if (described.length > 0) return;
     }
-    this.#localFiles(play, vars, host, task, path, module.name, args);
+    this.#localFiles(play, vars, host, task, module.name, withRoleFiles(task, args));
+  }
+
+  /**
+   * The value a task's var has before rendering, as the runner looks it up: the loop's item
+   * (its list, as written), the vars around the task, then the play's layers (VarOrigins).
+   */
+  #raw(play: Play, scopes: readonly VarScope[], loop: Loop | undefined, host: string, name: string): unknown {
+    const own = this.#taskVar(scopes, loop, name);
+    return own ? own.value : this.#origins.raw(play, host, name);
+  }
+
+  /** Where a task's var is written, the loop's and the task's scopes first (then VarOrigins). */
+  #locate(play: Play, task: Task, host: string, name: string): SourceLocation | undefined {
+    const own = this.#taskVar(task.scopes, task.loop, name);
+    return own ? own.at : this.#origins.locate(play, host, name);
+  }
+
+  /** A var set by the loop or the scopes around a task, unless an extra var (above them) wins. */
+  #taskVar(
+    scopes: readonly VarScope[],
+    loop: Loop | undefined,
+    name: string,
+  ): { value: unknown; at: SourceLocation } | undefined {
+    if (loop && (name === loop.loopVar || name === loop.indexVar)) {
+      return { value: name === loop.loopVar ? loop.items : 0, at: locateIn(loop, []) };
+    }
+    if (Object.hasOwn(this.#extraVars, name)) return undefined;
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const scope = scopes[i] as VarScope;
+      if (Object.hasOwn(scope.vars, name)) return { value: scope.vars[name], at: locateIn(scope, [name]) };
+    }
+    return undefined;
   }
 
   /**
    * A bad arg, reported where its value is written: the var it is (`"{{ consul_x }}"`), the one
    * var of the inventory or the command line it is built from, else the task's arg itself.
    */
-  #argProblem(
-    play: Play,
-    host: string,
-    task: Task,
-    path: (string | number)[],
-    key: string,
-    why: string,
-  ): void {
+  #argProblem(play: Play, host: string, task: Task, key: string, why: string): void {
     if (key === '') {
-      this.#add(this.#origins.inPlaybook([...path, task.module]), `task "${task.name}": ${why}`, host);
+      this.#add(locateIn(task, [task.module]), `task "${task.name}": ${why}`, host);
       return;
     }
     const raw = task.args[key];
@@ -291,17 +418,16 @@ class RunCheck {
     const user = templateStrings(raw)
       .flatMap(templateIdentifiers)
       .filter(
-        (id, i, all) => all.indexOf(id) === i && !MAGIC.has(id) && this.#origins.fromUser(play, host, id),
+        (id, i, all) =>
+          all.indexOf(id) === i &&
+          !MAGIC.has(id) &&
+          !this.#taskVar(task.scopes, task.loop, id) &&
+          this.#origins.fromUser(play, host, id),
       );
     const name = single ?? (user.length === 1 ? user[0] : undefined);
-    const at = name ? this.#origins.locate(play, host, name) : undefined;
+    const at = name ? this.#locate(play, task, host, name) : undefined;
     if (at) this.#add(at, `${why} (${key} of task "${task.name}")`, host);
-    else
-      this.#add(
-        this.#origins.inPlaybook([...path, task.module, key]),
-        `task "${task.name}": ${key}: ${why}`,
-        host,
-      );
+    else this.#add(locateIn(task, [task.module, key]), `task "${task.name}": ${key}: ${why}`, host);
   }
 
   /** The local files the module will read: confined, present, and a template renders and validates. */
@@ -310,7 +436,6 @@ class RunCheck {
     vars: PlayVars,
     host: string,
     task: Task,
-    path: (string | number)[],
     module: string,
     args: Record<string, unknown>,
   ): void {
@@ -323,7 +448,7 @@ class RunCheck {
       if (typeof value !== 'string') continue;
       const found = this.#files.resolve(value);
       if ('problem' in found) {
-        this.#argProblem(play, host, task, path, key, found.problem);
+        this.#argProblem(play, host, task, key, found.problem);
         return;
       }
       files.set(key, found.file);
@@ -343,9 +468,9 @@ class RunCheck {
         const named = [...err.message.matchAll(/\b([a-z][a-z0-9_]*)\.[A-Za-z0-9_.]+: /g)]
           .map((m) => m[1] ?? '')
           .find((name) => vars.view(host)[name] !== undefined);
-        const origin = named ? this.#origins.locate(play, host, named) : undefined;
+        const origin = named ? this.#locate(play, task, host, named) : undefined;
         if (origin && named) this.#add(origin, err.message.slice(err.message.indexOf(`${named}.`)), host);
-        else this.#argProblem(play, host, task, path, spec.template, describe(err));
+        else this.#argProblem(play, host, task, spec.template, describe(err));
       }
     }
     const content = this.#rendered.get(renderKey);
@@ -356,7 +481,7 @@ class RunCheck {
     this.#validated.add(validatedKey);
     const what = isAgentSchema(schemaFile) ? 'the Consul agent config' : src;
     for (const p of renderedProblems(content, src, schemaFile)) {
-      const origin = this.#configOrigin(play, vars, host, source, content, p.path);
+      const origin = this.#configOrigin(play, task, vars, host, source, content, p.path);
       const where = p.path ? `${p.path} in ${what}` : what;
       if (origin) this.#add(origin, `${p.message} (${where})`, host);
       else
@@ -379,6 +504,7 @@ class RunCheck {
    */
   #configOrigin(
     play: Play,
+    task: Task,
     vars: PlayVars,
     host: string,
     source: string,
@@ -426,7 +552,7 @@ class RunCheck {
     // inventory_hostname names the node when consul_node_name is empty: the host's entry is the place.
     if (!best && key === 'node_name' && value === host)
       return this.#origins.locate(play, host, 'inventory_hostname');
-    return best ? this.#origins.locate(play, host, best) : undefined;
+    return best ? this.#locate(play, task, host, best) : undefined;
   }
 }
 

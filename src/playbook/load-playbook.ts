@@ -1,35 +1,21 @@
-import { describeAjvErrors, objectValidator, validateYaml } from '../config/schema.js';
+import { resolve } from 'node:path';
+import { validateYaml } from '../config/schema.js';
 import { loadYamlFile, parseYaml, type DocPath, type YamlFile } from '../config/yaml-file.js';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { Vars } from '../inventory/types.js';
 import { isTemplated } from '../template/render.js';
-import { compileConditions, type Condition } from './expression.js';
-import type { AnyModule } from '../modules/module.js';
+import { asList, compileTask, locationOf, type Compile, type ListScope } from './compile-task.js';
+import { besideFile, readYamlSync } from './files.js';
 import type { ModuleMap } from './module-map.js';
 import { withGroupBy } from './group-by.js';
+import { leafTasks } from './nodes.js';
+import { compileRoleHandlers, compileRoleTasks, findRoles, roleDefaults, roleHandlerNames } from './roles.js';
 import { parseSerial } from './serial.js';
-import type { Play, Playbook, SerialStep, Task } from './types.js';
+import { placeOf, setPlace, type Place } from './source.js';
+import { compileTaskList } from './task-list.js';
+import type { Play, Playbook, SerialStep } from './types.js';
 
-/** Keys a task may carry besides its one module key. */
-const TASK_KEYS = new Set([
-  'name',
-  'when',
-  'register',
-  'notify',
-  'tags',
-  'retries',
-  'delay',
-  'until',
-  'ignore_errors',
-  'changed_when',
-  'failed_when',
-  'check_mode',
-  'run_once',
-]);
-
-/** Ansible's defaults for `until` loops (lib/ansible/playbook/task.py). */
-const DEFAULT_RETRIES = 3;
-const DEFAULT_DELAY_SECONDS = 5;
+export { containsTemplate } from './compile-task.js';
 
 /** Reads, validates and compiles a playbook file; every problem found is reported at once. */
 export async function loadPlaybook(file: string, modules: ModuleMap): Promise<Playbook> {
@@ -41,197 +27,193 @@ export function parsePlaybookText(text: string, file: string, modules: ModuleMap
   return parsePlaybook(parseYaml(text, file), modules);
 }
 
+/**
+ * Compiles a playbook: its plays, those of the playbooks it imports (`import_playbook`, relative
+ * to the importing file) in their place, each play's roles, task files and blocks. Files named
+ * by the playbook are read now; a file that is missing, or that imports itself again, is a
+ * problem where it is named.
+ */
 export function parsePlaybook(yaml: YamlFile, modules: ModuleMap): Playbook {
-  const schemaProblems = validateYaml('playbook.schema.json', yaml);
-  if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
-  const known = withGroupBy(modules);
-  const problems: ConfigProblem[] = [];
-  const plays = (yaml.value as Record<string, unknown>[]).map((raw, i) =>
-    compilePlay(raw, [i], { yaml, known, problems }),
-  );
-  if (problems.length > 0) throw new ConfigError(problems);
+  const c: Compile = { known: withGroupBy(modules), problems: [] };
+  const plays: Play[] = [];
+  const roleDefaultPlaces = new Map<Play, Map<string, Place>>();
+  compileFile(yaml, [resolve(yaml.file)], [], { c, plays, roleDefaultPlaces });
+  if (c.problems.length > 0) throw new ConfigError(c.problems);
   const playbook: Playbook = { file: yaml.file, plays };
-  sources.set(playbook, yaml);
+  sources.set(playbook, playbookDocument(yaml, plays, roleDefaultPlaces));
   return playbook;
 }
 
-/** The parsed file of each loaded playbook, for locating what is found wrong in it later. */
-const sources = new WeakMap<Playbook, YamlFile>();
-
-/**
- * Where something of a loaded playbook is written (`[0, 'defaults', 'consul_log_level']`,
- * `[0, 'tasks', 3, 'template', 'src']`): the check of a run's input before any connection names
- * the line of a bad default or arg. Undefined for playbooks not loaded from YAML.
- */
-export function playbookSource(playbook: Playbook): YamlFile | undefined {
-  return sources.get(playbook);
+interface Book {
+  c: Compile;
+  plays: Play[];
+  roleDefaultPlaces: Map<Play, Map<string, Place>>;
 }
 
-interface Scope {
-  yaml: YamlFile;
-  known: ReadonlyMap<string, AnyModule>;
-  problems: ConfigProblem[];
-}
-
-function compilePlay(raw: Record<string, unknown>, path: DocPath, scope: Scope): Play {
-  const hosts = raw['hosts'] as string;
-  const playTags = asList(raw['tags']);
-  const handlers = ((raw['handlers'] ?? []) as Record<string, unknown>[]).map((h, i) =>
-    compileTask(h, [...path, 'handlers', i], playTags, scope),
-  );
-  const handlerNames = new Set<string>();
-  handlers.forEach((h, i) => {
-    if (handlerNames.has(h.name)) {
-      scope.problems.push(
-        scope.yaml.problem([...path, 'handlers', i, 'name'], `duplicate handler name "${h.name}"`),
-      );
-    }
-    handlerNames.add(h.name);
-  });
-  const tasks = ((raw['tasks'] ?? []) as Record<string, unknown>[]).map((t, i) =>
-    compileTask(t, [...path, 'tasks', i], playTags, scope),
-  );
-  // Every notify must name a handler of the same play: a typo would otherwise silently never restart.
-  for (const [list, key] of [
-    [tasks, 'tasks'],
-    [handlers, 'handlers'],
-  ] as const) {
-    list.forEach((t, i) => {
-      for (const n of t.notify) {
-        if (!handlerNames.has(n)) {
-          scope.problems.push(
-            scope.yaml.problem(
-              [...path, key, i, 'notify'],
-              `task "${t.name}": notifies "${n}", but the play has no handler with that name`,
-            ),
-          );
-        }
-      }
-    });
+/** One playbook file's plays (and those it imports), after the tags of the imports around it. */
+function compileFile(yaml: YamlFile, chain: readonly string[], tags: readonly string[], book: Book): void {
+  const schemaProblems = validateYaml('playbook.schema.json', yaml);
+  if (schemaProblems.length > 0) {
+    book.c.problems.push(...schemaProblems);
+    return;
   }
+  (yaml.value as Record<string, unknown>[]).forEach((raw, i) => {
+    if ('import_playbook' in raw) importPlaybook(raw, yaml, [i], chain, tags, book);
+    else book.plays.push(compilePlay(raw, { yaml, path: [i] }, chain, tags, book));
+  });
+}
+
+function importPlaybook(
+  raw: Record<string, unknown>,
+  yaml: YamlFile,
+  path: DocPath,
+  chain: readonly string[],
+  tags: readonly string[],
+  book: Book,
+): void {
+  const name = String(raw['import_playbook']);
+  const problem = (message: string) =>
+    book.c.problems.push(yaml.problem([...path, 'import_playbook'], `import_playbook "${name}": ${message}`));
+  if (isTemplated(name))
+    return void problem('an import is read when the playbook loads; its path cannot be a template');
+  const file = besideFile(yaml.file, name);
+  const full = resolve(file);
+  if (chain.includes(full)) {
+    return void problem(`a cycle: ${[...chain.slice(chain.indexOf(full)), full].join(' -> ')}`);
+  }
+  let read: ReturnType<typeof readYamlSync>;
+  try {
+    read = readYamlSync(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return void book.c.problems.push(...err.problems);
+  }
+  if ('missing' in read) return void problem(read.missing);
+  compileFile(read.yaml, [...chain, full], [...new Set([...tags, ...asList(raw['tags'])])], book);
+}
+
+function compilePlay(
+  raw: Record<string, unknown>,
+  at: Place,
+  chain: readonly string[],
+  importTags: readonly string[],
+  book: Book,
+): Play {
+  const { c } = book;
+  const { yaml, path } = at;
+  const hosts = raw['hosts'] as string;
+  const playTags = [...new Set([...importTags, ...asList(raw['tags'])])];
+  const roles = findRoles(raw['roles'], at, chain, c);
+  const rawHandlers = (raw['handlers'] ?? []) as Record<string, unknown>[];
+  // Every handler name first: a handler may notify one defined after it.
+  const handlerNames = new Set([...roleHandlerNames(roles), ...rawHandlers.map((h) => String(h['name']))]);
+  const handlerScope: ListScope = {
+    yaml,
+    inherit: { when: [], tags: playTags, scopes: [] },
+    chain,
+    handlers: handlerNames,
+    handlerList: true,
+  };
+  const handlers = [
+    ...compileRoleHandlers(roles, handlerNames, c),
+    ...rawHandlers.map((h, i) => compileTask(h, [...path, 'handlers', i], handlerScope, c)),
+  ];
+  const seen = new Set<string>();
+  for (const h of handlers) {
+    if (seen.has(h.name)) {
+      const place = placeOf(h);
+      if (place)
+        c.problems.push(place.yaml.problem([...place.path, 'name'], `duplicate handler name "${h.name}"`));
+    }
+    seen.add(h.name);
+  }
+  const taskScope: ListScope = { ...handlerScope, handlerList: false };
+  const body = [
+    ...compileRoleTasks(roles, playTags, handlerNames, c),
+    ...compileTaskList(raw['tasks'] ?? [], [...path, 'tasks'], taskScope, c),
+  ];
   const maxFail = raw['max_fail_percentage'];
   const serialTemplate =
     typeof raw['serial'] === 'string' && isTemplated(raw['serial']) ? raw['serial'] : undefined;
   const order = raw['order'];
-  return {
+  const own = (raw['defaults'] ?? {}) as Vars;
+  const fromRoles = roleDefaults(roles);
+  const play: Play = {
     name: typeof raw['name'] === 'string' ? raw['name'] : hosts,
     hosts,
-    defaults: (raw['defaults'] ?? {}) as Vars,
+    tags: playTags,
+    roles: roles.map((r) => r.ref.name),
+    // The play's own object when no role has defaults: `defaults: *anchor` shared by plays stays one.
+    defaults: fromRoles.places.size > 0 ? { ...fromRoles.vars, ...own } : own,
     vars: (raw['vars'] ?? {}) as Vars,
-    serial: serialTemplate ? [] : compileSerial(raw['serial'], [...path, 'serial'], scope),
+    serial: serialTemplate ? [] : compileSerial(raw['serial'], [...path, 'serial'], yaml, c),
     ...(serialTemplate ? { serialTemplate } : {}),
     ...(typeof order === 'string' ? { order } : {}),
     ...(typeof maxFail === 'number' ? { maxFailPercentage: maxFail } : {}),
     anyErrorsFatal: raw['any_errors_fatal'] === true,
-    tasks,
+    body,
+    tasks: [...leafTasks(body)],
     handlers,
-    location: locationOf(scope.yaml, path),
+    location: locationOf(yaml, path),
   };
+  setPlace(play, at);
+  const fromRole = new Map([...fromRoles.places].filter(([name]) => !Object.hasOwn(own, name)));
+  if (fromRole.size > 0) book.roleDefaultPlaces.set(play, fromRole);
+  return play;
 }
 
-function compileSerial(raw: unknown, path: DocPath, scope: Scope): SerialStep[] {
+function compileSerial(raw: unknown, path: DocPath, yaml: YamlFile, c: Compile): SerialStep[] {
   if (raw === undefined) return [];
   const steps = Array.isArray(raw) ? raw : [raw];
   return steps.map((step, i) => {
     const parsed = parseSerial(step);
     if (typeof parsed === 'string') {
-      scope.problems.push(scope.yaml.problem(Array.isArray(raw) ? [...path, i] : path, `serial ${parsed}`));
+      c.problems.push(yaml.problem(Array.isArray(raw) ? [...path, i] : path, `serial ${parsed}`));
       return { percent: 0 };
     }
     return parsed[0] as SerialStep;
   });
 }
 
-function compileTask(raw: Record<string, unknown>, path: DocPath, playTags: string[], scope: Scope): Task {
-  const { yaml, known, problems } = scope;
-  const moduleKeys = Object.keys(raw).filter((k) => !TASK_KEYS.has(k));
-  const label =
-    typeof raw['name'] === 'string' ? raw['name'] : (moduleKeys[0] ?? `task ${formatIndex(path)}`);
-  const problem = (sub: DocPath, message: string) =>
-    problems.push(yaml.problem([...path, ...sub], `task "${label}": ${message}`));
+/** The compiled playbook as one document, for locating what is found wrong in it later. */
+const sources = new WeakMap<Playbook, YamlFile>();
 
-  const modules = moduleKeys.filter((k) => known.has(k));
-  for (const key of moduleKeys.filter((k) => !known.has(k))) {
-    const value = raw[key];
-    // A mapping (or empty value) in module position is a module we do not have; anything else is a misspelled key.
-    if (value === null || (typeof value === 'object' && !Array.isArray(value))) {
-      problem(
-        [key],
-        `unknown module "${key}" (known modules: ${[...known.keys()].sort().join(', ') || 'none'})`,
-      );
-    } else {
-      problem([key], `unknown key "${key}"`);
-    }
-  }
-  if (modules.length > 1) problem([modules[1] as string], `has more than one module: ${modules.join(', ')}`);
-  if (moduleKeys.length === 0) problem([], 'names no module');
+/**
+ * Where something of a loaded playbook is written, by its path in the playbook as the run sees
+ * it: plays by their index in `plays` (`[0, 'defaults', 'consul_log_level']`, `[2, 'hosts']`),
+ * so the check of a run's input before any connection names the line of a bad default. A play
+ * may come from an imported playbook and a default from a role's `defaults/main.yaml`: the path
+ * is located in the file it is written in. Undefined for playbooks not loaded from YAML. Tasks
+ * are located through source.ts (placeOf), being written in many files.
+ */
+export function playbookSource(playbook: Playbook): YamlFile | undefined {
+  return sources.get(playbook);
+}
 
-  const moduleName = modules[0] ?? moduleKeys[0] ?? '';
-  const rawArgs = moduleName ? raw[moduleName] : undefined;
-  let args: Record<string, unknown> = {};
-  if (rawArgs !== undefined && rawArgs !== null) {
-    if (typeof rawArgs === 'object' && !Array.isArray(rawArgs)) args = rawArgs as Record<string, unknown>;
-    else if (modules.length > 0)
-      problem([moduleName], `the args of module "${moduleName}" must be a mapping`);
-  }
-  // Validate now what templating cannot change; templated args are validated per host at run time.
-  const module = known.get(moduleName);
-  if (module && !containsTemplate(args)) {
-    const validate = objectValidator(module.argsSchema);
-    if (!validate(args)) {
-      for (const e of describeAjvErrors(validate.errors ?? [])) {
-        problem([moduleName, ...e.path], `module "${moduleName}": ${e.message}`);
-      }
-    }
-  }
-
-  const conditions = (key: string): Condition[] | undefined => {
-    if (raw[key] === undefined) return undefined;
-    try {
-      return compileConditions(raw[key]);
-    } catch (err) {
-      problem([key], err instanceof Error ? err.message : String(err));
-      return undefined;
-    }
+function playbookDocument(
+  main: YamlFile,
+  plays: readonly Play[],
+  roleDefaultPlaces: ReadonlyMap<Play, ReadonlyMap<string, Place>>,
+): YamlFile {
+  const placeAt = (path: DocPath): Place | undefined => {
+    const [index, key, name] = path;
+    const play = typeof index === 'number' ? plays[index] : undefined;
+    const at = play && placeOf(play);
+    if (!play || !at) return undefined;
+    const fromRole = key === 'defaults' && typeof name === 'string' && roleDefaultPlaces.get(play)?.get(name);
+    if (fromRole) return { yaml: fromRole.yaml, path: [...fromRole.path, ...path.slice(3)] };
+    return { yaml: at.yaml, path: [...at.path, ...path.slice(1)] };
   };
-  const until = conditions('until');
-  const changedWhen = conditions('changed_when');
-  const failedWhen = conditions('failed_when');
-  const register = raw['register'];
   return {
-    name: label,
-    module: moduleName,
-    args,
-    when: conditions('when') ?? [],
-    ...(typeof register === 'string' ? { register } : {}),
-    notify: asList(raw['notify']),
-    tags: [...new Set([...playTags, ...asList(raw['tags'])])],
-    retries: typeof raw['retries'] === 'number' ? raw['retries'] : DEFAULT_RETRIES,
-    delay: typeof raw['delay'] === 'number' ? raw['delay'] : DEFAULT_DELAY_SECONDS,
-    ...(until ? { until } : {}),
-    ignoreErrors: raw['ignore_errors'] === true,
-    ...(changedWhen ? { changedWhen } : {}),
-    ...(failedWhen ? { failedWhen } : {}),
-    runInCheckMode: raw['check_mode'] === false,
-    ...(raw['check_mode'] === true ? { alwaysCheckMode: true } : {}),
-    runOnce: raw['run_once'] === true,
-    location: locationOf(yaml, path),
+    file: main.file,
+    value: main.value,
+    locate: (path) => {
+      const at = placeAt(path);
+      return at ? at.yaml.locate(at.path) : main.locate(path);
+    },
+    problem: (path, message) => {
+      const at = placeAt(path);
+      return at ? at.yaml.problem(at.path, message) : main.problem(path, message);
+    },
   };
 }
-
-const asList = (v: unknown): string[] =>
-  v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
-
-export function containsTemplate(value: unknown): boolean {
-  if (typeof value === 'string') return isTemplated(value);
-  if (Array.isArray(value)) return value.some(containsTemplate);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(containsTemplate);
-  return false;
-}
-
-function locationOf(yaml: YamlFile, path: DocPath) {
-  const at = yaml.locate(path);
-  return { file: yaml.file, ...(at ? { line: at.line, column: at.column } : {}) };
-}
-
-const formatIndex = (path: DocPath): string => path.filter((p) => typeof p === 'number').join('.');

@@ -1,9 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Host, Inventory, Vars } from '../inventory/types.js';
-import type { Play } from '../playbook/types.js';
+import type { Play, VarScope } from '../playbook/types.js';
 import { containsSecret, revealSecrets, Secret, secretTexts } from '../shell/secret.js';
-import { containsTemplate } from '../playbook/load-playbook.js';
+import { containsTemplate } from '../playbook/compile-task.js';
 import { isTemplated, renderTemplate } from '../template/render.js';
 
 /** Registered results, per host, for the whole run (they outlive the play, as in Ansible). */
@@ -18,33 +18,44 @@ const MAX_DEPTH = 64;
 /** `{{ name }}` or `{{ a.b.[0] }}` alone: the value keeps its type (list, number, Secret). */
 const SINGLE_PATH = /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z0-9_]+|\[[^\]]+\]))*)\s*\}\}\s*$/;
 
-/** Where one host's vars come from in one play. */
+/** Where one host's vars come from in one play (and, for a task, around it). */
 export interface VarLayers {
   readonly defaults: Vars;
   readonly inventory: Vars;
   readonly play: Vars;
+  /** The `vars:` of the blocks, imports, includes and role entry around a task, and its own (inner ones win). */
+  readonly scope?: Vars;
   readonly registered: ReadonlyMap<string, unknown> | undefined;
   readonly extra: Vars;
+  /** While a loop runs: its `loop_var` (and `index_var`) for the current item. */
+  readonly loop?: Vars;
 }
 
-export type VarSource = 'extra' | 'registered' | 'play' | 'inventory' | 'defaults';
+export type VarSource = 'loop' | 'extra' | 'registered' | 'scope' | 'play' | 'inventory' | 'defaults';
 
 export const playLayers = (
   play: Play,
   inventory: Vars,
   extra: Vars,
   registered?: ReadonlyMap<string, unknown>,
-): VarLayers => ({ defaults: play.defaults, inventory, play: play.vars, registered, extra });
+  scope: Vars = {},
+  loop: Vars = {},
+): VarLayers => ({ defaults: play.defaults, inventory, play: play.vars, scope, registered, extra, loop });
 
-const has = (vars: Vars, name: string): boolean => Object.prototype.hasOwnProperty.call(vars, name);
+const has = (vars: Vars | undefined, name: string): vars is Vars =>
+  vars !== undefined && Object.prototype.hasOwnProperty.call(vars, name);
 
 /**
  * The layer whose value `name` takes, and that value as written (unrendered). Ansible's order,
- * lowest first: play `defaults` < inventory < play `vars` < registered results < extra vars.
+ * lowest first: play `defaults` (under them the roles') < inventory < play `vars` < the vars
+ * around the task (blocks, imports, includes, role entry, the task's own) < registered results
+ * < extra vars < the loop's item.
  */
 export function pickVar(layers: VarLayers, name: string): { source: VarSource; value: unknown } | undefined {
+  if (has(layers.loop, name)) return { source: 'loop', value: layers.loop[name] };
   if (has(layers.extra, name)) return { source: 'extra', value: layers.extra[name] };
   if (layers.registered?.has(name)) return { source: 'registered', value: layers.registered.get(name) };
+  if (has(layers.scope, name)) return { source: 'scope', value: layers.scope[name] };
   if (has(layers.play, name)) return { source: 'play', value: layers.play[name] };
   if (has(layers.inventory, name)) return { source: 'inventory', value: layers.inventory[name] };
   if (has(layers.defaults, name)) return { source: 'defaults', value: layers.defaults[name] };
@@ -57,9 +68,16 @@ export function varNames(layers: VarLayers): Set<string> {
     ...Object.keys(layers.defaults),
     ...Object.keys(layers.inventory),
     ...Object.keys(layers.play),
+    ...Object.keys(layers.scope ?? {}),
     ...(layers.registered?.keys() ?? []),
     ...Object.keys(layers.extra),
+    ...Object.keys(layers.loop ?? {}),
   ]);
+}
+
+/** The vars of a task's scopes as one layer: inner scopes win. */
+export function scopeVars(scopes: readonly VarScope[]): Vars {
+  return scopes.length === 1 ? (scopes[0] as VarScope).vars : Object.assign({}, ...scopes.map((s) => s.vars));
 }
 
 /**
@@ -84,6 +102,20 @@ class Resolved {
 
 interface Tracker {
   touchedSecret: boolean;
+}
+
+/**
+ * What the PlayVars of one play (its own, and those of its tasks' scopes and loop items) share:
+ * the count of registered results (a new one starts every PlayVars' resolved values again),
+ * `groups`, and the template render in progress that wants to know whether it read a secret
+ * (#renderString): while it is set, views give clear text to that render and record that a
+ * secret was read. Renders are synchronous, so one field serves all views, also those reached
+ * through `hostvars`; nested renders save and restore it.
+ */
+interface Shared {
+  generation: number;
+  tracker: Tracker | undefined;
+  groups: Record<string, string[]> | undefined;
 }
 
 /**
@@ -127,14 +159,19 @@ export class PlayVars {
   readonly #registered: Registered;
   readonly #magic: Vars;
   readonly #extra: Vars;
-  readonly #groups: Record<string, string[]>;
+  /** The vars around the task these are for (forScopes), and the loop's item (withLoop). */
+  #scope: Vars = {};
+  #loop: Vars = {};
+  #scopes: readonly VarScope[] = [];
+  /** The play's vars without scope or loop: its `hostvars` are every task's. */
+  #root: PlayVars = this;
+  /** What the play's vars and those of its tasks' scopes share (see Shared). */
+  #shared: Shared = { generation: 0, tracker: undefined, groups: undefined };
   #resolved = new Resolved();
-  /**
-   * The template render in progress that wants to know whether it read a secret (#renderString);
-   * while it is set, views give clear text to that render and record that a secret was read.
-   * Renders are synchronous, so one field serves all views; nested renders save and restore it.
-   */
-  #tracker: Tracker | undefined;
+  /** The `#shared.generation` that #resolved was worked out at. */
+  #resolvedAt = 0;
+  /** The vars of each task's scopes, by the task's scopes list: made once per play (root only). */
+  readonly #children = new WeakMap<readonly VarScope[], PlayVars>();
   /** The vars being resolved, outermost first (`host\0name`): a repeat is a cycle. */
   readonly #resolving: string[] = [];
 
@@ -144,9 +181,38 @@ export class PlayVars {
     this.#registered = registered;
     this.#magic = magic;
     this.#extra = extra;
-    this.#groups = Object.fromEntries([...inventory.groups.values()].map((g) => [g.name, [...g.hosts]]));
-    // `all` always exists, even when the inventory loader does not list it as a group.
-    if (!this.#groups['all']) this.#groups['all'] = [...inventory.hosts.keys()];
+  }
+
+  /**
+   * The vars a task sees: these, with the `vars:` of its blocks, imports, includes, role entry
+   * and its own as one layer above play vars. The same object for every host and every call
+   * with the same scopes (one per task), so its resolved values are kept until a register.
+   */
+  forScopes(scopes: readonly VarScope[]): PlayVars {
+    const root = this.#root;
+    if (scopes.length === 0) return root;
+    let child = root.#children.get(scopes);
+    if (!child) {
+      child = root.#derive(scopes, {});
+      root.#children.set(scopes, child);
+    }
+    return child;
+  }
+
+  /** These vars with a loop's item (its `loop_var`, `index_var`) on top: one per item. */
+  withLoop(loop: Vars): PlayVars {
+    return this.#derive(this.#scopes, loop);
+  }
+
+  #derive(scopes: readonly VarScope[], loop: Vars): PlayVars {
+    const child = new PlayVars(this.#inventory, this.#play, this.#registered, this.#magic, this.#extra);
+    child.#root = this.#root;
+    child.#shared = this.#shared;
+    child.#resolvedAt = this.#shared.generation;
+    child.#scopes = scopes;
+    child.#scope = scopeVars(scopes);
+    child.#loop = loop;
+    return child;
   }
 
   /** Stores a task result under `name` for `host`; later templates and conditions see it. */
@@ -154,7 +220,30 @@ export class PlayVars {
     let forHost = this.#registered.get(host);
     if (!forHost) this.#registered.set(host, (forHost = new Map()));
     forHost.set(name, value);
-    this.#resolved = new Resolved();
+    // Every PlayVars of the play starts again: a templated var anywhere may read the result.
+    this.#shared.generation++;
+  }
+
+  /** What is resolved so far, started again after a register (by any of the play's PlayVars). */
+  get #res(): Resolved {
+    if (this.#resolvedAt !== this.#shared.generation) {
+      this.#resolved = new Resolved();
+      this.#resolvedAt = this.#shared.generation;
+    }
+    return this.#resolved;
+  }
+
+  /** `groups`: every group -> its hosts, for the whole inventory; worked out once per play. */
+  get #groups(): Record<string, string[]> {
+    let groups = this.#shared.groups;
+    if (!groups) {
+      const inventory = this.#inventory;
+      groups = Object.fromEntries([...inventory.groups.values()].map((g) => [g.name, [...g.hosts]]));
+      // `all` always exists, even when the inventory loader does not list it as a group.
+      if (!groups['all']) groups['all'] = [...inventory.hosts.keys()];
+      this.#shared.groups = groups;
+    }
+    return groups;
   }
 
   /**
@@ -163,11 +252,14 @@ export class PlayVars {
    * whose template fails cannot have been shown anywhere, so it adds nothing and is no error here.
    */
   secretTexts(): readonly string[] {
-    const resolved = this.#resolved;
+    const resolved = this.#res;
     if (resolved.secretTexts) return resolved.secretTexts;
-    const found = secretTexts(this.#magic);
+    // A task's scope and loop add their own vars to the play's: only those are walked again.
+    const root = this.#root;
+    const own = root === this ? undefined : [...Object.keys(this.#scope), ...Object.keys(this.#loop)];
+    const found = new Set(root === this ? secretTexts(this.#magic) : root.secretTexts());
     for (const host of this.#inventory.hosts.keys()) {
-      for (const name of varNames(this.#layers(host))) {
+      for (const name of own ?? varNames(this.#layers(host))) {
         let value: unknown;
         try {
           value = this.#resolve(host, name);
@@ -204,10 +296,18 @@ export class PlayVars {
   }
 
   #layers(host: string): VarLayers {
-    let layers = this.#resolved.layers.get(host);
+    const resolved = this.#res;
+    let layers = resolved.layers.get(host);
     if (!layers) {
-      layers = playLayers(this.#play, this.#host(host).vars, this.#extra, this.#registered.get(host));
-      this.#resolved.layers.set(host, layers);
+      layers = playLayers(
+        this.#play,
+        this.#host(host).vars,
+        this.#extra,
+        this.#registered.get(host),
+        this.#scope,
+        this.#loop,
+      );
+      resolved.layers.set(host, layers);
     }
     return layers;
   }
@@ -230,7 +330,7 @@ export class PlayVars {
   }
 
   #resolve(host: string, name: string): unknown {
-    const values = this.#resolved.values;
+    const values = this.#res.values;
     let memo = values.get(host);
     if (memo?.has(name)) return memo.get(name);
     const picked = pickVar(this.#layers(host), name);
@@ -322,18 +422,19 @@ export class PlayVars {
 
   /** Runs `render` with `tracker` as the render in progress, then puts the previous one back. */
   #tracking<T>(tracker: Tracker | undefined, render: () => T): T {
-    const outer = this.#tracker;
-    this.#tracker = tracker;
+    const shared = this.#shared;
+    const outer = shared.tracker;
+    shared.tracker = tracker;
     try {
       return render();
     } finally {
-      this.#tracker = outer;
+      shared.tracker = outer;
     }
   }
 
   /** A value as a view hands it out: clear text (recorded) to a tracking render, else as is. */
   #shown(value: unknown): unknown {
-    const tracker = this.#tracker;
+    const tracker = this.#shared.tracker;
     if (!tracker || !containsSecret(value)) return value;
     tracker.touchedSecret = true;
     return revealSecrets(value);
@@ -342,10 +443,11 @@ export class PlayVars {
   /**
    * A plain object (Object.prototype, enumerable getters) so renderTemplate's revealSecrets can
    * copy it for modules that render with reveal. Getters give Secrets as Secret objects, except
-   * to a tracking render (see #tracker).
+   * to a tracking render (see Shared.tracker).
    */
   #view(host: string, withGlobals: boolean): Vars {
-    const cache = withGlobals ? this.#resolved.globalViews : this.#resolved.views;
+    const resolved = this.#res;
+    const cache = withGlobals ? resolved.globalViews : resolved.views;
     const cached = cache.get(host);
     if (cached) return cached;
     const h = this.#host(host);
@@ -360,7 +462,9 @@ export class PlayVars {
       // hostvars[h] holds that host's vars without its own groups/hostvars. The container has no
       // prototype, so renderTemplate's reveal copy does not walk (and resolve) every host's vars:
       // other hosts' vars resolve only when a template reads them, and their secrets stay redacted.
-      define('hostvars', () => (this.#resolved.hostvars ??= this.#hostvars()));
+      // A task's own scope and loop are its own: other hosts' vars are seen as the play has them.
+      const root = this.#root;
+      define('hostvars', () => (root.#res.hostvars ??= root.#hostvars()));
     } else {
       delete out['groups'];
       delete out['hostvars'];

@@ -161,7 +161,7 @@ function settle(
   const tail = o.message && (o.status !== 'ok' || announcesChange(o)) ? ` - ${o.message}` : '';
   if (o.diff) sub.output = o.diff;
   if (o.status === 'skipped') return sub.skip(`${host}: skipped`);
-  sub.title = `${host}: ${o.status}${tail}${o.ignoredError ? ' ...ignoring' : ''}`;
+  sub.title = `${host}: ${o.status}${tail}${o.rescued ? ' ...rescued' : o.ignoredError ? ' ...ignoring' : ''}`;
   if (o.status === 'failed' && !o.ignoredError) throw new Error(`${host}: ${o.message ?? 'failed'}`);
   if (o.status === 'unreachable')
     throw new Error(`${host}: unreachable${o.message ? ` - ${o.message}` : ''}`);

@@ -70,11 +70,15 @@ export function announcesChange(o: TaskOutcome): boolean {
 const ANNOUNCES =
   /^(config change: (?!no-op)|restart owed: |reload owed: |no transfer: |no maintenance: |forced: |cannot compare versions: )/;
 
-/** `changed: [s1] task - message`, with `...ignoring` for ignored failures, as Ansible prints. */
+/** `changed: [s1] task - message`, with `...ignoring` for ignored failures (`...rescued` for rescued ones). */
 export function formatOutcome(o: TaskOutcome): string {
   const label = o.handler ? `${o.task} (handler)` : o.task;
   const said = o.status !== 'ok' && o.status !== 'skipped';
-  const tail = o.message && (said || announcesChange(o)) ? ` - ${o.message}` : '';
-  const ignoring = o.ignoredError ? ' ...ignoring' : '';
+  const tail = o.message && (said || announcesChange(o) || includes(o)) ? ` - ${o.message}` : '';
+  const ignoring = o.rescued ? ' ...rescued' : o.ignoredError ? ' ...ignoring' : '';
   return `${o.status}: [${o.host}] ${label}${tail}${ignoring}`;
 }
+
+/** An include_tasks that ran says which file it read for the host, as Ansible's `included:` line does. */
+const includes = (o: TaskOutcome): boolean =>
+  o.status === 'ok' && o.message?.startsWith('included: ') === true;

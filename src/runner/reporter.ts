@@ -27,6 +27,11 @@ export interface TaskOutcome extends TaskEvent {
   /** Unified diffs of files, or before/after of other resources, for --diff. Already redacted. */
   diff?: string;
   ignoredError?: boolean;
+  /**
+   * Failed in a block whose `rescue` then ran: the host carries on (Ansible's `rescued`). Such an
+   * outcome is also `ignoredError`, which is how the recap and every report count it.
+   */
+  rescued?: boolean;
   durationMs: number;
 }
 

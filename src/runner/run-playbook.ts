@@ -1,20 +1,25 @@
 import { ConfigError, GateError } from '../errors.js';
 import type { Group, Host, Inventory, Vars } from '../inventory/types.js';
-import { GROUP_BY, groupByTasks, withGroupBy } from '../playbook/group-by.js';
+import { groupByTasks, withGroupBy } from '../playbook/group-by.js';
 import type { AnyModule } from '../modules/module.js';
 import type { ModuleMap } from '../playbook/module-map.js';
+import { containsTask } from '../playbook/nodes.js';
 import { batchSizes, parseSerial } from '../playbook/serial.js';
-import { tagsSelect } from '../playbook/tags.js';
 import type { Play, Playbook, SerialStep, Task } from '../playbook/types.js';
 import type { Transport } from '../ssh/transport.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { Batch, type BatchRun } from './batch.js';
 import { PlayVars, runVars, type Registered } from './host-vars.js';
 import { checkPermutation, ordererLookup, type HostOrderer, type OrdererMap } from './orderers.js';
-import { mapLimit } from '../util/limit.js';
 import { emptyRecap } from './recap.js';
 import type { HostRecap, Reporter, TaskOutcome } from './reporter.js';
-import { runTaskOnHost, type HostTaskResult } from './run-task.js';
 import { StepExecutor } from './step-executor.js';
+
+/** An answer to --step's question before a task, as Ansible's (N)o/(y)es/(c)ontinue. */
+export type StepAnswer = 'yes' | 'no' | 'continue';
+
+/** Asks whether to run a task (--step). */
+export type StepPrompt = (task: { play: string; task: string; handler: boolean }) => Promise<StepAnswer>;
 
 export interface RunOptions {
   playbook: Playbook;
@@ -47,6 +52,13 @@ export interface RunOptions {
   orderers?: OrdererMap;
   /** Extra vars (the CLI's --image, --serial...): above every var but the magic ones. */
   extraVars?: Vars;
+  /**
+   * --start-at-task: the run starts at this task of the playbook (nodes.findStartTask): earlier
+   * plays do not run, and each batch of its play skips the tasks before it.
+   */
+  startAt?: Task;
+  /** --step: asked before each task (and handler) until it answers `continue`. */
+  step?: StepPrompt;
 }
 
 export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'aborted' | 'interrupted';
@@ -97,7 +109,7 @@ export async function runPlaybook(options: RunOptions): Promise<RunResult> {
 }
 
 /** The state of one run: its hosts' connections (memoized, not owned), recap, registered results, hosts out of the game. */
-class Run {
+class Run implements BatchRun {
   readonly o: RunOptions;
   readonly modules: ReadonlyMap<string, AnyModule>;
   readonly forks: number;
@@ -118,6 +130,8 @@ class Run {
   gateAborted = false;
   /** An orderer failed for a reason that is not a gate: the run failed without a failed host. */
   orderFailed = false;
+  /** --step asks until it is answered `continue`. */
+  #stepping: boolean;
 
   constructor(options: RunOptions) {
     this.o = options;
@@ -129,6 +143,28 @@ class Run {
     for (const { key } of groupByTasks(options.playbook)) {
       if (key !== undefined) this.dynamicGroups.set(key, new Set());
     }
+    this.#stepping = options.step !== undefined;
+  }
+
+  get options(): RunOptions {
+    return this.o;
+  }
+
+  get reporter(): Reporter {
+    return this.o.reporter;
+  }
+
+  async askStep(play: Play, task: Task, handler: boolean): Promise<boolean> {
+    const ask = this.o.step;
+    if (!this.#stepping || !ask) return true;
+    // What ran so far is on screen before the question.
+    await this.o.reporter.flush?.();
+    const answer = await ask({ play: play.name, task: task.name, handler });
+    if (this.interrupted) return false;
+    if (answer === 'continue') this.#stepping = false;
+    if (answer !== 'no') return true;
+    this.o.reporter.note?.(`--step: not running "${task.name}"`);
+    return false;
   }
 
   get interrupted(): boolean {
@@ -173,7 +209,16 @@ class Run {
     const limit =
       this.o.limit === undefined ? undefined : new Set(this.o.selectHosts(this.o.inventory, this.o.limit));
     const plays = this.o.playbook.plays;
+    const startAt = this.o.startAt;
+    const startPlay = startAt ? plays.findIndex((p) => containsTask(p.body, startAt)) : 0;
+    if (startAt && startPlay < 0) {
+      throw new ConfigError([
+        { ...startAt.location, message: `--start-at-task: task "${startAt.name}" is not in this playbook` },
+      ]);
+    }
     for (const [i, play] of plays.entries()) {
+      // --start-at-task: the plays before its task's do not run at all.
+      if (i < startPlay) continue;
       if (this.stopped) {
         for (const later of plays.slice(i))
           for (const h of this.playHosts(later, limit)) this.notReached.add(h);
@@ -186,7 +231,9 @@ class Run {
         this.o.reporter.note?.(`play "${play.name}": no hosts matched`);
         continue;
       }
-      await this.play(play, hosts);
+      if (startAt && i === startPlay)
+        this.o.reporter.note?.(`--start-at-task: starting at "${startAt.name}"`);
+      await this.play(play, hosts, i === startPlay ? startAt : undefined);
     }
   }
 
@@ -197,7 +244,7 @@ class Run {
       .filter((h) => (!limit || limit.has(h)) && !this.failed.has(h) && !this.unreachable.has(h));
   }
 
-  async play(play: Play, hosts: string[]): Promise<void> {
+  async play(play: Play, hosts: string[], startAt: Task | undefined): Promise<void> {
     const vars = new PlayVars(
       this.inventoryView(),
       play,
@@ -210,9 +257,6 @@ class Run {
       }),
       this.o.extraVars ?? {},
     );
-    const tasks = play.tasks.filter((t) =>
-      tagsSelect(t.tags, { tags: this.o.tags ?? [], skipTags: this.o.skipTags ?? [] }),
-    );
     const sizes = batchSizes(hosts.length, this.serialOf(play, vars, hosts[0] as string));
     const orderName = play.order ?? 'inventory';
     const orderer = this.orderers.get(orderName) as HostOrderer;
@@ -224,7 +268,8 @@ class Run {
       const batch = ordered.slice(0, size);
       remaining = ordered.slice(size);
       this.o.reporter.batchStart?.(play.name, batch, index + 1, sizes.length);
-      await new Batch(this, play, vars, batch).execute(tasks);
+      // Every batch starts at --start-at-task's task, as each host's own run would.
+      await new Batch(this, play, vars, batch, startAt).execute(play.body);
     }
     if (this.stopped) for (const h of remaining) this.notReached.add(h);
   }
@@ -330,159 +375,3 @@ class Run {
     };
   }
 }
-
-/** One serial batch of one play: tasks in order over the batch's live hosts, then handlers. */
-class Batch {
-  /** Handlers each host has been notified to run. */
-  readonly notified = new Map<string, Set<string>>();
-  readonly #failedHere = new Set<string>();
-  /** Hosts where a safety gate refused, with the task and its message. */
-  readonly #gateRefused = new Map<string, { task: string; message: string }>();
-
-  constructor(
-    readonly run: Run,
-    readonly play: Play,
-    readonly vars: PlayVars,
-    readonly hosts: readonly string[],
-  ) {}
-
-  get live(): string[] {
-    return this.hosts.filter((h) => !this.run.failed.has(h) && !this.run.unreachable.has(h));
-  }
-
-  async execute(tasks: readonly Task[]): Promise<void> {
-    for (const task of tasks) {
-      if (this.run.interrupted) return;
-      const live = this.live;
-      if (live.length === 0) break;
-      await this.runTask(task, live, false);
-      if (this.checkPolicy()) return;
-    }
-    await this.flushHandlers();
-  }
-
-  async flushHandlers(): Promise<void> {
-    // A handler may notify another; each pass runs what is pending, in definition order.
-    for (let pass = 0; pass <= this.play.handlers.length; pass++) {
-      let ranAny = false;
-      for (const handler of this.play.handlers) {
-        if (this.run.interrupted) return;
-        const hosts = this.live.filter((h) => this.notified.get(h)?.has(handler.name));
-        if (hosts.length === 0) continue;
-        for (const h of hosts) this.notified.get(h)?.delete(handler.name);
-        await this.runTask(handler, hosts, true);
-        ranAny = true;
-        if (this.checkPolicy()) return;
-      }
-      if (!ranAny) return;
-    }
-  }
-
-  async runTask(task: Task, hosts: string[], handler: boolean): Promise<void> {
-    const { reporter } = this.run.o;
-    const targets = task.runOnce ? hosts.slice(0, 1) : hosts;
-    reporter.taskBegin?.({
-      play: this.play.name,
-      task: task.name,
-      hosts: targets,
-      ...(handler ? { handler } : {}),
-    });
-    const results = await mapLimit(targets, this.run.forks, async (name) => {
-      if (this.run.interrupted) return undefined;
-      const event = { play: this.play.name, task: task.name, host: name, ...(handler ? { handler } : {}) };
-      reporter.taskStart(event);
-      const started = this.run.clock.now();
-      const r = await this.runOn(task, name);
-      this.settle(task, name, r);
-      this.run.record({
-        ...event,
-        status: r.status,
-        ...(r.message !== undefined ? { message: r.message } : {}),
-        ...(r.diff !== undefined ? { diff: r.diff } : {}),
-        ...(r.ignoredError ? { ignoredError: true } : {}),
-        durationMs: this.run.clock.now() - started,
-      });
-      return r;
-    });
-    // run_once: the one result stands for every host of the batch.
-    const first = results[0];
-    if (task.runOnce && first && task.register) {
-      for (const h of hosts.slice(1)) this.vars.register(h, task.register, first.registered);
-    }
-  }
-
-  runOn(task: Task, name: string): Promise<HostTaskResult> {
-    const host = this.run.o.inventory.hosts.get(name) as Host;
-    return runTaskOnHost({
-      task,
-      host,
-      vars: this.vars,
-      module: this.run.modules.get(task.module),
-      transport: () => this.run.transport(host),
-      check: this.run.o.check ?? false,
-      diff: this.run.o.diff ?? false,
-      baseDir: this.run.o.baseDir,
-      ...(this.run.o.signal ? { signal: this.run.o.signal } : {}),
-      clock: this.run.clock,
-      note: (m, h) => this.run.o.reporter.note?.(m, h),
-    });
-  }
-
-  /** Applies a host's result: register, notify, and whether the host is out. */
-  settle(task: Task, host: string, r: HostTaskResult): void {
-    if (task.register && r.status !== 'unreachable') this.vars.register(host, task.register, r.registered);
-    if (r.status === 'unreachable') {
-      this.run.unreachable.add(host);
-      this.#failedHere.add(host);
-    } else if (r.status === 'failed' && !r.ignoredError) {
-      this.run.failed.add(host);
-      this.#failedHere.add(host);
-      if (r.gate) this.#gateRefused.set(host, { task: task.name, message: r.message ?? 'gate refused' });
-    } else if (task.module === GROUP_BY && r.status === 'ok') {
-      const group = r.registered['group'];
-      if (typeof group === 'string') this.run.addToGroup(group, host);
-    } else if (r.status === 'changed') {
-      let set = this.notified.get(host);
-      if (!set) this.notified.set(host, (set = new Set()));
-      for (const n of task.notify) set.add(n);
-    }
-  }
-
-  /** Ansible's failure policy after each task; true when the run must stop. */
-  checkPolicy(): boolean {
-    const failedHere = [...this.#failedHere];
-    const note = (reason: string) => {
-      this.run.abortReason = reason;
-      this.run.o.reporter.note?.(reason);
-      return true;
-    };
-    if (failedHere.length === 0) return false;
-    // A safety gate refusing is never tolerated: the roll stops before the next step.
-    const [gateHost, gate] = [...this.#gateRefused.entries()][0] ?? [];
-    if (gateHost !== undefined && gate) {
-      this.run.gateAborted = true;
-      return note(
-        `play "${this.play.name}": gate "${gate.task}" failed on ${gateHost}: ${gate.message}; stopping the run`,
-      );
-    }
-    if (this.play.anyErrorsFatal) {
-      return note(
-        `play "${this.play.name}": any_errors_fatal and ${failedHere.join(', ')} failed; stopping the run`,
-      );
-    }
-    const percent = (failedHere.length / this.hosts.length) * 100;
-    const max = this.play.maxFailPercentage;
-    if (max !== undefined && percent > max) {
-      return note(
-        `play "${this.play.name}": ${failedHere.length} of ${this.hosts.length} hosts in the batch failed ` +
-          `(${round(percent)}% > max_fail_percentage ${max}%); stopping the run`,
-      );
-    }
-    if (failedHere.length === this.hosts.length) {
-      return note(`play "${this.play.name}": every host in the batch failed; stopping the run`);
-    }
-    return false;
-  }
-}
-
-const round = (n: number): number => Math.round(n * 10) / 10;

@@ -13,6 +13,7 @@ import type {
   PlannedModule,
 } from '../modules/module.js';
 import { conditionsHold, ExpressionError, type Condition } from '../playbook/expression.js';
+import { withRoleFiles } from '../playbook/roles.js';
 import type { Task } from '../playbook/types.js';
 import { redactText } from '../shell/secret.js';
 import type { Transport } from '../ssh/transport.js';
@@ -22,6 +23,7 @@ import { coerceTemplatedArgs } from './coerce-args.js';
 import { unifiedDiffs } from './diff.js';
 import type { PlayVars } from './host-vars.js';
 import type { TaskStatus } from './reporter.js';
+import { loopItems, runLoop } from './run-loop.js';
 import { StepExecutor } from './step-executor.js';
 
 /** What one task did on one host. */
@@ -40,6 +42,7 @@ export interface HostTaskResult {
 export interface TaskRunInput {
   task: Task;
   host: Host;
+  /** The task's vars (its scopes included: PlayVars.forScopes). */
   vars: PlayVars;
   module: AnyModule | undefined;
   transport: () => Promise<Transport>;
@@ -66,20 +69,35 @@ interface Attempt {
 /**
  * Runs one task on one host: `when`, templated args, args validation, the module (performModule;
  * in check mode only its reads, unless the task says `check_mode: false`), `changed_when`,
- * `failed_when`, `until`/`retries`/`delay`. Never throws: every problem is a result.
+ * `failed_when`, `until`/`retries`/`delay`; with a `loop`, all of that once per item
+ * (run-loop.ts), then `ignore_errors`. Never throws: every problem is a result.
  */
 export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult> {
+  if (!input.task.loop) return finish(input, await runOnce(input));
+  let items: unknown[];
+  try {
+    items = loopItems(input.task, input.vars, input.host.name);
+  } catch (err) {
+    return finish(input, failedResult(err, input.task, secretTexts(input.host.vars)));
+  }
+  return finish(input, await runLoop(input, items, runOnce));
+}
+
+function failedResult(err: unknown, task: Task, secrets: Set<string>): HostTaskResult {
+  const msg = redactText(describeError(err, task), secrets);
+  return {
+    status: 'failed',
+    message: msg,
+    registered: { changed: false, failed: true, skipped: false, msg },
+  };
+}
+
+/** The task once (one item of a loop): everything but `ignore_errors`. */
+async function runOnce(input: TaskRunInput): Promise<HostTaskResult> {
   const { task, host, vars } = input;
   // Secrets we know of, to scrub messages that did not come from drover's own (redacted) errors.
   const secrets = secretTexts(host.vars);
-  const failed = (err: unknown): HostTaskResult => {
-    const msg = redactText(describeError(err, task), secrets);
-    return finish(input, {
-      status: 'failed',
-      message: msg,
-      registered: { changed: false, failed: true, skipped: false, msg },
-    });
-  };
+  const failed = (err: unknown): HostTaskResult => failedResult(err, task, secrets);
 
   try {
     if (!conditionsHold(task.when, vars.view(host.name))) {
@@ -99,7 +117,7 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
   let args: Record<string, unknown>;
   try {
     const rendered = vars.render(host.name, task.args, `task "${task.name}" args`) as Record<string, unknown>;
-    args = coerceTemplatedArgs(task.args, rendered, module.argsSchema);
+    args = withRoleFiles(task, coerceTemplatedArgs(task.args, rendered, module.argsSchema));
     for (const s of secretTexts(args)) secrets.add(s);
     // Validate the clear values (patterns on keys must see the real text); messages never quote values.
     const validate = objectValidator(module.argsSchema);
@@ -138,7 +156,7 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
   let attempt: Attempt | undefined;
   for (let n = 1; n <= attempts; n++) {
     try {
-      attempt = await runOnce(module, args, ctx);
+      attempt = await attemptOnce(module, args, ctx);
     } catch (err) {
       if (err instanceof UnreachableError) return unreachable(input, err, secrets);
       attempt = failedAttempt(err, task, secrets);
@@ -172,16 +190,16 @@ export async function runTaskOnHost(input: TaskRunInput): Promise<HostTaskResult
   const a = attempt as Attempt;
   const msg = typeof a.result['msg'] === 'string' ? redactText(a.result['msg'], secrets) : undefined;
   const shownDiff = input.diff && a.diffs.length > 0 ? unifiedDiffs(a.diffs) : '';
-  return finish(input, {
+  return {
     status: a.failed ? 'failed' : a.changed ? 'changed' : 'ok',
     ...(a.failed && a.gate ? { gate: true } : {}),
     ...(msg ? { message: msg } : {}),
     ...(shownDiff ? { diff: shownDiff } : {}),
     registered: { ...a.result, ...(msg !== undefined ? { msg } : {}) },
-  });
+  };
 }
 
-async function runOnce(
+async function attemptOnce(
   module: AnyModule,
   args: Record<string, unknown>,
   ctx: ConversationContext,
@@ -301,11 +319,11 @@ function finish(input: TaskRunInput, r: HostTaskResult): HostTaskResult {
 function unreachable(input: TaskRunInput, err: unknown, secrets: Set<string>): HostTaskResult {
   if (!(err instanceof UnreachableError)) {
     // connect() failing for another reason (bad key path, ...) is a failure of this host, not the network.
-    return finish(input, {
+    return {
       status: 'failed',
       message: redactText(`cannot connect: ${describeError(err, input.task)}`, secrets),
       registered: { changed: false, failed: true, skipped: false },
-    });
+    };
   }
   const msg = redactText(err.message, secrets);
   return {

@@ -60,7 +60,7 @@ describe('drover completion', () => {
   it('bash: commands, subcommands and options', async () => {
     assert.deepEqual(await tab('ro'), ['rollback', 'rotate-gossip-key', 'rotate-tls']);
     assert.deepEqual(await tab('snapshot '), ['save', 'restore', 'inspect']);
-    assert.deepEqual(await tab('deploy --li'), ['--limit']);
+    assert.deepEqual(await tab('deploy --li'), ['--limit', '--list-tasks', '--list-hosts']);
   });
 
   it('bash: inventory files after -i, host and group names from it after --limit and for reset-node', async () => {

@@ -1,8 +1,11 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { PLAYBOOKS, playbookAt } from '../../app/playbooks.js';
 import { Session, type PlaybookRun } from '../../app/session.js';
 import { UsageError } from '../../errors.js';
+import type { StepAnswer, StepPrompt } from '../../runner/run-playbook.js';
 import { confirm } from '../confirm.js';
+import type { CliIo } from '../io.js';
 import { withRun, type Cli } from '../cli.js';
 import { list, sessionOptions, type CommonOptions } from '../options.js';
 
@@ -15,6 +18,10 @@ export interface RunFlags extends CommonOptions {
   junit?: string;
   yes?: boolean;
   verbose?: boolean;
+  listTasks?: boolean;
+  listHosts?: boolean;
+  startAtTask?: string;
+  step?: boolean;
 }
 
 /** What a command adds to the flags: its playbook and anything it decides itself. */
@@ -29,6 +36,7 @@ export async function runPlaybookFlags(
   run: CommandRun,
   session?: Session,
 ): Promise<number> {
+  const listing = o.listTasks === true || o.listHosts === true;
   const full: PlaybookRun = {
     ...run,
     diff: run.diff ?? o.diff === true,
@@ -37,15 +45,71 @@ export async function runPlaybookFlags(
     json: o.output === 'json',
     ...(o.events ? { eventsFile: o.events } : {}),
     ...(o.junit ? { junitFile: o.junit } : {}),
+    ...(listing ? { list: { tasks: o.listTasks === true, hosts: o.listHosts === true } } : {}),
+    ...(o.startAtTask !== undefined ? { startAtTask: o.startAtTask } : {}),
+    ...(o.step && !listing ? { step: terminalStep(cli.io) } : {}),
   };
   const go = async (s: Session) => (await (o.check ? s.plan(full) : s.apply(full))).conclusion.exitCode;
   return session ? go(session) : Session.with(sessionOptions(o, cli.io, cli.argv), go);
 }
 
+/**
+ * --step's question before each task, as ansible-playbook asks it: `y` runs the task, `c` runs
+ * it and every later one without asking again, anything else (`n`, nothing) skips it.
+ */
+export function stepAnswers(ask: (question: string) => Promise<string>): StepPrompt {
+  return async ({ task, handler }) => {
+    const answer = (
+      await ask(`Perform task: ${handler ? 'HANDLER' : 'TASK'}: ${task} (N)o/(y)es/(c)ontinue: `)
+    )
+      .trim()
+      .toLowerCase();
+    const answers: Record<string, StepAnswer> = { y: 'yes', yes: 'yes', c: 'continue', continue: 'continue' };
+    return answers[answer] ?? 'no';
+  };
+}
+
+/**
+ * --step on the terminal (checked when the flags are read: without one it is a usage error).
+ * Ctrl-C during the question answers no; the run then stops as interrupted.
+ */
+function terminalStep(io: CliIo): StepPrompt {
+  if (!io.stdinIsTty) {
+    throw new UsageError(
+      '--step asks before each task on the terminal, and stdin is not one; run it from a terminal',
+    );
+  }
+  return stepAnswers(async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(question, { signal: io.signal });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return 'n';
+      throw err;
+    } finally {
+      rl.close();
+    }
+  });
+}
+
+/** The flags of ansible-playbook's that deploy and run take. */
+function withReuseFlags(cmd: Command): Command {
+  return cmd
+    .option('--list-tasks', "list each play's tasks (as --tags selects them) and exit; connects to nothing")
+    .option('--list-hosts', "list each play's hosts (as --limit narrows them) and exit; connects to nothing")
+    .option(
+      '--start-at-task <name>',
+      'start at the first task with this name: earlier tasks and plays do not run',
+    )
+    .option('--step', 'ask before each task: (y)es, (n)o, (c)ontinue without asking (needs a terminal)');
+}
+
 /** deploy, plan, run. */
 export function addPlaybookCommands(root: Command, cli: Cli): void {
-  withRun(
-    root.command('deploy').description('deploy Consul agents and verify the cluster (default playbook)'),
+  withReuseFlags(
+    withRun(
+      root.command('deploy').description('deploy Consul agents and verify the cluster (default playbook)'),
+    ),
   )
     .option('-p, --playbook <file>', 'playbook to run instead of playbooks/consul-deploy.yaml')
     .option('-C, --check', 'show what would change, touch nothing')
@@ -56,7 +120,13 @@ export function addPlaybookCommands(root: Command, cli: Cli): void {
     )
     .option('--no-snapshot', 'restart servers without the snapshot taken before')
     .action(async (o: RunFlags & { playbook?: string; force?: boolean; snapshot?: boolean }) => {
-      if (o.force && !o.check && !(await confirm('Apply dangerous Consul changes (--force)?', o, cli.io))) {
+      const listing = o.listTasks === true || o.listHosts === true;
+      if (
+        o.force &&
+        !o.check &&
+        !listing &&
+        !(await confirm('Apply dangerous Consul changes (--force)?', o, cli.io))
+      ) {
         throw new UsageError('--force was not confirmed; nothing was done');
       }
       cli.setExit(
@@ -86,7 +156,9 @@ export function addPlaybookCommands(root: Command, cli: Cli): void {
       ),
     );
 
-  withRun(root.command('run').description('run any playbook').argument('<playbook>', 'playbook YAML'))
+  withReuseFlags(
+    withRun(root.command('run').description('run any playbook').argument('<playbook>', 'playbook YAML')),
+  )
     .option('-C, --check', 'show what would change, touch nothing')
     .option('-D, --diff', 'show the diff of every changed file')
     .action(async (playbook: string, o: RunFlags) =>
