@@ -24,7 +24,8 @@ export interface CheckedRun {
  * (exit 3) with every problem located; nothing is written and no host is asked.
  */
 export async function checkRunBeforeConnecting(o: {
-  inventoryFile: string;
+  /** One inventory, or several merged in order (the first is where drover keeps its files). */
+  inventoryFiles: string | readonly string[];
   playbook: PlaybookSpec;
   limit?: string | undefined;
   extraVars?: Vars | undefined;
@@ -35,7 +36,7 @@ export async function checkRunBeforeConnecting(o: {
   const { file, consul } = o.playbook;
   const signal = o.signal;
   const read = forPlaybook(
-    await loadCheckedInventory(o.inventoryFile, { consul, limit: o.limit, warn: o.warn, signal }),
+    await loadCheckedInventory(o.inventoryFiles, { consul, limit: o.limit, warn: o.warn, signal }),
     consul,
   );
   // The ACL token is read before any connection: a source that fails touches no host. The

@@ -1,5 +1,6 @@
 import type { Command, Option } from 'commander';
 import { loadInventory } from '../inventory/load.js';
+import { isInventoryScript } from '../inventory/sources/script.js';
 
 /**
  * Shell completion the way cobra and clap do it: the script a shell sources is small and
@@ -103,7 +104,8 @@ async function inventoryNames(
   which: 'hosts' | 'hosts and groups',
 ): Promise<string[]> {
   const file = inventoryOf(words, env);
-  if (!file) return [];
+  // A script would run on every Tab (up to its 30 s): its names are not completed.
+  if (!file || (await isInventoryScript(file))) return [];
   try {
     const inventory = await loadInventory(file);
     const hosts = [...inventory.hosts.keys()];

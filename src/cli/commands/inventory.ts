@@ -2,21 +2,21 @@ import type { Command } from 'commander';
 import { loadCheckedInventory } from '../../app/load-checked-inventory.js';
 import { ExitCode } from '../../errors.js';
 import { inventoryGraph, inventoryList } from '../../inventory/show.js';
-import type { Cli } from '../cli.js';
+import { inventoryOption, type Cli } from '../cli.js';
 import { createOutput } from '../io.js';
-import { inventoryPath } from '../options.js';
+import { inventoryPaths, type CommonOptions } from '../options.js';
 
 /** `drover inventory --list|--graph`: the resolved inventory, secrets redacted; touches no host. */
 export function addInventoryCommand(root: Command, cli: Cli): void {
   root
     .command('inventory')
     .description('print the resolved inventory (secrets redacted)')
-    .option('-i, --inventory <file>', 'inventory YAML (env DROVER_INVENTORY)')
+    .addOption(inventoryOption())
     .option('--list', "hosts, groups and every host's vars as JSON (default)")
     .option('--graph', 'the group tree')
-    .action(async (o: { inventory?: string; graph?: boolean }) => {
+    .action(async (o: CommonOptions & { graph?: boolean }) => {
       const out = createOutput(cli.io, false);
-      const inventory = await loadCheckedInventory(inventoryPath(o, cli.io), {
+      const inventory = await loadCheckedInventory(inventoryPaths(o, cli.io), {
         consul: false,
         warn: out.warn,
       });

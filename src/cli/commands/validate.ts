@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { checkRunBeforeConnecting } from '../../app/checked-run.js';
 import { PLAYBOOKS, playbookAt } from '../../app/playbooks.js';
 import { ExitCode } from '../../errors.js';
-import { outputOption, type Cli } from '../cli.js';
+import { inventoryOption, outputOption, type Cli } from '../cli.js';
 import { createOutput } from '../io.js';
-import { inventoryPath, type CommonOptions } from '../options.js';
+import { inventoryPaths, type CommonOptions } from '../options.js';
 
 /**
  * `drover validate -i INVENTORY [-p PLAYBOOK]...`: what every run checks before its first
@@ -19,7 +19,7 @@ export function addValidateCommand(root: Command, cli: Cli): void {
     .description(
       "check inventory, playbooks, templates and every host's rendered config; connects to nothing",
     )
-    .option('-i, --inventory <file>', 'inventory YAML (env DROVER_INVENTORY)')
+    .addOption(inventoryOption())
     .option('-l, --limit <pattern>', 'check only these hosts')
     .option(
       '-p, --playbook <file>',
@@ -29,13 +29,14 @@ export function addValidateCommand(root: Command, cli: Cli): void {
     .addOption(outputOption())
     .action(async (o: CommonOptions & { playbook?: string[] }) => {
       const out = createOutput(cli.io, o.output === 'json');
-      const inventoryFile = inventoryPath(o, cli.io);
+      const inventoryFiles = inventoryPaths(o, cli.io);
+      const inventoryFile = inventoryFiles.join(' + ');
       const playbooks = (o.playbook ?? []).map(playbookAt);
       const checked = playbooks.length > 0 ? playbooks : [PLAYBOOKS.deploy];
       const results = [];
       for (const playbook of checked) {
         const run = await checkRunBeforeConnecting({
-          inventoryFile,
+          inventoryFiles,
           playbook,
           limit: o.limit,
           check: true,
