@@ -26,9 +26,12 @@ describe('a playbook with a role, a loop, includes and a block, on the lab', () 
     const r = await drover(['run', SITE, '-i', inventory]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     for (const h of hosts) {
-      assert.equal(await sshOk(h.name, `cat ${DIR}/greeting.txt`), `hello from ${h.name}\n`);
-      const role = h === server ? 'server' : 'client';
-      assert.equal(await sshOk(h.name, `cat ${DIR}/state/group.txt`), `${role} ${h.name}\n`);
+      const role = h === server ? 'servers' : 'clients';
+      assert.equal(
+        await sshOk(h.name, `cat ${DIR}/greeting.txt`),
+        `hello from ${h.name}\nnode ${h.name} in ${role}\n`,
+      );
+      assert.equal(await sshOk(h.name, `cat ${DIR}/state/group.txt`), `${role.slice(0, -1)} ${h.name}\n`);
       assert.equal(await sshOk(h.name, `cat ${DIR}/state/marker`), 'made by the rescue\n');
       assert.equal(
         (await ssh(h.name, `test -f ${DIR}/state/greeting-changed`)).code,
@@ -58,7 +61,7 @@ describe('a playbook with a role, a loop, includes and a block, on the lab', () 
 
   it('--list-tasks shows the role’s, the imported and the block’s tasks, and connects to nothing', async () => {
     // The same hosts at an address nothing answers on: a connection would fail the command.
-    const nowhere = hosts.map((h) => ({ ...h, address: '10.213.0.254' }));
+    const nowhere = hosts.map((h, i) => ({ ...h, address: `10.213.0.${251 + i}` }));
     const offline = writeLabInventory({
       servers: nowhere.slice(0, 1),
       clients: nowhere.slice(1),
