@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { Inventory } from '../inventory/types.js';
+import type { Inventory, Vars } from '../inventory/types.js';
 import { secretTexts } from '../shell/secret.js';
 import { DROVER_VERSION } from '../paths.js';
 import { createRecapCollector, type RecapCollector } from '../report/collector.js';
@@ -58,8 +58,8 @@ export class RunArtifacts {
   }
 
   /** Secret values from the inventory, scrubbed from every artifact as a second line of defence. */
-  learnSecrets(inventory: Inventory): void {
-    this.#secrets = RunArtifacts.secretsOf(inventory);
+  learnSecrets(inventory: Inventory, extraVars?: Vars): void {
+    this.#secrets = [...new Set([...RunArtifacts.secretsOf(inventory), ...secretTexts(extraVars ?? {})])];
   }
 
   static secretsOf(inventory: Inventory): string[] {

@@ -288,7 +288,7 @@ export class Session {
         ? await prepareAclTokens(read, { makeIfMissing: true, signal })
         : { inventory: read };
       const loaded = acl.inventory;
-      artifacts.learnSecrets(loaded);
+      artifacts.learnSecrets(loaded, run.extraVars);
       const modules = builtinModules();
       const playbook = await loadPlaybook(file, modules);
       const startAt = run.startAtTask === undefined ? undefined : startTask(playbook, run.startAtTask);
@@ -337,7 +337,7 @@ export class Session {
             !check,
           )
         : loaded;
-      artifacts.learnSecrets(inventory);
+      artifacts.learnSecrets(inventory, run.extraVars);
       const human = await createReporter({
         // --step asks on the terminal: plain lines, which a live view would redraw over.
         tty: out.progressIsTty && !run.step,

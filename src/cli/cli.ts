@@ -41,6 +41,11 @@ export function withConnection(cmd: Command): Command {
 /** The options of every command that runs a playbook. */
 export function withRun(cmd: Command): Command {
   return withCommon(cmd)
+    .option(
+      '-e, --extra-vars <vars>',
+      'vars above all others: key=value, a JSON/YAML mapping, or @FILE; repeatable, later ones winning',
+      (value: string, earlier: string[] | undefined) => [...(earlier ?? []), value],
+    )
     .option('-t, --tags <tags>', 'only tasks with these tags (comma-separated)')
     .option('--skip-tags <tags>', 'skip tasks with these tags')
     .addOption(outputOption())

@@ -5,6 +5,7 @@ import { Session, type PlaybookRun } from '../../app/session.js';
 import { UsageError } from '../../errors.js';
 import type { StepAnswer, StepPrompt } from '../../runner/run-playbook.js';
 import { confirm } from '../confirm.js';
+import { parseExtraVars } from '../extra-vars.js';
 import type { CliIo } from '../io.js';
 import { withRun, type Cli } from '../cli.js';
 import { list, sessionOptions, type CommonOptions } from '../options.js';
@@ -22,6 +23,8 @@ export interface RunFlags extends CommonOptions {
   listHosts?: boolean;
   startAtTask?: string;
   step?: boolean;
+  /** -e, in order. */
+  extraVars?: string[];
 }
 
 /** What a command adds to the flags: its playbook and anything it decides itself. */
@@ -37,8 +40,14 @@ export async function runPlaybookFlags(
   session?: Session,
 ): Promise<number> {
   const listing = o.listTasks === true || o.listHosts === true;
+  // -e last: above every var, the command's own (an upgrade's --image) included, as in Ansible.
+  const given = o.extraVars?.length
+    ? parseExtraVars(o.extraVars, { env: cli.io.env, cwd: process.cwd() })
+    : {};
+  const extraVars = { ...run.extraVars, ...given };
   const full: PlaybookRun = {
     ...run,
+    ...(Object.keys(extraVars).length > 0 ? { extraVars } : {}),
     diff: run.diff ?? o.diff === true,
     tags: list(o.tags),
     skipTags: list(o.skipTags),
