@@ -16,6 +16,7 @@ import { builtinModules } from '../src/modules/registry.js';
 import { PROJECT_ROOT, SCHEMAS_DIR } from '../src/paths.js';
 import { groupByModule } from '../src/playbook/group-by.js';
 import { AJV_OPTIONS, schemaKey } from '../src/config/schema.js';
+import { EDITOR_SCHEMA_NAME } from './playbook-modules-schema.js';
 
 export const GENERATED_FILE = join(PROJECT_ROOT, 'src', 'config', 'validators.generated.ts');
 
@@ -32,7 +33,8 @@ export interface RuntimeSchema {
  */
 export function runtimeSchemas(): RuntimeSchema[] {
   const files = readdirSync(SCHEMAS_DIR)
-    .filter((name) => name.endsWith('.json'))
+    // The editor's playbook schema is for yaml-language-server; drover never validates with it.
+    .filter((name) => name.endsWith('.json') && name !== EDITOR_SCHEMA_NAME)
     .sort()
     .map((name) => ({
       source: `schemas/${name}`,
