@@ -29,6 +29,7 @@ import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
 import type { Output } from './output.js';
 import { playbookBaseDir, type PlaybookSpec } from './playbooks.js';
 import { RunArtifacts } from './run-artifacts.js';
+import { tracingOpen } from './trace.js';
 import { canRestart, summaryLines } from './run-summary.js';
 import { firstHosts, warmUp } from './warm-up.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -55,6 +56,8 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** How waits and durations are timed; tests pass a fake clock. */
   clock?: Clock;
+  /** -v (1), -vv (2), -vvv (3): what every host is sent and answers, besides the task lines (trace.ts). */
+  verbosity?: number;
 }
 
 /** One playbook run, as plan and apply take it. */
@@ -80,6 +83,8 @@ export interface PlaybookRun {
   startAtTask?: string;
   /** --step: asked before each task. */
   step?: StepPrompt;
+  /** -q: the recap (and why a host failed) only, no line per task. */
+  quiet?: boolean;
 }
 
 /** How a playbook run ended: the runner's result and the one conclusion (status, exit code). */
@@ -339,11 +344,12 @@ export class Session {
         : loaded;
       artifacts.learnSecrets(inventory, run.extraVars);
       const human = await createReporter({
-        // --step asks on the terminal: plain lines, which a live view would redraw over.
-        tty: out.progressIsTty && !run.step,
+        // --step asks on the terminal, and -v writes lines between the tasks': plain lines,
+        // which a live view would redraw over.
+        tty: out.progressIsTty && !run.step && (this.o.verbosity ?? 0) === 0,
         ci: out.ci,
         stream: out.progress,
-        view: run.view ?? 'tasks',
+        view: run.quiet ? 'quiet' : (run.view ?? 'tasks'),
       });
       const result = await runPlaybook({
         playbook,
@@ -456,9 +462,18 @@ export class Session {
 
   #use(inventory: Inventory): void {
     this.#inventory = inventory;
+    const open = this.o.open ?? openSsh(this.o.connection ?? DEFAULT_CONNECTION);
+    const level = this.o.verbosity ?? 0;
+    const progress = this.o.output.progress;
     this.#pool ??= new ConnectionPool(
       inventory,
-      this.o.open ?? openSsh(this.o.connection ?? DEFAULT_CONNECTION),
+      level > 0
+        ? tracingOpen(open, {
+            level,
+            write: (line) => progress.write(`${line}\n`),
+            secrets: () => (this.#inventory ? RunArtifacts.secretsOf(this.#inventory) : []),
+          })
+        : open,
     );
   }
 

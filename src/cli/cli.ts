@@ -53,5 +53,11 @@ export function withRun(cmd: Command): Command {
     .option('--junit <file>', 'write a JUnit XML report: a testsuite per host, a testcase per task')
     .option('--lock-wait <seconds>', 'wait this long for a deploy lock held by another run (default: exit 6)')
     .option('-y, --yes', 'answer yes to confirmations (needed without a terminal)')
-    .option('-v, --verbose', 'list every task on every host (plan: instead of its short block)');
+    .option(
+      '-v, --verbose',
+      'more: -v each command’s output (plan: every task instead of its short block), -vv each command and HTTP request, -vvv the SSH connections',
+      (_value: string, count: number) => count + 1,
+      0,
+    )
+    .option('-q, --quiet', 'only the recap (and why a host failed)');
 }

@@ -14,6 +14,8 @@ export interface CommonOptions {
   connectTimeout?: string;
   output?: 'text' | 'json';
   lockWait?: string;
+  /** -v counted: the commands that run playbooks have it (cli.ts withRun). */
+  verbose?: number;
 }
 
 /** Every -i, in order (later ones merged over earlier ones), else DROVER_INVENTORY. */
@@ -94,6 +96,7 @@ export function sessionOptions(o: CommonOptions, io: CliIo, argv: readonly strin
     },
     ...(io.open ? { open: io.open } : {}),
     output: createOutput(io, o.output === 'json'),
+    ...(o.verbose ? { verbosity: o.verbose } : {}),
     command: commandLine(argv),
     signal: io.signal,
   };

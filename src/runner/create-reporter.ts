@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { PlainReporter } from './plain-reporter.js';
+import { PlainReporter, QuietReporter } from './plain-reporter.js';
 import type { Reporter } from './reporter.js';
 
 /**
@@ -9,6 +9,7 @@ import type { Reporter } from './reporter.js';
  * listr2 would wrap every line at 0 columns, one character per line. listr2 is loaded only when
  * it is used: CI runs do not pay for its start-up.
  *
+ * `view: 'quiet'` (-q) prints the recap, and the lines of tasks that failed, only.
  * `view: 'plan'` (`drover plan` without -v) prints no task list at all but one short block at
  * the end: what would change, per host (src/report/plan-text.ts).
  */
@@ -16,8 +17,9 @@ export async function createReporter(options: {
   tty: boolean;
   ci: boolean;
   stream: Writable;
-  view?: 'tasks' | 'plan';
+  view?: 'tasks' | 'plan' | 'quiet';
 }): Promise<Reporter> {
+  if (options.view === 'quiet') return new QuietReporter(options.stream);
   const columns = (options.stream as Partial<NodeJS.WriteStream>).columns ?? 0;
   const live = options.tty && !options.ci && columns > 0;
   if (options.view === 'plan') {

@@ -53,6 +53,24 @@ export class PlainReporter implements Reporter {
 }
 
 /**
+ * `-q`: the PLAY RECAP, and nothing before it but the lines of tasks that failed (and were not
+ * ignored), so that a quiet run still says why a host failed.
+ */
+export class QuietReporter implements Reporter {
+  constructor(private readonly out: TextSink) {}
+  playStart(): void {}
+  taskStart(): void {}
+  taskEnd(o: TaskOutcome): void {
+    if ((o.status === 'failed' && !o.ignoredError) || o.status === 'unreachable')
+      this.out.write(`${formatOutcome(o)}\n`);
+  }
+  runEnd(recap: Readonly<Record<string, HostRecap>>): void {
+    this.out.write(`${formatRecap(recap)}`);
+  }
+  async flush(): Promise<void> {}
+}
+
+/**
  * An `ok` result whose summary announces work still to come, which every view shows although
  * the task itself changed nothing: a Consul config change and its class (`config change:
  * restart: retry_interval (restart)`, from consul_config_check) and a restart or reload an

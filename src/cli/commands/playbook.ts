@@ -18,7 +18,9 @@ export interface RunFlags extends CommonOptions {
   events?: string;
   junit?: string;
   yes?: boolean;
-  verbose?: boolean;
+  /** -v, -vv, -vvv. */
+  verbose?: number;
+  quiet?: boolean;
   listTasks?: boolean;
   listHosts?: boolean;
   startAtTask?: string;
@@ -56,6 +58,7 @@ export async function runPlaybookFlags(
     ...(o.junit ? { junitFile: o.junit } : {}),
     ...(listing ? { list: { tasks: o.listTasks === true, hosts: o.listHosts === true } } : {}),
     ...(o.startAtTask !== undefined ? { startAtTask: o.startAtTask } : {}),
+    ...(o.quiet ? { quiet: true } : {}),
     ...(o.step && !listing ? { step: terminalStep(cli.io) } : {}),
   };
   const go = async (s: Session) => (await (o.check ? s.plan(full) : s.apply(full))).conclusion.exitCode;
@@ -159,7 +162,7 @@ export function addPlaybookCommands(root: Command, cli: Cli): void {
           {
             playbook: o.playbook ? playbookAt(o.playbook) : PLAYBOOKS.deploy,
             diff: true,
-            view: o.verbose ? 'tasks' : 'plan',
+            view: (o.verbose ?? 0) > 0 ? 'tasks' : 'plan',
           },
         ),
       ),
