@@ -9,53 +9,70 @@ import { checkBeforeConnecting } from './check-before-connecting.js';
 import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
 import { playbookBaseDir, type PlaybookSpec } from './playbooks.js';
 
-export interface CheckedRun {
+export interface RunInput {
   /** The inventory with the run's ACL tokens in place (none is written anywhere yet). */
   acl: PreparedAclTokens;
   playbook: Playbook;
   modules: ReadonlyMap<string, AnyModule>;
 }
 
-/**
- * Everything a playbook run checks from its files before its first connection, in the order a
- * run does it: the inventory (and, for a Consul playbook, the Consul rules), the ACL token
- * source, the playbook, then every host's rendered values and configs (checkBeforeConnecting).
- * `drover validate` is exactly this; a run goes on from here. Bad input throws ConfigError
- * (exit 3) with every problem located; nothing is written and no host is asked.
- */
-export async function checkRunBeforeConnecting(o: {
+export interface RunInputOptions {
   /** One inventory, or several merged in order (the first is where drover keeps its files). */
   inventoryFiles: string | readonly string[];
   playbook: PlaybookSpec;
   limit?: string | undefined;
-  extraVars?: Vars | undefined;
-  check: boolean;
   warn: (line: string) => void;
   signal: AbortSignal;
-}): Promise<CheckedRun> {
+}
+
+/**
+ * A run's files, read and checked in the order every run reads them: the inventory (and, for a
+ * Consul playbook, the Consul rules), the ACL token source (read before any connection: a source
+ * that fails touches no host; the agents' tokens derive from it, so their configs are checked
+ * with them in place), then the playbook. Bad input throws ConfigError (exit 3), located.
+ */
+export async function readRunInput(o: RunInputOptions): Promise<RunInput> {
   const { file, consul } = o.playbook;
   const signal = o.signal;
   const read = forPlaybook(
     await loadCheckedInventory(o.inventoryFiles, { consul, limit: o.limit, warn: o.warn, signal }),
     consul,
   );
-  // The ACL token is read before any connection: a source that fails touches no host. The
-  // agents' tokens derive from it, so their configs are checked below with them in place.
   const acl: PreparedAclTokens = consul
     ? await prepareAclTokens(read, { makeIfMissing: true, signal })
     : { inventory: read };
   const modules = builtinModules();
   const playbook = await loadPlaybook(file, modules);
-  throwIfInterrupted(signal);
+  return { acl, playbook, modules };
+}
+
+/**
+ * The last check before a run's first connection, on what readRunInput read: every host's
+ * rendered values and configs (checkBeforeConnecting), every problem at once, exit 3 with
+ * nothing touched.
+ */
+export async function checkRunInput(
+  input: RunInput,
+  o: { playbook: PlaybookSpec; extraVars?: Vars | undefined; check: boolean; signal: AbortSignal },
+): Promise<void> {
+  throwIfInterrupted(o.signal);
   await checkBeforeConnecting({
-    inventory: acl.inventory,
-    playbook,
-    modules,
-    baseDir: playbookBaseDir(file),
+    inventory: input.acl.inventory,
+    playbook: input.playbook,
+    modules: input.modules,
+    baseDir: playbookBaseDir(o.playbook.file),
     check: o.check,
-    consul,
-    signal,
+    consul: o.playbook.consul,
+    signal: o.signal,
     ...(o.extraVars ? { extraVars: o.extraVars } : {}),
   });
-  return { acl, playbook, modules };
+}
+
+/** `drover validate`: everything a run checks before its first connection, and nothing else. */
+export async function checkRunBeforeConnecting(
+  o: RunInputOptions & { extraVars?: Vars | undefined; check: boolean },
+): Promise<RunInput> {
+  const input = await readRunInput(o);
+  await checkRunInput(input, o);
+  return input;
 }

@@ -1,12 +1,9 @@
 import { appendAudit, auditEntriesForRun } from '../audit/audit.js';
-import { throwIfInterrupted } from '../config/interrupt.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Host, Inventory, Vars } from '../inventory/types.js';
 import type { Playbook } from '../playbook/types.js';
 import { currentIdentity } from '../lock/identity.js';
-import { builtinModules } from '../modules/registry.js';
 import { listPlaybook } from '../playbook/list.js';
-import { loadPlaybook } from '../playbook/load-playbook.js';
 import { startTask } from '../playbook/nodes.js';
 import { DROVER_VERSION } from '../paths.js';
 import type { CollectedRun } from '../report/collector.js';
@@ -17,15 +14,15 @@ import { createReporter } from '../runner/create-reporter.js';
 import { runPlaybook, type RunResult, type StepPrompt } from '../runner/run-playbook.js';
 import { StepExecutor } from '../runner/step-executor.js';
 import type { StepRunner } from '../remote/step.js';
-import { checkBeforeConnecting } from './check-before-connecting.js';
+import { checkRunInput, readRunInput } from './checked-run.js';
 import type { ConnectionDefaults } from './connection-spec.js';
 import { ConnectionPool, openSsh, type HostConnections, type OpenTransport } from './connection-pool.js';
 import { DeployLock } from './deploy-lock.js';
-import { applyAclToken, prepareAclTokens, type PreparedAclTokens } from './acl-token-source.js';
+import { applyAclToken } from './acl-token-source.js';
 import { applyGossipKey } from './gossip-key-source.js';
 import { readClusterTls } from './tls-default.js';
 import { applyTlsCa } from './tls-material-source.js';
-import { forPlaybook, loadCheckedInventory } from './load-checked-inventory.js';
+import { loadCheckedInventory } from './load-checked-inventory.js';
 import type { Output } from './output.js';
 import { playbookBaseDir, type PlaybookSpec } from './playbooks.js';
 import { RunArtifacts } from './run-artifacts.js';
@@ -278,24 +275,16 @@ export class Session {
     let lock: DeployLock | undefined;
     try {
       const { file, consul } = run.playbook;
-      const read = forPlaybook(
-        await loadCheckedInventory(this.#inventoryFiles(), {
-          consul,
-          limit: this.o.limit,
-          warn: out.warn,
-          signal,
-        }),
-        consul,
-      );
-      // The ACL token is read before any connection: a source that fails touches no host. The
-      // agents' tokens derive from it, so their configs are checked below with them in place.
-      const acl: PreparedAclTokens = consul
-        ? await prepareAclTokens(read, { makeIfMissing: true, signal })
-        : { inventory: read };
+      const input = await readRunInput({
+        inventoryFiles: this.#inventoryFiles(),
+        playbook: run.playbook,
+        limit: this.o.limit,
+        warn: out.warn,
+        signal,
+      });
+      const { acl, playbook, modules } = input;
       const loaded = acl.inventory;
       artifacts.learnSecrets(loaded, run.extraVars);
-      const modules = builtinModules();
-      const playbook = await loadPlaybook(file, modules);
       const startAt = run.startAtTask === undefined ? undefined : startTask(playbook, run.startAtTask);
       if (run.list) {
         out.progress.write(this.#listing(playbook, loaded, run));
@@ -303,17 +292,7 @@ export class Session {
         return { result: notRun(), conclusion: concludeRun([], { status: 'ok' }) };
       }
       const waitSeconds = this.o.lockWaitSeconds ?? 0;
-      throwIfInterrupted(signal);
-      await checkBeforeConnecting({
-        inventory: loaded,
-        playbook,
-        modules,
-        baseDir: playbookBaseDir(file),
-        check,
-        consul,
-        signal,
-        ...(run.extraVars ? { extraVars: run.extraVars } : {}),
-      });
+      await checkRunInput(input, { playbook: run.playbook, extraVars: run.extraVars, check, signal });
       this.#use(loaded);
       const pool = this.#pool as ConnectionPool;
       const forks = this.o.forks ?? 10;
