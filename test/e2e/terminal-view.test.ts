@@ -18,7 +18,8 @@ import { cleanUp, ROOT, writeLabInventory } from './drover-cli.js';
 
 /** Short gates and SSH timeouts: a failing gate must end a test in seconds, not minutes. */
 const VARS = { ssh_connect_timeout: 3, consul_server_gate_timeout: 20, consul_client_gate_timeout: 20 };
-const SUMMARY = /^(interrupted|aborted|restarted|failed|unreachable|not reached|changed): /;
+const SUMMARY =
+  /^((interrupted|aborted|restarted|failed|unreachable|not reached|changed): |snapshot of \S+ at index \d+ )/;
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 
 interface Ran {
@@ -162,8 +163,10 @@ describe('the live view on a terminal, on the lab', { timeout: 900_000 }, () => 
       tail.every((l) => SUMMARY.test(l)),
       screen,
     );
-    assert.match(tail[0] ?? '', /^restarted: /, screen);
-    for (const h of hosts) assert.ok(tail[0]?.includes(h.name), `${h.name} restarted\n${screen}`);
+    // The snapshot taken before the first server stopped, then who was restarted.
+    assert.match(tail[0] ?? '', /^snapshot of lab at index \d+ \(Consul [^)]+\) saved to \S+\.snap$/, screen);
+    assert.match(tail[1] ?? '', /^restarted: /, screen);
+    for (const h of hosts) assert.ok(tail[1]?.includes(h.name), `${h.name} restarted\n${screen}`);
     assert.match(tail.at(-1) ?? '', /^changed: /, screen);
   });
 
