@@ -1,5 +1,4 @@
-import { restoreSnapshotStep } from '../consul/api/snapshot.js';
-import { ACL_MANAGEMENT_VAR_OF_SESSION } from '../consul/api/endpoint.js';
+import { restoreSnapshotStep, snapshotEndpoint } from '../consul/api/snapshot.js';
 import { compareConsulVersions, parseConsulVersion } from '../consul/agent/consul-version.js';
 import {
   gateConnectionSchema,
@@ -11,7 +10,6 @@ import { GateAgents, consulDatacenter, datacenterKey } from '../consul/gates/gat
 import { serverVersionsOf } from '../consul/snapshot/cluster-versions.js';
 import { loadSnapshot } from '../consul/snapshot/store.js';
 import { GateError, InterruptedError } from '../errors.js';
-import { isSecret } from '../shell/secret.js';
 import { poll } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 import { secondsSchema } from './schema-parts.js';
@@ -89,8 +87,7 @@ export const consulSnapshotRestoreModule: ConversationModule<ConsulSnapshotResto
     }
     if (ctx.check) return { changed: true, summary: `would restore ${what} into ${target}` };
 
-    const management = ctx.vars[ACL_MANAGEMENT_VAR_OF_SESSION];
-    const endpoint = { ...agents.endpoint(me), ...(isSecret(management) ? { token: management } : {}) };
+    const endpoint = snapshotEndpoint(agents.endpoint(me), ctx.vars);
     const timeout = args.timeout ?? 300;
     await ctx.steps.run(
       restoreSnapshotStep(endpoint, snapshot.bytes, {

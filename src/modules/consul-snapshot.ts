@@ -5,11 +5,9 @@ import {
   type GateConnectionArgs,
 } from '../consul/gates/gate-args.js';
 import { GateAgents, consulDatacenter, datacenterKey } from '../consul/gates/gate-agents.js';
-import { saveSnapshotStep } from '../consul/api/snapshot.js';
-import { ACL_MANAGEMENT_VAR_OF_SESSION } from '../consul/api/endpoint.js';
+import { saveSnapshotStep, snapshotEndpoint } from '../consul/api/snapshot.js';
 import { serverVersionsOf, snapshotSummary } from '../consul/snapshot/cluster-versions.js';
 import { keepSnapshot, pruneSnapshots, snapshotDir, type KeptSnapshot } from '../consul/snapshot/store.js';
-import { isSecret } from '../shell/secret.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 import { secondsSchema } from './schema-parts.js';
 
@@ -61,9 +59,7 @@ export const consulSnapshotModule: ConversationModule<ConsulSnapshotArgs> = {
     if (ctx.check)
       return { changed: true, summary: `would save a snapshot of ${names.join(', ')} to ${dir}` };
 
-    // Snapshots need acl:write: the management token where the session has one.
-    const management = ctx.vars[ACL_MANAGEMENT_VAR_OF_SESSION];
-    const endpoint = { ...agents.endpoint(me), ...(isSecret(management) ? { token: management } : {}) };
+    const endpoint = snapshotEndpoint(agents.endpoint(me), ctx.vars);
     const versions = await serverVersionsOf(agents.api(me));
     const kept: KeptSnapshot[] = [];
     const removed: string[] = [];

@@ -1,6 +1,8 @@
 import { httpStep, mapStep, type Step } from '../../remote/step.js';
 import type { HttpResponse } from '../../ssh/transport.js';
-import type { AgentEndpoint } from './endpoint.js';
+import type { Vars } from '../../inventory/types.js';
+import { isSecret } from '../../shell/secret.js';
+import { ACL_MANAGEMENT_VAR_OF_SESSION, type AgentEndpoint } from './endpoint.js';
 import { ConsulOutputError } from './output-error.js';
 
 /**
@@ -11,6 +13,15 @@ import { ConsulOutputError } from './output-error.js';
  * `acl:write` (what Consul's docs call management) when ACLs are on.
  */
 export const SNAPSHOT_PATH = '/v1/snapshot';
+
+/**
+ * `endpoint` with the token a snapshot call needs: acl:write, so the session's management token
+ * where it has one (drover's own calls may carry a narrower one).
+ */
+export function snapshotEndpoint(endpoint: AgentEndpoint, vars: Vars): AgentEndpoint {
+  const management = vars[ACL_MANAGEMENT_VAR_OF_SESSION];
+  return isSecret(management) ? { ...endpoint, token: management } : endpoint;
+}
 
 const dcQuery = (datacenter: string | undefined): string =>
   datacenter ? `?dc=${encodeURIComponent(datacenter)}` : '';
