@@ -1,0 +1,122 @@
+/**
+ * Whether a run's exit code and recap were right for what happened, and which leaderless or
+ * below-quorum spans the fault itself explains. Pure functions of a run's record, so that the
+ * rules are read and unit-tested in one place (test/chaos/judge.test.ts).
+ */
+import type { Fault } from './scenario.js';
+import type { Span } from './watcher.js';
+
+/** drover's exit codes (docs/ci.md), by the name the report uses. */
+export const EXIT_MEANING: Record<number, string> = {
+  0: 'ok',
+  1: 'internal error',
+  2: 'task failed',
+  3: 'bad input',
+  4: 'unreachable',
+  5: 'gate',
+  6: 'lock held',
+  64: 'usage',
+  130: 'interrupted',
+};
+
+export interface RecapCounts {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+}
+
+/** What the judge needs to know of a run. */
+export interface Outcome {
+  fault: Fault;
+  /** Whether the fault was injected before the operation ended (a moment never reached injects nothing). */
+  injected: boolean;
+  /** The hosts the fault was aimed at (cut: both ends). */
+  faultedHosts: readonly string[];
+  /** null when drover ended by a signal, or was killed for outliving the campaign's cap. */
+  exitCode: number | null;
+  hung: boolean;
+  /** From the events file's run_end, when there is one. */
+  runEnd?: { status: string; reason?: string; recap: Record<string, RecapCounts> };
+}
+
+/** undefined when right; else why not. */
+export function wrongExit(o: Outcome): string | undefined {
+  if (o.hung) return 'drover outlived the campaign cap (hung)';
+  if (o.fault === 'sigkill' && o.injected) {
+    if (o.exitCode !== null) return `exit ${o.exitCode} after SIGKILL`;
+    return o.runEnd ? 'a run_end event from a run killed before its end' : undefined;
+  }
+  if (o.exitCode === null) return 'ended by a signal nobody sent';
+  if (!o.runEnd) return `exit ${o.exitCode} without a run_end event`;
+  const hosts = Object.entries(o.runEnd.recap);
+  // A run that could not reach the lock host stops before any task: the reason names it.
+  const unreachable = hosts.filter(([, c]) => c.unreachable > 0).map(([h]) => h);
+  const named = /^(\S+): unreachable:/.exec(o.runEnd.reason ?? '')?.[1];
+  if (named && !unreachable.includes(named)) unreachable.push(named);
+  const failed = hosts.filter(([, c]) => c.failed > 0).map(([h]) => h);
+  if (o.fault === 'sigint' && o.injected)
+    return o.exitCode === 130 ? undefined : `exit ${o.exitCode} after SIGINT`;
+  switch (o.exitCode) {
+    case 0:
+      return unreachable.length + failed.length > 0
+        ? `exit 0 with ${[...unreachable, ...failed].join(', ')} unreachable or failed in the recap`
+        : undefined;
+    case 2:
+      return failed.length > 0 ? undefined : 'exit 2 with no failed host in the recap';
+    case 4: {
+      if (!o.injected) return 'exit 4 with no fault injected';
+      if (failed.length > 0) return 'exit 4 with failed hosts (should be 2)';
+      if (unreachable.length === 0) return 'exit 4 with no unreachable host in the recap';
+      const strangers = unreachable.filter((h) => !o.faultedHosts.includes(h));
+      return strangers.length > 0
+        ? `exit 4 names ${strangers.join(', ')} unreachable, not faulted`
+        : undefined;
+    }
+    case 5:
+      return o.injected ? undefined : 'exit 5 (a gate) with no fault injected';
+    default:
+      return `exit ${o.exitCode} (${EXIT_MEANING[o.exitCode] ?? 'unknown'}) is never right here`;
+  }
+}
+
+export const spanMs = (s: Span): number => s.to - s.from;
+
+/** A span as the report counts it: how long, how many samples, and whether the fault explains it. */
+export interface JudgedSpan {
+  ms: number;
+  samples: number;
+  byFault: boolean;
+}
+
+/**
+ * A leaderless span seen by one sample only (under 200 ms) is a leadership hand-over caught
+ * mid-way (the old leader has stepped down, the new one has not yet been named by a majority):
+ * reported apart, since a roll hands over on purpose. Anything longer is an election.
+ */
+export const isHandover = (s: JudgedSpan): boolean => s.samples === 1;
+
+/** A span that counts against drover: longer than a hand-over, and not the fault's doing. */
+export const unexplained = (s: JudgedSpan): boolean => !s.byFault && !isHandover(s);
+
+/**
+ * Whether a leaderless or below-quorum span is the fault's own doing: a fault on a server
+ * (a crash, freeze or cut-off of a voter) may cost an election, from its injection until a
+ * little after it is healed (an election, then the healed server catching up). Nothing
+ * drover does by itself, and no signal to drover, excuses one.
+ */
+export function causedByFault(
+  span: Pick<Span, 'from' | 'to'>,
+  fault: { kind: Fault; onServer: boolean; injectedAt?: number; healedAt?: number },
+  graceMs = 15000,
+): boolean {
+  if (
+    !fault.onServer ||
+    fault.injectedAt === undefined ||
+    fault.kind === 'sigint' ||
+    fault.kind === 'sigkill'
+  )
+    return false;
+  const end = (fault.healedAt ?? Infinity) + graceMs;
+  return span.to >= fault.injectedAt && span.from <= end;
+}
