@@ -265,6 +265,51 @@ export class Batch {
     if (task.runOnce && first && task.register) {
       for (const h of hosts.slice(1)) this.vars.register(h, task.register, first.registered);
     }
+    if (task.runOnce && first) this.failOthersOfRunOnce(task, hosts, first, failures, handler);
+  }
+
+  /**
+   * A run_once task that failed (or whose host was unreachable) fails every other host of the
+   * batch too, as in Ansible: its one result stood for all of them, so none may go on as if it
+   * had succeeded (a later `when:` on what it registered would otherwise fail on each host with
+   * a confusing "is not defined").
+   */
+  private failOthersOfRunOnce(
+    task: Task,
+    hosts: readonly string[],
+    first: HostTaskResult,
+    failures: Failures,
+    handler: boolean,
+  ): void {
+    const [ranOn] = hosts;
+    const what =
+      first.status === 'unreachable'
+        ? `${ranOn} was unreachable`
+        : first.status === 'failed'
+          ? `it failed on ${ranOn}`
+          : '';
+    if (!what || first.ignoredError) return;
+    const message = `run_once task "${task.name}" did not run for this host: ${what}`;
+    for (const h of hosts.slice(1)) {
+      if (failures.has(h)) continue;
+      const r: HostTaskResult = {
+        status: 'failed',
+        message,
+        ...(first.gate ? { gate: true } : {}),
+        registered: { ...first.registered, failed: true, msg: message },
+      };
+      this.settle(task, h, r, failures);
+      this.run.record({
+        play: this.play.name,
+        task: task.name,
+        host: h,
+        ...(handler ? { handler } : {}),
+        status: 'failed',
+        message,
+        ...(failures.rescued && !first.gate ? { ignoredError: true, rescued: true } : {}),
+        durationMs: 0,
+      });
+    }
   }
 
   runOn(task: Task, name: string): Promise<HostTaskResult> {

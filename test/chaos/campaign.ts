@@ -17,7 +17,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { labHosts, labUp } from '../lab/lab.js';
-import { renderResults, type CampaignInfo } from './report.js';
+import { renderResults, verdictOf, type CampaignInfo } from './report.js';
 import { observeOperation, runScenario, type Lane, type RunRecord } from './run-one.js';
 import { runSeed, scenarioOf, type ObservedRun, type Operation } from './scenario.js';
 
@@ -84,9 +84,8 @@ const info = (header: Header, records: readonly RunRecord[]): CampaignInfo => ({
 });
 
 function line(r: RunRecord): string {
-  const bad = [r.wrongExit, r.converged ? '' : 'NOT CONVERGED', r.lost.length ? `LOST ${r.lost.length}` : '']
-    .filter(Boolean)
-    .join(', ');
+  const v = verdictOf(r);
+  const bad = v === 'ok' ? '' : v;
   return `seed ${r.seed} lane ${r.lane}: ${r.operation} / ${r.fault}${r.duration ? ` (${r.duration})` : ''} on ${r.targetHost ?? r.target} at ${r.moment}${r.injected ? '' : ' (not reached)'}: exit ${r.exitCode ?? 'killed'}, ${(r.durationMs / 1000).toFixed(0)} s${r.setupFailed ? `, setup failed: ${r.setupFailed}` : ''}${bad ? ` — ${bad}` : ''}`;
 }
 
@@ -152,7 +151,7 @@ async function main(): Promise<number> {
   if (replay)
     writeFileSync(join(OUT, 'REPLAY.md'), renderResults(info({ ...header, lanes }, replayed), replayed));
   const done = replay ? replayed : records;
-  const bad = done.filter((r) => r.wrongExit || !r.converged || r.lost.length > 0);
+  const bad = done.filter((r) => verdictOf(r) !== 'ok');
   console.log(
     `${done.length} runs, ${bad.length} with a finding${replay ? ` (out/REPLAY.md)` : ' (test/chaos/RESULTS.md)'}`,
   );

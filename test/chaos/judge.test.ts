@@ -152,6 +152,7 @@ describe('the report', () => {
     lost: [],
     longestWithoutAckMs: 0,
     readBackFailures: 0,
+    playbookErrors: [],
     lockReleased: false,
     lockLeftHeld: false,
     healingExit: 0,

@@ -41,6 +41,7 @@ export interface Findings {
   leaderlessNotByFault: RunRecord[];
   belowQuorumNotByFault: RunRecord[];
   lockLeftHeld: RunRecord[];
+  playbookErrors: RunRecord[];
   hung: RunRecord[];
   setupFailed: RunRecord[];
 }
@@ -54,6 +55,7 @@ export function findingsOf(records: readonly RunRecord[]): Findings {
     leaderlessNotByFault: ran.filter((r) => r.leaderless.some(unexplained)),
     belowQuorumNotByFault: ran.filter((r) => r.belowQuorum.some((s) => !s.byFault)),
     lockLeftHeld: ran.filter((r) => r.lockLeftHeld),
+    playbookErrors: ran.filter((r) => (r.playbookErrors ?? []).length > 0),
     hung: ran.filter((r) => r.hung),
     setupFailed: records.filter((r) => r.setupFailed),
   };
@@ -104,6 +106,11 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
           seeds(f.belowQuorumNotByFault),
         ],
         ['deploy lock left held by a run that was not killed', f.lockLeftHeld.length, seeds(f.lockLeftHeld)],
+        [
+          'a task failed on its own playbook (condition, template)',
+          f.playbookErrors.length,
+          seeds(f.playbookErrors),
+        ],
         ['drover hung (outlived the cap)', f.hung.length, seeds(f.hung)],
       ],
     ),
@@ -193,7 +200,7 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
         r.leaderless.length ? seconds(Math.max(...r.leaderless.map((s) => s.ms))) : '-',
         `${r.acknowledged} / ${r.lost.length}`,
         r.setupFailed ? '-' : r.converged ? 'yes' : 'NO',
-        verdict(r),
+        verdictOf(r),
       ]),
     ),
     '',
@@ -201,7 +208,8 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
   return lines.join('\n');
 }
 
-function verdict(r: RunRecord): string {
+/** 'ok', or every finding of the run. */
+export function verdictOf(r: RunRecord): string {
   if (r.setupFailed) return `setup: ${r.setupFailed}`;
   const bad = [
     r.wrongExit,
@@ -210,6 +218,7 @@ function verdict(r: RunRecord): string {
     r.leaderless.some(unexplained) ? 'leaderless not by the fault' : undefined,
     r.belowQuorum.some((s) => !s.byFault) ? 'below quorum not by the fault' : undefined,
     r.lockLeftHeld ? 'lock left held' : undefined,
+    (r.playbookErrors ?? []).length ? `playbook error: ${r.playbookErrors?.[0] ?? ''}` : undefined,
   ].filter(Boolean);
   return bad.length ? bad.join('; ') : 'ok';
 }

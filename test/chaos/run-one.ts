@@ -79,6 +79,8 @@ export interface RunRecord {
   lost: number[];
   longestWithoutAckMs: number;
   readBackFailures: number;
+  /** Tasks of drover's own playbooks that failed on their own templates or conditions (absent in records older than this check). */
+  playbookErrors?: string[];
   lockReleased: boolean;
   lockLeftHeld: boolean;
   healingExit: number | null;
@@ -255,6 +257,18 @@ export async function observeOperation(op: Operation, lane: Lane, artifacts: str
   return observed;
 }
 
+/**
+ * A task that failed on drover's own playbook rather than on the cluster: a condition or a
+ * template that could not be evaluated. Never right, whatever the fault.
+ */
+function playbookError(e: Record<string, unknown>): string | undefined {
+  const message = typeof e['message'] === 'string' ? e['message'] : '';
+  if (e['event'] !== 'task_end' || e['status'] !== 'failed') return undefined;
+  return /is not defined|condition "|template error/i.test(message)
+    ? `${String(e['host'])}: ${String(e['task'])}: ${message}`
+    : undefined;
+}
+
 export async function runScenario(
   s: Scenario,
   lane: Lane,
@@ -287,6 +301,7 @@ export async function runScenario(
     lost: [],
     longestWithoutAckMs: 0,
     readBackFailures: 0,
+    playbookErrors: [],
     lockReleased: false,
     lockLeftHeld: false,
     healingExit: null,
@@ -365,6 +380,8 @@ export async function runScenario(
   const seen = new Map<string, number>();
   let striking: Promise<void> | undefined;
   const follower = followEvents(events, (e) => {
+    const failure = playbookError(e);
+    if (failure) (record.playbookErrors ??= []).push(failure);
     if (e['event'] === 'run_end') runEnd = e as unknown as typeof runEnd;
     else if (!record.injected && !runEnd && matches(moment, e, seen)) striking = strike();
   });

@@ -585,6 +585,31 @@ test('run_once runs on the first host of each batch and registers for all of the
   assert.deepEqual(r.transports.get('s3')?.commands, ['probe leader', `probe 's3 sees s3-says'`]);
 });
 
+test('a run_once task that fails fails every host of its batch, as in Ansible', async () => {
+  const r = await runWith(
+    `
+- hosts: servers
+  tasks:
+    - name: setup
+      shell: { cmd: setup }
+      register: setup
+      run_once: true
+    - name: use
+      probe: { what: "{{ setup.stdout }}" }
+`,
+    three,
+    { script: (t) => t.onExec('sh -c setup', { code: 1, stderr: 'no leader' }) },
+  );
+  assert.deepEqual(r.reporter.lines.slice(0, 3), ['failed s1 setup', 'failed s2 setup', 'failed s3 setup']);
+  assert.equal(r.reporter.lines.length, 3, 'no host goes on to "use"');
+  assert.match(
+    r.outcomes.find((o) => o.host === 's2')?.message ?? '',
+    /run_once task "setup" did not run for this host: it failed on s1/,
+  );
+  assert.deepEqual(r.transports.get('s2')?.commands ?? [], []);
+  assert.equal(r.recap['s3']?.failed, 1);
+});
+
 test('an aborted signal stops starting new tasks', async () => {
   const controller = new AbortController();
   const stopper: ConversationModule<Record<string, never>> = {
