@@ -68,7 +68,7 @@ function lanesOf(count: number): Lane[] {
 
 const info = (header: Header, records: readonly RunRecord[]): CampaignInfo => ({
   campaignSeed: header.campaignSeed,
-  commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE }).toString().trim(),
+  commit: [...new Set(records.map((r) => r.commit ?? '?'))].join(', '),
   machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   lanes: header.lanes,
   startedAt: header.startedAt,
@@ -106,13 +106,20 @@ async function main(): Promise<number> {
   const records: RunRecord[] = [...(previous?.records ?? [])];
   if (!replay && !previous) writeFileSync(RUNS_FILE, `${JSON.stringify(header)}\n`);
 
+  // The campaign's seeds in order, skipping those already recorded (a resumed campaign re-runs
+  // only what a stopped sitting left unfinished).
   const seeds = replay ?? [];
-  let next = records.length;
+  const recorded = new Set(records.map((r) => r.seed));
+  let next = 0;
   const takeSeed = (): number | undefined => {
     if (replay) return seeds.shift();
-    if (values.runs !== undefined && next >= Number(values.runs)) return undefined;
-    return runSeed(header.campaignSeed, next++);
+    for (;;) {
+      if (values.runs !== undefined && next >= Number(values.runs)) return undefined;
+      const seed = runSeed(header.campaignSeed, next++);
+      if (!recorded.has(seed)) return seed;
+    }
   };
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE }).toString().trim();
   const deadline = Date.now() + Number(values.budget) * 60000;
   console.log(`campaign seed ${header.campaignSeed}: ${lanes} lane(s), budget ${values.budget} min`);
 

@@ -1,7 +1,7 @@
 /** The chaos campaign's rules: scenarios from seeds, the exit-code judge, the fault's excuse, the report. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { causedByFault, wrongExit, type Outcome } from './judge.js';
+import { causedByFault, overlapsAny, wrongExit, type Outcome } from './judge.js';
 import { findingsOf, renderResults } from './report.js';
 import type { RunRecord } from './run-one.js';
 import { OPERATIONS, resolveMoment, runSeed, scenarioOf, HOST_FAULTS } from './scenario.js';
@@ -117,6 +117,14 @@ describe('the exit-code judge', () => {
 });
 
 describe('which spans the fault explains', () => {
+  it('a hand-over: a span overlapping the transfer task, or ending within 2 s of it', () => {
+    const transfers = [{ from: 5000, to: 5200, samples: 0 }];
+    assert.equal(overlapsAny({ from: 5100, to: 5300 }, transfers), true);
+    assert.equal(overlapsAny({ from: 7000, to: 7100 }, transfers), true);
+    assert.equal(overlapsAny({ from: 7300, to: 7400 }, transfers), false);
+    assert.equal(overlapsAny({ from: 1000, to: 4900 }, transfers), false);
+  });
+
   const onServer = { kind: 'freeze' as const, onServer: true, injectedAt: 10000, healedAt: 20000 };
   it('a span from injection until a little after the healing, on a server', () => {
     assert.equal(causedByFault({ from: 11000, to: 12000 }, onServer), true);
@@ -155,6 +163,7 @@ describe('the report', () => {
     playbookErrors: [],
     lockReleased: false,
     lockLeftHeld: false,
+    lockWarned: false,
     healingExit: 0,
     planChanged: [],
     verifyExit: 0,
@@ -176,9 +185,9 @@ describe('the report', () => {
 
   it('names the seed of every finding, and counts a leaderless span the fault explains apart', () => {
     const records = [
-      run({ seed: 11, leaderless: [{ ms: 1500, samples: 15, byFault: true }] }),
-      run({ seed: 14, leaderless: [{ ms: 100, samples: 1, byFault: false }] }),
-      run({ seed: 15, leaderless: [{ ms: 800, samples: 8, byFault: false }] }),
+      run({ seed: 11, leaderless: [{ at: 9000, ms: 1500, samples: 15, byFault: true, handover: false }] }),
+      run({ seed: 14, leaderless: [{ at: 9000, ms: 300, samples: 3, byFault: false, handover: true }] }),
+      run({ seed: 15, leaderless: [{ at: 9000, ms: 800, samples: 8, byFault: false, handover: false }] }),
       run({ seed: 12, lost: [3], converged: false }),
       run({ seed: 13, wrongExit: 'exit 1 (internal error) is never right here' }),
     ];
@@ -190,7 +199,7 @@ describe('the report', () => {
     const text = renderResults(info, records);
     assert.match(text, /\| acknowledged writes lost \(of 50\) \| 1 \| 12 \|/);
     assert.match(text, /\| leaderless, by the fault \| 1 \| 1\.5 s \(seed 11\) \|/);
-    assert.match(text, /\| leaderless for one sample, a hand-over \| 1 \| 0\.1 s \(seed 14\) \|/);
+    assert.match(text, /\| leaderless during a hand-over drover asked for \| 1 \| 0\.3 s \(seed 14\) \|/);
     assert.match(text, /\| leaderless, not by the fault \| 1 \| 0\.8 s \(seed 15\) \|/);
     assert.match(text, /\| 13 \| restart .*\| exit 1 \(internal error\) is never right here \|/);
   });

@@ -82,21 +82,30 @@ export function wrongExit(o: Outcome): string | undefined {
 
 export const spanMs = (s: Span): number => s.to - s.from;
 
-/** A span as the report counts it: how long, how many samples, and whether the fault explains it. */
+/** A span as the report counts it: when (ms into the run), how long, and what explains it. */
 export interface JudgedSpan {
+  at: number;
   ms: number;
   samples: number;
   byFault: boolean;
+  /** It overlaps a leadership hand-over drover asked for (the task "leadership moves away"). */
+  handover: boolean;
 }
 
 /**
- * A leaderless span seen by one sample only (under 200 ms) is a leadership hand-over caught
- * mid-way (the old leader has stepped down, the new one has not yet been named by a majority):
- * reported apart, since a roll hands over on purpose. Anything longer is an election.
+ * A leaderless span during a hand-over drover asked for (the old leader steps down, the new one
+ * is not yet named by a majority) is the transfer itself: reported apart, with its length,
+ * since a roll hands over on purpose. Any other leaderless span is an election.
  */
-export const isHandover = (s: JudgedSpan): boolean => s.samples === 1;
+export const isHandover = (s: JudgedSpan): boolean => s.handover;
 
-/** A span that counts against drover: longer than a hand-over, and not the fault's doing. */
+/** Whether a span overlaps one of the windows (ms into the run), each widened by `slackMs` after its end. */
+export const overlapsAny = (
+  span: Pick<Span, 'from' | 'to'>,
+  windows: readonly Span[],
+  slackMs = 2000,
+): boolean => windows.some((w) => span.to >= w.from && span.from <= w.to + slackMs);
+
 export const unexplained = (s: JudgedSpan): boolean => !s.byFault && !isHandover(s);
 
 /**

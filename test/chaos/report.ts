@@ -120,8 +120,9 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
     'A moment is a span of 100 ms samples of every server (`/v1/status/leader`, `/v1/status/peers`):',
     'leaderless when no server is named leader by a majority while naming itself; below quorum when',
     'fewer than 2 of the 3 servers answer. "By the fault": the fault was on a server, and the span',
-    'overlaps its time, from injection to 15 s after it was healed. A leaderless span that only one',
-    'sample saw (under 200 ms) is a leadership hand-over caught mid-way, and is counted apart.',
+    'overlaps its time, from injection to 15 s after it was healed. A leaderless span during a',
+    'leadership hand-over drover asked for (the task "leadership moves away", and 2 s after it) is',
+    'the transfer itself, and is counted apart with its length.',
     '',
     table(
       ['kind', 'spans', 'longest'],
@@ -131,7 +132,7 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
           spans('leaderless', (s) => s.byFault),
         ),
         spanRow(
-          'leaderless for one sample, a hand-over',
+          'leaderless during a hand-over drover asked for',
           spans('leaderless', (s) => !s.byFault && isHandover(s)),
         ),
         spanRow('leaderless, not by the fault', spans('leaderless', unexplained)),

@@ -24,12 +24,13 @@ import {
   fault,
   run,
   ssh,
+  type FaultAction,
   type LabHost,
   type RunResult,
 } from '../lab/lab.js';
 import { cleanUp, ROOT } from '../e2e/drover-cli.js';
 import { inject, type ActiveFault } from './faults.js';
-import { causedByFault, spanMs, wrongExit, type JudgedSpan, type RecapCounts } from './judge.js';
+import { causedByFault, overlapsAny, spanMs, wrongExit, type JudgedSpan, type RecapCounts } from './judge.js';
 import { operationSpec, type OperationSpec } from './operations.js';
 import {
   describeMoment,
@@ -52,11 +53,16 @@ export interface Lane {
   dir: string;
 }
 
+/** The task of drover's rolls that hands the leadership over (consul_leader_transfer). */
+const HANDOVER_TASK = 'leadership moves away';
+
 /** How long the operation may run before the campaign calls it hung and kills it. */
 const OPERATION_CAP_S = 480;
 
 export interface RunRecord {
   seed: number;
+  /** drover's commit the run tested (set by the campaign). */
+  commit?: string;
   lane: number;
   operation: string;
   fault: string;
@@ -82,7 +88,10 @@ export interface RunRecord {
   /** Tasks of drover's own playbooks that failed on their own templates or conditions (absent in records older than this check). */
   playbookErrors?: string[];
   lockReleased: boolean;
+  /** The lock stayed held after a run that was not killed, and drover did not say so. */
   lockLeftHeld: boolean;
+  /** drover said it could not give the lock back (its host unreachable at the end). */
+  lockWarned: boolean;
   healingExit: number | null;
   planChanged: string[] | null;
   verifyExit: number | null;
@@ -131,13 +140,24 @@ const droverArgs = (lane: Lane, args: readonly string[]): string[] => [
 const droverCli = (lane: Lane, args: readonly string[], timeoutSeconds = 300): Promise<RunResult> =>
   run(process.execPath, droverArgs(lane, args), timeoutSeconds);
 
-/** Every host answers SSH and its docker; a host that does not is power-cycled (bounded). */
+/**
+ * Every host answers SSH and its docker. A host that does not (a campaign stopped mid-run can
+ * leave a fault behind) gets every fault of the lab undone, and is power-cycled if that is
+ * not enough (bounded).
+ */
 async function repairHosts(hosts: readonly LabHost[]): Promise<void> {
+  const healthy = async (h: LabHost) => (await ssh(h.name, 'docker info >/dev/null', 20)).code === 0;
+  const undo = async (action: FaultAction, h: LabHost, other?: LabHost) =>
+    fault(action, h.name, other?.name).catch(() => undefined);
   await Promise.all(
     hosts.map(async (h) => {
-      if ((await ssh(h.name, 'docker info >/dev/null', 20)).code === 0) return;
-      await fault('thaw', h.name).catch(() => undefined);
-      await fault('crash', h.name).catch(() => undefined);
+      if (await healthy(h)) return;
+      await undo('thaw', h);
+      await undo('heal', h);
+      await undo('link-up', h);
+      for (const o of hosts) if (o !== h) await Promise.all([undo('uncut', h, o), undo('uncut', o, h)]);
+      if (await healthy(h)) return;
+      await undo('crash', h);
       await fault('boot', h.name);
     }),
   );
@@ -304,6 +324,7 @@ export async function runScenario(
     playbookErrors: [],
     lockReleased: false,
     lockLeftHeld: false,
+    lockWarned: false,
     healingExit: null,
     planChanged: null,
     verifyExit: null,
@@ -378,12 +399,20 @@ export async function runScenario(
   const events = join(artifacts, 'events.ndjson');
   let runEnd: { status: string; reason?: string; recap: Record<string, RecapCounts> } | undefined;
   const seen = new Map<string, number>();
+  const transfers: Span[] = [];
+  const transferStarts = new Map<string, number>();
   let striking: Promise<void> | undefined;
   const follower = followEvents(events, (e) => {
     const failure = playbookError(e);
     if (failure) (record.playbookErrors ??= []).push(failure);
     if (e['event'] === 'run_end') runEnd = e as unknown as typeof runEnd;
-    else if (!record.injected && !runEnd && matches(moment, e, seen)) striking = strike();
+    if (e['task'] === HANDOVER_TASK) {
+      const host = String(e['host']);
+      const t = watcher.at(String(e['time']));
+      if (e['event'] === 'task_start') transferStarts.set(host, t);
+      if (e['event'] === 'task_end' && e['status'] === 'changed')
+        transfers.push({ from: transferStarts.get(host) ?? t, to: t, samples: 0 });
+    } else if (!record.injected && !runEnd && matches(moment, e, seen)) striking = strike();
   });
   const proc = spawn(process.execPath, droverArgs(lane, [...spec.args, '--events', events]), {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -413,8 +442,10 @@ export async function runScenario(
   if (watcher.leader() !== undefined || s.operation !== 'first-deploy')
     await waitUntil(60, async () => (await autopilotHealthy(servers, access)) === true);
   const lockHeld = async () => !/: free$/m.test((await droverCli(lane, ['lock', 'status'])).stdout);
+  record.lockWarned = /deploy lock not released/.test(out);
   if (await lockHeld()) {
     if (s.fault === 'sigkill' && record.injected) record.lockReleased = true;
+    else if (record.lockWarned) record.lockReleased = true;
     else record.lockLeftHeld = true;
     saveOutput(artifacts, 'lock-release.out', await droverCli(lane, ['lock', 'release', '-y']));
   }
@@ -444,8 +475,10 @@ export async function runScenario(
   record.fewestAnswering = watch.fewestAnswering;
   const onServer = record.faultedHosts.some((h) => servers.some((x) => x.name === h));
   const judged = (span: Span): JudgedSpan => ({
+    at: span.from,
     ms: spanMs(span),
     samples: span.samples,
+    handover: overlapsAny(span, transfers),
     byFault: causedByFault(span, {
       kind: s.fault,
       onServer,

@@ -200,6 +200,8 @@ export function watchCluster(o: {
   return {
     /** Milliseconds since the watcher started: the clock of every span it reports. */
     now,
+    /** The same clock for a wall-clock time (an event's ISO `time`). */
+    at: (iso: string) => Date.parse(iso) - started,
     /** The server a majority names leader now, if any. */
     leader(): LabHost | undefined {
       const fresh = new Map(o.servers.map((h) => [h, latest.get(h)] as const));
