@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { labHosts, labUp } from '../lab/lab.js';
 import { renderResults, verdictOf, type CampaignInfo } from './report.js';
-import { observeOperation, runScenario, type Lane, type RunRecord } from './run-one.js';
+import { observeOperation, runScenario, undoFaults, type Lane, type RunRecord } from './run-one.js';
 import { runSeed, scenarioOf, type ObservedRun, type Operation } from './scenario.js';
 
 const HERE = import.meta.dirname;
@@ -93,6 +93,7 @@ async function main(): Promise<number> {
   const lanes = Number(values.lanes);
   await labUp(Math.max(8, Number(process.env['LAB_FIRST_HOST'] ?? '1') - 1 + lanes * LANE_HOSTS));
   const laneList = lanesOf(lanes);
+  await Promise.all(laneList.map((l) => undoFaults([...l.servers, ...l.clients])));
   mkdirSync(OUT, { recursive: true });
 
   const replay = values.replay?.split(',').map(Number);

@@ -141,23 +141,27 @@ const droverCli = (lane: Lane, args: readonly string[], timeoutSeconds = 300): P
   run(process.execPath, droverArgs(lane, args), timeoutSeconds);
 
 /**
- * Every host answers SSH and its docker. A host that does not (a campaign stopped mid-run can
- * leave a fault behind) gets every fault of the lab undone, and is power-cycled if that is
- * not enough (bounded).
+ * Undoes every fault the lab can leave on these hosts (a campaign stopped mid-run leaves its
+ * fault in place): thawed, partition healed, link up, no cut between any two of them. Each
+ * action is harmless where there is nothing to undo.
  */
-async function repairHosts(hosts: readonly LabHost[]): Promise<void> {
-  const healthy = async (h: LabHost) => (await ssh(h.name, 'docker info >/dev/null', 20)).code === 0;
+export async function undoFaults(hosts: readonly LabHost[]): Promise<void> {
   const undo = async (action: FaultAction, h: LabHost, other?: LabHost) =>
     fault(action, h.name, other?.name).catch(() => undefined);
+  for (const h of hosts) {
+    await undo('thaw', h);
+    await undo('heal', h);
+    await undo('link-up', h);
+    for (const o of hosts) if (o !== h) await undo('uncut', h, o);
+  }
+}
+
+/** Every host answers SSH and its docker; one that does not is power-cycled (bounded). */
+async function repairHosts(hosts: readonly LabHost[]): Promise<void> {
   await Promise.all(
     hosts.map(async (h) => {
-      if (await healthy(h)) return;
-      await undo('thaw', h);
-      await undo('heal', h);
-      await undo('link-up', h);
-      for (const o of hosts) if (o !== h) await Promise.all([undo('uncut', h, o), undo('uncut', o, h)]);
-      if (await healthy(h)) return;
-      await undo('crash', h);
+      if ((await ssh(h.name, 'docker info >/dev/null', 20)).code === 0) return;
+      await fault('crash', h.name).catch(() => undefined);
       await fault('boot', h.name);
     }),
   );
