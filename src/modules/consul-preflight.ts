@@ -8,8 +8,9 @@ import {
 } from '../consul/gates/gate-args.js';
 import { dcName, GateAgents } from '../consul/gates/gate-agents.js';
 import { readClusterView } from '../consul/gates/gate-observe.js';
-import { assessPreflight, type PreflightReport } from '../consul/gates/gates.js';
-import { ConfigError, GateError } from '../errors.js';
+import { assessPreflight, awaitingPromotion, type PreflightReport } from '../consul/gates/gates.js';
+import { ConfigError, GateError, InterruptedError } from '../errors.js';
+import { poll } from '../util/poll.js';
 import type { ConversationContext, ConversationModule, Outcome } from './module.js';
 
 export interface ConsulPreflightArgs extends GateConnectionArgs {
@@ -23,6 +24,13 @@ export interface ConsulPreflightArgs extends GateConnectionArgs {
    */
   datacenter?: string;
 }
+
+/**
+ * How long the pre-flight waits for autopilot to promote a server it sees as a healthy
+ * non-voter (awaitingPromotion): Consul's server_stabilization_time (10 s) plus a few of
+ * autopilot's rounds, so a deploy run just after a server came back is not refused for it.
+ */
+const PROMOTION_WAIT_SECONDS = 30;
 
 /** The pre-flight refused; `report` is what it saw. Exit 5 (gate aborted). */
 export class PreflightRefusedError extends GateError {
@@ -41,7 +49,9 @@ export class PreflightRefusedError extends GateError {
 /**
  * consul_preflight: before a rolling restart or upgrade touches anything, checks that a leader
  * exists, autopilot is healthy, every inventory server is alive in Serf and a Raft voter, and
- * FailureTolerance >= 1. Registers the baseline (leader, failure_tolerance, servers) that the
+ * FailureTolerance >= 1. A server autopilot is about to promote (a healthy non-voter, as one back
+ * from an outage is for server_stabilization_time) is waited for, up to 30 s, before judging.
+ * Registers the baseline (leader, failure_tolerance, servers) that the
  * later `consul_gate wait: server` steps compare against. Read-only: runs under `drover plan`.
  * With several datacenters in the inventory, each host judges its own datacenter (Raft,
  * autopilot and the LAN pool are per datacenter), so the baseline a host registers is its
@@ -67,9 +77,25 @@ export const consulPreflightModule: ConversationModule<ConsulPreflightArgs> = {
     const here = hereOf(ctx.vars, ctx.host.name);
     const all = GateAgents.fromVars(ctx.vars, ctx.steps.channel, here, gateOptions(args));
     const agents = judged(all, here, args.datacenter);
-    const view = await readClusterView(agents.serverApis({ preferHere: true }));
     const min = countArg(args.min_failure_tolerance) ?? 1;
-    const report = assessPreflight(agents.servers, view, { minFailureTolerance: min });
+    const look = async () => {
+      const view = await readClusterView(agents.serverApis({ preferHere: true }));
+      return { view, report: assessPreflight(agents.servers, view, { minFailureTolerance: min }) };
+    };
+    // A server about to be promoted is judged once autopilot has promoted it (bounded).
+    const { last } = await poll(
+      look,
+      ({ view, report }) =>
+        report.ok || awaitingPromotion(agents.servers, view).length === 0 ? 'done' : 'again',
+      {
+        timeoutSeconds: PROMOTION_WAIT_SECONDS,
+        intervalSeconds: 2,
+        clock: ctx.clock,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        interrupted: (cause) => new InterruptedError(`${ctx.host.name}: pre-flight interrupted`, { cause }),
+      },
+    );
+    const { report } = last;
     const dc = agents.datacenter;
     if (!report.ok && !args.force) throw new PreflightRefusedError(report, dc);
     const data = {

@@ -19,7 +19,13 @@ import { scenarioOf, type ObservedRun, type Operation } from '../chaos/scenario.
 import { cleanUp } from './drover-cli.js';
 
 /** Each seed with what it found before its fix. */
-const REPLAYS: { seed: number; found: string }[] = [];
+const REPLAYS: { seed: number; found: string }[] = [
+  {
+    seed: 588769266,
+    found:
+      "upgrade, the lock host frozen 40 s at the pre-flight: the healing deploy's pre-flight refused a server autopilot had yet to promote",
+  },
+];
 
 describe('chaos campaign runs that found a failure, replayed after the fix', () => {
   const hosts = pickHosts(5);

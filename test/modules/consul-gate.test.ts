@@ -264,6 +264,43 @@ test('pre-flight refuses a failed server and says which', async () => {
   );
 });
 
+test('pre-flight waits for autopilot to promote a server back as a healthy non-voter, then passes', async () => {
+  const consul = new FakeConsul();
+  const s3 = consul.agent('s3');
+  s3.voter = false;
+  consul.failureTolerance = 0;
+  let looks = 0;
+  // Each look starts with s1's leader; autopilot promotes s3 before the third.
+  const t = consul.transport((first) =>
+    first.onHttp('GET 127.0.0.1:8500/v1/status/leader', () => {
+      if (++looks === 3) {
+        s3.voter = true;
+        consul.failureTolerance = 1;
+      }
+      return { body: JSON.stringify(consul.leader) };
+    }),
+  );
+  const ctx = context(t);
+  const change = await consulPreflightModule.run({}, ctx);
+  assert.equal(looks, 3);
+  assert.match(change.summary, /^Consul pre-flight OK/);
+});
+
+test('pre-flight refuses a non-voter autopilot does not promote within its wait, and one that is unhealthy at once', async () => {
+  const consul = new FakeConsul();
+  consul.agent('s3').voter = false;
+  const ctx = context(consul.transport());
+  const started = ctx.clock.now();
+  await gateRefusal(consulPreflightModule.run({}, ctx), /s3 \(127\.0\.1\.13\) is a Raft non-voter/);
+  assert.ok(ctx.clock.now() - started >= 30_000, `waited ${ctx.clock.now() - started} ms`);
+  const lagging = new FakeConsul();
+  Object.assign(lagging.agent('s3'), { voter: false, commitIndex: 30 });
+  const quick = context(lagging.transport());
+  const before = quick.clock.now();
+  await gateRefusal(consulPreflightModule.run({}, quick), /is a Raft non-voter/);
+  assert.equal(quick.clock.now() - before, 0, 'an unhealthy non-voter is no promotion to wait for');
+});
+
 test('force: true reports the problems but passes', async () => {
   const consul = new FakeConsul();
   consul.failureTolerance = 0;

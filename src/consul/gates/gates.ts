@@ -283,6 +283,25 @@ export function leaderOf(
   return servers.find((s) => s.address === ip);
 }
 
+/**
+ * Inventory servers autopilot is about to promote: alive in Serf, in the Raft configuration as
+ * non-voters, and healthy in autopilot. Consul adds a server that (re)joins as a non-voter and
+ * promotes it once it has been healthy for server_stabilization_time (10 s by default); a
+ * server back from a long freeze or partition, which autopilot had removed, is one.
+ */
+export function awaitingPromotion(servers: readonly ExpectedNode[], view: ClusterView): ExpectedNode[] {
+  const ap = view.autopilot;
+  if (!ap) return [];
+  return servers.filter((node) => {
+    const state = serverState(node, view);
+    return (
+      state.serf === 'alive' &&
+      state.raft === 'non-voter' &&
+      autopilotEntry(ap.servers, node)?.healthy === true
+    );
+  });
+}
+
 function serverState(node: ExpectedNode, view: ClusterView): ServerState {
   return {
     host: node.host,
