@@ -16,7 +16,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { labHosts, labUp } from '../lab/lab.js';
+import { labHosts, labUp, type LabHost } from '../lab/lab.js';
 import { renderResults, verdictOf, type CampaignInfo } from './report.js';
 import { observeOperation, runScenario, undoFaults, type Lane, type RunRecord } from './run-one.js';
 import { runSeed, scenarioOf, type ObservedRun, type Operation } from './scenario.js';
@@ -52,6 +52,13 @@ function readCampaign(): { header: Header; records: RunRecord[] } | undefined {
   return { header: JSON.parse(first) as Header, records: rest.map((l) => JSON.parse(l) as RunRecord) };
 }
 
+/**
+ * A lane's inventory folder, named after its hosts: a replay on other hosts (LAB_FIRST_HOST)
+ * while a campaign runs must not share the campaign's folders.
+ */
+const laneDir = (hosts: readonly LabHost[]) =>
+  join(tmpdir(), `drover-chaos-${hosts[0]?.name ?? 'none'}-${hosts[hosts.length - 1]?.name ?? 'none'}`);
+
 function lanesOf(count: number): Lane[] {
   const first = Number(process.env['LAB_FIRST_HOST'] ?? '1');
   const hosts = labHosts().slice(first - 1);
@@ -61,7 +68,7 @@ function lanesOf(count: number): Lane[] {
       index: i + 1,
       servers: mine.slice(0, 3),
       clients: mine.slice(3),
-      dir: join(tmpdir(), `drover-chaos-lane-${i + 1}`),
+      dir: laneDir(mine),
     };
   });
 }

@@ -112,6 +112,11 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
           seeds(f.playbookErrors),
         ],
         ['drover hung (outlived the cap)', f.hung.length, seeds(f.hung)],
+        [
+          'converged only after the step drover asked for (resume a gossip key rotation)',
+          ran.filter((r) => r.healingSteps).length,
+          seeds(ran.filter((r) => r.healingSteps)),
+        ],
       ],
     ),
     '',
