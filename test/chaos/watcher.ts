@@ -12,8 +12,6 @@ import type { LabHost } from '../lab/lab.js';
 
 const POLL_MS = 100;
 const REQUEST_MS = 800;
-/** A server whose last answer is older than this is counted as not answering. */
-const STALE_MS = 1000;
 
 export interface ClusterAccess {
   /** The CA file drover made beside the inventory (absent until a first deploy writes it). */
@@ -90,8 +88,14 @@ export interface Watch {
   readBackFailures: number;
 }
 
+/**
+ * A server's last finished poll. Whether it answers is judged by that poll, not by the age of
+ * its last answer: when the watcher itself is slowed (a loaded machine), its polls finish late
+ * for every server alike, and that is no server's silence.
+ */
 interface Latest {
   at: number;
+  answered: boolean;
   leader?: string;
   peers?: number;
 }
@@ -132,10 +136,11 @@ export function watchCluster(o: {
         const named = JSON.parse(leader.body) as string;
         latest.set(h, {
           at: Date.now(),
+          answered: true,
           ...(named && { leader: named }),
           ...(peerList && { peers: peerList.length }),
         });
-      }
+      } else latest.set(h, { at: Date.now(), answered: false });
       await sleep(Math.max(0, POLL_MS - (Date.now() - t)));
     }
   };
@@ -159,7 +164,7 @@ export function watchCluster(o: {
       const fresh = new Map(
         o.servers.map((h) => {
           const l = latest.get(h);
-          return [h, l && Date.now() - l.at <= STALE_MS ? l : undefined] as const;
+          return [h, l?.answered ? l : undefined] as const;
         }),
       );
       const answering = o.servers.filter((h) => fresh.get(h) !== undefined).length;
