@@ -16,7 +16,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { labHosts, labUp, type LabHost } from '../lab/lab.js';
+import { labHosts, labUp, STATE_DIR, type LabHost } from '../lab/lab.js';
 import { renderResults, verdictOf, type CampaignInfo } from './report.js';
 import { observeOperation, runScenario, undoFaults, type Lane, type RunRecord } from './run-one.js';
 import { runSeed, scenarioOf, type ObservedRun, type Operation } from './scenario.js';
@@ -98,7 +98,11 @@ function line(r: RunRecord): string {
 
 async function main(): Promise<number> {
   const lanes = Number(values.lanes);
-  await labUp(Math.max(8, Number(process.env['LAB_FIRST_HOST'] ?? '1') - 1 + lanes * LANE_HOSTS));
+  // A lab that has the hosts is used as it is: lab-up would tear down a lab with a host down
+  // (a crashed host a stopped run left), and with it anything else using the lab.
+  const needed = Number(process.env['LAB_FIRST_HOST'] ?? '1') - 1 + lanes * LANE_HOSTS;
+  if (!existsSync(join(STATE_DIR, 'hosts.json')) || labHosts().length < needed)
+    await labUp(Math.max(8, needed));
   const laneList = lanesOf(lanes);
   await Promise.all(laneList.map((l) => undoFaults([...l.servers, ...l.clients])));
   mkdirSync(OUT, { recursive: true });
