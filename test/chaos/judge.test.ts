@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { causedByFault, overlapsAny, wrongExit, type Outcome } from './judge.js';
 import { findingsOf, renderResults } from './report.js';
-import type { RunRecord } from './run-one.js';
+import { newRecord, type RunRecord } from './run-one.js';
 import { OPERATIONS, resolveMoment, runSeed, scenarioOf, HOST_FAULTS } from './scenario.js';
 
 const recap = (c: Partial<Record<'ok' | 'changed' | 'unreachable' | 'failed', number>>) => ({
@@ -139,9 +139,9 @@ describe('which spans the fault explains', () => {
 });
 
 describe('the report', () => {
+  // A finished run that found nothing; each test changes what it is about.
   const run = (o: Partial<RunRecord>): RunRecord => ({
-    seed: 1,
-    lane: 1,
+    ...newRecord(scenarioOf(1), 1, 3),
     operation: 'restart',
     fault: 'crash',
     target: 'leader',
@@ -152,18 +152,7 @@ describe('the report', () => {
     faultedHosts: ['h1'],
     injected: true,
     exitCode: 0,
-    hung: false,
-    leaderless: [],
-    belowQuorum: [],
-    fewestAnswering: 2,
     acknowledged: 10,
-    lost: [],
-    longestWithoutAckMs: 0,
-    readBackFailures: 0,
-    playbookErrors: [],
-    lockReleased: false,
-    lockLeftHeld: false,
-    lockWarned: false,
     healingExit: 0,
     planChanged: [],
     verifyExit: 0,

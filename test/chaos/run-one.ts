@@ -17,18 +17,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CONSUL_IMAGE,
-  KNOWN_HOSTS,
-  SSH_KEY,
-  fault,
-  run,
-  ssh,
-  type FaultAction,
-  type LabHost,
-  type RunResult,
-} from '../lab/lab.js';
-import { cleanUp, ROOT } from '../e2e/drover-cli.js';
+import { fault, run, ssh, type FaultAction, type LabHost, type RunResult } from '../lab/lab.js';
+import { cleanUp, LAB_CLUSTER_VARS, ROOT } from '../e2e/drover-cli.js';
 import { inject, type ActiveFault } from './faults.js';
 import { causedByFault, overlapsAny, spanMs, wrongExit, type JudgedSpan, type RecapCounts } from './judge.js';
 import { operationSpec, type OperationSpec } from './operations.js';
@@ -109,20 +99,8 @@ export interface RunRecord {
 const inventoryOf = (lane: Lane) => join(lane.dir, 'inventory.yaml');
 
 function writeInventory(lane: Lane, vars: Record<string, string | number | boolean>): void {
-  const all = {
-    ssh_user: 'root',
-    ssh_key: SSH_KEY,
-    ssh_known_hosts: KNOWN_HOSTS,
-    consul_datacenter: 'lab',
-    consul_image: CONSUL_IMAGE,
-    consul_config_dir: '/opt/platform/consul/config',
-    consul_data_dir: '/opt/platform/consul/data',
-    consul_retry_interval: '2s',
-    consul_raft_multiplier: 1,
-    // TLS is drover's default for a new cluster; ACLs under deny as in production.
-    consul_acl_enable: true,
-    ...vars,
-  };
+  // TLS is drover's default for a new cluster; ACLs under deny as in production.
+  const all = { ...LAB_CLUSTER_VARS, consul_acl_enable: true, ...vars };
   const hosts = (hs: readonly LabHost[]) =>
     hs.map((h) => `        ${h.name}: { address: ${h.address} }`).join('\n');
   writeFileSync(
@@ -298,21 +276,11 @@ function playbookError(e: Record<string, unknown>): string | undefined {
     : undefined;
 }
 
-export async function runScenario(
-  s: Scenario,
-  lane: Lane,
-  artifacts: string,
-  observed: ObservedRun,
-): Promise<RunRecord> {
-  const started = Date.now();
-  const servers = lane.servers;
-  const all = [...lane.servers, ...lane.clients];
-  const spec = operationSpec(s.operation, all, s.hostPick);
-  rmSync(artifacts, { recursive: true, force: true });
-  mkdirSync(artifacts, { recursive: true });
-  const base: Omit<RunRecord, 'durationMs'> = {
+/** A run's record before it runs: nothing injected, nothing observed, nothing healed. */
+export function newRecord(s: Scenario, lane: number, servers: number): RunRecord {
+  return {
     seed: s.seed,
-    lane: lane.index,
+    lane,
     operation: s.operation,
     fault: s.fault,
     target: s.target,
@@ -325,7 +293,7 @@ export async function runScenario(
     hung: false,
     leaderless: [],
     belowQuorum: [],
-    fewestAnswering: servers.length,
+    fewestAnswering: servers,
     acknowledged: 0,
     lost: [],
     longestWithoutAckMs: 0,
@@ -339,10 +307,23 @@ export async function runScenario(
     verifyExit: null,
     lockFreeAfter: false,
     converged: false,
+    durationMs: 0,
   };
-  const record: RunRecord = { ...base, durationMs: 0 };
-  const save = (name: string, r: RunResult) =>
-    writeFileSync(join(artifacts, name), `${r.stdout}\n--- stderr\n${r.stderr}`);
+}
+
+export async function runScenario(
+  s: Scenario,
+  lane: Lane,
+  artifacts: string,
+  observed: ObservedRun,
+): Promise<RunRecord> {
+  const started = Date.now();
+  const servers = lane.servers;
+  const all = [...lane.servers, ...lane.clients];
+  const spec = operationSpec(s.operation, all, s.hostPick);
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const record = newRecord(s, lane.index, servers.length);
 
   const setupFailed = await prepareLane(lane, s.operation, spec, artifacts);
   if (setupFailed) return { ...record, setupFailed, durationMs: Date.now() - started };

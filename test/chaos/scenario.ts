@@ -1,10 +1,10 @@
 /**
  * What one chaos run does, drawn from its seed alone, so that any run can be replayed with
  * `npm run chaos -- --replay SEED`: one operation, one fault, one target and one moment.
- * The moment is drawn as numbers here and resolved against the operation's task list when the
- * run starts (resolveMoment), so a scenario names tasks, not positions that a playbook change
- * would shift silently.
+ * The moment is drawn as numbers here and resolved against what a fault-free run of the
+ * operation did (resolveMoment), so a scenario names a task or batch that really runs.
  */
+import { prng } from '../seeded-random.js';
 
 export const OPERATIONS = [
   'first-deploy',
@@ -52,18 +52,6 @@ export interface Scenario {
   momentPick: number;
   occurrence: number;
   hostPick: number;
-}
-
-/** mulberry32: small, fast, and the same sequence on every machine for a 32-bit seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const pick = <T>(random: () => number, items: readonly T[]): T =>

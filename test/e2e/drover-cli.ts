@@ -46,6 +46,22 @@ export function parseRecap(output: string): Record<string, Record<string, number
 const PINNED_LAB_VARS = { consul_tls_enable: false };
 
 /**
+ * What every lab cluster's inventory says (as inventories/lab.yaml does, with absolute key
+ * paths): the lab's SSH, the registry's image, fast joins and elections.
+ */
+export const LAB_CLUSTER_VARS = {
+  ssh_user: 'root',
+  ssh_key: SSH_KEY,
+  ssh_known_hosts: KNOWN_HOSTS,
+  consul_datacenter: 'lab',
+  consul_image: CONSUL_IMAGE,
+  consul_config_dir: '/opt/platform/consul/config',
+  consul_data_dir: '/opt/platform/consul/data',
+  consul_retry_interval: '2s',
+  consul_raft_multiplier: 1,
+} as const;
+
+/**
  * Writes an inventory for a cluster on the given lab hosts (like inventories/lab.yaml, with
  * absolute key paths) to a temp file, and returns its path.
  */
@@ -57,19 +73,7 @@ export function writeLabInventory(o: {
 }): string {
   const hostLines = (hosts: readonly LabHost[]) =>
     hosts.map((h) => `        ${h.name}:\n          address: ${h.address}`).join('\n');
-  const vars = {
-    ssh_user: 'root',
-    ssh_key: SSH_KEY,
-    ssh_known_hosts: KNOWN_HOSTS,
-    consul_datacenter: 'lab',
-    consul_image: CONSUL_IMAGE,
-    consul_config_dir: '/opt/platform/consul/config',
-    consul_data_dir: '/opt/platform/consul/data',
-    consul_retry_interval: '2s',
-    consul_raft_multiplier: 1,
-    ...PINNED_LAB_VARS,
-    ...o.vars,
-  };
+  const vars = { ...LAB_CLUSTER_VARS, ...PINNED_LAB_VARS, ...o.vars };
   const text =
     `all:\n  vars:\n${Object.entries(vars)
       .filter(([, v]) => v !== undefined)
@@ -97,19 +101,7 @@ export function writeInventory(
   groups: string,
   vars: Record<string, string | number | boolean | undefined> = {},
 ): string {
-  const all = {
-    ssh_user: 'root',
-    ssh_key: SSH_KEY,
-    ssh_known_hosts: KNOWN_HOSTS,
-    consul_image: CONSUL_IMAGE,
-    consul_config_dir: CONFIG_DIR,
-    consul_data_dir: '/opt/platform/consul/data',
-    consul_retry_interval: '2s',
-    consul_raft_multiplier: 1,
-    consul_datacenter: 'lab',
-    ...PINNED_LAB_VARS,
-    ...vars,
-  };
+  const all = { ...LAB_CLUSTER_VARS, ...PINNED_LAB_VARS, ...vars };
   const text = `all:\n  vars:\n${Object.entries(all)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)

@@ -47,6 +47,7 @@ import {
 } from '../../src/consul/api/api-responses.js';
 import { parseCatalogService } from '../../src/consul/api/catalog-responses.js';
 import { parseKeyringList } from '../../src/consul/api/keyring.js';
+import { prng } from '../seeded-random.js';
 
 const DOUBLE_DIR = dirname(
   createRequire(import.meta.url).resolve('@hashicorp/consul-api-double/package.json'),
@@ -70,18 +71,6 @@ export function findTemplate(urlPath: string): string | undefined {
     parts = [...parts.slice(0, -1), '_'];
   }
   return undefined;
-}
-
-/** mulberry32: a small seeded PRNG, so a failing rendering can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];

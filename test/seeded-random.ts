@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small seeded PRNG with the same sequence on every machine for a 32-bit seed,
+ * for tests and campaigns that must replay what they drew (a rendering, a chaos run).
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
