@@ -5,6 +5,7 @@
  *   npm run chaos -- --runs 200 --budget 240 --lanes 2 --seed 7
  *   npm run chaos -- --resume              go on with the campaign in runs.ndjson (same seed)
  *   npm run chaos -- --replay 1234,5678    those runs again, reported on their own
+ *   npm run chaos -- --report              RESULTS.md written again from runs.ndjson, nothing run
  *
  * Each lane is 5 lab hosts (3 servers, 2 clients) of its own; lanes run at once. A run that
  * starts always finishes (with its healing), so the budget is checked between runs. Records are
@@ -35,12 +36,15 @@ const { values } = parseArgs({
     lanes: { type: 'string', default: '1' },
     resume: { type: 'boolean', default: false },
     replay: { type: 'string' },
+    report: { type: 'boolean', default: false },
   },
 });
 
 interface Header {
   header: true;
   campaignSeed: number;
+  /** drover's commit when the campaign started (each record names its own too). */
+  commit?: string;
   startedAt: string;
   lanes: number;
 }
@@ -75,7 +79,7 @@ function lanesOf(count: number): Lane[] {
 
 const info = (header: Header, records: readonly RunRecord[]): CampaignInfo => ({
   campaignSeed: header.campaignSeed,
-  commit: [...new Set(records.map((r) => r.commit ?? '?'))].join(', '),
+  commit: [...new Set(records.map((r) => r.commit ?? header.commit ?? '?'))].join(', '),
   machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   lanes: header.lanes,
   startedAt: header.startedAt,
@@ -97,6 +101,13 @@ function line(r: RunRecord): string {
 }
 
 async function main(): Promise<number> {
+  if (values.report) {
+    const campaign = readCampaign();
+    if (!campaign) throw new Error(`${RUNS_FILE}: no campaign recorded`);
+    writeFileSync(RESULTS_FILE, renderResults(info(campaign.header, campaign.records), campaign.records));
+    console.log(`${RESULTS_FILE}: ${campaign.records.length} runs`);
+    return 0;
+  }
   const lanes = Number(values.lanes);
   // A lab that has the hosts is used as it is: lab-up would tear down a lab with a host down
   // (a crashed host a stopped run left), and with it anything else using the lab.
@@ -107,6 +118,7 @@ async function main(): Promise<number> {
   await Promise.all(laneList.map((l) => undoFaults([...l.servers, ...l.clients])));
   mkdirSync(OUT, { recursive: true });
 
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE }).toString().trim();
   const replay = values.replay?.split(',').map(Number);
   const previous = values.resume ? readCampaign() : undefined;
   const header: Header = previous?.header ?? {
@@ -114,6 +126,7 @@ async function main(): Promise<number> {
     campaignSeed: Number(values.seed ?? Math.floor(Math.random() * 2 ** 31)),
     startedAt: new Date().toISOString(),
     lanes,
+    commit,
   };
   const records: RunRecord[] = [...(previous?.records ?? [])];
   if (!replay && !previous) writeFileSync(RUNS_FILE, `${JSON.stringify(header)}\n`);
@@ -131,7 +144,6 @@ async function main(): Promise<number> {
       if (!recorded.has(seed)) return seed;
     }
   };
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE }).toString().trim();
   const deadline = Date.now() + Number(values.budget) * 60000;
   console.log(`campaign seed ${header.campaignSeed}: ${lanes} lane(s), budget ${values.budget} min`);
 
@@ -150,12 +162,15 @@ async function main(): Promise<number> {
         const seed = takeSeed();
         if (seed === undefined) return;
         const scenario = scenarioOf(seed);
-        const r = await runScenario(
-          scenario,
-          lane,
-          join(OUT, String(seed)),
-          await observedRun(scenario.operation, lane),
-        );
+        const r: RunRecord = {
+          ...(await runScenario(
+            scenario,
+            lane,
+            join(OUT, String(seed)),
+            await observedRun(scenario.operation, lane),
+          )),
+          commit,
+        };
         console.log(line(r));
         if (replay) {
           replayed.push(r);

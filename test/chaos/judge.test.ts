@@ -190,6 +190,7 @@ describe('the report', () => {
     assert.match(text, /\| leaderless, by the fault \| 1 \| 1\.5 s \(seed 11\) \|/);
     assert.match(text, /\| leaderless during a hand-over drover asked for \| 1 \| 0\.3 s \(seed 14\) \|/);
     assert.match(text, /\| leaderless, not by the fault \| 1 \| 0\.8 s \(seed 15\) \|/);
+    assert.match(text, /\| stage \| crash \| all \|\n\|---\|---\|---\|\n\| x \| 5 \| 5 \|/);
     assert.match(text, /\| 13 \| restart .*\| exit 1 \(internal error\) is never right here \|/);
   });
 });

@@ -171,10 +171,9 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
       count(ran, (r) => r.target),
     ),
     '',
-    table(
-      ['stage (play)', 'runs'],
-      count(ran, (r) => r.stage),
-    ),
+    'Faults by kind and stage (the play of the moment), faulted runs only:',
+    '',
+    byKindAndStage(injected),
     '',
     table(
       ['exit code', 'runs'],
@@ -212,6 +211,19 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
     '',
   ];
   return lines.join('\n');
+}
+
+/** A table of faulted runs: a row per stage, a column per fault kind. */
+function byKindAndStage(runs: readonly RunRecord[]): string {
+  const kinds = count(runs, (r) => r.fault).map(([k]) => k);
+  const stages = count(runs, (r) => r.stage).map(([st]) => st);
+  return table(
+    ['stage', ...kinds, 'all'],
+    stages.map((st) => {
+      const here = runs.filter((r) => r.stage === st);
+      return [st, ...kinds.map((k) => here.filter((r) => r.fault === k).length || '-'), here.length];
+    }),
+  );
 }
 
 /** 'ok', or every finding of the run. */
