@@ -265,6 +265,26 @@ export async function observeOperation(op: Operation, lane: Lane, artifacts: str
 }
 
 /**
+ * The hand-overs an events file records: each run of the task "leadership moves away" that
+ * moved the leadership (status changed), from its start to its end, on the watcher's clock.
+ */
+function handoversIn(file: string, at: (iso: string) => number): Span[] {
+  if (!existsSync(file)) return [];
+  const starts = new Map<string, number>();
+  const spans: Span[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    if (e['task'] !== HANDOVER_TASK) continue;
+    const host = String(e['host']);
+    const t = at(String(e['time']));
+    if (e['event'] === 'task_start') starts.set(host, t);
+    if (e['event'] === 'task_end' && e['status'] === 'changed')
+      spans.push({ from: starts.get(host) ?? t, to: t, samples: 0 });
+  }
+  return spans;
+}
+
+/**
  * A task that failed on drover's own playbook rather than on the cluster: a condition or a
  * template that could not be evaluated. Never right, whatever the fault.
  */
@@ -393,20 +413,12 @@ export async function runScenario(
     | { status: string; exit_code: number; time: string; reason?: string; recap: Record<string, RecapCounts> }
     | undefined;
   const seen = new Map<string, number>();
-  const transfers: Span[] = [];
-  const transferStarts = new Map<string, number>();
   let striking: Promise<void> | undefined;
   const follower = followEvents(events, (e) => {
     const failure = playbookError(e);
     if (failure) (record.playbookErrors ??= []).push(failure);
     if (e['event'] === 'run_end') runEnd = e as unknown as typeof runEnd;
-    if (e['task'] === HANDOVER_TASK) {
-      const host = String(e['host']);
-      const t = watcher.at(String(e['time']));
-      if (e['event'] === 'task_start') transferStarts.set(host, t);
-      if (e['event'] === 'task_end' && e['status'] === 'changed')
-        transfers.push({ from: transferStarts.get(host) ?? t, to: t, samples: 0 });
-    } else if (!record.injected && !runEnd && matches(moment, e, seen)) striking = strike();
+    if (!record.injected && !runEnd && matches(moment, e, seen)) striking = strike();
   });
   const proc = spawn(process.execPath, droverArgs(lane, [...spec.args, '--events', events]), {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -455,7 +467,8 @@ export async function runScenario(
     else record.lockLeftHeld = true;
     saveOutput(artifacts, 'lock-release.out', await droverCli(lane, ['lock', 'release', '-y']));
   }
-  let healing = await droverCli(lane, ['deploy', '-y'], 600);
+  const healingEvents = join(artifacts, 'healing-events.ndjson');
+  let healing = await droverCli(lane, ['deploy', '-y', '--events', healingEvents], 600);
   saveOutput(artifacts, 'healing-deploy.out', healing);
   // A gossip key rotation cut short is finished the way deploy's refusal says (it resumes), and
   // the deploy run again: the one recovery drover asks of the operator (docs/day2.md).
@@ -463,7 +476,7 @@ export async function runScenario(
     const resumed = await droverCli(lane, ['rotate-gossip-key', '-y'], 600);
     saveOutput(artifacts, 'healing-rotate-gossip-key.out', resumed);
     record.healingSteps = ['deploy', `rotate-gossip-key (exit ${resumed.code})`, 'deploy'];
-    healing = await droverCli(lane, ['deploy', '-y'], 600);
+    healing = await droverCli(lane, ['deploy', '-y', '--events', healingEvents], 600);
     saveOutput(artifacts, 'healing-deploy-2.out', healing);
   }
   record.healingExit = healing.code;
@@ -489,6 +502,8 @@ export async function runScenario(
   record.readBackFailures = watch.readBackFailures;
   record.fewestAnswering = watch.fewestAnswering;
   const onServer = record.faultedHosts.some((h) => servers.some((x) => x.name === h));
+  // The hand-overs drover asked for, in the operation and in the healing deploy that may finish its roll.
+  const transfers = [events, healingEvents].flatMap((f) => handoversIn(f, watcher.at));
   const judged = (span: Span): JudgedSpan => ({
     at: span.from,
     ms: spanMs(span),

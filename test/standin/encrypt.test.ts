@@ -120,6 +120,18 @@ describe('stand-in gossip encryption', () => {
     assert.match(after.stdout, new RegExp(`${escape(key2)} \\[3/3\\]`));
   });
 
+  it('removes the old key, and removing it again succeeds on every member (memberlist: nothing to remove is no error)', async () => {
+    const first = await server.cli('keyring', '-remove', key1);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await server.cli('keyring', '-remove', key1);
+    assert.equal(again.code, 0, again.stderr + again.stdout);
+    const list = await server.cli('keyring', '-list');
+    assert.doesNotMatch(list.stdout, new RegExp(escape(key1)));
+    const primary = await server.cli('keyring', '-remove', key2);
+    assert.notEqual(primary.code, 0);
+    assert.match(primary.stderr + primary.stdout, /Removing the primary key is not allowed/);
+  });
+
   it('ignores a changed encrypt key after the first start, with a warning', async () => {
     friend.kill('SIGKILL');
     await friend.stopped();
