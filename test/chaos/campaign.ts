@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { labHosts, labUp, STATE_DIR, type LabHost } from '../lab/lab.js';
-import { renderResults, verdictOf, type CampaignInfo } from './report.js';
+import { rejudged, renderResults, verdictOf, type CampaignInfo } from './report.js';
 import { observeOperation, runScenario, undoFaults, type Lane, type RunRecord } from './run-one.js';
 import { runSeed, scenarioOf, type ObservedRun, type Operation } from './scenario.js';
 
@@ -104,7 +104,8 @@ async function main(): Promise<number> {
   if (values.report) {
     const campaign = readCampaign();
     if (!campaign) throw new Error(`${RUNS_FILE}: no campaign recorded`);
-    writeFileSync(RESULTS_FILE, renderResults(info(campaign.header, campaign.records), campaign.records));
+    const records = campaign.records.map(rejudged);
+    writeFileSync(RESULTS_FILE, renderResults(info(campaign.header, records), records));
     console.log(`${RESULTS_FILE}: ${campaign.records.length} runs`);
     return 0;
   }

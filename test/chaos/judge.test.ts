@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { causedByFault, overlapsAny, wrongExit, type Outcome } from './judge.js';
-import { findingsOf, renderResults } from './report.js';
+import { findingsOf, rejudged, renderResults } from './report.js';
 import { newRecord, type RunRecord } from './run-one.js';
 import { OPERATIONS, resolveMoment, runSeed, scenarioOf, HOST_FAULTS } from './scenario.js';
 
@@ -129,7 +129,8 @@ describe('which spans the fault explains', () => {
   it('a span from injection until a little after the healing, on a server', () => {
     assert.equal(causedByFault({ from: 11000, to: 12000 }, onServer), true);
     assert.equal(causedByFault({ from: 30000, to: 31000 }, onServer), true);
-    assert.equal(causedByFault({ from: 40000, to: 41000 }, onServer), false);
+    assert.equal(causedByFault({ from: 45000, to: 46000 }, onServer), true);
+    assert.equal(causedByFault({ from: 51000, to: 52000 }, onServer), false);
     assert.equal(causedByFault({ from: 2000, to: 3000 }, onServer), false);
   });
   it('never one on a client, nor one around a signal to drover', () => {
@@ -171,6 +172,19 @@ describe('the report', () => {
     loadAverage: '1',
     settings: [],
   };
+
+  it('judges a recorded span again by the rule of today (a longer grace after the healing)', () => {
+    const r = run({
+      fault: 'crash',
+      target: 'follower',
+      injectedAtMs: 7000,
+      healedAtMs: 17000,
+      leaderless: [{ at: 33000, ms: 200, samples: 2, byFault: false, handover: false }],
+    });
+    assert.equal(rejudged(r).leaderless[0]?.byFault, true);
+    const client = run({ ...r, target: 'client' });
+    assert.equal(rejudged(client).leaderless[0]?.byFault, false, 'a fault on a client explains no election');
+  });
 
   it('names the seed of every finding, and counts a leaderless span the fault explains apart', () => {
     const records = [

@@ -109,15 +109,29 @@ export const overlapsAny = (
 export const unexplained = (s: JudgedSpan): boolean => !s.byFault && !isHandover(s);
 
 /**
+ * How long after its healing a fault on a server still explains a leaderless moment: a host
+ * booted after a crash starts its agent some seconds later, and a server back from a freeze or
+ * a partition rejoins, catches up and may cost one more election meanwhile.
+ */
+export const FAULT_GRACE_MS = 30000;
+
+/**
+ * Whether a run's fault was on a server: every target but a client is one (the lock host is the
+ * first server), and a cut from a client runs to the leader.
+ */
+export const faultOnServer = (r: { target: string; fault: string }): boolean =>
+  r.target !== 'client' || r.fault === 'cut';
+
+/**
  * Whether a leaderless or below-quorum span is the fault's own doing: a fault on a server
- * (a crash, freeze or cut-off of a voter) may cost an election, from its injection until a
- * little after it is healed (an election, then the healed server catching up). Nothing
- * drover does by itself, and no signal to drover, excuses one.
+ * (a crash, freeze or cut-off of a voter) may cost an election, from its injection until
+ * FAULT_GRACE_MS after it is healed. Nothing drover does by itself, and no signal to drover,
+ * excuses one.
  */
 export function causedByFault(
   span: Pick<Span, 'from' | 'to'>,
   fault: { kind: Fault; onServer: boolean; injectedAt?: number; healedAt?: number },
-  graceMs = 15000,
+  graceMs = FAULT_GRACE_MS,
 ): boolean {
   if (
     !fault.onServer ||

@@ -3,8 +3,9 @@
  * reader asks for first (runs, faults by kind, operation and stage), then every finding with
  * the seed that replays it, then one line per run. Pure: the same records give the same text.
  */
-import { isHandover, unexplained, type JudgedSpan } from './judge.js';
+import { causedByFault, faultOnServer, isHandover, unexplained, type JudgedSpan } from './judge.js';
 import type { RunRecord } from './run-one.js';
+import type { Fault } from './scenario.js';
 
 export interface CampaignInfo {
   campaignSeed: number;
@@ -125,7 +126,7 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
     'A moment is a span of 100 ms samples of every server (`/v1/status/leader`, `/v1/status/peers`):',
     'leaderless when no server is named leader by a majority while naming itself; below quorum when',
     'fewer than 2 of the 3 servers answer. "By the fault": the fault was on a server, and the span',
-    'overlaps its time, from injection to 15 s after it was healed. A leaderless span during a',
+    'overlaps its time, from injection to 30 s after it was healed. A leaderless span during a',
     'leadership hand-over drover asked for (the task "leadership moves away", and 2 s after it) is',
     'the transfer itself, and is counted apart with its length.',
     '',
@@ -211,6 +212,24 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * A record's spans judged again by today's rule (causedByFault): the record keeps every span's
+ * time and the fault's, so a sharper rule reads the same campaign without running it again.
+ */
+export function rejudged(r: RunRecord): RunRecord {
+  const fault = {
+    kind: r.fault as Fault,
+    onServer: faultOnServer(r),
+    ...(r.injectedAtMs !== undefined && { injectedAt: r.injectedAtMs }),
+    ...(r.healedAtMs !== undefined && { healedAt: r.healedAtMs }),
+  };
+  const again = (s: JudgedSpan): JudgedSpan => ({
+    ...s,
+    byFault: causedByFault({ from: s.at, to: s.at + s.ms }, fault),
+  });
+  return { ...r, leaderless: r.leaderless.map(again), belowQuorum: r.belowQuorum.map(again) };
 }
 
 /** A table of faulted runs: a row per stage, a column per fault kind. */

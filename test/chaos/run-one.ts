@@ -20,7 +20,15 @@ import { join } from 'node:path';
 import { fault, run, ssh, type FaultAction, type LabHost, type RunResult } from '../lab/lab.js';
 import { cleanUp, LAB_CLUSTER_VARS, ROOT } from '../e2e/drover-cli.js';
 import { inject, type ActiveFault } from './faults.js';
-import { causedByFault, overlapsAny, spanMs, wrongExit, type JudgedSpan, type RecapCounts } from './judge.js';
+import {
+  causedByFault,
+  faultOnServer,
+  overlapsAny,
+  spanMs,
+  wrongExit,
+  type JudgedSpan,
+  type RecapCounts,
+} from './judge.js';
 import { operationSpec, type OperationSpec } from './operations.js';
 import {
   describeMoment,
@@ -501,7 +509,7 @@ export async function runScenario(
   record.longestWithoutAckMs = watch.writes.longestWithoutAckMs;
   record.readBackFailures = watch.readBackFailures;
   record.fewestAnswering = watch.fewestAnswering;
-  const onServer = record.faultedHosts.some((h) => servers.some((x) => x.name === h));
+  const onServer = faultOnServer(s);
   // The hand-overs drover asked for, in the operation and in the healing deploy that may finish its roll.
   const transfers = [events, healingEvents].flatMap((f) => handoversIn(f, watcher.at));
   const judged = (span: Span): JudgedSpan => ({
