@@ -155,7 +155,7 @@ export function renderResults(info: CampaignInfo, records: readonly RunRecord[])
     '',
     '## Faults',
     '',
-    `${injected.length} of ${ran.length} runs reached their moment and were faulted; the others' moment never came (the operation has no such task or batch), and they count as runs without a fault.`,
+    `${injected.length} of ${ran.length} runs reached their moment and were faulted; the others' moment never came (the operation stopped before it) or was missed (docs/reliability.md), and they count as runs without a fault.`,
     '',
     table(
       ['fault', 'runs', 'faulted'],
