@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH, type SSHExecCommandOptions, type SSHExecCommandResponse } from 'node-ssh';
 import { ConfigError, UnreachableError } from '../errors.js';
@@ -11,6 +11,9 @@ import type { ConnectionSpec } from './transport.js';
 /** An ssh2 exec channel: a duplex (stdin and stdout) with stderr beside it. */
 export type ExecChannel = Duplex & { stderr: Readable; close(): void };
 
+/** How long a closed connection waits for the peer to close its side before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
 /**
  * The one SSH connection drover keeps to a host for the whole run; every command, session and
  * forwarded request is a channel on it. Host keys are checked strictly against the known_hosts
@@ -20,6 +23,7 @@ export type ExecChannel = Duplex & { stderr: Readable; close(): void };
 export class SshConnection {
   readonly host: string;
   readonly #ssh: NodeSSH;
+  readonly #socket: Socket;
   #lost: Error | undefined;
 
   static async open(spec: ConnectionSpec): Promise<SshConnection> {
@@ -28,13 +32,14 @@ export class SshConnection {
     const privateKey = spec.privateKeyPath ? await readPrivateKey(spec.privateKeyPath) : undefined;
     const agent = privateKey ? undefined : (spec.agent ?? process.env['SSH_AUTH_SOCK']);
     const timeoutMs = spec.connectTimeoutSeconds * 1000;
+    const socket = tcpConnect({ host: spec.address, port: spec.port, noDelay: true });
     try {
       await withDeadline(
         ssh.connect({
           // TCP_NODELAY: without it Nagle's algorithm holds each channel's small packets (open,
           // exec, EOF) until the previous one is acknowledged, and the peer delays that ACK by
           // ~40 ms: every exec() would cost 40 ms more.
-          sock: tcpConnect({ host: spec.address, port: spec.port, noDelay: true }),
+          sock: socket,
           username: spec.user,
           ...(privateKey !== undefined && { privateKey }),
           ...(agent !== undefined && { agent }),
@@ -55,16 +60,18 @@ export class SshConnection {
       );
     } catch (err) {
       ssh.dispose();
+      socket.destroy();
       throw new UnreachableError(spec.host, hostKey.rejection() ?? describeConnectError(err, spec), {
         cause: err,
       });
     }
-    return new SshConnection(spec.host, ssh);
+    return new SshConnection(spec.host, ssh, socket);
   }
 
-  private constructor(host: string, ssh: NodeSSH) {
+  private constructor(host: string, ssh: NodeSSH, socket: Socket) {
     this.host = host;
     this.#ssh = ssh;
+    this.#socket = socket;
     const client = ssh.connection;
     // node-ssh drops its error listener after connecting; without ours a later socket error
     // (keepalive timeout, reset) would crash the process instead of failing this host.
@@ -114,8 +121,14 @@ export class SshConnection {
     return this.#ssh.forwardOut('127.0.0.1', 0, host, port) as Promise<Duplex>;
   }
 
+  /**
+   * Ends the connection: SSH's disconnect, then the socket itself at most CLOSE_GRACE_MS later.
+   * A peer that is frozen (a paused VM, a stalled kernel) still acknowledges TCP but never
+   * closes its side, and the open socket would keep drover's process alive after its run.
+   */
   close(): void {
     this.#ssh.dispose();
+    if (!this.#socket.destroyed) setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 }
 

@@ -4,9 +4,9 @@
  * a close that leaves nothing running in the process.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect as connect_, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -175,6 +175,38 @@ describe('forwarded channels', () => {
   });
 });
 
+/**
+ * A TCP proxy to the test's sshd that can freeze: it then stops passing bytes either way and
+ * never closes, as a paused VM does (its kernel still holds the connection open).
+ */
+async function freezableProxy(): Promise<{ port: number; freeze(): void; close(): void }> {
+  const pairs: Socket[][] = [];
+  const server = createServer((client) => {
+    const upstream = connect_(sshd.port, ADDRESS);
+    pairs.push([client, upstream]);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    for (const s of [client, upstream]) s.on('error', () => undefined);
+  });
+  const port = await freePort(ADDRESS);
+  await new Promise<void>((r) => server.listen(port, ADDRESS, r));
+  return {
+    port,
+    freeze() {
+      for (const [a, b] of pairs) {
+        a!.unpipe();
+        b!.unpipe();
+        a!.pause();
+        b!.pause();
+      }
+    },
+    close() {
+      for (const p of pairs) for (const s of p) s.destroy();
+      server.close();
+    },
+  };
+}
+
 describe('closing', () => {
   it(
     'leaves nothing open: a process that connected and closed exits by itself',
@@ -187,6 +219,47 @@ describe('closing', () => {
         { timeout: 45_000 },
       );
       assert.equal(stdout, 'one\ntwo\nPING\n');
+    },
+  );
+
+  it(
+    'exits by itself after closing a connection whose peer froze (it never closes its side)',
+    { timeout: 60_000 },
+    async () => {
+      const proxy = await freezableProxy();
+      const knownHostsPath = join(sshd.dir, 'known_hosts.proxy');
+      await writeFile(knownHostsPath, `[${ADDRESS}]:${proxy.port} ${sshd.hostPublicKey}\n`);
+      try {
+        const probe = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(import.meta.dirname, 'frozen-close-probe.ts'),
+            JSON.stringify({ ...spec(), port: proxy.port, knownHostsPath }),
+          ],
+          { stdio: ['pipe', 'pipe', 'inherit'] },
+        );
+        let out = '';
+        probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        const exited = new Promise<number | null>((r) => probe.on('exit', (code) => r(code)));
+        for (let i = 0; i < 200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.match(out, /ready/);
+        proxy.freeze();
+        probe.stdin.write('go\n');
+        const closedAt = Date.now();
+        const code = await Promise.race([
+          exited,
+          new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000)),
+        ]);
+        if (code === 'hung') probe.kill('SIGKILL');
+        assert.notEqual(code, 'hung', 'the process stayed alive on the frozen connection');
+        assert.equal(code, 0);
+        assert.match(out, /closed/);
+        assert.ok(Date.now() - closedAt < 5000, `exited ${Date.now() - closedAt} ms after closing`);
+      } finally {
+        proxy.close();
+      }
     },
   );
 });
