@@ -102,6 +102,11 @@ describe('the exit-code judge', () => {
   it('wants 130 after SIGINT and no exit code, nor run_end, after SIGKILL', () => {
     assert.equal(wrongExit(outcome({ fault: 'sigint', exitCode: 130 })), undefined);
     assert.match(wrongExit(outcome({ fault: 'sigint', exitCode: 0 })) ?? '', /after SIGINT/);
+    assert.equal(
+      wrongExit(outcome({ fault: 'sigint', exitCode: null })),
+      undefined,
+      'killed by the SIGINT itself',
+    );
     const { runEnd: _, ...killed } = outcome({ fault: 'sigkill', exitCode: null });
     assert.equal(wrongExit(killed), undefined);
     assert.match(wrongExit(outcome({ fault: 'sigkill', exitCode: 0 })) ?? '', /after SIGKILL/);

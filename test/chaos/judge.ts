@@ -7,6 +7,8 @@ import type { Fault } from './scenario.js';
 import type { Span } from './watcher.js';
 
 /** drover's exit codes (docs/ci.md), by the name the report uses. */
+export const SIGNAL_NOBODY_SENT = 'ended by a signal nobody sent';
+
 export const EXIT_MEANING: Record<number, string> = {
   0: 'ok',
   1: 'internal error',
@@ -47,7 +49,10 @@ export function wrongExit(o: Outcome): string | undefined {
     if (o.exitCode !== null) return `exit ${o.exitCode} after SIGKILL`;
     return o.runEnd ? 'a run_end event from a run killed before its end' : undefined;
   }
-  if (o.exitCode === null) return 'ended by a signal nobody sent';
+  // Ctrl-C that lands while drover is already exiting ends it by the signal itself, which a
+  // shell reports as 130 too.
+  if (o.fault === 'sigint' && o.injected && o.exitCode === null) return undefined;
+  if (o.exitCode === null) return SIGNAL_NOBODY_SENT;
   if (!o.runEnd) return `exit ${o.exitCode} without a run_end event`;
   const hosts = Object.entries(o.runEnd.recap);
   // A run that could not reach the lock host stops before any task: the reason names it.

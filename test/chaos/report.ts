@@ -3,7 +3,14 @@
  * reader asks for first (runs, faults by kind, operation and stage), then every finding with
  * the seed that replays it, then one line per run. Pure: the same records give the same text.
  */
-import { causedByFault, faultOnServer, isHandover, unexplained, type JudgedSpan } from './judge.js';
+import {
+  causedByFault,
+  faultOnServer,
+  isHandover,
+  SIGNAL_NOBODY_SENT,
+  unexplained,
+  type JudgedSpan,
+} from './judge.js';
 import type { RunRecord } from './run-one.js';
 import type { Fault } from './scenario.js';
 
@@ -229,7 +236,15 @@ export function rejudged(r: RunRecord): RunRecord {
     ...s,
     byFault: causedByFault({ from: s.at, to: s.at + s.ms }, fault),
   });
-  return { ...r, leaderless: r.leaderless.map(again), belowQuorum: r.belowQuorum.map(again) };
+  // A SIGINT that ended drover by itself is as right as exit 130 (wrongExit).
+  const sigint =
+    r.fault === 'sigint' && r.injected && r.exitCode === null && r.wrongExit === SIGNAL_NOBODY_SENT;
+  const { wrongExit: _, ...rest } = r;
+  return {
+    ...(sigint ? rest : r),
+    leaderless: r.leaderless.map(again),
+    belowQuorum: r.belowQuorum.map(again),
+  };
 }
 
 /** A table of faulted runs: a row per stage, a column per fault kind. */
