@@ -25,6 +25,16 @@ const REPLAYS: { seed: number; found: string }[] = [
     found:
       "upgrade, the lock host frozen 40 s at the pre-flight: the healing deploy's pre-flight refused a server autopilot had yet to promote",
   },
+  {
+    seed: 589660332,
+    found:
+      'rotate-gossip-key, a client cut off 40 s when the new key became primary: the resumed rotation failed removing the old key from members that no longer had it',
+  },
+  {
+    seed: 590713410,
+    found:
+      'snapshot save with a follower frozen: the run ended, but drover did not exit while its socket to the frozen host stayed open',
+  },
 ];
 
 describe('chaos campaign runs that found a failure, replayed after the fix', () => {
